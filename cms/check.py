@@ -1,0 +1,46 @@
+"""`cms check`: every article file on the draft line is valid and canonical, and git agrees."""
+
+from __future__ import annotations
+
+import json
+
+from . import canonical, layout
+from .errors import ValidationFailed
+from .store import MAIN, ArticleStore, validate
+
+
+def problems(store: ArticleStore) -> list[str]:
+    """Return one line per problem found; an empty list means all is well."""
+    found: list[str] = []
+    tip = store.repo.ref(MAIN)
+    if tip is not None:
+        listing = store.repo.git.git.ls_tree("-r", "-z", tip, "--", layout.ROOT)
+        for entry in filter(None, listing.split("\0")):
+            meta, _, path = entry.partition("\t")
+            found += _check_file(store, path, meta.split()[2])
+    ok, output = store.repo.fsck()
+    if not ok:
+        found.append(f"git fsck failed: {output}")
+    return found
+
+
+def _check_file(store: ArticleStore, path: str, blob: str) -> list[str]:
+    slug = layout.slug_from_path(path)
+    if slug is None:
+        return [f"{path}: not where an article belongs (articles/<xx>/<slug>.json, "
+                "xx = first two hex digits of sha1(slug))"]
+    raw = store.repo.read(blob)
+    try:
+        data = json.loads(raw)
+    except ValueError as e:
+        return [f"{path}: not valid JSON ({e})"]
+    try:
+        doc = validate(data)
+    except ValidationFailed as e:
+        return [f"{path}: {field}: {' '.join(msgs)}" for field, msgs in (e.errors or {}).items()]
+    out = []
+    if doc.get("slug") != slug:
+        out.append(f"{path}: slug field {doc.get('slug')!r} does not match the file name")
+    if canonical.dumps(doc) != raw:
+        out.append(f"{path}: not in canonical form; saving it (API or `cms import`) rewrites it")
+    return out

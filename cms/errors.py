@@ -1,0 +1,99 @@
+"""The one exception tree of the CMS. Each class carries the HTTP status it maps to.
+
+    CMSError (500)
+    ├── BadRequest (400)
+    │   └── InvalidRevision (400)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
+    ├── NotFound (404)
+    │   ├── ArticleNotFound
+    │   └── RevisionNotFound
+    ├── Conflict (409)
+    │   └── ArticleExists
+    ├── PreconditionFailed (412)
+    ├── UnsupportedMediaType (415)
+    ├── ValidationFailed (422)      carries {"dotted.field": [messages]}
+    ├── PreconditionRequired (428)
+    └── StorageUnavailable (503)    the repository could not be written or locked
+
+The storage library raises these; the HTTP layer renders any of them as problem+json and the
+CLI turns them into a ClickException.
+"""
+
+from __future__ import annotations
+
+
+class CMSError(Exception):
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class BadRequest(CMSError):
+    status = 400
+    title = "Bad Request"
+
+
+class InvalidRevision(BadRequest):
+    pass
+
+
+class Unauthorized(CMSError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(CMSError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(CMSError):
+    status = 404
+    title = "Not Found"
+
+
+class ArticleNotFound(NotFound):
+    pass
+
+
+class RevisionNotFound(NotFound):
+    pass
+
+
+class Conflict(CMSError):
+    status = 409
+    title = "Conflict"
+
+
+class ArticleExists(Conflict):
+    pass
+
+
+class PreconditionFailed(CMSError):
+    status = 412
+    title = "Precondition Failed"
+
+
+class UnsupportedMediaType(CMSError):
+    status = 415
+    title = "Unsupported Media Type"
+
+
+class ValidationFailed(CMSError):
+    status = 422
+    title = "Unprocessable Content"
+
+
+class PreconditionRequired(CMSError):
+    status = 428
+    title = "Precondition Required"
+
+
+class StorageUnavailable(CMSError):
+    status = 503
+    title = "Service Unavailable"

@@ -1,0 +1,41 @@
+"""Commit messages: a readable subject of at most 72 characters and machine-readable trailers."""
+
+from __future__ import annotations
+
+SUBJECT_MAX = 72
+VERBS = {
+    "create": "Create",
+    "update": "Update",
+    "delete": "Delete",
+    "restore": "Restore",
+    "publish": "Publish",
+    "unpublish": "Unpublish",
+}
+
+
+def subject(action: str, slug: str, detail: str = "") -> str:
+    """`Update my-slug: title, body`, shortened to fit 72 characters."""
+    head = f"{VERBS[action]} {slug}"
+    if len(head) > SUBJECT_MAX:
+        return head[: SUBJECT_MAX - 3] + "..."
+    if detail and len(head) + 2 + len(detail) <= SUBJECT_MAX:
+        return f"{head}{': ' if action == 'update' else ' '}{detail}"
+    return head
+
+
+def compose(action: str, slug: str, detail: str = "", extra: dict[str, str] | None = None) -> str:
+    trailers = {"Article": slug, "Action": action, **(extra or {})}
+    lines = [f"{k}: {v}" for k, v in trailers.items()]
+    return subject(action, slug, detail) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def trailers(message: str) -> dict[str, str]:
+    """Return the `Key: value` trailers of the last paragraph of a commit message."""
+    last = message.strip().split("\n\n")[-1]
+    out: dict[str, str] = {}
+    for line in last.splitlines():
+        key, sep, value = line.partition(": ")
+        if not sep or not key or " " in key:
+            return {}
+        out[key] = value.strip()
+    return out

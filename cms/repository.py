@@ -1,0 +1,203 @@
+"""The content repository as the store sees it: objects, trees, refs and history, over GitPython
+and git's own file formats. Nothing here knows about articles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import git
+from gitdb.util import hex_to_bin
+
+from . import gitrefs
+from .gitobjects import (
+    MODE_FILE,
+    MODE_TREE,
+    Person,
+    Tree,
+    TreeCache,
+    serialize_commit,
+    serialize_tree,
+    write_object,
+)
+
+NULL_SHA = "0" * 40
+
+
+@dataclass
+class CommitRecord:
+    """One commit on a line of history and the files it changed against its first parent."""
+
+    sha: str
+    parents: list[str]
+    author: Person
+    committer_email: str
+    date: int
+    message: str
+    # path -> new blob id, or None when the commit removed the file
+    changes: dict[str, str | None] = field(default_factory=dict)
+
+
+class Repository:
+    """A git repository read through GitPython and written object by object."""
+
+    def __init__(self, path: str, *, durable: bool = False) -> None:
+        try:
+            probe = git.Repo(path)
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as e:
+            raise FileNotFoundError(f"no git repository at {path}") from e
+        self.path = os.path.abspath(path)
+        self.git_dir = os.fspath(probe.common_dir)
+        self.objects_dir = os.path.join(self.git_dir, "objects")
+        self.durable = durable
+        probe.close()
+        self._local = threading.local()
+        self._trees = TreeCache()
+        self._trees_lock = threading.Lock()
+
+    @classmethod
+    def init(cls, path: str, *, durable: bool = False) -> Repository:
+        """Create a bare repository whose HEAD is `main` (a no-op if one exists); return it."""
+        try:
+            git.Repo(path).close()
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError):
+            os.makedirs(path, exist_ok=True)
+            git.Repo.init(path, bare=True, initial_branch="main").close()
+        return cls(path, durable=durable)
+
+    @property
+    def git(self) -> git.Repo:
+        """This thread's GitPython repository (each keeps its own `git cat-file` process)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.repo = git.Repo(self.git_dir)
+            local.pid = os.getpid()
+        return local.repo
+
+    # -- reading ---------------------------------------------------------------
+
+    def ref(self, name: str) -> str | None:
+        return gitrefs.read_ref(self.git_dir, f"refs/heads/{name}")
+
+    def read(self, sha: str) -> bytes:
+        return self.git.odb.stream(hex_to_bin(sha)).read()
+
+    def tree(self, sha: bytes) -> Tree:
+        with self._trees_lock:
+            return self._trees.get(self.git.odb, sha)
+
+    def root_tree(self, commit: str | None) -> Tree:
+        if commit is None:
+            return {}
+        header = self.read(commit).split(b"\n", 1)[0]
+        return self.tree(hex_to_bin(header[5:].decode()))
+
+    def lookup(self, commit: str | None, path: str) -> str | None:
+        """Return the blob id at `path` in `commit`, or None."""
+        tree = self.root_tree(commit)
+        *folders, name = path.split("/")
+        for folder in folders:
+            entry = tree.get(folder)
+            if entry is None or entry[0] != MODE_TREE:
+                return None
+            tree = self.tree(entry[1])
+        entry = tree.get(name)
+        if entry is None or entry[0] == MODE_TREE:
+            return None
+        return entry[1].hex()
+
+    def log(self, since: str | None, until: str) -> Iterator[CommitRecord]:
+        """Yield the first-parent commits after `since` up to `until`, oldest first."""
+        span = f"{since}..{until}" if since else until
+        fmt = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ce%x1f%B%x1f"
+        out = self.git.git.log(
+            "--reverse", "--first-parent", "--diff-merges=first-parent", "--root",
+            "--no-renames", "--raw", "--no-abbrev", f"--format={fmt}", span, "--",
+            stdout_as_string=False,
+        ).decode("utf-8", "replace")
+        for chunk in out.split("\x1e")[1:]:
+            sha, parents, name, email, date, committer, rest = chunk.split("\x1f", 6)
+            message, _, raw = rest.rpartition("\x1f")
+            changes: dict[str, str | None] = {}
+            for line in raw.splitlines():
+                if not line.startswith(":"):
+                    continue
+                meta, _, path = line.partition("\t")
+                new_blob, status = meta.split()[3:5]
+                changes[path] = None if status == "D" else new_blob
+            yield CommitRecord(
+                sha, parents.split(), Person(name, email), committer, int(date), message, changes
+            )
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        result = subprocess.run(
+            ["git", "--git-dir", self.git_dir, "merge-base", "--is-ancestor", older, newer],
+            capture_output=True,
+        )
+        return result.returncode == 0
+
+    # -- writing ---------------------------------------------------------------
+
+    def write(self, kind: str, data: bytes) -> str:
+        return write_object(self.objects_dir, kind, data, durable=self.durable)
+
+    def write_tree(self, tree: Tree) -> str:
+        return self.write("tree", serialize_tree(tree))
+
+    def with_file(self, commit: str | None, path: str, blob: str | None) -> str:
+        """Return the id of the root tree of `commit` with `path` set to `blob` (None: removed).
+
+        Only the trees along `path` are read and written, so the cost does not depend on how
+        many other files the repository holds.
+        """
+        *folders, name = path.split("/")
+        trees = [self.root_tree(commit)]
+        for folder in folders:
+            entry = trees[-1].get(folder)
+            trees.append(self.tree(entry[1]) if entry and entry[0] == MODE_TREE else {})
+        child: tuple[int, bytes] | None = None
+        if blob is not None:
+            child = (MODE_FILE, hex_to_bin(blob))
+        for tree, key in zip(reversed(trees), reversed([*folders, name]), strict=True):
+            if child is None:
+                tree.pop(key, None)
+            else:
+                tree[key] = child
+            is_root = tree is trees[0]
+            if not tree and not is_root:
+                child = None
+            else:
+                child = (MODE_TREE, hex_to_bin(self.write_tree(tree)))
+        assert child is not None
+        return child[1].hex()
+
+    def commit(
+        self, tree: str, parent: str | None, author: Person, committer: Person, when: int,
+        message: str,
+    ) -> str:
+        parents = [parent] if parent else []
+        data = serialize_commit(tree, parents, author, committer, when, message)
+        return self.write("commit", data)
+
+    def move(self, branch: str, old: str | None, new: str) -> None:
+        """Compare-and-swap `branch` from `old` to `new`; raises gitrefs.RefMoved."""
+        gitrefs.compare_and_swap(
+            self.git_dir, f"refs/heads/{branch}", old, new, durable=self.durable
+        )
+
+    def fsck(self) -> tuple[bool, str]:
+        result = subprocess.run(
+            ["git", "--git-dir", self.git_dir, "fsck", "--no-progress"],
+            capture_output=True, text=True,
+        )
+        return result.returncode == 0, (result.stdout + result.stderr).strip()
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob with these bytes, without writing it."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

@@ -1,0 +1,176 @@
+"""Management API: editors create, edit, delete and restore articles and read their history."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from flask import current_app, url_for
+from flask_smorest import Blueprint
+
+from ..errors import ArticleNotFound
+from ..schemas import (
+    SLUG_RE,
+    ArticleListSchema,
+    ArticleSchema,
+    DiffArgs,
+    DiffSchema,
+    ManageListArgs,
+    PageArgs,
+    RestoreArgs,
+    RevisionArticleSchema,
+    RevisionListSchema,
+)
+from ..store import ArticleStore
+from .pages import page
+from .requests import PATCH_TYPES, Parser, editor, etag_header, if_match, json_body, requires
+
+
+class CMSBlueprint(Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+blp = CMSBlueprint(
+    "manage", __name__, url_prefix="/api/v1/manage",
+    description="Editors' API. Every call needs `Authorization: Bearer <token>`.",
+)
+ARTICLE_BODY = {"content": {"application/json": {"schema": "ArticleInput"}}, "required": True}
+PATCH_BODY = {
+    "content": {"application/merge-patch+json": {"schema": {"type": "object"}}},
+    "required": True,
+}
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "The ETag of the article as you read it."}
+_SLUG = re.compile(SLUG_RE)
+
+
+def problems(*codes: int) -> Callable[[Any], Any]:
+    """Document the problem+json responses a view can give, besides 401 and 403."""
+
+    def decorator(view: Any) -> Any:
+        for code in (401, 403, *codes):
+            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
+        return view
+
+    return decorator
+
+
+def store() -> ArticleStore:
+    return current_app.extensions["cms.store"]
+
+
+def checked(slug: str) -> str:
+    if len(slug) > 120 or not _SLUG.match(slug):
+        raise ArticleNotFound(f"'{slug}' is not a valid slug, so there is no such article.",
+                              {"slug": ["Not a valid slug."]})
+    return slug
+
+
+@blp.route("/articles", methods=["POST"])
+@blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft")
+@blp.response(201, ArticleSchema)
+@problems(409, 413, 415, 422)
+@requires("author")
+def create() -> Any:
+    article = store().create(json_body(), editor())
+    location = url_for("manage.show", slug=article.slug)
+    return article.to_dict(), 201, {**etag_header(article.etag), "Location": location}
+
+
+@blp.route("/articles", methods=["GET"])
+@blp.arguments(ManageListArgs, location="query", error_status_code=400)
+@blp.response(200, ArticleListSchema)
+@blp.doc(summary="List all articles, drafts included")
+@problems(400)
+@requires("author")
+def index(args: dict[str, Any]) -> Any:
+    number, size = args.pop("page"), args.pop("per_page")
+    articles, total = store().list(page=number, per_page=size, **args)
+    return page([a.to_dict() for a in articles], total, number, size)
+
+
+@blp.route("/articles/<slug>", methods=["GET"])
+@blp.response(200, ArticleSchema)
+@blp.doc(summary="The current draft")
+@problems(404)
+@requires("author")
+def show(slug: str) -> Any:
+    article = store().get(checked(slug))
+    return article.to_dict(), 200, etag_header(article.etag)
+
+
+@blp.route("/articles/<slug>", methods=["PUT"])
+@blp.doc(requestBody=ARTICLE_BODY, parameters=[IF_MATCH], summary="Replace the draft")
+@blp.response(200, ArticleSchema)
+@problems(404, 412, 413, 415, 422, 428)
+@requires("author")
+def replace(slug: str) -> Any:
+    article = store().replace(checked(slug), json_body(), editor(), if_match())
+    return article.to_dict(), 200, etag_header(article.etag)
+
+
+@blp.route("/articles/<slug>", methods=["PATCH"])
+@blp.doc(requestBody=PATCH_BODY, parameters=[IF_MATCH],
+         summary="Change the draft with a JSON Merge Patch (RFC 7396)")
+@blp.response(200, ArticleSchema)
+@problems(404, 412, 413, 415, 422, 428)
+@requires("author")
+def patch(slug: str) -> Any:
+    article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match())
+    return article.to_dict(), 200, etag_header(article.etag)
+
+
+@blp.route("/articles/<slug>", methods=["DELETE"])
+@blp.doc(parameters=[IF_MATCH], summary="Delete the article (its history stays)")
+@blp.response(204)
+@problems(404, 412, 428)
+@requires("editor")
+def delete(slug: str) -> Any:
+    store().delete(checked(slug), editor(), if_match())
+    return "", 204
+
+
+@blp.route("/articles/<slug>/revisions", methods=["GET"])
+@blp.arguments(PageArgs, location="query", error_status_code=400)
+@blp.response(200, RevisionListSchema)
+@blp.doc(summary="History of the article, newest first")
+@problems(400, 404)
+@requires("author")
+def revisions(args: dict[str, Any], slug: str) -> Any:
+    items, total = store().revisions(checked(slug), page=args["page"], per_page=args["per_page"])
+    return page(items, total, args["page"], args["per_page"])
+
+
+@blp.route("/articles/<slug>/revisions/<revision>", methods=["GET"])
+@blp.response(200, RevisionArticleSchema)
+@blp.doc(summary="The article as it was at a revision (also after delete)")
+@problems(400, 404)
+@requires("author")
+def revision(slug: str, revision: str) -> Any:
+    doc, meta = store().at_revision(checked(slug), revision)
+    return {**doc, "meta": meta}
+
+
+@blp.route("/articles/<slug>/diff", methods=["GET"])
+@blp.arguments(DiffArgs, location="query", error_status_code=400)
+@blp.response(200, DiffSchema)
+@blp.doc(summary="Field-level changes between two revisions (`to` defaults to the draft)")
+@problems(400, 404)
+@requires("author")
+def diff(args: dict[str, Any], slug: str) -> Any:
+    result = store().diff(checked(slug), args["from_"], args.get("to"))
+    return {"from_": result["from"], "to": result["to"], "changes": result["changes"]}
+
+
+@blp.route("/articles/<slug>/restore", methods=["POST"])
+@blp.arguments(RestoreArgs)
+@blp.doc(parameters=[{**IF_MATCH, "required": False,
+                      "description": "Needed while the article exists."}])
+@blp.response(200, ArticleSchema)
+@problems(400, 404, 412, 413, 415, 422, 428)
+@requires("editor")
+def restore(args: dict[str, Any], slug: str) -> Any:
+    article = store().restore(checked(slug), args["revision"], editor(), if_match())
+    return article.to_dict(), 200, etag_header(article.etag)

@@ -1,0 +1,22 @@
+"""Paginated list responses: `{"items", "meta"}` and a `Link` header."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import request
+
+
+def page(items: list[Any], total: int, page: int, per_page: int
+         ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the list body and its headers (Link with next/prev where they exist)."""
+    pages = max(1, -(-total // per_page))
+    links = []
+    for rel, number in (("prev", page - 1), ("next", page + 1)):
+        if 1 <= number <= pages:
+            query = {**request.args.to_dict(), "page": str(number), "per_page": str(per_page)}
+            links.append(f'<{request.base_url}?{urlencode(query)}>; rel="{rel}"')
+    body = {"items": items,
+            "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}
+    return body, ({"Link": ", ".join(links)} if links else {})

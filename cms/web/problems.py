@@ -1,0 +1,65 @@
+"""Every error as RFC 9457 problem+json, rendered in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from ..errors import CMSError, Unauthorized
+from ..schemas import flatten_errors
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str,
+            errors: dict[str, list[str]] | None = None) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cms"'
+    return response
+
+
+def from_cms_error(e: CMSError) -> Response:
+    if isinstance(e, Unauthorized) or e.status >= 500:
+        log.warning("%s: %s", type(e).__name__, e.detail)
+    return problem(e.status, e.title, e.detail, e.errors)
+
+
+def from_http_exception(e: HTTPException) -> Response:
+    """Render werkzeug's errors, and webargs' validation errors with their fields named."""
+    status = e.code or 500
+    errors = None
+    data = getattr(e, "data", None)
+    if isinstance(data, dict) and "messages" in data:
+        errors = {}
+        for messages in data["messages"].values():
+            errors.update(flatten_errors(messages))
+    detail = e.description or ""
+    if errors:
+        detail = f"Invalid {', '.join(errors)}."
+    title = "Unprocessable Content" if status == 422 else e.name
+    response = problem(status, title, detail, errors)
+    if status == 405:
+        allow = e.get_response().headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+    return response
+
+
+def from_unexpected(e: Exception) -> Response:
+    log.exception("unexpected error")
+    return problem(500, "Internal Server Error", "Something went wrong on our side.")
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CMSError, from_cms_error)
+    app.register_error_handler(HTTPException, from_http_exception)
+    app.register_error_handler(Exception, from_unexpected)

@@ -1,0 +1,82 @@
+"""Reading requests: strict JSON bodies, If-Match, and the current token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request
+from webargs.flaskparser import FlaskParser
+
+from .. import canonical
+from ..errors import Forbidden, Unauthorized, UnsupportedMediaType
+from ..gitobjects import Person
+from ..tokens import Token
+
+JSON_TYPES = {"application/json"}
+PATCH_TYPES = {"application/json", "application/merge-patch+json"}
+
+
+def json_body(types: set[str] = JSON_TYPES) -> Any:
+    """Return the request's JSON body; raises UnsupportedMediaType or BadRequest."""
+    if request.mimetype not in types:
+        raise UnsupportedMediaType(
+            f"Send the body as {' or '.join(sorted(types))}.",
+            {"Content-Type": [f"Expected {' or '.join(sorted(types))}."]},
+        )
+    return canonical.parse_body(request.get_data(cache=True))
+
+
+class Parser(FlaskParser):
+    """webargs' parser with the same strict JSON reading as every other body here."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        return json_body()
+
+
+def if_match() -> set[str] | None:
+    """The strong ETags in If-Match ({"*"} for a star), or None when the header is absent."""
+    if "If-Match" not in request.headers:
+        return None
+    tags = request.if_match
+    if tags.star_tag:
+        return {"*"}
+    return set(tags.as_set())
+
+
+def etag_header(etag: str) -> dict[str, str]:
+    return {"ETag": f'"{etag}"'}
+
+
+def requires(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let the view run only for a live bearer token whose role includes `role`."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = _token()
+            if not token.can(role):
+                raise Forbidden(f"This needs the {role} role; your token has {token.role}.")
+            g.token = token
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _token() -> Token:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Send Authorization: Bearer <token>.")
+    token = current_app.extensions["cms.tokens"].verify(secret.strip())
+    if token is None:
+        raise Unauthorized("The token is unknown or revoked.")
+    return token
+
+
+def editor() -> Person:
+    """The person behind the current token, who becomes the commit author."""
+    return Person(g.token.name, g.token.email)
