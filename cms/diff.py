@@ -9,6 +9,16 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
+def _merged_keys(old: list[str], new: list[str]) -> list[str]:
+    """Keys of both objects, in the order they are stored (both follow the same field order)."""
+    order = list(new)
+    for i, key in enumerate(old):
+        if key not in order:
+            before = next((k for k in reversed(old[:i]) if k in order), None)
+            order.insert(order.index(before) + 1 if before is not None else 0, key)
+    return order
+
+
 def changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
     """Return [{"op": "add"|"remove"|"replace", "path", "old"?, "new"?}] turning `old` into `new`.
 
@@ -17,7 +27,7 @@ def changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
     """
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[dict[str, Any]] = []
-        for key in list(old) + [k for k in new if k not in old]:
+        for key in _merged_keys(list(old), list(new)):
             sub = f"{path}/{_escape(key)}"
             if key not in new:
                 out.append({"op": "remove", "path": sub, "old": old[key]})

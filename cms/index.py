@@ -128,16 +128,19 @@ class Index:
     # -- keeping up with git ----------------------------------------------------
 
     def sync(self, tip: str | None) -> None:
-        """Bring the index up to `tip`, the commit `main` points at."""
+        """Bring the index up to `main`, if `tip` (where the caller saw `main`) is news to it.
+
+        `main` is read again under the index's write lock, so the index never runs ahead of it;
+        when `main` no longer descends from what the index reflects (a force push), the index
+        is rebuilt from history.
+        """
         if tip == self._known or tip is None:
             return
         with self._writing() as db:
+            tip = self.repo.ref("main")
             current = self._tip(db)
-            if current != tip:
+            if tip is not None and current != tip:
                 if current is not None and not self.repo.is_ancestor(current, tip):
-                    if self.repo.is_ancestor(tip, current):
-                        self._known = current
-                        return
                     self._clear(db)
                     current = None
                 for record in self.repo.log(current, tip):

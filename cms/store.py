@@ -153,8 +153,9 @@ class ArticleStore:
             raise ArticleNotFound(f"There is no article '{slug}'.")
         return self._article(row)
 
-    def _article(self, row: dict[str, Any]) -> Article:
-        doc = json.loads(self.repo.read(row["blob"]))
+    def _article(self, row: dict[str, Any], doc: dict[str, Any] | None = None) -> Article:
+        if doc is None:
+            doc = json.loads(self.repo.read(row["blob"]))
         meta = {
             "revision": row["revision"],
             "state": "draft",
@@ -272,7 +273,7 @@ class ArticleStore:
             slug = self._free_slug(tip, doc["title"])
             return _Change(slug, _with_slug(doc, slug))
 
-        return self.get(self._write(editor, "create", plan))
+        return self._written_or_fail(self._write(editor, "create", plan))
 
     def _free_slug(self, tip: str | None, title: str) -> str:
         base = slugify(title, max_length=SLUG_MAX, word_boundary=True) or "article"
@@ -324,7 +325,7 @@ class ArticleStore:
             changed = [k for k in {**current, **doc} if current.get(k) != doc.get(k)]
             return _Change(slug, doc, ", ".join(changed))
 
-        return self.get(self._write(editor, "update", plan))
+        return self._written_or_fail(self._write(editor, "update", plan))
 
     def delete(self, slug: str, editor: Person, expected: Collection[str] | None) -> None:
         """Remove `slug` from the draft line (its history stays).
@@ -356,7 +357,12 @@ class ArticleStore:
                     return slug
             return _Change(slug, old, f"to {sha[:12]}", {"Restored-From": sha})
 
-        return self.get(self._write(editor, "restore", plan))
+        return self._written_or_fail(self._write(editor, "restore", plan))
+
+    @staticmethod
+    def _written_or_fail(article: Article | None) -> Article:
+        assert article is not None, "only a delete removes an article"
+        return article
 
     def _current(self, tip: str | None, slug: str, expected: Collection[str] | None) -> str:
         """Return the blob of `slug` at `tip` after checking the caller's If-Match."""
@@ -375,16 +381,17 @@ class ArticleStore:
             )
         return blob
 
-    def _write(self, editor: Person, action: str, plan: Plan) -> str:
+    def _write(self, editor: Person, action: str, plan: Plan) -> Article | None:
         """Commit what `plan` says on top of `main`, planning again whenever `main` moved.
 
-        Returns the slug written. Raises what `plan` raises, or StorageUnavailable.
+        Returns the article as this write left it (None when it removed it), or as it is when
+        there was nothing to change. Raises what `plan` raises, or StorageUnavailable.
         """
         for _ in range(MAX_ATTEMPTS):
             tip = self.repo.ref(MAIN)
             change = plan(tip)
             if isinstance(change, str):
-                return change
+                return self.get(change)
             path = layout.article_path(change.slug)
             try:
                 blob = None
@@ -405,6 +412,23 @@ class ArticleStore:
                 sha, [tip] if tip else [], editor, self.committer.email, when, message,
                 {path: blob},
             )
-            self.index.record(record, {change.slug: change.doc} if change.doc else {})
-            return change.slug
+            if change.doc is None or blob is None:
+                self.index.record(record, {})
+                return None
+            self.index.record(record, {change.slug: change.doc})
+            return self._written(change.slug, change.doc, blob, record)
         raise StorageUnavailable("Too many concurrent writes; try again.")
+
+    def _written(self, slug: str, doc: dict[str, Any], blob: str, record: CommitRecord
+                 ) -> Article:
+        """The article as a write just made it, even if others have changed it since."""
+        by = {"name": record.author.name, "email": record.author.email}
+        row = self.index.article(slug)
+        created_at, created_by = record.date, by
+        if row is not None and row["created_at"] <= record.date:
+            created_at, created_by = row["created_at"], row["created_by"]
+        return self._article({
+            "slug": slug, "blob": blob, "revision": record.sha,
+            "created_at": created_at, "created_by": created_by,
+            "updated_at": record.date, "updated_by": by,
+        }, doc)

@@ -1,0 +1,104 @@
+"""Fixtures named for the state they build: a content repository, its store, the app, tokens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cms.store import ArticleStore
+from cms.tokens import TokenStore
+from cms.web import create_app
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Plain Git",
+    "GIT_AUTHOR_EMAIL": "plain@example.org",
+    "GIT_COMMITTER_NAME": "Plain Git",
+    "GIT_COMMITTER_EMAIL": "plain@example.org",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def article(title: str = "Council approves budget", **fields: Any) -> dict[str, Any]:
+    """A small valid article."""
+    return {
+        "title": title,
+        "body": [
+            {"type": "paragraph", "text": "The council met on Tuesday."},
+            {"type": "paragraph", "text": "The budget passed by seven votes to two."},
+        ],
+        **fields,
+    }
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A fresh content repository (bare, `main` with one initial commit)."""
+    path = tmp_path / "content-repo"
+    ArticleStore.init(str(path))
+    return path
+
+
+@pytest.fixture
+def git(repo: Path) -> Callable[..., str]:
+    """Run plain git against the content repository and return its output."""
+
+    def run(*args: str, cwd: Path | None = None) -> str:
+        cmd = ["git", *args] if cwd else ["git", "--git-dir", str(repo), *args]
+        env = {**os.environ, **GIT_ENV}
+        return subprocess.run(
+            cmd, cwd=cwd, env=env, check=True, capture_output=True, text=True
+        ).stdout
+
+    return run
+
+
+@pytest.fixture
+def store(repo: Path) -> ArticleStore:
+    return ArticleStore(str(repo))
+
+
+@pytest.fixture
+def app(repo: Path) -> Flask:
+    return create_app({"REPO": str(repo), "TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _token(repo: Path, name: str, email: str, role: str) -> dict[str, str]:
+    _, secret = TokenStore(str(repo)).create(name, email, role)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def author_token(repo: Path) -> dict[str, str]:
+    """Headers carrying an author's token (Ann Author <ann@example.org>)."""
+    return _token(repo, "Ann Author", "ann@example.org", "author")
+
+
+@pytest.fixture
+def editor_token(repo: Path) -> dict[str, str]:
+    """Headers carrying an editor's token (Eve Editor <eve@example.org>)."""
+    return _token(repo, "Eve Editor", "eve@example.org", "editor")
+
+
+@pytest.fixture
+def admin_token(repo: Path) -> dict[str, str]:
+    return _token(repo, "Ada Admin", "ada@example.org", "admin")
+
+
+@pytest.fixture
+def created(client: FlaskClient, editor_token: dict[str, str]) -> dict[str, Any]:
+    """An article created through the API; its response body plus `etag`."""
+    response = client.post("/api/v1/manage/articles", json=article(), headers=editor_token)
+    assert response.status_code == 201
+    return {**response.get_json(), "etag": response.headers["ETag"]}

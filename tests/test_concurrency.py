@@ -1,0 +1,174 @@
+"""Several gunicorn workers and many threads writing at once, plus plain git pushes: every
+acknowledged write is in `git log`, and `git fsck` is clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import GIT_ENV, article
+
+from cms import layout
+
+URL = "/api/v1/manage/articles"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cms_command() -> str:
+    return shutil.which("cms") or str(Path(sys.executable).parent / "cms")
+
+
+@pytest.fixture
+def server(repo: Path) -> Iterator[str]:
+    """`cms serve` with 3 workers on a free port; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [cms_command(), "--repo", str(repo), "serve", "--port", str(port), "--workers", "3"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo, tmp_path):
+    shared = []
+    for i in range(3):
+        r = requests.post(server + URL, json=article(f"Shared story {i}"), headers=editor_token)
+        assert r.status_code == 201
+        shared.append(r.json()["slug"])
+    ledger: list[tuple[str, str, str]] = []  # (revision, slug, marker) of every 2xx write
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def writer(n: int) -> None:
+        session = requests.Session()
+        session.headers.update(editor_token)
+        for i in range(8):
+            marker = f"w{n}-{i}"
+            created = session.post(server + URL, json=article(f"Story {marker}", tags=[marker]))
+            if created.status_code != 201:
+                failures.append(f"create {created.status_code} {created.text}")
+                continue
+            with lock:
+                ledger.append((created.json()["meta"]["revision"], created.json()["slug"],
+                               marker))
+            slug = shared[(n + i) % len(shared)]
+            for _ in range(100):  # read-modify-write until our If-Match wins
+                current = session.get(f"{server}{URL}/{slug}")
+                patched = session.patch(f"{server}{URL}/{slug}", json={"summary": marker},
+                                        headers={"If-Match": current.headers["ETag"]})
+                if patched.status_code == 200:
+                    with lock:
+                        ledger.append((patched.json()["meta"]["revision"], slug, marker))
+                    break
+                if patched.status_code != 412:
+                    failures.append(f"patch {patched.status_code} {patched.text}")
+                    break
+            else:
+                failures.append(f"patch of {slug} never won")
+
+    def pusher() -> None:
+        work = tmp_path / "clone"
+        env = {**os.environ, **GIT_ENV}
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["git", *args], cwd=work, env=env, capture_output=True,
+                                  text=True)
+
+        subprocess.run(["git", "clone", "-q", str(repo), str(work)], env=env, check=True)
+        for i in range(4):
+            slug = f"pushed-by-hand-{i}"
+            path = work / layout.article_path(slug)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"slug": slug, **article(f"Pushed {i}")}, indent=2))
+            run("add", "-A")
+            run("commit", "-qm", f"Add {slug} by hand")
+            for _ in range(50):
+                if run("push", "-q", "origin", "main").returncode == 0:
+                    with lock:
+                        ledger.append((run("rev-parse", "HEAD").stdout.strip(), slug, slug))
+                    break
+                run("pull", "-q", "--rebase", "origin", "main")
+            else:
+                failures.append(f"push of {slug} never succeeded")
+
+    before = int(git("rev-list", "--count", "main"))
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(12)]
+    threads.append(threading.Thread(target=pusher))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert failures == []
+    assert len(ledger) == 12 * 8 * 2 + 4
+    # every acknowledged write is a commit on main, holding what was written
+    on_main = set(git("rev-list", "main").split())
+    assert {revision for revision, _, _ in ledger} <= on_main
+    for revision, slug, marker in ledger:
+        content = git("show", f"{revision}:{layout.article_path(slug)}")
+        assert marker in content
+    # nothing else was committed: one commit per acknowledged write
+    assert int(git("rev-list", "--count", "main")) == before + len(ledger)
+    git("fsck", "--strict")
+    listed = requests.get(server + URL, params={"per_page": 100}, headers=editor_token).json()
+    assert listed["meta"]["total"] == 3 + 12 * 8 + 4
+
+
+def test_exactly_one_writer_wins_with_the_same_if_match(server, editor_token, git):
+    created = requests.post(server + URL, json=article(), headers=editor_token)
+    etag, slug = created.headers["ETag"], created.json()["slug"]
+    barrier = threading.Barrier(16)
+    statuses: list[int] = []
+
+    def write(n: int) -> None:
+        barrier.wait()
+        r = requests.patch(f"{server}{URL}/{slug}", json={"summary": f"writer {n}"},
+                           headers={**editor_token, "If-Match": etag})
+        statuses.append(r.status_code)
+
+    before = git("rev-parse", "main")
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] + [412] * 15
+    assert git("rev-list", "--count", f"{before.strip()}..main").strip() == "1"
+    git("fsck", "--strict")
