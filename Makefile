@@ -9,6 +9,8 @@ export CMS_REPO
 .PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
+	@command -v git >/dev/null && command -v curl >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq git curl)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
-from collections.abc import Callable
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +85,13 @@ def _token(repo: Path, name: str, email: str, role: str) -> dict[str, str]:
 
 
 @pytest.fixture
+def admin_secret(repo: Path) -> str:
+    """A bare admin token, as `cms init` prints it."""
+    _, secret = TokenStore(str(repo)).create("Ada Admin", "ada@example.org", "admin")
+    return secret
+
+
+@pytest.fixture
 def author_token(repo: Path) -> dict[str, str]:
     """Headers carrying an author's token (Ann Author <ann@example.org>)."""
     return _token(repo, "Ann Author", "ann@example.org", "author")
@@ -102,3 +114,45 @@ def created(client: FlaskClient, editor_token: dict[str, str]) -> dict[str, Any]
     response = client.post("/api/v1/manage/articles", json=article(), headers=editor_token)
     assert response.status_code == 201
     return {**response.get_json(), "etag": response.headers["ETag"]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cms_command() -> str:
+    return shutil.which("cms") or str(Path(sys.executable).parent / "cms")
+
+
+@pytest.fixture
+def server(repo: Path) -> Iterator[str]:
+    """`cms serve` with 3 workers on a free port; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [cms_command(), "--repo", str(repo), "serve", "--port", str(port), "--workers", "3"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

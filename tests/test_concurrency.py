@@ -5,65 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
-import sys
 import threading
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import requests
 from conftest import GIT_ENV, article
 
 from cms import layout
 
 URL = "/api/v1/manage/articles"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cms_command() -> str:
-    return shutil.which("cms") or str(Path(sys.executable).parent / "cms")
-
-
-@pytest.fixture
-def server(repo: Path) -> Iterator[str]:
-    """`cms serve` with 3 workers on a free port; yields its base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [cms_command(), "--repo", str(repo), "serve", "--port", str(port), "--workers", "3"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo, tmp_path):

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conftest import article
 from flask.testing import FlaskClient
 
 from cms import layout
-
-from conftest import article
 
 URL = "/api/v1/manage/articles"
 
