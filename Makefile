@@ -6,11 +6,18 @@ STAMP := $(VENV)/.installed-stamp
 CMS_REPO ?= ./content-repo
 export CMS_REPO
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean system-packages
+
+# Debian packages (git, curl; chromium for the browser tests), installed only when missing.
+system-packages:
+	@missing=""; for p in $(PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 $(STAMP): pyproject.toml
-	@command -v git >/dev/null && command -v curl >/dev/null || \
-	  (apt-get update -qq && apt-get install -y -qq git curl)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="git curl"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -25,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/mypy cms
 
 test: lint
+	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium"
 	$(BIN)/pytest -n 2
 
 bench: $(STAMP)

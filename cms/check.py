@@ -1,23 +1,33 @@
-"""`cms check`: every article file on the draft line is valid and canonical, and git agrees."""
+"""`cms check`: every article file on both lines is valid and canonical, nothing is live that
+was deleted from the draft line, and git's own check passes."""
 
 from __future__ import annotations
 
 import json
 
 from . import canonical, layout
+from .articles import validate
 from .errors import ValidationFailed
-from .store import MAIN, ArticleStore, validate
+from .index import LINES, MAIN, PUBLISHED
+from .store import ArticleStore
 
 
 def problems(store: ArticleStore) -> list[str]:
     """Return one line per problem found; an empty list means all is well."""
     found: list[str] = []
-    tip = store.repo.ref(MAIN)
-    if tip is not None:
+    files: dict[str, set[str]] = {}
+    for line in LINES:
+        tip = store.repo.ref(line)
+        files[line] = set()
+        if tip is None:
+            continue
         listing = store.repo.git.git.ls_tree("-r", "-z", tip, "--", layout.ROOT)
         for entry in filter(None, listing.split("\0")):
             meta, _, path = entry.partition("\t")
-            found += _check_file(store, path, meta.split()[2])
+            files[line].add(path)
+            found += [f"{line}: {p}" for p in _check_file(store, path, meta.split()[2])]
+    for path in sorted(files[PUBLISHED] - files[MAIN]):
+        found.append(f"{PUBLISHED}: {path}: live but deleted from {MAIN} (not delivered)")
     ok, output = store.repo.fsck()
     if not ok:
         found.append(f"git fsck failed: {output}")

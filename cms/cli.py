@@ -82,8 +82,8 @@ def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
     store = ArticleStore.init(ctx.obj["repo"])
     if demo and store.count() == 0 and not store.index.revisions_exist():
         for article in DEMO_ARTICLES:
-            store.create(article, DEMO_EDITOR)
-        click.echo(f"Added {len(DEMO_ARTICLES)} demo articles.", err=True)
+            store.publish(store.create(article, DEMO_EDITOR).slug, DEMO_EDITOR)
+        click.echo(f"Added and published {len(DEMO_ARTICLES)} demo articles.", err=True)
     tokens = TokenStore(store.repo.git_dir)
     if first_token and not tokens.any():
         person = git_identity(Person("Admin", "admin@example.org"))
@@ -123,7 +123,11 @@ def token() -> None:
     """Manage API tokens (stored hashed, outside the content history)."""
 
 
-@token.command("create")
+@token.command("create", epilog="""\b
+Example:
+  export CMS_TOKEN=$(cms token create --name "Ada Lovelace" --email ada@example.org \\
+                                      --role editor)
+""")
 @click.option("--name", required=True, help="Becomes the author of this token's commits.")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice(ROLES), default="author", show_default=True)
@@ -135,7 +139,10 @@ def token_create(ctx: click.Context, name: str, email: str, role: str) -> None:
     click.echo(secret)
 
 
-@token.command("list")
+@token.command("list", epilog="""\b
+Example:
+  cms token list    # id, role, state, created, name <email>
+""")
 @click.pass_context
 @cms_errors
 def token_list(ctx: click.Context) -> None:
@@ -145,7 +152,10 @@ def token_list(ctx: click.Context) -> None:
         click.echo(f"{t.id}  {t.role:<6}  {state:<7}  {t.created_at}  {t.name} <{t.email}>")
 
 
-@token.command("revoke")
+@token.command("revoke", epilog="""\b
+Example:
+  cms token revoke 1a2b3c4d
+""")
 @click.argument("token_id")
 @click.pass_context
 @cms_errors
@@ -171,6 +181,18 @@ def check(ctx: click.Context) -> None:
         click.echo(f"{len(found)} problem(s) found.", err=True)
         sys.exit(1)
     click.echo(f"OK: {store.count()} articles valid, git fsck clean.", err=True)
+
+
+@main.command("publish-due", epilog="""\b
+Example (crontab, every minute):
+  * * * * *  cms --repo /srv/content-repo publish-due
+""")
+@click.pass_context
+@cms_errors
+def publish_due(ctx: click.Context) -> None:
+    """Publish scheduled articles whose time has come (the server also does this itself)."""
+    for slug in open_store(ctx).publish_due():
+        click.echo(f"Published {slug}")
 
 
 @main.command("import", epilog="""\b

@@ -10,6 +10,7 @@
     │   └── RevisionNotFound
     ├── Conflict (409)
     │   └── ArticleExists
+    ├── Gone (410)                  a sync token that names no known state
     ├── PreconditionFailed (412)
     ├── UnsupportedMediaType (415)
     ├── ValidationFailed (422)      carries {"dotted.field": [messages]}
@@ -72,6 +73,11 @@ class Conflict(CMSError):
 
 class ArticleExists(Conflict):
     pass
+
+
+class Gone(CMSError):
+    status = 410
+    title = "Gone"
 
 
 class PreconditionFailed(CMSError):

@@ -56,33 +56,40 @@ def _read_packed_ref(git_dir: str, ref: str) -> str | None:
 
 
 def compare_and_swap(
-    git_dir: str, ref: str, old: str | None, new: str, *, durable: bool = False
+    git_dir: str, updates: list[tuple[str, str | None, str]], *, durable: bool = False
 ) -> None:
-    """Point `ref` at `new` if it still points at `old` (None: if it does not exist yet).
+    """Move each `(ref, old, new)`: point `ref` at `new` if it still points at `old` (None: if
+    it does not exist yet). Either every ref is checked and moved, or none is.
 
-    Raises RefMoved when it points elsewhere, StorageUnavailable when the lock cannot be had
-    or the ref cannot be written.
+    Locks are taken in ref-name order, so writers of several refs cannot deadlock. Raises
+    RefMoved when a ref points elsewhere, StorageUnavailable when a lock cannot be had or a
+    ref cannot be written.
     """
-    path = os.path.join(git_dir, ref)
-    lock = path + ".lock"
-    fd = _acquire(lock)
+    held: list[tuple[str, str, int]] = []
     try:
-        current = read_ref(git_dir, ref)
-        if current != old:
-            raise RefMoved(current)
-        os.write(fd, new.encode() + b"\n")
-        if durable:
-            os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(lock, path)
-        if durable:
-            _fsync_dir(os.path.dirname(path))
-    except BaseException:
-        if fd >= 0:
+        for ref, old, new in sorted(updates):
+            path = os.path.join(git_dir, ref)
+            held.append((path, path + ".lock", _acquire(path + ".lock")))
+            current = read_ref(git_dir, ref)
+            if current != old:
+                raise RefMoved(current)
+            fd = held[-1][2]
+            os.write(fd, new.encode() + b"\n")
+            if durable:
+                os.fsync(fd)
+        for i, (path, lock, fd) in enumerate(held):
             os.close(fd)
-        _unlink_quietly(lock)
-        raise
+            held[i] = (path, lock, -1)
+        for path, lock, _ in held:
+            os.replace(lock, path)
+            if durable:
+                _fsync_dir(os.path.dirname(path))
+        held = []
+    finally:
+        for _, lock, fd in held:
+            if fd >= 0:
+                os.close(fd)
+            _unlink_quietly(lock)
 
 
 def _acquire(lock: str) -> int:

@@ -1,10 +1,12 @@
 """A derived index of the content repository, in SQLite beside it (`<git dir>/cms/index.sqlite`).
 
-It answers what git answers slowly at scale (an article's revisions, who created it and when,
-lists with filters and full-text search) and is only ever a function of git: it remembers the
-commit it reflects and catches up by reading the commits after it (`git log old..new`), never by
-re-reading everything. Delete the file and it is rebuilt from history. Every process opens it;
-SQLite's locking makes them agree.
+It answers what git answers slowly at scale (an article's revisions on both lines of history,
+who created it and when, what is live, lists with filters and full-text search) and is only
+ever a function of git: for each line (`main`, `published`) it remembers the commit it reflects
+and catches up by reading the commits after it (`git log old..new`), never by re-reading
+everything. When a line no longer descends from that commit (a force push) the line is rebuilt
+from its history. Delete the file and it is rebuilt. Every process opens it; SQLite's locking
+makes them agree.
 """
 
 from __future__ import annotations
@@ -19,36 +21,68 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import layout, messages
+from .articles import seconds
 from .repository import CommitRecord, Repository
 
-SCHEMA_VERSION = 1
+MAIN, PUBLISHED = "main", "published"
+LINES = (MAIN, PUBLISHED)
+SCHEMA_VERSION = 4
 SCHEMA = """
-CREATE TABLE tips (ref TEXT PRIMARY KEY, sha TEXT NOT NULL);
-CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL UNIQUE,
-    date INTEGER NOT NULL);
-CREATE TABLE revisions (slug TEXT NOT NULL, seq INTEGER NOT NULL, sha TEXT NOT NULL,
-    parent TEXT, date INTEGER NOT NULL, author_name TEXT NOT NULL, author_email TEXT NOT NULL,
-    message TEXT NOT NULL, action TEXT NOT NULL, blob TEXT, PRIMARY KEY (slug, seq));
+CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
+CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
+    line TEXT NOT NULL, date INTEGER NOT NULL, UNIQUE (sha, line));
+CREATE TABLE revisions (slug TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL,
+    sha TEXT NOT NULL, parent TEXT, date INTEGER NOT NULL, author_name TEXT NOT NULL,
+    author_email TEXT NOT NULL, message TEXT NOT NULL, action TEXT NOT NULL, blob TEXT,
+    PRIMARY KEY (slug, seq));
+CREATE INDEX revisions_line ON revisions (line, seq);
 CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
-    revision TEXT NOT NULL, title TEXT, section TEXT, language TEXT,
+    revision TEXT NOT NULL, title TEXT, section TEXT, language TEXT, publish_at INTEGER,
     created_at INTEGER NOT NULL, created_name TEXT NOT NULL, created_email TEXT NOT NULL,
     updated_at INTEGER NOT NULL, updated_name TEXT NOT NULL, updated_email TEXT NOT NULL);
 CREATE INDEX articles_updated ON articles (updated_at DESC, slug);
-CREATE INDEX articles_section ON articles (section, updated_at DESC);
+CREATE INDEX articles_publish_at ON articles (publish_at);
 CREATE TABLE tags (tag TEXT NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (tag, article))
     WITHOUT ROWID;
 CREATE INDEX tags_article ON tags (article);
 CREATE VIRTUAL TABLE fulltext USING fts5(title, summary, body,
     tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
+    revision TEXT NOT NULL, published_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    title TEXT, section TEXT, language TEXT);
+CREATE INDEX live_order ON live (published_at DESC, id DESC);
+CREATE INDEX live_section ON live (section, published_at DESC);
+CREATE TABLE live_tags (tag TEXT NOT NULL, article INTEGER NOT NULL,
+    PRIMARY KEY (tag, article)) WITHOUT ROWID;
+CREATE INDEX live_tags_article ON live_tags (article);
+CREATE TABLE live_authors (name TEXT NOT NULL, article INTEGER NOT NULL,
+    PRIMARY KEY (name, article)) WITHOUT ROWID;
+CREATE INDEX live_authors_article ON live_authors (article);
+CREATE VIRTUAL TABLE live_text USING fts5(title, summary, body,
+    tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE derived (blob TEXT PRIMARY KEY, summary TEXT NOT NULL, generated INTEGER NOT NULL,
+    words INTEGER NOT NULL) WITHOUT ROWID;
 """
 ARTICLE_COLUMNS = (
-    "slug, blob, revision, created_at, created_name, created_email, "
-    "updated_at, updated_name, updated_email"
+    "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "
+    "a.updated_at, a.updated_name, a.updated_email, l.blob, l.revision, l.published_at"
 )
-REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob"
+LIVE_COLUMNS = "l.slug, l.blob, l.revision, l.published_at, l.updated_at, l.title"
+REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob, line"
+# A draft with a `publish_at` is due when that time has come and nothing was published since.
+DUE = (
+    "a.publish_at IS NOT NULL AND a.publish_at <= :now AND NOT EXISTS (SELECT 1 FROM revisions r"
+    " WHERE r.slug = a.slug AND r.line = 'published' AND r.blob IS NOT NULL"
+    " AND r.date >= a.publish_at) AND NOT EXISTS (SELECT 1 FROM live l"
+    " WHERE l.slug = a.slug AND l.blob = a.blob)"
+)
+STATE = (
+    "CASE WHEN l.blob = a.blob THEN 'published' WHEN a.publish_at > :now THEN 'scheduled' "
+    "WHEN l.blob IS NULL THEN 'draft' ELSE 'changed' END"
+)
 
 
-def _plain_text(doc: dict[str, Any]) -> str:
+def plain_text(doc: dict[str, Any]) -> str:
     parts: list[str] = []
     for block in doc.get("body") or []:
         if not isinstance(block, dict):
@@ -74,7 +108,7 @@ class Index:
         os.makedirs(folder, exist_ok=True)
         self.path = os.path.join(folder, "index.sqlite")
         self._local = threading.local()
-        self._known: str | None = None
+        self._known: dict[str, str | None] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -96,7 +130,7 @@ class Index:
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 tables = db.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT LIKE 'fulltext_%' AND name NOT LIKE 'sqlite_%'"
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY sql NOT LIKE 'CREATE VIRTUAL%'"
                 ).fetchall()
                 for (name,) in tables:
                     db.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -118,51 +152,63 @@ class Index:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            self._known = None
+            self._known = {}
             raise
 
-    def _tip(self, db: sqlite3.Connection) -> str | None:
-        row = db.execute("SELECT sha FROM tips WHERE ref = 'main'").fetchone()
+    @staticmethod
+    def _tip(db: sqlite3.Connection, line: str) -> str | None:
+        row = db.execute("SELECT sha FROM tips WHERE line = ?", (line,)).fetchone()
         return row[0] if row else None
 
     # -- keeping up with git ----------------------------------------------------
 
-    def sync(self, tip: str | None) -> None:
-        """Bring the index up to `main`, if `tip` (where the caller saw `main`) is news to it.
+    def sync(self) -> dict[str, str | None]:
+        """Bring the index up to both lines of history; return where they point."""
+        tips = {line: self.repo.ref(line) for line in LINES}
+        stale = [line for line in LINES if tips[line] != self._known.get(line, "")]
+        if stale:
+            with self._writing() as db:
+                for line in stale:
+                    tips[line] = self._catch_up(db, line)
+            self._known.update({line: tips[line] for line in stale})
+        return tips
 
-        `main` is read again under the index's write lock, so the index never runs ahead of it;
-        when `main` no longer descends from what the index reflects (a force push), the index
-        is rebuilt from history.
-        """
-        if tip == self._known or tip is None:
-            return
-        with self._writing() as db:
-            tip = self.repo.ref("main")
-            current = self._tip(db)
-            if tip is not None and current != tip:
-                if current is not None and not self.repo.is_ancestor(current, tip):
-                    self._clear(db)
-                    current = None
-                for record in self.repo.log(current, tip):
-                    self._apply(db, record, {})
-                db.execute("INSERT OR REPLACE INTO tips VALUES ('main', ?)", (tip,))
-        self._known = tip
+    def _catch_up(self, db: sqlite3.Connection, line: str) -> str | None:
+        # read the ref again under the index's write lock, so the index never runs ahead of it
+        tip = self.repo.ref(line)
+        current = self._tip(db, line)
+        if current == tip:
+            return tip
+        if current is not None and (tip is None or not self.repo.is_ancestor(current, tip)):
+            self._clear(db, line)
+            current = None
+        if tip is None:
+            return None
+        for record in self.repo.log(current, tip):
+            self._apply(db, line, record, {})
+        db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, tip))
+        return tip
 
-    def record(self, record: CommitRecord, docs: dict[str, dict[str, Any]]) -> None:
+    def record(self, line: str, record: CommitRecord, docs: dict[str, dict[str, Any]]) -> None:
         """Add a commit this process just made, without asking git, if it follows the tip."""
         parent = record.parents[0] if record.parents else None
         with self._writing() as db:
-            follows = self._tip(db) == parent
+            follows = self._tip(db, line) == parent
             if follows:
-                self._apply(db, record, docs)
-                db.execute("INSERT OR REPLACE INTO tips VALUES ('main', ?)", (record.sha,))
+                self._apply(db, line, record, docs)
+                db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, record.sha))
         if follows:
-            self._known = record.sha
+            self._known[line] = record.sha
         else:
-            self.sync(self.repo.ref("main"))
+            self.sync()
 
-    def _clear(self, db: sqlite3.Connection) -> None:
-        for table in ("tips", "commits", "revisions", "articles", "tags", "fulltext"):
+    def _clear(self, db: sqlite3.Connection, line: str) -> None:
+        db.execute("DELETE FROM tips WHERE line = ?", (line,))
+        db.execute("DELETE FROM commits WHERE line = ?", (line,))
+        db.execute("DELETE FROM revisions WHERE line = ?", (line,))
+        tables = ("articles", "tags", "fulltext") if line == MAIN else (
+            "live", "live_tags", "live_authors", "live_text")
+        for table in tables:
             db.execute(f"DELETE FROM {table}")
 
     def _action(self, record: CommitRecord) -> str:
@@ -171,10 +217,11 @@ class Index:
             return action
         return "external"
 
-    def _apply(self, db: sqlite3.Connection, record: CommitRecord,
+    def _apply(self, db: sqlite3.Connection, line: str, record: CommitRecord,
                docs: dict[str, dict[str, Any]]) -> None:
         seq = db.execute(
-            "INSERT INTO commits (sha, date) VALUES (?, ?)", (record.sha, record.date)
+            "INSERT INTO commits (sha, line, date) VALUES (?, ?, ?)",
+            (record.sha, line, record.date),
         ).lastrowid
         action = self._action(record)
         parent = record.parents[0] if record.parents else None
@@ -184,19 +231,23 @@ class Index:
                 continue
             db.execute(
                 f"INSERT INTO revisions (slug, seq, {REVISION_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, seq, record.sha, parent, record.date, record.author.name,
-                 record.author.email, record.message, action, blob),
+                 record.author.email, record.message, action, blob, line),
             )
-            row = db.execute("SELECT id FROM articles WHERE slug = ?", (slug,)).fetchone()
+            table = "articles" if line == MAIN else "live"
+            row = db.execute(f"SELECT id FROM {table} WHERE slug = ?", (slug,)).fetchone()
             if blob is None:
                 if row:
-                    self._forget(db, row[0])
+                    self._forget(db, line, row[0])
                 continue
             doc = docs.get(slug)
             if doc is None:
                 doc = self._parse(blob)
-            self._remember(db, row[0] if row else None, slug, blob, doc, record)
+            if line == MAIN:
+                self._remember_draft(db, row[0] if row else None, slug, blob, doc, record)
+            else:
+                self._remember_live(db, row[0] if row else None, slug, blob, doc, record)
 
     def _parse(self, blob: str) -> dict[str, Any]:
         try:
@@ -205,82 +256,121 @@ class Index:
             return {}
         return doc if isinstance(doc, dict) else {}
 
-    def _forget(self, db: sqlite3.Connection, article: int) -> None:
-        db.execute("DELETE FROM articles WHERE id = ?", (article,))
-        db.execute("DELETE FROM tags WHERE article = ?", (article,))
-        db.execute("DELETE FROM fulltext WHERE rowid = ?", (article,))
+    def _forget(self, db: sqlite3.Connection, line: str, article: int) -> None:
+        tables: tuple[tuple[str, str], ...] = (
+            ("articles", "id"), ("tags", "article"), ("fulltext", "rowid"))
+        if line == PUBLISHED:
+            tables = (("live", "id"), ("live_tags", "article"), ("live_authors", "article"),
+                      ("live_text", "rowid"))
+        for table, key in tables:
+            db.execute(f"DELETE FROM {table} WHERE {key} = ?", (article,))
 
-    def _remember(self, db: sqlite3.Connection, article: int | None, slug: str, blob: str,
-                  doc: dict[str, Any], record: CommitRecord) -> None:
-        def text(key: str) -> str | None:
-            value = doc.get(key)
-            return value if isinstance(value, str) else None
-
+    def _remember_draft(self, db: sqlite3.Connection, article: int | None, slug: str,
+                        blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
         who = (record.date, record.author.name, record.author.email)
-        fields = (blob, record.sha, text("title"), text("section"), text("language"))
+        fields = (blob, record.sha, _text(doc, "title"), _text(doc, "section"),
+                  _text(doc, "language"), seconds(doc.get("publish_at")))
         if article is None:
             article = db.execute(
                 "INSERT INTO articles (slug, blob, revision, title, section, language, "
-                "created_at, created_name, created_email, updated_at, updated_name, "
-                "updated_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "publish_at, created_at, created_name, created_email, updated_at, updated_name, "
+                "updated_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, *fields, *who, *who),
             ).lastrowid
         else:
             db.execute(
                 "UPDATE articles SET blob = ?, revision = ?, title = ?, section = ?, "
-                "language = ?, updated_at = ?, updated_name = ?, updated_email = ? "
-                "WHERE id = ?",
+                "language = ?, publish_at = ?, updated_at = ?, updated_name = ?, "
+                "updated_email = ? WHERE id = ?",
                 (*fields, *who, article),
             )
-            db.execute("DELETE FROM tags WHERE article = ?", (article,))
-            db.execute("DELETE FROM fulltext WHERE rowid = ?", (article,))
-        tags = doc.get("tags")
-        if not isinstance(tags, list):
-            tags = []
-        db.executemany(
-            "INSERT OR IGNORE INTO tags VALUES (?, ?)",
-            [(t.lower(), article) for t in tags if isinstance(t, str)],
-        )
+        assert article is not None
+        self._words(db, "tags", "fulltext", article, doc, [
+            t.lower() for t in _list(doc, "tags") if isinstance(t, str)])
+
+    def _remember_live(self, db: sqlite3.Connection, article: int | None, slug: str,
+                       blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
+        fields = (blob, record.sha, _text(doc, "title"), _text(doc, "section"),
+                  _text(doc, "language"))
+        if article is None:
+            article = db.execute(
+                "INSERT INTO live (slug, blob, revision, title, section, language, "
+                "published_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (slug, *fields, record.date, record.date),
+            ).lastrowid
+        else:
+            db.execute(
+                "UPDATE live SET blob = ?, revision = ?, title = ?, section = ?, language = ?, "
+                "updated_at = ? WHERE id = ?",
+                (*fields, record.date, article),
+            )
+        assert article is not None
+        self._words(db, "live_tags", "live_text", article, doc, [
+            t.lower() for t in _list(doc, "tags") if isinstance(t, str)])
+        db.execute("DELETE FROM live_authors WHERE article = ?", (article,))
+        names = {a["name"].lower() for a in _list(doc, "authors")
+                 if isinstance(a, dict) and isinstance(a.get("name"), str)}
+        db.executemany("INSERT INTO live_authors VALUES (?, ?)", [(n, article) for n in names])
+
+    @staticmethod
+    def _words(db: sqlite3.Connection, tags_table: str, text_table: str, article: int,
+               doc: dict[str, Any], tags: list[str]) -> None:
+        db.execute(f"DELETE FROM {tags_table} WHERE article = ?", (article,))
+        db.executemany(f"INSERT OR IGNORE INTO {tags_table} VALUES (?, ?)",
+                       [(t, article) for t in tags])
+        db.execute(f"DELETE FROM {text_table} WHERE rowid = ?", (article,))
         db.execute(
-            "INSERT INTO fulltext (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
-            (article, text("title") or "", text("summary") or "", _plain_text(doc)),
+            f"INSERT INTO {text_table} (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
+            (article, _text(doc, "title") or "", _text(doc, "summary") or "", plain_text(doc)),
         )
 
-    # -- questions ------------------------------------------------------------------
+    # -- the draft line, for editors ------------------------------------------------------
 
-    def article(self, slug: str) -> dict[str, Any] | None:
+    def article(self, slug: str, now: int) -> dict[str, Any] | None:
         row = self.db.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE slug = ?", (slug,)
+            f"SELECT {ARTICLE_COLUMNS}, {STATE} FROM articles a LEFT JOIN live l "
+            "ON l.slug = a.slug WHERE a.slug = :slug", {"slug": slug, "now": now},
         ).fetchone()
         return _article_row(row) if row else None
 
     def articles(
-        self, *, section: str | None = None, tag: str | None = None, q: str | None = None,
-        limit: int, offset: int,
+        self, *, now: int, state: str | None = None, section: str | None = None,
+        tag: str | None = None, q: str | None = None, limit: int, offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
         """Return one page of articles, most recently updated first, and the total."""
-        where, args = [], []
+        where: list[str] = []
+        args: dict[str, Any] = {"now": now, "limit": limit, "offset": offset}
+        if state is not None:
+            where.append(f"{STATE} = :state")
+            args["state"] = state
         if section is not None:
-            where.append("a.section = ?")
-            args.append(section)
+            where.append("a.section = :section")
+            args["section"] = section
         if tag is not None:
-            where.append("a.id IN (SELECT article FROM tags WHERE tag = ?)")
-            args.append(tag.lower())
+            where.append("a.id IN (SELECT article FROM tags WHERE tag = :tag)")
+            args["tag"] = tag.lower()
         if q is not None:
             match = fts_query(q)
             if match is None:
                 return [], 0
-            where.append("a.id IN (SELECT rowid FROM fulltext WHERE fulltext MATCH ?)")
-            args.append(match)
+            where.append("a.id IN (SELECT rowid FROM fulltext WHERE fulltext MATCH :q)")
+            args["q"] = match
         clause = f"WHERE {' AND '.join(where)}" if where else ""
+        joined = f"FROM articles a LEFT JOIN live l ON l.slug = a.slug {clause}"
         db = self.db
-        total = db.execute(f"SELECT COUNT(*) FROM articles a {clause}", args).fetchone()[0]
+        total = db.execute(f"SELECT COUNT(*) {joined}", args).fetchone()[0]
         rows = db.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles a {clause} "
-            "ORDER BY a.updated_at DESC, a.slug LIMIT ? OFFSET ?",
-            [*args, limit, offset],
+            f"SELECT {ARTICLE_COLUMNS}, {STATE} {joined} "
+            "ORDER BY a.updated_at DESC, a.slug LIMIT :limit OFFSET :offset", args,
         ).fetchall()
         return [_article_row(r) for r in rows], total
+
+    def due(self, now: int) -> list[str]:
+        """Slugs of scheduled drafts whose time has come."""
+        rows = self.db.execute(
+            f"SELECT a.slug FROM articles a WHERE {DUE} ORDER BY a.publish_at", {"now": now}
+        )
+        return [r[0] for r in rows]
 
     def revisions_exist(self) -> bool:
         return self.db.execute("SELECT 1 FROM revisions LIMIT 1").fetchone() is not None
@@ -291,39 +381,154 @@ class Index:
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
-    def revisions(self, slug: str, *, limit: int, offset: int
+    def revisions(self, slug: str, *, line: str | None = None, limit: int, offset: int
                   ) -> tuple[list[dict[str, Any]], int]:
         """Return one page of an article's revisions, newest first, and the total."""
+        where, args = "slug = ?", [slug]
+        if line is not None:
+            where += " AND line = ? AND blob IS NOT NULL"
+            args.append(line)
         db = self.db
-        total = db.execute("SELECT COUNT(*) FROM revisions WHERE slug = ?", (slug,)).fetchone()[0]
+        total = db.execute(f"SELECT COUNT(*) FROM revisions WHERE {where}", args).fetchone()[0]
         rows = db.execute(
-            f"SELECT {REVISION_COLUMNS} FROM revisions WHERE slug = ? "
-            "ORDER BY seq DESC LIMIT ? OFFSET ?",
-            (slug, limit, offset),
+            f"SELECT {REVISION_COLUMNS} FROM revisions WHERE {where} "
+            "ORDER BY date DESC, seq DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
         ).fetchall()
         return [_revision_row(r) for r in rows], total
 
-    def resolve(self, prefix: str) -> list[tuple[str, int]]:
-        """Return up to two (commit, date) on `main` whose id starts with `prefix`."""
+    def resolve(self, prefix: str, line: str | None = None) -> list[tuple[str, int]]:
+        """Return up to two distinct (commit, date) whose id starts with `prefix`."""
+        clause = "" if line is None else "AND line = :line"
         return self.db.execute(
-            "SELECT sha, date FROM commits WHERE sha >= ? AND sha < ? ORDER BY sha LIMIT 2",
-            (prefix, prefix + "g"),
+            f"SELECT DISTINCT sha, date FROM commits WHERE sha >= :lo AND sha < :hi {clause} "
+            "ORDER BY sha LIMIT 2", {"lo": prefix, "hi": prefix + "g", "line": line},
         ).fetchall()
+
+    # -- the published line, for frontends ----------------------------------------------------
+    # An article is live when its file is on `published` and still on `main`: deleting removes
+    # it from both lines in one ref transaction, and this join keeps a deleted article out of
+    # delivery even if that transaction were cut in half.
+
+    def live(self, slug: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            f"SELECT {LIVE_COLUMNS} FROM live l JOIN articles a ON a.slug = l.slug "
+            "WHERE l.slug = ?", (slug,),
+        ).fetchone()
+        return _live_row(row) if row else None
+
+    def live_list(
+        self, *, section: str | None = None, tag: str | None = None, author: str | None = None,
+        language: str | None = None, q: str | None = None, limit: int, offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return one page of live articles, newest `published_at` first, and the total."""
+        where: list[str] = []
+        args: dict[str, Any] = {"limit": limit, "offset": offset}
+        for name, value, condition in (
+            ("section", section, "l.section = :section"),
+            ("language", language, "l.language = :language"),
+            ("tag", tag and tag.lower(),
+             "l.id IN (SELECT article FROM live_tags WHERE tag = :tag)"),
+            ("author", author and author.lower(),
+             "l.id IN (SELECT article FROM live_authors WHERE name = :author)"),
+        ):
+            if value is not None:
+                where.append(condition)
+                args[name] = value
+        if q is not None:
+            match = fts_query(q)
+            if match is None:
+                return [], 0
+            where.append("l.id IN (SELECT rowid FROM live_text WHERE live_text MATCH :q)")
+            args["q"] = match
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        joined = f"FROM live l JOIN articles a ON a.slug = l.slug {clause}"
+        db = self.db
+        total = db.execute(f"SELECT COUNT(*) {joined}", args).fetchone()[0]
+        rows = db.execute(
+            f"SELECT {LIVE_COLUMNS} {joined} ORDER BY l.published_at DESC, l.id DESC "
+            "LIMIT :limit OFFSET :offset", args,
+        ).fetchall()
+        return [_live_row(r) for r in rows], total
+
+    def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+        """The live articles published just before and just after `slug`."""
+        db = self.db
+        here = db.execute("SELECT published_at, id FROM live WHERE slug = ?",
+                          (slug,)).fetchone()
+        if here is None:
+            return None, None
+        key = {"at": here[0], "id": here[1]}
+        joined = "FROM live l JOIN articles a ON a.slug = l.slug"
+        before = db.execute(
+            f"SELECT l.slug, l.title {joined} WHERE (l.published_at, l.id) < (:at, :id) "
+            "ORDER BY l.published_at DESC, l.id DESC LIMIT 1", key,
+        ).fetchone()
+        after = db.execute(
+            f"SELECT l.slug, l.title {joined} WHERE (l.published_at, l.id) > (:at, :id) "
+            "ORDER BY l.published_at, l.id LIMIT 1", key,
+        ).fetchone()
+
+        def pair(row: tuple[str, str] | None) -> dict[str, str] | None:
+            return {"slug": row[0], "title": row[1]} if row else None
+
+        return pair(before), pair(after)
+
+    def derived(self, blob: str) -> tuple[str, bool, int] | None:
+        """The summary (and whether it was generated) and word count kept for a file."""
+        row = self.db.execute(
+            "SELECT summary, generated, words FROM derived WHERE blob = ?", (blob,)
+        ).fetchone()
+        return (row[0], bool(row[1]), row[2]) if row else None
+
+    def keep_derived(self, blob: str, summary: str, generated: bool, words: int) -> None:
+        """Keep what was worked out from a file's content (it depends on nothing else)."""
+        self.db.execute("INSERT OR IGNORE INTO derived VALUES (?, ?, ?, ?)",
+                        (blob, summary, int(generated), words))
+
+    def on_line(self, sha: str, line: str) -> bool:
+        return self.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",
+                               (sha, line)).fetchone() is not None
+
+    def live_slugs(self) -> dict[str, str]:
+        """Every live article's slug and blob."""
+        return dict(self.db.execute(
+            "SELECT l.slug, l.blob FROM live l JOIN articles a ON a.slug = l.slug"
+        ).fetchall())
+
+
+def _text(doc: dict[str, Any], key: str) -> str | None:
+    value = doc.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _list(doc: dict[str, Any], key: str) -> list[Any]:
+    value = doc.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _article_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    slug, blob, revision, c_at, c_name, c_email, u_at, u_name, u_email = row
+    (slug, blob, revision, publish_at, c_at, c_name, c_email, u_at, u_name, u_email,
+     live_blob, live_revision, live_at, state) = row
     return {
-        "slug": slug, "blob": blob, "revision": revision,
+        "slug": slug, "blob": blob, "revision": revision, "publish_at": publish_at,
         "created_at": c_at, "created_by": {"name": c_name, "email": c_email},
         "updated_at": u_at, "updated_by": {"name": u_name, "email": u_email},
+        "live_blob": live_blob, "published_revision": live_revision, "published_at": live_at,
+        "state": state,
     }
 
 
+def _live_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    slug, blob, revision, published_at, updated_at, title = row
+    return {"slug": slug, "blob": blob, "revision": revision, "published_at": published_at,
+            "updated_at": updated_at, "title": title}
+
+
 def _revision_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    sha, parent, date, name, email, message, action, blob = row
+    sha, parent, date, name, email, message, action, blob, line = row
     return {
         "revision": sha, "parent": parent, "date": date,
         "author": {"name": name, "email": email}, "message": message, "action": action,
-        "blob": blob,
+        "blob": blob, "line": line,
     }

@@ -13,20 +13,22 @@ VERBS = {
 }
 
 
-def subject(action: str, slug: str, detail: str = "") -> str:
+def subject(action: str, slug: str, detail: str = "", verb: str | None = None) -> str:
     """`Update my-slug: title, body`, shortened to fit 72 characters."""
-    head = f"{VERBS[action]} {slug}"
+    head = f"{verb or VERBS[action]} {slug}"
     if len(head) > SUBJECT_MAX:
         return head[: SUBJECT_MAX - 3] + "..."
     if detail and len(head) + 2 + len(detail) <= SUBJECT_MAX:
-        return f"{head}{': ' if action == 'update' else ' '}{detail}"
+        return f"{head}{': ' if action == 'update' and not verb else ' '}{detail}"
     return head
 
 
-def compose(action: str, slug: str, detail: str = "", extra: dict[str, str] | None = None) -> str:
+def compose(action: str, slug: str, detail: str = "", extra: dict[str, str] | None = None,
+            verb: str | None = None) -> str:
+    """The whole message: subject, blank line, `Article:` and `Action:` trailers, extras."""
     trailers = {"Article": slug, "Action": action, **(extra or {})}
     lines = [f"{k}: {v}" for k, v in trailers.items()]
-    return subject(action, slug, detail) + "\n\n" + "\n".join(lines) + "\n"
+    return subject(action, slug, detail, verb) + "\n\n" + "\n".join(lines) + "\n"
 
 
 def trailers(message: str) -> dict[str, str]:

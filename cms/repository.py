@@ -134,6 +134,19 @@ class Repository:
                 sha, parents.split(), Person(name, email), committer, int(date), message, changes
             )
 
+    def changes(self, old: str, new: str, under: str) -> dict[str, str | None]:
+        """Files under `under` that differ between two commits: path -> new blob, or None if
+        the file is gone in `new`."""
+        out = self.git.git.diff_tree("-r", "--no-renames", "--raw", "--no-abbrev", "-z", old,
+                                     new, "--", under)
+        fields = out.split("\0")
+        changed: dict[str, str | None] = {}
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if meta.startswith(":"):
+                new_blob, status = meta.split()[3:5]
+                changed[path] = None if status == "D" else new_blob
+        return changed
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         result = subprocess.run(
             ["git", "--git-dir", self.git_dir, "merge-base", "--is-ancestor", older, newer],
@@ -184,10 +197,14 @@ class Repository:
         data = serialize_commit(tree, parents, author, committer, when, message)
         return self.write("commit", data)
 
-    def move(self, branch: str, old: str | None, new: str) -> None:
-        """Compare-and-swap `branch` from `old` to `new`; raises gitrefs.RefMoved."""
+    def move(self, *updates: tuple[str, str | None, str]) -> None:
+        """Compare-and-swap branches, all or none: each `(branch, old, new)`.
+
+        Raises gitrefs.RefMoved when a branch is not where the caller expected.
+        """
         gitrefs.compare_and_swap(
-            self.git_dir, f"refs/heads/{branch}", old, new, durable=self.durable
+            self.git_dir, [(f"refs/heads/{b}", old, new) for b, old, new in updates],
+            durable=self.durable,
         )
 
     def fsck(self) -> tuple[bool, str]:

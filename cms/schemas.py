@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
+    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -22,7 +23,7 @@ from marshmallow import (
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 120
 BCP47_RE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
-REVISION_RE = re.compile(r"^[0-9a-f]{7,40}$")
+REVISION_RE = re.compile(r"^[0-9a-f]{7,40}$")  # always with fullmatch
 
 
 def _bad_characters(allow_newlines: bool):
@@ -39,6 +40,25 @@ def _bad_characters(allow_newlines: bool):
                 raise ValidationError("Unpaired surrogate characters are not allowed.")
 
     return check
+
+
+class FullMatch(validate.Regexp):
+    """Regexp that must match the whole string (`$` alone lets a trailing newline through)."""
+
+    def __call__(self, value: Any) -> Any:
+        regex: re.Pattern[str] = self.regex  # type: ignore[assignment]
+        if not isinstance(value, str) or regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true or false (Python would let 1 and 0 pass as True and False)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class Text(fields.String):
@@ -118,7 +138,7 @@ class ListBlock(Strict):
         required=True,
         validate=validate.Length(min=1, max=500),
     )
-    ordered = fields.Boolean(required=True, truthy={True}, falsy={False})
+    ordered = StrictBoolean(required=True)
 
 
 class ImageBlock(Strict):
@@ -177,15 +197,15 @@ def block_openapi(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
 class ArticleFields(Strict):
     """The article's own fields, in the order they are stored."""
 
-    slug = fields.String(validate=[validate.Length(max=SLUG_MAX), validate.Regexp(SLUG_RE)])
+    slug = fields.String(validate=[validate.Length(max=SLUG_MAX), FullMatch(SLUG_RE)])
     title = Text(required=True, max=300)
     summary = Text(min=0, max=600, multiline=True)
-    section = fields.String(validate=[validate.Length(max=60), validate.Regexp(SLUG_RE)])
+    section = fields.String(validate=[validate.Length(max=60), FullMatch(SLUG_RE)])
     tags = fields.List(Text(max=50), validate=validate.Length(max=50))
     authors = fields.List(fields.Nested(LinkedNameSchema), validate=validate.Length(max=50))
     source = fields.Nested(LinkedNameSchema)
     language = fields.String(
-        load_default="en", validate=[validate.Length(max=35), validate.Regexp(BCP47_RE)]
+        load_default="en", validate=[validate.Length(max=35), FullMatch(BCP47_RE)]
     )
     image = fields.Nested(ImageSchema)
     publish_at = UTCDateTime()
@@ -237,7 +257,10 @@ class PageMetaSchema(Schema):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    class Meta:
+        unknown = EXCLUDE  # cache-busters and tracking parameters are not errors
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -300,7 +323,85 @@ class DiffSchema(Schema):
 
 
 class RestoreArgs(Strict):
-    revision = fields.String(required=True, validate=validate.Regexp(REVISION_RE))
+    revision = fields.String(required=True, validate=FullMatch(REVISION_RE))
+
+
+class NeighbourSchema(Schema):
+    slug = fields.String()
+    title = fields.String()
+
+
+class PublicArticleSchema(ArticleFields):
+    """A live article as frontends get it."""
+
+    class Meta:
+        exclude = ("publish_at",)
+
+    summary_generated = fields.Boolean()
+    word_count = fields.Integer()
+    reading_time_minutes = fields.Integer()
+    published_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    revision = fields.String()
+    previous = fields.Nested(NeighbourSchema, allow_none=True)
+    next = fields.Nested(NeighbourSchema, allow_none=True)
+
+
+class PublicListItemSchema(PublicArticleSchema):
+    class Meta:
+        exclude = ("publish_at", "body", "previous", "next")
+
+
+class PublicListSchema(Schema):
+    items = fields.List(fields.Nested(PublicListItemSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class DeliveryListArgs(PageArgs):
+    section = fields.String(validate=validate.Length(max=60))
+    tag = fields.String(validate=validate.Length(max=50))
+    author = fields.String(validate=validate.Length(max=200))
+    language = fields.String(validate=validate.Length(max=35))
+    q = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class PublishedVersionSchema(Schema):
+    revision = fields.String()
+    published_at = UTCDateTime()
+    title = fields.String()
+
+
+class PublishedVersionListSchema(Schema):
+    items = fields.List(fields.Nested(PublishedVersionSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class PublishedAtRevisionSchema(PublicArticleSchema):
+    class Meta:
+        exclude = ("publish_at", "previous", "next", "updated_at")
+
+
+class SyncArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(validate=validate.Length(max=100))
+
+
+class SyncedArticleSchema(PublicArticleSchema):
+    class Meta:
+        exclude = ("publish_at", "previous", "next")
+
+
+class SyncSchema(Schema):
+    changed = fields.List(fields.Nested(SyncedArticleSchema))
+    deleted = fields.List(fields.String())
+    next_token = fields.String(allow_none=True)
+
+
+class PublishArgs(Strict):
+    revision = fields.String(validate=FullMatch(REVISION_RE))
+    publish_at = fields.AwareDateTime()
 
 
 class ProblemSchema(Schema):

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import ValidationError
 from slugify import slugify
 
-from . import canonical, layout, messages
+from . import canonical, layout, publishing
+from .articles import Article, from_row, merge_patch, seconds, utc, validate, with_slug
+from .commits import Step, Tips, write
 from .diff import changes as field_changes
 from .errors import (
     ArticleExists,
@@ -29,84 +28,27 @@ from .errors import (
     PreconditionFailed,
     PreconditionRequired,
     RevisionNotFound,
-    StorageUnavailable,
     ValidationFailed,
 )
 from .gitobjects import Person
 from .gitrefs import RefMoved
-from .index import Index
-from .repository import CommitRecord, Repository, blob_id
-from .schemas import REVISION_RE, SLUG_MAX, flatten_errors, validate_article
+from .index import MAIN, PUBLISHED, Index
+from .repository import Repository, blob_id
+from .schemas import REVISION_RE, SLUG_MAX
 
-MAIN = "main"
 DEFAULT_COMMITTER = Person("Git CMS", "cms@localhost")
-MAX_ATTEMPTS = 200
 CONTENT_README = """# Content repository
 
 This repository is written by the CMS and readable with plain git.
 
 - `main` holds every saved draft revision; every save is one commit authored by the editor.
+- `published` holds exactly what frontends see: `git log published` is the publication history
+  and `git diff published main` shows every change not yet live.
 - Each article is one JSON file: `articles/<xx>/<slug>.json`, where `xx` is the first two hex
   digits of the SHA-1 of the slug. Find one with `git log -p -- 'articles/*/<slug>.json'`.
 - Commit trailers `Article: <slug>` and `Action: <action>` say what each commit did:
-  `git log --grep 'Action: create'`.
+  `git log --grep 'Action: publish' published`.
 """
-
-
-@dataclass
-class Article:
-    """An article's fields (canonical form), its ETag (the file's blob id) and its `meta`."""
-
-    slug: str
-    fields: dict[str, Any]
-    etag: str
-    meta: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.fields, "meta": self.meta}
-
-
-@dataclass
-class _Change:
-    slug: str
-    doc: dict[str, Any] | None  # None removes the article
-    detail: str = ""
-    trailers: dict[str, str] = field(default_factory=dict)
-
-
-_NOOP = object()
-Plan = Callable[[str | None], "_Change | str"]
-
-
-def _time(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def validate(data: Any) -> dict[str, Any]:
-    try:
-        return validate_article(data)
-    except ValidationError as e:
-        errors = flatten_errors(e.messages)
-        raise ValidationFailed(
-            f"The article is not valid: {', '.join(errors)}.", errors
-        ) from e
-
-
-def _with_slug(doc: dict[str, Any], slug: str) -> dict[str, Any]:
-    return {"slug": slug, **{k: v for k, v in doc.items() if k != "slug"}}
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """Apply an RFC 7396 JSON Merge Patch and return the result."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 class ArticleStore:
@@ -124,70 +66,52 @@ class ArticleStore:
         """Create the content repository at `path` if there is none, and return its store."""
         Repository.init(path)
         store = cls(path, **options)
-        if store.repo.ref(MAIN) is None:
-            repo = store.repo
+        repo = store.repo
+        if repo.ref(MAIN) is None:
             blob = repo.write("blob", CONTENT_README.encode())
             tree = repo.with_file(None, "README.md", blob)
             when = int(time.time())
             sha = repo.commit(tree, None, store.committer, store.committer, when,
                               "Initialize content repository\n")
             try:
-                repo.move(MAIN, None, sha)
+                repo.move((MAIN, None, sha), (PUBLISHED, None, sha))
             except RefMoved:
                 pass  # another process initialised it first
         return store
 
     # -- reading ---------------------------------------------------------------------
 
-    def tip(self) -> str | None:
-        """Return the commit `main` points at, with the index brought up to it."""
-        tip = self.repo.ref(MAIN)
-        self.index.sync(tip)
-        return tip
+    def tips(self) -> Tips:
+        """Where `main` and `published` point, with the index brought up to both."""
+        return self.index.sync()
 
     def get(self, slug: str) -> Article:
         """Return the current draft of `slug`; raises ArticleNotFound."""
-        self.tip()
-        row = self.index.article(slug)
+        self.tips()
+        row = self.index.article(slug, int(time.time()))
         if row is None:
             raise ArticleNotFound(f"There is no article '{slug}'.")
-        return self._article(row)
-
-    def _article(self, row: dict[str, Any], doc: dict[str, Any] | None = None) -> Article:
-        if doc is None:
-            doc = json.loads(self.repo.read(row["blob"]))
-        meta = {
-            "revision": row["revision"],
-            "state": "draft",
-            "created_at": _time(row["created_at"]),
-            "updated_at": _time(row["updated_at"]),
-            "created_by": row["created_by"],
-            "updated_by": row["updated_by"],
-            "published_revision": None,
-            "published_at": None,
-        }
-        return Article(row["slug"], doc, row["blob"], meta)
+        return from_row(row, json.loads(self.repo.read(row["blob"])))
 
     def list(
         self, *, page: int = 1, per_page: int = 20, state: str | None = None,
         section: str | None = None, tag: str | None = None, q: str | None = None,
     ) -> tuple[builtins.list[Article], int]:
         """Return one page of articles (most recently updated first) and the total count."""
-        self.tip()
-        if state not in (None, "draft"):
-            return [], 0  # nothing is published until publishing exists
+        self.tips()
         rows, total = self.index.articles(
-            section=section, tag=tag, q=q, limit=per_page, offset=(page - 1) * per_page
+            now=int(time.time()), state=state, section=section, tag=tag, q=q, limit=per_page,
+            offset=(page - 1) * per_page,
         )
-        return [self._article(r) for r in rows], total
+        return [from_row(r, json.loads(self.repo.read(r["blob"]))) for r in rows], total
 
     def count(self) -> int:
-        self.tip()
+        self.tips()
         return self.index.count()
 
     def slugs(self) -> builtins.list[str]:
         """Every article on the draft line, in slug order."""
-        self.tip()
+        self.tips()
         return self.index.slugs()
 
     def revisions(self, slug: str, *, page: int = 1, per_page: int = 20
@@ -196,26 +120,28 @@ class ArticleStore:
 
         Raises ArticleNotFound if the article never existed.
         """
-        self.tip()
+        self.tips()
         rows, total = self.index.revisions(slug, limit=per_page, offset=(page - 1) * per_page)
         if total == 0:
             raise ArticleNotFound(f"There never was an article '{slug}'.")
         items = [
-            {**{k: v for k, v in r.items() if k != "blob"}, "date": _time(r["date"]),
-             "published": False}
+            {**{k: v for k, v in r.items() if k not in ("blob", "line")},
+             "date": utc(r["date"]), "published": r["line"] == PUBLISHED}
             for r in rows
         ]
         return items, total
 
-    def resolve(self, revision: str, field: str = "revision") -> tuple[str, datetime]:
-        """Return the full commit id (and date) on `main` named by a 7..40 hex prefix.
+    def resolve(self, revision: str, field: str = "revision", line: str | None = None
+                ) -> tuple[str, datetime]:
+        """Return the full commit id (and date) named by a 7..40 hex prefix, on either line
+        of history or on `line`.
 
         Raises RevisionNotFound, or BadRequest when the prefix is ambiguous.
         """
-        if not isinstance(revision, str) or not REVISION_RE.match(revision):
+        if not isinstance(revision, str) or not REVISION_RE.fullmatch(revision):
             raise RevisionNotFound(f"There is no revision '{revision}'.")
-        self.tip()
-        found = self.index.resolve(revision)
+        self.tips()
+        found = self.index.resolve(revision, line)
         if not found:
             raise RevisionNotFound(f"There is no revision '{revision}'.")
         if len(found) > 1:
@@ -224,15 +150,15 @@ class ArticleStore:
                 {field: ["Ambiguous revision prefix; give more characters."]},
             )
         sha, date = found[0]
-        return sha, _time(date)
+        return sha, datetime.fromtimestamp(date, UTC)
 
-    def at_revision(self, slug: str, revision: str, field: str = "revision"
-                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def at_revision(self, slug: str, revision: str, field: str = "revision",
+                    line: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return the article as it was at `revision` and {"revision", "date"}.
 
         Raises RevisionNotFound when the revision is unknown or the article did not exist then.
         """
-        sha, date = self.resolve(revision, field)
+        sha, date = self.resolve(revision, field, line)
         blob = self.repo.lookup(sha, layout.article_path(slug))
         if blob is None:
             raise RevisionNotFound(f"The article '{slug}' did not exist at revision {sha[:12]}.")
@@ -260,20 +186,19 @@ class ArticleStore:
         Raises ValidationFailed, ArticleExists.
         """
         doc = validate(data)
-        path = layout.article_path
 
-        def plan(tip: str | None) -> _Change:
+        def plan(tips: Tips) -> builtins.list[Step]:
             if "slug" in doc:
-                if self.repo.lookup(tip, path(doc["slug"])) is not None:
+                if self.repo.lookup(tips[MAIN], layout.article_path(doc["slug"])):
                     raise ArticleExists(
                         f"An article with slug '{doc['slug']}' exists.",
                         {"slug": ["An article with this slug exists."]},
                     )
-                return _Change(doc["slug"], doc)
-            slug = self._free_slug(tip, doc["title"])
-            return _Change(slug, _with_slug(doc, slug))
+                return [Step(MAIN, doc["slug"], "create", doc=doc)]
+            slug = self._free_slug(tips[MAIN], doc["title"])
+            return [Step(MAIN, slug, "create", doc=with_slug(doc, slug))]
 
-        return self._written_or_fail(self._write(editor, "create", plan))
+        return self._saved(plan, editor)
 
     def _free_slug(self, tip: str | None, title: str) -> str:
         base = slugify(title, max_length=SLUG_MAX, word_boundary=True) or "article"
@@ -294,7 +219,7 @@ class ArticleStore:
                 "The slug of an article cannot be changed.",
                 {"slug": ["The slug cannot be changed after create."]},
             )
-        doc = _with_slug(doc, slug)
+        doc = with_slug(doc, slug)
         return self._edit(slug, editor, expected, lambda current: doc)
 
     def patch(self, slug: str, patch: Any, editor: Person,
@@ -311,33 +236,39 @@ class ArticleStore:
             )
         return self._edit(
             slug, editor, expected,
-            lambda current: _with_slug(validate(merge_patch(current, patch)), slug),
+            lambda current: with_slug(validate(merge_patch(current, patch)), slug),
         )
 
     def _edit(self, slug: str, editor: Person, expected: Collection[str] | None,
-              make: Callable[[dict[str, Any]], dict[str, Any]]) -> Article:
-        def plan(tip: str | None) -> _Change | str:
-            current_blob = self._current(tip, slug, expected)
+              make: Callable[[dict[str, Any]], dict[str, Any]], *, verb: str | None = None,
+              detail: str | None = None) -> Article:
+        def plan(tips: Tips) -> builtins.list[Step] | None:
+            current_blob = self._current(tips[MAIN], slug, expected)
             current = json.loads(self.repo.read(current_blob))
             doc = make(current)
             if blob_id(canonical.dumps(doc)) == current_blob:
-                return slug
+                return None
             changed = [k for k in {**current, **doc} if current.get(k) != doc.get(k)]
-            return _Change(slug, doc, ", ".join(changed))
+            return [Step(MAIN, slug, "update", doc=doc, verb=verb,
+                         detail=", ".join(changed) if detail is None else detail)]
 
-        return self._written_or_fail(self._write(editor, "update", plan))
+        return self._saved(plan, editor, slug)
 
     def delete(self, slug: str, editor: Person, expected: Collection[str] | None) -> None:
-        """Remove `slug` from the draft line (its history stays).
+        """Remove `slug` from the draft line and, if it is live, from the published line, in
+        one atomic move of both branches (its history stays).
 
         Raises ArticleNotFound, PreconditionRequired, PreconditionFailed.
         """
 
-        def plan(tip: str | None) -> _Change:
-            self._current(tip, slug, expected)
-            return _Change(slug, None)
+        def plan(tips: Tips) -> builtins.list[Step]:
+            self._current(tips[MAIN], slug, expected)
+            steps = [Step(MAIN, slug, "delete", remove=True)]
+            if self.repo.lookup(tips[PUBLISHED], layout.article_path(slug)) is not None:
+                steps.append(Step(PUBLISHED, slug, "delete", remove=True))
+            return steps
 
-        self._write(editor, "delete", plan)
+        write(self.repo, self.index, self.committer, editor, plan)
 
     def restore(self, slug: str, revision: str, editor: Person,
                 expected: Collection[str] | None) -> Article:
@@ -349,20 +280,29 @@ class ArticleStore:
         old, at = self.at_revision(slug, revision)
         sha = at["revision"]
 
-        def plan(tip: str | None) -> _Change | str:
-            current = self.repo.lookup(tip, layout.article_path(slug))
+        def plan(tips: Tips) -> builtins.list[Step] | None:
+            current = self.repo.lookup(tips[MAIN], layout.article_path(slug))
             if current is not None:
-                self._current(tip, slug, expected)
+                self._current(tips[MAIN], slug, expected)
                 if current == blob_id(canonical.dumps(old)):
-                    return slug
-            return _Change(slug, old, f"to {sha[:12]}", {"Restored-From": sha})
+                    return None
+            return [Step(MAIN, slug, "restore", doc=old, detail=f"to {sha[:12]}",
+                         trailers={"Restored-From": sha})]
 
-        return self._written_or_fail(self._write(editor, "restore", plan))
+        return self._saved(plan, editor, slug)
 
-    @staticmethod
-    def _written_or_fail(article: Article | None) -> Article:
-        assert article is not None, "only a delete removes an article"
-        return article
+    def publish(self, slug: str, editor: Person, *, revision: str | None = None,
+                publish_at: datetime | None = None) -> Article:
+        """See `publishing.publish`."""
+        return publishing.publish(self, slug, editor, revision=revision, publish_at=publish_at)
+
+    def unpublish(self, slug: str, editor: Person) -> Article:
+        """See `publishing.unpublish`."""
+        return publishing.unpublish(self, slug, editor)
+
+    def publish_due(self) -> builtins.list[str]:
+        """See `publishing.publish_due`."""
+        return publishing.publish_due(self)
 
     def _current(self, tip: str | None, slug: str, expected: Collection[str] | None) -> str:
         """Return the blob of `slug` at `tip` after checking the caller's If-Match."""
@@ -381,54 +321,26 @@ class ArticleStore:
             )
         return blob
 
-    def _write(self, editor: Person, action: str, plan: Plan) -> Article | None:
-        """Commit what `plan` says on top of `main`, planning again whenever `main` moved.
-
-        Returns the article as this write left it (None when it removed it), or as it is when
-        there was nothing to change. Raises what `plan` raises, or StorageUnavailable.
-        """
-        for _ in range(MAX_ATTEMPTS):
-            tip = self.repo.ref(MAIN)
-            change = plan(tip)
-            if isinstance(change, str):
-                return self.get(change)
-            path = layout.article_path(change.slug)
-            try:
-                blob = None
-                if change.doc is not None:
-                    blob = self.repo.write("blob", canonical.dumps(change.doc))
-                tree = self.repo.with_file(tip, path, blob)
-                message = messages.compose(action, change.slug, change.detail, change.trailers)
-                when = int(time.time())
-                sha = self.repo.commit(tree, tip, editor, self.committer, when, message)
-                self.repo.move(MAIN, tip, sha)
-            except RefMoved:
-                continue
-            except OSError as e:
-                raise StorageUnavailable(
-                    f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
-                ) from e
-            record = CommitRecord(
-                sha, [tip] if tip else [], editor, self.committer.email, when, message,
-                {path: blob},
-            )
-            if change.doc is None or blob is None:
-                self.index.record(record, {})
-                return None
-            self.index.record(record, {change.slug: change.doc})
-            return self._written(change.slug, change.doc, blob, record)
-        raise StorageUnavailable("Too many concurrent writes; try again.")
-
-    def _written(self, slug: str, doc: dict[str, Any], blob: str, record: CommitRecord
-                 ) -> Article:
-        """The article as a write just made it, even if others have changed it since."""
+    def _saved(self, plan: Callable[[Tips], builtins.list[Step] | None], editor: Person,
+               slug: str | None = None) -> Article:
+        """Run a plan that writes the draft; return the article as that write left it (as it
+        is, when there was nothing to change), even if others have changed it since."""
+        made = write(self.repo, self.index, self.committer, editor, plan)
+        if not made:
+            assert slug is not None
+            return self.get(slug)
+        step, record, blob = made[0].step, made[0].record, made[0].blob
+        assert step.doc is not None and blob is not None
+        row = self.index.article(step.slug, int(time.time()))
         by = {"name": record.author.name, "email": record.author.email}
-        row = self.index.article(slug)
-        created_at, created_by = record.date, by
-        if row is not None and row["created_at"] <= record.date:
-            created_at, created_by = row["created_at"], row["created_by"]
-        return self._article({
-            "slug": slug, "blob": blob, "revision": record.sha,
-            "created_at": created_at, "created_by": created_by,
-            "updated_at": record.date, "updated_by": by,
-        }, doc)
+        if row is None or row["revision"] != record.sha:
+            # others wrote after us: describe our commit, keeping what still holds
+            created = (row["created_at"], row["created_by"]) if row and (
+                row["created_at"] <= record.date) else (record.date, by)
+            row = {**(row or {"live_blob": None, "published_revision": None,
+                              "published_at": None}),
+                   "slug": step.slug, "blob": blob, "revision": record.sha,
+                   "publish_at": seconds(step.doc.get("publish_at")),
+                   "created_at": created[0], "created_by": created[1],
+                   "updated_at": record.date, "updated_by": by}
+        return from_row(row, step.doc)

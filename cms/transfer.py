@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import canonical
+from .articles import validate
 from .errors import ArticleNotFound, CMSError, ValidationFailed
 from .gitobjects import Person
-from .store import ArticleStore, validate
+from .store import ArticleStore
 
 
 @dataclass

@@ -47,6 +47,8 @@ def test_curl_tour_then_git_commands(repo, server, admin_secret):
     assert '"op":"replace","path":"/title"' in out
     assert out.count('"action":"create"') >= 1
     assert "\n204\n" in out
+    assert '"state":"published"' in out and '"state":"scheduled"' in out
+    assert '"reading_time_minutes":1' in out
     assert "'/api/v1/manage/articles/{slug}/restore'" in out
 
     git_block = block_after("## Reading the history with git")
@@ -55,5 +57,6 @@ def test_curl_tour_then_git_commands(repo, server, admin_secret):
     assert ran.returncode == 0, ran.stderr
     assert "Delete bridge-reopens-after-repairs" in ran.stdout
     assert "Restore bridge-reopens-after-repairs to" in ran.stdout
+    assert "Publish bridge-reopens-after-repairs" in ran.stdout
     assert "+  \"summary\": \"Traffic is back on the old bridge.\"," in ran.stdout
     assert '"slug": "riverside-library-reopens-after-renovation"' in ran.stdout

@@ -11,11 +11,12 @@ from flask_cors import CORS
 from flask_smorest import Api
 
 from .. import __version__
+from ..delivery import Delivery
 from ..gitobjects import Person
 from ..schemas import BLOCK_SCHEMAS, ArticleFields, ProblemSchema, block_openapi
 from ..store import ArticleStore
 from ..tokens import TokenStore
-from . import manage, problems, system
+from . import delivery, manage, problems, scheduler, system
 
 DEFAULTS: dict[str, Any] = {
     "REPO": "./content-repo",
@@ -23,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     "COMMITTER_EMAIL": "cms@localhost",
     "DURABLE": False,
     "MANAGE_CORS_ORIGINS": [],
+    "DELIVERY_CACHE_CONTROL": "public, max-age=60, stale-while-revalidate=300",
+    "SCHEDULER_INTERVAL": 5.0,
+    "SITE_TITLE": "Git CMS",
+    "SITE_URL": None,
+    "ARTICLE_URL": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "API_TITLE": "Git CMS",
     "API_VERSION": __version__,
@@ -69,6 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["cms.store"] = store
     app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
+    app.extensions["cms.delivery"] = Delivery(store)
+    app.extensions["cms.delivery_cache"] = delivery.ResponseCache()
 
     api = CMSApi(app)
     for schema in BLOCK_SCHEMAS.values():
@@ -77,11 +85,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.spec.components.schema("ArticleInput", schema=ArticleFields)
     api.register_blueprint(system.blp)
     api.register_blueprint(manage.blp)
+    api.register_blueprint(delivery.blp)
     problems.register(app)
+    _cors(app)
+    interval = float(app.config["SCHEDULER_INTERVAL"])
+    if interval > 0 and not app.testing:
+        scheduler.start(store, interval)
+    return app
+
+
+def _cors(app: Flask) -> None:
+    """Delivery is open to any origin; management only to the configured origins."""
+    public = {"origins": "*", "send_wildcard": True, "supports_credentials": False}
+    resources: dict[Any, dict[str, Any]] = {
+        r"/api/v1/articles*": public, r"/api/v1/sync": public, r"/feed.*": public,
+        r"/sitemap.xml": public,
+    }
     origins = app.config["MANAGE_CORS_ORIGINS"]
     if isinstance(origins, str):
-        origins = [o for o in origins.split(",") if o]
+        origins = [o.strip() for o in origins.split(",") if o.strip()]
     if origins:
-        CORS(app, resources={r"/api/v1/manage/*": {"origins": origins}},
-             expose_headers=["ETag", "Location", "Link"])
-    return app
+        resources[r"/api/v1/manage/*"] = {"origins": origins}
+    CORS(app, resources=resources, expose_headers=["ETag", "Location", "Link"],
+         allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"])

@@ -19,6 +19,7 @@ from ..schemas import (
     DiffSchema,
     ManageListArgs,
     PageArgs,
+    PublishArgs,
     RestoreArgs,
     RevisionArticleSchema,
     RevisionListSchema,
@@ -62,7 +63,7 @@ def store() -> ArticleStore:
 
 
 def checked(slug: str) -> str:
-    if len(slug) > 120 or not _SLUG.match(slug):
+    if len(slug) > 120 or not _SLUG.fullmatch(slug):
         raise ArticleNotFound(f"'{slug}' is not a valid slug, so there is no such article.",
                               {"slug": ["Not a valid slug."]})
     return slug
@@ -130,6 +131,29 @@ def patch(slug: str) -> Any:
 def delete(slug: str) -> Any:
     store().delete(checked(slug), editor(), if_match())
     return "", 204
+
+
+@blp.route("/articles/<slug>/publish", methods=["POST"])
+@blp.arguments(PublishArgs)
+@blp.response(200, ArticleSchema)
+@blp.doc(summary="Publish the draft now, a named revision of it, or schedule it "
+                 "(a future publish_at)")
+@problems(404, 409, 415, 422)
+@requires("editor")
+def publish(args: dict[str, Any], slug: str) -> Any:
+    article = store().publish(checked(slug), editor(), revision=args.get("revision"),
+                              publish_at=args.get("publish_at"))
+    return article.to_dict(), 200, etag_header(article.etag)
+
+
+@blp.route("/articles/<slug>/unpublish", methods=["POST"])
+@blp.response(200, ArticleSchema)
+@blp.doc(summary="Withdraw from delivery; the draft stays")
+@problems(404, 409)
+@requires("editor")
+def unpublish(slug: str) -> Any:
+    article = store().unpublish(checked(slug), editor())
+    return article.to_dict(), 200, etag_header(article.etag)
 
 
 @blp.route("/articles/<slug>/revisions", methods=["GET"])

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request
+from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 
 from .. import canonical
@@ -29,9 +30,12 @@ def json_body(types: set[str] = JSON_TYPES) -> Any:
 
 
 class Parser(FlaskParser):
-    """webargs' parser with the same strict JSON reading as every other body here."""
+    """webargs' parser with the same strict JSON reading as every other body here. An empty
+    body without a content type is an absent body (its required fields are then missing)."""
 
     def _raw_load_json(self, req: Any) -> Any:
+        if not req.mimetype and not req.get_data(cache=True):
+            return missing
         return json_body()
 
 

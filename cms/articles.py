@@ -1,0 +1,97 @@
+"""Articles as values: validation into canonical form, merge patches, and the `meta` editors see."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import ValidationError
+
+from .errors import ValidationFailed
+from .schemas import flatten_errors, validate_article
+
+
+@dataclass
+class Article:
+    """An article's fields (canonical form), its ETag (the file's blob id) and its `meta`."""
+
+    slug: str
+    fields: dict[str, Any]
+    etag: str
+    meta: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.fields, "meta": self.meta}
+
+
+def validate(data: Any) -> dict[str, Any]:
+    """Return `data` as a canonical article; raises ValidationFailed naming every bad field."""
+    try:
+        return validate_article(data)
+    except ValidationError as e:
+        errors = flatten_errors(e.messages)
+        raise ValidationFailed(f"The article is not valid: {', '.join(errors)}.", errors) from e
+
+
+def with_slug(doc: dict[str, Any], slug: str) -> dict[str, Any]:
+    return {"slug": slug, **{k: v for k, v in doc.items() if k != "slug"}}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply an RFC 7396 JSON Merge Patch and return the result."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def utc(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def seconds(value: Any) -> int | None:
+    """Seconds since the epoch of an RFC 3339 time (None if it is not one)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def state(blob: str, live_blob: str | None, publish_at: int | None, now: int) -> str:
+    """draft, published, changed (live, with newer draft edits) or scheduled.
+
+    The SQL twin of this rule is `index.STATE`, used to filter lists by state.
+    """
+    if live_blob == blob:
+        return "published"
+    if publish_at is not None and publish_at > now:
+        return "scheduled"
+    return "draft" if live_blob is None else "changed"
+
+
+def from_row(row: dict[str, Any], doc: dict[str, Any]) -> Article:
+    """An Article from an index row (see `Index.article`) and the file's content."""
+    meta = {
+        "revision": row["revision"],
+        "state": state(row["blob"], row["live_blob"], row["publish_at"], int(time.time())),
+        "created_at": utc(row["created_at"]),
+        "updated_at": utc(row["updated_at"]),
+        "created_by": row["created_by"],
+        "updated_by": row["updated_by"],
+        "published_revision": row["published_revision"],
+        "published_at": utc(row["published_at"]),
+    }
+    return Article(row["slug"], doc, row["blob"], meta)

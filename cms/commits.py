@@ -1,0 +1,99 @@
+"""The write loop: turn a plan into commits on one or both lines of history, atomically.
+
+A plan looks at where `main` and `published` point and says what to commit (or that nothing
+needs to change). Objects are written first; then every branch the plan touches moves in one
+compare-and-swap. If a branch moved meanwhile, the plan runs again on the new tips, so it can
+go through when its article did not change, or refuse when it did.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import canonical, layout, messages
+from .errors import StorageUnavailable
+from .gitobjects import Person
+from .gitrefs import RefMoved
+from .index import LINES, Index
+from .repository import CommitRecord, Repository
+
+MAX_ATTEMPTS = 200
+Tips = dict[str, str | None]
+
+
+@dataclass
+class Step:
+    """One commit on one line: set the article's file to `doc` or `blob`, or remove it."""
+
+    line: str
+    slug: str
+    action: str
+    doc: dict[str, Any] | None = None
+    blob: str | None = None
+    remove: bool = False
+    verb: str | None = None
+    detail: str = ""
+    trailers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Made:
+    step: Step
+    record: CommitRecord
+    blob: str | None
+
+
+Plan = Callable[[Tips], "list[Step] | None"]
+
+
+def write(repo: Repository, index: Index, committer: Person, author: Person, plan: Plan
+          ) -> list[Made]:
+    """Commit what `plan` says; an empty list when it says nothing needs to change.
+
+    Raises what `plan` raises, or StorageUnavailable.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        tips = {line: repo.ref(line) for line in LINES}
+        steps = plan(tips)
+        if not steps:
+            return []
+        try:
+            made = _commit(repo, committer, author, tips, steps)
+            repo.move(*[(m.step.line, tips[m.step.line], m.record.sha) for m in made])
+        except RefMoved:
+            continue
+        except OSError as e:
+            raise StorageUnavailable(
+                f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
+            ) from e
+        for m in made:
+            docs = {m.step.slug: m.step.doc} if m.step.doc is not None else {}
+            index.record(m.step.line, m.record, docs)
+        return made
+    raise StorageUnavailable("Too many concurrent writes; try again.")
+
+
+def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,
+            steps: list[Step]) -> list[Made]:
+    when = int(time.time())
+    made = []
+    for step in steps:
+        blob = step.blob
+        if step.doc is not None:
+            blob = repo.write("blob", canonical.dumps(step.doc))
+        if step.remove:
+            blob = None
+        path = layout.article_path(step.slug)
+        parent = tips[step.line]
+        tree = repo.with_file(parent, path, blob)
+        message = messages.compose(step.action, step.slug, step.detail, step.trailers,
+                                   verb=step.verb)
+        sha = repo.commit(tree, parent, author, committer, when, message)
+        record = CommitRecord(sha, [parent] if parent else [], author, committer.email, when,
+                              message, {path: blob})
+        made.append(Made(step, record, blob))
+    return made

@@ -1,0 +1,142 @@
+"""What frontends see: published articles only, shaped for reading. No Flask here.
+
+An article is live when its file is on `published` (and still on `main`). The public shape is
+the article's own fields, less the editorial `publish_at`, plus when it was published, its
+revision on the published line, a summary (the editor's, or one generated from the body),
+a word count and reading time, and its neighbours by publication time. No email address is
+part of any of it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from typing import Any
+
+from . import layout
+from .articles import iso
+from .errors import ArticleNotFound, Gone, RevisionNotFound
+from .index import PUBLISHED
+from .store import ArticleStore
+from .summary import public_summary, reading_time_minutes, word_count
+
+EDITORIAL = ("publish_at",)
+
+
+class Delivery:
+    """Read-only views of the published line."""
+
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
+        self.index = store.index
+
+    def version(self) -> tuple[str | None, str | None]:
+        """Where both lines point: anything delivered is a function of these two commits."""
+        tips = self.store.tips()
+        return tips["main"], tips[PUBLISHED]
+
+    def _render(self, blob: str) -> dict[str, Any]:
+        """The public fields of one file's content, with summary and reading figures."""
+        doc = json.loads(self.store.repo.read(blob))
+        public = {k: v for k, v in doc.items() if k not in EDITORIAL}
+        kept = self.index.derived(blob)
+        if kept is None:
+            summary, generated = public_summary(doc)
+            kept = (summary, generated, word_count(doc))
+            self.index.keep_derived(blob, *kept)
+        summary, generated, words = kept
+        public["summary"] = summary
+        public["summary_generated"] = generated
+        public["word_count"] = words
+        public["reading_time_minutes"] = reading_time_minutes(words)
+        return public
+
+    def _public(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {**self._render(row["blob"]), "published_at": iso(row["published_at"]),
+                "updated_at": iso(row["updated_at"]), "revision": row["revision"]}
+
+    def article(self, slug: str) -> dict[str, Any]:
+        """The live version of `slug` with `previous` and `next`; raises ArticleNotFound."""
+        self.version()
+        row = self.index.live(slug)
+        if row is None:
+            raise ArticleNotFound(f"There is no published article '{slug}'.")
+        previous, following = self.index.neighbours(slug)
+        return {**self._public(row), "previous": previous, "next": following}
+
+    def list(self, *, page: int, per_page: int, **filters: Any
+             ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """One page of live articles, newest first (bodies left out), and the total."""
+        self.version()
+        rows, total = self.index.live_list(limit=per_page, offset=(page - 1) * per_page,
+                                           **filters)
+        items = []
+        for row in rows:
+            item = self._public(row)
+            item.pop("body", None)
+            items.append(item)
+        return items, total
+
+    def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
+        """The newest live articles, whole, for feeds and sitemaps."""
+        self.version()
+        rows, _ = self.index.live_list(limit=limit, offset=0)
+        return [self._public(row) for row in rows]
+
+    def history(self, slug: str, *, page: int, per_page: int
+                ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """The published versions of a live article, newest first."""
+        self._live_or_404(slug)
+        rows, total = self.index.revisions(slug, line=PUBLISHED, limit=per_page,
+                                           offset=(page - 1) * per_page)
+        items = [{"revision": r["revision"], "published_at": iso(r["date"]),
+                  "title": json.loads(self.store.repo.read(r["blob"])).get("title")}
+                 for r in rows]
+        return items, total
+
+    def at(self, slug: str, revision: str) -> dict[str, Any]:
+        """A live article as it was published at `revision` (a commit on the published line)."""
+        self._live_or_404(slug)
+        sha, date = self.store.resolve(revision, line=PUBLISHED)
+        blob = self.store.repo.lookup(sha, layout.article_path(slug))
+        if blob is None:
+            raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
+        return {**self._render(blob), "published_at": iso(int(date.timestamp())),
+                "revision": sha}
+
+    def _live_or_404(self, slug: str) -> None:
+        self.version()
+        if self.index.live(slug) is None:
+            raise ArticleNotFound(f"There is no published article '{slug}'.")
+
+    def sync(self, token: str | None) -> dict[str, Any]:
+        """Every live article (no token), or what changed since the state a token names.
+
+        Raises Gone for a token that names no state of the published line.
+        """
+        _, tip = self.version()
+        live = self.index.live_slugs()
+        if token is None or token == tip:
+            slugs = sorted(live) if token is None else []
+            return {"changed": [self._synced(s) for s in slugs], "deleted": [],
+                    "next_token": tip}
+        if not isinstance(token, str) or len(token) != 40 or tip is None or not (
+            self.index.on_line(token, PUBLISHED)
+        ):
+            raise Gone("That sync token names no known state; sync again without a token.",
+                       {"token": ["Unknown or expired token."]})
+        changed, deleted = [], []
+        for path, blob in sorted(self.store.repo.changes(token, tip, layout.ROOT).items()):
+            slug = layout.slug_from_path(path)
+            if slug is None:
+                continue
+            if blob is not None and live.get(slug) == blob:
+                changed.append(self._synced(slug))
+            else:
+                deleted.append(slug)
+        return {"changed": changed, "deleted": deleted, "next_token": tip}
+
+    def _synced(self, slug: str) -> dict[str, Any]:
+        row = self.index.live(slug)
+        assert row is not None
+        return self._public(row)

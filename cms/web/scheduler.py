@@ -1,0 +1,30 @@
+"""Publishing scheduled articles from inside the server: a thread per worker wakes up every
+few seconds and publishes what is due. Several workers may notice the same article; the store
+makes sure only one publish commit results."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ..store import ArticleStore
+
+log = logging.getLogger(__name__)
+
+
+def start(store: ArticleStore, interval: float) -> threading.Thread:
+    """Run `store.publish_due()` every `interval` seconds in a daemon thread."""
+
+    def loop() -> None:
+        while True:
+            try:
+                for slug in store.publish_due():
+                    log.info("published scheduled article %s", slug)
+            except Exception:
+                log.exception("publishing scheduled articles failed; will try again")
+            stop.wait(interval)
+
+    stop = threading.Event()
+    thread = threading.Thread(target=loop, name="cms-scheduler", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,308 @@
+"""The sample frontend in examples/frontend/, served from its own origin, reading the delivery API
+of a real `cms serve`, driven in headless Chromium as a reader would use it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from conftest import article, cms_command, free_port
+from playwright.sync_api import ConsoleMessage, Page, Route, expect, sync_playwright
+
+from cms.demo import ARTICLES as DEMO_ARTICLES
+
+FRONTEND = Path(__file__).resolve().parent.parent / "examples" / "frontend"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SUMMARY_BUTTON = "No time to read? Get a summary"
+# Stands in for the demo's images, whose host is not reachable from here (nor should a test be).
+PLACEHOLDER_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="600" viewBox="0 0 1200 600">'
+    '<rect width="1200" height="600" fill="#c9d3de"/>'
+    '<text x="600" y="315" font-size="48" text-anchor="middle" fill="#4a5866">image</text></svg>'
+)
+
+
+@pytest.fixture
+def demo(repo: Path) -> Path:
+    """The content repository with the demo articles, written before any server starts."""
+    done = subprocess.run([cms_command(), "--repo", str(repo), "init", "--demo", "--no-token"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return repo
+
+
+@pytest.fixture
+def api(demo: Path, server: str) -> str:
+    """Base URL of `cms serve` over the demo content."""
+    return server
+
+
+@pytest.fixture
+def frontend() -> Iterator[str]:
+    """examples/frontend/ served by `python -m http.server` on another port (another origin)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+         "--directory", str(FRONTEND)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/index.html", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the static file server did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def errors() -> list[dict[str, str]]:
+    """Console errors, page errors and unexpected requests, as the browser reports them."""
+    return []
+
+
+@pytest.fixture
+def page(errors: list[dict[str, str]]) -> Iterator[Page]:
+    """A fresh page in Debian's headless Chromium that records what goes wrong in `errors`."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+
+    def outside(route: Route) -> None:
+        request = route.request
+        if urlsplit(request.url).hostname == "127.0.0.1":
+            route.continue_()
+        elif request.resource_type == "image":
+            route.fulfill(status=200, content_type="image/svg+xml", body=PLACEHOLDER_SVG)
+        else:
+            errors.append({"kind": "request", "text": "unexpected request", "url": request.url})
+            route.abort()
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append({"kind": "console", "text": message.text,
+                           "url": message.location.get("url", "")})
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1024, "height": 900},
+                                          locale="en-GB")
+            context.route("**/*", outside)
+            tab = context.new_page()
+            tab.on("console", console)
+            tab.on("pageerror", lambda error: errors.append(
+                {"kind": "pageerror", "text": str(error), "url": ""}))
+            yield tab
+            context.close()
+        finally:
+            browser.close()
+
+
+def assert_no_errors(errors: list[dict[str, str]], *expected_404: str) -> None:
+    """Nothing went wrong in the browser, except a favicon or one of the expected 404s."""
+
+    def expected(error: dict[str, str]) -> bool:
+        return error["kind"] == "console" and "404" in error["text"] and (
+            error["url"].endswith("/favicon.ico") or error["url"] in expected_404)
+
+    assert [e for e in errors if not expected(e)] == []
+
+
+def public(api: str, path: str = "", **params: Any) -> Any:
+    response = requests.get(f"{api}/api/v1/articles{path}", params=params, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def at(frontend: str, api: str, route: str = "/") -> str:
+    return f"{frontend}/?api={api}#{route}"
+
+
+def publish(api: str, headers: dict[str, str], fields: dict[str, Any]) -> str:
+    created = requests.post(f"{api}/api/v1/manage/articles", json=fields, headers=headers,
+                            timeout=10)
+    assert created.status_code == 201, created.text
+    slug = created.json()["slug"]
+    published = requests.post(f"{api}/api/v1/manage/articles/{slug}/publish", headers=headers,
+                              timeout=10)
+    assert published.status_code == 200, published.text
+    return slug
+
+
+def test_a_reader_opens_an_article_its_summary_and_the_next_one(api, frontend, page, errors,
+                                                                tmp_path):
+    listed = public(api, per_page=20)["items"]
+    assert len(listed) == len(DEMO_ARTICLES)
+
+    page.goto(at(frontend, api))
+    expect(page.get_by_role("heading", name="Latest articles")).to_be_visible()
+    expect(page.get_by_test_id("article-list")).to_be_visible()
+    expect(page.get_by_test_id("article-link")).to_have_text([a["title"] for a in listed])
+    expect(page.get_by_test_id("article-section").first).to_have_text(listed[0]["section"])
+    expect(page.get_by_test_id("published-date").first).to_have_attribute(
+        "datetime", listed[0]["published_at"])
+
+    whole = [public(api, f"/{a['slug']}") for a in listed]
+    chosen = next(a for a in whole
+                  if a["previous"] and a["next"] and not a["summary_generated"])
+    assert chosen["summary"], "an editor-written summary must be delivered as it is"
+
+    page.get_by_role("link", name=chosen["title"], exact=True).click()
+    expect(page).to_have_url(re.compile(rf"#/articles/{chosen['slug']}$"))
+    expect(page.get_by_test_id("article-title")).to_have_text(chosen["title"])
+    expect(page).to_have_title(re.compile(re.escape(chosen["title"])))
+    expect(page.get_by_test_id("article")).to_have_attribute("lang", chosen["language"])
+    for author in chosen["authors"]:
+        expect(page.get_by_test_id("byline")).to_contain_text(author["name"])
+    expect(page.get_by_test_id("reading-time")).to_have_text(
+        f"{chosen['reading_time_minutes']} min read")
+    if chosen.get("image"):
+        lead = page.get_by_role("img", name=chosen["image"]["alt"], exact=True)
+        expect(lead).to_be_visible()
+        lead.evaluate("image => image.decode()")
+    body = page.get_by_test_id("article-body")
+    for block in chosen["body"]:
+        for text in [block.get("text"), *block.get("items", [])]:
+            if text:
+                expect(body).to_contain_text(text)
+
+    toggle = page.get_by_role("button", name=SUMMARY_BUTTON)
+    panel = page.get_by_test_id("summary-panel")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(panel).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(panel).to_be_visible()
+    expect(page.get_by_test_id("summary-text")).to_have_text(chosen["summary"])
+    expect(page.get_by_test_id("summary-note")).to_have_count(0)
+    page.screenshot(path=tmp_path / "article.png", full_page=True)
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(panel).to_be_hidden()
+
+    previous = page.get_by_test_id("previous-link")
+    expect(previous).to_contain_text("Previous article")
+    expect(previous).to_contain_text(chosen["previous"]["title"])
+    expect(previous).to_have_attribute("href", f"#/articles/{chosen['previous']['slug']}")
+    following = page.get_by_test_id("next-link")
+    expect(following).to_contain_text("Next article")
+    expect(following).to_contain_text(chosen["next"]["title"])
+    following.click()
+    expect(page).to_have_url(re.compile(rf"#/articles/{chosen['next']['slug']}$"))
+    expect(page.get_by_test_id("article-title")).to_have_text(chosen["next"]["title"])
+    newer = public(api, f"/{chosen['next']['slug']}")
+    for link, neighbour in (("previous-link", newer["previous"]), ("next-link", newer["next"])):
+        if neighbour is None:
+            expect(page.get_by_test_id(link)).to_be_hidden()
+        else:
+            expect(page.get_by_test_id(link)).to_contain_text(neighbour["title"])
+
+    page.get_by_test_id("back-link").click()
+    expect(page.get_by_test_id("article-link")).to_have_count(len(listed))
+    assert_no_errors(errors)
+
+
+def test_a_newly_published_article_tops_the_list_on_reload(api, frontend, page, errors,
+                                                           editor_token):
+    page.goto(at(frontend, api))
+    links = page.get_by_test_id("article-link")
+    expect(links).to_have_count(len(DEMO_ARTICLES))
+
+    # Publication times have whole seconds and ties go by slug: be a second past the demo's.
+    newest = datetime.fromisoformat(public(api)["items"][0]["published_at"])
+    time.sleep(max(0.0, (newest - datetime.now(UTC)).total_seconds() + 1.1))
+    slug = publish(api, editor_token, article("Fresh from the newsroom"))
+
+    page.reload()
+    expect(links).to_have_count(len(DEMO_ARTICLES) + 1)
+    expect(links.first).to_have_text("Fresh from the newsroom")
+    assert public(api)["items"][0]["slug"] == slug
+
+    links.first.click()
+    expect(page.get_by_test_id("article-title")).to_have_text("Fresh from the newsroom")
+    expect(page.get_by_test_id("article-body")).to_contain_text(
+        "The budget passed by seven votes to two.")
+    fresh = public(api, f"/{slug}")
+    assert fresh["summary_generated"] is True and fresh["previous"] and fresh["next"] is None
+    expect(page.get_by_test_id("next-link")).to_be_hidden()
+    expect(page.get_by_test_id("previous-link")).to_contain_text(fresh["previous"]["title"])
+    toggle = page.get_by_role("button", name=SUMMARY_BUTTON)
+    if fresh["summary"]:
+        toggle.click()
+        expect(page.get_by_test_id("summary-text")).to_have_text(fresh["summary"])
+        expect(page.get_by_test_id("summary-note")).to_contain_text("generated from the article")
+    else:  # no summary to give: no button that would open an empty panel
+        expect(toggle).to_have_count(0)
+    assert_no_errors(errors)
+
+
+def test_an_unknown_article_is_not_found(api, frontend, page, errors):
+    page.goto(at(frontend, api, "/articles/no-such-article"))
+    expect(page.get_by_role("heading", name="Article not found")).to_be_visible()
+    expect(page.get_by_test_id("article")).to_have_count(0)
+    page.get_by_test_id("back-link").click()
+    expect(page.get_by_test_id("article-link")).to_have_count(len(DEMO_ARTICLES))
+    assert_no_errors(errors, f"{api}/api/v1/articles/no-such-article")
+
+
+def test_text_from_the_api_is_shown_as_text_never_as_markup(api, frontend, page, errors,
+                                                            editor_token):
+    markup = '<img src="x" onerror="window.injected = 1">'
+    slug = publish(api, editor_token, {
+        "title": f"Markup {markup} in a title",
+        "summary": "<b>Not bold</b> & not <script>window.injected = 2</script>",
+        "authors": [{"name": "<em>Ed</em>", "url": "https://example.org/ed"}],
+        "body": [
+            {"type": "paragraph", "text": f"First line {markup}\nsecond line"},
+            {"type": "heading", "text": "<i>Heading</i>", "level": 3},
+            {"type": "quote", "text": "<u>quoted</u>", "cite": "<s>someone</s>"},
+            {"type": "list", "items": ["<li>one</li>", "two"], "ordered": True},
+            {"type": "embed", "url": "https://video.example.org/clip?a=1&b=<2>"},
+        ],
+    })
+    page.goto(at(frontend, api, f"/articles/{slug}"))
+    shown = page.get_by_test_id("article")
+    expect(page.get_by_test_id("article-title")).to_have_text(f"Markup {markup} in a title")
+    expect(page.get_by_test_id("byline")).to_have_text("By <em>Ed</em>")
+    body = page.get_by_test_id("article-body")
+    expect(body).to_contain_text(f"First line {markup}")
+    expect(body.locator("h3")).to_have_text("<i>Heading</i>")
+    expect(body.locator("blockquote")).to_have_text("<u>quoted</u>")
+    expect(body.locator("figcaption")).to_have_text("— <s>someone</s>")
+    expect(body.locator("ol > li")).to_have_text(["<li>one</li>", "two"])
+    expect(body.get_by_role("link")).to_have_attribute(
+        "href", re.compile(r"^https://video\.example\.org/clip\?a=1&b="))
+    page.get_by_role("button", name=SUMMARY_BUTTON).click()
+    expect(page.get_by_test_id("summary-text")).to_have_text(
+        "<b>Not bold</b> & not <script>window.injected = 2</script>")
+    expect(shown.locator("img, b, i, u, s, em, script, ol li li")).to_have_count(0)
+    assert page.evaluate("window.injected") is None
+    assert_no_errors(errors)
