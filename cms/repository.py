@@ -59,6 +59,7 @@ class Repository:
         self._local = threading.local()
         self._trees = TreeCache()
         self._trees_lock = threading.Lock()
+        self._commit_trees: dict[str, str] = {}  # commit -> its root tree; commits never change
 
     @classmethod
     def init(cls, path: str, *, durable: bool = False) -> Repository:
@@ -94,8 +95,16 @@ class Repository:
     def root_tree(self, commit: str | None) -> Tree:
         if commit is None:
             return {}
-        header = self.read(commit).split(b"\n", 1)[0]
-        return self.tree(hex_to_bin(header[5:].decode()))
+        tree = self._commit_trees.get(commit)
+        if tree is None:
+            tree = self.read(commit).split(b"\n", 1)[0][5:].decode()
+            self._remember_commit(commit, tree)
+        return self.tree(hex_to_bin(tree))
+
+    def _remember_commit(self, commit: str, tree: str) -> None:
+        self._commit_trees[commit] = tree
+        if len(self._commit_trees) > 4096:
+            self._commit_trees.pop(next(iter(self._commit_trees)))
 
     def lookup(self, commit: str | None, path: str) -> str | None:
         """Return the blob id at `path` in `commit`, or None."""
@@ -160,7 +169,10 @@ class Repository:
         return write_object(self.objects_dir, kind, data, durable=self.durable)
 
     def write_tree(self, tree: Tree) -> str:
-        return self.write("tree", serialize_tree(tree))
+        sha = self.write("tree", serialize_tree(tree))
+        with self._trees_lock:
+            self._trees.put(hex_to_bin(sha), tree)
+        return sha
 
     def with_file(self, commit: str | None, path: str, blob: str | None) -> str:
         """Return the id of the root tree of `commit` with `path` set to `blob` (None: removed).
@@ -195,7 +207,9 @@ class Repository:
     ) -> str:
         parents = [parent] if parent else []
         data = serialize_commit(tree, parents, author, committer, when, message)
-        return self.write("commit", data)
+        sha = self.write("commit", data)
+        self._remember_commit(sha, tree)
+        return sha
 
     def move(self, *updates: tuple[str, str | None, str]) -> None:
         """Compare-and-swap branches, all or none: each `(branch, old, new)`.

@@ -127,12 +127,19 @@ def cms_command() -> str:
 
 
 @pytest.fixture
-def server(repo: Path) -> Iterator[str]:
+def server_env() -> dict[str, str]:
+    """Extra environment for the `server` fixture's process (e.g. CMS_SCHEDULER_INTERVAL)."""
+    return {}
+
+
+@pytest.fixture
+def server(repo: Path, server_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """`cms serve` with 3 workers on a free port; yields its base URL."""
     port = free_port()
+    log = (tmp_path / "server.log").open("w+b")
     proc = subprocess.Popen(
         [cms_command(), "--repo", str(repo), "serve", "--port", str(port), "--workers", "3"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **server_env},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -144,7 +151,8 @@ def server(repo: Path) -> Iterator[str]:
                         break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
+                    log.seek(0)
+                    raise RuntimeError(log.read().decode(errors="replace")) from None
                 time.sleep(0.1)
         yield base
     finally:
@@ -154,5 +162,4 @@ def server(repo: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        log.close()
