@@ -16,7 +16,7 @@ from ..gitobjects import Person
 from ..schemas import BLOCK_SCHEMAS, ArticleFields, ProblemSchema, block_openapi
 from ..store import ArticleStore
 from ..tokens import TokenStore
-from . import delivery, manage, problems, scheduler, system
+from . import delivery, manage, problems, scheduler, security, system
 
 DEFAULTS: dict[str, Any] = {
     "REPO": "./content-repo",
@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "MANAGE_CORS_ORIGINS": [],
     "DELIVERY_CACHE_CONTROL": "public, max-age=60, stale-while-revalidate=300",
     "SCHEDULER_INTERVAL": 5.0,
+    "AUTH_FAILURE_LIMIT": "20 per minute",
     "SITE_TITLE": "Git CMS",
     "SITE_URL": None,
     "ARTICLE_URL": None,
@@ -87,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(manage.blp)
     api.register_blueprint(delivery.blp)
     problems.register(app)
+    security.init(app)
     _cors(app)
     interval = float(app.config["SCHEDULER_INTERVAL"])
     if interval > 0 and not app.testing:

@@ -70,10 +70,10 @@ def checked(slug: str) -> str:
 
 
 @blp.route("/articles", methods=["POST"])
+@requires("author")
 @blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft")
 @blp.response(201, ArticleSchema)
 @problems(409, 413, 415, 422)
-@requires("author")
 def create() -> Any:
     article = store().create(json_body(), editor())
     location = url_for("manage.show", slug=article.slug)
@@ -81,11 +81,11 @@ def create() -> Any:
 
 
 @blp.route("/articles", methods=["GET"])
+@requires("author")
 @blp.arguments(ManageListArgs, location="query", error_status_code=400)
 @blp.response(200, ArticleListSchema)
 @blp.doc(summary="List all articles, drafts included")
 @problems(400)
-@requires("author")
 def index(args: dict[str, Any]) -> Any:
     number, size = args.pop("page"), args.pop("per_page")
     articles, total = store().list(page=number, per_page=size, **args)
@@ -93,53 +93,53 @@ def index(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/articles/<slug>", methods=["GET"])
+@requires("author")
 @blp.response(200, ArticleSchema)
 @blp.doc(summary="The current draft")
 @problems(404)
-@requires("author")
 def show(slug: str) -> Any:
     article = store().get(checked(slug))
     return article.to_dict(), 200, etag_header(article.etag)
 
 
 @blp.route("/articles/<slug>", methods=["PUT"])
+@requires("author")
 @blp.doc(requestBody=ARTICLE_BODY, parameters=[IF_MATCH], summary="Replace the draft")
 @blp.response(200, ArticleSchema)
 @problems(404, 412, 413, 415, 422, 428)
-@requires("author")
 def replace(slug: str) -> Any:
     article = store().replace(checked(slug), json_body(), editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)
 
 
 @blp.route("/articles/<slug>", methods=["PATCH"])
+@requires("author")
 @blp.doc(requestBody=PATCH_BODY, parameters=[IF_MATCH],
          summary="Change the draft with a JSON Merge Patch (RFC 7396)")
 @blp.response(200, ArticleSchema)
 @problems(404, 412, 413, 415, 422, 428)
-@requires("author")
 def patch(slug: str) -> Any:
     article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)
 
 
 @blp.route("/articles/<slug>", methods=["DELETE"])
+@requires("editor")
 @blp.doc(parameters=[IF_MATCH], summary="Delete the article (its history stays)")
 @blp.response(204)
 @problems(404, 412, 428)
-@requires("editor")
 def delete(slug: str) -> Any:
     store().delete(checked(slug), editor(), if_match())
     return "", 204
 
 
 @blp.route("/articles/<slug>/publish", methods=["POST"])
+@requires("editor")
 @blp.arguments(PublishArgs)
 @blp.response(200, ArticleSchema)
 @blp.doc(summary="Publish the draft now, a named revision of it, or schedule it "
                  "(a future publish_at)")
 @problems(404, 409, 415, 422)
-@requires("editor")
 def publish(args: dict[str, Any], slug: str) -> Any:
     article = store().publish(checked(slug), editor(), revision=args.get("revision"),
                               publish_at=args.get("publish_at"))
@@ -147,54 +147,54 @@ def publish(args: dict[str, Any], slug: str) -> Any:
 
 
 @blp.route("/articles/<slug>/unpublish", methods=["POST"])
+@requires("editor")
 @blp.response(200, ArticleSchema)
 @blp.doc(summary="Withdraw from delivery; the draft stays")
 @problems(404, 409)
-@requires("editor")
 def unpublish(slug: str) -> Any:
     article = store().unpublish(checked(slug), editor())
     return article.to_dict(), 200, etag_header(article.etag)
 
 
 @blp.route("/articles/<slug>/revisions", methods=["GET"])
+@requires("author")
 @blp.arguments(PageArgs, location="query", error_status_code=400)
 @blp.response(200, RevisionListSchema)
 @blp.doc(summary="History of the article, newest first")
 @problems(400, 404)
-@requires("author")
 def revisions(args: dict[str, Any], slug: str) -> Any:
     items, total = store().revisions(checked(slug), page=args["page"], per_page=args["per_page"])
     return page(items, total, args["page"], args["per_page"])
 
 
 @blp.route("/articles/<slug>/revisions/<revision>", methods=["GET"])
+@requires("author")
 @blp.response(200, RevisionArticleSchema)
 @blp.doc(summary="The article as it was at a revision (also after delete)")
 @problems(400, 404)
-@requires("author")
 def revision(slug: str, revision: str) -> Any:
     doc, meta = store().at_revision(checked(slug), revision)
     return {**doc, "meta": meta}
 
 
 @blp.route("/articles/<slug>/diff", methods=["GET"])
+@requires("author")
 @blp.arguments(DiffArgs, location="query", error_status_code=400)
 @blp.response(200, DiffSchema)
 @blp.doc(summary="Field-level changes between two revisions (`to` defaults to the draft)")
 @problems(400, 404)
-@requires("author")
 def diff(args: dict[str, Any], slug: str) -> Any:
     result = store().diff(checked(slug), args["from_"], args.get("to"))
     return {"from_": result["from"], "to": result["to"], "changes": result["changes"]}
 
 
 @blp.route("/articles/<slug>/restore", methods=["POST"])
+@requires("editor")
 @blp.arguments(RestoreArgs)
 @blp.doc(parameters=[{**IF_MATCH, "required": False,
                       "description": "Needed while the article exists."}])
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 412, 413, 415, 422, 428)
-@requires("editor")
 def restore(args: dict[str, Any], slug: str) -> Any:
     article = store().restore(checked(slug), args["revision"], editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)

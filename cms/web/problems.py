@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from ..errors import CMSError, Unauthorized
+from ..errors import CMSError
 from ..schemas import flatten_errors
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,8 @@ def problem(status: int, title: str, detail: str,
 
 
 def from_cms_error(e: CMSError) -> Response:
-    if isinstance(e, Unauthorized) or e.status >= 500:
-        log.warning("%s: %s", type(e).__name__, e.detail)
+    log.log(logging.WARNING if e.status >= 500 else logging.INFO, "%s: %s",
+            type(e).__name__, e.detail)
     return problem(e.status, e.title, e.detail, e.errors)
 
 
