@@ -349,21 +349,24 @@ class Index:
         if tag is not None:
             where.append("a.id IN (SELECT article FROM tags WHERE tag = :tag)")
             args["tag"] = tag.lower()
-        if q is not None:
-            match = fts_query(q)
-            if match is None:
-                return [], 0
-            where.append("a.id IN (SELECT rowid FROM fulltext WHERE fulltext MATCH :q)")
-            args["q"] = match
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        joined = f"FROM articles a LEFT JOIN live l ON l.slug = a.slug {clause}"
-        db = self.db
-        total = db.execute(f"SELECT COUNT(*) {joined}", args).fetchone()[0]
-        rows = db.execute(
-            f"SELECT {ARTICLE_COLUMNS}, {STATE} {joined} "
-            "ORDER BY a.updated_at DESC, a.slug LIMIT :limit OFFSET :offset", args,
-        ).fetchall()
+        if q is not None and not _matching(q, "a.id", "fulltext", where, args):
+            return [], 0
+        rows, total = self._page(f"{ARTICLE_COLUMNS}, {STATE}",
+                                 "articles a LEFT JOIN live l ON l.slug = a.slug", where, args,
+                                 "a.updated_at DESC, a.slug")
         return [_article_row(r) for r in rows], total
+
+    def _page(self, columns: str, source: str, where: list[str], args: dict[str, Any],
+              order: str) -> tuple[list[tuple[Any, ...]], int]:
+        """One page of rows (args carry :limit and :offset) and how many there are in all."""
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        db = self.db
+        total = db.execute(f"SELECT COUNT(*) FROM {source} {clause}", args).fetchone()[0]
+        rows = db.execute(
+            f"SELECT {columns} FROM {source} {clause} ORDER BY {order} "
+            "LIMIT :limit OFFSET :offset", args,
+        ).fetchall()
+        return rows, total
 
     def due(self, now: int) -> list[str]:
         """Slugs of scheduled drafts whose time has come."""
@@ -435,20 +438,10 @@ class Index:
             if value is not None:
                 where.append(condition)
                 args[name] = value
-        if q is not None:
-            match = fts_query(q)
-            if match is None:
-                return [], 0
-            where.append("l.id IN (SELECT rowid FROM live_text WHERE live_text MATCH :q)")
-            args["q"] = match
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        joined = f"FROM live l JOIN articles a ON a.slug = l.slug {clause}"
-        db = self.db
-        total = db.execute(f"SELECT COUNT(*) {joined}", args).fetchone()[0]
-        rows = db.execute(
-            f"SELECT {LIVE_COLUMNS} {joined} ORDER BY l.published_at DESC, l.id DESC "
-            "LIMIT :limit OFFSET :offset", args,
-        ).fetchall()
+        if q is not None and not _matching(q, "l.id", "live_text", where, args):
+            return [], 0
+        rows, total = self._page(LIVE_COLUMNS, "live l JOIN articles a ON a.slug = l.slug",
+                                 where, args, "l.published_at DESC, l.id DESC")
         return [_live_row(r) for r in rows], total
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
@@ -495,6 +488,16 @@ class Index:
         return dict(self.db.execute(
             "SELECT l.slug, l.blob FROM live l JOIN articles a ON a.slug = l.slug"
         ).fetchall())
+
+
+def _matching(q: str, key: str, table: str, where: list[str], args: dict[str, Any]) -> bool:
+    """Add a full-text condition on `table` for the words of `q`; False if it has none."""
+    match = fts_query(q)
+    if match is None:
+        return False
+    where.append(f"{key} IN (SELECT rowid FROM {table} WHERE {table} MATCH :q)")
+    args["q"] = match
+    return True
 
 
 def _text(doc: dict[str, Any], key: str) -> str | None:
