@@ -386,7 +386,11 @@ class Index:
 
     def revisions(self, slug: str, *, line: str | None = None, limit: int, offset: int
                   ) -> tuple[list[dict[str, Any]], int]:
-        """Return one page of an article's revisions, newest first, and the total."""
+        """Return one page of an article's revisions, newest first, and the total.
+
+        Commit times have whole seconds; within one second a line keeps its own order, and a
+        publication sorts after the draft edits it can only have followed.
+        """
         where, args = "slug = ?", [slug]
         if line is not None:
             where += " AND line = ? AND blob IS NOT NULL"
@@ -395,7 +399,7 @@ class Index:
         total = db.execute(f"SELECT COUNT(*) FROM revisions WHERE {where}", args).fetchone()[0]
         rows = db.execute(
             f"SELECT {REVISION_COLUMNS} FROM revisions WHERE {where} "
-            "ORDER BY date DESC, seq DESC LIMIT ? OFFSET ?",
+            "ORDER BY date DESC, line DESC, seq DESC LIMIT ? OFFSET ?",
             [*args, limit, offset],
         ).fetchall()
         return [_revision_row(r) for r in rows], total
