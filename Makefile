@@ -28,15 +28,38 @@ run: $(STAMP)
 	$(BIN)/cms serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
-	$(BIN)/ruff check cms tests bench
+	$(BIN)/ruff check cms tests bench soak
 	$(BIN)/mypy cms
 
 test: lint
 	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium"
 	$(BIN)/pytest -n 2
 
-bench: $(STAMP)
-	$(BIN)/python bench/write_latency.py
+# Benchmarks (not part of `make test`): builds its own repositories in a temp dir on disk,
+# prints a table, writes bench/results.json and bench/write-cost.png. Full run < 20 min.
+BENCH_STAMP := $(VENV)/.bench-stamp
+.PHONY: bench-quick
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git"
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git"
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+# kill -9 the server under write load for SOAK_MINUTES (not part of `make test`), and the
+# cost of CMS_DURABLE=true measured side by side.
+SOAK_MINUTES ?= 10
+.PHONY: soak durable-cost
+soak: $(STAMP)
+	$(BIN)/python soak/crash_soak.py --minutes $(SOAK_MINUTES)
+
+durable-cost: $(STAMP)
+	$(BIN)/python soak/durable_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

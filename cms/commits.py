@@ -8,7 +8,9 @@ go through when its article did not change, or refuse when it did.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from .gitrefs import RefMoved
 from .index import LINES, Index
 from .repository import CommitRecord, Repository
 
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 200
 Tips = dict[str, str | None]
 
@@ -72,7 +75,13 @@ def write(repo: Repository, index: Index, committer: Person, author: Person, pla
             ) from e
         for m in made:
             docs = {m.step.slug: m.step.doc} if m.step.doc is not None else {}
-            index.record(m.step.line, m.record, docs)
+            try:
+                index.record(m.step.line, m.record, docs)
+            except sqlite3.Error:
+                # the commit stands; the index is derived and catches up from git later
+                log.warning("index update failed after %s; it will catch up", m.record.sha,
+                            exc_info=True)
+                index.forget_tips()
         return made
     raise StorageUnavailable("Too many concurrent writes; try again.")
 

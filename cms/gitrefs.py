@@ -3,18 +3,24 @@
 Git updates a ref by creating `<ref>.lock` exclusively, writing the new id into it and renaming
 it over the ref. Doing the same here means the CMS, other CMS processes and a person running
 `git` by hand all exclude each other, without a working tree, an index file or a subprocess.
+
+A process killed while holding a lock leaves the file behind, and git itself never removes such
+a file. The CMS also holds an OS lock (`flock`) on its lock files while it has them, which the
+kernel drops when the process dies: a lock file nobody holds that way, and that has been there
+for a few seconds, was left by a dead writer (or is git's, which holds its locks for
+milliseconds) and is removed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 
 from .errors import StorageUnavailable
 
-# A lock older than this was left by a process that died while holding it: git and the CMS
-# hold a ref lock for well under a millisecond.
-STALE_LOCK_SECONDS = 10.0
+# A lock file that no live CMS process holds and that is older than this was left behind.
+STALE_LOCK_SECONDS = 3.0
 LOCK_WAIT_SECONDS = 10.0
 
 
@@ -59,62 +65,79 @@ def compare_and_swap(
     git_dir: str, updates: list[tuple[str, str | None, str]], *, durable: bool = False
 ) -> None:
     """Move each `(ref, old, new)`: point `ref` at `new` if it still points at `old` (None: if
-    it does not exist yet). Either every ref is checked and moved, or none is.
+    it does not exist yet). Every ref is checked before any moves.
 
-    Locks are taken in ref-name order, so writers of several refs cannot deadlock. Raises
-    RefMoved when a ref points elsewhere, StorageUnavailable when a lock cannot be had or a
-    ref cannot be written.
+    Locks are taken in ref-name order, so writers of several refs cannot deadlock; the refs then
+    move in the order given, so a caller chooses what a crash between two moves leaves behind.
+    Raises RefMoved when a ref points elsewhere, StorageUnavailable when a lock cannot be had.
     """
-    held: list[tuple[str, str, int]] = []
+    held: dict[str, tuple[str, int]] = {}
     try:
         for ref, old, new in sorted(updates):
             path = os.path.join(git_dir, ref)
-            held.append((path, path + ".lock", _acquire(path + ".lock")))
+            fd = _acquire(path + ".lock")
+            held[ref] = (path, fd)
             current = read_ref(git_dir, ref)
             if current != old:
                 raise RefMoved(current)
-            fd = held[-1][2]
             os.write(fd, new.encode() + b"\n")
             if durable:
                 os.fsync(fd)
-        for i, (path, lock, fd) in enumerate(held):
-            os.close(fd)
-            held[i] = (path, lock, -1)
-        for path, lock, _ in held:
-            os.replace(lock, path)
+        for ref, _, _ in updates:
+            path, fd = held[ref]
+            os.replace(path + ".lock", path)
             if durable:
                 _fsync_dir(os.path.dirname(path))
-        held = []
+            del held[ref]
+            os.close(fd)
     finally:
-        for _, lock, fd in held:
-            if fd >= 0:
-                os.close(fd)
-            _unlink_quietly(lock)
+        for path, fd in held.values():
+            os.close(fd)
+            _unlink_quietly(path + ".lock")
 
 
 def _acquire(lock: str) -> int:
+    """Create `lock` exclusively and hold it; wait while another writer has it."""
     os.makedirs(os.path.dirname(lock), exist_ok=True)
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     delay = 0.0005
     while True:
         try:
-            return os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            _break_if_stale(lock)
+            if _break_if_stale(lock):
+                continue
         except OSError as e:
             raise StorageUnavailable(f"cannot lock the branch: {e.strerror}") from e
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a prober holds it only for an instant
+            return fd
         if time.monotonic() > deadline:
             raise StorageUnavailable("the branch is locked by another writer; try again")
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
 
 
-def _break_if_stale(lock: str) -> None:
+def _break_if_stale(lock: str) -> bool:
+    """Remove `lock` if its writer is gone; True when the caller may try again at once."""
     try:
-        if time.time() - os.stat(lock).st_mtime > STALE_LOCK_SECONDS:
-            os.unlink(lock)
+        if time.time() - os.stat(lock).st_mtime < STALE_LOCK_SECONDS:
+            return False
+        fd = os.open(lock, os.O_RDONLY)
     except FileNotFoundError:
-        pass
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live CMS writer holds it
+        if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+            os.unlink(lock)
+        return True
+    except FileNotFoundError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def _unlink_quietly(path: str) -> None:

@@ -115,13 +115,22 @@ class Index:
         """This thread's connection (a transaction cannot be shared between threads)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            try:
+                db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                # a read-only repository: answer from the index as it is
+                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60,
+                                     isolation_level=None)
             db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 self._create(db)
             local.db, local.pid = db, os.getpid()
         return local.db
+
+    def forget_tips(self) -> None:
+        """Check both lines against the file again on the next request."""
+        self._known = {}
 
     @staticmethod
     def _create(db: sqlite3.Connection) -> None:
@@ -151,7 +160,8 @@ class Index:
             yield db
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back already (disk full)
+                db.execute("ROLLBACK")
             self._known = {}
             raise
 
@@ -479,9 +489,13 @@ class Index:
         return (row[0], bool(row[1]), row[2]) if row else None
 
     def keep_derived(self, blob: str, summary: str, generated: bool, words: int) -> None:
-        """Keep what was worked out from a file's content (it depends on nothing else)."""
-        self.db.execute("INSERT OR IGNORE INTO derived VALUES (?, ?, ?, ?)",
-                        (blob, summary, int(generated), words))
+        """Keep what was worked out from a file's content (it depends on nothing else); a
+        cache, so a full or read-only disk only means working it out again next time."""
+        try:
+            self.db.execute("INSERT OR IGNORE INTO derived VALUES (?, ?, ?, ?)",
+                            (blob, summary, int(generated), words))
+        except sqlite3.OperationalError:
+            pass
 
     def on_line(self, sha: str, line: str) -> bool:
         return self.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -265,7 +266,8 @@ class ArticleStore:
             self._current(tips[MAIN], slug, expected)
             steps = [Step(MAIN, slug, "delete", remove=True)]
             if self.repo.lookup(tips[PUBLISHED], layout.article_path(slug)) is not None:
-                steps.append(Step(PUBLISHED, slug, "delete", remove=True))
+                # withdrawn first: a crash between the two moves leaves an unpublished draft
+                steps.insert(0, Step(PUBLISHED, slug, "delete", remove=True))
             return steps
 
         write(self.repo, self.index, self.committer, editor, plan)
@@ -331,7 +333,10 @@ class ArticleStore:
             return self.get(slug)
         step, record, blob = made[0].step, made[0].record, made[0].blob
         assert step.doc is not None and blob is not None
-        row = self.index.article(step.slug, int(time.time()))
+        try:
+            row = self.index.article(step.slug, int(time.time()))
+        except sqlite3.Error:
+            row = None  # the write stands; describe it from the commit alone
         by = {"name": record.author.name, "email": record.author.email}
         if row is None or row["revision"] != record.sha:
             # others wrote after us: describe our commit, keeping what still holds

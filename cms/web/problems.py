@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, json
@@ -54,6 +55,12 @@ def from_http_exception(e: HTTPException) -> Response:
     return response
 
 
+def from_index_error(e: sqlite3.Error) -> Response:
+    log.warning("index unavailable: %s", e)
+    return problem(503, "Service Unavailable",
+                   "The content index cannot be read or brought up to date right now.")
+
+
 def from_unexpected(e: Exception) -> Response:
     log.exception("unexpected error")
     return problem(500, "Internal Server Error", "Something went wrong on our side.")
@@ -62,4 +69,5 @@ def from_unexpected(e: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(CMSError, from_cms_error)
     app.register_error_handler(HTTPException, from_http_exception)
+    app.register_error_handler(sqlite3.Error, from_index_error)
     app.register_error_handler(Exception, from_unexpected)
