@@ -28,13 +28,20 @@ class Person:
 
 
 def write_object(objects_dir: str, kind: str, data: bytes, *, durable: bool = False) -> str:
-    """Store one object and return its hex id. Writing an object that exists is a no-op."""
+    """Store one object and return its hex id. Writing an object that exists is a no-op.
+
+    With `durable`, the object's bytes and its name in the folder are on disk when this returns
+    (an object that was already there is synced too: a non-durable writer may have just made it).
+    """
     raw = f"{kind} {len(data)}\0".encode() + data
     sha = hashlib.sha1(raw).hexdigest()
     folder = os.path.join(objects_dir, sha[:2])
     path = os.path.join(folder, sha[2:])
     if os.path.exists(path):
+        if durable:
+            _fsync(path)
         return sha
+    new_folder = not os.path.isdir(folder)
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
     try:
@@ -49,7 +56,19 @@ def write_object(objects_dir: str, kind: str, data: bytes, *, durable: bool = Fa
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    if durable:
+        _fsync(folder)
+        if new_folder:
+            _fsync(objects_dir)
     return sha
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def serialize_tree(tree: Tree) -> bytes:
