@@ -17,6 +17,7 @@ from ..schemas import BLOCK_SCHEMAS, ArticleFields, ProblemSchema, block_openapi
 from ..store import ArticleStore
 from ..tokens import TokenStore
 from . import delivery, manage, problems, scheduler, security, system
+from .response_cache import ResponseCache
 
 DEFAULTS: dict[str, Any] = {
     "REPO": "./content-repo",
@@ -77,7 +78,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cms.store"] = store
     app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
     app.extensions["cms.delivery"] = Delivery(store)
-    app.extensions["cms.delivery_cache"] = delivery.ResponseCache()
 
     api = CMSApi(app)
     for schema in BLOCK_SCHEMAS.values():
@@ -90,6 +90,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     problems.register(app)
     security.init(app)
     _cors(app)
+    app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
+        app.wsgi_app, lambda: (store.repo.ref("main"), store.repo.ref("published")))
     interval = float(app.config["SCHEDULER_INTERVAL"])
     if interval > 0 and not app.testing:
         scheduler.start(store, interval)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
-from threading import Lock
 from typing import Any
 
 from flask import Response, current_app, request, url_for
@@ -50,55 +48,16 @@ def problems(*codes: int) -> Callable[[Any], Any]:
     return decorator
 
 
-class ResponseCache:
-    """Finished responses by request, for one state of both lines of history.
-
-    A delivery response is a function of the request and of where `main` and `published`
-    point, so a response kept under those two commits can never be stale: a publish, or a push,
-    changes the key.
-    """
-
-    def __init__(self, size: int = 2048) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[Any, ...], tuple[bytes, int, dict[str, str]]] = (
-            OrderedDict())
-        self._lock = Lock()
-
-    def get(self, key: tuple[Any, ...]) -> tuple[bytes, int, dict[str, str]] | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], value: tuple[bytes, int, dict[str, str]]) -> None:
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 def cached(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve from, and fill, the response cache; then add a strong ETag, answer
-    If-None-Match with 304, and set Cache-Control."""
+    """Add a strong ETag, answer If-None-Match with 304, and set Cache-Control. (Finished
+    responses are kept and served again by `response_cache.ResponseCache`.)"""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        cache: ResponseCache = current_app.extensions["cms.delivery_cache"]
-        key = (*delivery().version(), request.full_path, request.host_url)
-        found = cache.get(key)
-        if found is None:
-            response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code == 200:
-                response.add_etag()
-                found = (response.get_data(), 200, {
-                    k: v for k, v in response.headers.items() if k != "Content-Length"})
-                if len(found[0]) < 2 * 1024 * 1024:
-                    cache.put(key, found)
-            else:
-                return response
-        body, status, headers = found
-        response = Response(body, status=status, headers=headers)
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code != 200:
+            return response
+        response.add_etag()
         response.headers["Cache-Control"] = current_app.config["DELIVERY_CACHE_CONTROL"]
         return response.make_conditional(request)
 
