@@ -18,7 +18,7 @@ from .articles import iso
 from .errors import ArticleNotFound, Gone, RevisionNotFound
 from .index import PUBLISHED
 from .store import ArticleStore
-from .summary import public_summary, reading_time_minutes, word_count
+from .summary import derive, reading_time_minutes
 
 EDITORIAL = ("publish_at",)
 
@@ -40,9 +40,8 @@ class Delivery:
         doc = json.loads(self.store.repo.read(blob))
         public = {k: v for k, v in doc.items() if k not in EDITORIAL}
         kept = self.index.derived(blob)
-        if kept is None:
-            summary, generated = public_summary(doc)
-            kept = (summary, generated, word_count(doc))
+        if kept is None:  # published by a bulk push: worked out on first read, then kept
+            kept = derive(doc)
             self.index.keep_derived(blob, *kept)
         summary, generated, words = kept
         public["summary"] = summary

@@ -23,6 +23,7 @@ from typing import Any
 from . import layout, messages
 from .articles import seconds
 from .repository import CommitRecord, Repository
+from .summary import derive
 
 MAIN, PUBLISHED = "main", "published"
 LINES = (MAIN, PUBLISHED)
@@ -67,6 +68,9 @@ ARTICLE_COLUMNS = (
     "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "
     "a.updated_at, a.updated_name, a.updated_email, l.blob, l.revision, l.published_at"
 )
+# A publication of up to this many articles works out their summaries as it is indexed, so
+# reads never wait for one; a bulk push of more leaves them to the first read of each.
+DERIVE_AT_PUBLISH = 50
 LIVE_COLUMNS = "l.slug, l.blob, l.revision, l.published_at, l.updated_at, l.title"
 REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob, line"
 # A draft with a `publish_at` is due when that time has come and nothing was published since.
@@ -258,6 +262,9 @@ class Index:
                 self._remember_draft(db, row[0] if row else None, slug, blob, doc, record)
             else:
                 self._remember_live(db, row[0] if row else None, slug, blob, doc, record)
+                if len(record.changes) <= DERIVE_AT_PUBLISH:
+                    db.execute("INSERT OR IGNORE INTO derived VALUES (?, ?, ?, ?)",
+                               (blob, *_derived_row(doc)))
 
     def _parse(self, blob: str) -> dict[str, Any]:
         try:
@@ -506,6 +513,11 @@ class Index:
         return dict(self.db.execute(
             "SELECT l.slug, l.blob FROM live l JOIN articles a ON a.slug = l.slug"
         ).fetchall())
+
+
+def _derived_row(doc: dict[str, Any]) -> tuple[str, int, int]:
+    text, generated, words = derive(doc)
+    return text, int(generated), words
 
 
 def _matching(q: str, key: str, table: str, where: list[str], args: dict[str, Any]) -> bool:

@@ -344,3 +344,9 @@ def public_summary(article: dict[str, Any]) -> tuple[str, bool]:
     if isinstance(own, str) and own.strip():
         return own, False
     return summarize(article), True
+
+
+def derive(article: dict[str, Any]) -> tuple[str, bool, int]:
+    """What delivery shows beside an article's own fields: (summary, generated?, word count)."""
+    text, generated = public_summary(article)
+    return text, generated, word_count(article)
