@@ -7,8 +7,8 @@ them; reading goes through GitPython's object database (a persistent `git cat-fi
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
-import tempfile
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,6 +27,10 @@ class Person:
     email: str
 
 
+_FOLDERS: set[str] = set()  # object folders known to exist (git never removes them while used)
+_COUNTER = itertools.count()
+
+
 def write_object(objects_dir: str, kind: str, data: bytes, *, durable: bool = False) -> str:
     """Store one object and return its hex id. Writing an object that exists is a no-op.
 
@@ -41,16 +45,25 @@ def write_object(objects_dir: str, kind: str, data: bytes, *, durable: bool = Fa
         if durable:
             _fsync(path)
         return sha
-    new_folder = not os.path.isdir(folder)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+    new_folder = folder not in _FOLDERS and not os.path.isdir(folder)
+    if new_folder:
+        os.makedirs(folder, exist_ok=True)
+    _FOLDERS.add(folder)
+    tmp = os.path.join(folder, f"tmp_obj_{os.getpid()}_{next(_COUNTER)}")
+    # created read-only, as git leaves objects; the descriptor may still write
+    flags, mode = os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444
+    try:
+        fd = os.open(tmp, flags, mode)
+    except FileNotFoundError:  # `git prune` removed the emptied folder meanwhile
+        os.makedirs(folder, exist_ok=True)
+        new_folder = True
+        fd = os.open(tmp, flags, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(zlib.compress(raw, 1))
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        os.chmod(tmp, 0o444)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
