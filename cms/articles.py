@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from .errors import ValidationFailed
-from .schemas import flatten_errors, validate_article
+from .schemas import flatten_errors, rfc3339, validate_article
 
 
 @dataclass
@@ -67,7 +67,7 @@ def seconds(value: Any) -> int | None:
 
 
 def iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(datetime.fromtimestamp(seconds, UTC))
 
 
 def state(blob: str, live_blob: str | None, publish_at: int | None, now: int) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import canonical, layout
-from .articles import Article, iso, seconds, with_slug
+from .articles import Article, iso, seconds, validate, with_slug
 from .commits import Step, Tips, write
 from .errors import ArticleNotFound, Conflict, ValidationFailed
 from .gitobjects import Person
@@ -80,7 +80,8 @@ def _last_change(store: ArticleStore, slug: str, blob: str, tips: Tips) -> str:
 
 def _schedule(store: ArticleStore, slug: str, editor: Person, when: str) -> Article:
     return store._edit(
-        slug, editor, {"*"}, lambda current: with_slug({**current, "publish_at": when}, slug),
+        slug, editor, {"*"},
+        lambda current: with_slug(validate({**current, "publish_at": when}), slug),
         verb="Schedule", detail=f"for {when}",
     )
 

@@ -79,15 +79,30 @@ class Url(fields.Url):
         )
 
 
+def rfc3339(value: datetime) -> str:
+    """`2026-11-28T10:00:00Z` (the year always four digits)."""
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class UTCDateTime(fields.AwareDateTime):
-    """An RFC 3339 time with an offset; stored and rendered in UTC with `Z`."""
+    """An RFC 3339 time with an offset, years 1900 to 9998; stored and rendered in UTC."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(UTC)
+        except (OverflowError, ValueError) as e:
+            raise ValidationError("Not a time this CMS can store.") from e
+        if not 1900 <= moment.year <= 9998:
+            raise ValidationError("The year must be between 1900 and 9998.")
+        return moment
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
         if isinstance(value, str):
             value = self._deserialize(value, attr, obj)
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return rfc3339(value)
 
 
 class Strict(Schema):
@@ -215,6 +230,10 @@ class ArticleFields(Strict):
     def drop_meta(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict) and "meta" in data:
             data = {k: v for k, v in data.items() if k != "meta"}
+        if isinstance(data, dict) and isinstance(data.get("tags"), list):
+            # lower-cased before the length rules run: "İ" lower-cases to two characters
+            data = {**data, "tags": [t.lower() if isinstance(t, str) else t
+                                     for t in data["tags"]]}
         return data
 
     @post_load
@@ -401,7 +420,7 @@ class SyncSchema(Schema):
 
 class PublishArgs(Strict):
     revision = fields.String(validate=FullMatch(REVISION_RE))
-    publish_at = fields.AwareDateTime()
+    publish_at = UTCDateTime()
 
 
 class ProblemSchema(Schema):
@@ -425,24 +444,25 @@ def validate_article(data: Any) -> dict[str, Any]:
     return _article_fields.dump(_article_fields.load(data))
 
 
-def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(messages: Any, prefix: str | None = None) -> dict[str, list[str]]:
     """Turn marshmallow's nested messages into {"body.2.text": [...]}."""
     if isinstance(messages, dict):
         out: dict[str, list[str]] = {}
         for key, value in messages.items():
-            path = str(key) if not prefix else (prefix if key == "_schema" else f"{prefix}.{key}")
+            path = str(key) if prefix is None else (
+                prefix if key == "_schema" else f"{prefix}.{key}")
             for k, v in flatten_errors(value, path).items():
                 out.setdefault(k, []).extend(v)
         return out
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return {prefix or "_schema": list(messages)}
+        return {"_schema" if prefix is None else prefix: list(messages)}
     if isinstance(messages, list):
         out = {}
         for item in messages:
             for k, v in flatten_errors(item, prefix).items():
                 out.setdefault(k, []).extend(v)
         return out
-    return {prefix or "_schema": [str(messages)]}
+    return {"_schema" if prefix is None else prefix: [str(messages)]}
 
 
 def utc_now() -> datetime:

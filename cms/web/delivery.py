@@ -41,7 +41,7 @@ def delivery() -> Delivery:
 
 def problems(*codes: int) -> Callable[[Any], Any]:
     def decorator(view: Any) -> Any:
-        for code in codes:
+        for code in (304, *codes):
             view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
         return view
 

@@ -48,10 +48,10 @@ _SLUG = re.compile(SLUG_RE)
 
 
 def problems(*codes: int) -> Callable[[Any], Any]:
-    """Document the problem+json responses a view can give, besides 401 and 403."""
+    """Document the problem+json responses a view can give, besides 401, 403 and 429."""
 
     def decorator(view: Any) -> Any:
-        for code in (401, 403, *codes):
+        for code in (401, 403, 429, *codes):
             view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
         return view
 
@@ -73,7 +73,7 @@ def checked(slug: str) -> str:
 @requires("author")
 @blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft")
 @blp.response(201, ArticleSchema)
-@problems(409, 413, 415, 422)
+@problems(400, 409, 413, 415, 422)
 def create() -> Any:
     article = store().create(json_body(), editor())
     location = url_for("manage.show", slug=article.slug)
@@ -106,7 +106,7 @@ def show(slug: str) -> Any:
 @requires("author")
 @blp.doc(requestBody=ARTICLE_BODY, parameters=[IF_MATCH], summary="Replace the draft")
 @blp.response(200, ArticleSchema)
-@problems(404, 412, 413, 415, 422, 428)
+@problems(400, 404, 412, 413, 415, 422, 428)
 def replace(slug: str) -> Any:
     article = store().replace(checked(slug), json_body(), editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)
@@ -117,7 +117,7 @@ def replace(slug: str) -> Any:
 @blp.doc(requestBody=PATCH_BODY, parameters=[IF_MATCH],
          summary="Change the draft with a JSON Merge Patch (RFC 7396)")
 @blp.response(200, ArticleSchema)
-@problems(404, 412, 413, 415, 422, 428)
+@problems(400, 404, 412, 413, 415, 422, 428)
 def patch(slug: str) -> Any:
     article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)
@@ -135,11 +135,11 @@ def delete(slug: str) -> Any:
 
 @blp.route("/articles/<slug>/publish", methods=["POST"])
 @requires("editor")
-@blp.arguments(PublishArgs)
+@blp.arguments(PublishArgs, required=False)
 @blp.response(200, ArticleSchema)
 @blp.doc(summary="Publish the draft now, a named revision of it, or schedule it "
                  "(a future publish_at)")
-@problems(404, 409, 415, 422)
+@problems(400, 404, 409, 413, 415, 422)
 def publish(args: dict[str, Any], slug: str) -> Any:
     article = store().publish(checked(slug), editor(), revision=args.get("revision"),
                               publish_at=args.get("publish_at"))

@@ -9,9 +9,10 @@ from typing import Any
 from flask import current_app, g, request
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import canonical
-from ..errors import Forbidden, Unauthorized, UnsupportedMediaType
+from ..errors import BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
 from ..gitobjects import Person
 from ..tokens import Token
 
@@ -26,7 +27,22 @@ def json_body(types: set[str] = JSON_TYPES) -> Any:
             f"Send the body as {' or '.join(sorted(types))}.",
             {"Content-Type": [f"Expected {' or '.join(sorted(types))}."]},
         )
-    return canonical.parse_body(request.get_data(cache=True))
+    return canonical.parse_body(body())
+
+
+def body() -> bytes:
+    """The request body; raises BadRequest if it cannot be read, PayloadTooLarge if a chunked
+    body goes past the limit (werkzeug stops reading there without saying so)."""
+    try:
+        data = request.get_data(cache=True)
+    except HTTPException:
+        raise
+    except Exception as e:  # the server could not decode the transfer (bad chunking)
+        raise BadRequest("The request body could not be read.") from e
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length is None and len(data) >= limit:
+        raise RequestEntityTooLarge()
+    return data
 
 
 class Parser(FlaskParser):
@@ -34,7 +50,7 @@ class Parser(FlaskParser):
     body without a content type is an absent body (its required fields are then missing)."""
 
     def _raw_load_json(self, req: Any) -> Any:
-        if not req.mimetype and not req.get_data(cache=True):
+        if not req.mimetype and not body():
             return missing
         return json_body()
 
@@ -43,10 +59,10 @@ def if_match() -> set[str] | None:
     """The strong ETags in If-Match ({"*"} for a star), or None when the header is absent."""
     if "If-Match" not in request.headers:
         return None
-    tags = request.if_match
-    if tags.star_tag:
+    if request.headers["If-Match"].strip() == "*":
         return {"*"}
-    return set(tags.as_set())
+    # a quoted "*" or a star inside a list is just an ETag that matches nothing
+    return set(request.if_match.as_set()) - {"*"}
 
 
 def etag_header(etag: str) -> dict[str, str]:
