@@ -804,9 +804,10 @@ class CrashRun:
 
 
 def test_kill_9_under_write_load_loses_no_acknowledged_write(repo, tmp_path):
-    run = CrashRun(repo, tmp_path, crashes=10, budget=30.0)
+    # the count is what matters; the time budget only bounds a machine that is very slow
+    run = CrashRun(repo, tmp_path, crashes=8, budget=150.0)
     run.execute()
-    assert run.generation >= 6, "too few crashes in the time budget"
+    assert run.generation == 8, "the time budget ran out before 8 crashes"
     assert run.lost == 0
     assert run.checked == len(run.ledger) > 100
     assert run.problems == []
