@@ -60,19 +60,22 @@ def write(repo: Repository, index: Index, committer: Person, author: Person, pla
     Raises what `plan` raises, or StorageUnavailable.
     """
     for _ in range(MAX_ATTEMPTS):
-        tips = {line: repo.ref(line) for line in LINES}
-        steps = plan(tips)
-        if not steps:
-            return []
-        try:
-            made = _commit(repo, committer, author, tips, steps)
-            repo.move(*[(m.step.line, tips[m.step.line], m.record.sha) for m in made])
-        except RefMoved:
-            continue
-        except OSError as e:
-            raise StorageUnavailable(
-                f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
-            ) from e
+        # threads of one process take turns (they share one interpreter lock anyway), so they
+        # never redo each other's work; other processes and git are met by the ref CAS
+        with repo.write_lock:
+            tips = {line: repo.ref(line) for line in LINES}
+            steps = plan(tips)
+            if not steps:
+                return []
+            try:
+                made = _commit(repo, committer, author, tips, steps)
+                repo.move(*[(m.step.line, tips[m.step.line], m.record.sha) for m in made])
+            except RefMoved:
+                continue
+            except OSError as e:
+                raise StorageUnavailable(
+                    f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
+                ) from e
         for m in made:
             docs = {m.step.slug: m.step.doc} if m.step.doc is not None else {}
             try:

@@ -59,6 +59,7 @@ class Repository:
         self._local = threading.local()
         self._trees = TreeCache()
         self._trees_lock = threading.Lock()
+        self.write_lock = threading.Lock()
         self._commit_trees: dict[str, str] = {}  # commit -> its root tree; commits never change
 
     @classmethod
