@@ -1,0 +1,136 @@
+"""Starting, timing and stopping the servers under test: `cms serve` and the bare Flask app.
+
+Both run as gunicorn masters started with Popen on a free 127.0.0.1 port, 2 gthread workers
+(4 threads each unless told otherwise), stdout and stderr to a log file in the work directory.
+`start` returns once the first request for a given path answers 200 and records how long that
+took from Popen: the start-up time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parent.parent
+CMS = str(Path(sys.executable).parent / "cms")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    startup_s: float = 0.0
+
+    def url(self, path: str = "") -> str:
+        return f"http://{HOST}:{self.port}{path}"
+
+    def workers(self) -> list[int]:
+        """Pids of the gunicorn workers (children of the master)."""
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except FileNotFoundError:
+            return []
+        return [int(c) for c in children]
+
+    def worker_rss_mb(self) -> list[float]:
+        return [rss_mb(pid) for pid in self.workers()]
+
+    def worker_cpu_s(self) -> float:
+        """CPU seconds (user + system) the workers have used so far, summed."""
+        return sum(cpu_s(pid) for pid in self.workers())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS of a process in MB (10^6 bytes)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _start(name: str, command: list[str], workdir: str, ready_path: str, timeout: float,
+           env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    command = [part.replace("{port}", str(port)) for part in command]
+    log = Path(workdir) / f"{name}-{port}.log"
+    with open(log, "wb") as out:
+        t0 = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                   env={**os.environ, **(env or {})})
+    server = Server(name, process, port, log)
+    deadline = t0 + timeout
+    while True:
+        try:
+            status, _ = get(port, ready_path)
+            if status == 200:
+                server.startup_s = time.perf_counter() - t0
+                return server
+        except OSError:
+            pass
+        if process.poll() is not None or time.perf_counter() > deadline:
+            server.stop()
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{name} did not answer 200 on {ready_path}:\n{tail}")
+        time.sleep(0.01)
+
+
+def start_cms(repo: str, workdir: str, ready_path: str, *, workers: int = 2,
+              threads: int | None = None, timeout: float = 120.0) -> Server:
+    """`cms serve` on a free port (default threads unless `threads` is given)."""
+    command = [CMS, "--repo", repo, "serve", "--host", HOST, "--port", "{port}",
+               "--workers", str(workers)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    return _start("cms", command, workdir, ready_path, timeout)
+
+
+def start_bare(data: str, workdir: str, ready_path: str, *, workers: int = 2, threads: int = 4,
+               timeout: float = 120.0) -> Server:
+    command = [sys.executable, "-m", "bench.bare_app", "--host", HOST, "--port", "{port}",
+               "--workers", str(workers), "--threads", str(threads), "--data", data]
+    return _start("bare", command, workdir, ready_path, timeout)

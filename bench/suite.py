@@ -1,0 +1,236 @@
+"""The whole run, phase by phase; every measurement lands in `Measured` for `rows` to judge.
+
+1. saves: repositories of each size, store saves beside the git baselines (`saves`);
+2. the largest repository is published in bulk (`build.publish_all`) and gets a token;
+3. reads: `cms serve` and the bare app side by side, wrk, list latency, worker memory, then
+   more start-up rounds (`reads`, `servers`);
+4. saves over HTTP against `cms serve` (`http_saves`);
+5. history: update commits added by fast-import, index catch-up, revisions beside `git log`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cms import layout
+from cms.store import ArticleStore
+from cms.tokens import TokenStore
+
+from . import build, history, http_saves, reads, saves
+from .articles import slug_for
+from .servers import Server, start_bare, start_cms
+from .settings import Settings
+
+
+@dataclass
+class Measured:
+    settings: Settings
+    sizes: list[saves.SizeResult] = field(default_factory=list)
+    publish_index_s: float = 0.0
+    published: int = 0
+    wrk: list[reads.WrkRun] = field(default_factory=list)
+    lists: dict[str, reads.Latencies] = field(default_factory=dict)
+    list_requests: int = 0
+    memory_mb: dict[str, list[float]] = field(default_factory=dict)
+    startup_s: dict[str, list[float]] = field(default_factory=lambda: {"cms": [], "bare": []})
+    http: http_saves.HttpSaves | None = None
+    history: dict[str, Any] = field(default_factory=dict)
+    phases_s: dict[str, float] = field(default_factory=dict)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "settings": asdict(self.settings),
+            "phases_s": self.phases_s,
+            "saves": [s.to_json() for s in self.sizes],
+            "publish_index_build_s": self.publish_index_s,
+            "published": self.published,
+            "wrk": reads.wrk_json(self.wrk),
+            "list_latency": {k: v.to_json() for k, v in self.lists.items()},
+            "worker_rss_mb": self.memory_mb,
+            "startup_s": self.startup_s,
+            "http_saves": asdict(self.http) if self.http else None,
+            "history": self.history,
+        }
+
+
+class Suite:
+    def __init__(self, settings: Settings, seed: int, workdir: str) -> None:
+        self.settings = settings
+        self.seed = seed
+        self.workdir = workdir
+        self.rng = random.Random(seed)
+        self.measured = Measured(settings)
+        self.servers: list[Server] = []
+        self.store: ArticleStore | None = None
+        self.token = ""
+        self.started = time.perf_counter()
+
+    def phase(self, name: str) -> None:
+        print(f"\n== {name} (at {time.perf_counter() - self.started:.0f}s) ==", flush=True)
+
+    def run(self) -> Measured:
+        try:
+            for name, step in (("saves", self.saves), ("publish", self.publish),
+                               ("reads", self.reads), ("start-up", self.startup),
+                               ("http saves", self.http_saves), ("history", self.history)):
+                self.phase(name)
+                t0 = time.perf_counter()
+                step()
+                self.measured.phases_s[name] = time.perf_counter() - t0
+        finally:
+            for server in self.servers:
+                server.stop()
+        return self.measured
+
+    def _start_cms(self, ready: str) -> Server:
+        assert self.store is not None
+        server = start_cms(self.store.repo.git_dir, self.workdir, ready,
+                           timeout=self.settings.startup_timeout_s)
+        self.servers.append(server)
+        return server
+
+    def _start_bare(self, data: str, ready: str) -> Server:
+        server = start_bare(data, self.workdir, ready, timeout=self.settings.startup_timeout_s)
+        self.servers.append(server)
+        return server
+
+    def _stop(self, server: Server) -> None:
+        server.stop()
+        self.servers.remove(server)
+
+    # -- phases ---------------------------------------------------------------------------
+
+    def saves(self) -> None:
+        self.measured.sizes = saves.run(self.settings, self.seed, self.workdir)
+        largest = self.measured.sizes[-1]
+        for result in self.measured.sizes:  # keep only the largest repository, without clone
+            folder = Path(result.git_dir).parent
+            shutil.rmtree(folder / "clone" if result is largest else folder,
+                          ignore_errors=True)
+        self.store = ArticleStore(largest.git_dir)
+
+    def publish(self) -> None:
+        assert self.store is not None
+        self.measured.publish_index_s = build.publish_all(self.store)
+        _, self.token = TokenStore(self.store.repo.git_dir).create(
+            "Bench Editor", "bench@example.org", "editor")
+        self.measured.published = self.store.count()
+        print(f"  published {self.measured.published} articles in one commit; index build "
+              f"{self.measured.publish_index_s:.1f}s", flush=True)
+
+    def reads(self) -> None:
+        assert self.store is not None
+        settings, measured = self.settings, self.measured
+        n = settings.largest
+        path = f"/api/v1/articles/{slug_for(1)}"
+        cms = self._start_cms(path)
+        measured.startup_s["cms"].append(cms.startup_s)
+        chosen = self.rng.sample(range(1, n + 1), min(settings.rotate_slugs, n))
+        slugs = [slug_for(i) for i in sorted({1, *chosen})]
+        lists = self._list_paths()
+        data = str(Path(self.workdir) / "bare-data.json")
+        reads.fetch_bare_data(cms, slugs, lists[0], data)
+        bare = self._start_bare(data, path)
+        measured.startup_s["bare"].append(bare.startup_s)
+        print(f"  start-up: cms {cms.startup_s:.2f}s, bare {bare.startup_s:.2f}s", flush=True)
+        script = reads.rotation_script(self.workdir, [f"/api/v1/articles/{s}" for s in slugs])
+        measured.wrk = reads.throughput(cms, bare, path, script, settings.wrk_seconds,
+                                        settings.wrk_rounds, settings.wrk_connections)
+        measured.list_requests = len(lists) - 1
+        self._list_latency(cms, bare, lists[1:])
+        measured.memory_mb = {"cms": cms.worker_rss_mb(), "bare": bare.worker_rss_mb()}
+        print(f"  worker RSS MB: cms {measured.memory_mb['cms']}, "
+              f"bare {measured.memory_mb['bare']}", flush=True)
+        self._stop(cms)
+        self._stop(bare)
+
+    def _list_paths(self) -> list[str]:
+        """Distinct `?tag=&page=` paths over every tag and page, shuffled; the first is the
+        bare app's list page."""
+        assert self.store is not None
+        counts = self.store.index.db.execute(
+            "SELECT tag, COUNT(*) FROM live_tags GROUP BY tag").fetchall()
+        combos = [f"/api/v1/articles?tag={tag}&page={page}"
+                  for tag, count in counts for page in range(1, math.ceil(count / 20) + 1)]
+        self.rng.shuffle(combos)
+        return combos[: self.settings.list_requests + 1]
+
+    def _list_latency(self, cms: Server, bare: Server, paths: list[str]) -> None:
+        """Both servers, in two alternating halves, on the same paths (none repeated on cms)."""
+        bound = 30 + self.settings.list_requests * 0.05
+        half = len(paths) // 2
+        parts: dict[str, list[reads.Latencies]] = {"cms": [], "bare": []}
+        for server_order, chunk in (((cms, bare), paths[:half]), ((bare, cms), paths[half:])):
+            for server in server_order:
+                parts[server.name].append(reads.list_latency(
+                    server, chunk, self.settings.list_clients, bound))
+        for name, halves in parts.items():
+            merged = reads.Latencies.merge(halves)
+            self.measured.lists[name] = merged
+            print(f"  list latency {name}: p50 {merged.ms['median']:.1f} ms, p95 "
+                  f"{merged.ms['p95']:.1f}, p99 {merged.ms['p99']:.1f} ({merged.requests} "
+                  f"requests, {merged.errors} errors)", flush=True)
+
+    def startup(self) -> None:
+        data = str(Path(self.workdir) / "bare-data.json")
+        path = f"/api/v1/articles/{slug_for(1)}"
+        for round_ in range(self.settings.startup_rounds - 1):
+            order = ("bare", "cms") if round_ % 2 == 0 else ("cms", "bare")
+            for name in order:
+                server = self._start_cms(path) if name == "cms" else self._start_bare(data, path)
+                self.measured.startup_s[name].append(server.startup_s)
+                self._stop(server)
+        print(f"  start-up seconds: {self.measured.startup_s}", flush=True)
+
+    def http_saves(self) -> None:
+        assert self.store is not None
+        settings = self.settings
+        cms = self._start_cms("/healthz")
+        result, revisions = http_saves.run(cms, self.token, settings.http_clients,
+                                           settings.http_seconds, settings.http_max_saves,
+                                           self.seed)
+        self._stop(cms)
+        http_saves.verify(result, self.store.repo.git_dir, revisions)
+        self.measured.http = result
+        print(f"  {result.acknowledged} saves acknowledged in {result.elapsed_s:.1f}s = "
+              f"{result.per_second:.0f}/s; failures {result.failures}; "
+              f"{result.checked - len(result.missing)}/{result.checked} in git rev-list main",
+              flush=True)
+
+    def history(self) -> None:
+        assert self.store is not None
+        settings, store = self.settings, self.store
+        git_dir = store.repo.git_dir
+        slug = slug_for(1)
+        out: dict[str, Any] = {"slug": slug}
+        out["fast_import_s"] = build.add_history(store, settings.history_commits, 1,
+                                                 settings.focus_commits, self.rng)
+        out["commits_on_main"] = build.commit_count(git_dir)
+        print(f"  {settings.history_commits} commits added by fast-import in "
+              f"{out['fast_import_s']:.1f}s; main has {out['commits_on_main']} commits",
+              flush=True)
+        t0 = time.perf_counter()
+        store.tips()
+        out["index_catch_up_s"] = time.perf_counter() - t0
+        out["articles"] = store.count()
+        print(f"  index catch-up {out['index_catch_up_s']:.1f}s", flush=True)
+        out["store"] = history.store_revisions(store, slug, settings.revision_repeats)
+        cms = self._start_cms("/healthz")
+        out["http"] = history.http_revisions(cms, self.token, slug, settings.revision_repeats)
+        self._stop(cms)
+        path = layout.article_path(slug)
+        history.drop_commit_graph(git_dir)
+        out["git_log"] = history.git_log(git_dir, path, 2)
+        out["commit_graph_write_s"] = history.write_commit_graph(git_dir)
+        out["git_log_commit_graph"] = history.git_log(git_dir, path, 3)
+        self.measured.history = out
+        print(f"  revisions: http median {out['http']['ms']['median']:.1f} ms, store "
+              f"{out['store']['ms']['median']:.1f} ms, git log "
+              f"{out['git_log']['ms']['median']:.0f} ms, with commit-graph "
+              f"{out['git_log_commit_graph']['ms']['median']:.0f} ms", flush=True)
