@@ -473,15 +473,21 @@ class Index:
         if here is None:
             return None, None
         key = {"at": here[0], "id": here[1]}
-        joined = "FROM live l JOIN articles a ON a.slug = l.slug"
-        before = db.execute(
-            f"SELECT l.slug, l.title {joined} WHERE (l.published_at, l.id) < (:at, :id) "
-            "ORDER BY l.published_at DESC, l.id DESC LIMIT 1", key,
-        ).fetchone()
-        after = db.execute(
-            f"SELECT l.slug, l.title {joined} WHERE (l.published_at, l.id) > (:at, :id) "
-            "ORDER BY l.published_at, l.id LIMIT 1", key,
-        ).fetchone()
+        joined = "SELECT l.slug, l.title FROM live l JOIN articles a ON a.slug = l.slug WHERE"
+
+        def first(*queries: str) -> tuple[str, str] | None:
+            # ties on the second first, then across seconds: each query walks the index
+            # (a row-value comparison would walk every article sharing the second)
+            for query in queries:
+                row = db.execute(f"{joined} {query} LIMIT 1", key).fetchone()
+                if row is not None:
+                    return row
+            return None
+
+        before = first("l.published_at = :at AND l.id < :id ORDER BY l.id DESC",
+                       "l.published_at < :at ORDER BY l.published_at DESC, l.id DESC")
+        after = first("l.published_at = :at AND l.id > :id ORDER BY l.id",
+                      "l.published_at > :at ORDER BY l.published_at, l.id")
 
         def pair(row: tuple[str, str] | None) -> dict[str, str] | None:
             return {"slug": row[0], "title": row[1]} if row else None
