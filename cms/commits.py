@@ -60,9 +60,9 @@ def write(repo: Repository, index: Index, committer: Person, author: Person, pla
     Raises what `plan` raises, or StorageUnavailable.
     """
     for _ in range(MAX_ATTEMPTS):
-        # threads of one process take turns (they share one interpreter lock anyway), so they
-        # never redo each other's work; other processes and git are met by the ref CAS
-        with repo.write_lock:
+        # CMS writers take turns (threads and processes alike), so they never redo each other's
+        # work and the index always follows its tip; git itself is met by the ref CAS
+        with repo.exclusive():
             tips = {line: repo.ref(line) for line in LINES}
             steps = plan(tips)
             if not steps:
@@ -76,17 +76,21 @@ def write(repo: Repository, index: Index, committer: Person, author: Person, pla
                 raise StorageUnavailable(
                     f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
                 ) from e
-        for m in made:
-            docs = {m.step.slug: m.step.doc} if m.step.doc is not None else {}
-            try:
-                index.record(m.step.line, m.record, docs)
-            except sqlite3.Error:
-                # the commit stands; the index is derived and catches up from git later
-                log.warning("index update failed after %s; it will catch up", m.record.sha,
-                            exc_info=True)
-                index.forget_tips()
-        return made
+            for m in made:
+                _record(index, m)
+            return made
     raise StorageUnavailable("Too many concurrent writes; try again.")
+
+
+def _record(index: Index, made: Made) -> None:
+    docs = {made.step.slug: made.step.doc} if made.step.doc is not None else {}
+    try:
+        index.record(made.step.line, made.record, docs)
+    except sqlite3.Error:
+        # the commit stands; the index is derived and catches up from git later
+        log.warning("index update failed after %s; it will catch up", made.record.sha,
+                    exc_info=True)
+        index.forget_tips()
 
 
 def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,

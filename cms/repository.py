@@ -4,11 +4,13 @@ and git's own file formats. Nothing here knows about articles.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import git
@@ -59,7 +61,8 @@ class Repository:
         self._local = threading.local()
         self._trees = TreeCache()
         self._trees_lock = threading.Lock()
-        self.write_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._flock: tuple[int, int] | None = None  # (pid, fd) of <git dir>/cms/write.lock
         self._commit_trees: dict[str, str] = {}  # commit -> its root tree; commits never change
 
     @classmethod
@@ -211,6 +214,33 @@ class Repository:
         sha = self.write("commit", data)
         self._remember_commit(sha, tree)
         return sha
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the CMS's write turn: a thread lock, and an flock shared by every CMS process
+        on this repository (released by the kernel if the process dies). Without a writable
+        lock file (a read-only repository) only the thread lock is held."""
+        with self._write_lock:
+            fd = self._lock_file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_file(self) -> int | None:
+        if self._flock is None or self._flock[0] != os.getpid():
+            try:
+                folder = os.path.join(self.git_dir, "cms")
+                os.makedirs(folder, exist_ok=True)
+                # read-only is enough for flock, and keeps the filesystem free to go read-only
+                fd = os.open(os.path.join(folder, "write.lock"), os.O_RDONLY | os.O_CREAT, 0o600)
+            except OSError:
+                return None
+            self._flock = (os.getpid(), fd)
+        return self._flock[1]
 
     def move(self, *updates: tuple[str, str | None, str]) -> None:
         """Compare-and-swap branches, all or none: each `(branch, old, new)`.
