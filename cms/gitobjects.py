@@ -43,7 +43,7 @@ def write_object(objects_dir: str, kind: str, data: bytes, *, durable: bool = Fa
     path = os.path.join(folder, sha[2:])
     if os.path.exists(path):
         if durable:
-            _fsync(path)
+            fsync_path(path)
         return sha
     new_folder = folder not in _FOLDERS and not os.path.isdir(folder)
     if new_folder:
@@ -70,13 +70,14 @@ def write_object(objects_dir: str, kind: str, data: bytes, *, durable: bool = Fa
             os.unlink(tmp)
         raise
     if durable:
-        _fsync(folder)
+        fsync_path(folder)
         if new_folder:
-            _fsync(objects_dir)
+            fsync_path(objects_dir)
     return sha
 
 
-def _fsync(path: str) -> None:
+def fsync_path(path: str) -> None:
+    """fsync a file or a folder by its path."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -18,6 +18,7 @@ import os
 import time
 
 from .errors import StorageUnavailable
+from .gitobjects import fsync_path
 
 # A lock file that no live CMS process holds and that is older than this was left behind.
 STALE_LOCK_SECONDS = 3.0
@@ -87,7 +88,7 @@ def compare_and_swap(
             path, fd = held[ref]
             os.replace(path + ".lock", path)
             if durable:
-                _fsync_dir(os.path.dirname(path))
+                fsync_path(os.path.dirname(path))
             del held[ref]
             os.close(fd)
     finally:
@@ -145,11 +146,3 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
