@@ -27,7 +27,7 @@ from .summary import derive
 
 MAIN, PUBLISHED = "main", "published"
 LINES = (MAIN, PUBLISHED)
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
@@ -53,8 +53,8 @@ CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT 
     title TEXT, section TEXT, language TEXT);
 CREATE INDEX live_order ON live (published_at DESC, id DESC);
 CREATE INDEX live_section ON live (section, published_at DESC);
-CREATE TABLE live_tags (tag TEXT NOT NULL, article INTEGER NOT NULL,
-    PRIMARY KEY (tag, article)) WITHOUT ROWID;
+CREATE TABLE live_tags (tag TEXT NOT NULL, published_at INTEGER NOT NULL,
+    article INTEGER NOT NULL, PRIMARY KEY (tag, published_at, article)) WITHOUT ROWID;
 CREATE INDEX live_tags_article ON live_tags (article);
 CREATE TABLE live_authors (name TEXT NOT NULL, article INTEGER NOT NULL,
     PRIMARY KEY (name, article)) WITHOUT ROWID;
@@ -303,7 +303,7 @@ class Index:
             )
         assert article is not None
         self._words(db, "tags", "fulltext", article, doc, [
-            t.lower() for t in _list(doc, "tags") if isinstance(t, str)])
+            (t.lower(), article) for t in _list(doc, "tags") if isinstance(t, str)])
 
     def _remember_live(self, db: sqlite3.Connection, article: int | None, slug: str,
                        blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
@@ -322,8 +322,10 @@ class Index:
                 (*fields, record.date, article),
             )
         assert article is not None
+        # live_tags carries published_at so a tag's page is one walk of its primary key
+        at = db.execute("SELECT published_at FROM live WHERE id = ?", (article,)).fetchone()[0]
         self._words(db, "live_tags", "live_text", article, doc, [
-            t.lower() for t in _list(doc, "tags") if isinstance(t, str)])
+            (t.lower(), at, article) for t in _list(doc, "tags") if isinstance(t, str)])
         db.execute("DELETE FROM live_authors WHERE article = ?", (article,))
         names = {a["name"].lower() for a in _list(doc, "authors")
                  if isinstance(a, dict) and isinstance(a.get("name"), str)}
@@ -331,10 +333,11 @@ class Index:
 
     @staticmethod
     def _words(db: sqlite3.Connection, tags_table: str, text_table: str, article: int,
-               doc: dict[str, Any], tags: list[str]) -> None:
+               doc: dict[str, Any], tags: list[tuple[Any, ...]]) -> None:
         db.execute(f"DELETE FROM {tags_table} WHERE article = ?", (article,))
-        db.executemany(f"INSERT OR IGNORE INTO {tags_table} VALUES (?, ?)",
-                       [(t, article) for t in tags])
+        if tags:
+            marks = ", ".join("?" * len(tags[0]))
+            db.executemany(f"INSERT OR IGNORE INTO {tags_table} VALUES ({marks})", tags)
         db.execute(f"DELETE FROM {text_table} WHERE rowid = ?", (article,))
         db.execute(
             f"INSERT INTO {text_table} (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
@@ -448,11 +451,17 @@ class Index:
         """Return one page of live articles, newest `published_at` first, and the total."""
         where: list[str] = []
         args: dict[str, Any] = {"limit": limit, "offset": offset}
+        source = "live l JOIN articles a ON a.slug = l.slug"
+        order = "l.published_at DESC, l.id DESC"
+        if tag is not None:
+            # walk the tag's (published_at, article) key in order: no sort, no full count scan
+            source = f"live_tags t JOIN {source}"
+            where.append("t.tag = :tag AND l.id = t.article")
+            args["tag"] = tag.lower()
+            order = "t.published_at DESC, t.article DESC"
         for name, value, condition in (
             ("section", section, "l.section = :section"),
             ("language", language, "l.language = :language"),
-            ("tag", tag and tag.lower(),
-             "l.id IN (SELECT article FROM live_tags WHERE tag = :tag)"),
             ("author", author and author.lower(),
              "l.id IN (SELECT article FROM live_authors WHERE name = :author)"),
         ):
@@ -461,8 +470,7 @@ class Index:
                 args[name] = value
         if q is not None and not _matching(q, "l.id", "live_text", where, args):
             return [], 0
-        rows, total = self._page(LIVE_COLUMNS, "live l JOIN articles a ON a.slug = l.slug",
-                                 where, args, "l.published_at DESC, l.id DESC")
+        rows, total = self._page(LIVE_COLUMNS, source, where, args, order)
         return [_live_row(r) for r in rows], total
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
