@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from flask import Flask, Response
-from gunicorn.app.base import BaseApplication
+
+from cms.server import Server, options
 
 
 def create_app(data_path: str) -> Flask:
@@ -39,26 +39,6 @@ def create_app(data_path: str) -> Flask:
     return app
 
 
-class BareServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, data_path: str, options: dict[str, Any]) -> None:
-        self.data_path = data_path
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return create_app(self.data_path)
-
-
-def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
-    """The options `cms.server.serve` passes to gunicorn."""
-    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-            "worker_class": "gthread", "accesslog": "-", "graceful_timeout": 10}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -67,8 +47,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--data", required=True)
     args = parser.parse_args()
-    options = gunicorn_options(args.host, args.port, args.workers, args.threads)
-    BareServer(args.data, options).run()
+    Server(lambda: create_app(args.data),
+           options(args.host, args.port, args.workers, args.threads)).run()
 
 
 if __name__ == "__main__":

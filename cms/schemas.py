@@ -463,7 +463,3 @@ def flatten_errors(messages: Any, prefix: str | None = None) -> dict[str, list[s
                 out.setdefault(k, []).extend(v)
         return out
     return {"_schema" if prefix is None else prefix: [str(messages)]}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

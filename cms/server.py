@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 
 class Server(BaseApplication):  # type: ignore[misc]
-    """Gunicorn running `create_app` in each worker (no preloading, so nothing is shared)."""
+    """Gunicorn running `load()` in each worker (no preloading, so nothing is shared)."""
 
-    def __init__(self, config: dict[str, Any], options: dict[str, Any]) -> None:
-        self.config = config
+    def __init__(self, load: Callable[[], Any], options: dict[str, Any]) -> None:
+        self._load = load
         self.options = options
         super().__init__()
 
@@ -20,20 +21,19 @@ class Server(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from .web import create_app
+        return self._load()
 
-        return create_app(self.config)
+
+def options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """The gunicorn settings of `cms serve` (the benchmark's bare Flask baseline uses them too)."""
+    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+            "worker_class": "gthread", "accesslog": "-", "graceful_timeout": 10}
 
 
 def serve(repo: str, host: str, port: int, workers: int, threads: int) -> None:
-    Server(
-        {"REPO": repo},
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "accesslog": "-",
-            "graceful_timeout": 10,
-        },
-    ).run()
+    def load() -> Any:
+        from .web import create_app
+
+        return create_app({"REPO": repo})
+
+    Server(load, options(host, port, workers, threads)).run()

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from .errors import BadRequest, NotFound
 
@@ -134,7 +133,3 @@ class TokenStore:
 
     def any(self) -> bool:
         return bool(self._load())
-
-
-def describe(token: Token) -> dict[str, Any]:
-    return {k: v for k, v in asdict(token).items() if k != "hash"}
