@@ -9,6 +9,7 @@ import hashlib
 import os
 import subprocess
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -82,6 +83,9 @@ class Repository:
         if getattr(local, "pid", None) != os.getpid():
             local.repo = git.Repo(self.git_dir)
             local.pid = os.getpid()
+            # close its `git cat-file` pipes when this Repository goes, not whenever the
+            # garbage collector reaches GitPython's reference cycles (a ResourceWarning)
+            weakref.finalize(self, local.repo.close)
         return local.repo
 
     # -- reading ---------------------------------------------------------------
