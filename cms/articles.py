@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from .errors import ValidationFailed
-from .schemas import flatten_errors, rfc3339, validate_article
+from .schemas import flatten_errors, validate_article
 
 
 @dataclass
@@ -67,7 +67,8 @@ def seconds(value: Any) -> int | None:
 
 
 def iso(seconds: int) -> str:
-    return rfc3339(datetime.fromtimestamp(seconds, UTC))
+    """`seconds` since the epoch as `rfc3339` writes it (the years 1900 to 9998 it allows)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def state(blob: str, live_blob: str | None, publish_at: int | None, now: int) -> str:

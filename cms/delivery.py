@@ -13,14 +13,11 @@ import builtins
 import json
 from typing import Any
 
-from . import layout
+from . import layout, public
 from .articles import iso
 from .errors import ArticleNotFound, Gone, RevisionNotFound
 from .index import PUBLISHED
 from .store import ArticleStore
-from .summary import derive, reading_time_minutes
-
-EDITORIAL = ("publish_at",)
 
 
 class Delivery:
@@ -35,24 +32,37 @@ class Delivery:
         tips = self.store.tips()
         return tips["main"], tips[PUBLISHED]
 
-    def _render(self, blob: str) -> dict[str, Any]:
-        """The public fields of one file's content, with summary and reading figures."""
+    def _cards(self, rows: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+        """The public card of each listed file (see `public`): the one the index kept, or
+        worked out and kept; after a bulk push, that is on the first read of each."""
+        missing = {r["blob"]: self._doc(r["blob"]) for r in rows if r["card"] is None}
+        made = self._keep(missing)
+        return [made[r["blob"]] if r["card"] is None else json.loads(r["card"]) for r in rows]
+
+    def _keep(self, docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Work out the cards of these files and keep them in the index."""
+        cards = {blob: public.card(doc) for blob, doc in docs.items()}
+        if cards:
+            self.index.keep_cards(cards)
+        return cards
+
+    def _doc(self, blob: str) -> dict[str, Any]:
         doc = json.loads(self.store.repo.read(blob))
-        public = {k: v for k, v in doc.items() if k not in EDITORIAL}
-        kept = self.index.derived(blob)
-        if kept is None:  # published by a bulk push: worked out on first read, then kept
-            kept = derive(doc)
-            self.index.keep_derived(blob, *kept)
-        summary, generated, words = kept
-        public["summary"] = summary
-        public["summary_generated"] = generated
-        public["word_count"] = words
-        public["reading_time_minutes"] = reading_time_minutes(words)
-        return public
+        return doc if isinstance(doc, dict) else {}
+
+    def _render(self, blob: str) -> dict[str, Any]:
+        """All the public fields of one file: its card and its body."""
+        doc = self._doc(blob)
+        card = self.index.card(blob) or self._keep({blob: doc})[blob]
+        return {**card, "body": doc["body"]} if "body" in doc else card
+
+    @staticmethod
+    def _when(row: dict[str, Any]) -> dict[str, Any]:
+        return {"published_at": iso(row["published_at"]), "updated_at": iso(row["updated_at"]),
+                "revision": row["revision"]}
 
     def _public(self, row: dict[str, Any]) -> dict[str, Any]:
-        return {**self._render(row["blob"]), "published_at": iso(row["published_at"]),
-                "updated_at": iso(row["updated_at"]), "revision": row["revision"]}
+        return {**self._render(row["blob"]), **self._when(row)}
 
     def article(self, slug: str) -> dict[str, Any]:
         """The live version of `slug` with `previous` and `next`; raises ArticleNotFound."""
@@ -65,16 +75,13 @@ class Delivery:
 
     def list(self, *, page: int, per_page: int, **filters: Any
              ) -> tuple[builtins.list[dict[str, Any]], int]:
-        """One page of live articles, newest first (bodies left out), and the total."""
+        """One page of live articles, newest first, and the total: each its card (see
+        `public`) and when and at which revision it was published, all serialized."""
         self.version()
         rows, total = self.index.live_list(limit=per_page, offset=(page - 1) * per_page,
                                            **filters)
-        items = []
-        for row in rows:
-            item = self._public(row)
-            item.pop("body", None)
-            items.append(item)
-        return items, total
+        cards = self._cards(rows)
+        return [{**card, **self._when(row)} for card, row in zip(cards, rows, strict=True)], total
 
     def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
         """The newest live articles, whole, for feeds and sitemaps."""

@@ -20,14 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import layout, messages
+from . import layout, messages, public
 from .articles import seconds
 from .repository import CommitRecord, Repository
-from .summary import derive
+from .summary import has_own_summary
 
 MAIN, PUBLISHED = "main", "published"
 LINES = (MAIN, PUBLISHED)
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
@@ -51,27 +51,47 @@ CREATE VIRTUAL TABLE fulltext USING fts5(title, summary, body,
 CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
     revision TEXT NOT NULL, published_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
     title TEXT, section TEXT, language TEXT);
-CREATE INDEX live_order ON live (published_at DESC, id DESC);
-CREATE INDEX live_section ON live (section, published_at DESC);
+CREATE INDEX live_order ON live (published_at, id);
+CREATE INDEX live_section ON live (section, published_at, id);
+CREATE INDEX live_language ON live (language, published_at, id);
 CREATE TABLE live_tags (tag TEXT NOT NULL, published_at INTEGER NOT NULL,
     article INTEGER NOT NULL, PRIMARY KEY (tag, published_at, article)) WITHOUT ROWID;
 CREATE INDEX live_tags_article ON live_tags (article);
-CREATE TABLE live_authors (name TEXT NOT NULL, article INTEGER NOT NULL,
-    PRIMARY KEY (name, article)) WITHOUT ROWID;
+CREATE TABLE live_authors (name TEXT NOT NULL, published_at INTEGER NOT NULL,
+    article INTEGER NOT NULL, PRIMARY KEY (name, published_at, article)) WITHOUT ROWID;
 CREATE INDEX live_authors_article ON live_authors (article);
 CREATE VIRTUAL TABLE live_text USING fts5(title, summary, body,
     tokenize = 'unicode61 remove_diacritics 2');
-CREATE TABLE derived (blob TEXT PRIMARY KEY, summary TEXT NOT NULL, generated INTEGER NOT NULL,
-    words INTEGER NOT NULL) WITHOUT ROWID;
+-- Live articles no longer on main (a delete cut in half between its two refs, or a plain-git
+-- delete on main alone) are not delivered. The triggers keep this usually empty list, so lists
+-- walk one index in order instead of checking every live article against main.
+CREATE TABLE withdrawn (article INTEGER PRIMARY KEY);
+CREATE TRIGGER live_added AFTER INSERT ON live
+    WHEN NOT EXISTS (SELECT 1 FROM articles WHERE slug = NEW.slug)
+    BEGIN INSERT OR IGNORE INTO withdrawn VALUES (NEW.id); END;
+CREATE TRIGGER live_removed AFTER DELETE ON live
+    BEGIN DELETE FROM withdrawn WHERE article = OLD.id; END;
+CREATE TRIGGER draft_added AFTER INSERT ON articles
+    BEGIN DELETE FROM withdrawn WHERE article IN (SELECT id FROM live WHERE slug = NEW.slug); END;
+CREATE TRIGGER draft_removed AFTER DELETE ON articles
+    BEGIN INSERT OR IGNORE INTO withdrawn SELECT id FROM live WHERE slug = OLD.slug; END;
+CREATE TABLE cards (blob TEXT PRIMARY KEY, card TEXT NOT NULL);
 """
 ARTICLE_COLUMNS = (
     "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "
     "a.updated_at, a.updated_name, a.updated_email, l.blob, l.revision, l.published_at"
 )
-# A publication of up to this many articles works out their summaries as it is indexed, so
-# reads never wait for one; a bulk push of more leaves them to the first read of each.
-DERIVE_AT_PUBLISH = 50
+# A publication of up to this many articles works out their cards as it is indexed, so reads
+# never wait for a summary; a bulk push of more keeps only the quick ones (no summary to
+# generate) and leaves the rest to the first read of each.
+CARDS_AT_PUBLISH = 50
 LIVE_COLUMNS = "l.slug, l.blob, l.revision, l.published_at, l.updated_at, l.title"
+VISIBLE = "l.id NOT IN (SELECT article FROM withdrawn)"
+# a delivery filter: the table whose index lists its articles by (value, published_at, article)
+LIVE_FILTERS = {
+    "tag": ("live_tags", "tag", "article"), "author": ("live_authors", "name", "article"),
+    "section": ("live", "section", "id"), "language": ("live", "language", "id"),
+}
 REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob, line"
 # A draft with a `publish_at` is due when that time has come and nothing was published since.
 DUE = (
@@ -113,6 +133,7 @@ class Index:
         self.path = os.path.join(folder, "index.sqlite")
         self._local = threading.local()
         self._known: dict[str, str | None] = {}
+        self._totals: dict[tuple[Any, ...], int] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -147,9 +168,8 @@ class Index:
                 ).fetchall()
                 for (name,) in tables:
                     db.execute(f'DROP TABLE IF EXISTS "{name}"')
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in _statements(SCHEMA):
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -262,9 +282,9 @@ class Index:
                 self._remember_draft(db, row[0] if row else None, slug, blob, doc, record)
             else:
                 self._remember_live(db, row[0] if row else None, slug, blob, doc, record)
-                if len(record.changes) <= DERIVE_AT_PUBLISH:
-                    db.execute("INSERT OR IGNORE INTO derived VALUES (?, ?, ?, ?)",
-                               (blob, *_derived_row(doc)))
+                if len(record.changes) <= CARDS_AT_PUBLISH or has_own_summary(doc):
+                    db.execute("INSERT OR IGNORE INTO cards VALUES (?, ?)",
+                               (blob, json.dumps(public.card(doc), ensure_ascii=False)))
 
     def _parse(self, blob: str) -> dict[str, Any]:
         try:
@@ -322,14 +342,15 @@ class Index:
                 (*fields, record.date, article),
             )
         assert article is not None
-        # live_tags carries published_at so a tag's page is one walk of its primary key
+        # live_tags and live_authors carry published_at: a tag's page walks their primary key
         at = db.execute("SELECT published_at FROM live WHERE id = ?", (article,)).fetchone()[0]
         self._words(db, "live_tags", "live_text", article, doc, [
             (t.lower(), at, article) for t in _list(doc, "tags") if isinstance(t, str)])
         db.execute("DELETE FROM live_authors WHERE article = ?", (article,))
         names = {a["name"].lower() for a in _list(doc, "authors")
                  if isinstance(a, dict) and isinstance(a.get("name"), str)}
-        db.executemany("INSERT INTO live_authors VALUES (?, ?)", [(n, article) for n in names])
+        db.executemany("INSERT INTO live_authors VALUES (?, ?, ?)",
+                       [(n, at, article) for n in names])
 
     @staticmethod
     def _words(db: sqlite3.Connection, tags_table: str, text_table: str, article: int,
@@ -434,13 +455,12 @@ class Index:
 
     # -- the published line, for frontends ----------------------------------------------------
     # An article is live when its file is on `published` and still on `main`: deleting removes
-    # it from both lines in one ref transaction, and this join keeps a deleted article out of
+    # it from both lines in one ref transaction, and `withdrawn` keeps a deleted article out of
     # delivery even if that transaction were cut in half.
 
     def live(self, slug: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            f"SELECT {LIVE_COLUMNS} FROM live l JOIN articles a ON a.slug = l.slug "
-            "WHERE l.slug = ?", (slug,),
+            f"SELECT {LIVE_COLUMNS} FROM live l WHERE l.slug = ? AND {VISIBLE}", (slug,),
         ).fetchone()
         return _live_row(row) if row else None
 
@@ -448,30 +468,45 @@ class Index:
         self, *, section: str | None = None, tag: str | None = None, author: str | None = None,
         language: str | None = None, q: str | None = None, limit: int, offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Return one page of live articles, newest `published_at` first, and the total."""
-        where: list[str] = []
-        args: dict[str, Any] = {"limit": limit, "offset": offset}
-        source = "live l JOIN articles a ON a.slug = l.slug"
-        order = "l.published_at DESC, l.id DESC"
-        if tag is not None:
-            # walk the tag's (published_at, article) key in order: no sort, no full count scan
-            source = f"live_tags t JOIN {source}"
-            where.append("t.tag = :tag AND l.id = t.article")
-            args["tag"] = tag.lower()
-            order = "t.published_at DESC, t.article DESC"
-        for name, value, condition in (
-            ("section", section, "l.section = :section"),
-            ("language", language, "l.language = :language"),
-            ("author", author and author.lower(),
-             "l.id IN (SELECT article FROM live_authors WHERE name = :author)"),
-        ):
-            if value is not None:
-                where.append(condition)
-                args[name] = value
-        if q is not None and not _matching(q, "l.id", "live_text", where, args):
+        """Return one page of live articles, newest `published_at` first, each with its kept
+        card (JSON, or None), and the total.
+
+        Both walk one index already in (published_at, article) order, the first filter's
+        (tag, author, section, language) or `live_order`; only the page's rows are read.
+        """
+        given = {"tag": tag and tag.lower(), "author": author and author.lower(),
+                 "section": section, "language": language}
+        args: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        walk, key, where = "live k", "k.id", list[str]()
+        for name in args:
+            table, column, article = LIVE_FILTERS[name]
+            if not where:
+                walk, key = f"{table} k", f"k.{article}"
+                where.append(f"k.{column} = :{name}")
+            else:
+                where.append(f"{key} IN (SELECT {article} FROM {table} WHERE {column} = :{name})")
+        if q is not None and not _matching(q, key, "live_text", where, args):
             return [], 0
-        rows, total = self._page(LIVE_COLUMNS, source, where, args, order)
-        return [_live_row(r) for r in rows], total
+        db = self.db
+        if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
+            where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        count = f"SELECT COUNT(*) FROM {walk} {clause}"
+        # a total is a function of the query and both tips; pages of one list share it
+        seen = (self._known.get(MAIN), self._known.get(PUBLISHED), count, *sorted(args.items()))
+        total = self._totals.get(seen)
+        if total is None:
+            total = db.execute(count, args).fetchone()[0]
+            if len(self._totals) >= 1024:
+                self._totals.clear()
+            self._totals[seen] = total
+        rows = db.execute(
+            f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT {key} AS id, k.published_at AS at "
+            f"FROM {walk} {clause} ORDER BY k.published_at DESC, {key} DESC LIMIT :limit "
+            "OFFSET :offset) p JOIN live l ON l.id = p.id LEFT JOIN cards c ON c.blob = l.blob "
+            "ORDER BY p.at DESC, p.id DESC", {**args, "limit": limit, "offset": offset},
+        ).fetchall()
+        return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """The live articles published just before and just after `slug`."""
@@ -481,13 +516,13 @@ class Index:
         if here is None:
             return None, None
         key = {"at": here[0], "id": here[1]}
-        joined = "SELECT l.slug, l.title FROM live l JOIN articles a ON a.slug = l.slug WHERE"
+        visible = f"SELECT l.slug, l.title FROM live l WHERE {VISIBLE} AND"
 
         def first(*queries: str) -> tuple[str, str] | None:
             # ties on the second first, then across seconds: each query walks the index
             # (a row-value comparison would walk every article sharing the second)
             for query in queries:
-                row = db.execute(f"{joined} {query} LIMIT 1", key).fetchone()
+                row = db.execute(f"{visible} {query} LIMIT 1", key).fetchone()
                 if row is not None:
                     return row
             return None
@@ -502,19 +537,18 @@ class Index:
 
         return pair(before), pair(after)
 
-    def derived(self, blob: str) -> tuple[str, bool, int] | None:
-        """The summary (and whether it was generated) and word count kept for a file."""
-        row = self.db.execute(
-            "SELECT summary, generated, words FROM derived WHERE blob = ?", (blob,)
-        ).fetchone()
-        return (row[0], bool(row[1]), row[2]) if row else None
+    def card(self, blob: str) -> dict[str, Any] | None:
+        """The public card kept for a file (see `public`), if any."""
+        row = self.db.execute("SELECT card FROM cards WHERE blob = ?", (blob,)).fetchone()
+        return json.loads(row[0]) if row else None
 
-    def keep_derived(self, blob: str, summary: str, generated: bool, words: int) -> None:
-        """Keep what was worked out from a file's content (it depends on nothing else); a
-        cache, so a full or read-only disk only means working it out again next time."""
+    def keep_cards(self, cards: dict[str, dict[str, Any]]) -> None:
+        """Keep cards worked out on reading, in one transaction; a cache, so a busy, full or
+        read-only disk only means working them out again next time."""
         try:
-            self.db.execute("INSERT OR IGNORE INTO derived VALUES (?, ?, ?, ?)",
-                            (blob, summary, int(generated), words))
+            with self._writing() as db:
+                db.executemany("INSERT OR IGNORE INTO cards VALUES (?, ?)", [
+                    (blob, json.dumps(card, ensure_ascii=False)) for blob, card in cards.items()])
         except sqlite3.OperationalError:
             pass
 
@@ -525,13 +559,17 @@ class Index:
     def live_slugs(self) -> dict[str, str]:
         """Every live article's slug and blob."""
         return dict(self.db.execute(
-            "SELECT l.slug, l.blob FROM live l JOIN articles a ON a.slug = l.slug"
-        ).fetchall())
+            f"SELECT l.slug, l.blob FROM live l WHERE {VISIBLE}").fetchall())
 
 
-def _derived_row(doc: dict[str, Any]) -> tuple[str, int, int]:
-    text, generated, words = derive(doc)
-    return text, int(generated), words
+def _statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script one by one (a trigger's body holds semicolons too)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
 
 
 def _matching(q: str, key: str, table: str, where: list[str], args: dict[str, Any]) -> bool:

@@ -366,7 +366,17 @@ class PublicArticleSchema(ArticleFields):
     next = fields.Nested(NeighbourSchema, allow_none=True)
 
 
+class PublicCardSchema(PublicArticleSchema):
+    """What a list shows of a live article and a function of its file alone (see `public`)."""
+
+    class Meta:
+        exclude = ("publish_at", "body", "previous", "next", "published_at", "updated_at",
+                   "revision")
+
+
 class PublicListItemSchema(PublicArticleSchema):
+    """A card with when and at which revision it was published."""
+
     class Meta:
         exclude = ("publish_at", "body", "previous", "next")
 

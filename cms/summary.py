@@ -337,12 +337,17 @@ def summarize(article: dict[str, Any], sentences: int = 2, max_chars: int = 600)
     return _summary(title, paragraphs, _language_code(article), sentences, max_chars)
 
 
+def has_own_summary(article: dict[str, Any]) -> bool:
+    """Whether the editor wrote a summary (one that is not blank)."""
+    own = article.get("summary")
+    return isinstance(own, str) and bool(own.strip())
+
+
 def public_summary(article: dict[str, Any]) -> tuple[str, bool]:
     """The summary the public sees and whether it was generated: the editor's own when it is
     not blank, else one made by `summarize`."""
-    own = article.get("summary")
-    if isinstance(own, str) and own.strip():
-        return own, False
+    if has_own_summary(article):
+        return article["summary"], False
     return summarize(article), True
 
 

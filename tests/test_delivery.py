@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -95,6 +96,117 @@ def test_list_filters_order_and_pages(client, newsroom):
     assert 'rel="prev"' in page.headers["Link"]
     assert "body" not in page.get_json()["items"][0]
     assert client.get(f"{PUBLIC}?per_page=500").status_code == 400
+
+
+def every_page(client, query: str, per_page: int = 7) -> tuple[list[str], int]:
+    """The slugs of every page of a delivery list, in order, and the total it reports."""
+    slugs: list[str] = []
+    page, pages, total = 1, 1, 0
+    while page <= pages:
+        body = client.get(f"{PUBLIC}?{query}&per_page={per_page}&page={page}").get_json()
+        slugs += [a["slug"] for a in body["items"]]
+        pages, total = body["meta"]["pages"], body["meta"]["total"]
+        page += 1
+    return slugs, total
+
+
+def test_every_filter_and_combination_lists_the_live_articles_newest_first(client,
+                                                                           editor_token):
+    rng = random.Random(11)
+    docs: dict[str, dict] = {}
+    order: list[str] = []  # publication order; many share a second, so ties are exercised
+    for i in range(40):
+        fields = {
+            "section": rng.choice(["local", "world", "sport"]),
+            "tags": rng.sample(["flood", "river", "council", "budget"], rng.randint(0, 2)),
+            "authors": [{"name": n} for n in rng.sample(["Rita Reporter", "Sam Stringer"],
+                                                        rng.randint(0, 2))],
+            "language": rng.choice(["en", "de"]),
+        }
+        if i % 5 == 0:
+            fields["summary"] = "A storm warning for the harbour."
+        slug = client.post(MANAGE, json=story(f"Story {i}", **fields),
+                           headers=editor_token).get_json()["slug"]
+        docs[slug] = fields
+        if i % 9 != 4:  # a few stay drafts
+            assert client.post(f"{MANAGE}/{slug}/publish", headers=editor_token).status_code \
+                == 200
+            order.append(slug)
+    for slug in order[3:6]:
+        client.post(f"{MANAGE}/{slug}/unpublish", headers=editor_token)
+        order.remove(slug)
+    gone = order[10]
+    etag = client.get(f"{MANAGE}/{gone}", headers=editor_token).headers["ETag"]
+    client.delete(f"{MANAGE}/{gone}", headers={**editor_token, "If-Match": etag})
+    order.remove(gone)
+
+    checks = {
+        "tag": lambda d, v: v in d["tags"],
+        "author": lambda d, v: v.lower() in [a["name"].lower() for a in d["authors"]],
+        "section": lambda d, v: d["section"] == v,
+        "language": lambda d, v: d["language"] == v,
+        "q": lambda d, v: "summary" in d,
+    }
+    values = {"tag": "river", "author": "sam stringer", "section": "local", "language": "de",
+              "q": "harbour"}
+    combinations = [()] + [(n,) for n in checks] + [
+        ("tag", "section"), ("tag", "author"), ("section", "language"), ("author", "section"),
+        ("tag", "language", "author"), ("q", "tag"), ("q", "section")]
+    for names in combinations:
+        query = "&".join(f"{n}={values[n]}" for n in names)
+        expected = [s for s in reversed(order)
+                    if all(checks[n](docs[s], values[n]) for n in names)]
+        assert expected, names
+        assert every_page(client, query) == (expected, len(expected)), names
+
+
+def test_a_list_item_is_the_article_without_body_and_neighbours(client, git, repo,
+                                                                 tmp_path: Path, newsroom):
+    # one article gets a field no schema knows, by plain git on both lines
+    slug = newsroom["live"][2]
+    for line in ("main", "published"):
+        work = tmp_path / line
+        git("clone", "-q", "--branch", line, str(repo), str(work), cwd=tmp_path)
+        path = work / layout.article_path(slug)
+        doc = json.loads(path.read_text())
+        doc["internal_note"] = "do not print"
+        doc["authors"] = [{"name": "Rita Reporter", "email": "rita@example.org"}]
+        path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        git("commit", "-qam", "A note for the desk", cwd=work)
+        git("push", "-q", "origin", line, cwd=work)
+    listed = client.get(PUBLIC).get_json()["items"]
+    assert [a["slug"] for a in listed] == list(reversed(newsroom["live"]))
+    for item in listed:
+        whole = client.get(f"{PUBLIC}/{item['slug']}").get_json()
+        assert item == {k: v for k, v in whole.items() if k not in ("body", "previous", "next")}
+        assert set(item) >= {"title", "summary", "summary_generated", "word_count",
+                             "reading_time_minutes", "published_at", "updated_at", "revision"}
+    assert "internal_note" not in listed[0] and "do not print" not in json.dumps(listed)
+    assert listed[0]["authors"] == [{"name": "Rita Reporter"}]
+
+
+def test_an_article_deleted_from_main_by_plain_git_is_no_longer_delivered(
+        client, git, repo, tmp_path: Path, newsroom):
+    first, second, third = newsroom["live"]
+    work = tmp_path / "clone"
+    git("clone", "-q", "--branch", "main", str(repo), str(work), cwd=tmp_path)
+    git("rm", "-q", layout.article_path(third), cwd=work)
+    git("commit", "-qm", "Remove a story on main alone", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    assert layout.article_path(third) in git("ls-tree", "-r", "--name-only", "published")
+
+    assert client.get(f"{PUBLIC}/{third}").status_code == 404
+    assert every_page(client, "") == ([second, first], 2)
+    assert every_page(client, "tag=flood") == ([first], 1)
+    assert every_page(client, "section=local") == ([first], 1)
+    assert every_page(client, "q=sandbags") == ([second, first], 2)
+    assert client.get(f"{PUBLIC}/{second}").get_json()["next"] is None
+    assert third not in [a["slug"] for a in client.get("/api/v1/sync").get_json()["changed"]]
+
+    git("revert", "--no-edit", "HEAD", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    assert every_page(client, "tag=flood") == ([third, first], 2)
+    assert client.get(f"{PUBLIC}/{second}").get_json()["next"]["slug"] == third
 
 
 def test_history_of_published_versions(client, editor_token, newsroom):

@@ -7,7 +7,7 @@ from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from .. import feeds
@@ -66,14 +66,15 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
 
 @blp.route("/api/v1/articles", methods=["GET"])
 @cached
-@blp.arguments(DeliveryListArgs, location="query", error_status_code=400)
+@blp.arguments(DeliveryListArgs(), location="query", error_status_code=400)
 @blp.response(200, PublicListSchema)
 @blp.doc(summary="Published articles, newest first (bodies left out)", **PUBLIC)
 @problems(400)
 def articles(args: dict[str, Any]) -> Any:
     number, size = args.pop("page"), args.pop("per_page")
     items, total = delivery().list(page=number, per_page=size, **args)
-    return page(items, total, number, size)
+    body, headers = page(items, total, number, size)
+    return jsonify(body), headers  # items come serialized: not dumped again
 
 
 @blp.route("/api/v1/articles/<slug>", methods=["GET"])
@@ -87,7 +88,7 @@ def article(slug: str) -> Any:
 
 @blp.route("/api/v1/articles/<slug>/history", methods=["GET"])
 @cached
-@blp.arguments(PageArgs, location="query", error_status_code=400)
+@blp.arguments(PageArgs(), location="query", error_status_code=400)
 @blp.response(200, PublishedVersionListSchema)
 @blp.doc(summary="The published versions of an article, newest first", **PUBLIC)
 @problems(400, 404)
@@ -108,7 +109,7 @@ def at_revision(slug: str, revision: str) -> Any:
 
 @blp.route("/api/v1/sync", methods=["GET"])
 @cached
-@blp.arguments(SyncArgs, location="query", error_status_code=400)
+@blp.arguments(SyncArgs(), location="query", error_status_code=400)
 @blp.response(200, SyncSchema)
 @blp.doc(summary="Delta sync: everything, or what changed since `token`", **PUBLIC)
 @problems(400, 410)

@@ -82,7 +82,7 @@ def create() -> Any:
 
 @blp.route("/articles", methods=["GET"])
 @requires("author")
-@blp.arguments(ManageListArgs, location="query", error_status_code=400)
+@blp.arguments(ManageListArgs(), location="query", error_status_code=400)
 @blp.response(200, ArticleListSchema)
 @blp.doc(summary="List all articles, drafts included")
 @problems(400)
@@ -135,7 +135,7 @@ def delete(slug: str) -> Any:
 
 @blp.route("/articles/<slug>/publish", methods=["POST"])
 @requires("editor")
-@blp.arguments(PublishArgs, required=False)
+@blp.arguments(PublishArgs(), required=False)
 @blp.response(200, ArticleSchema)
 @blp.doc(summary="Publish the draft now, a named revision of it, or schedule it "
                  "(a future publish_at)")
@@ -158,7 +158,7 @@ def unpublish(slug: str) -> Any:
 
 @blp.route("/articles/<slug>/revisions", methods=["GET"])
 @requires("author")
-@blp.arguments(PageArgs, location="query", error_status_code=400)
+@blp.arguments(PageArgs(), location="query", error_status_code=400)
 @blp.response(200, RevisionListSchema)
 @blp.doc(summary="History of the article, newest first")
 @problems(400, 404)
@@ -179,7 +179,7 @@ def revision(slug: str, revision: str) -> Any:
 
 @blp.route("/articles/<slug>/diff", methods=["GET"])
 @requires("author")
-@blp.arguments(DiffArgs, location="query", error_status_code=400)
+@blp.arguments(DiffArgs(), location="query", error_status_code=400)
 @blp.response(200, DiffSchema)
 @blp.doc(summary="Field-level changes between two revisions (`to` defaults to the draft)")
 @problems(400, 404)
@@ -190,7 +190,7 @@ def diff(args: dict[str, Any], slug: str) -> Any:
 
 @blp.route("/articles/<slug>/restore", methods=["POST"])
 @requires("editor")
-@blp.arguments(RestoreArgs)
+@blp.arguments(RestoreArgs())
 @blp.doc(parameters=[{**IF_MATCH, "required": False,
                       "description": "Needed while the article exists."}])
 @blp.response(200, ArticleSchema)
