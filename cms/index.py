@@ -492,14 +492,19 @@ class Index:
             where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         count = f"SELECT COUNT(*) FROM {walk} {clause}"
-        # a total is a function of the query and both tips; pages of one list share it
-        seen = (self._known.get(MAIN), self._known.get(PUBLISHED), count, *sorted(args.items()))
-        total = self._totals.get(seen)
+        # a total is a function of the query and both tips, so pages of one list share it;
+        # it is kept under the tips read in the same statement, as another process may have
+        # moved the index since this one last looked
+        query = (count, *sorted(args.items()))
+        total = self._totals.get((self._known.get(MAIN), self._known.get(PUBLISHED), *query))
         if total is None:
-            total = db.execute(count, args).fetchone()[0]
+            *tips, total = db.execute(
+                f"SELECT (SELECT sha FROM tips WHERE line = '{MAIN}'), "
+                f"(SELECT sha FROM tips WHERE line = '{PUBLISHED}'), ({count})", args,
+            ).fetchone()
             if len(self._totals) >= 1024:
                 self._totals.clear()
-            self._totals[seen] = total
+            self._totals[(*tips, *query)] = total
         rows = db.execute(
             f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT {key} AS id, k.published_at AS at "
             f"FROM {walk} {clause} ORDER BY k.published_at DESC, {key} DESC LIMIT :limit "
