@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,34 +134,60 @@ def server_env() -> dict[str, str]:
     return {}
 
 
+def answers(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait until `url` answers 200: True, or False once `proc` exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not gone within 15 seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def running(command: list[str], ready: str, log: Path | None = None,
+            env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[None]:
+    """Run `command` (stderr to `log`) while the block runs, once `ready` answers 200."""
+    with (log.open("w+b") if log else open(os.devnull, "w+b")) as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
+                                env={**os.environ, **(env or {})})
+        try:
+            if not answers(ready, proc, timeout):
+                err.seek(0)
+                raise RuntimeError(f"{command[0]} did not come up:\n"
+                                   + err.read().decode(errors="replace"))
+            yield
+        finally:
+            stop(proc)
+
+
+@contextmanager
+def cms_server(repo: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`cms serve` with 3 workers on a free port; yields its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running([cms_command(), "--repo", str(repo), "serve", "--port", str(port),
+                  "--workers", "3"], f"{base}/healthz", log, env):
+        yield base
+
+
 @pytest.fixture
 def server(repo: Path, server_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """`cms serve` with 3 workers on a free port; yields its base URL."""
-    port = free_port()
-    log = (tmp_path / "server.log").open("w+b")
-    proc = subprocess.Popen(
-        [cms_command(), "--repo", str(repo), "serve", "--port", str(port), "--workers", "3"],
-        stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **server_env},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(log.read().decode(errors="replace")) from None
-                time.sleep(0.1)
+    with cms_server(repo, tmp_path / "server.log", server_env) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()

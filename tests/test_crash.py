@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 import traceback
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import GIT_ENV, article, cms_command, free_port
+from conftest import GIT_ENV, answers, article, cms_command, free_port
 
 from cms import layout
 from cms.gitrefs import LOCK_WAIT_SECONDS, STALE_LOCK_SECONDS
@@ -229,17 +228,9 @@ class Server:
                 stdout=subprocess.DEVNULL, stderr=log, env=self.env, start_new_session=True,
             )
         base = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() - started > timeout:
-                self.kill()
-                raise RuntimeError(f"cms serve did not come up:\n{self.log_tail()}")
-            time.sleep(0.05)
+        if not answers(f"{base}/healthz", self.proc, timeout):
+            self.kill()
+            raise RuntimeError(f"cms serve did not come up:\n{self.log_tail()}")
         self.base = base
         return time.monotonic() - started
 

@@ -160,6 +160,24 @@ def test_every_filter_and_combination_lists_the_live_articles_newest_first(clien
         assert every_page(client, query) == (expected, len(expected)), names
 
 
+def test_a_list_total_follows_every_publication(client, editor_token, git, repo,
+                                                tmp_path: Path, newsroom):
+    first, _, third = newsroom["live"]
+    assert every_page(client, "tag=flood", per_page=1) == ([third, first], 2)
+    slug = client.post(MANAGE, json=story("Flood update", tags=["flood"]),
+                       headers=editor_token).get_json()["slug"]
+    client.post(f"{MANAGE}/{slug}/publish", headers=editor_token)
+    assert every_page(client, "tag=flood", per_page=1) == ([slug, third, first], 3)
+    client.post(f"{MANAGE}/{slug}/unpublish", headers=editor_token)
+    assert every_page(client, "tag=flood", per_page=1) == ([third, first], 2)
+    work = tmp_path / "clone"
+    git("clone", "-q", "--branch", "published", str(repo), str(work), cwd=tmp_path)
+    git("rm", "-q", layout.article_path(first), cwd=work)
+    git("commit", "-qm", "Withdraw a story by hand", cwd=work)
+    git("push", "-q", "origin", "published", cwd=work)
+    assert every_page(client, "tag=flood", per_page=1) == ([third], 1)
+
+
 def test_a_list_item_is_the_article_without_body_and_neighbours(client, git, repo,
                                                                  tmp_path: Path, newsroom):
     # one article gets a field no schema knows, by plain git on both lines

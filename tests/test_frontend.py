@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import article, cms_command, free_port
+from conftest import article, cms_command, free_port, running
 from playwright.sync_api import ConsoleMessage, Page, Route, expect, sync_playwright
 
 from cms.demo import ARTICLES as DEMO_ARTICLES
@@ -55,31 +54,10 @@ def api(demo: Path, server: str) -> str:
 def frontend() -> Iterator[str]:
     """examples/frontend/ served by `python -m http.server` on another port (another origin)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-         "--directory", str(FRONTEND)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/index.html", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the static file server did not start") from None
-                time.sleep(0.1)
+    with running([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                  "--directory", str(FRONTEND)], f"{base}/index.html"):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ import os
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from conftest import GIT_ENV, article, cms_command, free_port
+from conftest import GIT_ENV, article, cms_server
 
 from cms.gitobjects import Person
 from cms.store import ArticleStore
@@ -232,37 +231,6 @@ def plain_git(repo: Path) -> Git:
     return run
 
 
-@contextmanager
-def serve(repo: Path, log: Path, env: dict[str, str]) -> Iterator[str]:
-    """`cms serve` with 3 workers, as conftest's `server` runs it; yields its base URL."""
-    port = free_port()
-    with log.open("w+b") as err:
-        proc = subprocess.Popen(
-            [cms_command(), "--repo", str(repo), "serve", "--port", str(port), "--workers", "3"],
-            stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **env})
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        err.seek(0)
-                        raise RuntimeError(err.read().decode(errors="replace")) from None
-                    time.sleep(0.1)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
     """One real server for the groups that leave it as they found it (each checks that it
@@ -271,7 +239,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
     repo = folder / "content-repo"
     ArticleStore.init(str(repo))
     _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
-    with serve(repo, folder / "server.log", QUIET) as base:
+    with cms_server(repo, folder / "server.log", QUIET) as base:
         yield repo, base, f"Bearer {secret}"
 
 
