@@ -90,7 +90,6 @@ def _record(index: Index, made: Made) -> None:
         # the commit stands; the index is derived and catches up from git later
         log.warning("index update failed after %s; it will catch up", made.record.sha,
                     exc_info=True)
-        index.forget_tips()
 
 
 def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,

@@ -132,7 +132,6 @@ class Index:
         os.makedirs(folder, exist_ok=True)
         self.path = os.path.join(folder, "index.sqlite")
         self._local = threading.local()
-        self._known: dict[str, str | None] = {}
         self._totals: dict[tuple[Any, ...], int] = {}
 
     @property
@@ -152,10 +151,6 @@ class Index:
                 self._create(db)
             local.db, local.pid = db, os.getpid()
         return local.db
-
-    def forget_tips(self) -> None:
-        """Check both lines against the file again on the next request."""
-        self._known = {}
 
     @staticmethod
     def _create(db: sqlite3.Connection) -> None:
@@ -186,25 +181,39 @@ class Index:
         except BaseException:
             if db.in_transaction:  # SQLite may have rolled back already (disk full)
                 db.execute("ROLLBACK")
-            self._known = {}
             raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One snapshot of the index for several statements (a reader never waits: WAL)."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
 
     @staticmethod
     def _tip(db: sqlite3.Connection, line: str) -> str | None:
         row = db.execute("SELECT sha FROM tips WHERE line = ?", (line,)).fetchone()
         return row[0] if row else None
 
+    @staticmethod
+    def _tips(db: sqlite3.Connection) -> dict[str, str | None]:
+        """The commit of each line the index reflects (None for a line it has not seen)."""
+        return {line: None for line in LINES} | dict(db.execute("SELECT line, sha FROM tips"))
+
     # -- keeping up with git ----------------------------------------------------
 
     def sync(self) -> dict[str, str | None]:
         """Bring the index up to both lines of history; return where they point."""
         tips = {line: self.repo.ref(line) for line in LINES}
-        stale = [line for line in LINES if tips[line] != self._known.get(line, "")]
-        if stale:
+        # against the file itself: other processes move the index too, and a line may go
+        # back to a commit this process saw before they did
+        if tips != self._tips(self.db):
             with self._writing() as db:
-                for line in stale:
+                for line in LINES:
                     tips[line] = self._catch_up(db, line)
-            self._known.update({line: tips[line] for line in stale})
         return tips
 
     def _catch_up(self, db: sqlite3.Connection, line: str) -> str | None:
@@ -231,9 +240,7 @@ class Index:
             if follows:
                 self._apply(db, line, record, docs)
                 db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, record.sha))
-        if follows:
-            self._known[line] = record.sha
-        else:
+        if not follows:
             self.sync()
 
     def _clear(self, db: sqlite3.Connection, line: str) -> None:
@@ -487,30 +494,27 @@ class Index:
                 where.append(f"{key} IN (SELECT {article} FROM {table} WHERE {column} = :{name})")
         if q is not None and not _matching(q, key, "live_text", where, args):
             return [], 0
-        db = self.db
-        if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
-            where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        count = f"SELECT COUNT(*) FROM {walk} {clause}"
-        # a total is a function of the query and both tips, so pages of one list share it;
-        # it is kept under the tips read in the same statement, as another process may have
-        # moved the index since this one last looked
-        query = (count, *sorted(args.items()))
-        total = self._totals.get((self._known.get(MAIN), self._known.get(PUBLISHED), *query))
-        if total is None:
-            *tips, total = db.execute(
-                f"SELECT (SELECT sha FROM tips WHERE line = '{MAIN}'), "
-                f"(SELECT sha FROM tips WHERE line = '{PUBLISHED}'), ({count})", args,
-            ).fetchone()
-            if len(self._totals) >= 1024:
-                self._totals.clear()
-            self._totals[(*tips, *query)] = total
-        rows = db.execute(
-            f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT {key} AS id, k.published_at AS at "
-            f"FROM {walk} {clause} ORDER BY k.published_at DESC, {key} DESC LIMIT :limit "
-            "OFFSET :offset) p JOIN live l ON l.id = p.id LEFT JOIN cards c ON c.blob = l.blob "
-            "ORDER BY p.at DESC, p.id DESC", {**args, "limit": limit, "offset": offset},
-        ).fetchall()
+        with self._reading() as db:
+            if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
+                where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
+            clause = f"WHERE {' AND '.join(where)}" if where else ""
+            count = f"SELECT COUNT(*) FROM {walk} {clause}"
+            # a total is a function of the query and of the commits the index reflects, so
+            # the pages of one list share it
+            seen = (*self._tips(db).values(), count, *sorted(args.items()))
+            total = self._totals.get(seen)
+            if total is None:
+                total = db.execute(count, args).fetchone()[0]
+                if len(self._totals) >= 1024:
+                    self._totals.clear()
+                self._totals[seen] = total
+            rows = db.execute(
+                f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT {key} AS id, k.published_at AS at "
+                f"FROM {walk} {clause} ORDER BY k.published_at DESC, {key} DESC LIMIT :limit "
+                "OFFSET :offset) p JOIN live l ON l.id = p.id LEFT JOIN cards c "
+                "ON c.blob = l.blob ORDER BY p.at DESC, p.id DESC",
+                {**args, "limit": limit, "offset": offset},
+            ).fetchall()
         return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:

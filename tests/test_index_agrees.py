@@ -13,6 +13,7 @@ from conftest import article
 
 from cms import layout
 from cms.store import ArticleStore
+from cms.web import create_app
 
 MANAGE = "/api/v1/manage/articles"
 
@@ -136,3 +137,25 @@ def test_index_agrees_with_git_through_every_kind_of_change(client, editor_token
         (repo / "cms" / name).unlink(missing_ok=True)
     rebuilt = index_view(ArticleStore(str(repo)))
     assert rebuilt == kept
+
+
+def test_a_worker_follows_lines_moved_back_after_another_worker_indexed_them(
+        app, client, editor_token, repo, git):
+    # two workers share the index file; `client` is one of them and has seen this state
+    kept = client.post(MANAGE, json=article("Kept story"), headers=editor_token).get_json()
+    client.post(f"{MANAGE}/{kept['slug']}/publish", headers=editor_token)
+    assert client.get(f"/api/v1/articles/{kept['slug']}").status_code == 200
+    before = {line: git("rev-parse", line).strip() for line in ("main", "published")}
+    other = create_app({"REPO": str(repo), "TESTING": True}).test_client()
+    wrong = other.post(MANAGE, json=article("Published by mistake"),
+                       headers=editor_token).get_json()["slug"]
+    other.post(f"{MANAGE}/{wrong}/publish", headers=editor_token)
+    assert other.get(f"/api/v1/articles/{wrong}").status_code == 200
+    # both lines moved back by plain git, as a force push does
+    for line, sha in before.items():
+        git("update-ref", f"refs/heads/{line}", sha)
+    assert client.get(f"/api/v1/articles/{wrong}").status_code == 404
+    listed = client.get("/api/v1/articles?per_page=50").get_json()
+    assert [i["slug"] for i in listed["items"]] == [kept["slug"]] and listed["meta"]["total"] == 1
+    assert client.get(f"{MANAGE}/{wrong}", headers=editor_token).status_code == 404
+    check(app.extensions["cms.store"], git)
