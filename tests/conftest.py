@@ -188,6 +188,6 @@ def cms_server(repo: Path, log: Path, env: dict[str, str] | None = None) -> Iter
 
 @pytest.fixture
 def server(repo: Path, server_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """`cms serve` with 3 workers on a free port; yields its base URL."""
+    """`cms_server` on this test's repository, its log in the test's folder."""
     with cms_server(repo, tmp_path / "server.log", server_env) as base:
         yield base

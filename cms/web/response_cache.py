@@ -2,8 +2,9 @@
 
 A delivery response is a function of the request and of where `main` and `published` point, so
 one kept under those two commits can never be stale: a publish or a push changes the key, and
-reading the two refs costs two small file reads. On a hit this middleware answers by itself,
-including 304 for a matching If-None-Match; only a miss reaches the app.
+reading the two refs costs two small file reads. A response is kept only if the refs did not
+move while it was made. On a hit this middleware answers by itself, including 304 for a
+matching If-None-Match; only a miss reaches the app.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ class ResponseCache:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+        # kept only if neither line moved while it was made: it may show the newer state,
+        # and the lines may come back to the key's (a force push)
         if (environ.get("REQUEST_METHOD") == "GET" and seen.get("status", "").startswith("200")
-                and len(body) <= self.largest):
+                and len(body) <= self.largest and self.version() == key[0]):
             with self._lock:
                 self._items[key] = (seen["status"], list(seen["headers"]), body)
                 if len(self._items) > self.size:
