@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from cms import canonical, layout
 from cms.gitobjects import MODE_FILE, MODE_TREE, Person, Tree
-from cms.index import MAIN, PUBLISHED
+from cms.layout import MAIN, PUBLISHED
 from cms.store import ArticleStore
 
 from .articles import check_canonical, make_article, slug_for
@@ -34,7 +34,7 @@ LOADER = Person("Bench Loader", "loader@example.org")
 class Built:
     n: int
     write_s: float = 0.0  # generating articles and writing blobs, trees, the commit
-    index_s: float = 0.0  # the first store.tips()
+    index_s: float = 0.0  # the first store.catch_up()
     kib_per_article: float = 0.0
 
 
@@ -65,7 +65,7 @@ def bulk_load(store: ArticleStore, n: int, rng: random.Random) -> Built:
     built.write_s = time.perf_counter() - t0
     built.kib_per_article = total / max(n, 1) / 1024
     t0 = time.perf_counter()
-    store.tips()
+    store.catch_up()
     built.index_s = time.perf_counter() - t0
     return built
 
@@ -80,7 +80,7 @@ def publish_all(store: ArticleStore) -> float:
                       message)
     repo.move((MAIN, main, main or ""), (PUBLISHED, published, new))
     t0 = time.perf_counter()
-    store.tips()
+    store.catch_up()
     return time.perf_counter() - t0
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import git as gitpython
 
 from cms import canonical, layout
-from cms.index import MAIN
+from cms.layout import MAIN
 from cms.store import ArticleStore
 
 from .articles import changed, make_article, slug_for

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cms import layout
+from cms import layout, public
 from cms.store import ArticleStore
 from cms.tokens import TokenStore
 
@@ -113,7 +113,7 @@ class Suite:
             folder = Path(result.git_dir).parent
             shutil.rmtree(folder / "clone" if result is largest else folder,
                           ignore_errors=True)
-        self.store = ArticleStore(largest.git_dir)
+        self.store = ArticleStore(largest.git_dir, make_card=public.card)
 
     def publish(self) -> None:
         assert self.store is not None
@@ -216,7 +216,7 @@ class Suite:
               f"{out['fast_import_s']:.1f}s; main has {out['commits_on_main']} commits",
               flush=True)
         t0 = time.perf_counter()
-        store.tips()
+        store.catch_up()
         out["index_catch_up_s"] = time.perf_counter() - t0
         out["articles"] = store.count()
         print(f"  index catch-up {out['index_catch_up_s']:.1f}s", flush=True)

@@ -8,7 +8,7 @@ import json
 from . import canonical, layout
 from .articles import validate
 from .errors import ValidationFailed
-from .index import LINES, MAIN, PUBLISHED
+from .layout import LINES, MAIN, PUBLISHED
 from .store import ArticleStore
 
 

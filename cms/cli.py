@@ -15,6 +15,7 @@ from . import transfer
 from .demo import ARTICLES as DEMO_ARTICLES
 from .errors import CMSError
 from .gitobjects import Person
+from .settings import Settings
 from .store import ArticleStore
 from .tokens import ROLES, TokenStore
 
@@ -39,7 +40,16 @@ def cms_errors(fn: F) -> F:
 
 
 def open_store(ctx: click.Context) -> ArticleStore:
-    return ArticleStore(ctx.obj["repo"])
+    """The store the settings describe, as the server opens it (same committer, so the index
+    reads the CLI's commits as the CMS's own; same durability)."""
+    return ArticleStore.open(ctx.obj["settings"], make_card=_card)
+
+
+def _card(doc: dict[str, Any]) -> dict[str, Any]:
+    """`public.card`, imported only when something is published (it loads the summarizer)."""
+    from .public import card
+
+    return card(doc)
 
 
 def git_identity(default: Person) -> Person:
@@ -64,7 +74,7 @@ Example:
 @click.pass_context
 def main(ctx: click.Context, repo: str) -> None:
     """A headless CMS whose storage is a git repository."""
-    ctx.obj = {"repo": repo}
+    ctx.obj = {"settings": Settings.load({"REPO": repo})}
 
 
 @main.command(epilog="""\b
@@ -79,7 +89,9 @@ Example:
 @cms_errors
 def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
     """Create the content repository if there is none (safe to run again)."""
-    store = ArticleStore.init(ctx.obj["repo"])
+    settings = ctx.obj["settings"]
+    store = ArticleStore.init(settings.repo, committer=settings.committer,
+                              durable=settings.durable, make_card=_card)
     if demo and store.count() == 0 and not store.index.revisions_exist():
         for article in DEMO_ARTICLES:
             store.publish(store.create(article, DEMO_EDITOR).slug, DEMO_EDITOR)
@@ -109,8 +121,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) 
     """Serve the API with gunicorn."""
     from .server import serve as run
 
-    ArticleStore(ctx.obj["repo"])  # fail early, with a clear message, if there is no repository
-    run(ctx.obj["repo"], host, port, workers, threads)
+    open_store(ctx)  # fail early, with a clear message, if there is no repository
+    run(ctx.obj["settings"].repo, host, port, workers, threads)
 
 
 @main.group(epilog="""\b

@@ -20,7 +20,8 @@ from . import canonical, layout, messages
 from .errors import StorageUnavailable
 from .gitobjects import Person
 from .gitrefs import RefMoved
-from .index import LINES, Index
+from .index import Index
+from .layout import LINES
 from .repository import CommitRecord, Repository
 
 log = logging.getLogger(__name__)

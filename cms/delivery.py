@@ -16,7 +16,7 @@ from typing import Any
 from . import layout, public
 from .articles import iso
 from .errors import ArticleNotFound, Gone, RevisionNotFound
-from .index import PUBLISHED
+from .layout import PUBLISHED
 from .store import ArticleStore
 
 
@@ -26,11 +26,6 @@ class Delivery:
     def __init__(self, store: ArticleStore) -> None:
         self.store = store
         self.index = store.index
-
-    def version(self) -> tuple[str | None, str | None]:
-        """Where both lines point: anything delivered is a function of these two commits."""
-        tips = self.store.tips()
-        return tips["main"], tips[PUBLISHED]
 
     def _cards(self, rows: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """The public card of each listed file (see `public`): the one the index kept, or
@@ -66,7 +61,7 @@ class Delivery:
 
     def article(self, slug: str) -> dict[str, Any]:
         """The live version of `slug` with `previous` and `next`; raises ArticleNotFound."""
-        self.version()
+        self.store.catch_up()
         row = self.index.live(slug)
         if row is None:
             raise ArticleNotFound(f"There is no published article '{slug}'.")
@@ -77,7 +72,7 @@ class Delivery:
              ) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of live articles, newest first, and the total: each its card (see
         `public`) and when and at which revision it was published, all serialized."""
-        self.version()
+        self.store.catch_up()
         rows, total = self.index.live_list(limit=per_page, offset=(page - 1) * per_page,
                                            **filters)
         cards = self._cards(rows)
@@ -85,7 +80,7 @@ class Delivery:
 
     def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
         """The newest live articles, whole, for feeds and sitemaps."""
-        self.version()
+        self.store.catch_up()
         rows, _ = self.index.live_list(limit=limit, offset=0)
         return [self._public(row) for row in rows]
 
@@ -111,7 +106,7 @@ class Delivery:
                 "revision": sha}
 
     def _live_or_404(self, slug: str) -> None:
-        self.version()
+        self.store.catch_up()
         if self.index.live(slug) is None:
             raise ArticleNotFound(f"There is no published article '{slug}'.")
 
@@ -120,8 +115,8 @@ class Delivery:
 
         Raises Gone for a token that names no state of the published line.
         """
-        _, tip = self.version()
-        live = self.index.live_slugs()
+        tip = self.store.catch_up()[PUBLISHED]
+        live = self.index.live_blobs()
         if token is None or token == tip:
             slugs = sorted(live) if token is None else []
             return {"changed": [self._synced(s) for s in slugs], "deleted": [],

@@ -1,4 +1,4 @@
-"""Where an article lives in the repository.
+"""The repository's layout: its two branches, and where an article lives on them.
 
 `articles/<xx>/<slug>.json`, where `xx` is the first two hex digits of the SHA-1 of the slug.
 The fan-out keeps every directory tree small (256 folders, a few hundred files each at 100,000
@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 
+# the two lines of history: every saved draft, and exactly what frontends see
+MAIN, PUBLISHED = "main", "published"
+LINES = (MAIN, PUBLISHED)
 ROOT = "articles"
 _PATH_RE = re.compile(r"^articles/([0-9a-f]{2})/([a-z0-9]+(?:-[a-z0-9]+)*)\.json$")
 

@@ -35,6 +35,8 @@ from sumy.nlp.stemmers import Stemmer
 from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
+from .text import has_own_summary
+
 with warnings.catch_warnings():
     # pysbd's sources hold regex strings with invalid escapes; compiling them without a cached
     # bytecode file warns (DeprecationWarning on 3.11, SyntaxWarning later) — harmless.
@@ -335,12 +337,6 @@ def summarize(article: dict[str, Any], sentences: int = 2, max_chars: int = 600)
         return ""
     title = _clean(article.get("title"))
     return _summary(title, paragraphs, _language_code(article), sentences, max_chars)
-
-
-def has_own_summary(article: dict[str, Any]) -> bool:
-    """Whether the editor wrote a summary (one that is not blank)."""
-    own = article.get("summary")
-    return isinstance(own, str) and bool(own.strip())
 
 
 def public_summary(article: dict[str, Any]) -> tuple[str, bool]:

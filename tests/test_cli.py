@@ -22,8 +22,8 @@ from conftest import GIT_ENV, article
 from flask.testing import FlaskClient
 
 from cms import canonical, layout
+from cms.articles import validate
 from cms.demo import ARTICLES as DEMO_ARTICLES
-from cms.store import validate
 from cms.web import create_app
 
 CMS = shutil.which("cms") or str(Path(sys.executable).parent / "cms")

@@ -86,7 +86,7 @@ def _seed(store: ArticleStore) -> None:
     SLUGS[:] = [live.slug, changed.slug, draft.slug, gone.slug]
     revisions = {live.meta["revision"], changed.meta["revision"], edited.meta["revision"],
                  draft.meta["revision"], gone.meta["revision"]}
-    revisions.update(sha for sha in store.tips().values() if sha)
+    revisions.update(sha for sha in store.catch_up().values() if sha)
     REVISIONS[:] = sorted(revisions)
 
 

@@ -39,10 +39,10 @@ def git_history(git, slug: str) -> set[str]:
 
 
 def index_view(store: ArticleStore) -> dict:
-    store.tips()
+    store.catch_up()
     drafts = {a.slug: (a.etag, a.meta["revision"], a.meta["state"])
               for a in store.list(per_page=100_000)[0]}
-    live = store.index.live_slugs()
+    live = store.index.live_blobs()
     history = {slug: [r["revision"] for r in store.revisions(slug, per_page=100_000)[0]]
                for slug in store.index.db.execute(
                    "SELECT DISTINCT slug FROM revisions").fetchall() for slug in slug}

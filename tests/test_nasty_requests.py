@@ -252,7 +252,7 @@ def seed(repo: Path, base: str, auth: str) -> Target:
     edited = store.patch(live.slug, {"summary": "Ships are back."}, EDITOR, {live.etag})
     store.publish(live.slug, EDITOR)
     draft = store.create(article(f"Council approves budget {n}"), EDITOR)
-    published = store.tips()["published"]
+    published = store.catch_up()["published"]
     assert published is not None and edited.meta["revision"]
     return Target(base=base, repo=repo, auth=auth, live=live.slug, draft=draft.slug,
                   etag=f'"{draft.etag}"', revision=published,

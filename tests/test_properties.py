@@ -467,9 +467,9 @@ def fresh_store() -> Iterator[ArticleStore]:
 
 
 def assert_no_commit(store: ArticleStore, write: Callable[[], Any], etag: str) -> Any:
-    tips = store.tips()
+    tips = store.catch_up()
     result = write()
-    assert store.tips() == tips, "a save that changed nothing made a commit"
+    assert store.catch_up() == tips, "a save that changed nothing made a commit"
     assert result is None or result.etag == etag
     return result
 

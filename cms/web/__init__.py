@@ -10,28 +10,17 @@ from flask import Flask
 from flask_cors import CORS
 from flask_smorest import Api
 
-from .. import __version__
+from .. import __version__, public
 from ..delivery import Delivery
-from ..gitobjects import Person
 from ..schemas import BLOCK_SCHEMAS, ArticleFields, ProblemSchema, block_openapi
+from ..settings import Settings
 from ..store import ArticleStore
 from ..tokens import TokenStore
 from . import delivery, manage, problems, scheduler, security, system
 from .response_cache import ResponseCache
 
-DEFAULTS: dict[str, Any] = {
-    "REPO": "./content-repo",
-    "COMMITTER_NAME": "Git CMS",
-    "COMMITTER_EMAIL": "cms@localhost",
-    "DURABLE": False,
-    "MANAGE_CORS_ORIGINS": [],
-    "DELIVERY_CACHE_CONTROL": "public, max-age=60, stale-while-revalidate=300",
-    "SCHEDULER_INTERVAL": 5.0,
-    "AUTH_FAILURE_LIMIT": "20 per minute",
-    "SITE_TITLE": "Git CMS",
-    "SITE_URL": None,
-    "ARTICLE_URL": None,
-    "MAX_CONTENT_LENGTH": 1024 * 1024,
+# flask-smorest's settings; the CMS's own are in `cms.settings.Settings`
+FLASK_DEFAULTS: dict[str, Any] = {
     "API_TITLE": "Git CMS",
     "API_VERSION": __version__,
     "OPENAPI_VERSION": "3.0.3",
@@ -62,19 +51,19 @@ class CMSApi(Api):
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. Settings: defaults, then `CMS_<NAME>` variables, then `config`."""
+    """Build the app. Settings: defaults, then `CMS_<NAME>` variables, then `config` (see
+    `cms.settings`); other keys of `config` and `CMS_*` variables go to Flask's config."""
+    settings = Settings.load(config)
     app = Flask(__name__)
-    app.config.update(DEFAULTS)
+    app.config.update(FLASK_DEFAULTS)
     app.config.from_prefixed_env("CMS")
     app.config.update(config or {})
+    app.config.update(settings.as_config())
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    store = ArticleStore(
-        app.config["REPO"],
-        committer=Person(app.config["COMMITTER_NAME"], app.config["COMMITTER_EMAIL"]),
-        durable=bool(app.config["DURABLE"]),
-    )
+    store = ArticleStore.open(settings, make_card=public.card)
+    app.extensions["cms.settings"] = settings
     app.extensions["cms.store"] = store
     app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
     app.extensions["cms.delivery"] = Delivery(store)
@@ -92,7 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _cors(app)
     app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
         app.wsgi_app, lambda: (store.repo.ref("main"), store.repo.ref("published")))
-    interval = float(app.config["SCHEDULER_INTERVAL"])
+    interval = float(settings.scheduler_interval)
     if interval > 0 and not app.testing:
         scheduler.start(store, interval)
     return app
@@ -105,7 +94,7 @@ def _cors(app: Flask) -> None:
         r"/api/v1/articles*": public, r"/api/v1/sync": public, r"/feed.*": public,
         r"/sitemap.xml": public,
     }
-    origins = app.config["MANAGE_CORS_ORIGINS"]
+    origins = app.extensions["cms.settings"].manage_cors_origins
     if isinstance(origins, str):
         origins = [o.strip() for o in origins.split(",") if o.strip()]
     if origins:

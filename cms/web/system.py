@@ -22,4 +22,4 @@ class HealthSchema(Schema):
 @blp.doc(security=[], summary="Liveness: the repository can be read")
 def healthz() -> Any:
     store = current_app.extensions["cms.store"]
-    return {"status": "ok", "revision": store.tips()["main"], "articles": store.count()}
+    return {"status": "ok", "revision": store.catch_up()["main"], "articles": store.count()}

@@ -1,0 +1,27 @@
+"""A derived index of the content repository, in SQLite beside it (`<git dir>/cms/index.sqlite`).
+
+It answers what git answers slowly at scale (an article's revisions on both lines of history,
+who created it and when, what is live, lists with filters and full-text search) and is only
+ever a function of git (see `catch_up`). Delete the file and it is rebuilt. Every process
+opens it; SQLite's locking makes them agree.
+
+- `tables`: the schema, connections and transactions;
+- `catch_up`: reading commits into the tables;
+- `drafts`: the draft line and history, for editors;
+- `live`: the published line, for frontends;
+- `cards`: the cache of public cards (worked out by a function the index is given).
+"""
+
+from __future__ import annotations
+
+from .cards import CardCache
+from .catch_up import CatchUp
+from .drafts import DraftQueries
+from .live import LiveQueries
+from .tables import CardMaker, fts_query
+
+__all__ = ["CardMaker", "Index", "fts_query"]
+
+
+class Index(CatchUp, DraftQueries, LiveQueries, CardCache):
+    """The whole index: built with `Index(repo, committer_email, make_card)`."""

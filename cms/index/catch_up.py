@@ -1,0 +1,207 @@
+"""Keeping the index up with git: reading the commits after the ones it reflects.
+
+For each line (`main`, `published`) the index remembers the commit it reflects and catches up
+by reading the commits after it (`git log old..new`), never by re-reading everything. When a
+line no longer descends from that commit (a force push) the line is rebuilt from its history.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from .. import layout, messages
+from ..articles import seconds
+from ..layout import LINES, MAIN, PUBLISHED
+from ..repository import CommitRecord
+from ..text import has_own_summary, plain_text
+from .tables import REVISION_COLUMNS, Tables
+
+# A publication of up to this many articles works out their cards as it is indexed, so reads
+# never wait for a summary; a bulk push of more keeps only the quick ones (no summary to
+# generate) and leaves the rest to the first read of each.
+CARDS_AT_PUBLISH = 50
+
+
+class CatchUp(Tables):
+    """Writing to the index: what git says, commit by commit."""
+
+    def catch_up(self) -> dict[str, str | None]:
+        """Bring the index up to both lines of history; return where they point."""
+        tips = {line: self.repo.ref(line) for line in LINES}
+        # against the file itself: other processes move the index too, and a line may go
+        # back to a commit this process saw before they did
+        if tips != self._tips(self.db):
+            with self._writing() as db:
+                for line in LINES:
+                    tips[line] = self._catch_up_line(db, line)
+        return tips
+
+    def _catch_up_line(self, db: sqlite3.Connection, line: str) -> str | None:
+        # read the ref again under the index's write lock, so the index never runs ahead of it
+        tip = self.repo.ref(line)
+        current = self._tip(db, line)
+        if current == tip:
+            return tip
+        if current is not None and (tip is None or not self.repo.is_ancestor(current, tip)):
+            self._clear(db, line)
+            current = None
+        if tip is None:
+            return None
+        for record in self.repo.log(current, tip):
+            self._apply(db, line, record, {})
+        db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, tip))
+        return tip
+
+    def record(self, line: str, record: CommitRecord, docs: dict[str, dict[str, Any]]) -> None:
+        """Add a commit this process just made, without asking git, if it follows the tip."""
+        parent = record.parents[0] if record.parents else None
+        with self._writing() as db:
+            follows = self._tip(db, line) == parent
+            if follows:
+                self._apply(db, line, record, docs)
+                db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, record.sha))
+        if not follows:
+            self.catch_up()
+
+    def _clear(self, db: sqlite3.Connection, line: str) -> None:
+        db.execute("DELETE FROM tips WHERE line = ?", (line,))
+        db.execute("DELETE FROM commits WHERE line = ?", (line,))
+        db.execute("DELETE FROM revisions WHERE line = ?", (line,))
+        tables = ("articles", "tags", "fulltext") if line == MAIN else (
+            "live", "live_tags", "live_authors", "live_text")
+        for table in tables:
+            db.execute(f"DELETE FROM {table}")
+
+    def _action(self, record: CommitRecord) -> str:
+        action = messages.trailers(record.message).get("Action", "")
+        if record.committer_email == self.committer_email and action in messages.VERBS:
+            return action
+        return "external"
+
+    def _apply(self, db: sqlite3.Connection, line: str, record: CommitRecord,
+               docs: dict[str, dict[str, Any]]) -> None:
+        seq = db.execute(
+            "INSERT INTO commits (sha, line, date) VALUES (?, ?, ?)",
+            (record.sha, line, record.date),
+        ).lastrowid
+        action = self._action(record)
+        parent = record.parents[0] if record.parents else None
+        for path, blob in record.changes.items():
+            slug = layout.slug_from_path(path)
+            if slug is None:
+                continue
+            db.execute(
+                f"INSERT INTO revisions (slug, seq, {REVISION_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (slug, seq, record.sha, parent, record.date, record.author.name,
+                 record.author.email, record.message, action, blob, line),
+            )
+            table = "articles" if line == MAIN else "live"
+            row = db.execute(f"SELECT id FROM {table} WHERE slug = ?", (slug,)).fetchone()
+            if blob is None:
+                if row:
+                    self._forget(db, line, row[0])
+                continue
+            doc = docs.get(slug)
+            if doc is None:
+                doc = self._parse(blob)
+            if line == MAIN:
+                self._remember_draft(db, row[0] if row else None, slug, blob, doc, record)
+            else:
+                self._remember_live(db, row[0] if row else None, slug, blob, doc, record)
+                if self.make_card is not None and (
+                        len(record.changes) <= CARDS_AT_PUBLISH or has_own_summary(doc)):
+                    db.execute("INSERT OR IGNORE INTO cards VALUES (?, ?)",
+                               (blob, json.dumps(self.make_card(doc), ensure_ascii=False)))
+
+    def _parse(self, blob: str) -> dict[str, Any]:
+        try:
+            doc = json.loads(self.repo.read(blob))
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def _forget(self, db: sqlite3.Connection, line: str, article: int) -> None:
+        tables: tuple[tuple[str, str], ...] = (
+            ("articles", "id"), ("tags", "article"), ("fulltext", "rowid"))
+        if line == PUBLISHED:
+            tables = (("live", "id"), ("live_tags", "article"), ("live_authors", "article"),
+                      ("live_text", "rowid"))
+        for table, key in tables:
+            db.execute(f"DELETE FROM {table} WHERE {key} = ?", (article,))
+
+    def _remember_draft(self, db: sqlite3.Connection, article: int | None, slug: str,
+                        blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
+        who = (record.date, record.author.name, record.author.email)
+        fields = (blob, record.sha, _text(doc, "title"), _text(doc, "section"),
+                  _text(doc, "language"), seconds(doc.get("publish_at")))
+        if article is None:
+            article = db.execute(
+                "INSERT INTO articles (slug, blob, revision, title, section, language, "
+                "publish_at, created_at, created_name, created_email, updated_at, updated_name, "
+                "updated_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (slug, *fields, *who, *who),
+            ).lastrowid
+        else:
+            db.execute(
+                "UPDATE articles SET blob = ?, revision = ?, title = ?, section = ?, "
+                "language = ?, publish_at = ?, updated_at = ?, updated_name = ?, "
+                "updated_email = ? WHERE id = ?",
+                (*fields, *who, article),
+            )
+        assert article is not None
+        self._words(db, "tags", "fulltext", article, doc, [
+            (t.lower(), article) for t in _list(doc, "tags") if isinstance(t, str)])
+
+    def _remember_live(self, db: sqlite3.Connection, article: int | None, slug: str,
+                       blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
+        fields = (blob, record.sha, _text(doc, "title"), _text(doc, "section"),
+                  _text(doc, "language"))
+        if article is None:
+            article = db.execute(
+                "INSERT INTO live (slug, blob, revision, title, section, language, "
+                "published_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (slug, *fields, record.date, record.date),
+            ).lastrowid
+        else:
+            db.execute(
+                "UPDATE live SET blob = ?, revision = ?, title = ?, section = ?, language = ?, "
+                "updated_at = ? WHERE id = ?",
+                (*fields, record.date, article),
+            )
+        assert article is not None
+        # live_tags and live_authors carry published_at: a tag's page walks their primary key
+        at = db.execute("SELECT published_at FROM live WHERE id = ?", (article,)).fetchone()[0]
+        self._words(db, "live_tags", "live_text", article, doc, [
+            (t.lower(), at, article) for t in _list(doc, "tags") if isinstance(t, str)])
+        db.execute("DELETE FROM live_authors WHERE article = ?", (article,))
+        names = {a["name"].lower() for a in _list(doc, "authors")
+                 if isinstance(a, dict) and isinstance(a.get("name"), str)}
+        db.executemany("INSERT INTO live_authors VALUES (?, ?, ?)",
+                       [(n, at, article) for n in names])
+
+    @staticmethod
+    def _words(db: sqlite3.Connection, tags_table: str, text_table: str, article: int,
+               doc: dict[str, Any], tags: list[tuple[Any, ...]]) -> None:
+        db.execute(f"DELETE FROM {tags_table} WHERE article = ?", (article,))
+        if tags:
+            marks = ", ".join("?" * len(tags[0]))
+            db.executemany(f"INSERT OR IGNORE INTO {tags_table} VALUES ({marks})", tags)
+        db.execute(f"DELETE FROM {text_table} WHERE rowid = ?", (article,))
+        db.execute(
+            f"INSERT INTO {text_table} (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
+            (article, _text(doc, "title") or "", _text(doc, "summary") or "", plain_text(doc)),
+        )
+
+
+def _text(doc: dict[str, Any], key: str) -> str | None:
+    value = doc.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _list(doc: dict[str, Any], key: str) -> list[Any]:
+    value = doc.get(key)
+    return value if isinstance(value, list) else []
+

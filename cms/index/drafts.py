@@ -1,0 +1,140 @@
+"""The index's answers about the draft line and history, for editors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .tables import REVISION_COLUMNS, Tables, matching
+
+ARTICLE_COLUMNS = (
+    "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "
+    "a.updated_at, a.updated_name, a.updated_email, l.blob, l.revision, l.published_at"
+)
+# A draft with a `publish_at` is due when that time has come and nothing was published since.
+DUE = (
+    "a.publish_at IS NOT NULL AND a.publish_at <= :now AND NOT EXISTS (SELECT 1 FROM revisions r"
+    " WHERE r.slug = a.slug AND r.line = 'published' AND r.blob IS NOT NULL"
+    " AND r.date >= a.publish_at) AND NOT EXISTS (SELECT 1 FROM live l"
+    " WHERE l.slug = a.slug AND l.blob = a.blob)"
+)
+STATE = (
+    "CASE WHEN l.blob = a.blob THEN 'published' WHEN a.publish_at > :now THEN 'scheduled' "
+    "WHEN l.blob IS NULL THEN 'draft' ELSE 'changed' END"
+)
+
+
+
+class DraftQueries(Tables):
+    """Reading the draft line, revisions and commits."""
+
+    def article(self, slug: str, now: int) -> dict[str, Any] | None:
+        row = self.db.execute(
+            f"SELECT {ARTICLE_COLUMNS}, {STATE} FROM articles a LEFT JOIN live l "
+            "ON l.slug = a.slug WHERE a.slug = :slug", {"slug": slug, "now": now},
+        ).fetchone()
+        return _article_row(row) if row else None
+
+    def articles(
+        self, *, now: int, state: str | None = None, section: str | None = None,
+        tag: str | None = None, q: str | None = None, limit: int, offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return one page of articles, most recently updated first, and the total."""
+        where: list[str] = []
+        args: dict[str, Any] = {"now": now, "limit": limit, "offset": offset}
+        if state is not None:
+            where.append(f"{STATE} = :state")
+            args["state"] = state
+        if section is not None:
+            where.append("a.section = :section")
+            args["section"] = section
+        if tag is not None:
+            where.append("a.id IN (SELECT article FROM tags WHERE tag = :tag)")
+            args["tag"] = tag.lower()
+        if q is not None and not matching(q, "a.id", "fulltext", where, args):
+            return [], 0
+        rows, total = self._page(f"{ARTICLE_COLUMNS}, {STATE}",
+                                 "articles a LEFT JOIN live l ON l.slug = a.slug", where, args,
+                                 "a.updated_at DESC, a.slug")
+        return [_article_row(r) for r in rows], total
+
+    def _page(self, columns: str, source: str, where: list[str], args: dict[str, Any],
+              order: str) -> tuple[list[tuple[Any, ...]], int]:
+        """One page of rows (args carry :limit and :offset) and how many there are in all."""
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        db = self.db
+        total = db.execute(f"SELECT COUNT(*) FROM {source} {clause}", args).fetchone()[0]
+        rows = db.execute(
+            f"SELECT {columns} FROM {source} {clause} ORDER BY {order} "
+            "LIMIT :limit OFFSET :offset", args,
+        ).fetchall()
+        return rows, total
+
+    def due(self, now: int) -> list[str]:
+        """Slugs of scheduled drafts whose time has come."""
+        rows = self.db.execute(
+            f"SELECT a.slug FROM articles a WHERE {DUE} ORDER BY a.publish_at", {"now": now}
+        )
+        return [r[0] for r in rows]
+
+    def revisions_exist(self) -> bool:
+        return self.db.execute("SELECT 1 FROM revisions LIMIT 1").fetchone() is not None
+
+    def slugs(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT slug FROM articles ORDER BY slug")]
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+
+    def revisions(self, slug: str, *, line: str | None = None, limit: int, offset: int
+                  ) -> tuple[list[dict[str, Any]], int]:
+        """Return one page of an article's revisions, newest first, and the total.
+
+        Commit times have whole seconds; within one second a line keeps its own order, and a
+        publication sorts after the draft edits it can only have followed.
+        """
+        where, args = "slug = ?", [slug]
+        if line is not None:
+            where += " AND line = ? AND blob IS NOT NULL"
+            args.append(line)
+        db = self.db
+        total = db.execute(f"SELECT COUNT(*) FROM revisions WHERE {where}", args).fetchone()[0]
+        rows = db.execute(
+            f"SELECT {REVISION_COLUMNS} FROM revisions WHERE {where} "
+            "ORDER BY date DESC, line DESC, seq DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return [_revision_row(r) for r in rows], total
+
+    def resolve(self, prefix: str, line: str | None = None) -> list[tuple[str, int]]:
+        """Return up to two distinct (commit, date) whose id starts with `prefix`."""
+        clause = "" if line is None else "AND line = :line"
+        return self.db.execute(
+            f"SELECT DISTINCT sha, date FROM commits WHERE sha >= :lo AND sha < :hi {clause} "
+            "ORDER BY sha LIMIT 2", {"lo": prefix, "hi": prefix + "g", "line": line},
+        ).fetchall()
+
+    def on_line(self, sha: str, line: str) -> bool:
+        return self.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",
+                               (sha, line)).fetchone() is not None
+
+
+def _article_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    (slug, blob, revision, publish_at, c_at, c_name, c_email, u_at, u_name, u_email,
+     live_blob, live_revision, live_at, state) = row
+    return {
+        "slug": slug, "blob": blob, "revision": revision, "publish_at": publish_at,
+        "created_at": c_at, "created_by": {"name": c_name, "email": c_email},
+        "updated_at": u_at, "updated_by": {"name": u_name, "email": u_email},
+        "live_blob": live_blob, "published_revision": live_revision, "published_at": live_at,
+        "state": state,
+    }
+
+
+
+def _revision_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    sha, parent, date, name, email, message, action, blob, line = row
+    return {
+        "revision": sha, "parent": parent, "date": date,
+        "author": {"name": name, "email": email}, "message": message, "action": action,
+        "blob": blob, "line": line,
+    }

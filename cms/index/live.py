@@ -1,0 +1,117 @@
+"""The index's answers about the published line, for frontends.
+
+An article is live when its file is on `published` and still on `main`: deleting removes it
+from both lines in one ref transaction, and `withdrawn` keeps a deleted article out of
+delivery even if that transaction were cut in half.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .tables import Tables, matching
+
+LIVE_COLUMNS = "l.slug, l.blob, l.revision, l.published_at, l.updated_at, l.title"
+VISIBLE = "l.id NOT IN (SELECT article FROM withdrawn)"
+# a delivery filter: the table whose index lists its articles by (value, published_at, article)
+LIVE_FILTERS = {
+    "tag": ("live_tags", "tag", "article"), "author": ("live_authors", "name", "article"),
+    "section": ("live", "section", "id"), "language": ("live", "language", "id"),
+}
+
+
+class LiveQueries(Tables):
+    """Reading the published line."""
+
+    def live(self, slug: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            f"SELECT {LIVE_COLUMNS} FROM live l WHERE l.slug = ? AND {VISIBLE}", (slug,),
+        ).fetchone()
+        return _live_row(row) if row else None
+
+    def live_list(
+        self, *, section: str | None = None, tag: str | None = None, author: str | None = None,
+        language: str | None = None, q: str | None = None, limit: int, offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return one page of live articles, newest `published_at` first, each with its kept
+        card (JSON, or None), and the total.
+
+        Both walk one index already in (published_at, article) order, the first filter's
+        (tag, author, section, language) or `live_order`; only the page's rows are read.
+        """
+        given = {"tag": tag and tag.lower(), "author": author and author.lower(),
+                 "section": section, "language": language}
+        args: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        walk, key, where = "live k", "k.id", list[str]()
+        for name in args:
+            table, column, article = LIVE_FILTERS[name]
+            if not where:
+                walk, key = f"{table} k", f"k.{article}"
+                where.append(f"k.{column} = :{name}")
+            else:
+                where.append(f"{key} IN (SELECT {article} FROM {table} WHERE {column} = :{name})")
+        if q is not None and not matching(q, key, "live_text", where, args):
+            return [], 0
+        with self._reading() as db:
+            if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
+                where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
+            clause = f"WHERE {' AND '.join(where)}" if where else ""
+            count = f"SELECT COUNT(*) FROM {walk} {clause}"
+            # a total is a function of the query and of the commits the index reflects, so
+            # the pages of one list share it
+            seen = (*self._tips(db).values(), count, *sorted(args.items()))
+            total = self._totals.get(seen)
+            if total is None:
+                total = db.execute(count, args).fetchone()[0]
+                if len(self._totals) >= 1024:
+                    self._totals.clear()
+                self._totals[seen] = total
+            rows = db.execute(
+                f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT {key} AS id, k.published_at AS at "
+                f"FROM {walk} {clause} ORDER BY k.published_at DESC, {key} DESC LIMIT :limit "
+                "OFFSET :offset) p JOIN live l ON l.id = p.id LEFT JOIN cards c "
+                "ON c.blob = l.blob ORDER BY p.at DESC, p.id DESC",
+                {**args, "limit": limit, "offset": offset},
+            ).fetchall()
+        return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
+
+    def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+        """The live articles published just before and just after `slug`."""
+        db = self.db
+        here = db.execute("SELECT published_at, id FROM live WHERE slug = ?",
+                          (slug,)).fetchone()
+        if here is None:
+            return None, None
+        key = {"at": here[0], "id": here[1]}
+        visible = f"SELECT l.slug, l.title FROM live l WHERE {VISIBLE} AND"
+
+        def first(*queries: str) -> tuple[str, str] | None:
+            # ties on the second first, then across seconds: each query walks the index
+            # (a row-value comparison would walk every article sharing the second)
+            for query in queries:
+                row = db.execute(f"{visible} {query} LIMIT 1", key).fetchone()
+                if row is not None:
+                    return row
+            return None
+
+        before = first("l.published_at = :at AND l.id < :id ORDER BY l.id DESC",
+                       "l.published_at < :at ORDER BY l.published_at DESC, l.id DESC")
+        after = first("l.published_at = :at AND l.id > :id ORDER BY l.id",
+                      "l.published_at > :at ORDER BY l.published_at, l.id")
+
+        def pair(row: tuple[str, str] | None) -> dict[str, str] | None:
+            return {"slug": row[0], "title": row[1]} if row else None
+
+        return pair(before), pair(after)
+
+    def live_blobs(self) -> dict[str, str]:
+        """Every live article's slug and blob."""
+        return dict(self.db.execute(
+            f"SELECT l.slug, l.blob FROM live l WHERE {VISIBLE}").fetchall())
+
+
+def _live_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    slug, blob, revision, published_at, updated_at, title = row
+    return {"slug": slug, "blob": blob, "revision": revision, "published_at": published_at,
+            "updated_at": updated_at, "title": title}
+

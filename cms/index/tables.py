@@ -1,0 +1,182 @@
+"""The index's tables, its SQLite connection per thread and process, and its transactions."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..layout import LINES
+from ..repository import Repository
+
+# what the index is given to work out an article's public card (see `cms.public.card`)
+CardMaker = Callable[[dict[str, Any]], dict[str, Any]]
+REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob, line"
+SCHEMA_VERSION = 6
+SCHEMA = """
+CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
+CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
+    line TEXT NOT NULL, date INTEGER NOT NULL, UNIQUE (sha, line));
+CREATE TABLE revisions (slug TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL,
+    sha TEXT NOT NULL, parent TEXT, date INTEGER NOT NULL, author_name TEXT NOT NULL,
+    author_email TEXT NOT NULL, message TEXT NOT NULL, action TEXT NOT NULL, blob TEXT,
+    PRIMARY KEY (slug, seq));
+CREATE INDEX revisions_line ON revisions (line, seq);
+CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
+    revision TEXT NOT NULL, title TEXT, section TEXT, language TEXT, publish_at INTEGER,
+    created_at INTEGER NOT NULL, created_name TEXT NOT NULL, created_email TEXT NOT NULL,
+    updated_at INTEGER NOT NULL, updated_name TEXT NOT NULL, updated_email TEXT NOT NULL);
+CREATE INDEX articles_updated ON articles (updated_at DESC, slug);
+CREATE INDEX articles_publish_at ON articles (publish_at);
+CREATE TABLE tags (tag TEXT NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (tag, article))
+    WITHOUT ROWID;
+CREATE INDEX tags_article ON tags (article);
+CREATE VIRTUAL TABLE fulltext USING fts5(title, summary, body,
+    tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
+    revision TEXT NOT NULL, published_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    title TEXT, section TEXT, language TEXT);
+CREATE INDEX live_order ON live (published_at, id);
+CREATE INDEX live_section ON live (section, published_at, id);
+CREATE INDEX live_language ON live (language, published_at, id);
+CREATE TABLE live_tags (tag TEXT NOT NULL, published_at INTEGER NOT NULL,
+    article INTEGER NOT NULL, PRIMARY KEY (tag, published_at, article)) WITHOUT ROWID;
+CREATE INDEX live_tags_article ON live_tags (article);
+CREATE TABLE live_authors (name TEXT NOT NULL, published_at INTEGER NOT NULL,
+    article INTEGER NOT NULL, PRIMARY KEY (name, published_at, article)) WITHOUT ROWID;
+CREATE INDEX live_authors_article ON live_authors (article);
+CREATE VIRTUAL TABLE live_text USING fts5(title, summary, body,
+    tokenize = 'unicode61 remove_diacritics 2');
+-- Live articles no longer on main (a delete cut in half between its two refs, or a plain-git
+-- delete on main alone) are not delivered. The triggers keep this usually empty list, so lists
+-- walk one index in order instead of checking every live article against main.
+CREATE TABLE withdrawn (article INTEGER PRIMARY KEY);
+CREATE TRIGGER live_added AFTER INSERT ON live
+    WHEN NOT EXISTS (SELECT 1 FROM articles WHERE slug = NEW.slug)
+    BEGIN INSERT OR IGNORE INTO withdrawn VALUES (NEW.id); END;
+CREATE TRIGGER live_removed AFTER DELETE ON live
+    BEGIN DELETE FROM withdrawn WHERE article = OLD.id; END;
+CREATE TRIGGER draft_added AFTER INSERT ON articles
+    BEGIN DELETE FROM withdrawn WHERE article IN (SELECT id FROM live WHERE slug = NEW.slug); END;
+CREATE TRIGGER draft_removed AFTER DELETE ON articles
+    BEGIN INSERT OR IGNORE INTO withdrawn SELECT id FROM live WHERE slug = OLD.slug; END;
+CREATE TABLE cards (blob TEXT PRIMARY KEY, card TEXT NOT NULL);
+"""
+
+
+def fts_query(q: str) -> str | None:
+    """Turn free text into an FTS5 query matching all its words (None: no words)."""
+    words = re.findall(r"\w+", q)
+    return " ".join(f'"{w}"' for w in words) or None
+
+
+
+class Tables:
+    """The index file: its schema, a connection per thread, and its transactions."""
+
+    def __init__(self, repo: Repository, committer_email: str,
+                 make_card: CardMaker | None = None) -> None:
+        """`make_card`, when given, works out the cards of what is published as it is
+        indexed; without it, delivery works them out on first read."""
+        self.repo = repo
+        self.committer_email = committer_email
+        self.make_card = make_card
+        folder = os.path.join(repo.git_dir, "cms")
+        os.makedirs(folder, exist_ok=True)
+        self.path = os.path.join(folder, "index.sqlite")
+        self._local = threading.local()
+        self._totals: dict[tuple[Any, ...], int] = {}
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (a transaction cannot be shared between threads)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            try:
+                db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                # a read-only repository: answer from the index as it is
+                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60,
+                                     isolation_level=None)
+            db.execute("PRAGMA synchronous=NORMAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._create(db)
+            local.db, local.pid = db, os.getpid()
+        return local.db
+
+    @staticmethod
+    def _create(db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                tables = db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY sql NOT LIKE 'CREATE VIRTUAL%'"
+                ).fetchall()
+                for (name,) in tables:
+                    db.execute(f'DROP TABLE IF EXISTS "{name}"')
+                for statement in _statements(SCHEMA):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # SQLite may have rolled back already (disk full)
+                db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One snapshot of the index for several statements (a reader never waits: WAL)."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _tip(db: sqlite3.Connection, line: str) -> str | None:
+        row = db.execute("SELECT sha FROM tips WHERE line = ?", (line,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _tips(db: sqlite3.Connection) -> dict[str, str | None]:
+        """The commit of each line the index reflects (None for a line it has not seen)."""
+        return {line: None for line in LINES} | dict(db.execute("SELECT line, sha FROM tips"))
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script one by one (a trigger's body holds semicolons too)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
+
+def matching(q: str, key: str, table: str, where: list[str], args: dict[str, Any]) -> bool:
+    """Add a full-text condition on `table` for the words of `q`; False if it has none."""
+    match = fts_query(q)
+    if match is None:
+        return False
+    where.append(f"{key} IN (SELECT rowid FROM {table} WHERE {table} MATCH :q)")
+    args["q"] = match
+    return True
+

@@ -1,0 +1,78 @@
+"""The CMS's settings: one object, built once, used by the HTTP app and the `cms` command alike.
+
+Each setting is taken from its default, then from the `CMS_<NAME>` environment variable, then
+from an optional mapping of `<NAME>` keys (what `create_app(config)` is given). A variable's
+value is read as JSON when it parses (`CMS_DURABLE=true`, `CMS_SCHEDULER_INTERVAL=0`), else as
+the plain string, as Flask's `from_prefixed_env` reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .gitobjects import Person
+
+PREFIX = "CMS_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every `CMS_*` setting the store, the CLI and the app read."""
+
+    repo: str = "./content-repo"
+    committer_name: str = "Git CMS"
+    committer_email: str = "cms@localhost"
+    durable: bool = False
+    manage_cors_origins: Any = field(default_factory=list)
+    delivery_cache_control: str = "public, max-age=60, stale-while-revalidate=300"
+    scheduler_interval: float = 5.0
+    auth_failure_limit: str = "20 per minute"
+    site_title: str = "Git CMS"
+    site_url: str | None = None
+    article_url: str | None = None
+    max_content_length: int | None = 1024 * 1024
+
+    @classmethod
+    def load(cls, config: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+        """Return the settings from defaults, then `CMS_*` variables of `environ` (default:
+        this process's environment), then the `<NAME>` keys of `config` (others are ignored)."""
+        environ = os.environ if environ is None else environ
+        given: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = f.name.upper()
+            if PREFIX + name in environ:
+                given[f.name] = _parse(environ[PREFIX + name])
+            if config is not None and name in config:
+                given[f.name] = config[name]
+        if "durable" in given:
+            given["durable"] = _flag(given["durable"])
+        return cls(**given)
+
+    @property
+    def committer(self) -> Person:
+        """Who commits every write the CMS makes (the editor is the author)."""
+        return Person(self.committer_name, self.committer_email)
+
+    def as_config(self) -> dict[str, Any]:
+        """The settings as `<NAME>` keys, as Flask's `app.config` holds them."""
+        return {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _parse(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _flag(value: Any) -> bool:
+    """A yes/no setting: JSON true/false or 1/0, or the words yes/no, on/off."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

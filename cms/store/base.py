@@ -1,0 +1,155 @@
+"""What every part of the store shares: the repository, the index, and the write helpers.
+
+Nothing here knows about HTTP. Writes never touch a working tree or an index file: the new
+objects are written first, then `main` moves by compare-and-swap. When `main` moved underneath
+a write, the write is planned again on the new tip: it goes through if its article did not
+change, and is refused (PreconditionFailed) if it did.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Collection
+from typing import Any, Self
+
+from .. import canonical, layout
+from ..articles import Article, from_row, seconds
+from ..commits import Step, Tips, write
+from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired
+from ..gitobjects import Person
+from ..gitrefs import RefMoved
+from ..index import CardMaker, Index
+from ..layout import MAIN, PUBLISHED
+from ..repository import Repository, blob_id
+from ..settings import Settings
+
+DEFAULT_COMMITTER = Settings().committer
+CONTENT_README = """# Content repository
+
+This repository is written by the CMS and readable with plain git.
+
+- `main` holds every saved draft revision; every save is one commit authored by the editor.
+- `published` holds exactly what frontends see: `git log published` is the publication history
+  and `git diff published main` shows every change not yet live.
+- Each article is one JSON file: `articles/<xx>/<slug>.json`, where `xx` is the first two hex
+  digits of the SHA-1 of the slug. Find one with `git log -p -- 'articles/*/<slug>.json'`.
+- Commit trailers `Article: <slug>` and `Action: <action>` say what each commit did:
+  `git log --grep 'Action: publish' published`.
+"""
+
+
+class StoreBase:
+    """Articles in the git repository at `path`. Safe to share between threads and processes."""
+
+    def __init__(
+        self, path: str, *, committer: Person = DEFAULT_COMMITTER, durable: bool = False,
+        make_card: CardMaker | None = None,
+    ) -> None:
+        """`make_card` (see `cms.public.card`) lets the index keep the public card of what is
+        published as it is indexed; without it, delivery works cards out on first read."""
+        self.repo = Repository(path, durable=durable)
+        self.committer = committer
+        self.index = Index(self.repo, committer.email, make_card)
+
+    @classmethod
+    def open(cls, settings: Settings, *, make_card: CardMaker | None = None) -> Self:
+        """The store the settings describe (repository, committer, durability)."""
+        return cls(settings.repo, committer=settings.committer, durable=settings.durable,
+                   make_card=make_card)
+
+    @classmethod
+    def init(cls, path: str, **options: Any) -> Self:
+        """Create the content repository at `path` if there is none, and return its store."""
+        Repository.init(path)
+        store = cls(path, **options)
+        repo = store.repo
+        if repo.ref(MAIN) is None:
+            blob = repo.write("blob", CONTENT_README.encode())
+            tree = repo.with_file(None, "README.md", blob)
+            when = int(time.time())
+            sha = repo.commit(tree, None, store.committer, store.committer, when,
+                              "Initialize content repository\n")
+            try:
+                repo.move((MAIN, None, sha), (PUBLISHED, None, sha))
+            except RefMoved:
+                pass  # another process initialised it first
+        return store
+
+    def catch_up(self) -> Tips:
+        """Bring the index up to both lines of history; return where they point."""
+        return self.index.catch_up()
+
+    def get(self, slug: str) -> Article:
+        """Return the current draft of `slug`; raises ArticleNotFound."""
+        self.catch_up()
+        row = self.index.article(slug, int(time.time()))
+        if row is None:
+            raise ArticleNotFound(f"There is no article '{slug}'.")
+        return from_row(row, json.loads(self.repo.read(row["blob"])))
+
+    # -- the write helpers every kind of write shares -------------------------------------
+
+    def _edit(self, slug: str, editor: Person, expected: Collection[str] | None,
+              make: Callable[[dict[str, Any]], dict[str, Any]], *, verb: str | None = None,
+              detail: str | None = None) -> Article:
+        """Change the draft of `slug` to what `make` makes of it (no commit if nothing
+        changes); return the article. Raises ArticleNotFound, PreconditionRequired,
+        PreconditionFailed, and what `make` raises."""
+        def plan(tips: Tips) -> builtins.list[Step] | None:
+            current_blob = self._current(tips[MAIN], slug, expected)
+            current = json.loads(self.repo.read(current_blob))
+            doc = make(current)
+            if blob_id(canonical.dumps(doc)) == current_blob:
+                return None
+            changed = [k for k in {**current, **doc} if current.get(k) != doc.get(k)]
+            return [Step(MAIN, slug, "update", doc=doc, verb=verb,
+                         detail=", ".join(changed) if detail is None else detail)]
+
+        return self._saved(plan, editor, slug)
+
+    def _current(self, tip: str | None, slug: str, expected: Collection[str] | None) -> str:
+        """Return the blob of `slug` at `tip` after checking the caller's If-Match."""
+        blob = self.repo.lookup(tip, layout.article_path(slug))
+        if blob is None:
+            raise ArticleNotFound(f"There is no article '{slug}'.")
+        if expected is None:
+            raise PreconditionRequired(
+                "Send If-Match with the ETag of the article you are changing.",
+                {"If-Match": ["Missing header."]},
+            )
+        if "*" not in expected and blob not in expected:
+            raise PreconditionFailed(
+                f"The article '{slug}' was changed since you read it; reload it and retry.",
+                {"If-Match": ["Does not match the current ETag."]},
+            )
+        return blob
+
+    def _saved(self, plan: Callable[[Tips], builtins.list[Step] | None], editor: Person,
+               slug: str | None = None) -> Article:
+        """Run a plan that writes the draft; return the article as that write left it (as it
+        is, when there was nothing to change), even if others have changed it since."""
+        made = write(self.repo, self.index, self.committer, editor, plan)
+        if not made:
+            assert slug is not None
+            return self.get(slug)
+        step, record, blob = made[0].step, made[0].record, made[0].blob
+        assert step.doc is not None and blob is not None
+        try:
+            row = self.index.article(step.slug, int(time.time()))
+        except sqlite3.Error:
+            row = None  # the write stands; describe it from the commit alone
+        by = {"name": record.author.name, "email": record.author.email}
+        if row is None or row["revision"] != record.sha:
+            # others wrote after us: describe our commit, keeping what still holds
+            created = (row["created_at"], row["created_by"]) if row and (
+                row["created_at"] <= record.date) else (record.date, by)
+            row = {**(row or {"live_blob": None, "published_revision": None,
+                              "published_at": None}),
+                   "slug": step.slug, "blob": blob, "revision": record.sha,
+                   "publish_at": seconds(step.doc.get("publish_at")),
+                   "created_at": created[0], "created_by": created[1],
+                   "updated_at": record.date, "updated_by": by}
+        return from_row(row, step.doc)

@@ -1,0 +1,131 @@
+"""Publishing: the `published` line of history holds exactly what frontends see.
+
+Publishing brings an article's file onto `published` from the draft line (or from a named
+draft revision); unpublishing removes it there. A `publish_at` in the future is saved on the
+draft (a commit "Schedule <slug> for <time>"); when it comes, whichever process notices first
+publishes the draft, and the compare-and-swap of `published` lets exactly one of them commit.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+from .. import canonical, layout
+from ..articles import (
+    Article,
+    iso,
+    seconds,
+    validate,
+    with_slug,
+)
+from ..commits import Step, Tips, write
+from ..errors import (
+    ArticleNotFound,
+    Conflict,
+    ValidationFailed,
+)
+from ..gitobjects import Person
+from ..layout import MAIN, PUBLISHED
+from ..repository import blob_id
+from .reading import Reading
+
+
+class Publishing(Reading):
+    """Writes to the published line."""
+
+    def publish(self, slug: str, editor: Person, *, revision: str | None = None,
+                publish_at: datetime | None = None) -> Article:
+        """Publish the draft of `slug` (or its content at draft `revision`) now, or schedule it
+        when `publish_at` is in the future. Returns the article with its new state.
+
+        Raises ArticleNotFound, RevisionNotFound, Conflict when the same content is already live,
+        ValidationFailed when a revision is given with a future time.
+        """
+        now = int(time.time())
+        if publish_at is not None and publish_at.timestamp() > now:
+            if revision is not None:
+                raise ValidationFailed(
+                    "A schedule publishes the draft as it is then; restore the revision first.",
+                    {"revision": ["Cannot be combined with a future publish_at."]},
+                )
+            return self._schedule(slug, editor, iso(int(publish_at.timestamp())))
+        source: tuple[str, str] | None = None
+        if revision is not None:
+            doc, at = self.at_revision(slug, revision, line=MAIN)
+            source = (blob_id(canonical.dumps(doc)), at["revision"])
+        self._publish(slug, editor, source)
+        return self.get(slug)
+
+    def _publish(self, slug: str, editor: Person, source: tuple[str, str] | None,
+                 trailers: dict[str, str] | None = None, due: int | None = None) -> None:
+        """Commit the article's content onto `published`; with `due`, only if the draft's
+        `publish_at` is still at or before that time."""
+        path = layout.article_path(slug)
+
+        def plan(tips: Tips) -> builtins.list[Step]:
+            draft = self.repo.lookup(tips[MAIN], path)
+            if draft is None:
+                raise ArticleNotFound(f"There is no article '{slug}'.")
+            if due is not None:
+                when = seconds(json.loads(self.repo.read(draft)).get("publish_at"))
+                if when is None or when > due:
+                    raise Conflict(f"'{slug}' is no longer due.")
+            blob, revision = source or (draft, self._last_change(slug, draft, tips))
+            if self.repo.lookup(tips[PUBLISHED], path) == blob:
+                raise Conflict(f"Nothing to publish: '{slug}' is live as it is.")
+            return [Step(PUBLISHED, slug, "publish", blob=blob,
+                         trailers={"Revision": revision, **(trailers or {})})]
+
+        write(self.repo, self.index, self.committer, editor, plan)
+
+    def _last_change(self, slug: str, blob: str, tips: Tips) -> str:
+        """The draft revision that last changed `slug`, for the `Revision:` trailer."""
+        row = self.index.article(slug, 0)
+        return row["revision"] if row and row["blob"] == blob else tips[MAIN] or ""
+
+    def _schedule(self, slug: str, editor: Person, when: str) -> Article:
+        return self._edit(
+            slug, editor, {"*"},
+            lambda current: with_slug(validate({**current, "publish_at": when}), slug),
+            verb="Schedule", detail=f"for {when}",
+        )
+
+    def unpublish(self, slug: str, editor: Person) -> Article:
+        """Withdraw `slug` from delivery; its draft stays. Raises ArticleNotFound, or Conflict
+        when it is not live."""
+        path = layout.article_path(slug)
+
+        def plan(tips: Tips) -> builtins.list[Step]:
+            if self.repo.lookup(tips[MAIN], path) is None:
+                raise ArticleNotFound(f"There is no article '{slug}'.")
+            if self.repo.lookup(tips[PUBLISHED], path) is None:
+                raise Conflict(f"'{slug}' is not published.")
+            return [Step(PUBLISHED, slug, "unpublish", remove=True)]
+
+        write(self.repo, self.index, self.committer, editor, plan)
+        return self.get(slug)
+
+    def publish_due(self) -> builtins.list[str]:
+        """Publish every scheduled draft whose time has come; return the slugs this call published.
+
+        Safe to run from any number of processes at once: each article gets one publish commit.
+        """
+        self.catch_up()
+        now = int(time.time())
+        done = []
+        for slug in self.index.due(now):
+            row = self.index.article(slug, now)
+            if row is None:
+                continue
+            draft: dict[str, Any] = json.loads(self.repo.read(row["blob"]))
+            try:
+                self._publish(slug, self.committer, None,
+                         {"Scheduled-For": str(draft.get("publish_at"))}, due=now)
+            except (Conflict, ArticleNotFound):
+                continue  # published by another process, rescheduled, or deleted meanwhile
+            done.append(slug)
+        return done

@@ -1,0 +1,115 @@
+"""Reading the draft line and the history of both lines."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from .. import layout
+from ..articles import (
+    Article,
+    from_row,
+    utc,
+)
+from ..diff import changes as field_changes
+from ..errors import (
+    ArticleNotFound,
+    BadRequest,
+    RevisionNotFound,
+)
+from ..layout import PUBLISHED
+from ..schemas import REVISION_RE
+from .base import StoreBase
+
+
+class Reading(StoreBase):
+    """Lists, revisions, and an article as it was at a revision."""
+
+    def list(
+        self, *, page: int = 1, per_page: int = 20, state: str | None = None,
+        section: str | None = None, tag: str | None = None, q: str | None = None,
+    ) -> tuple[builtins.list[Article], int]:
+        """Return one page of articles (most recently updated first) and the total count."""
+        self.catch_up()
+        rows, total = self.index.articles(
+            now=int(time.time()), state=state, section=section, tag=tag, q=q, limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+        return [from_row(r, json.loads(self.repo.read(r["blob"]))) for r in rows], total
+
+    def count(self) -> int:
+        self.catch_up()
+        return self.index.count()
+
+    def slugs(self) -> builtins.list[str]:
+        """Every article on the draft line, in slug order."""
+        self.catch_up()
+        return self.index.slugs()
+
+    def revisions(self, slug: str, *, page: int = 1, per_page: int = 20
+                  ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """Return one page of the revisions of `slug`, newest first, and the total.
+
+        Raises ArticleNotFound if the article never existed.
+        """
+        self.catch_up()
+        rows, total = self.index.revisions(slug, limit=per_page, offset=(page - 1) * per_page)
+        if total == 0:
+            raise ArticleNotFound(f"There never was an article '{slug}'.")
+        items = [
+            {**{k: v for k, v in r.items() if k not in ("blob", "line")},
+             "date": utc(r["date"]), "published": r["line"] == PUBLISHED}
+            for r in rows
+        ]
+        return items, total
+
+    def resolve(self, revision: str, field: str = "revision", line: str | None = None
+                ) -> tuple[str, datetime]:
+        """Return the full commit id (and date) named by a 7..40 hex prefix, on either line
+        of history or on `line`.
+
+        Raises RevisionNotFound, or BadRequest when the prefix is ambiguous.
+        """
+        if not isinstance(revision, str) or not REVISION_RE.fullmatch(revision):
+            raise RevisionNotFound(f"There is no revision '{revision}'.")
+        self.catch_up()
+        found = self.index.resolve(revision, line)
+        if not found:
+            raise RevisionNotFound(f"There is no revision '{revision}'.")
+        if len(found) > 1:
+            raise BadRequest(
+                f"The revision prefix '{revision}' is ambiguous.",
+                {field: ["Ambiguous revision prefix; give more characters."]},
+            )
+        sha, date = found[0]
+        return sha, datetime.fromtimestamp(date, UTC)
+
+    def at_revision(self, slug: str, revision: str, field: str = "revision",
+                    line: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return the article as it was at `revision` and {"revision", "date"}.
+
+        Raises RevisionNotFound when the revision is unknown or the article did not exist then.
+        """
+        sha, date = self.resolve(revision, field, line)
+        blob = self.repo.lookup(sha, layout.article_path(slug))
+        if blob is None:
+            raise RevisionNotFound(f"The article '{slug}' did not exist at revision {sha[:12]}.")
+        return json.loads(self.repo.read(blob)), {"revision": sha, "date": date}
+
+    def diff(self, slug: str, old: str, new: str | None = None) -> dict[str, Any]:
+        """Return the field-level changes of `slug` from revision `old` to `new` (default: now)."""
+        before, before_meta = self.at_revision(slug, old, "from")
+        if new is None:
+            current = self.get(slug)
+            after, after_rev = current.fields, current.meta["revision"]
+        else:
+            after, after_meta = self.at_revision(slug, new, "to")
+            after_rev = after_meta["revision"]
+        return {
+            "from": before_meta["revision"], "to": after_rev,
+            "changes": field_changes(before, after),
+        }
+
