@@ -23,7 +23,9 @@ def changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
     """Return [{"op": "add"|"remove"|"replace", "path", "old"?, "new"?}] turning `old` into `new`.
 
     Objects are compared key by key and lists item by item, so a changed paragraph shows as
-    `/body/3/text`; an added or removed tail item as `add`/`remove` of `/body/N`.
+    `/body/3/text`; an added or removed tail item as `add`/`remove` of `/body/N`. Applied in
+    order as a JSON Patch (RFC 6902), the changes turn `old` into `new`: removals run from the
+    last item down.
     """
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[dict[str, Any]] = []
@@ -38,14 +40,13 @@ def changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
         return out
     if isinstance(old, list) and isinstance(new, list):
         out = []
-        for i in range(max(len(old), len(new))):
-            sub = f"{path}/{i}"
-            if i >= len(new):
-                out.append({"op": "remove", "path": sub, "old": old[i]})
-            elif i >= len(old):
-                out.append({"op": "add", "path": sub, "new": new[i]})
-            else:
-                out += changes(old[i], new[i], sub)
+        for i in range(min(len(old), len(new))):
+            out += changes(old[i], new[i], f"{path}/{i}")
+        for i in range(len(old), len(new)):
+            out.append({"op": "add", "path": f"{path}/{i}", "new": new[i]})
+        # the last first, so the changes applied in order (as a JSON Patch) remove what they say
+        for i in reversed(range(len(new), len(old))):
+            out.append({"op": "remove", "path": f"{path}/{i}", "old": old[i]})
         return out
     if old == new and type(old) is type(new):
         return []
