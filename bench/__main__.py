@@ -1,5 +1,6 @@
-"""`python -m bench [--quick] [--tmpdir DIR] [--keep]`: run the suite, print the table, write
-`bench/results.json` and `bench/write-cost.png`."""
+"""`python -m bench [--quick] [--tmpdir DIR] [--keep] [--out DIR]`: run the suite, print the
+table, write `results.json` and `write-cost.png` into DIR (default: a folder in the temp dir,
+never the source tree unless asked, as `make bench` asks with `--out bench`)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from pathlib import Path
 from . import chart, report, rows
 from .settings import FULL, QUICK
 from .suite import Suite
-
-HERE = Path(__file__).resolve().parent
 
 
 def filesystem(path: str) -> str:
@@ -63,11 +62,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to build repositories (default: a temp dir on disk)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--output", type=Path, default=HERE / "results.json")
-    parser.add_argument("--chart", type=Path, default=HERE / "write-cost.png")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "cms-bench",
+                        help="folder for results.json and write-cost.png "
+                             "(default: %(default)s)")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw the chart from the results file, measuring nothing")
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.output, args.chart = args.out / "results.json", args.out / "write-cost.png"
     if args.replot:
         replot(args.output, args.chart)
         return 0

@@ -11,22 +11,16 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from cms.testing.launch import HOST, free_port, start
+
 ROOT = Path(__file__).resolve().parent.parent
 CMS = str(Path(sys.executable).parent / "cms")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -98,25 +92,10 @@ def _start(name: str, command: list[str], workdir: str, ready_path: str, timeout
     port = free_port()
     command = [part.replace("{port}", str(port)) for part in command]
     log = Path(workdir) / f"{name}-{port}.log"
-    with open(log, "wb") as out:
-        t0 = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                   env={**os.environ, **(env or {})})
-    server = Server(name, process, port, log)
-    deadline = t0 + timeout
-    while True:
-        try:
-            status, _ = get(port, ready_path)
-            if status == 200:
-                server.startup_s = time.perf_counter() - t0
-                return server
-        except OSError:
-            pass
-        if process.poll() is not None or time.perf_counter() > deadline:
-            server.stop()
-            tail = log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"{name} did not answer 200 on {ready_path}:\n{tail}")
-        time.sleep(0.01)
+    t0 = time.perf_counter()
+    process = start(command, f"http://{HOST}:{port}{ready_path}", log, env, timeout,
+                    stdout_to_log=True, every=0.01, cwd=ROOT)
+    return Server(name, process, port, log, time.perf_counter() - t0)
 
 
 def start_cms(repo: str, workdir: str, ready_path: str, *, workers: int = 2,

@@ -1,9 +1,9 @@
-"""Crash soak: the crash suite's loop (tests/test_crash.py) for longer. Not part of `make test`.
+"""Crash soak: the crash suite's loop (`cms.testing.crash`) for longer. Not part of `make test`.
 
 `cms serve --workers 2` on a fresh repository takes write load from several client threads
 and is killed with SIGKILL (its whole process group) at random moments, then restarted on the
 same repository. Every acknowledged write is kept in a ledger and checked against git after
-each restart and at the end; see tests/test_crash.py for what is checked.
+each restart and at the end; see `cms.testing.crash` for what is checked.
 
     .venv/bin/python soak/crash_soak.py --minutes 10
     .venv/bin/python soak/crash_soak.py --crashes 200 --seed 7 --keep
@@ -21,12 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from test_crash import CrashRun  # noqa: E402
-
-from cms.store import ArticleStore  # noqa: E402
+from cms.store import ArticleStore
+from cms.testing.crash import CrashRun
 
 DAY = 24 * 60.0
 

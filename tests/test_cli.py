@@ -7,18 +7,15 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GIT_ENV, article
+from conftest import GIT_ENV, article, free_port, running
 from flask.testing import FlaskClient
 
 from cms import canonical, layout
@@ -504,43 +501,17 @@ def test_non_ascii_text_survives_the_round_trip_as_utf8(repo: Path, tmp_path: Pa
 # -- serve ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_runs_gunicorn_that_answers_healthz(demo: Path, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [CMS, "--repo", str(demo), "serve", "--port", str(port), "--workers", "2"],
-            env=ENV, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            body, deadline = None, time.monotonic() + 20
-            while time.monotonic() < deadline:
-                assert proc.poll() is None, log.read_text(errors="replace")
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as response:
-                        if response.status == 200:
-                            body = json.loads(response.read())
-                            break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    time.sleep(0.2)
-            assert body is not None, "no answer from /healthz: " + log.read_text(errors="replace")
-            assert body["status"] == "ok"
-            assert body["articles"] == len(DEMO_ARTICLES)
-            assert body["revision"] == tip(demo)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+    with running([CMS, "--repo", str(demo), "serve", "--port", str(port), "--workers", "2"],
+                 url, log, ENV):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.loads(response.read())
+        assert body["status"] == "ok"
+        assert body["articles"] == len(DEMO_ARTICLES)
+        assert body["revision"] == tip(demo)
     output = log.read_text(errors="replace")
     assert "gunicorn" in output.lower()
     assert output.count("Booting worker") >= 2, output

@@ -33,7 +33,12 @@ import requests
 from conftest import article
 from flask import Flask
 from flask.testing import FlaskClient
-from test_crash import (
+
+import cms.gitrefs
+import cms.repository
+from cms.gitrefs import LOCK_WAIT_SECONDS, STALE_LOCK_SECONDS
+from cms.store import ArticleStore
+from cms.testing.crash import (
     Server,
     cms_check_problems,
     fsck_problems,
@@ -41,11 +46,6 @@ from test_crash import (
     summaries_on,
     tip,
 )
-
-import cms.gitrefs
-import cms.repository
-from cms.gitrefs import LOCK_WAIT_SECONDS, STALE_LOCK_SECONDS
-from cms.store import ArticleStore
 from cms.tokens import TokenStore
 from cms.web import create_app
 

@@ -4,8 +4,12 @@ the sitemap by ElementTree; escaping, UTF-8, no email addresses, and empty feeds
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import json
+import os
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -228,12 +232,31 @@ def test_characters_xml_cannot_carry_are_dropped(articles):
     ET.fromstring(sitemap(SITE, articles))
 
 
+FEEDS_IN_A_CHILD = """
+import json, sys
+from cms.feeds import Site, atom, json_feed, sitemap
+site, articles, feed_url = json.load(sys.stdin)
+site = Site(**site)
+json.dump([atom(site, articles, feed_url).decode(), json_feed(site, articles, feed_url),
+           sitemap(site, articles).decode()], sys.stdout)
+"""
+
+
 def test_output_is_a_function_of_the_input(articles):
+    """The same articles give the same bytes in another process, later, with another hash
+    seed and with every object's keys in another order; the feed's time is its newest entry's,
+    not the clock's; and the input is not changed."""
     before = copy.deepcopy(articles)
-    assert atom(SITE, articles, FEED_URL) == atom(SITE, copy.deepcopy(articles), FEED_URL)
-    assert json_feed(SITE, articles, FEED_URL) == json_feed(SITE, articles, FEED_URL)
-    assert sitemap(SITE, articles) == sitemap(SITE, articles)
-    assert articles == before  # the input is not changed
+    here = [atom(SITE, articles, FEED_URL).decode(), json_feed(SITE, articles, FEED_URL),
+            sitemap(SITE, articles).decode()]
+    assert articles == before
+    reordered = [dict(reversed(list(a.items()))) for a in articles]
+    child = subprocess.run(
+        [sys.executable, "-c", FEEDS_IN_A_CHILD], capture_output=True, text=True, check=True,
+        input=json.dumps([dataclasses.asdict(SITE), reordered, FEED_URL]),
+        env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert json.loads(child.stdout) == here
+    assert parse_atom(here[0].encode()).feed.updated == "2026-11-29T12:00:00Z"
 
 
 # --- body HTML ---------------------------------------------------------------------------
