@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from cms import canonical
-from cms.schemas import validate_article
+from cms.document import validate_article
 
 WORDS = (
     "the council said on tuesday that a new plan for the harbour district would be put to "

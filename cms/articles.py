@@ -9,8 +9,8 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from .document import flatten_errors, validate_article
 from .errors import ValidationFailed
-from .schemas import flatten_errors, validate_article
 
 
 @dataclass

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import canonical, layout, messages
-from .errors import StorageUnavailable
+from .errors import RefMoved, StorageUnavailable
 from .gitobjects import Person
-from .gitrefs import RefMoved
 from .index import Index
 from .layout import LINES
 from .repository import CommitRecord, Repository

@@ -75,6 +75,17 @@ class ArticleExists(Conflict):
     pass
 
 
+class RefMoved(Conflict):
+    """A branch no longer points where a write expected; `current` is where it points.
+
+    Internal to the write loop, which plans the write again on the new tip; it reaches a caller
+    only as a conflict nobody planned for."""
+
+    def __init__(self, current: str | None) -> None:
+        super().__init__(f"The branch moved to {current} meanwhile.")
+        self.current = current
+
+
 class Gone(CMSError):
     status = 410
     title = "Gone"

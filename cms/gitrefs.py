@@ -17,7 +17,7 @@ import fcntl
 import os
 import time
 
-from .errors import StorageUnavailable
+from .errors import RefMoved, StorageUnavailable
 from .gitobjects import fsync_path
 
 # A lock file that no live CMS process holds and that is older than this was left behind.
@@ -25,12 +25,6 @@ STALE_LOCK_SECONDS = 3.0
 LOCK_WAIT_SECONDS = 10.0
 
 
-class RefMoved(Exception):
-    """The ref no longer points where the caller expected; `current` is where it points."""
-
-    def __init__(self, current: str | None) -> None:
-        super().__init__(current)
-        self.current = current
 
 
 def read_ref(git_dir: str, ref: str) -> str | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 SUBJECT_MAX = 72
+# what a commit did, by its `Action:` trailer; "external" is any commit the CMS did not make
+ACTIONS = ("create", "update", "publish", "unpublish", "delete", "restore", "external")
 VERBS = {
     "create": "Create",
     "update": "Update",

@@ -11,8 +11,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schemas import PublicCardSchema
+from marshmallow import Schema, fields
+
+from .document import ArticleFields, UTCDateTime
 from .summary import derive, reading_time_minutes
+
+
+class NeighbourSchema(Schema):
+    slug = fields.String()
+    title = fields.String()
+
+
+class PublicArticleSchema(ArticleFields):
+    """A live article as frontends get it."""
+
+    class Meta:
+        exclude = ("publish_at",)
+
+    summary_generated = fields.Boolean()
+    word_count = fields.Integer()
+    reading_time_minutes = fields.Integer()
+    published_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    revision = fields.String()
+    previous = fields.Nested(NeighbourSchema, allow_none=True)
+    next = fields.Nested(NeighbourSchema, allow_none=True)
+
+
+class PublicCardSchema(PublicArticleSchema):
+    """What a list shows of a live article and a function of its file alone (see `public`)."""
+
+    class Meta:
+        exclude = ("publish_at", "body", "previous", "next", "published_at", "updated_at",
+                   "revision")
+
 
 CARD = PublicCardSchema()
 

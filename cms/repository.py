@@ -249,7 +249,7 @@ class Repository:
     def move(self, *updates: tuple[str, str | None, str]) -> None:
         """Compare-and-swap branches, all or none: each `(branch, old, new)`.
 
-        Raises gitrefs.RefMoved when a branch is not where the caller expected.
+        Raises errors.RefMoved when a branch is not where the caller expected.
         """
         gitrefs.compare_and_swap(
             self.git_dir, [(f"refs/heads/{b}", old, new) for b, old, new in updates],

@@ -33,10 +33,10 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 
 from cms import canonical
 from cms.articles import validate
+from cms.document import BLOCK_TEXT_MAX
 from cms.errors import ValidationFailed
 from cms.gitobjects import Person
 from cms.repository import blob_id
-from cms.schemas import BLOCK_TEXT_MAX
 from cms.store import ArticleStore
 
 EDITOR = Person("Eve Editor", "eve@example.org")

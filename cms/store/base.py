@@ -18,9 +18,8 @@ from typing import Any, Self
 from .. import canonical, layout
 from ..articles import Article, from_row, seconds
 from ..commits import Step, Tips, write
-from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired
+from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired, RefMoved
 from ..gitobjects import Person
-from ..gitrefs import RefMoved
 from ..index import CardMaker, Index
 from ..layout import MAIN, PUBLISHED
 from ..repository import Repository, blob_id
@@ -111,19 +110,20 @@ class StoreBase:
         return self._saved(plan, editor, slug)
 
     def _current(self, tip: str | None, slug: str, expected: Collection[str] | None) -> str:
-        """Return the blob of `slug` at `tip` after checking the caller's If-Match."""
+        """Return the blob of `slug` at `tip` after checking the version the caller expects
+        (`expected`: blob ids, or {"*"} for any)."""
         blob = self.repo.lookup(tip, layout.article_path(slug))
         if blob is None:
             raise ArticleNotFound(f"There is no article '{slug}'.")
         if expected is None:
             raise PreconditionRequired(
-                "Send If-Match with the ETag of the article you are changing.",
-                {"If-Match": ["Missing header."]},
+                "Say which version of the article you are changing (its ETag).",
+                {"expected": ["Missing."]},
             )
         if "*" not in expected and blob not in expected:
             raise PreconditionFailed(
                 f"The article '{slug}' was changed since you read it; reload it and retry.",
-                {"If-Match": ["Does not match the current ETag."]},
+                {"expected": ["Not the current version."]},
             )
         return blob
 

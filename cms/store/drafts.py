@@ -16,6 +16,7 @@ from ..articles import (
     with_slug,
 )
 from ..commits import Step, Tips, write
+from ..document import SLUG_MAX
 from ..errors import (
     ArticleExists,
     ValidationFailed,
@@ -23,7 +24,6 @@ from ..errors import (
 from ..gitobjects import Person
 from ..layout import MAIN, PUBLISHED
 from ..repository import blob_id
-from ..schemas import SLUG_MAX
 from .reading import Reading
 
 
@@ -110,7 +110,8 @@ class Drafts(Reading):
                 expected: Collection[str] | None) -> Article:
         """Make the content of `slug` at `revision` its new draft, as a new commit.
 
-        If-Match is needed while the article exists; a deleted article is restored without.
+        The expected version is needed while the article exists; a deleted article is
+        restored without.
         Raises RevisionNotFound, PreconditionRequired, PreconditionFailed.
         """
         old, at = self.at_revision(slug, revision)

@@ -15,13 +15,13 @@ from ..articles import (
     utc,
 )
 from ..diff import changes as field_changes
+from ..document import REVISION_RE
 from ..errors import (
     ArticleNotFound,
     BadRequest,
     RevisionNotFound,
 )
 from ..layout import PUBLISHED
-from ..schemas import REVISION_RE
 from .base import StoreBase
 
 

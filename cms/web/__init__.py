@@ -6,19 +6,23 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask
 from flask_cors import CORS
 from flask_smorest import Api
 
 from .. import __version__, public
 from ..delivery import Delivery
-from ..schemas import BLOCK_SCHEMAS, ArticleFields, ProblemSchema, block_openapi
+from ..document import BLOCK_SCHEMAS, ArticleFields, block_openapi
 from ..settings import Settings
 from ..store import ArticleStore
 from ..tokens import TokenStore
-from . import delivery, manage, problems, scheduler, security, system
+from . import delivery_api, manage, problems, scheduler, security, system
 from .response_cache import ResponseCache
+from .schemas import ProblemSchema
 
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+SUCCESS_PHRASES = {s.phrase for s in HTTPStatus if s < 400}
 # flask-smorest's settings; the CMS's own are in `cms.settings.Settings`
 FLASK_DEFAULTS: dict[str, Any] = {
     "API_TITLE": "Git CMS",
@@ -33,6 +37,23 @@ FLASK_DEFAULTS: dict[str, Any] = {
 }
 
 
+class ProblemResponses(BasePlugin):  # type: ignore[misc]
+    """An apispec plugin: the error responses flask-smorest documents are problem+json."""
+
+    def response_helper(self, response: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        """Return the response with its JSON body documented as problem+json, when that body
+        is a problem; success responses that flask-smorest gave the problem schema lose it."""
+        content = response.get("content") or {}
+        body = content.get("application/json")
+        if body is None or body.get("schema") not in (ProblemSchema, "ProblemSchema", PROBLEM_REF):
+            return None
+        phrase = response.get("description")
+        if phrase in SUCCESS_PHRASES:
+            return {"content": {}}
+        described = {"description": "Error"} if phrase == "Default error response" else {}
+        return {**described, "content": {problems.PROBLEM: body}}
+
+
 class CMSApi(Api):
     """flask-smorest's Api with errors rendered, and documented, as problem+json."""
 
@@ -40,14 +61,6 @@ class CMSApi(Api):
 
     def handle_http_exception(self, error: Any) -> Any:
         return problems.from_http_exception(error)
-
-    def _register_responses(self) -> None:
-        problem = {"content": {problems.PROBLEM: {"schema": ProblemSchema}}}
-        for status in HTTPStatus:
-            response = {"description": status.phrase, **(problem if status >= 400 else {})}
-            self.spec.components.response(status.name, response, lazy=True)
-        self.spec.components.response("DEFAULT_ERROR", {"description": "Error", **problem},
-                                      lazy=True)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -68,14 +81,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
     app.extensions["cms.delivery"] = Delivery(store)
 
-    api = CMSApi(app)
+    api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses()]})
     for schema in BLOCK_SCHEMAS.values():
         api.spec.components.schema(schema.__name__, schema=schema)
     api.ma_plugin.converter.add_attribute_function(block_openapi)
     api.spec.components.schema("ArticleInput", schema=ArticleFields)
     api.register_blueprint(system.blp)
     api.register_blueprint(manage.blp)
-    api.register_blueprint(delivery.blp)
+    api.register_blueprint(delivery_api.blp)
     problems.register(app)
     security.init(app)
     _cors(app)

@@ -10,9 +10,21 @@ from typing import Any
 from flask import current_app, url_for
 from flask_smorest import Blueprint
 
+from ..document import SLUG_MAX, SLUG_RE
 from ..errors import ArticleNotFound
-from ..schemas import (
-    SLUG_RE,
+from ..store import ArticleStore
+from .pages import page
+from .request_helpers import (
+    PATCH_TYPES,
+    Parser,
+    editor,
+    etag_header,
+    if_match,
+    if_match_problems,
+    json_body,
+    requires,
+)
+from .schemas import (
     ArticleListSchema,
     ArticleSchema,
     DiffArgs,
@@ -24,9 +36,6 @@ from ..schemas import (
     RevisionArticleSchema,
     RevisionListSchema,
 )
-from ..store import ArticleStore
-from .pages import page
-from .requests import PATCH_TYPES, Parser, editor, etag_header, if_match, json_body, requires
 
 
 class CMSBlueprint(Blueprint):
@@ -63,7 +72,7 @@ def store() -> ArticleStore:
 
 
 def checked(slug: str) -> str:
-    if len(slug) > 120 or not _SLUG.fullmatch(slug):
+    if len(slug) > SLUG_MAX or not _SLUG.fullmatch(slug):
         raise ArticleNotFound(f"'{slug}' is not a valid slug, so there is no such article.",
                               {"slug": ["Not a valid slug."]})
     return slug
@@ -107,6 +116,7 @@ def show(slug: str) -> Any:
 @blp.doc(requestBody=ARTICLE_BODY, parameters=[IF_MATCH], summary="Replace the draft")
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 412, 413, 415, 422, 428)
+@if_match_problems
 def replace(slug: str) -> Any:
     article = store().replace(checked(slug), json_body(), editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)
@@ -118,6 +128,7 @@ def replace(slug: str) -> Any:
          summary="Change the draft with a JSON Merge Patch (RFC 7396)")
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 412, 413, 415, 422, 428)
+@if_match_problems
 def patch(slug: str) -> Any:
     article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)
@@ -128,6 +139,7 @@ def patch(slug: str) -> Any:
 @blp.doc(parameters=[IF_MATCH], summary="Delete the article (its history stays)")
 @blp.response(204)
 @problems(404, 412, 428)
+@if_match_problems
 def delete(slug: str) -> Any:
     store().delete(checked(slug), editor(), if_match())
     return "", 204
@@ -195,6 +207,7 @@ def diff(args: dict[str, Any], slug: str) -> Any:
                       "description": "Needed while the article exists."}])
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 412, 413, 415, 422, 428)
+@if_match_problems
 def restore(args: dict[str, Any], slug: str) -> Any:
     article = store().restore(checked(slug), args["revision"], editor(), if_match())
     return article.to_dict(), 200, etag_header(article.etag)

@@ -1,0 +1,155 @@
+"""Delivery API: public, read-only, published content only; cacheable and open to any origin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from http import HTTPStatus
+from typing import Any
+
+from flask import Response, current_app, jsonify, request, url_for
+from flask_smorest import Blueprint
+
+from .. import feeds
+from ..delivery import Delivery
+from ..public import PublicArticleSchema
+from .pages import page
+from .request_helpers import Parser
+from .schemas import (
+    DeliveryListArgs,
+    PageArgs,
+    PublicListSchema,
+    PublishedAtRevisionSchema,
+    PublishedVersionListSchema,
+    SyncArgs,
+    SyncSchema,
+)
+
+
+class PublicBlueprint(Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+blp = PublicBlueprint("delivery", __name__, description="Frontends' API: published content, "
+                      "no token, cacheable, any origin.")
+PUBLIC: dict[str, Any] = {"security": []}
+
+
+def delivery() -> Delivery:
+    return current_app.extensions["cms.delivery"]
+
+
+def problems(*codes: int) -> Callable[[Any], Any]:
+    def decorator(view: Any) -> Any:
+        for code in (304, *codes):
+            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
+        return view
+
+    return decorator
+
+
+def cached(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Add a strong ETag, answer If-None-Match with 304, and set Cache-Control. (Finished
+    responses are kept and served again by `response_cache.ResponseCache`.)"""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code != 200:
+            return response
+        response.add_etag()
+        response.headers["Cache-Control"] = current_app.config["DELIVERY_CACHE_CONTROL"]
+        return response.make_conditional(request)
+
+    return wrapper
+
+
+@blp.route("/api/v1/articles", methods=["GET"])
+@cached
+@blp.arguments(DeliveryListArgs(), location="query", error_status_code=400)
+@blp.response(200, PublicListSchema)
+@blp.doc(summary="Published articles, newest first (bodies left out)", **PUBLIC)
+@problems(400)
+def articles(args: dict[str, Any]) -> Any:
+    number, size = args.pop("page"), args.pop("per_page")
+    items, total = delivery().list(page=number, per_page=size, **args)
+    body, headers = page(items, total, number, size)
+    return jsonify(body), headers  # items come serialized: not dumped again
+
+
+@blp.route("/api/v1/articles/<slug>", methods=["GET"])
+@cached
+@blp.response(200, PublicArticleSchema)
+@blp.doc(summary="The live version of one article", **PUBLIC)
+@problems(404)
+def article(slug: str) -> Any:
+    return delivery().article(slug)
+
+
+@blp.route("/api/v1/articles/<slug>/history", methods=["GET"])
+@cached
+@blp.arguments(PageArgs(), location="query", error_status_code=400)
+@blp.response(200, PublishedVersionListSchema)
+@blp.doc(summary="The published versions of an article, newest first", **PUBLIC)
+@problems(400, 404)
+def history(args: dict[str, Any], slug: str) -> Any:
+    items, total = delivery().history(slug, page=args["page"], per_page=args["per_page"])
+    return page(items, total, args["page"], args["per_page"])
+
+
+@blp.route("/api/v1/articles/<slug>/history/<revision>", methods=["GET"])
+@cached
+@blp.response(200, PublishedAtRevisionSchema)
+@blp.doc(summary="An article as it was published at a revision of the published line",
+         **PUBLIC)
+@problems(400, 404)
+def at_revision(slug: str, revision: str) -> Any:
+    return delivery().at(slug, revision)
+
+
+@blp.route("/api/v1/sync", methods=["GET"])
+@cached
+@blp.arguments(SyncArgs(), location="query", error_status_code=400)
+@blp.response(200, SyncSchema)
+@blp.doc(summary="Delta sync: everything, or what changed since `token`", **PUBLIC)
+@problems(400, 410)
+def sync(args: dict[str, Any]) -> Any:
+    return delivery().sync(args.get("token"))
+
+
+def _site() -> feeds.Site:
+    config = current_app.config
+    home = config["SITE_URL"] or request.host_url
+    template = config["ARTICLE_URL"] or (
+        url_for("delivery.article", slug="SLUG", _external=True).replace("SLUG", "{slug}"))
+    return feeds.Site(title=config["SITE_TITLE"], home_url=home, article_url=template)
+
+
+@blp.route("/feed.xml", methods=["GET"])
+@cached
+@blp.doc(summary="Atom 1.0 feed of the newest published articles", **PUBLIC,
+         responses={"200": {"description": "Atom feed",
+                            "content": {"application/atom+xml": {"schema": {"type": "string"}}}}})
+def atom() -> Any:
+    body = feeds.atom(_site(), delivery().latest(50), request.url)
+    return Response(body, mimetype="application/atom+xml")
+
+
+@blp.route("/feed.json", methods=["GET"])
+@cached
+@blp.doc(summary="JSON Feed 1.1 of the newest published articles", **PUBLIC,
+         responses={"200": {"description": "JSON Feed", "content": {
+             "application/feed+json": {"schema": {"type": "object"}}}}})
+def json_feed() -> Any:
+    body = feeds.json_feed(_site(), delivery().latest(50), request.url)
+    return Response(current_app.json.dumps(body), mimetype="application/feed+json")
+
+
+@blp.route("/sitemap.xml", methods=["GET"])
+@cached
+@blp.doc(summary="Sitemap of every published article", **PUBLIC,
+         responses={"200": {"description": "Sitemap", "content": {
+             "application/xml": {"schema": {"type": "string"}}}}})
+def sitemap() -> Any:
+    body = feeds.sitemap(_site(), delivery().latest(50000))
+    return Response(body, mimetype="application/xml")

@@ -1,0 +1,173 @@
+"""The HTTP API's shapes: query arguments, request bodies, responses and problems."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from ..document import REVISION_RE, STATES, ArticleFields, FullMatch, Strict, UTCDateTime
+from ..messages import ACTIONS
+from ..public import PublicArticleSchema
+
+
+class PersonSchema(Schema):
+    name = fields.String()
+    email = fields.String()
+
+
+class MetaSchema(Schema):
+    revision = fields.String()
+    state = fields.String(validate=validate.OneOf(STATES))
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    created_by = fields.Nested(PersonSchema)
+    updated_by = fields.Nested(PersonSchema)
+    published_revision = fields.String(allow_none=True)
+    published_at = UTCDateTime(allow_none=True)
+
+
+class ArticleSchema(ArticleFields):
+    """An article as the management API returns it: its fields plus a read-only `meta`."""
+
+    meta = fields.Nested(MetaSchema, dump_only=True)
+
+
+class PageMetaSchema(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class PageArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE  # cache-busters and tracking parameters are not errors
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ManageListArgs(PageArgs):
+    state = fields.String(validate=validate.OneOf(STATES))
+    section = fields.String(validate=validate.Length(max=60))
+    tag = fields.String(validate=validate.Length(max=50))
+    q = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class ArticleListSchema(Schema):
+    items = fields.List(fields.Nested(ArticleSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class RevisionSchema(Schema):
+    revision = fields.String()
+    parent = fields.String(allow_none=True)
+    date = UTCDateTime()
+    author = fields.Nested(PersonSchema)
+    message = fields.String()
+    action = fields.String(
+        validate=validate.OneOf(ACTIONS)
+    )
+    published = fields.Boolean()
+
+
+class RevisionListSchema(Schema):
+    items = fields.List(fields.Nested(RevisionSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class RevisionArticleSchema(ArticleFields):
+    """An article as it was at one revision."""
+
+    meta = fields.Nested(
+        Schema.from_dict({"revision": fields.String(), "date": UTCDateTime()}, name="AtRevision"),
+        dump_only=True,
+    )
+
+
+class DiffArgs(Schema):
+    from_ = fields.String(required=True, data_key="from")
+    to = fields.String()
+
+
+class ChangeSchema(Schema):
+    op = fields.String(validate=validate.OneOf(["add", "remove", "replace"]))
+    path = fields.String()
+    old = fields.Raw()
+    new = fields.Raw()
+
+
+class DiffSchema(Schema):
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    changes = fields.List(fields.Nested(ChangeSchema))
+
+
+class RestoreArgs(Strict):
+    revision = fields.String(required=True, validate=FullMatch(REVISION_RE))
+
+
+class PublicListItemSchema(PublicArticleSchema):
+    """A card with when and at which revision it was published."""
+
+    class Meta:
+        exclude = ("publish_at", "body", "previous", "next")
+
+
+class PublicListSchema(Schema):
+    items = fields.List(fields.Nested(PublicListItemSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class DeliveryListArgs(PageArgs):
+    section = fields.String(validate=validate.Length(max=60))
+    tag = fields.String(validate=validate.Length(max=50))
+    author = fields.String(validate=validate.Length(max=200))
+    language = fields.String(validate=validate.Length(max=35))
+    q = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class PublishedVersionSchema(Schema):
+    revision = fields.String()
+    published_at = UTCDateTime()
+    title = fields.String()
+
+
+class PublishedVersionListSchema(Schema):
+    items = fields.List(fields.Nested(PublishedVersionSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class PublishedAtRevisionSchema(PublicArticleSchema):
+    class Meta:
+        exclude = ("publish_at", "previous", "next", "updated_at")
+
+
+class SyncArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(validate=validate.Length(max=100))
+
+
+class SyncedArticleSchema(PublicArticleSchema):
+    class Meta:
+        exclude = ("publish_at", "previous", "next")
+
+
+class SyncSchema(Schema):
+    changed = fields.List(fields.Nested(SyncedArticleSchema))
+    deleted = fields.List(fields.String())
+    next_token = fields.String(allow_none=True)
+
+
+class PublishArgs(Strict):
+    revision = fields.String(validate=FullMatch(REVISION_RE))
+    publish_at = UTCDateTime()
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
