@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
 
 from .document import flatten_errors, validate_article
 from .errors import ValidationFailed
+from .times import utc
 
 
 @dataclass
@@ -50,25 +50,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
-
-
-def utc(seconds: int | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-def seconds(value: Any) -> int | None:
-    """Seconds since the epoch of an RFC 3339 time (None if it is not one)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return None
-
-
-def iso(seconds: int) -> str:
-    """`seconds` since the epoch as `rfc3339` writes it (the years 1900 to 9998 it allows)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def state(blob: str, live_blob: str | None, publish_at: int | None, now: int) -> str:

@@ -14,10 +14,10 @@ import json
 from typing import Any
 
 from . import layout, public
-from .articles import iso
 from .errors import ArticleNotFound, Gone, RevisionNotFound
 from .layout import PUBLISHED
 from .store import ArticleStore
+from .times import iso
 
 
 class Delivery:

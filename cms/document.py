@@ -21,6 +21,8 @@ from marshmallow import (
     validate,
 )
 
+from .times import rfc3339
+
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 120
 BCP47_RE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
@@ -80,11 +82,6 @@ class Url(fields.Url):
             validate=[validate.Length(max=2000), _bad_characters(False)],
             **kwargs,
         )
-
-
-def rfc3339(value: datetime) -> str:
-    """`2026-11-28T10:00:00Z` (the year always four digits)."""
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class UTCDateTime(fields.AwareDateTime):

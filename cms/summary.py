@@ -24,7 +24,7 @@ import math
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -35,7 +35,7 @@ from sumy.nlp.stemmers import Stemmer
 from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
-from .text import has_own_summary
+from .text import clean, has_own_summary, prose, word_count
 
 with warnings.catch_warnings():
     # pysbd's sources hold regex strings with invalid escapes; compiling them without a cached
@@ -44,7 +44,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", SyntaxWarning)
     import pysbd
 
-__all__ = ["plain_text", "public_summary", "reading_time_minutes", "summarize", "word_count"]
+__all__ = ["prose", "public_summary", "reading_time_minutes", "summarize", "word_count"]
 
 WORDS_PER_MINUTE = 230
 ELLIPSIS = "…"
@@ -55,8 +55,6 @@ MAX_WORDS = 6000
 # A sentence sharing this much (Jaccard) of its content words with a better one is a repetition.
 REPETITION = 0.5
 
-# A word: letters/digits, with apostrophes or hyphens inside it (don't, Baden-Württemberg).
-WORD_RE = re.compile(r"[^\W_]+(?:['’\-‐][^\W_]+)*")
 # The terms a summary is computed from: apostrophes and hyphens split them, so that "l'accord"
 # meets "accord" and "flood-protection" meets "flood".
 TERM_RE = re.compile(r"[^\W_]+")
@@ -105,56 +103,6 @@ def _language_code(article: dict[str, Any]) -> str:
         return DEFAULT_LANGUAGE
     primary = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
     return primary if primary in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def _blocks(article_or_body: Any) -> Iterator[dict[str, Any]]:
-    blocks = article_or_body if isinstance(article_or_body, list) else []
-    return (block for block in blocks if isinstance(block, dict))
-
-
-def _clean(text: Any) -> str:
-    """`text` with runs of whitespace made single spaces; "" for anything but a string."""
-    return " ".join(text.split()) if isinstance(text, str) else ""
-
-
-def plain_text(body: list[dict[str, Any]]) -> list[str]:
-    """The readable paragraphs of a body, in order: paragraphs, quotes and each list item.
-
-    Headings, image captions and alt texts, embeds and quote attributions are not prose a
-    summary could quote, so they are left out. Whitespace is normalised; blank text dropped.
-    """
-    paragraphs: list[str] = []
-    for block in _blocks(body):
-        kind = block.get("type")
-        if kind in ("paragraph", "quote"):
-            texts: Iterable[Any] = [block.get("text")]
-        elif kind == "list":
-            items = block.get("items")
-            texts = items if isinstance(items, list) else []
-        else:
-            continue
-        paragraphs += [t for t in map(_clean, texts) if t]
-    return paragraphs
-
-
-def _words(text: str) -> int:
-    return len(WORD_RE.findall(text))
-
-
-def word_count(article: dict[str, Any]) -> int:
-    """Words in the title and the body's text: paragraphs, headings, quotes, list items and
-    image captions. A word is a run of letters or digits; apostrophes and hyphens inside one
-    ("don't", "state-of-the-art") do not split it."""
-    texts: list[Any] = [article.get("title")]
-    for block in _blocks(article.get("body")):
-        kind = block.get("type")
-        if kind in ("paragraph", "heading", "quote"):
-            texts.append(block.get("text"))
-        elif kind == "list" and isinstance(block.get("items"), list):
-            texts += block["items"]
-        elif kind == "image":
-            texts.append(block.get("caption"))
-    return sum(_words(t) for t in texts if isinstance(t, str))
 
 
 def reading_time_minutes(words: int) -> int:
@@ -332,10 +280,10 @@ def summarize(article: dict[str, Any], sentences: int = 2, max_chars: int = 600)
     """
     if sentences < 1 or max_chars < 1:
         raise ValueError("sentences and max_chars must be at least 1")
-    paragraphs = tuple(plain_text(article.get("body") or []))
+    paragraphs = tuple(prose(article.get("body") or []))
     if not paragraphs:
         return ""
-    title = _clean(article.get("title"))
+    title = clean(article.get("title"))
     return _summary(title, paragraphs, _language_code(article), sentences, max_chars)
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from .errors import BadRequest, NotFound
+from .times import rfc3339
 
 ROLES = ("author", "editor", "admin")
 _TOKEN_RE = re.compile(r"^cms_([0-9a-f]{8})_[A-Za-z0-9_-]{20,100}$")
@@ -103,7 +104,7 @@ class TokenStore:
             while token_id in tokens:
                 token_id = secrets.token_hex(4)
             secret = f"cms_{token_id}_{secrets.token_urlsafe(32)}"
-            created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            created = rfc3339(datetime.now(UTC))
             record = Token(token_id, name, email, role, created, _digest(secret))
             tokens[token_id] = record
         return record, secret

@@ -12,13 +12,8 @@ from typing import Any
 import pytest
 
 import cms.summary as summary_module
-from cms.summary import (
-    plain_text,
-    public_summary,
-    reading_time_minutes,
-    summarize,
-    word_count,
-)
+from cms.summary import public_summary, reading_time_minutes, summarize
+from cms.text import prose, word_count
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -191,7 +186,7 @@ def test_quotes_and_list_items_count_as_text() -> None:
         {"type": "image", "src": "https://example.org/a.jpg", "alt": "The harbour"},
         {"type": "embed", "url": "https://example.org/v"},
     ]
-    assert plain_text(body) == [
+    assert prose(body) == [
         "We will not let the sea take the harbour.", "Cost: 48 million euros.", "Length: 2.4 km.",
     ]
     assert summarize({"body": body}, sentences=3) == (
@@ -199,7 +194,7 @@ def test_quotes_and_list_items_count_as_text() -> None:
     )
 
 
-def test_plain_text_skips_blank_and_malformed_blocks() -> None:
+def test_prose_skips_blank_and_malformed_blocks() -> None:
     body: list[Any] = [
         {"type": "paragraph", "text": "  Two\n  lines.  "},
         {"type": "paragraph", "text": "   "},
@@ -208,7 +203,7 @@ def test_plain_text_skips_blank_and_malformed_blocks() -> None:
         {"type": "list", "items": ["One.", "", 3], "ordered": True},
         {"type": "image", "src": "x", "alt": "alt text", "caption": "A caption."},
     ]
-    assert plain_text(body) == ["Two lines.", "One."]
+    assert prose(body) == ["Two lines.", "One."]
 
 
 def test_short_bodies_are_returned_whole() -> None:

@@ -12,10 +12,10 @@ import sqlite3
 from typing import Any
 
 from .. import layout, messages
-from ..articles import seconds
 from ..layout import LINES, MAIN, PUBLISHED
 from ..repository import CommitRecord
-from ..text import has_own_summary, plain_text
+from ..text import has_own_summary, search_text
+from ..times import seconds
 from .tables import REVISION_COLUMNS, Tables
 
 # A publication of up to this many articles works out their cards as it is indexed, so reads
@@ -192,7 +192,7 @@ class CatchUp(Tables):
         db.execute(f"DELETE FROM {text_table} WHERE rowid = ?", (article,))
         db.execute(
             f"INSERT INTO {text_table} (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
-            (article, _text(doc, "title") or "", _text(doc, "summary") or "", plain_text(doc)),
+            (article, _text(doc, "title") or "", _text(doc, "summary") or "", search_text(doc)),
         )
 
 

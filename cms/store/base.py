@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from typing import Any, Self
 
 from .. import canonical, layout
-from ..articles import Article, from_row, seconds
+from ..articles import Article, from_row
 from ..commits import Step, Tips, write
 from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired, RefMoved
 from ..gitobjects import Person
@@ -24,6 +24,7 @@ from ..index import CardMaker, Index
 from ..layout import MAIN, PUBLISHED
 from ..repository import Repository, blob_id
 from ..settings import Settings
+from ..times import seconds
 
 DEFAULT_COMMITTER = Settings().committer
 CONTENT_README = """# Content repository

@@ -9,12 +9,7 @@ from typing import Any
 from slugify import slugify
 
 from .. import canonical, layout
-from ..articles import (
-    Article,
-    merge_patch,
-    validate,
-    with_slug,
-)
+from ..articles import Article, merge_patch, validate, with_slug
 from ..commits import Step, Tips, write
 from ..document import SLUG_MAX
 from ..errors import (

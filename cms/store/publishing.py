@@ -15,13 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import canonical, layout
-from ..articles import (
-    Article,
-    iso,
-    seconds,
-    validate,
-    with_slug,
-)
+from ..articles import Article, validate, with_slug
 from ..commits import Step, Tips, write
 from ..errors import (
     ArticleNotFound,
@@ -31,6 +25,7 @@ from ..errors import (
 from ..gitobjects import Person
 from ..layout import MAIN, PUBLISHED
 from ..repository import blob_id
+from ..times import iso, seconds
 from .reading import Reading
 
 

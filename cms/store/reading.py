@@ -9,11 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import layout
-from ..articles import (
-    Article,
-    from_row,
-    utc,
-)
+from ..articles import Article, from_row
 from ..diff import changes as field_changes
 from ..document import REVISION_RE
 from ..errors import (
@@ -22,6 +18,7 @@ from ..errors import (
     RevisionNotFound,
 )
 from ..layout import PUBLISHED
+from ..times import utc
 from .base import StoreBase
 
 

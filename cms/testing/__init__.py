@@ -3,7 +3,8 @@
 - `launch`: free ports, starting a server process and waiting until it answers, stopping it;
 - `crash`: the crash harness (a server killed with SIGKILL under write load, and the checks
   that nothing acknowledged was lost), used by tests/test_crash.py, tests/test_faults.py and
-  soak/crash_soak.py.
+  soak/crash_soak.py; with `writers` (the write load and its ledger), `killable` (a server
+  one SIGKILL stops whole) and `inspect` (what git and the API hold).
 """
 
 from __future__ import annotations
