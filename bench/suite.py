@@ -22,7 +22,7 @@ from cms import layout, public
 from cms.store import ArticleStore
 from cms.tokens import TokenStore
 
-from . import build, history, http_saves, reads, saves
+from . import build, history, http_saves, migration, reads, saves
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
 from .settings import Settings
@@ -41,6 +41,7 @@ class Measured:
     startup_s: dict[str, list[float]] = field(default_factory=lambda: {"cms": [], "bare": []})
     http: http_saves.HttpSaves | None = None
     history: dict[str, Any] = field(default_factory=dict)
+    migration: dict[str, Any] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
@@ -56,6 +57,7 @@ class Measured:
             "startup_s": self.startup_s,
             "http_saves": asdict(self.http) if self.http else None,
             "history": self.history,
+            "migration": self.migration,
         }
 
 
@@ -78,7 +80,8 @@ class Suite:
         try:
             for name, step in (("saves", self.saves), ("publish", self.publish),
                                ("reads", self.reads), ("start-up", self.startup),
-                               ("http saves", self.http_saves), ("history", self.history)):
+                               ("http saves", self.http_saves), ("history", self.history),
+                               ("migration", self.migration)):
                 self.phase(name)
                 t0 = time.perf_counter()
                 step()
@@ -234,3 +237,8 @@ class Suite:
               f"{out['store']['ms']['median']:.1f} ms, git log "
               f"{out['git_log']['ms']['median']:.0f} ms, with commit-graph "
               f"{out['git_log_commit_graph']['ms']['median']:.0f} ms", flush=True)
+
+    def migration(self) -> None:
+        assert self.store is not None
+        self.measured.migration = migration.run(self.settings.quick, self.store, self.workdir,
+                                                self.seed)

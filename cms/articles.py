@@ -21,9 +21,11 @@ class Article:
     fields: dict[str, Any]
     etag: str
     meta: dict[str, Any]
+    highlight: str | None = None  # set on a search result sorted by relevance
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.fields, "meta": self.meta}
+        found = {} if self.highlight is None else {"highlight": self.highlight}
+        return {**self.fields, "meta": self.meta, **found}
 
 
 def validate(data: Any) -> dict[str, Any]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import click
 
 from . import check as checks
-from . import transfer
+from . import releases, transfer
 from .demo import ARTICLES as DEMO_ARTICLES
 from .errors import CMSError
 from .gitobjects import Person
@@ -209,56 +210,146 @@ def publish_due(ctx: click.Context) -> None:
 
 @main.command("import", epilog="""\b
 Example:
-  cms import articles.jsonl
-  cms import ./exported/ --name "Ada Lovelace" --email ada@example.org
+  cms import archive.jsonl --publish --author "Ada Lovelace <ada@example.org>"
+  cms import ./exported/          # restores drafts and what was live
 """)
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--name", help="Commit author (default: your git user.name).")
-@click.option("--email", help="Commit author email (default: your git user.email).")
+@click.option("--publish", is_flag=True,
+              help="Publish what is imported; a record's published_at is kept as when it "
+                   "went live.")
+@click.option("--copies", is_flag=True,
+              help="Create a -2, -3 ... copy of an article without a slug whose title's slug "
+                   "exists, instead of updating it.")
+@click.option("--author", "author", help='Commit author, "Name <email>" (default: your git '
+                                         "user.name and user.email).")
+@click.option("--name", help="Commit author name (or use --author).")
+@click.option("--email", help="Commit author email (or use --author).")
 @click.pass_context
 @cms_errors
-def import_(ctx: click.Context, path: str, name: str | None, email: str | None) -> None:
-    """Load articles from a directory of .json files, a .json file or a .jsonl file.
+def import_(ctx: click.Context, path: str, publish: bool, copies: bool, author: str | None,
+            name: str | None, email: str | None) -> None:
+    """Load articles from a folder of .json files, a .json file (an article or an array) or a
+    .jsonl file.
 
-    Every article is validated first; if any is invalid nothing is imported. Each article is
-    then created, or updated when its slug exists, as one commit.
+    Every record is checked first; if any is bad, each bad one is named and nothing is
+    imported. Running the same import twice changes nothing: an article is matched by its
+    slug, or by the slug its title gives, and updated (one commit each), never copied.
+    What a record says is live (or everything, with --publish) is published, oldest
+    published_at first, each publication's author date being that published_at.
     """
     store = open_store(ctx)
-    editor = git_identity(Person("CMS Import", "import@localhost"))
-    editor = Person(name or editor.name, email or editor.email)
-    sources = list(transfer.read(path))
-    problems = transfer.check(sources)
+    editor = _editor(author, name, email, Person("CMS Import", "import@localhost"))
+    now = int(time.time())
+    total, problems = transfer.check(transfer.read(path), publish=publish, copies=copies,
+                                     now=now)
     if problems:
         for line in problems:
             click.echo(line, err=True)
-        raise click.ClickException(f"{len(problems)} invalid article(s); nothing imported.")
+        raise click.ClickException(f"{len(problems)} bad record(s) of {total}; nothing "
+                                   "imported.")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    with _progress(sources, "Importing") as bar:
-        for source in bar:
-            counts[transfer.save(store, source.data, editor)] += 1
-    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
+    publications = []
+    with _progress(transfer.read(path), "Importing", total) as sources:
+        for source in sources:
+            record = transfer.prepare(source, publish=publish, copies=copies, now=now,
+                                      check=False)
+            outcome, publication = transfer.save(store, record, editor)
+            counts[outcome] += 1
+            if publication is not None:
+                publications.append(publication)
+    published = 0
+    if publications:
+        with _progress(transfer.publish(store, publications, editor), "Publishing",
+                       len(publications)) as slugs:
+            published = sum(1 for _ in slugs)
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()) + f", {published} published",
+               err=True)
 
 
 @main.command(epilog="""\b
 Example:
+  cms export site.json           # a JSON array
   cms export articles.jsonl      # JSON Lines, one article a line
-  cms export ./backup/           # a directory of <slug>.json files
+  cms export ./backup/           # a folder of <slug>.json files
 """)
 @click.argument("path", type=click.Path())
 @click.pass_context
 @cms_errors
 def export(ctx: click.Context, path: str) -> None:
-    """Write every article on the draft line to JSON Lines (*.jsonl) or a directory."""
+    """Write every article to a JSON array (*.json), JSON Lines (*.jsonl) or a folder.
+
+    Each record is the draft's fields plus `meta`: its state, when it went live, and the
+    live version when it differs from the draft, so `cms import` rebuilds the site.
+    """
     store = open_store(ctx)
-    slugs = store.slugs()
-    writer = transfer.write_jsonl if path.endswith(".jsonl") else transfer.write_files
-    with _progress(writer(store, path, slugs), "Exporting", len(slugs)) as bar:
-        for _ in bar:
-            pass
-    click.echo(f"Exported {len(slugs)} articles to {path}", err=True)
+    total = store.count()
+    with _progress(transfer.write(transfer.records(store), path), "Exporting", total) as slugs:
+        written = sum(1 for _ in slugs)
+    click.echo(f"Exported {written} articles to {path}", err=True)
 
 
-def _progress(items: Iterable[Any], label: str, length: int | None = None) -> Any:
+@main.command("publish", epilog="""\b
+Example:
+  cms publish budget-vote council-reacts --message "Budget night"
+""")
+@click.argument("slugs", nargs=-1, required=True)
+@click.option("--message", help="The commit subject (default: Publish N articles: ...).")
+@click.option("--author", "author", help='Commit author, "Name <email>" (default: your git '
+                                         "user.name and user.email).")
+@click.pass_context
+@cms_errors
+def publish(ctx: click.Context, slugs: tuple[str, ...], message: str | None,
+            author: str | None) -> None:
+    """Publish the drafts of several articles in one commit on `published`, all or nothing
+    (a release)."""
+    store = open_store(ctx)
+    editor = _editor(author, None, None, Person("CMS Command Line", "cli@localhost"))
+    sha, _ = releases.release(store, list(slugs), editor, message)
+    click.echo(sha)
+    click.echo(f"Published {len(slugs)} article(s) in {sha[:12]}", err=True)
+
+
+def _editor(author: str | None, name: str | None, email: str | None, default: Person
+            ) -> Person:
+    """The commit author from --author, or --name/--email, or git's user.name/user.email."""
+    if author is not None:
+        if name is not None or email is not None:
+            raise click.UsageError("Give either --author or --name/--email, not both.")
+        return transfer.parse_author(author)
+    mine = git_identity(default)
+    return transfer.person(name or mine.name, email or mine.email,
+                           "--name/--email" if name or email else "git user.name/user.email")
+
+
+class _Lines:
+    """Progress as a line every few seconds (and at the end), for a log or a pipe."""
+
+    EVERY_S = 5.0
+
+    def __init__(self, items: Iterable[Any], label: str, length: int) -> None:
+        self.items, self.label, self.length = items, label, length
+
+    def __enter__(self) -> Iterator[Any]:
+        return self._walk()
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _walk(self) -> Iterator[Any]:
+        done, last = 0, time.monotonic()
+        for item in self.items:
+            yield item
+            done += 1
+            if time.monotonic() - last >= self.EVERY_S:
+                last = time.monotonic()
+                click.echo(f"{self.label}: {done}/{self.length}", err=True)
+        click.echo(f"{self.label}: {done}/{self.length} done", err=True)
+
+
+def _progress(items: Iterable[Any], label: str, length: int) -> Any:
+    """A progress bar on a terminal; periodic lines when stderr is a file or a pipe."""
+    if not sys.stderr.isatty():
+        return _Lines(items, label, length)
     return click.progressbar(items, label=label, length=length, file=sys.stderr,
                              show_pos=True)
 

@@ -10,13 +10,15 @@ part of any of it.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 from typing import Any
 
-from . import layout, public
+from . import layout, public, search
 from .errors import ArticleNotFound, Gone, RevisionNotFound
 from .layout import PUBLISHED
 from .store import ArticleStore
+from .text import search_text
 from .times import iso
 
 
@@ -44,6 +46,10 @@ class Delivery:
     def _doc(self, blob: str) -> dict[str, Any]:
         doc = json.loads(self.store.repo.read(blob))
         return doc if isinstance(doc, dict) else {}
+
+    def _text(self, blob: str) -> str:
+        """The plain text of a file's body."""
+        return search_text(self._doc(blob))
 
     def _render(self, blob: str) -> dict[str, Any]:
         """All the public fields of one file: its card and its body."""
@@ -76,7 +82,13 @@ class Delivery:
         rows, total = self.index.live_list(limit=per_page, offset=(page - 1) * per_page,
                                            **filters)
         cards = self._cards(rows)
-        return [{**card, **self._when(row)} for card, row in zip(cards, rows, strict=True)], total
+        items = [{**card, **self._when(row)} for card, row in zip(cards, rows, strict=True)]
+        if filters.get("sort") == "relevance" and filters.get("q"):
+            for item, row in zip(items, rows, strict=True):
+                item["highlight"] = search.highlight(
+                    filters["q"], item.get("title") or "", item.get("summary") or "",
+                    functools.partial(self._text, row["blob"]), item.get("language"))
+        return items, total
 
     def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
         """The newest live articles, whole, for feeds and sitemaps."""

@@ -112,11 +112,15 @@ def parse_tree(data: bytes) -> Tree:
 
 
 def serialize_commit(
-    tree: str, parents: list[str], author: Person, committer: Person, when: int, message: str
+    tree: str, parents: list[str], author: Person, committer: Person, when: int, message: str,
+    authored: int | None = None,
 ) -> bytes:
+    """The bytes of a commit object made at `when`; `authored` (default: `when`) is the author
+    date, as git keeps for a change written earlier than it was committed (an archive's)."""
     lines = [f"tree {tree}"]
     lines += [f"parent {p}" for p in parents]
-    lines.append(f"author {author.name} <{author.email}> {when} +0000")
+    lines.append(f"author {author.name} <{author.email}> {when if authored is None else authored}"
+                 " +0000")
     lines.append(f"committer {committer.name} <{committer.email}> {when} +0000")
     return ("\n".join(lines) + "\n\n" + message).encode()
 

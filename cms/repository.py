@@ -211,10 +211,10 @@ class Repository:
 
     def commit(
         self, tree: str, parent: str | None, author: Person, committer: Person, when: int,
-        message: str,
+        message: str, authored: int | None = None,
     ) -> str:
         parents = [parent] if parent else []
-        data = serialize_commit(tree, parents, author, committer, when, message)
+        data = serialize_commit(tree, parents, author, committer, when, message, authored)
         sha = self.write("commit", data)
         self._remember_commit(sha, tree)
         return sha

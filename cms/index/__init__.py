@@ -18,9 +18,9 @@ from .cards import CardCache
 from .catch_up import CatchUp
 from .drafts import DraftQueries
 from .live import LiveQueries
-from .tables import CardMaker, fts_query
+from .tables import CardMaker
 
-__all__ = ["CardMaker", "Index", "fts_query"]
+__all__ = ["CardMaker", "Index"]
 
 
 class Index(CatchUp, DraftQueries, LiveQueries, CardCache):

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import layout, messages
+from .. import layout, messages, search
 from ..layout import LINES, MAIN, PUBLISHED
 from ..repository import CommitRecord
 from ..text import has_own_summary, search_text
@@ -191,8 +191,8 @@ class CatchUp(Tables):
             db.executemany(f"INSERT OR IGNORE INTO {tags_table} VALUES ({marks})", tags)
         db.execute(f"DELETE FROM {text_table} WHERE rowid = ?", (article,))
         db.execute(
-            f"INSERT INTO {text_table} (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
-            (article, _text(doc, "title") or "", _text(doc, "summary") or "", search_text(doc)),
+            f"INSERT INTO {text_table} (rowid, {', '.join(search.COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+            (article, *search.row(doc, search_text(doc))),
         )
 
 

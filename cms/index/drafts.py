@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tables import REVISION_COLUMNS, Tables, matching
+from .. import search
+from .tables import REVISION_COLUMNS, Tables
 
 ARTICLE_COLUMNS = (
     "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "
@@ -36,9 +37,11 @@ class DraftQueries(Tables):
 
     def articles(
         self, *, now: int, state: str | None = None, section: str | None = None,
-        tag: str | None = None, q: str | None = None, limit: int, offset: int,
+        tag: str | None = None, q: str | None = None, sort: str | None = None, limit: int,
+        offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Return one page of articles, most recently updated first, and the total."""
+        """Return one page of articles, most recently updated first (best match first with
+        `sort="relevance"` and `q`), and the total."""
         where: list[str] = []
         args: dict[str, Any] = {"now": now, "limit": limit, "offset": offset}
         if state is not None:
@@ -50,11 +53,23 @@ class DraftQueries(Tables):
         if tag is not None:
             where.append("a.id IN (SELECT article FROM tags WHERE tag = :tag)")
             args["tag"] = tag.lower()
-        if q is not None and not matching(q, "a.id", "fulltext", where, args):
-            return [], 0
-        rows, total = self._page(f"{ARTICLE_COLUMNS}, {STATE}",
-                                 "articles a LEFT JOIN live l ON l.slug = a.slug", where, args,
-                                 "a.updated_at DESC, a.slug")
+        source, order = "articles a LEFT JOIN live l ON l.slug = a.slug", "a.updated_at DESC"
+        if q is not None:
+            if not self._matching(q, "a.id", "fulltext", None, where, args):
+                return [], 0
+            if sort == "relevance":
+                # as `LiveQueries._ranked`: bm25 for at most RANK_WINDOW matches, the newest
+                where[-1] = "fulltext MATCH :q"
+                ranked = (f"SELECT a.id AS id, {search.rank('fulltext')} AS score FROM "
+                          "fulltext JOIN articles a ON a.id = fulltext.rowid LEFT JOIN live l "
+                          f"ON l.slug = a.slug WHERE {' AND '.join(where)} "
+                          "ORDER BY fulltext.rowid DESC LIMIT :window")
+                source = (f"({ranked}) m JOIN articles a ON a.id = m.id "
+                          "LEFT JOIN live l ON l.slug = a.slug")
+                where, order = [], f"m.score, {order}"
+                args["window"] = search.RANK_WINDOW
+        rows, total = self._page(f"{ARTICLE_COLUMNS}, {STATE}", source, where, args,
+                                 f"{order}, a.slug")
         return [_article_row(r) for r in rows], total
 
     def _page(self, columns: str, source: str, where: list[str], args: dict[str, Any],

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tables import Tables, matching
+from .. import search
+from .tables import Tables
 
 LIVE_COLUMNS = "l.slug, l.blob, l.revision, l.published_at, l.updated_at, l.title"
 VISIBLE = "l.id NOT IN (SELECT article FROM withdrawn)"
@@ -31,10 +32,12 @@ class LiveQueries(Tables):
 
     def live_list(
         self, *, section: str | None = None, tag: str | None = None, author: str | None = None,
-        language: str | None = None, q: str | None = None, limit: int, offset: int,
+        language: str | None = None, q: str | None = None, sort: str | None = None,
+        limit: int, offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Return one page of live articles, newest `published_at` first, each with its kept
-        card (JSON, or None), and the total.
+        """Return one page of live articles, newest `published_at` first (best match first
+        with `sort="relevance"` and `q`), each with its kept card (JSON, or None), and the
+        total.
 
         Both walk one index already in (published_at, article) order, the first filter's
         (tag, author, section, language) or `live_order`; only the page's rows are read.
@@ -42,16 +45,19 @@ class LiveQueries(Tables):
         given = {"tag": tag and tag.lower(), "author": author and author.lower(),
                  "section": section, "language": language}
         args: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        ranked = q is not None and sort == "relevance"
         walk, key, where = "live k", "k.id", list[str]()
         for name in args:
             table, column, article = LIVE_FILTERS[name]
-            if not where:
+            if not where and not ranked:  # a ranked list walks the full-text match instead
                 walk, key = f"{table} k", f"k.{article}"
                 where.append(f"k.{column} = :{name}")
             else:
                 where.append(f"{key} IN (SELECT {article} FROM {table} WHERE {column} = :{name})")
-        if q is not None and not matching(q, key, "live_text", where, args):
+        if q is not None and not self._matching(q, key, "live_text", language, where, args):
             return [], 0
+        if ranked:
+            return self._ranked(where[:-1], args, limit, offset)
         with self._reading() as db:
             if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
                 where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
@@ -74,6 +80,44 @@ class LiveQueries(Tables):
                 {**args, "limit": limit, "offset": offset},
             ).fetchall()
         return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
+
+    def _ranked(self, filters: list[str], args: dict[str, Any], limit: int, offset: int
+                ) -> tuple[list[dict[str, Any]], int]:
+        """`live_list` by BM25 rank, then newest first, among the RANK_WINDOW matches that
+        went live last (and so many at most): `filters` are conditions on `k.id`, the live
+        article, and `args` carry the FTS5 query as :q."""
+        where = ["live_text MATCH :q", *filters]
+        args = {**args, "window": search.RANK_WINDOW}
+        with self._reading() as db:
+            if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
+                where.append("k.id NOT IN (SELECT article FROM withdrawn)")
+            # FTS5 walks its matches by rowid (= live id) and stops at the window: bm25 is
+            # worked out for at most RANK_WINDOW rows however common the words
+            source = (f"(SELECT k.id AS id, {search.rank('live_text')} AS score, "
+                      "k.published_at AS at FROM live_text JOIN live k ON k.id = "
+                      f"live_text.rowid WHERE {' AND '.join(where)} ORDER BY live_text.rowid "
+                      "DESC LIMIT :window)")
+            count = f"SELECT COUNT(*) FROM {source}"
+            seen = (*self._tips(db).values(), count, *sorted(args.items()))
+            total = self._totals.get(seen)
+            if total is None:
+                total = db.execute(count, args).fetchone()[0]
+                if len(self._totals) >= 1024:
+                    self._totals.clear()
+                self._totals[seen] = total
+            rows = db.execute(
+                f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT id, score, at FROM {source} "
+                "ORDER BY score, at DESC, id DESC LIMIT :limit OFFSET :offset) p "
+                "JOIN live l ON l.id = p.id LEFT JOIN cards c ON c.blob = l.blob "
+                "ORDER BY p.score, p.at DESC, p.id DESC",
+                {**args, "limit": limit, "offset": offset},
+            ).fetchall()
+        return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
+
+    def live_order(self) -> list[str]:
+        """Every live article's slug, in the order they went live (previous/next order)."""
+        return [r[0] for r in self.db.execute(
+            f"SELECT l.slug FROM live l WHERE {VISIBLE} ORDER BY l.published_at, l.id")]
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """The live articles published just before and just after `slug`."""

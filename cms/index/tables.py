@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .. import search
 from ..layout import LINES
 from ..repository import Repository
 
 # what the index is given to work out an article's public card (see `cms.public.card`)
 CardMaker = Callable[[dict[str, Any]], dict[str, Any]]
 REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob, line"
-SCHEMA_VERSION = 6
-SCHEMA = """
+# 7: full-text tables hold stems and the words as written (see `cms.search`)
+SCHEMA_VERSION = 7
+SCHEMA = f"""
 CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
     line TEXT NOT NULL, date INTEGER NOT NULL, UNIQUE (sha, line));
@@ -35,8 +36,7 @@ CREATE INDEX articles_publish_at ON articles (publish_at);
 CREATE TABLE tags (tag TEXT NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (tag, article))
     WITHOUT ROWID;
 CREATE INDEX tags_article ON tags (article);
-CREATE VIRTUAL TABLE fulltext USING fts5(title, summary, body,
-    tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE fulltext USING fts5({', '.join(search.COLUMNS)}, {search.FTS_OPTIONS});
 CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
     revision TEXT NOT NULL, published_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
     title TEXT, section TEXT, language TEXT);
@@ -49,8 +49,7 @@ CREATE INDEX live_tags_article ON live_tags (article);
 CREATE TABLE live_authors (name TEXT NOT NULL, published_at INTEGER NOT NULL,
     article INTEGER NOT NULL, PRIMARY KEY (name, published_at, article)) WITHOUT ROWID;
 CREATE INDEX live_authors_article ON live_authors (article);
-CREATE VIRTUAL TABLE live_text USING fts5(title, summary, body,
-    tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE live_text USING fts5({', '.join(search.COLUMNS)}, {search.FTS_OPTIONS});
 -- Live articles no longer on main (a delete cut in half between its two refs, or a plain-git
 -- delete on main alone) are not delivered. The triggers keep this usually empty list, so lists
 -- walk one index in order instead of checking every live article against main.
@@ -66,12 +65,6 @@ CREATE TRIGGER draft_removed AFTER DELETE ON articles
     BEGIN INSERT OR IGNORE INTO withdrawn SELECT id FROM live WHERE slug = OLD.slug; END;
 CREATE TABLE cards (blob TEXT PRIMARY KEY, card TEXT NOT NULL);
 """
-
-
-def fts_query(q: str) -> str | None:
-    """Turn free text into an FTS5 query matching all its words (None: no words)."""
-    words = re.findall(r"\w+", q)
-    return " ".join(f'"{w}"' for w in words) or None
 
 
 
@@ -90,6 +83,7 @@ class Tables:
         self.path = os.path.join(folder, "index.sqlite")
         self._local = threading.local()
         self._totals: dict[tuple[Any, ...], int] = {}
+        self._language_sets: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -160,6 +154,32 @@ class Tables:
         """The commit of each line the index reflects (None for a line it has not seen)."""
         return {line: None for line in LINES} | dict(db.execute("SELECT line, sha FROM tips"))
 
+    def _matching(self, q: str, key: str, table: str, language: str | None,
+                  where: list[str], args: dict[str, Any]) -> bool:
+        """Add a full-text condition on `table` for the words of `q` (in `language`, or in
+        those of the articles it holds) as the last of `where`; False if `q` has no words."""
+        match = search.match(q, (language,) if language else self._languages(table))
+        if match is None:
+            return False
+        where.append(f"{key} IN (SELECT rowid FROM {table} WHERE {table} MATCH :q)")
+        args["q"] = match
+        return True
+
+    def _languages(self, table: str) -> tuple[str, ...]:
+        """The languages of the articles a full-text table holds (live or drafts), kept per
+        state of the index."""
+        db = self.db
+        source = "live" if table == "live_text" else "articles"
+        seen = (*self._tips(db).values(), source)
+        found = self._language_sets.get(seen)
+        if found is None:
+            found = tuple(sorted({r[0] or "en" for r in db.execute(
+                f"SELECT DISTINCT language FROM {source}")})) or ("en",)
+            if len(self._language_sets) >= 64:
+                self._language_sets.clear()
+            self._language_sets[seen] = found
+        return found
+
 
 def _statements(script: str) -> Iterator[str]:
     """The statements of an SQL script one by one (a trigger's body holds semicolons too)."""
@@ -170,13 +190,4 @@ def _statements(script: str) -> Iterator[str]:
             yield statement
             statement = ""
 
-
-def matching(q: str, key: str, table: str, where: list[str], args: dict[str, Any]) -> bool:
-    """Add a full-text condition on `table` for the words of `q`; False if it has none."""
-    match = fts_query(q)
-    if match is None:
-        return False
-    where.append(f"{key} IN (SELECT rowid FROM {table} WHERE {table} MATCH :q)")
-    args["q"] = match
-    return True
 

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import layout
+from .. import layout, search
 from ..articles import Article, from_row
 from ..diff import changes as field_changes
 from ..document import REVISION_RE
@@ -18,6 +18,7 @@ from ..errors import (
     RevisionNotFound,
 )
 from ..layout import PUBLISHED
+from ..text import search_text
 from ..times import utc
 from .base import StoreBase
 
@@ -28,14 +29,21 @@ class Reading(StoreBase):
     def list(
         self, *, page: int = 1, per_page: int = 20, state: str | None = None,
         section: str | None = None, tag: str | None = None, q: str | None = None,
+        sort: str | None = None,
     ) -> tuple[builtins.list[Article], int]:
-        """Return one page of articles (most recently updated first) and the total count."""
+        """Return one page of articles (most recently updated first; best match first, each
+        with a `highlight`, for `sort="relevance"` and `q`) and the total count."""
         self.catch_up()
         rows, total = self.index.articles(
-            now=int(time.time()), state=state, section=section, tag=tag, q=q, limit=per_page,
-            offset=(page - 1) * per_page,
+            now=int(time.time()), state=state, section=section, tag=tag, q=q, sort=sort,
+            limit=per_page, offset=(page - 1) * per_page,
         )
-        return [from_row(r, json.loads(self.repo.read(r["blob"]))) for r in rows], total
+        found = [from_row(r, json.loads(self.repo.read(r["blob"]))) for r in rows]
+        if q and sort == "relevance":
+            for article in found:
+                article.highlight = search.highlight_doc(q, article.fields,
+                                                         search_text(article.fields))
+        return found, total
 
     def count(self) -> int:
         self.catch_up()

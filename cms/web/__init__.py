@@ -17,7 +17,7 @@ from ..document import BLOCK_SCHEMAS, ArticleFields, block_openapi
 from ..settings import Settings
 from ..store import ArticleStore
 from ..tokens import TokenStore
-from . import delivery_api, manage, problems, scheduler, security, system
+from . import delivery_api, manage, problems, releases, scheduler, security, system
 from .response_cache import ResponseCache
 from .schemas import ProblemSchema
 
@@ -88,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.spec.components.schema("ArticleInput", schema=ArticleFields)
     api.register_blueprint(system.blp)
     api.register_blueprint(manage.blp)
+    api.register_blueprint(releases.blp)
     api.register_blueprint(delivery_api.blp)
     problems.register(app)
     security.init(app)

@@ -51,10 +51,19 @@ class ManageListArgs(PageArgs):
     section = fields.String(validate=validate.Length(max=60))
     tag = fields.String(validate=validate.Length(max=50))
     q = fields.String(validate=validate.Length(min=1, max=200))
+    sort = fields.String(validate=validate.OneOf(["relevance"]),
+                         metadata={"description": "`relevance`: best match for `q` first "
+                                                  "(BM25), each item with a `highlight`."})
+
+
+class ArticleListItemSchema(ArticleSchema):
+    highlight = fields.String(
+        dump_only=True, metadata={"description": "With sort=relevance: where `q` matched, "
+                                                 "HTML-escaped, each match in <mark>."})
 
 
 class ArticleListSchema(Schema):
-    items = fields.List(fields.Nested(ArticleSchema))
+    items = fields.List(fields.Nested(ArticleListItemSchema))
     meta = fields.Nested(PageMetaSchema)
 
 
@@ -112,6 +121,10 @@ class PublicListItemSchema(PublicArticleSchema):
     class Meta:
         exclude = ("publish_at", "body", "previous", "next")
 
+    highlight = fields.String(
+        dump_only=True, metadata={"description": "With sort=relevance: where `q` matched, "
+                                                 "HTML-escaped, each match in <mark>."})
+
 
 class PublicListSchema(Schema):
     items = fields.List(fields.Nested(PublicListItemSchema))
@@ -124,6 +137,9 @@ class DeliveryListArgs(PageArgs):
     author = fields.String(validate=validate.Length(max=200))
     language = fields.String(validate=validate.Length(max=35))
     q = fields.String(validate=validate.Length(min=1, max=200))
+    sort = fields.String(validate=validate.OneOf(["relevance"]),
+                         metadata={"description": "`relevance`: best match for `q` first "
+                                                  "(BM25), each item with a `highlight`."})
 
 
 class PublishedVersionSchema(Schema):

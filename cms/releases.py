@@ -1,0 +1,217 @@
+"""Releases: several articles made live in one commit on `published`, all or nothing.
+
+A release takes each article's current draft. Before anything is written every slug is
+checked (it exists, its draft passes the schema, it is not already live as it is); any fault
+refuses the whole release, naming each slug at fault, and nothing is published. The commit
+carries one `Article:` trailer per article and `Action: publish`, so `git log --grep` and the
+index see a publication of each.
+
+The same commit routine publishes one imported article with an earlier author date (when the
+archive says it went live); the committer date stays the real time of the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gitdb.util import hex_to_bin
+
+from . import layout, messages
+from .articles import Article, validate
+from .commits import MAX_ATTEMPTS, Tips
+from .document import SLUG_MAX, SLUG_RE
+from .errors import CMSError, Conflict, RefMoved, StorageUnavailable, ValidationFailed
+from .gitobjects import MODE_FILE, MODE_TREE, Person, Tree
+from .layout import LINES, MAIN, PUBLISHED
+from .repository import CommitRecord, Repository
+
+if TYPE_CHECKING:
+    from .store import ArticleStore
+
+log = logging.getLogger(__name__)
+RELEASE_MAX = 1000
+MESSAGE_MAX = 72
+_SLUG = re.compile(SLUG_RE)
+
+# slug -> (blob, parsed content) of what goes live
+Files = dict[str, tuple[str, dict[str, Any]]]
+
+
+def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
+            ) -> tuple[str, list[Article]]:
+    """Publish the current drafts of `slugs` in one commit on `published`.
+
+    Returns the commit and the articles as they now are. Raises ValidationFailed (422) when a
+    slug is malformed, repeated or unknown, a draft fails the schema, or the message is bad;
+    Conflict (409) when the only faults are articles already live as they are. Either names
+    each slug at fault (`errors["slugs.N"]`) and nothing is published.
+    """
+    slugs = _checked_slugs(slugs)
+    subject = _subject(message, slugs)
+
+    def plan(tips: Tips) -> Files:
+        files: Files = {}
+        invalid: dict[str, list[str]] = {}
+        live: dict[str, list[str]] = {}
+        for i, slug in enumerate(slugs):
+            path = layout.article_path(slug)
+            blob = store.repo.lookup(tips[MAIN], path)
+            if blob is None:
+                invalid[f"slugs.{i}"] = [f"There is no article '{slug}'."]
+                continue
+            try:
+                doc = json.loads(store.repo.read(blob))
+                validate(doc)
+            except (ValueError, ValidationFailed) as e:
+                fields = ", ".join(e.errors) if isinstance(e, ValidationFailed) and e.errors \
+                    else "not JSON"
+                invalid[f"slugs.{i}"] = [f"The draft of '{slug}' is not valid ({fields})."]
+                continue
+            if store.repo.lookup(tips[PUBLISHED], path) == blob:
+                live[f"slugs.{i}"] = [f"'{slug}' is live as it is."]
+                continue
+            files[slug] = (blob, doc)
+        if invalid or live:
+            at_fault = [slugs[int(k.split(".")[1])] for k in sorted(
+                {**invalid, **live}, key=lambda k: int(k.split(".")[1]))]
+            error: type[CMSError] = ValidationFailed if invalid else Conflict
+            raise error(f"Nothing was published; at fault: {', '.join(at_fault)}.",
+                        {**invalid, **live})
+        return files
+
+    def compose(tips: Tips, files: Files) -> str:
+        trailers = [f"Article: {slug}" for slug in files]
+        trailers += ["Action: publish", f"Revision: {tips[MAIN]}"]
+        return f"{subject}\n\n" + "\n".join(trailers) + "\n"
+
+    sha = commit_published(store, editor, plan, compose)
+    return sha, [store.get(slug) for slug in slugs]
+
+
+def publish_blob(store: ArticleStore, slug: str, editor: Person, blob: str, revision: str,
+                 authored: int | None = None) -> str:
+    """Make `blob` (a version of `slug` saved on the draft line at `revision`) live in one
+    commit whose author date is `authored` (default: now). Returns the commit.
+
+    Raises Conflict when that content is live already.
+    """
+
+    def plan(tips: Tips) -> Files:
+        if store.repo.lookup(tips[PUBLISHED], layout.article_path(slug)) == blob:
+            raise Conflict(f"Nothing to publish: '{slug}' is live as it is.")
+        return {slug: (blob, json.loads(store.repo.read(blob)))}
+
+    def compose(tips: Tips, files: Files) -> str:
+        return messages.compose("publish", slug, extra={"Revision": revision})
+
+    return commit_published(store, editor, plan, compose, authored)
+
+
+def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips], Files],
+                     compose: Callable[[Tips, Files], str], authored: int | None = None) -> str:
+    """One commit on `published` setting the files `plan` names; returns its id.
+
+    Planned under the CMS's write turn and retried if a plain-git push moved a line meanwhile.
+    Raises what `plan` raises, or StorageUnavailable.
+    """
+    repo = store.repo
+    for _ in range(MAX_ATTEMPTS):
+        with repo.exclusive():
+            tips = {line: repo.ref(line) for line in LINES}
+            files = plan(tips)
+            parent = tips[PUBLISHED]
+            changes: dict[str, str | None] = {
+                layout.article_path(slug): blob for slug, (blob, _) in files.items()}
+            when = int(time.time())
+            message = compose(tips, files)
+            try:
+                tree = tree_with(repo, parent, changes)
+                sha = repo.commit(tree, parent, editor, store.committer, when, message, authored)
+                repo.move((PUBLISHED, parent, sha))
+            except RefMoved:
+                continue
+            except OSError as e:
+                raise StorageUnavailable(
+                    f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
+                ) from e
+            record = CommitRecord(sha, [parent] if parent else [], editor,
+                                  store.committer.email, when if authored is None else authored,
+                                  message, changes)
+            try:
+                store.index.record(PUBLISHED, record, {s: doc for s, (_, doc) in files.items()})
+            except sqlite3.Error:
+                # the commit stands; the index is derived and catches up from git later
+                log.warning("index update failed after %s; it will catch up", sha,
+                            exc_info=True)
+            return sha
+    raise StorageUnavailable("Too many concurrent writes; try again.")
+
+
+def tree_with(repo: Repository, commit: str | None, files: dict[str, str | None]) -> str:
+    """The root tree of `commit` with each path set to its blob (None: removed); returns its id.
+
+    Only the trees along the changed paths are read and written.
+    """
+
+    def edit(tree: Tree, changes: dict[tuple[str, ...], str | None]) -> Tree:
+        below: dict[str, dict[tuple[str, ...], str | None]] = {}
+        for parts, blob in changes.items():
+            if len(parts) > 1:
+                below.setdefault(parts[0], {})[parts[1:]] = blob
+            elif blob is None:
+                tree.pop(parts[0], None)
+            else:
+                tree[parts[0]] = (MODE_FILE, hex_to_bin(blob))
+        for folder, inner in below.items():
+            entry = tree.get(folder)
+            child = edit(repo.tree(entry[1]) if entry and entry[0] == MODE_TREE else {}, inner)
+            if child:
+                tree[folder] = (MODE_TREE, hex_to_bin(repo.write_tree(child)))
+            else:
+                tree.pop(folder, None)
+        return tree
+
+    return repo.write_tree(edit(repo.root_tree(commit),
+                                {tuple(p.split("/")): b for p, b in files.items()}))
+
+
+def _checked_slugs(slugs: Any) -> list[str]:
+    if not isinstance(slugs, list) or not 1 <= len(slugs) <= RELEASE_MAX:
+        raise ValidationFailed("A release names 1 to 1000 articles by slug.",
+                               {"slugs": [f"Must be a list of 1 to {RELEASE_MAX} slugs."]})
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for i, slug in enumerate(slugs):
+        if not isinstance(slug, str) or len(slug) > SLUG_MAX or not _SLUG.fullmatch(slug):
+            errors[f"slugs.{i}"] = ["Not a valid slug."]
+        elif slug in seen:
+            errors[f"slugs.{i}"] = [f"'{slug}' is named twice."]
+        else:
+            seen.add(slug)
+    if errors:
+        raise ValidationFailed("Nothing was published: the release names bad slugs.", errors)
+    return slugs
+
+
+def _subject(message: Any, slugs: list[str]) -> str:
+    if message is None:
+        if len(slugs) == 1:
+            return messages.subject("publish", slugs[0])
+        head = f"Publish {len(slugs)} articles: {', '.join(slugs)}"
+        return head if len(head) <= MESSAGE_MAX else head[: MESSAGE_MAX - 3] + "..."
+    if not isinstance(message, str) or not 1 <= len(message) <= MESSAGE_MAX or any(
+        unicodedata.category(ch) in ("Cc", "Cs") for ch in message
+    ):
+        raise ValidationFailed(
+            "The release message is not valid.",
+            {"message": [f"One line of 1 to {MESSAGE_MAX} characters, no control characters."]},
+        )
+    return message
