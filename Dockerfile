@@ -1,3 +1,9 @@
+# Decap CMS for the workbench at /admin/, from the pinned npm package; only its dist/ is kept.
+FROM node:20-slim AS workbench
+WORKDIR /workbench
+COPY workbench/package.json workbench/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 
 RUN apt-get update \
@@ -10,7 +16,8 @@ COPY pyproject.toml README.md ./
 COPY cms/ ./cms/
 RUN pip install --no-cache-dir .
 
-ENV CMS_REPO=/data/content-repo
+COPY --from=workbench /workbench/node_modules/decap-cms/dist/ ./workbench/decap-cms/
+ENV CMS_REPO=/data/content-repo CMS_WORKBENCH_DIST=/app/workbench/decap-cms
 
 RUN useradd --create-home --shell /usr/sbin/nologin cms \
     && mkdir -p /data \

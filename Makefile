@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 CMS_REPO ?= ./content-repo
 export CMS_REPO
 
-.PHONY: run test lint bench clean system-packages
+.PHONY: run test lint bench clean system-packages workbench
 
 # Debian packages (git, curl; chromium for the browser tests), installed only when missing.
 system-packages:
@@ -23,7 +23,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The workbench (Decap CMS at /admin/): the npm package pinned in workbench/package-lock.json.
+WORKBENCH_STAMP := workbench/node_modules/.installed-stamp
+$(WORKBENCH_STAMP): workbench/package.json workbench/package-lock.json
+	cd workbench && npm ci --ignore-scripts --no-audit --no-fund
+	touch $(WORKBENCH_STAMP)
+
+workbench: $(WORKBENCH_STAMP)
+
+run: $(STAMP) $(WORKBENCH_STAMP)
 	$(BIN)/cms init --demo
 	$(BIN)/cms serve --host 127.0.0.1 --port 8000
 
@@ -31,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check cms tests bench soak
 	$(BIN)/mypy cms
 
-test: lint
+test: lint $(WORKBENCH_STAMP)
 	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium"
 	$(BIN)/pytest -n 2
 

@@ -72,6 +72,7 @@ class Text(fields.String):
     def __init__(self, *, min: int = 1, max: int, multiline: bool = False, **kwargs: Any):
         validators = [validate.Length(min=min, max=max), _bad_characters(multiline)]
         super().__init__(validate=validators, **kwargs)
+        self.multiline = multiline
 
 
 class Url(fields.Url):

@@ -36,6 +36,10 @@ class Settings:
     site_url: str | None = None
     article_url: str | None = None
     max_content_length: int | None = 1024 * 1024
+    # the editors' workbench (see cms.web.workbench)
+    session_lifetime: int = 12 * 3600
+    workbench_dist: str | None = None
+    preview_frontend: str | None = None
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -284,3 +284,27 @@ def test_text_from_the_api_is_shown_as_text_never_as_markup(api, frontend, page,
     expect(shown.locator("img, b, i, u, s, em, script, ol li li")).to_have_count(0)
     assert page.evaluate("window.injected") is None
     assert_no_errors(errors)
+
+
+def test_a_preview_link_opens_a_draft_without_a_token_until_it_expires(server, frontend, page,
+                                                                      errors, author_token):
+    created = requests.post(f"{server}/api/v1/manage/articles", headers=author_token,
+                            json=article("Embargoed story"), timeout=10)
+    slug = created.json()["slug"]
+    link = requests.post(f"{server}/api/v1/manage/articles/{slug}/preview-link",
+                         json={"expires_in": 3}, headers=author_token, timeout=10).json()
+    # the link carries no token, and the browser holds none
+    page.goto(f"{frontend}/?api={server}&preview={quote(link['url'], safe='')}")
+    expect(page.get_by_test_id("preview-banner")).to_have_text("Preview of an unpublished draft")
+    expect(page.get_by_test_id("article-title")).to_have_text("Embargoed story")
+    expect(page.get_by_test_id("article-body")).to_contain_text(
+        "The budget passed by seven votes to two.")
+    assert requests.get(f"{server}/api/v1/articles/{slug}", timeout=10).status_code == 404
+
+    expires = datetime.fromisoformat(link["expires_at"].replace("Z", "+00:00"))
+    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds() + 0.5))
+    page.reload()
+    expect(page.get_by_test_id("preview-unavailable")).to_contain_text("expired")
+    expect(page.get_by_test_id("article")).to_have_count(0)
+    # the browser reports the expired link's 410 on the console; nothing else went wrong
+    assert [e for e in errors if not (e["kind"] == "console" and "410" in e["text"])] == []

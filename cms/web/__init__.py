@@ -14,10 +14,23 @@ from flask_smorest import Api
 from .. import __version__, public
 from ..delivery import Delivery
 from ..document import BLOCK_SCHEMAS, ArticleFields, block_openapi
+from ..preview import Preview, PreviewLinks
+from ..sessions import SessionStore
 from ..settings import Settings
 from ..store import ArticleStore
 from ..tokens import TokenStore
-from . import delivery_api, manage, problems, releases, scheduler, security, system
+from . import (
+    delivery_api,
+    manage,
+    preview,
+    problems,
+    releases,
+    scheduler,
+    security,
+    session,
+    system,
+    workbench,
+)
 from .response_cache import ResponseCache
 from .schemas import ProblemSchema
 
@@ -80,6 +93,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cms.store"] = store
     app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
     app.extensions["cms.delivery"] = Delivery(store)
+    app.extensions["cms.sessions"] = SessionStore(store.repo.git_dir,
+                                                  int(settings.session_lifetime))
+    app.extensions["cms.preview"] = Preview(store)
+    app.extensions["cms.preview_links"] = PreviewLinks(store.repo.git_dir)
+    workbench.init(app)
 
     api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses()]})
     for schema in BLOCK_SCHEMAS.values():
@@ -90,6 +108,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(manage.blp)
     api.register_blueprint(releases.blp)
     api.register_blueprint(delivery_api.blp)
+    api.register_blueprint(session.blp)
+    api.register_blueprint(preview.blp)
+    api.register_blueprint(workbench.blp)
     problems.register(app)
     security.init(app)
     _cors(app)
@@ -106,7 +127,7 @@ def _cors(app: Flask) -> None:
     public = {"origins": "*", "send_wildcard": True, "supports_credentials": False}
     resources: dict[Any, dict[str, Any]] = {
         r"/api/v1/articles*": public, r"/api/v1/sync": public, r"/feed.*": public,
-        r"/sitemap.xml": public,
+        r"/sitemap.xml": public, r"/api/v1/preview/links/*": public,
     }
     origins = app.extensions["cms.settings"].manage_cors_origins
     if isinstance(origins, str):

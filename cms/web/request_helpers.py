@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..gitobjects import Person
 from ..tokens import Token
+from .cookies import cookie_token
 
 JSON_TYPES = {"application/json"}
 PATCH_TYPES = {"application/json", "application/merge-patch+json"}
@@ -114,6 +115,10 @@ def requires(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 def _token() -> Token:
     header = request.headers.get("Authorization", "")
+    if not header:
+        token = cookie_token()  # the workbench's session, when there is one
+        if token is not None:
+            return token
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send Authorization: Bearer <token>.")

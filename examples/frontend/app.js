@@ -8,6 +8,7 @@
   const PER_PAGE = 20;
   const SITE = "Newsroom";
   const API = apiBase();
+  const PREVIEW = previewUrl();
   const view = document.getElementById("view");
   let navigation = 0; // bumped on every route change, so a slow answer can't paint over a newer page
 
@@ -30,6 +31,12 @@
     return DEFAULT_API;
   }
 
+  // `?preview=<url>`: a preview link from the CMS (an http(s) URL), or null.
+  function previewUrl() {
+    const raw = new URLSearchParams(window.location.search).get("preview");
+    return raw ? safeUrl(raw) : null;
+  }
+
   // `value` as an absolute http(s) URL, or null (so no `javascript:` link can be made).
   function safeUrl(value) {
     try {
@@ -43,9 +50,13 @@
   // Fetch JSON from the API. `no-cache` revalidates with the ETag (a cheap 304 when nothing
   // changed) instead of trusting the browser cache's max-age, so new articles show on reload.
   async function getJSON(path) {
+    return fetchJSON(API + path);
+  }
+
+  async function fetchJSON(url) {
     let response;
     try {
-      response = await fetch(API + path, { cache: "no-cache" });
+      response = await fetch(url, { cache: "no-cache" });
     } catch (error) {
       throw new NetworkError(String(error));
     }
@@ -107,6 +118,14 @@
   }
 
   function showProblem(token, error) {
+    if (PREVIEW && error instanceof HttpError && error.status >= 400 && error.status < 500) {
+      show(token, "Preview unavailable",
+        el("section", { class: "problem", "data-testid": "preview-unavailable" },
+          heading("This preview link no longer works", "problem-title"),
+          el("p", { text: error.status === 410 ? "It has expired; ask the newsroom for a new one."
+                                                : "It is not a valid preview link." })));
+      return;
+    }
     if (error instanceof HttpError && error.status === 404) {
       show(token, "Article not found",
         el("section", { class: "problem", "data-testid": "not-found" },
@@ -243,10 +262,20 @@
 
   async function showArticle(token, slug) {
     const article = await getJSON(`/api/v1/articles/${encodeURIComponent(slug)}`);
+    showLoaded(token, article, false);
+  }
+
+  // A draft from a preview link: the same page, marked as a preview, no way elsewhere.
+  async function showPreview(token) {
+    showLoaded(token, await fetchJSON(PREVIEW), true);
+  }
+
+  function showLoaded(token, article, preview) {
     const minutes = article.reading_time_minutes;
     const source = article.source && article.source.name;
     show(token, article.title,
-      backLink(),
+      preview ? el("p", { class: "preview-banner", "data-testid": "preview-banner",
+                          text: "Preview of an unpublished draft" }) : backLink(),
       el("article", { class: "article", lang: article.language, "data-testid": "article" },
         el("header", { class: "article-header" },
           article.section && el("p", { class: "section", lang: "en", text: article.section }),
@@ -275,7 +304,9 @@
     const path = window.location.hash.replace(/^#/, "") || "/";
     const match = /^\/articles\/([^/?#]+)\/?$/.exec(path);
     try {
-      if (match) {
+      if (PREVIEW) {
+        await showPreview(token);
+      } else if (match) {
         await showArticle(token, decodeURIComponent(match[1]));
       } else if (path === "/") {
         await showList(token);

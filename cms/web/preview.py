@@ -1,0 +1,114 @@
+"""Draft preview over HTTP: `/api/v1/preview/...` for signed-in users (any role), and signed
+preview links anyone holding one can open (see `cms.preview`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, current_app, jsonify, url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..document import UTCDateTime
+from ..preview import DEFAULT_LINK_LIFETIME, MAX_LINK_LIFETIME, Preview, PreviewLinks
+from ..public import PublicArticleSchema
+from .documented import problems
+from .manage import checked
+from .pages import page
+from .request_helpers import Parser, requires
+from .schemas import PageArgs, PageMetaSchema, PublicListItemSchema
+
+
+class PreviewBlueprint(Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+blp = PreviewBlueprint("preview", __name__,
+                       description="Drafts as frontends would see them, and preview links.")
+
+
+class PreviewLinkArgs(Schema):
+    class Meta:
+        unknown = "raise"
+
+    expires_in = fields.Integer(strict=True, load_default=DEFAULT_LINK_LIFETIME,
+                                validate=validate.Range(min=1, max=MAX_LINK_LIFETIME))
+
+
+class PreviewLinkSchema(Schema):
+    url = fields.String()
+    expires_at = UTCDateTime()
+
+
+class PreviewArticleSchema(PublicArticleSchema):
+    """A draft shaped like a live article (`published_at` null when it never went live)."""
+
+    published_at = UTCDateTime(allow_none=True)
+
+
+class PreviewListItemSchema(PublicListItemSchema):
+    published_at = UTCDateTime(allow_none=True)
+
+
+class PreviewListSchema(Schema):
+    items = fields.List(fields.Nested(PreviewListItemSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+def preview() -> Preview:
+    return current_app.extensions["cms.preview"]
+
+
+def links() -> PreviewLinks:
+    return current_app.extensions["cms.preview_links"]
+
+
+@blp.after_request
+def not_cached(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"  # drafts are not for shared caches
+    return response
+
+
+@blp.route("/api/v1/preview/articles", methods=["GET"])
+@requires("author")
+@blp.arguments(PageArgs(), location="query", error_status_code=400)
+@blp.response(200, PreviewListSchema)
+@blp.doc(summary="Drafts, most recently updated first, shaped like the delivery list")
+@problems(blp, 400, 401, 403, 429)
+def articles(args: dict[str, Any]) -> Any:
+    items, total = preview().list(page=args["page"], per_page=args["per_page"])
+    body, headers = page(items, total, args["page"], args["per_page"])
+    return jsonify(body), headers
+
+
+@blp.route("/api/v1/preview/articles/<slug>", methods=["GET"])
+@requires("author")
+@blp.response(200, PreviewArticleSchema)
+@blp.doc(summary="One draft shaped like the delivery API's article")
+@problems(blp, 401, 403, 404, 429)
+def article(slug: str) -> Any:
+    return jsonify(preview().article(checked(slug)))
+
+
+@blp.route("/api/v1/manage/articles/<slug>/preview-link", methods=["POST"])
+@requires("author")
+@blp.arguments(PreviewLinkArgs(), required=False)
+@blp.response(201, PreviewLinkSchema)
+@blp.doc(summary="A signed link that shows this draft to anyone holding it, until it expires")
+@problems(blp, 400, 401, 403, 404, 413, 415, 422, 429)
+def make_link(args: dict[str, Any], slug: str) -> Any:
+    preview().store.get(checked(slug))
+    link, expires = links().make(slug, args["expires_in"])
+    url = url_for("preview.linked", link=link, _external=True)
+    return ({"url": url, "expires_at": datetime.fromtimestamp(expires, UTC)}, 201,
+            {"Location": url})
+
+
+@blp.route("/api/v1/preview/links/<link>", methods=["GET"])
+@blp.response(200, PreviewArticleSchema)
+@blp.doc(summary="The draft a preview link names, as it is now (no token: the link is the "
+                 "credential)", security=[])
+@problems(blp, 404, 410, 429)
+def linked(link: str) -> Any:
+    return jsonify(links().article(preview(), links().open(link)))

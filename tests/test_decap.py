@@ -1,0 +1,351 @@
+"""Decap CMS's proxy-backend protocol at POST /api/v1/decap, as the workbench's signed-in
+browser speaks it (session cookie, same Origin), checked in the git history it leaves."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import article
+
+from cms import canonical, layout
+from cms.tokens import TokenStore
+
+OWN = {"Origin": "http://localhost"}
+ACTIONS = ["info", "entriesByFolder", "entriesByFiles", "getEntry", "unpublishedEntries",
+           "unpublishedEntry", "unpublishedEntryDataFile", "unpublishedEntryMediaFile",
+           "updateUnpublishedEntryStatus", "publishUnpublishedEntry", "deleteUnpublishedEntry",
+           "persistEntry", "deleteFiles", "getMedia", "getMediaFile", "persistMedia",
+           "getDeployPreview"]
+
+
+def signed_in(app, repo, name: str, email: str, role: str):
+    """A test client holding a workbench session for a new token."""
+    _, secret = TokenStore(str(repo)).create(name, email, role)
+    client = app.test_client()
+    assert client.post("/api/v1/session", json={"token": secret},
+                       headers=OWN).status_code == 204
+    return client
+
+
+@pytest.fixture
+def eve(app, repo):
+    return signed_in(app, repo, "Eve Editor", "eve@example.org", "editor")
+
+
+@pytest.fixture
+def ann(app, repo):
+    return signed_in(app, repo, "Ann Author", "ann@example.org", "author")
+
+
+def call(client, action: str, params: Any = None, expect: int = 200) -> Any:
+    body = {"action": action, "params": {"branch": "main", **(params or {})}}
+    response = client.post("/api/v1/decap", json=body, headers=OWN)
+    assert response.status_code == expect, response.get_data(as_text=True)
+    if expect >= 400:
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["error"]  # the line Decap shows
+    return response.get_json()
+
+
+def raw(**fields: Any) -> str:
+    return json.dumps(article(**fields) if "title" in fields else {**article(), **fields})
+
+
+def persist(client, slug: str, data: dict[str, Any], expect: int = 200,
+            status: str = "draft") -> Any:
+    return call(client, "persistEntry", {
+        "dataFiles": [{"path": f"articles/{slug}.json", "slug": slug, "raw": json.dumps(data)}],
+        "assets": [], "options": {"collectionName": "articles", "useWorkflow": True,
+                                  "status": status, "commitMessage": "Create Article"},
+        "cmsLabelPrefix": ""}, expect)
+
+
+def entry(slug: str) -> dict[str, str]:
+    return {"collection": "articles", "slug": slug}
+
+
+def test_config_is_generated_from_the_article_schema(client):
+    response = client.get("/admin/config.yml")
+    assert response.status_code == 200 and response.mimetype == "text/yaml"
+    config = json.loads(response.get_data())  # JSON is YAML
+    assert config["backend"] == {"name": "proxy", "proxy_url": "/api/v1/decap",
+                                 "branch": "main"}
+    assert config["publish_mode"] == "editorial_workflow"
+    (articles,) = config["collections"]
+    assert (articles["folder"], articles["extension"], articles["format"]) == (
+        "articles", "json", "json")
+    by_name = {f["name"]: f for f in articles["fields"]}
+    assert list(by_name) == ["title", "summary", "section", "tags", "authors", "source",
+                             "language", "image", "publish_at", "body"]
+    assert by_name["title"]["required"] is True
+    assert by_name["title"]["pattern"][0] == "^.{1,300}$"
+    assert by_name["summary"]["required"] is False and by_name["summary"]["widget"] == "text"
+    assert by_name["tags"]["max"] == 50
+    assert [f["name"] for f in by_name["image"]["fields"]] == ["src", "alt", "caption", "credit"]
+    # an optional object's parts are optional in the form; the server checks them
+    assert by_name["image"]["fields"][1]["required"] is False
+    assert [f["required"] for f in by_name["authors"]["fields"]] == [True, False]
+    image_block = next(t for t in by_name["body"]["types"] if t["name"] == "image")
+    assert [f["required"] for f in image_block["fields"]] == [True, True, False, False]
+    body = by_name["body"]
+    assert body["required"] is True and (body["min"], body["max"]) == (1, 2000)
+    assert body["typeKey"] == "type"
+    types = {t["name"]: t for t in body["types"]}
+    assert list(types) == ["paragraph", "heading", "quote", "list", "image", "embed"]
+    level = next(f for f in types["heading"]["fields"] if f["name"] == "level")
+    assert (level["widget"], level["min"], level["max"], level["required"]) == (
+        "number", 2, 4, True)
+    items = next(f for f in types["list"]["fields"] if f["name"] == "items")
+    assert (items["min"], items["max"]) == (1, 500)
+    url = next(f for f in types["embed"]["fields"] if f["name"] == "url")
+    assert url["pattern"][0].endswith("https?://\\S+$")
+
+
+def test_admin_shows_sign_in_without_a_session_and_decap_with_one(client, eve):
+    bare = client.get("/admin/")
+    assert bare.status_code == 200 and b'id="signin"' in bare.data
+    assert "'unsafe-eval'" not in bare.headers["Content-Security-Policy"]
+    workbench = eve.get("/admin/")
+    assert workbench.status_code == 200 and b"/admin/decap-cms.js" in workbench.data
+    csp = workbench.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-eval'" in csp and "frame-ancestors 'none'" in csp
+    script = eve.get("/admin/decap-cms.js")
+    assert script.status_code == 200 and b"DecapCms" in script.data[:2000]
+    script.close()
+    assert client.get("/admin/../pyproject.toml").status_code == 404
+    # the strict policy everywhere else
+    assert eve.get("/api/v1/articles").headers["Content-Security-Policy"].startswith(
+        "default-src 'none'")
+
+
+def test_info_and_every_action_needs_a_signed_in_user(client, eve):
+    assert call(eve, "info")["publish_modes"] == ["editorial_workflow"]
+    anonymous = client.post("/api/v1/decap", json={"action": "info"}, headers=OWN)
+    assert anonymous.status_code == 401 and anonymous.get_json()["error"]
+
+
+def test_a_new_entry_is_one_commit_by_the_editor_in_canonical_form(eve, git, client):
+    fields = {**article("Harbour reopens"), "summary": "", "tags": ["Port", ""],
+              "image": {"src": "", "alt": ""}}
+    done = persist(eve, "harbour-reopens", fields)
+    assert done["slug"] == "harbour-reopens"
+    log = git("log", "--format=%an <%ae>|%s", "main").splitlines()
+    assert log[0] == "Eve Editor <eve@example.org>|Create harbour-reopens"
+    stored = git("show", f"main:{layout.article_path('harbour-reopens')}")
+    expected = {"slug": "harbour-reopens", "title": "Harbour reopens", "tags": ["port"],
+                "language": "en", "body": article()["body"]}
+    assert stored == canonical.dumps(expected).decode()  # empties left by widgets are gone
+    status = git("log", "-1", "--format=%an|%s%n%b", "cms/workflow")
+    assert status.startswith("Eve Editor|Move harbour-reopens to draft")
+    assert "Workflow-Status: draft" in status
+
+    assert call(eve, "unpublishedEntries") == ["articles/harbour-reopens"]
+    unpublished = call(eve, "unpublishedEntry", {"id": "articles/harbour-reopens"})
+    assert unpublished["status"] == "draft" and unpublished["slug"] == "harbour-reopens"
+    (diff,) = unpublished["diffs"]
+    assert diff["path"] == "articles/harbour-reopens.json" and diff["newFile"] is True
+    data = call(eve, "unpublishedEntryDataFile", {**entry("harbour-reopens"),
+                                                  "path": diff["path"], "id": diff["id"]})
+    assert json.loads(data["data"]) == {k: v for k, v in expected.items() if k != "slug"}
+    # not live: absent from the collection, and getEntry finds no published file
+    assert call(eve, "entriesByFolder", {"folder": "articles", "extension": "json",
+                                         "depth": 1}) == []
+    got = call(eve, "getEntry", {"path": "articles/harbour-reopens.json"})
+    assert got["data"] is None and got["file"]["path"] == "articles/harbour-reopens.json"
+    assert client.get("/api/v1/articles/harbour-reopens").status_code == 404
+
+
+def test_an_invalid_entry_is_refused_naming_the_fields_and_nothing_is_committed(eve, git):
+    before = git("rev-parse", "main")
+    bad = {"title": "x" * 301, "body": [{"type": "paragraph", "text": "fine"},
+                                        {"type": "heading", "text": "Level?", "level": 7},
+                                        {"type": "image", "src": "javascript:alert(1)",
+                                         "alt": "a"}]}
+    problem = persist(eve, "bad-entry", bad, expect=422)
+    assert set(problem["errors"]) == {"title", "body.1.level", "body.2.src"}
+    assert "title" in problem["error"] and "body.1.level" in problem["error"]
+    assert git("rev-parse", "main") == before
+    assert "cms/workflow" not in git("branch", "--list", "cms/workflow")
+
+
+def test_statuses_move_publishing_needs_an_editor_and_ready(app, repo, eve, ann, git, client):
+    persist(ann, "ferry-strike", article("Ferry strike"))
+    assert git("log", "-1", "--format=%an", "main").strip() == "Ann Author"
+    call(ann, "updateUnpublishedEntryStatus", {**entry("ferry-strike"),
+                                              "newStatus": "pending_review"})
+    assert call(eve, "unpublishedEntry", entry("ferry-strike"))["status"] == "pending_review"
+    # only "ready" can be published, and only by an editor
+    call(eve, "publishUnpublishedEntry", entry("ferry-strike"), expect=409)
+    call(ann, "updateUnpublishedEntryStatus", {**entry("ferry-strike"),
+                                              "newStatus": "pending_publish"})
+    refused = call(ann, "publishUnpublishedEntry", entry("ferry-strike"), expect=403)
+    assert "editor" in refused["detail"]
+    assert client.get("/api/v1/articles/ferry-strike").status_code == 404
+    call(eve, "publishUnpublishedEntry", entry("ferry-strike"))
+    live = client.get("/api/v1/articles/ferry-strike")
+    assert live.status_code == 200 and live.get_json()["title"] == "Ferry strike"
+    assert git("log", "-1", "--format=%an|%s", "published").strip() == (
+        "Eve Editor|Publish ferry-strike")
+    history = git("log", "--format=%an|%s", "cms/workflow").splitlines()
+    assert history == ["Eve Editor|Clear workflow of ferry-strike: published",
+                       "Ann Author|Move ferry-strike to pending_publish",
+                       "Ann Author|Move ferry-strike to pending_review",
+                       "Ann Author|Move ferry-strike to draft"]
+    assert call(eve, "unpublishedEntries") == []
+    listed = call(eve, "entriesByFolder", {"folder": "articles", "extension": "json",
+                                           "depth": 1})
+    assert [e["file"]["path"] for e in listed] == ["articles/ferry-strike.json"]
+    # a status for changes that are live now does not stick to the next changes
+    call(eve, "getEntry", {"path": "articles/ferry-strike.json"})
+    persist(eve, "ferry-strike", {**article("Ferry strike ends")}, expect=200)
+    assert call(eve, "unpublishedEntry", entry("ferry-strike"))["status"] == "draft"
+
+
+def test_a_conflicting_save_is_refused_not_lost(app, repo, eve, ann, git):
+    persist(eve, "tide-tables", article("Tide tables"))
+    for client in (eve, ann):  # both open the entry
+        call(client, "unpublishedEntryDataFile", {**entry("tide-tables"),
+                                                  "path": "articles/tide-tables.json"})
+    persist(eve, "tide-tables", article("Tide tables, corrected"))
+    persist(eve, "tide-tables", article("Tide tables, corrected twice"))  # her own base
+    refused = persist(ann, "tide-tables", article("Tide tables, by Ann"), expect=412)
+    assert "changed since you read it" in refused["detail"]
+    stored = json.loads(git("show", f"main:{layout.article_path('tide-tables')}"))
+    assert stored["title"] == "Tide tables, corrected twice"
+    # a new entry whose slug is taken does not overwrite it either
+    other = signed_in(app, repo, "Olaf Other", "olaf@example.org", "author")
+    persist(other, "tide-tables", article("Tide tables"), expect=409)
+
+
+def test_discarding_changes_restores_the_live_version_or_deletes_a_new_draft(
+        eve, ann, git, client):
+    persist(eve, "river-walk", article("River walk"))
+    call(eve, "updateUnpublishedEntryStatus", {**entry("river-walk"),
+                                              "newStatus": "pending_publish"})
+    call(eve, "publishUnpublishedEntry", entry("river-walk"))
+    call(eve, "getEntry", {"path": "articles/river-walk.json"})
+    persist(eve, "river-walk", article("River walk, rewritten"))
+    call(ann, "deleteUnpublishedEntry", entry("river-walk"), expect=403)
+    call(eve, "deleteUnpublishedEntry", entry("river-walk"))
+    stored = json.loads(git("show", f"main:{layout.article_path('river-walk')}"))
+    assert stored["title"] == "River walk"
+    assert git("log", "-1", "--format=%s", "main").startswith("Restore river-walk")
+    assert client.get("/api/v1/articles/river-walk").get_json()["title"] == "River walk"
+
+    persist(ann, "scrap-this", article("Scrap this"))
+    call(eve, "deleteUnpublishedEntry", entry("scrap-this"))
+    assert git("log", "-1", "--format=%s", "main").strip() == "Delete scrap-this"
+    call(eve, "unpublishedEntry", entry("scrap-this"), expect=404)
+
+
+def test_delete_files_and_schedules_need_an_editor(eve, ann, git):
+    persist(eve, "old-news", article("Old news"))
+    call(ann, "deleteFiles", {"paths": ["articles/old-news.json"],
+                              "options": {"commitMessage": "Delete"}}, expect=403)
+    call(eve, "deleteFiles", {"paths": ["articles/old-news.json"]})
+    assert git("log", "-1", "--format=%an|%s", "main").strip() == "Eve Editor|Delete old-news"
+    call(eve, "deleteFiles", {"paths": ["articles/old-news.json"]}, expect=404)
+    before = git("rev-parse", "main")
+    refused = persist(ann, "later", {**article("Later"), "publish_at": "2099-01-01T00:00:00Z"},
+                      expect=403)
+    assert refused["errors"] == {"publish_at": ["Needs the editor role."]}
+    assert git("rev-parse", "main") == before
+
+
+def test_the_preview_pane_gets_the_unsaved_entry_shaped_like_delivery(eve, client):
+    fields = {**article("Unsaved"), "summary": "", "image": {"src": "", "alt": ""}}
+    shown = eve.post("/api/v1/decap/preview", json=fields, headers=OWN)
+    assert shown.status_code == 200
+    body = shown.get_json()
+    assert body["summary_generated"] is True and body["reading_time_minutes"] == 1
+    assert body["body"] == article()["body"] and "image" not in body
+    invalid = eve.post("/api/v1/decap/preview", json={"title": ""}, headers=OWN)
+    assert invalid.status_code == 422 and set(invalid.get_json()["errors"]) == {"title", "body"}
+    assert client.post("/api/v1/decap/preview", json=fields, headers=OWN).status_code == 401
+
+
+def test_media_and_deploy_preview(eve, client):
+    assert call(eve, "getMedia", {"mediaFolder": "media"}) == []
+    call(eve, "getMediaFile", {"path": "media/x.png"}, expect=404)
+    call(eve, "persistMedia", {"asset": {"path": "media/x.png", "content": "AAAA",
+                                         "encoding": "base64"},
+                               "options": {"commitMessage": "Upload"}}, expect=422)
+    call(eve, "unpublishedEntryMediaFile", {**entry("x"), "path": "media/x.png", "id": "1"},
+         expect=404)
+    persist(eve, "draft-preview", article("Draft preview"))
+    preview = call(eve, "getDeployPreview", entry("draft-preview"))
+    assert preview["status"] == "SUCCESS"
+    shown = client.get(urlsplit(preview["url"]).path)
+    assert shown.status_code == 200 and shown.get_json()["title"] == "Draft preview"
+    assert call(eve, "getDeployPreview", entry("no-such-entry")) is None
+
+
+BAD_PARAMS: list[tuple[str, Any]] = [
+    ("entriesByFolder", {"folder": 5}),
+    ("entriesByFiles", {"files": "articles/a.json"}),
+    ("entriesByFiles", {"files": [{"path": "../../etc/passwd"}]}),
+    ("getEntry", {}),
+    ("getEntry", {"path": "articles/../x.json"}),
+    ("getEntry", {"path": ["articles/a.json"]}),
+    ("unpublishedEntry", {"id": 7}),
+    ("unpublishedEntry", {"collection": "pages", "slug": "a"}),
+    ("unpublishedEntryDataFile", {"collection": "articles", "slug": "a"}),
+    ("unpublishedEntryDataFile", {"collection": "articles", "slug": "a", "path": "x.json"}),
+    ("unpublishedEntryMediaFile", {"collection": "articles"}),
+    ("updateUnpublishedEntryStatus", {"collection": "articles", "slug": "a",
+                                      "newStatus": "published"}),
+    ("updateUnpublishedEntryStatus", {"collection": "articles", "slug": "no-such",
+                                      "newStatus": "pending_review"}),
+    ("publishUnpublishedEntry", {"collection": "articles"}),
+    ("publishUnpublishedEntry", {"collection": "articles", "slug": "no-such"}),
+    ("deleteUnpublishedEntry", {"collection": "articles", "slug": "../../x"}),
+    ("persistEntry", {}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json"}]}),
+    ("persistEntry", {"dataFiles": [{"path": "pages/a.json", "raw": "{}"}]}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": "[1]"}]}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": "{not json"}]}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json",
+                                     "raw": json.dumps({**article(), "slug": "b"})}]}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw()}],
+                      "options": {"useWorkflow": False}}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw(),
+                                     "newPath": "articles/b.json"}]}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw()}],
+                      "assets": [{"path": "media/a.png", "content": "AA"}]}),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw()}],
+                      "options": "yes"}),
+    ("deleteFiles", {"paths": []}),
+    ("deleteFiles", {"paths": ["media/a.png"]}),
+    ("getMedia", {"mediaFolder": {}}),
+    ("getMediaFile", {"path": None}),
+    ("persistMedia", {}),
+    ("getDeployPreview", {"slug": "a"}),
+]
+
+
+@pytest.mark.parametrize(("action", "params"), BAD_PARAMS)
+def test_bad_params_are_a_problem_never_a_server_error(eve, git, action, params):
+    before = git("for-each-ref")
+    response = eve.post("/api/v1/decap", json={"action": action, "params": params},
+                        headers=OWN)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["error"]
+    assert git("for-each-ref") == before
+
+
+def test_every_action_is_covered_and_broken_requests_are_problems(eve):
+    assert {action for action, _ in BAD_PARAMS} | {"info", "unpublishedEntries"} == set(ACTIONS)
+    for body, status in [({"params": {}}, 400), ({"action": "launchMissiles"}, 422),
+                         ({"action": "getEntry", "params": "x"}, 422), ([1, 2], 400)]:
+        response = eve.post("/api/v1/decap", json=body, headers=OWN)
+        assert response.status_code == status, body
+        assert response.mimetype == "application/problem+json"
+    broken = eve.post("/api/v1/decap", data="{", content_type="application/json", headers=OWN)
+    assert broken.status_code == 400
+    form = eve.post("/api/v1/decap", data="a=b", headers=OWN,
+                    content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 415
