@@ -3,6 +3,7 @@ token, ends with it, and is refused from another origin."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from conftest import article
@@ -108,3 +109,20 @@ def test_bad_sign_ins_are_problems(client, repo):
     assert wrong_type.status_code == 415
     client.set_cookie("cms_session", "not-a-session")
     assert client.get("/api/v1/manage/articles").status_code == 401
+
+
+def test_a_session_ends_after_its_lifetime(repo):
+    from cms.web import create_app
+
+    app = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False,
+                      "SESSION_LIFETIME": 1})
+    client = app.test_client()
+    _, secret = make_token(repo, "editor")
+    response = sign_in(client, secret)
+    assert "Max-Age=1" in response.headers["Set-Cookie"]
+    assert client.get("/api/v1/manage/articles").status_code == 200
+    time.sleep(1.2)
+    # the browser would have dropped the cookie; the server refuses it anyway
+    client.set_cookie("cms_session", response.headers["Set-Cookie"].split(";")[0].split("=")[1])
+    expired = client.get("/api/v1/manage/articles")
+    assert expired.status_code == 401 and "ended" in expired.get_json()["detail"]
