@@ -83,21 +83,21 @@ class LiveQueries(Tables):
 
     def _ranked(self, filters: list[str], args: dict[str, Any], limit: int, offset: int
                 ) -> tuple[list[dict[str, Any]], int]:
-        """`live_list` by BM25 rank, then newest first, among the RANK_WINDOW matches that
-        went live last (and so many at most): `filters` are conditions on `k.id`, the live
-        article, and `args` carry the FTS5 query as :q."""
-        where = ["live_text MATCH :q", *filters]
+        """`live_list` by BM25 rank (ties: the last to go live first), among the RANK_WINDOW
+        matches that went live last (and so many at most): `filters` are conditions on
+        `k.id`, the live article, and `args` carry the FTS5 query as :q."""
         args = {**args, "window": search.RANK_WINDOW}
         with self._reading() as db:
             if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
-                where.append("k.id NOT IN (SELECT article FROM withdrawn)")
-            # FTS5 walks its matches by rowid (= live id) and stops at the window: bm25 is
-            # worked out for at most RANK_WINDOW rows however common the words
-            source = (f"(SELECT k.id AS id, {search.rank('live_text')} AS score, "
-                      "k.published_at AS at FROM live_text JOIN live k ON k.id = "
-                      f"live_text.rowid WHERE {' AND '.join(where)} ORDER BY live_text.rowid "
-                      "DESC LIMIT :window)")
-            count = f"SELECT COUNT(*) FROM {source}"
+                filters = [*filters, "k.id NOT IN (SELECT article FROM withdrawn)"]
+            # FTS5 walks its matches by rowid (= live id), newest first, and stops at the
+            # window, so bm25 is worked out for at most RANK_WINDOW rows however common the
+            # words; the live table is joined only when a filter needs it
+            source = "live_text JOIN live k ON k.id = live_text.rowid" if filters \
+                else "live_text"
+            window = (f"FROM {source} WHERE {' AND '.join(['live_text MATCH :q', *filters])} "
+                      "ORDER BY live_text.rowid DESC LIMIT :window")
+            count = f"SELECT COUNT(*) FROM (SELECT 1 {window})"
             seen = (*self._tips(db).values(), count, *sorted(args.items()))
             total = self._totals.get(seen)
             if total is None:
@@ -106,10 +106,11 @@ class LiveQueries(Tables):
                     self._totals.clear()
                 self._totals[seen] = total
             rows = db.execute(
-                f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT id, score, at FROM {source} "
-                "ORDER BY score, at DESC, id DESC LIMIT :limit OFFSET :offset) p "
+                f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT id, score FROM (SELECT "
+                f"live_text.rowid AS id, {search.rank('live_text')} AS score {window}) "
+                "ORDER BY score, id DESC LIMIT :limit OFFSET :offset) p "
                 "JOIN live l ON l.id = p.id LEFT JOIN cards c ON c.blob = l.blob "
-                "ORDER BY p.score, p.at DESC, p.id DESC",
+                "ORDER BY p.score, p.id DESC",
                 {**args, "limit": limit, "offset": offset},
             ).fetchall()
         return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
