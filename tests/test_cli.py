@@ -126,7 +126,7 @@ def demo(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("command", [
     [], ["init"], ["serve"], ["token"], ["token", "create"], ["token", "list"],
-    ["token", "revoke"], ["check"], ["import"], ["export"], ["publish-due"],
+    ["token", "revoke"], ["check"], ["import"], ["export"], ["publish-due"], ["publish"],
 ], ids=lambda c: " ".join(c) or "cms")
 def test_help_shows_an_example(command: list[str], tmp_path: Path) -> None:
     result = cms(*command, "--help", cwd=tmp_path)
