@@ -19,6 +19,7 @@ from ..sessions import SessionStore
 from ..settings import Settings
 from ..store import ArticleStore
 from ..tokens import TokenStore
+from ..webhooks import start_webhooks
 from . import (
     delivery_api,
     manage,
@@ -29,6 +30,7 @@ from . import (
     security,
     session,
     system,
+    webhooks,
     workbench,
 )
 from .response_cache import ResponseCache
@@ -111,6 +113,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(session.blp)
     api.register_blueprint(preview.blp)
     api.register_blueprint(workbench.blp)
+    api.register_blueprint(webhooks.blp)
     problems.register(app)
     security.init(app)
     _cors(app)
@@ -119,6 +122,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     interval = float(settings.scheduler_interval)
     if interval > 0 and not app.testing:
         scheduler.start(store, interval)
+    app.extensions["cms.webhooks"] = start_webhooks(store, app.config, run=not app.testing)
     return app
 
 

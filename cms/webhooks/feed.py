@@ -1,0 +1,170 @@
+"""Events read from git: one per article per commit on `main` or `published`.
+
+The commits are the events, so nothing has to be recorded when a write happens: whatever moved
+a line (the API, the scheduler, the CLI, a plain `git push`, a ref moved by hand) is read back
+from git here. Each line is walked along its first parents, oldest first, from the last commit
+already turned into events (the cursor) to the tip, as the revisions API walks it: a merge
+pushed to `main` is one commit whose events are what it changed against its first parent, and
+the commits it brought in from the side are not replayed one by one (they would repeat the
+same changes).
+
+    line        file at the commit, against its first parent      event
+    main        added                                             article.created
+    main        changed                                           article.updated
+    main        removed                                           article.deleted
+    published   added or changed                                  article.published
+    published   removed (an unpublish, or the live half of a       article.unpublished
+                delete, whose `action` then says `delete`)
+
+`action` is the commit's `Action:` trailer when the CMS made the commit, `external` otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from git import GitCommandError
+
+from .. import layout, messages
+from ..repository import Repository
+
+log = logging.getLogger(__name__)
+MAIN, PUBLISHED = "main", "published"
+LINES = (MAIN, PUBLISHED)
+TYPES = ("article.created", "article.updated", "article.deleted", "article.published",
+         "article.unpublished")
+_MAIN_TYPES = {"A": "article.created", "D": "article.deleted"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One article changed by one commit on one line."""
+
+    id: str
+    type: str
+    line: str
+    commit: str
+    body: str  # the JSON sent to receivers, fixed once so every retry sends the same bytes
+
+
+@dataclass(frozen=True)
+class _Commit:
+    line: str
+    sha: str
+    date: int  # committer date: when the commit was made (an import keeps old author dates)
+    author: str
+    committer_email: str
+    message: str
+    changes: list[tuple[str, str]]  # (status letter A/M/D/T, path)
+
+
+def pending(repo: Repository, cursors: dict[str, str | None], tips: dict[str, str | None],
+            committer_email: str, first: str = MAIN, limit: int = 500
+            ) -> tuple[list[Event], dict[str, str | None]]:
+    """The events of the commits after `cursors` up to `tips` (at most `limit` commits per
+    line), in commit order, and the cursors to keep once they are queued.
+
+    The two lines are merged by commit time (see `_before` for a tie; `first` names the line
+    whose ref moved first). When a line has more than `limit` new commits, the
+    merge stops where that line's batch ends, so the next call goes on in order.
+    """
+    batches: dict[str, list[_Commit]] = {}
+    complete: dict[str, bool] = {}
+    for line in LINES:
+        batches[line], complete[line] = [], True
+        tip, since = tips.get(line), cursors.get(line)
+        if tip is None or tip == since:
+            continue
+        shas: list[str] = []
+        try:
+            shas = _first_parents(repo, since, tip)
+            if shas:
+                batches[line] = _read(repo, line, since, shas[min(limit, len(shas)) - 1])
+        except GitCommandError:
+            # the cursor's commit is gone (a force push, then gc): nothing to walk from
+            log.warning("webhooks: cannot walk %s from %s; going on from %s", line, since, tip)
+        complete[line] = len(batches[line]) == 0 or len(shas) <= limit
+    main, live = batches[MAIN], batches[PUBLISHED]
+    merged: list[_Commit] = []
+    i = j = 0
+    while i < len(main) or j < len(live):
+        if i == len(main) and not complete[MAIN] or j == len(live) and not complete[PUBLISHED]:
+            break  # the rest of the other line may come after that line's next batch
+        if j == len(live) or i < len(main) and _before(main[i], live[j], main[i:], first):
+            merged.append(main[i])
+            i += 1
+        else:
+            merged.append(live[j])
+            j += 1
+    moved = dict(cursors)
+    for line, batch, done in ((MAIN, main, i), (PUBLISHED, live, j)):
+        if done:
+            moved[line] = batch[done - 1].sha
+        elif not batch:
+            moved[line] = tips.get(line)  # nothing new, or the line moved back
+    events = [e for commit in merged for e in _events(commit, committer_email)]
+    return events, moved
+
+
+def _before(draft: _Commit, live: _Commit, drafts: list[_Commit], first: str) -> bool:
+    """Whether the draft-line commit `draft` came before the live-line commit `live`. Commit
+    times have whole seconds; within one second, a publication comes after the draft revision
+    its `Revision:` trailer names, and otherwise the line whose ref moved first goes first."""
+    if draft.date != live.date:
+        return draft.date < live.date
+    revision = messages.trailers(live.message).get("Revision")
+    if revision and any(c.sha == revision for c in drafts):
+        return True
+    return first == MAIN
+
+
+def _first_parents(repo: Repository, since: str | None, tip: str) -> list[str]:
+    span = [f"^{since}", tip] if since else [tip]
+    out = repo.git.git.rev_list("--first-parent", "--reverse", *span, "--")
+    return out.split()
+
+
+def _read(repo: Repository, line: str, since: str | None, until: str) -> list[_Commit]:
+    span = f"{since}..{until}" if since else until
+    fmt = "%x1e%H%x1f%an%x1f%ce%x1f%ct%x1f%B%x1f"
+    out = repo.git.git.log(
+        "--reverse", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--raw",
+        "--no-abbrev", f"--format={fmt}", span, "--", stdout_as_string=False,
+    ).decode("utf-8", "replace")
+    commits = []
+    for chunk in out.split("\x1e")[1:]:
+        sha, author, committer, date, rest = chunk.split("\x1f", 4)
+        message, _, raw = rest.rpartition("\x1f")
+        changes = []
+        for entry in raw.splitlines():
+            if entry.startswith(":"):
+                meta, _, path = entry.partition("\t")
+                changes.append((meta.split()[4][0], path))
+        commits.append(_Commit(line, sha, int(date), author, committer, message, changes))
+    return commits
+
+
+def _events(commit: _Commit, committer_email: str) -> list[Event]:
+    action = messages.trailers(commit.message).get("Action", "")
+    if commit.committer_email != committer_email or action not in messages.VERBS:
+        action = "external"
+    when = datetime.fromtimestamp(commit.date, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    events = []
+    for status, path in commit.changes:
+        slug = layout.slug_from_path(path)
+        if slug is None:
+            continue
+        if commit.line == MAIN:
+            kind = _MAIN_TYPES.get(status, "article.updated")
+        else:
+            kind = "article.unpublished" if status == "D" else "article.published"
+        body = json.dumps({"type": kind, "timestamp": when, "data": {
+            "slug": slug, "revision": commit.sha, "action": action,
+            "author": {"name": commit.author}}}, ensure_ascii=False, separators=(",", ":"))
+        key = hashlib.sha1(f"{commit.line}\0{commit.sha}\0{slug}".encode()).hexdigest()[:24]
+        events.append(Event(f"evt_{key}", kind, commit.line, commit.sha, body))
+    return events
