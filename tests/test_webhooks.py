@@ -212,3 +212,239 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
     assert newest == {"id": calls[-1]["id"], "event": newest["event"],
                       "type": "article.published", "status": "delivered", "attempts": 1,
                       "response_status": 204, "next_attempt_at": None}
+
+
+PUBLIC_URL = "https://93.184.216.34/hooks/cms"  # a public address: no DNS needed
+
+
+def test_only_an_admin_manages_webhooks(client, admin_token, editor_token, author_token, git):
+    created = client.post(HOOKS, json={"url": PUBLIC_URL}, headers=admin_token)
+    assert created.status_code == 201
+    hook = created.get_json()
+    assert created.headers["Location"].endswith(f"{HOOKS}/{hook['id']}")
+    calls = [("POST", HOOKS, {"url": PUBLIC_URL}), ("GET", HOOKS, None),
+             ("GET", f"{HOOKS}/{hook['id']}", None),
+             ("PATCH", f"{HOOKS}/{hook['id']}", {"active": False}),
+             ("DELETE", f"{HOOKS}/{hook['id']}", None),
+             ("GET", f"{HOOKS}/{hook['id']}/deliveries", None),
+             ("POST", f"{HOOKS}/{hook['id']}/deliveries/msg_x/redeliver", None)]
+    for headers in (editor_token, author_token, {}):
+        for method, url, body in calls:
+            response = client.open(url, method=method, json=body, headers=headers)
+            assert response.status_code == (403 if headers else 401), (method, url)
+            assert response.mimetype == "application/problem+json"
+    assert client.get(f"{HOOKS}/{hook['id']}", headers=admin_token).get_json()["active"]
+    assert git("log", "--all", "-p").find(hook["secret"][6:]) == -1
+
+
+def test_the_secret_is_shown_once_and_webhooks_are_listed_changed_and_removed(
+        client, admin_token):
+    first = client.post(HOOKS, json={"url": PUBLIC_URL, "events": ["article.published"],
+                                     "description": "rebuild the site"}, headers=admin_token)
+    body = first.get_json()
+    secret = body.pop("secret")
+    assert secret.startswith("whsec_") and len(secret) > 40
+    assert body["events"] == ["article.published"] and body["active"] is True
+    assert body["description"] == "rebuild the site" and body["created_at"].endswith("Z")
+    for n in range(2):
+        client.post(HOOKS, json={"url": f"{PUBLIC_URL}/{n}"}, headers=admin_token)
+
+    listed = client.get(f"{HOOKS}?per_page=2", headers=admin_token)
+    assert listed.get_json()["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2}
+    assert listed.get_json()["items"][0] == body
+    assert 'rel="next"' in listed.headers["Link"]
+    assert secret not in listed.get_data(as_text=True)
+    shown = client.get(f"{HOOKS}/{body['id']}", headers=admin_token)
+    assert shown.get_json() == body
+
+    changed = client.patch(f"{HOOKS}/{body['id']}", headers=admin_token, json={
+        "events": ["article.unpublished", "article.created"], "active": False,
+        "description": None})
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json() == {**body, "events": ["article.created", "article.unpublished"],
+                                  "active": False, "description": ""}
+    assert client.get(f"{HOOKS}/{body['id']}/deliveries", headers=admin_token).get_json()[
+        "items"] == []
+    assert client.delete(f"{HOOKS}/{body['id']}", headers=admin_token).status_code == 204
+    gone = client.get(f"{HOOKS}/{body['id']}", headers=admin_token)
+    assert gone.status_code == 404 and gone.mimetype == "application/problem+json"
+    assert client.get(HOOKS, headers=admin_token).get_json()["meta"]["total"] == 2
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.1.2.3/",
+    "http://192.168.0.10/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://224.0.0.1/",
+    "http://100.64.0.1/", "ftp://93.184.216.34/", "javascript:alert(1)",
+    "http://user:pw@93.184.216.34/", "http://no-such-host.invalid/", "not a url", "",
+])
+def test_webhook_urls_that_could_reach_inside_are_refused(client, admin_token, url):
+    response = client.post(HOOKS, json={"url": url}, headers=admin_token)
+    assert response.status_code == 422, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert list(response.get_json()["errors"]) == ["url"]
+    hook = client.post(HOOKS, json={"url": PUBLIC_URL}, headers=admin_token).get_json()
+    changed = client.patch(f"{HOOKS}/{hook['id']}", json={"url": url}, headers=admin_token)
+    assert changed.status_code == 422 and list(changed.get_json()["errors"]) == ["url"]
+    assert client.get(HOOKS, headers=admin_token).get_json()["meta"]["total"] == 1
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"url": PUBLIC_URL, "events": ["article.eaten"]}, "events.0"),
+    ({"url": PUBLIC_URL, "events": []}, "events"),
+    ({"url": PUBLIC_URL, "events": "article.created"}, "events"),
+    ({"url": PUBLIC_URL, "description": "x" * 501}, "description"),
+    ({"url": PUBLIC_URL, "secret": "whsec_mine"}, "secret"),
+    ({}, "url"),
+])
+def test_bad_webhook_fields_are_named(client, admin_token, body, field):
+    response = client.post(HOOKS, json=body, headers=admin_token)
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+    assert client.get(HOOKS, headers=admin_token).get_json()["meta"]["total"] == 0
+
+
+def test_bad_changes_and_unknown_ids(client, admin_token):
+    hook = client.post(HOOKS, json={"url": PUBLIC_URL}, headers=admin_token).get_json()
+    for body, field in [({"active": "yes"}, "active"), ({"url": None}, "url"),
+                        ({"id": "wh_mine"}, "id"), ([1], "body")]:
+        response = client.patch(f"{HOOKS}/{hook['id']}", json=body, headers=admin_token)
+        assert response.status_code == 422 and field in response.get_json()["errors"], body
+    assert client.patch(f"{HOOKS}/{hook['id']}", data="{", headers={
+        **admin_token, "Content-Type": "application/json"}).status_code == 400
+    assert client.patch(f"{HOOKS}/{hook['id']}", data="x", headers={
+        **admin_token, "Content-Type": "text/plain"}).status_code == 415
+    for method, url in [("GET", f"{HOOKS}/wh_nope"), ("PATCH", f"{HOOKS}/wh_nope"),
+                        ("DELETE", f"{HOOKS}/wh_nope"), ("GET", f"{HOOKS}/wh_nope/deliveries"),
+                        ("POST", f"{HOOKS}/{hook['id']}/deliveries/msg_nope/redeliver")]:
+        response = client.open(url, method=method, json={"active": True}, headers=admin_token)
+        assert response.status_code == 404, (method, url)
+        assert response.mimetype == "application/problem+json"
+    assert client.get(f"{HOOKS}?per_page=101", headers=admin_token).status_code == 400
+    assert client.get(f"{HOOKS}/{hook['id']}", headers=admin_token).get_json() == {
+        k: v for k, v in hook.items() if k != "secret"}
+
+
+def deliveries(base: str, admin: dict[str, str], hook: dict[str, Any]) -> list[dict[str, Any]]:
+    response = requests.get(f"{base}{HOOKS}/{hook['id']}/deliveries", headers=admin)
+    assert response.status_code == 200
+    return response.json()["items"]
+
+
+def settle(base: str, admin: dict[str, str], hook: dict[str, Any], count: int,
+           timeout: float = 20) -> list[dict[str, Any]]:
+    """Wait until the webhook has `count` deliveries, none pending; return them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = deliveries(base, admin, hook)
+        if len(items) == count and all(d["status"] != "pending" for d in items):
+            return items
+        assert time.monotonic() < deadline, items
+        time.sleep(0.1)
+
+
+def test_retries_keep_the_id_and_the_order_then_fail_and_410_deactivates(
+    repo: Path, server: str, tmp_path: Path
+) -> None:
+    admin, editor = token(repo, "admin"), token(repo, "editor")
+    flaky = Receiver(answers=[500, 503])  # the first event fails twice, then succeeds
+    down = Receiver(answers=[500] * 10)  # never answers 2xx
+    leaving = Receiver(answers=[410])
+    try:
+        flaky_hook = add_webhook(server, admin, flaky, events=["article.created"])
+        down_hook = add_webhook(server, admin, down, events=["article.created"])
+        leaving_hook = add_webhook(server, admin, leaving, events=["article.created"])
+        first, second = write(server, editor, "First story"), write(server, editor, "Second")
+
+        got = flaky.wait(2)
+        assert [c["body"]["data"]["slug"] for c in flaky.calls] == [first, first, first, second]
+        assert len({c["id"] for c in flaky.calls[:3]}) == 1  # the same webhook-id each time
+        assert all(c["verified"] for c in flaky.calls)
+        assert [c["body"]["data"]["slug"] for c in got] == [first, second]
+        flaky_items = settle(server, admin, flaky_hook, 2)
+        assert [(d["status"], d["attempts"], d["response_status"]) for d in flaky_items] == [
+            ("delivered", 1, 204), ("delivered", 3, 204)]
+
+        # 1 + 3 retries (CMS_WEBHOOK_RETRY_DELAYS has three), then failed; the next event
+        # waited behind the first, then got its own four attempts
+        down_items = settle(server, admin, down_hook, 2)
+        assert [(d["status"], d["attempts"], d["response_status"], d["next_attempt_at"])
+                for d in down_items] == [("failed", 4, 500, None)] * 2
+        assert [c["body"]["data"]["slug"] for c in down.calls] == [first] * 4 + [second] * 4
+
+        # a 410 fails that delivery and deactivates the webhook: nothing more is sent to it
+        assert [c["status"] for c in leaving.calls] == [410]
+        assert requests.get(f"{server}{HOOKS}/{leaving_hook['id']}",
+                            headers=admin).json()["active"] is False
+        items = deliveries(server, admin, leaving_hook)
+        assert (items[-1]["status"], items[-1]["response_status"]) == ("failed", 410)
+        # the second event is queued only if its commit was read before the 410 came back
+        assert [(d["status"], d["attempts"]) for d in items[:-1]] in ([], [("pending", 0)])
+        refused = requests.post(f"{server}{HOOKS}/{leaving_hook['id']}/deliveries/"
+                                f"{items[-1]['id']}/redeliver", headers=admin)
+        assert refused.status_code == 409
+
+        # redeliver: sent again at once, with the same webhook-id
+        down.answers.clear()
+        again = requests.post(f"{server}{HOOKS}/{down_hook['id']}/deliveries/"
+                              f"{down_items[1]['id']}/redeliver", headers=admin)
+        assert again.status_code == 202
+        assert again.json()["status"] == "pending"
+        delivered = down.wait(1)
+        assert delivered[0]["id"] == down_items[1]["id"] == down.calls[0]["id"]
+        items = settle(server, admin, down_hook, 2)
+        assert [(d["status"], d["attempts"], d["response_status"]) for d in items] == [
+            ("failed", 4, 500), ("delivered", 5, 204)]
+    finally:
+        for r in (flaky, down, leaving):
+            r.close()
+
+
+def test_pending_events_survive_kill_9_and_reach_a_receiver_that_was_down(
+    repo: Path, tmp_path: Path
+) -> None:
+    admin, editor = token(repo, "admin"), token(repo, "editor")
+    port = free_port()  # nothing listens here until the receiver comes up
+    server = Server(repo, tmp_path / "server.log", workers=2,
+                    env={**FAST, "CMS_WEBHOOK_RETRY_DELAYS": ",".join(["0.3"] * 40)})
+    server.start()
+    receiver: Receiver | None = None
+    try:
+        hook = add_webhook(server.base, admin, f"http://127.0.0.1:{port}/hook")
+        slugs = [write(server.base, editor, f"Story number {n}") for n in range(4)]
+        for slug in slugs[:2]:
+            assert requests.post(f"{server.base}{ARTICLES}/{slug}/publish",
+                                 headers=editor).status_code == 200
+        deadline = time.monotonic() + 20
+        while not any(d["attempts"] for d in deliveries(server.base, admin, hook)):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert server.kill() >= 3
+
+        # while the server is dead, a plain git push lands too
+        work = tmp_path / "clone"
+        plain_git("clone", "-q", str(repo), str(work), cwd=tmp_path)
+        path = work / article_path("written-while-down")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"slug": "written-while-down", **article("Down")}) + "\n")
+        plain_git("add", "-A", cwd=work)
+        plain_git("commit", "-q", "-m", "While the server was down", cwd=work)
+        plain_git("push", "-q", "origin", "main", cwd=work)
+
+        receiver = Receiver(port)
+        receiver.secret = hook["secret"]
+        server.start()
+        calls = receiver.wait(7)
+        time.sleep(0.5)
+        calls = receiver.delivered()
+        assert all(c["verified"] for c in receiver.calls)
+        assert types(calls) == [("article.created", s) for s in slugs] + [
+            ("article.published", s) for s in slugs[:2]] + [
+            ("article.created", "written-while-down")]
+        assert len({c["id"] for c in calls}) == 7
+        items = settle(server.base, admin, hook, 7)
+        assert {d["status"] for d in items} == {"delivered"}
+    finally:
+        server.kill()
+        if receiver:
+            receiver.close()
