@@ -99,13 +99,14 @@ def _start(name: str, command: list[str], workdir: str, ready_path: str, timeout
 
 
 def start_cms(repo: str, workdir: str, ready_path: str, *, workers: int = 2,
-              threads: int | None = None, timeout: float = 120.0) -> Server:
+              threads: int | None = None, timeout: float = 120.0,
+              env: dict[str, str] | None = None) -> Server:
     """`cms serve` on a free port (default threads unless `threads` is given)."""
     command = [CMS, "--repo", repo, "serve", "--host", HOST, "--port", "{port}",
                "--workers", str(workers)]
     if threads is not None:
         command += ["--threads", str(threads)]
-    return _start("cms", command, workdir, ready_path, timeout)
+    return _start("cms", command, workdir, ready_path, timeout, env)
 
 
 def start_bare(data: str, workdir: str, ready_path: str, *, workers: int = 2, threads: int = 4,

@@ -22,7 +22,7 @@ from cms import layout, public
 from cms.store import ArticleStore
 from cms.tokens import TokenStore
 
-from . import build, history, http_saves, migration, reads, saves
+from . import build, history, http_saves, migration, reads, saves, webhooks
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
 from .settings import Settings
@@ -42,6 +42,7 @@ class Measured:
     http: http_saves.HttpSaves | None = None
     history: dict[str, Any] = field(default_factory=dict)
     migration: dict[str, Any] = field(default_factory=dict)
+    webhooks: dict[str, Any] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
@@ -58,6 +59,7 @@ class Measured:
             "http_saves": asdict(self.http) if self.http else None,
             "history": self.history,
             "migration": self.migration,
+            "webhooks": self.webhooks,
         }
 
 
@@ -80,8 +82,8 @@ class Suite:
         try:
             for name, step in (("saves", self.saves), ("publish", self.publish),
                                ("reads", self.reads), ("start-up", self.startup),
-                               ("http saves", self.http_saves), ("history", self.history),
-                               ("migration", self.migration)):
+                               ("http saves", self.http_saves), ("webhooks", self.webhooks),
+                               ("history", self.history), ("migration", self.migration)):
                 self.phase(name)
                 t0 = time.perf_counter()
                 step()
@@ -205,6 +207,11 @@ class Suite:
               f"{result.per_second:.0f}/s; failures {result.failures}; "
               f"{result.checked - len(result.missing)}/{result.checked} in git rev-list main",
               flush=True)
+
+    def webhooks(self) -> None:
+        assert self.store is not None
+        self.measured.webhooks = webhooks.run(self.settings, self.store.repo.git_dir,
+                                              self.workdir, self.token, self.seed)
 
     def history(self) -> None:
         assert self.store is not None

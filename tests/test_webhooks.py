@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import GIT_ENV, article, cms_server, free_port
+from conftest import GIT_ENV, article, free_port
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from test_crash import Server
 
@@ -39,6 +40,7 @@ class Receiver:
 
     def __init__(self, port: int = 0, answers: list[int] | None = None) -> None:
         self.secret: str | None = None
+        self.location: str | None = None  # sent with every answer (a redirect's target)
         self.answers = list(answers or [])
         self.calls: list[dict[str, Any]] = []  # every request, verified or not
         self.lock = threading.Condition()
@@ -60,6 +62,8 @@ class Receiver:
                                            "raw": data.decode()})
                     receiver.lock.notify_all()
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -130,8 +134,6 @@ def write(base: str, headers: dict[str, str], title: str) -> str:
 
 def plain_git(*args: str, cwd: Path) -> str:
     env = {**os.environ, **GIT_ENV}
-    import subprocess
-
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True,
                           text=True).stdout
 
@@ -350,7 +352,11 @@ def test_retries_keep_the_id_and_the_order_then_fail_and_410_deactivates(
     flaky = Receiver(answers=[500, 503])  # the first event fails twice, then succeeds
     down = Receiver(answers=[500] * 10)  # never answers 2xx
     leaving = Receiver(answers=[410])
+    elsewhere = Receiver()
+    moved = Receiver(answers=[307])  # a redirect is not followed: it is a failed attempt
+    moved.location = elsewhere.url
     try:
+        moved_hook = add_webhook(server, admin, moved, events=["article.created"])
         flaky_hook = add_webhook(server, admin, flaky, events=["article.created"])
         down_hook = add_webhook(server, admin, down, events=["article.created"])
         leaving_hook = add_webhook(server, admin, leaving, events=["article.created"])
@@ -384,6 +390,12 @@ def test_retries_keep_the_id_and_the_order_then_fail_and_410_deactivates(
                                 f"{items[-1]['id']}/redeliver", headers=admin)
         assert refused.status_code == 409
 
+        redirected = settle(server, admin, moved_hook, 2)
+        assert [(d["attempts"], d["response_status"]) for d in redirected] == [
+            (1, 204), (2, 204)]
+        assert [c["status"] for c in moved.calls] == [307, 204, 204]
+        assert elsewhere.calls == []
+
         # redeliver: sent again at once, with the same webhook-id
         down.answers.clear()
         again = requests.post(f"{server}{HOOKS}/{down_hook['id']}/deliveries/"
@@ -396,7 +408,7 @@ def test_retries_keep_the_id_and_the_order_then_fail_and_410_deactivates(
         assert [(d["status"], d["attempts"], d["response_status"]) for d in items] == [
             ("failed", 4, 500), ("delivered", 5, 204)]
     finally:
-        for r in (flaky, down, leaving):
+        for r in (flaky, down, leaving, elsewhere, moved):
             r.close()
 
 

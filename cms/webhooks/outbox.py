@@ -332,15 +332,18 @@ class Outbox:
         return claims
 
     def _candidates(self, db: sqlite3.Connection, now: float) -> list[sqlite3.Row]:
+        # each webhook's head, then redeliveries: a few index lookups per webhook, however
+        # long the queue behind a slow receiver grows
+        columns = ("SELECT d.seq, d.id, d.webhook, d.next_attempt_at, d.lease_owner,"
+                   " d.lease_until, w.url, w.secret, e.body FROM webhooks w")
         rows = db.execute(
-            "SELECT d.seq, d.id, d.webhook, d.next_attempt_at, d.lease_owner, d.lease_until,"
-            "       w.url, w.secret, e.body"
-            " FROM webhooks w JOIN deliveries d ON d.webhook = w.id"
-            " JOIN events e ON e.seq = d.event"
-            " WHERE w.active = 1 AND d.status = ? AND (d.replay = 1 OR d.seq = ("
-            "   SELECT min(p.seq) FROM deliveries p"
-            "   WHERE p.webhook = w.id AND p.status = ? AND p.replay = 0))"
-            " ORDER BY d.seq", (PENDING, PENDING)).fetchall()
+            f"{columns} JOIN deliveries d ON d.seq = (SELECT min(p.seq) FROM deliveries p"
+            "  WHERE p.webhook = w.id AND p.status = ? AND p.replay = 0)"
+            " JOIN events e ON e.seq = d.event WHERE w.active = 1"
+            f" UNION ALL {columns} JOIN deliveries d ON d.webhook = w.id AND d.status = ?"
+            "  AND d.replay = 1 JOIN events e ON e.seq = d.event WHERE w.active = 1",
+            (PENDING, PENDING)).fetchall()
+        rows.sort(key=lambda r: r["seq"])
         return [r for r in rows if r["next_attempt_at"] <= now and (
             r["lease_until"] is None or r["lease_until"] < now or _gone(r["lease_owner"]))]
 
