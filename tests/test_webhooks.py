@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -460,3 +462,48 @@ def test_pending_events_survive_kill_9_and_reach_a_receiver_that_was_down(
         server.kill()
         if receiver:
             receiver.close()
+
+
+def test_the_readme_receiver_verifies_and_builds_once_per_live_change(
+    repo: Path, server: str, tmp_path: Path
+) -> None:
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = text[text.index("## Webhooks"):]
+    code = section[section.index("```python\n") + 10:]
+    (tmp_path / "receiver.py").write_text(code[:code.index("```")])
+    admin, editor = token(repo, "admin"), token(repo, "editor")
+    port = free_port()
+    hook = add_webhook(server, admin, f"http://127.0.0.1:{port}/hooks/cms")
+    built = tmp_path / "built"
+    env = {**os.environ, "CMS_WEBHOOK_SECRET": hook["secret"], "PORT": str(port),
+           "BUILD_COMMAND": f"echo built >> {built}"}
+    receiver = subprocess.Popen([sys.executable, str(tmp_path / "receiver.py")], env=env,
+                                stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # up before anything is sent, so no attempt is spent on it starting
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and receiver.poll() is None
+                time.sleep(0.05)
+        slug = write(server, editor, "Built once")
+        assert requests.post(f"{server}{ARTICLES}/{slug}/publish",
+                             headers=editor).status_code == 200
+        items = settle(server, admin, hook, 2)
+        assert [(d["type"], d["status"], d["response_status"]) for d in items] == [
+            ("article.published", "delivered", 204), ("article.created", "delivered", 204)]
+        deadline = time.monotonic() + 10
+        while not built.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert built.read_text() == "built\n"  # the create did not build; the publish did
+        # a forged delivery is refused
+        forged = requests.post(f"http://127.0.0.1:{port}/hooks/cms", data=b"{}", headers={
+            "webhook-id": "msg_x", "webhook-timestamp": str(int(time.time())),
+            "webhook-signature": "v1,AAAA"})
+        assert forged.status_code == 401
+    finally:
+        receiver.terminate()
+        receiver.wait()

@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (webhook, status, replay, seq);
 """
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-# DEFAULT_RETRY_DELAYS spans 31.5 hours over 8 attempts
+# eight attempts over about 31 hours
 DEFAULT_RETRY_DELAYS = (5, 30, 120, 600, 3600, 21600, 86400)
 
 
