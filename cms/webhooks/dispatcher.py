@@ -9,6 +9,7 @@ webhooks existed.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 
 from .outbox import Claim, Outbox
@@ -29,9 +30,13 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._seen: tuple[str | None, ...] | None = None
+        self._claims: queue.Queue[Claim] = queue.Queue()
 
     def start(self) -> threading.Thread:
-        """Run the loop in a daemon thread; return it."""
+        """Run the loop and the senders in daemon threads; return the loop's."""
+        for n in range(SENDERS):  # a fixed few, each with its own SQLite connection
+            threading.Thread(target=self._sender, name=f"cms-webhook-send-{n}",
+                             daemon=True).start()
         thread = threading.Thread(target=self._loop, name="cms-webhooks", daemon=True)
         thread.start()
         return thread
@@ -40,11 +45,15 @@ class Dispatcher:
         self._stop.set()
 
     def _loop(self) -> None:
+        failing = ""
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception:
-                log.exception("webhook dispatch failed; will try again")
+                failing = ""
+            except Exception as e:
+                if str(e) != failing:  # once per kind of failure, not 4 times a second
+                    log.exception("webhook dispatch failed; will try again")
+                failing = str(e)
             self._stop.wait(self.interval)
 
     def tick(self) -> None:
@@ -57,8 +66,11 @@ class Dispatcher:
         for claim in self.outbox.claim(free):
             with self._lock:
                 self._busy += 1
-            threading.Thread(target=self._send, args=(claim,), name="cms-webhook-send",
-                             daemon=True).start()
+            self._claims.put(claim)
+
+    def _sender(self) -> None:
+        while True:
+            self._send(self._claims.get())
 
     def _send(self, claim: Claim) -> None:
         status: int | None = None

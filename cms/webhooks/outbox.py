@@ -25,6 +25,7 @@ import socket
 import sqlite3
 import threading
 import time
+import weakref
 from base64 import b64encode
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from datetime import UTC, datetime
 from hashlib import sha1
 from typing import Any
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, StorageUnavailable
 from ..repository import Repository
 from . import feed
 
@@ -106,18 +107,13 @@ class Outbox:
     def __init__(self, repo: Repository, committer_email: str, *,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
                  lease: float = 60.0) -> None:
-        folder = os.path.join(repo.git_dir, "cms")
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        self.path = os.path.join(folder, "webhooks.sqlite")
+        self.path = os.path.join(repo.git_dir, "cms", "webhooks.sqlite")
         self.repo = repo
         self.committer_email = committer_email
         self.retry_delays = retry_delays
         self.lease = lease
         self._local = threading.local()
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        with self._db() as db:
-            db.executescript(SCHEMA)
-        os.chmod(self.path, 0o600)
 
     # -- the connection ----------------------------------------------------------------
 
@@ -126,11 +122,22 @@ class Outbox:
         """This thread's connection (autocommit; transactions are explicit)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                 check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA foreign_keys=ON")
+            # opened on first use, so an app on a read-only or full disk still starts
+            db: sqlite3.Connection | None = None
+            try:
+                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                     check_same_thread=False)
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                db.executescript(SCHEMA)
+                os.chmod(self.path, 0o600)
+            except (OSError, sqlite3.Error) as e:
+                if db is not None:
+                    db.close()
+                raise StorageUnavailable("The webhook store cannot be opened right now.") from e
+            weakref.finalize(self, db.close)
             local.db, local.pid = db, os.getpid()
         yield local.db
 
@@ -200,6 +207,7 @@ class Outbox:
             self._webhook(db, webhook_id)
             db.execute("DELETE FROM deliveries WHERE webhook = ?", (webhook_id,))
             db.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+            db.execute("DELETE FROM events WHERE seq NOT IN (SELECT event FROM deliveries)")
 
     def _webhook(self, db: sqlite3.Connection, webhook_id: str) -> dict[str, Any]:
         row = db.execute("SELECT * FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
