@@ -179,9 +179,19 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
                               json={"publish_at": at}, headers=editor)
     assert scheduled.status_code == 200, scheduled.text
 
-    calls = receiver.wait(8)
+    receiver.wait(8)
+    live = requests.get(f"{server}{ARTICLES}/pushed-by-hand", headers=editor)
+    deleted = requests.delete(f"{server}{ARTICLES}/pushed-by-hand",
+                              headers={**editor, "If-Match": live.headers["ETag"]})
+    assert deleted.status_code == 204
+    receiver.wait(10)
     time.sleep(0.5)  # nothing more, and nothing twice
     calls = receiver.delivered()
+    # a delete of a live article is two commits moved at once: one on each line
+    assert sorted(types(calls[8:])) == [("article.deleted", "pushed-by-hand"),
+                                        ("article.unpublished", "pushed-by-hand")]
+    assert [c["body"]["data"]["action"] for c in calls[8:]] == ["delete", "delete"]
+    calls = calls[:8]
     assert all(c["verified"] for c in receiver.calls)
     kinds = types(calls)
     # the push changed two articles in one commit: their order within it is git's path order
@@ -211,8 +221,8 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
     assert calls[0]["body"]["data"]["revision"] in log
 
     listed = requests.get(f"{server}{HOOKS}/{hook['id']}/deliveries", headers=admin).json()
-    assert listed["meta"]["total"] == 8
-    newest = listed["items"][0]
+    assert listed["meta"]["total"] == 10
+    newest = listed["items"][2]  # newest first: the two of the delete, then the publish
     assert newest == {"id": calls[-1]["id"], "event": newest["event"],
                       "type": "article.published", "status": "delivered", "attempts": 1,
                       "response_status": 204, "next_attempt_at": None}

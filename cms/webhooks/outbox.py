@@ -255,7 +255,11 @@ class Outbox:
     # -- turning commits into deliveries ------------------------------------------------
 
     def tips(self) -> tuple[str | None, ...]:
-        return tuple(self.repo.ref(line) for line in feed.LINES)
+        """Where `main` and `published` point. `published` is read first: whatever it then
+        holds was made from a draft already on `main` when `main` is read just after, so a
+        publication is never seen before the revision it publishes."""
+        published = self.repo.ref(feed.PUBLISHED)
+        return self.repo.ref(feed.MAIN), published
 
     def catch_up(self, tips: tuple[str | None, ...] | None = None) -> bool:
         """Queue the events of the commits not yet seen, up to the current tips; return
