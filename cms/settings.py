@@ -40,6 +40,11 @@ class Settings:
     session_lifetime: int = 12 * 3600
     workbench_dist: str | None = None
     preview_frontend: str | None = None
+    # comma-separated seconds (or a list); the default spans about 31 hours
+    webhook_retry_delays: Any = "5,30,120,600,3600,21600,86400"
+    webhook_timeout: float = 10.0
+    webhook_allow_private: bool = False
+    webhook_interval: float = 0.25
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None,
@@ -54,8 +59,9 @@ class Settings:
                 given[f.name] = _parse(environ[PREFIX + name])
             if config is not None and name in config:
                 given[f.name] = config[name]
-        if "durable" in given:
-            given["durable"] = _flag(given["durable"])
+        for name in ("durable", "webhook_allow_private"):
+            if name in given:
+                given[name] = _flag(given[name])
         return cls(**given)
 
     @property

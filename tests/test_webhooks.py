@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import GIT_ENV, article, free_port
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from test_crash import Server
 
 from cms.layout import article_path
+from cms.testing import GIT_ENV, article
+from cms.testing.crash import Server
+from cms.testing.launch import free_port
 from cms.tokens import TokenStore
 
 HOOKS = "/api/v1/manage/webhooks"

@@ -122,7 +122,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     interval = float(settings.scheduler_interval)
     if interval > 0 and not app.testing:
         scheduler.start(store, interval)
-    app.extensions["cms.webhooks"] = start_webhooks(store, app.config, run=not app.testing)
+    app.extensions["cms.webhooks"] = start_webhooks(store, settings, run=not app.testing)
     return app
 
 

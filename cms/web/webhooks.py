@@ -9,15 +9,15 @@ from typing import Any
 from flask import current_app, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..document import Strict, Text, Url, flatten_errors
 from ..errors import ValidationFailed
-from ..schemas import PageArgs, PageMetaSchema, Strict, Text, Url, flatten_errors
-from ..webhooks import allow_private
 from ..webhooks.feed import TYPES
 from ..webhooks.outbox import Outbox
 from ..webhooks.sender import check_url
 from .manage import CMSBlueprint
 from .pages import page
-from .requests import PATCH_TYPES, json_body, requires
+from .request_helpers import PATCH_TYPES, json_body, requires
+from .schemas import PageArgs, PageMetaSchema
 
 blp = CMSBlueprint(
     "webhooks", __name__, url_prefix="/api/v1/manage/webhooks",
@@ -94,7 +94,7 @@ def problems(*codes: int) -> Any:
 
 def _checked(data: dict[str, Any]) -> dict[str, Any]:
     if "url" in data:
-        check_url(data["url"], allow_private(current_app.config))
+        check_url(data["url"], current_app.extensions["cms.settings"].webhook_allow_private)
     if "events" in data:
         data["events"] = [t for t in TYPES if t in data["events"]]
     return data

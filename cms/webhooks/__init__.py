@@ -8,30 +8,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from ..settings import Settings
 from ..store import ArticleStore
 from .dispatcher import Dispatcher
 from .outbox import Outbox, retry_delays
 
 
-def start_webhooks(store: ArticleStore, settings: Mapping[str, Any], *, run: bool) -> Outbox:
+def start_webhooks(store: ArticleStore, settings: Settings, *, run: bool) -> Outbox:
     """The outbox of `store`'s repository, with its dispatcher thread started when `run` and
-    `WEBHOOK_INTERVAL` > 0. Raises ValueError for a bad `WEBHOOK_RETRY_DELAYS`."""
+    `webhook_interval` > 0. Raises ValueError for a bad `webhook_retry_delays`."""
+    timeout = float(settings.webhook_timeout)
     outbox = Outbox(store.repo, store.committer.email,
-                    retry_delays=retry_delays(settings["WEBHOOK_RETRY_DELAYS"]),
-                    lease=float(settings["WEBHOOK_TIMEOUT"]) + 20)
-    interval = float(settings["WEBHOOK_INTERVAL"])
-    if run and interval > 0:
-        Dispatcher(outbox, interval=interval, timeout=float(settings["WEBHOOK_TIMEOUT"]),
-                   allow_private=allow_private(settings)).start()
+                    retry_delays=retry_delays(settings.webhook_retry_delays), lease=timeout + 20)
+    if run and float(settings.webhook_interval) > 0:
+        Dispatcher(outbox, interval=float(settings.webhook_interval), timeout=timeout,
+                   allow_private=settings.webhook_allow_private).start()
     return outbox
-
-
-def allow_private(settings: Mapping[str, Any]) -> bool:
-    """Whether `WEBHOOK_ALLOW_PRIVATE` is on (a bool, or a string like `true`)."""
-    value = settings["WEBHOOK_ALLOW_PRIVATE"]
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
