@@ -40,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/mypy cms
 
 test: lint $(WORKBENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium"
+	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium openssl"
 	$(BIN)/pytest -n 2
 
 # Benchmarks (not part of `make test`): builds its own repositories in a temp dir on disk,

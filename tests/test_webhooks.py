@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from cms.layout import article_path
 from cms.testing import GIT_ENV, article
 from cms.testing.crash import Server
-from cms.testing.launch import free_port
+from cms.testing.launch import cms_server, free_port
 from cms.tokens import TokenStore
 
 HOOKS = "/api/v1/manage/webhooks"
@@ -41,7 +42,8 @@ class Receiver:
     """A webhook receiver on 127.0.0.1: verifies each request with `standardwebhooks`, answers
     with the statuses in `answers` (then 204), and records everything it was sent."""
 
-    def __init__(self, port: int = 0, answers: list[int] | None = None) -> None:
+    def __init__(self, port: int = 0, answers: list[int] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.secret: str | None = None
         self.location: str | None = None  # sent with every answer (a redirect's target)
         self.answers = list(answers or [])
@@ -74,7 +76,10 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        if tls:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -518,3 +523,40 @@ def test_the_readme_receiver_verifies_and_builds_once_per_live_change(
     finally:
         receiver.terminate()
         receiver.wait()
+
+
+def certificate(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1 (made with openssl) and a server context."""
+    folder.mkdir()
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
+def test_https_receivers_must_show_a_trusted_certificate(repo: Path, tmp_path: Path) -> None:
+    trusted, trusted_tls = certificate(tmp_path / "trusted")
+    _, untrusted_tls = certificate(tmp_path / "untrusted")
+    good, bad = Receiver(tls=trusted_tls), Receiver(tls=untrusted_tls)
+    admin, editor = token(repo, "admin"), token(repo, "editor")
+    # the server trusts only the first certificate, as if a CA had signed it
+    env = {**FAST, "SSL_CERT_FILE": str(trusted)}
+    try:
+        with cms_server(repo, tmp_path / "server.log", env) as base:
+            add_webhook(base, admin, good)
+            bad_hook = add_webhook(base, admin, bad)
+            slug = write(base, editor, "Sent over TLS")
+            delivered = good.wait(1)
+            assert types(delivered) == [("article.created", slug)]
+            assert delivered[0]["verified"]
+            refused = settle(base, admin, bad_hook, 1)
+            assert [(d["status"], d["attempts"], d["response_status"]) for d in refused] == [
+                ("failed", 4, None)]
+            assert bad.calls == []  # the handshake failed; nothing was sent
+    finally:
+        good.close()
+        bad.close()

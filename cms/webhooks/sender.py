@@ -3,7 +3,7 @@
 Receivers are on the internet, so a URL may only lead to public addresses: one that resolves to
 a loopback, private, link-local, multicast, reserved or otherwise non-global address is refused,
 when the webhook is saved and again at every send (DNS can change in between), unless
-`allow_private` is set. The POST goes to the address that was checked (the connection is made
+`allow_private` is set. The POST goes to an address that was checked (the connection is made
 to that IP, with the URL's host name in `Host` and in TLS), so a second DNS answer cannot slip
 in between the check and the connection. Redirects are not followed: a 3xx is a failed attempt.
 """
@@ -73,27 +73,38 @@ def _addresses(url: str, allow_private: bool) -> list[str]:
     return addresses
 
 
-class _Pinned(http.client.HTTPConnection):
-    """HTTP to a checked address, with the URL's host in `Host`."""
+def _connect(addresses: list[str], port: int, timeout: float | None) -> socket.socket:
+    """A connection to the first of the checked `addresses` that answers; raises OSError."""
+    error: OSError = ConnectionError("no address")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as e:
+            error = e
+    raise error
 
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+
+class _Pinned(http.client.HTTPConnection):
+    """HTTP to checked addresses, with the URL's host in `Host`."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
-        self.address = address
+        self.addresses = addresses
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = _connect(self.addresses, self.port, self.timeout)
 
 
 class _PinnedTLS(http.client.HTTPSConnection):
-    """HTTPS to a checked address; the certificate is verified for the URL's host."""
+    """HTTPS to checked addresses; the certificate is verified for the URL's host."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
         self.tls = ssl.create_default_context()
         super().__init__(host, port, timeout=timeout, context=self.tls)
-        self.address = address
+        self.addresses = addresses
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = _connect(self.addresses, self.port, self.timeout)
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -105,7 +116,7 @@ def send(url: str, secret: str, message_id: str, body: str, *, timeout: float,
     """
     deadline = time.monotonic() + timeout
     scheme, host, port, path = _target(url)
-    address = _addresses(url, allow_private)[0]
+    addresses = _addresses(url, allow_private)
     now = datetime.now(UTC)
     headers = {
         "Content-Type": "application/json",
@@ -115,7 +126,7 @@ def send(url: str, secret: str, message_id: str, body: str, *, timeout: float,
         "webhook-signature": Webhook(secret).sign(message_id, now, body),
     }
     kind = _PinnedTLS if scheme == "https" else _Pinned
-    connection = kind(host, port, address, timeout)
+    connection = kind(host, port, addresses, timeout)
     try:
         connection.request("POST", path, body=body.encode(), headers=headers)
         _remaining(connection, deadline)
