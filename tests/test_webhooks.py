@@ -23,10 +23,12 @@ import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from cms.layout import article_path
+from cms.repository import Repository
 from cms.testing import GIT_ENV, article
 from cms.testing.crash import Server
 from cms.testing.launch import cms_server, free_port
 from cms.tokens import TokenStore
+from cms.webhooks import feed
 
 HOOKS = "/api/v1/manage/webhooks"
 ARTICLES = "/api/v1/manage/articles"
@@ -560,3 +562,35 @@ def test_https_receivers_must_show_a_trusted_certificate(repo: Path, tmp_path: P
     finally:
         good.close()
         bad.close()
+
+
+def test_a_pushed_merge_is_one_commit_against_its_first_parent(repo, git, tmp_path) -> None:
+    before = git("rev-parse", "main").strip()
+    work = tmp_path / "clone"
+    git("clone", "-q", str(repo), str(work), cwd=tmp_path)
+
+    def add(slug: str, message: str) -> None:
+        path = work / article_path(slug)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"slug": slug, **article(slug.title())}) + "\n")
+        git("add", "-A", cwd=work)
+        git("commit", "-q", "-m", message, cwd=work)
+
+    git("checkout", "-q", "-b", "side", cwd=work)
+    add("from-the-side", "Side one")
+    add("also-from-the-side", "Side two")
+    git("checkout", "-q", "main", cwd=work)
+    add("on-main", "Main one")
+    git("merge", "-q", "--no-ff", "-m", "Merge the side", "side", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    merge = git("rev-parse", "main").strip()
+
+    events, moved = feed.pending(Repository(str(repo)), {"main": before, "published": None},
+                                 {"main": merge, "published": None}, "cms@localhost")
+    bodies = [json.loads(e.body) for e in events]
+    assert [(b["type"], b["data"]["slug"]) for b in bodies] == [
+        ("article.created", "on-main"), ("article.created", "also-from-the-side"),
+        ("article.created", "from-the-side")]
+    assert [b["data"]["revision"] for b in bodies][1:] == [merge, merge]
+    assert {b["data"]["action"] for b in bodies} == {"external"}
+    assert moved == {"main": merge, "published": None}

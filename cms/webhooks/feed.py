@@ -132,7 +132,8 @@ def _read(repo: Repository, line: str, since: str | None, until: str) -> list[_C
     span = f"{since}..{until}" if since else until
     fmt = "%x1e%H%x1f%an%x1f%ce%x1f%ct%x1f%B%x1f"
     out = repo.git.git.log(
-        "--reverse", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--raw",
+        "--reverse", "--first-parent", "--diff-merges=first-parent", "--root", "--no-renames",
+        "--raw",
         "--no-abbrev", f"--format={fmt}", span, "--", stdout_as_string=False,
     ).decode("utf-8", "replace")
     commits = []
