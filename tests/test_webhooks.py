@@ -112,8 +112,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def server_env() -> dict[str, str]:
-    return FAST
+def server(repo: Path, tmp_path: Path) -> Iterator[str]:
+    """`cms serve` with two workers (enough for them to compete for deliveries)."""
+    with cms_server(repo, tmp_path / "server.log", FAST, workers=2) as base:
+        yield base
 
 
 def token(repo: Path, role: str) -> dict[str, str]:
@@ -548,7 +550,7 @@ def test_https_receivers_must_show_a_trusted_certificate(repo: Path, tmp_path: P
     # the server trusts only the first certificate, as if a CA had signed it
     env = {**FAST, "SSL_CERT_FILE": str(trusted)}
     try:
-        with cms_server(repo, tmp_path / "server.log", env) as base:
+        with cms_server(repo, tmp_path / "server.log", env, workers=2) as base:
             add_webhook(base, admin, good)
             bad_hook = add_webhook(base, admin, bad)
             slug = write(base, editor, "Sent over TLS")
