@@ -15,6 +15,13 @@ VERBS = {
 }
 
 
+def action(message: str, committer_email: str, cms_email: str) -> str:
+    """What a commit did: its `Action:` trailer when the CMS committed it (committer
+    `cms_email`), else "external" (a trailer written by anyone else proves nothing)."""
+    named = trailers(message).get("Action", "")
+    return named if committer_email == cms_email and named in VERBS else "external"
+
+
 def subject(action: str, slug: str, detail: str = "", verb: str | None = None) -> str:
     """`Update my-slug: title, body`, shortened to fit 72 characters."""
     head = f"{verb or VERBS[action]} {slug}"

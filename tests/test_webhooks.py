@@ -25,7 +25,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from cms.layout import article_path
 from cms.repository import Repository
 from cms.testing import GIT_ENV, article
-from cms.testing.crash import Server
+from cms.testing.killable import Server
 from cms.testing.launch import cms_server, free_port
 from cms.tokens import TokenStore
 from cms.webhooks import feed

@@ -75,10 +75,7 @@ class CatchUp(Tables):
             db.execute(f"DELETE FROM {table}")
 
     def _action(self, record: CommitRecord) -> str:
-        action = messages.trailers(record.message).get("Action", "")
-        if record.committer_email == self.committer_email and action in messages.VERBS:
-            return action
-        return "external"
+        return messages.action(record.message, record.committer_email, self.committer_email)
 
     def _apply(self, db: sqlite3.Connection, line: str, record: CommitRecord,
                docs: dict[str, dict[str, Any]]) -> None:

@@ -25,16 +25,15 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from git import GitCommandError
 
 from .. import layout, messages
+from ..layout import LINES, MAIN, PUBLISHED
 from ..repository import Repository
+from ..times import iso
 
 log = logging.getLogger(__name__)
-MAIN, PUBLISHED = "main", "published"
-LINES = (MAIN, PUBLISHED)
 TYPES = ("article.created", "article.updated", "article.deleted", "article.published",
          "article.unpublished")
 _MAIN_TYPES = {"A": "article.created", "D": "article.deleted"}
@@ -150,10 +149,8 @@ def _read(repo: Repository, line: str, since: str | None, until: str) -> list[_C
 
 
 def _events(commit: _Commit, committer_email: str) -> list[Event]:
-    action = messages.trailers(commit.message).get("Action", "")
-    if commit.committer_email != committer_email or action not in messages.VERBS:
-        action = "external"
-    when = datetime.fromtimestamp(commit.date, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    action = messages.action(commit.message, commit.committer_email, committer_email)
+    when = iso(commit.date)
     events = []
     for status, path in commit.changes:
         slug = layout.slug_from_path(path)

@@ -30,12 +30,13 @@ from base64 import b64encode
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from hashlib import sha1
 from typing import Any
 
 from ..errors import Conflict, NotFound, StorageUnavailable
+from ..layout import LINES, MAIN, PUBLISHED
 from ..repository import Repository
+from ..times import iso
 from . import feed
 
 SCHEMA = """
@@ -79,13 +80,11 @@ DEFAULT_RETRY_DELAYS = (5, 30, 120, 600, 3600, 21600, 86400)
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(int(time.time()))
 
 
 def _iso(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else iso(int(moment))
 
 
 @dataclass(frozen=True)
@@ -258,13 +257,13 @@ class Outbox:
         """Where `main` and `published` point. `published` is read first: whatever it then
         holds was made from a draft already on `main` when `main` is read just after, so a
         publication is never seen before the revision it publishes."""
-        published = self.repo.ref(feed.PUBLISHED)
-        return self.repo.ref(feed.MAIN), published
+        published = self.repo.ref(PUBLISHED)
+        return self.repo.ref(MAIN), published
 
     def catch_up(self, tips: tuple[str | None, ...] | None = None) -> bool:
         """Queue the events of the commits not yet seen, up to the current tips; return
         whether the cursors are now at those tips (False: more to do on the next call)."""
-        wanted = dict(zip(feed.LINES, tips or self.tips(), strict=True))
+        wanted = dict(zip(LINES, tips or self.tips(), strict=True))
         with self._db() as db:
             if self._cursors(db) == wanted:
                 return True
@@ -280,23 +279,23 @@ class Outbox:
             except OSError:
                 return 0
 
-        return min(feed.LINES, key=moved)
+        return min(LINES, key=moved)
 
     def _queue_all(self, db: sqlite3.Connection) -> None:
-        tips = dict(zip(feed.LINES, self.tips(), strict=True))
+        tips = dict(zip(LINES, self.tips(), strict=True))
         while not self._queue(db, tips):
             pass
 
     def _cursors(self, db: sqlite3.Connection) -> dict[str, str | None]:
         rows = dict(db.execute("SELECT line, sha FROM cursors").fetchall())
-        return {line: rows.get(line) for line in feed.LINES}
+        return {line: rows.get(line) for line in LINES}
 
     def _queue(self, db: sqlite3.Connection, tips: dict[str, str | None]) -> bool:
         """Inside a write transaction: queue the events after the cursors, move them."""
         cursors = self._cursors(db)
         if cursors == tips:
             return True
-        seen = db.execute("SELECT count(*) FROM cursors").fetchone()[0] == len(feed.LINES)
+        seen = db.execute("SELECT count(*) FROM cursors").fetchone()[0] == len(LINES)
         hooks = db.execute("SELECT id, events FROM webhooks WHERE active = 1").fetchall()
         if not seen or not hooks:
             # a new outbox starts from now, and nobody listens: nothing to walk
