@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from . import check as checks
-from . import releases, transfer
+from . import gate, releases, transfer
 from .demo import ARTICLES as DEMO_ARTICLES
 from .errors import CMSError
 from .gitobjects import Person
@@ -89,10 +89,12 @@ Example:
 @click.pass_context
 @cms_errors
 def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
-    """Create the content repository if there is none (safe to run again)."""
+    """Create the content repository if there is none (safe to run again), and install
+    the git gate (a pre-receive hook) that checks every push."""
     settings = ctx.obj["settings"]
     store = ArticleStore.init(settings.repo, committer=settings.committer,
                               durable=settings.durable, make_card=_card)
+    gate.install(store.repo.git_dir, settings.committer_email)
     if demo and store.count() == 0 and not store.index.revisions_exist():
         for article in DEMO_ARTICLES:
             store.publish(store.create(article, DEMO_EDITOR).slug, DEMO_EDITOR)

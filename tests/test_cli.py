@@ -97,7 +97,8 @@ def token_lines(repo: Path) -> list[str]:
 
 
 def push_files(repo: Path, work: Path, files: dict[str, bytes]) -> None:
-    """Commit `files` with plain git in a clone and push them to the content repository."""
+    """Commit `files` with plain git in a clone and bring them to the content repository's
+    `main` past the gate (fetched there, as a ref moved on the server by hand would)."""
     subprocess.run(["git", "clone", "-q", str(repo), str(work)], env=ENV, check=True,
                    capture_output=True)
     for path, data in files.items():
@@ -106,7 +107,7 @@ def push_files(repo: Path, work: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
     git(repo, "add", "-A", cwd=work)
     git(repo, "commit", "-q", "-m", "Add articles by hand", cwd=work)
-    git(repo, "push", "-q", "origin", "main", cwd=work)
+    git(repo, "fetch", "-q", str(work), "+main:main")
 
 
 def canonical_bytes(data: dict[str, Any]) -> bytes:
