@@ -5,7 +5,8 @@
 3. reads: `cms serve` and the bare app side by side, wrk, list latency, worker memory, then
    more start-up rounds (`reads`, `servers`);
 4. saves over HTTP against `cms serve` (`http_saves`);
-5. history: update commits added by fast-import, index catch-up, revisions beside `git log`.
+5. history: update commits added by fast-import, index catch-up, revisions beside `git log`;
+6. gate pushes: big pushes through the git gate beside plain git (`gate`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cms import layout, public
 from cms.store import ArticleStore
 from cms.tokens import TokenStore
 
-from . import build, history, http_saves, migration, reads, saves, webhooks
+from . import build, gate, history, http_saves, migration, reads, saves, webhooks
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
 from .settings import Settings
@@ -43,6 +44,7 @@ class Measured:
     history: dict[str, Any] = field(default_factory=dict)
     migration: dict[str, Any] = field(default_factory=dict)
     webhooks: dict[str, Any] = field(default_factory=dict)
+    gate: dict[str, Any] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
@@ -60,6 +62,7 @@ class Measured:
             "history": self.history,
             "migration": self.migration,
             "webhooks": self.webhooks,
+            "gate": self.gate,
         }
 
 
@@ -83,7 +86,8 @@ class Suite:
             for name, step in (("saves", self.saves), ("publish", self.publish),
                                ("reads", self.reads), ("start-up", self.startup),
                                ("http saves", self.http_saves), ("webhooks", self.webhooks),
-                               ("history", self.history), ("migration", self.migration)):
+                               ("history", self.history), ("migration", self.migration),
+                               ("gate pushes", self.gate_pushes)):
                 self.phase(name)
                 t0 = time.perf_counter()
                 step()
@@ -249,3 +253,6 @@ class Suite:
         assert self.store is not None
         self.measured.migration = migration.run(self.settings.quick, self.store, self.workdir,
                                                 self.seed)
+
+    def gate_pushes(self) -> None:
+        self.measured.gate = gate.run(self.workdir, self.settings.quick)

@@ -24,6 +24,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -97,8 +98,8 @@ def review(git_dir: str, updates: list[Update], cms_emails: Iterable[str]) -> li
     commits = _new_commits(git_dir, [u.new for u in wanted])
     with Objects(git_dir) as objects:
         claimed = list(cms_emails)
-        for sha in commits:
-            for field, messages in rules.commit_problems(objects.read(sha), claimed).items():
+        for sha, raw in objects.many(commits):
+            for field, messages in rules.commit_problems(raw, claimed).items():
                 found += [f"commit {sha[:7]}: {field}: {m}" for m in messages]
         files = _changed_files(git_dir, objects, commits, wanted)
         found += _file_lines(objects, files)
@@ -174,12 +175,13 @@ def _file_lines(objects: Objects, files: dict[tuple[str, int, str], None]) -> li
     and size allow it."""
     placed = {f: rules.file_problems(f[0], f[1], None, 0) for f in files}
     sizes = objects.sizes([blob for (_, _, blob), found in placed.items() if not found])
+    readable = [blob for (path, _, blob), found in placed.items()
+                if not found and sizes[blob] <= (rules.size_limit(path) or 0)]
+    contents = dict(objects.many(list(dict.fromkeys(readable))))
     lines: list[str] = []
     for (path, mode, blob), found in placed.items():
         if not found:
-            size, limit = sizes[blob], rules.size_limit(path)
-            data = objects.read(blob) if limit is None or size <= limit else None
-            found = rules.file_problems(path, mode, data, size)
+            found = rules.file_problems(path, mode, contents.get(blob), sizes[blob])
         lines += _lines(path, found)
     return lines
 
@@ -202,6 +204,7 @@ class Objects:
         self.git_dir = git_dir
         self._proc = subprocess.Popen(["git", "--git-dir", git_dir, "cat-file", "--batch"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._commits: dict[str, tuple[str, list[str]]] = {}  # id -> tree, parents
 
     def __enter__(self) -> Objects:
         return self
@@ -213,22 +216,40 @@ class Objects:
         if self._proc.stdout is not None:
             self._proc.stdout.close()
 
-    def read(self, sha: str) -> bytes:
-        """Return an object's bytes; raises LookupError if git does not have it."""
+    def many(self, shas: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Yield (id, bytes) of each object in order; raises LookupError for one git does not
+        have. The requests are written by a thread while the answers are read, so there is
+        no round trip per object. Read it to the end."""
         stdin, stdout = self._proc.stdin, self._proc.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(sha.encode() + b"\n")
-        stdin.flush()
-        header = stdout.readline().split()
-        if len(header) != 3:
-            raise LookupError(f"object {sha} is missing")
-        data = stdout.read(int(header[2]) + 1)
-        return data[:-1]
+
+        def ask() -> None:
+            for sha in shas:
+                stdin.write(sha.encode() + b"\n")
+            stdin.flush()
+
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        try:
+            for sha in shas:
+                header = stdout.readline().split()
+                if len(header) != 3:
+                    raise LookupError(f"object {sha} is missing")
+                data = stdout.read(int(header[2]) + 1)[:-1]
+                if header[1] == b"commit":
+                    head = data.partition(b"\n\n")[0].decode("utf-8", "replace").split("\n")
+                    self._commits[sha] = (head[0][5:], [line[7:] for line in head
+                                                        if line.startswith("parent ")])
+                yield sha, data
+        finally:
+            asking.join()
 
     def commit(self, sha: str) -> tuple[str, list[str]]:
         """Return a commit's tree and parents."""
-        head = self.read(sha).partition(b"\n\n")[0].decode("utf-8", "replace").split("\n")
-        return head[0][5:], [line[7:] for line in head if line.startswith("parent ")]
+        if sha not in self._commits:
+            for _ in self.many([sha]):
+                pass
+        return self._commits[sha]
 
     def sizes(self, shas: list[str]) -> dict[str, int]:
         """Return the size of each object, without reading it."""
