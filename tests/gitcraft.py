@@ -62,36 +62,47 @@ def with_files(git_dir: Path, parent: str, files: dict[str, bytes], mode: str = 
     return commit(git_dir, tree, [parent], **meta)
 
 
-def good(git_dir: Path, parent: str) -> str:
-    return with_files(git_dir, parent, {PATH: json.dumps(article_doc(), indent=2).encode()})
+def good(git_dir: Path, parent: str, slug: str = SLUG) -> str:
+    """A commit on `parent` adding a valid article `slug`."""
+    return with_files(git_dir, parent, {layout.article_path(slug):
+                                        json.dumps(article_doc(slug), indent=2).encode()})
 
 
-def _article(**fields: Any) -> Callable[[Path, str], str]:
-    def build(git_dir: Path, parent: str) -> str:
-        return with_files(git_dir, parent,
-                          {PATH: json.dumps(article_doc(**fields)).encode()})
+Build = Callable[[Path, str, str], str]  # (git dir, parent, slug) -> the new commit
+
+
+def _article(**fields: Any) -> Build:
+    def build(git_dir: Path, parent: str, slug: str) -> str:
+        doc = {**article_doc(slug), **fields}
+        return with_files(git_dir, parent, {layout.article_path(slug): json.dumps(doc).encode()})
     return build
 
 
-def _metadata(**meta: bytes) -> Callable[[Path, str], str]:
-    def build(git_dir: Path, parent: str) -> str:
-        return commit(git_dir, run(git_dir, "rev-parse", f"{good(git_dir, parent)}^{{tree}}"),
-                      [parent], **meta)
+def _metadata(**meta: bytes) -> Build:
+    def build(git_dir: Path, parent: str, slug: str) -> str:
+        tree = run(git_dir, "rev-parse", f"{good(git_dir, parent, slug)}^{{tree}}")
+        return commit(git_dir, tree, [parent], **meta)
     return build
 
 
-def _raw_file(data: bytes, mode: str = "100644", path: str = PATH
-              ) -> Callable[[Path, str], str]:
-    def build(git_dir: Path, parent: str) -> str:
-        return with_files(git_dir, parent, {path: data}, mode)
+def _raw_file(data: bytes | Callable[[str], bytes], mode: str = "100644",
+              path: Callable[[str], str] = layout.article_path) -> Build:
+    def build(git_dir: Path, parent: str, slug: str) -> str:
+        content = data(slug) if callable(data) else data
+        return with_files(git_dir, parent, {path(slug): content}, mode)
     return build
 
 
-def _gitlink(git_dir: Path, parent: str) -> str:
-    return commit(git_dir, tree_with(git_dir, parent, {PATH: ("160000", parent)}), [parent])
+def _gitlink(git_dir: Path, parent: str, slug: str) -> str:
+    return commit(git_dir, tree_with(git_dir, parent, {layout.article_path(slug):
+                                                       ("160000", parent)}), [parent])
 
 
-def _dot_entries(git_dir: Path, parent: str) -> str:
+def _valid_json(slug: str) -> bytes:
+    return json.dumps(article_doc(slug)).encode()
+
+
+def _dot_entries(git_dir: Path, parent: str, slug: str) -> str:
     """A root tree with a `..` file and a `.git` folder: every later clone would fail."""
     hook = blob(git_dir, b"#!/bin/sh\necho owned\n")
     dotgit = run(git_dir, "mktree", data=f"100644 blob {hook}\tconfig\n".encode())
@@ -100,25 +111,29 @@ def _dot_entries(git_dir: Path, parent: str) -> str:
     return commit(git_dir, run(git_dir, "mktree", data=listing.encode()), [parent])
 
 
-def _cms_identity(git_dir: Path, parent: str) -> str:
-    tree = run(git_dir, "rev-parse", f"{good(git_dir, parent)}^{{tree}}")
+def _cms_identity(git_dir: Path, parent: str, slug: str) -> str:
+    tree = run(git_dir, "rev-parse", f"{good(git_dir, parent, slug)}^{{tree}}")
     return commit(git_dir, tree, [parent],
-                  message=f"Restore {SLUG} to 1234567\n\nArticle: {SLUG}\nAction: restore\n"
+                  message=f"Restore {slug} to 1234567\n\nArticle: {slug}\nAction: restore\n"
                   .encode(), committer=b"Git CMS <cms@localhost> 1767225600 +0000")
 
 
 @dataclass(frozen=True)
 class Bad:
-    """A bad commit on top of `parent`, and what the gate says about it (`{sha7}` is its id;
-    `declined` is git's reason: receive.fsckObjects refuses some before the hook runs).
-    `file` is False when the commit's files are fine and only its metadata is bad."""
+    """A bad commit on top of `parent`, and what the gate says about it (`{sha7}` is its id,
+    `{path}` and `{slug}` its article's; `declined` is git's reason: receive.fsckObjects
+    refuses some before the hook runs). `file` is False when the commit's files are fine and
+    only its metadata is bad."""
 
     name: str
-    build: Callable[[Path, str], str]
+    build: Build
     says: str
     file: bool = True
     also: str = ""
     declined: str = "pre-receive hook declined"
+
+    def said(self, sha: str, slug: str = SLUG) -> str:
+        return self.says.format(sha7=sha[:7], path=layout.article_path(slug), slug=slug)
 
 
 BAD = [
@@ -135,34 +150,33 @@ BAD = [
     Bad("cms-identity-with-restore-trailers", _cms_identity,
         "commit {sha7}: committer: <cms@localhost> is the CMS's own identity", False),
     Bad("unknown-block-type", _article(body=[{"type": "marquee", "text": "x"}]),
-        f"{PATH}: body.0.type: Must be one of: paragraph, heading, quote, list, image, embed."),
-    Bad("string-body", _article(body="Just a string"), f"{PATH}: body: Not a valid list."),
+        "{path}: body.0.type: Must be one of: paragraph, heading, quote, list, image, embed."),
+    Bad("string-body", _article(body="Just a string"), "{path}: body: Not a valid list."),
     Bad("heading-level-two",
         _article(body=[{"type": "heading", "text": "Sub", "level": "two"}]),
-        f"{PATH}: body.0.level: Not a valid integer."),
+        "{path}: body.0.level: Not a valid integer."),
     Bad("javascript-url", _article(body=[{"type": "embed", "url": "javascript:alert(1)"}]),
-        f"{PATH}: body.0.url: Not a valid URL."),
+        "{path}: body.0.url: Not a valid URL."),
     Bad("slug-mismatch", _article(slug="another-slug"),
-        f"{PATH}: slug: Must be '{SLUG}', the file's name."),
+        "{path}: slug: Must be '{slug}', the file's name."),
     Bad("invalid-json", _raw_file(b'{"slug": "pushed-by-hand", "title": '),
-        f"{PATH}: _schema: Not valid JSON: Expecting value: line 1 column 37 (char 36)."),
+        "{path}: _schema: Not valid JSON: Expecting value: line 1 column 37 (char 36)."),
     Bad("json-array", _raw_file(b"[1, 2]\n"),
-        f"{PATH}: _schema: The article must be a JSON object."),
+        "{path}: _schema: The article must be a JSON object."),
     Bad("symlink", _raw_file(b"../../README.md", "120000"),
-        f"{PATH}: mode: This is a symbolic link; only plain files are allowed."),
+        "{path}: mode: This is a symbolic link; only plain files are allowed."),
     Bad("gitlink", _gitlink,
-        f"{PATH}: mode: This is a submodule (gitlink); only plain files are allowed."),
-    Bad("executable", _raw_file(json.dumps(article_doc()).encode(), "100755"),
-        f"{PATH}: mode: This is an executable file; store it as a plain file (mode 100644)."),
-    Bad("oversize", _raw_file(json.dumps(article_doc(
-        body=[{"type": "paragraph", "text": "word " * 3999}] * 120)).encode()),
-        f"{PATH}: size: "),
-    Bad("wrong-folder", _raw_file(json.dumps(article_doc()).encode(),
-                                  path=f"articles/00/{SLUG}.json"),
-        f"articles/00/{SLUG}.json: path: The article '{SLUG}' belongs at {PATH}."),
-    Bad("outside-the-layout", _raw_file(b"notes\n", path="notes/todo.txt"),
-        "notes/todo.txt: path: Not part of the content layout (README.md, "
+        "{path}: mode: This is a submodule (gitlink); only plain files are allowed."),
+    Bad("executable", _raw_file(_valid_json, "100755"),
+        "{path}: mode: This is an executable file; store it as a plain file (mode 100644)."),
+    Bad("oversize", _raw_file(lambda slug: json.dumps(article_doc(
+        slug, body=[{"type": "paragraph", "text": "word " * 3999}] * 120)).encode()),
+        "{path}: size: "),
+    Bad("wrong-folder", _raw_file(_valid_json, path=lambda slug: f"articles/00/{slug}.json"),
+        "articles/00/{slug}.json: path: The article '{slug}' belongs at {path}."),
+    Bad("outside-the-layout", _raw_file(b"notes\n", path=lambda slug: f"notes/{slug}.txt"),
+        "notes/{slug}.txt: path: Not part of the content layout (README.md, "
         "articles/<xx>/<slug>.json)."),
-    Bad("dot-entries", _dot_entries, "hasDotdot: contains '..'", also="hasDotgit: contains '.git'",
-        declined="unpacker error"),
+    Bad("dot-entries", _dot_entries, "hasDotdot: contains '..'",
+        also="hasDotgit: contains '.git'", declined="unpacker error"),
 ]

@@ -114,11 +114,11 @@ def test_a_bad_push_is_refused_whole_naming_the_problem(server: Path, work: Path
     base = run(work, "rev-parse", "main")
     before = refs(server)
     # a good commit first and the bad one on top: the whole push is refused
-    sha = bad.build(work, good(work, base))
+    sha = bad.build(work, good(work, base), SLUG)
     result = push(work, f"{sha}:refs/heads/main", f"{sha}:refs/heads/published")
     assert result.returncode != 0
     assert f"-> main ({bad.declined})" in result.stderr
-    assert bad.says.format(sha7=sha[:7]) in result.stderr
+    assert bad.said(sha) in result.stderr
     assert bad.also in result.stderr
     assert refs(server) == before
 
@@ -159,7 +159,7 @@ def test_moving_main_back_onto_unchecked_content_is_refused(server: Path, work: 
     the tip of main by a push that brings no new commit."""
     base = run(server, "rev-parse", "main")
     string_body = next(b for b in BAD if b.name == "string-body")
-    planted = string_body.build(server, base)
+    planted = string_body.build(server, base, SLUG)
     run(server, "update-ref", "refs/planted", planted)
     run(work, "fetch", "-q", "origin", "refs/planted:refs/planted")
     result = push(work, f"{planted}:refs/heads/main")
