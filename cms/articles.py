@@ -67,10 +67,16 @@ def state(blob: str, live_blob: str | None, publish_at: int | None, now: int) ->
 
 
 def from_row(row: dict[str, Any], doc: dict[str, Any]) -> Article:
-    """An Article from an index row (see `Index.article`) and the file's content."""
+    """An Article from an index row (see `Index.article`) and the file's content. A file
+    that is not a valid article (`problems` in the row) shows as state `invalid` with its
+    problems, and no fields but its slug."""
+    problems = row.get("problems")
+    if problems:
+        doc = {"slug": row["slug"]}
     meta = {
         "revision": row["revision"],
-        "state": state(row["blob"], row["live_blob"], row["publish_at"], int(time.time())),
+        "state": "invalid" if problems else state(row["blob"], row["live_blob"],
+                                                  row["publish_at"], int(time.time())),
         "created_at": utc(row["created_at"]),
         "updated_at": utc(row["updated_at"]),
         "created_by": row["created_by"],
@@ -78,4 +84,6 @@ def from_row(row: dict[str, Any], doc: dict[str, Any]) -> Article:
         "published_revision": row["published_revision"],
         "published_at": utc(row["published_at"]),
     }
+    if problems:
+        meta["problems"] = problems
     return Article(row["slug"], doc, row["blob"], meta)

@@ -111,10 +111,10 @@ class Delivery:
         """A live article as it was published at `revision` (a commit on the published line)."""
         self._live_or_404(slug)
         sha, date = self.store.resolve(revision, line=PUBLISHED)
-        blob = self.store.repo.lookup(sha, layout.article_path(slug))
-        if blob is None:
+        found = self.store.file_at(sha, slug)
+        if found is None or found[2]:  # absent then, or not a valid article
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
-        return {**self._render(blob), "published_at": iso(int(date.timestamp())),
+        return {**self._render(found[0]), "published_at": iso(int(date.timestamp())),
                 "revision": sha}
 
     def _live_or_404(self, slug: str) -> None:
@@ -145,9 +145,13 @@ class Delivery:
                 continue
             if blob is not None and live.get(slug) == blob:
                 changed.append(self._synced(slug))
-            else:
+            elif self._was_valid(token, slug):  # a client never got an invalid file
                 deleted.append(slug)
         return {"changed": changed, "deleted": deleted, "next_token": tip}
+
+    def _was_valid(self, commit: str, slug: str) -> bool:
+        found = self.store.file_at(commit, slug)
+        return found is not None and not found[2]
 
     def _synced(self, slug: str) -> dict[str, Any]:
         row = self.index.live(slug)

@@ -27,8 +27,9 @@ SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 120
 BCP47_RE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
 REVISION_RE = re.compile(r"^[0-9a-f]{7,40}$")  # a commit id or its prefix; always fullmatch
-# the state of an article: how its draft stands to what is live (see `articles.state`)
-STATES = ("draft", "published", "changed", "scheduled")
+# the state of an article: how its draft stands to what is live (see `articles.state`), or
+# `invalid` for a file git let in that is not a valid article (see `rules`)
+STATES = ("draft", "published", "changed", "scheduled", "invalid")
 
 
 # Unicode's control characters (category Cc) and surrogates (Cs), as one character class:

@@ -24,12 +24,12 @@ import os
 import shlex
 import subprocess
 import sys
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from . import rules
+from . import rawcommit, rules
 from .errors import CMSError
+from .gitobjects import ObjectStream
 
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -96,12 +96,20 @@ def review(git_dir: str, updates: list[Update], cms_emails: Iterable[str]) -> li
     if not wanted:
         return found
     commits = _new_commits(git_dir, [u.new for u in wanted])
-    with Objects(git_dir) as objects:
+    with ObjectStream(git_dir) as objects:
         claimed = list(cms_emails)
+        known: dict[str, rawcommit.RawCommit] = {}
         for sha, raw in objects.many(commits):
+            known[sha] = rawcommit.parse(raw)
             for field, messages in rules.commit_problems(raw, claimed).items():
                 found += [f"commit {sha[:7]}: {field}: {m}" for m in messages]
-        files = _changed_files(git_dir, objects, commits, wanted)
+
+        def tree(sha: str) -> str:
+            if sha not in known:
+                known[sha] = rawcommit.parse(objects.read(sha))
+            return known[sha].tree
+
+        files = _changed_files(git_dir, tree, known, commits, wanted)
         found += _file_lines(objects, files)
     return found
 
@@ -112,8 +120,9 @@ def _new_commits(git_dir: str, tips: list[str]) -> list[str]:
     return out.decode().split()
 
 
-def _changed_files(git_dir: str, objects: Objects, commits: list[str], updates: list[Update]
-                   ) -> dict[tuple[str, int, str], None]:
+def _changed_files(git_dir: str, tree: Callable[[str], str],
+                   known: dict[str, rawcommit.RawCommit], commits: list[str],
+                   updates: list[Update]) -> dict[tuple[str, int, str], None]:
     """The files (path, mode, blob) the new commits bring, and those each ref's move changes.
 
     A merge brings only what differs from every one of its parents; the rest came with the
@@ -122,12 +131,11 @@ def _changed_files(git_dir: str, objects: Objects, commits: list[str], updates: 
     pairs: list[tuple[str, str]] = []
     spans: list[int] = []
     for sha in commits:
-        tree, parents = objects.commit(sha)
-        pairs += [(objects.commit(p)[0], tree) for p in parents] or [(EMPTY_TREE, tree)]
+        parents = known[sha].parents
+        pairs += [(tree(p), tree(sha)) for p in parents] or [(EMPTY_TREE, tree(sha))]
         spans.append(max(len(parents), 1))
     # each ref's move as a whole: catches a ref moved back to old commits no one checked
-    pairs += [(objects.commit(u.old)[0] if u.old != ZERO else EMPTY_TREE,
-               objects.commit(u.new)[0]) for u in updates]
+    pairs += [(tree(u.old) if u.old != ZERO else EMPTY_TREE, tree(u.new)) for u in updates]
     diffs = _diff_trees(git_dir, pairs)
     files: dict[tuple[str, int, str], None] = {}
     at = 0
@@ -170,7 +178,7 @@ def _diff_trees(git_dir: str, pairs: list[tuple[str, str]]) -> list[list[tuple[s
     return diffs
 
 
-def _file_lines(objects: Objects, files: dict[tuple[str, int, str], None]) -> list[str]:
+def _file_lines(objects: ObjectStream, files: dict[tuple[str, int, str], None]) -> list[str]:
     """The problems of each file, in git's order; a blob is read only when its path, mode
     and size allow it."""
     placed = {f: rules.file_problems(f[0], f[1], None, 0) for f in files}
@@ -194,76 +202,6 @@ def _lines(path: str, problems: rules.Problems) -> list[str]:
 def printable(text: str) -> str:
     """`text` with control characters written as escapes (they would reach the terminal)."""
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
-
-
-class Objects:
-    """Objects read through one `git cat-file --batch` process (and sizes through one
-    `--batch-check`), so a push of 10,000 files starts three git processes, not 10,000."""
-
-    def __init__(self, git_dir: str) -> None:
-        self.git_dir = git_dir
-        self._proc = subprocess.Popen(["git", "--git-dir", git_dir, "cat-file", "--batch"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self._commits: dict[str, tuple[str, list[str]]] = {}  # id -> tree, parents
-
-    def __enter__(self) -> Objects:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._proc.stdin is not None
-        self._proc.stdin.close()
-        self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
-
-    def many(self, shas: list[str]) -> Iterator[tuple[str, bytes]]:
-        """Yield (id, bytes) of each object in order; raises LookupError for one git does not
-        have. The requests are written by a thread while the answers are read, so there is
-        no round trip per object. Read it to the end."""
-        stdin, stdout = self._proc.stdin, self._proc.stdout
-        assert stdin is not None and stdout is not None
-
-        def ask() -> None:
-            for sha in shas:
-                stdin.write(sha.encode() + b"\n")
-            stdin.flush()
-
-        asking = threading.Thread(target=ask, daemon=True)
-        asking.start()
-        try:
-            for sha in shas:
-                header = stdout.readline().split()
-                if len(header) != 3:
-                    raise LookupError(f"object {sha} is missing")
-                data = stdout.read(int(header[2]) + 1)[:-1]
-                if header[1] == b"commit":
-                    head = data.partition(b"\n\n")[0].decode("utf-8", "replace").split("\n")
-                    self._commits[sha] = (head[0][5:], [line[7:] for line in head
-                                                        if line.startswith("parent ")])
-                yield sha, data
-        finally:
-            asking.join()
-
-    def commit(self, sha: str) -> tuple[str, list[str]]:
-        """Return a commit's tree and parents."""
-        if sha not in self._commits:
-            for _ in self.many([sha]):
-                pass
-        return self._commits[sha]
-
-    def sizes(self, shas: list[str]) -> dict[str, int]:
-        """Return the size of each object, without reading it."""
-        if not shas:
-            return {}
-        out = _git(self.git_dir, "cat-file", "--batch-check=%(objectname) %(objectsize)",
-                   input="\n".join(shas).encode() + b"\n")
-        sizes = {}
-        for line in out.decode().splitlines():
-            sha, _, size = line.partition(" ")
-            if not size.isdigit():
-                raise LookupError(f"object {sha} is missing")
-            sizes[sha] = int(size)
-        return sizes
 
 
 def _git(git_dir: str, *args: str, input: bytes | None = None) -> bytes:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import subprocess
+import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,3 +151,78 @@ class TreeCache:
         else:
             self._trees.move_to_end(binsha)
         return dict(tree)
+
+
+class ObjectStream:
+    """Objects read through one `git cat-file --batch` process (and sizes through one
+    `--batch-check`), with no round trip per object: reading 10,000 objects starts two git
+    processes, not 10,000. Use it in a `with` block."""
+
+    def __init__(self, git_dir: str) -> None:
+        self.git_dir = git_dir
+        self._proc = subprocess.Popen(["git", "--git-dir", git_dir, "cat-file", "--batch"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def __enter__(self) -> ObjectStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass  # git was ended early (see `many`)
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def many(self, shas: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Yield (id, bytes) of each object in order; raises LookupError for one git does not
+        have. The requests are written by a thread while the answers are read, so there is
+        no round trip per object. Read it to the end."""
+        stdin, stdout = self._proc.stdin, self._proc.stdout
+        assert stdin is not None and stdout is not None
+
+        def ask() -> None:
+            try:
+                for sha in shas:
+                    stdin.write(sha.encode() + b"\n")
+                stdin.flush()
+            except (OSError, ValueError):
+                pass  # the reader stopped early and ended the process (below)
+
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        done = False
+        try:
+            for sha in shas:
+                header = stdout.readline().split()
+                if len(header) != 3:
+                    raise LookupError(f"object {sha} is missing")
+                data = stdout.read(int(header[2]) + 1)[:-1]
+                yield sha, data
+            done = True
+        finally:
+            if not done:  # answers left unread would block the writer for ever
+                self._proc.kill()
+            asking.join()
+
+    def read(self, sha: str) -> bytes:
+        """Return one object's bytes; raises LookupError if git does not have it."""
+        return next(iter(dict(self.many([sha])).values()))
+
+    def sizes(self, shas: list[str]) -> dict[str, int]:
+        """Return the size of each object, without reading it."""
+        if not shas:
+            return {}
+        out = subprocess.run(["git", "--git-dir", self.git_dir, "cat-file",
+                              "--batch-check=%(objectname) %(objectsize)"],
+                             input="\n".join(shas).encode() + b"\n", capture_output=True,
+                             check=True).stdout
+        sizes = {}
+        for line in out.decode().splitlines():
+            sha, _, size = line.partition(" ")
+            if not size.isdigit():
+                raise LookupError(f"object {sha} is missing")
+            sizes[sha] = int(size)
+        return sizes

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 import git
 from gitdb.util import hex_to_bin
 
-from . import gitrefs
+from . import gitrefs, rawcommit
 from .gitobjects import (
     MODE_FILE,
     MODE_TREE,
+    ObjectStream,
     Person,
     Tree,
     TreeCache,
@@ -44,6 +45,8 @@ class CommitRecord:
     message: str
     # path -> new blob id, or None when the commit removed the file
     changes: dict[str, str | None] = field(default_factory=dict)
+    # path -> mode, for the changed files that are not plain files (links, executables)
+    modes: dict[str, int] = field(default_factory=dict)
 
 
 class Repository:
@@ -116,6 +119,12 @@ class Repository:
 
     def lookup(self, commit: str | None, path: str) -> str | None:
         """Return the blob id at `path` in `commit`, or None."""
+        entry = self.entry(commit, path)
+        return None if entry is None else entry[1]
+
+    def entry(self, commit: str | None, path: str) -> tuple[int, str] | None:
+        """Return the mode and object id of the file at `path` in `commit`, or None (a
+        gitlink's id names a commit of another repository, not a blob)."""
         tree = self.root_tree(commit)
         *folders, name = path.split("/")
         for folder in folders:
@@ -126,30 +135,41 @@ class Repository:
         entry = tree.get(name)
         if entry is None or entry[0] == MODE_TREE:
             return None
-        return entry[1].hex()
+        return entry[0], entry[1].hex()
 
     def log(self, since: str | None, until: str) -> Iterator[CommitRecord]:
-        """Yield the first-parent commits after `since` up to `until`, oldest first."""
+        """Yield the first-parent commits after `since` up to `until`, oldest first.
+
+        git lists the commits and their changes; each commit's own bytes are read and parsed
+        here (`rawcommit`), so no byte an author, committer or message holds can confuse it.
+        """
         span = f"{since}..{until}" if since else until
-        fmt = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ce%x1f%B%x1f"
         out = self.git.git.log(
             "--reverse", "--first-parent", "--diff-merges=first-parent", "--root",
-            "--no-renames", "--raw", "--no-abbrev", f"--format={fmt}", span, "--",
+            "--no-renames", "--raw", "-z", "--no-abbrev", "--format=%H", span, "--",
             stdout_as_string=False,
-        ).decode("utf-8", "replace")
-        for chunk in out.split("\x1e")[1:]:
-            sha, parents, name, email, date, committer, rest = chunk.split("\x1f", 6)
-            message, _, raw = rest.rpartition("\x1f")
-            changes: dict[str, str | None] = {}
-            for line in raw.splitlines():
-                if not line.startswith(":"):
-                    continue
-                meta, _, path = line.partition("\t")
-                new_blob, status = meta.split()[3:5]
-                changes[path] = None if status == "D" else new_blob
-            yield CommitRecord(
-                sha, parents.split(), Person(name, email), committer, int(date), message, changes
-            )
+        )
+        commits: list[tuple[str, dict[str, str | None], dict[str, int]]] = []
+        fields = out.split(b"\0")
+        i = 0
+        while i < len(fields):
+            token = fields[i].strip(b"\n")
+            i += 1
+            if token.startswith(b":"):
+                _, mode, _, new_blob, status = token[1:].decode().split()
+                path = fields[i].decode("utf-8", "surrogateescape")
+                i += 1
+                commits[-1][1][path] = None if status == "D" else new_blob
+                if status != "D" and int(mode, 8) != MODE_FILE:
+                    commits[-1][2][path] = int(mode, 8)
+            elif token:
+                commits.append((token.decode(), {}, {}))
+        with ObjectStream(self.git_dir) as objects:
+            for (sha, changes, modes), (_, raw) in zip(
+                    commits, objects.many([c[0] for c in commits]), strict=True):
+                c = rawcommit.parse(raw)
+                yield CommitRecord(sha, c.parents, c.author, c.committer.email, c.date,
+                                   c.message, changes, modes)
 
     def changes(self, old: str, new: str, under: str) -> dict[str, str | None]:
         """Files under `under` that differ between two commits: path -> new blob, or None if

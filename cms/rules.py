@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import layout
+from . import layout, rawcommit
 from .articles import validate
 from .errors import ValidationFailed
 
@@ -34,9 +34,6 @@ ARTICLE_MAX_BYTES = 2 * 1024 * 1024
 README_MAX_BYTES = 1024 * 1024
 README = "README.md"
 
-# Commit dates the CMS can show: RFC 3339 with a four-digit year, 1900-01-01 to 9998-12-31.
-EARLIEST = -2208988800  # 1900-01-01T00:00:00Z
-LATEST = 253370764799  # 9998-12-31T23:59:59Z
 
 _MODE_NAMES = {
     MODE_EXECUTABLE: "an executable file; store it as a plain file (mode 100644)",
@@ -93,6 +90,29 @@ def file_problems(path: str, mode: int, data: bytes | None, size: int | None = N
     if data is None or path == README:
         return {}
     return AREAS[path.split("/", 1)[0]].content_problems(path, data)[1]
+
+
+def check_article(path: str, mode: int, read: Callable[[], bytes]
+                  ) -> tuple[dict[str, Any] | None, Problems]:
+    """Return the article at an article path as the read side may use it (None unless the
+    problems are empty). `read` gives the file's bytes; it is called only for a plain file."""
+    if mode != MODE_FILE:
+        return None, {"mode": [f"This is {_MODE_NAMES.get(mode, f'mode {mode:o}')}."]}
+    data = read()
+    if len(data) > ARTICLE_MAX_BYTES:
+        return None, {"size": [f"{len(data)} bytes is over the limit of {ARTICLE_MAX_BYTES} "
+                               "bytes for this file."]}
+    return read_article(path, data)
+
+
+def loose(data: bytes) -> dict[str, Any]:
+    """What a file holds if it is a JSON object, else an empty one: an invalid article's
+    fields as far as they can be read (for a diff, or a merge patch that repairs it)."""
+    try:
+        parsed = parse(data)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def article_path_problems(path: str) -> Problems:
@@ -227,7 +247,7 @@ def _ident_problems(value: bytes) -> list[str]:
     name, email, seconds, _ = match.groups()
     found = text_problems(name, allow_newlines=False)
     found += [f"email: {p}" for p in text_problems(email, allow_newlines=False)]
-    if not EARLIEST <= int(seconds) <= LATEST:
+    if not rawcommit.in_range(int(seconds)):
         found.append(f"The date ({int(seconds)} seconds since 1970) is outside the years "
                      "1900 to 9998.")
     return found

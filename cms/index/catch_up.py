@@ -11,7 +11,8 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import layout, messages, search
+from .. import layout, messages, rules, search
+from ..gitobjects import MODE_FILE
 from ..layout import LINES, MAIN, PUBLISHED
 from ..repository import CommitRecord
 from ..text import has_own_summary, search_text
@@ -89,36 +90,52 @@ class CatchUp(Tables):
             slug = layout.slug_from_path(path)
             if slug is None:
                 continue
+            doc, problems = docs.get(slug), None
+            if doc is None and blob is not None:
+                doc, problems = self._check(db, path, slug, record.modes.get(path, MODE_FILE),
+                                            blob)
             db.execute(
-                f"INSERT INTO revisions (slug, seq, {REVISION_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO revisions (slug, seq, {REVISION_COLUMNS}, valid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, seq, record.sha, parent, record.date, record.author.name,
-                 record.author.email, record.message, action, blob, line),
+                 record.author.email, record.message, action, blob, line, problems is None),
             )
             table = "articles" if line == MAIN else "live"
             row = db.execute(f"SELECT id FROM {table} WHERE slug = ?", (slug,)).fetchone()
-            if blob is None:
+            if blob is None or (problems and line == PUBLISHED):
+                # an invalid file on the published line is never delivered, not even the
+                # version before it: what is live is what `published` holds
                 if row:
                     self._forget(db, line, row[0])
                 continue
-            doc = docs.get(slug)
-            if doc is None:
-                doc = self._parse(blob)
             if line == MAIN:
-                self._remember_draft(db, row[0] if row else None, slug, blob, doc, record)
+                self._remember_draft(db, row[0] if row else None, slug, blob, doc or {},
+                                     record, problems)
             else:
+                assert doc is not None
                 self._remember_live(db, row[0] if row else None, slug, blob, doc, record)
                 if self.make_card is not None and (
                         len(record.changes) <= CARDS_AT_PUBLISH or has_own_summary(doc)):
                     db.execute("INSERT OR IGNORE INTO cards VALUES (?, ?)",
                                (blob, json.dumps(self.make_card(doc), ensure_ascii=False)))
 
-    def _parse(self, blob: str) -> dict[str, Any]:
-        try:
-            doc = json.loads(self.repo.read(blob))
-        except ValueError:
-            return {}
-        return doc if isinstance(doc, dict) else {}
+    def _check(self, db: sqlite3.Connection, path: str, slug: str, mode: int, blob: str
+               ) -> tuple[dict[str, Any] | None, rules.Problems | None]:
+        """The fields a file holds, or None and its problems (`rules.check_article`). The
+        verdict on a plain file is kept, so the other line and later catch-ups only parse it.
+        """
+        if mode != MODE_FILE:
+            return None, rules.check_article(path, mode, bytes)[1]
+        data = self.repo.read(blob)
+        kept = db.execute("SELECT problems FROM checks WHERE blob = ? AND slug = ?",
+                          (blob, slug)).fetchone()
+        if kept is None:
+            problems = rules.check_article(path, mode, lambda: data)[1] or None
+            db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
+                       (blob, slug, json.dumps(problems) if problems else None))
+        else:
+            problems = json.loads(kept[0]) if kept[0] else None
+        return (None, problems) if problems else (rules.loose(data), None)
 
     def _forget(self, db: sqlite3.Connection, line: str, article: int) -> None:
         tables: tuple[tuple[str, str], ...] = (
@@ -130,21 +147,23 @@ class CatchUp(Tables):
             db.execute(f"DELETE FROM {table} WHERE {key} = ?", (article,))
 
     def _remember_draft(self, db: sqlite3.Connection, article: int | None, slug: str,
-                        blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
+                        blob: str, doc: dict[str, Any], record: CommitRecord,
+                        problems: rules.Problems | None = None) -> None:
         who = (record.date, record.author.name, record.author.email)
         fields = (blob, record.sha, _text(doc, "title"), _text(doc, "section"),
-                  _text(doc, "language"), seconds(doc.get("publish_at")))
+                  _text(doc, "language"), seconds(doc.get("publish_at")),
+                  json.dumps(problems) if problems else None)
         if article is None:
             article = db.execute(
                 "INSERT INTO articles (slug, blob, revision, title, section, language, "
-                "publish_at, created_at, created_name, created_email, updated_at, updated_name, "
-                "updated_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "publish_at, problems, created_at, created_name, created_email, updated_at, "
+                "updated_name, updated_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, *fields, *who, *who),
             ).lastrowid
         else:
             db.execute(
                 "UPDATE articles SET blob = ?, revision = ?, title = ?, section = ?, "
-                "language = ?, publish_at = ?, updated_at = ?, updated_name = ?, "
+                "language = ?, publish_at = ?, problems = ?, updated_at = ?, updated_name = ?, "
                 "updated_email = ? WHERE id = ?",
                 (*fields, *who, article),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .. import search
@@ -9,17 +10,20 @@ from .tables import REVISION_COLUMNS, Tables
 
 ARTICLE_COLUMNS = (
     "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "
-    "a.updated_at, a.updated_name, a.updated_email, l.blob, l.revision, l.published_at"
+    "a.updated_at, a.updated_name, a.updated_email, l.blob, l.revision, l.published_at, "
+    "a.problems"
 )
 # A draft with a `publish_at` is due when that time has come and nothing was published since.
 DUE = (
-    "a.publish_at IS NOT NULL AND a.publish_at <= :now AND NOT EXISTS (SELECT 1 FROM revisions r"
+    "a.problems IS NULL AND a.publish_at IS NOT NULL AND a.publish_at <= :now"
+    " AND NOT EXISTS (SELECT 1 FROM revisions r"
     " WHERE r.slug = a.slug AND r.line = 'published' AND r.blob IS NOT NULL"
     " AND r.date >= a.publish_at) AND NOT EXISTS (SELECT 1 FROM live l"
     " WHERE l.slug = a.slug AND l.blob = a.blob)"
 )
 STATE = (
-    "CASE WHEN l.blob = a.blob THEN 'published' WHEN a.publish_at > :now THEN 'scheduled' "
+    "CASE WHEN a.problems IS NOT NULL THEN 'invalid' WHEN l.blob = a.blob THEN 'published' "
+    "WHEN a.publish_at > :now THEN 'scheduled' "
     "WHEN l.blob IS NULL THEN 'draft' ELSE 'changed' END"
 )
 
@@ -108,8 +112,8 @@ class DraftQueries(Tables):
         publication sorts after the draft edits it can only have followed.
         """
         where, args = "slug = ?", [slug]
-        if line is not None:
-            where += " AND line = ? AND blob IS NOT NULL"
+        if line is not None:  # the versions of the article on that line, valid ones only
+            where += " AND line = ? AND blob IS NOT NULL AND valid"
             args.append(line)
         db = self.db
         total = db.execute(f"SELECT COUNT(*) FROM revisions WHERE {where}", args).fetchone()[0]
@@ -135,8 +139,9 @@ class DraftQueries(Tables):
 
 def _article_row(row: tuple[Any, ...]) -> dict[str, Any]:
     (slug, blob, revision, publish_at, c_at, c_name, c_email, u_at, u_name, u_email,
-     live_blob, live_revision, live_at, state) = row
+     live_blob, live_revision, live_at, problems, state) = row
     return {
+        "problems": json.loads(problems) if problems else None,
         "slug": slug, "blob": blob, "revision": revision, "publish_at": publish_at,
         "created_at": c_at, "created_by": {"name": c_name, "email": c_email},
         "updated_at": u_at, "updated_by": {"name": u_name, "email": u_email},

@@ -17,7 +17,8 @@ from ..repository import Repository
 CardMaker = Callable[[dict[str, Any]], dict[str, Any]]
 REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob, line"
 # 7: full-text tables hold stems and the words as written (see `cms.search`)
-SCHEMA_VERSION = 7
+# 8: articles' problems, revisions' validity, checks (see `cms.rules`)
+SCHEMA_VERSION = 8
 SCHEMA = f"""
 CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
@@ -25,12 +26,13 @@ CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
 CREATE TABLE revisions (slug TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL,
     sha TEXT NOT NULL, parent TEXT, date INTEGER NOT NULL, author_name TEXT NOT NULL,
     author_email TEXT NOT NULL, message TEXT NOT NULL, action TEXT NOT NULL, blob TEXT,
-    PRIMARY KEY (slug, seq));
+    valid INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (slug, seq));
 CREATE INDEX revisions_line ON revisions (line, seq);
 CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
     revision TEXT NOT NULL, title TEXT, section TEXT, language TEXT, publish_at INTEGER,
     created_at INTEGER NOT NULL, created_name TEXT NOT NULL, created_email TEXT NOT NULL,
-    updated_at INTEGER NOT NULL, updated_name TEXT NOT NULL, updated_email TEXT NOT NULL);
+    updated_at INTEGER NOT NULL, updated_name TEXT NOT NULL, updated_email TEXT NOT NULL,
+    problems TEXT);
 CREATE INDEX articles_updated ON articles (updated_at DESC, slug);
 CREATE INDEX articles_publish_at ON articles (publish_at);
 CREATE TABLE tags (tag TEXT NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (tag, article))
@@ -64,6 +66,9 @@ CREATE TRIGGER draft_added AFTER INSERT ON articles
 CREATE TRIGGER draft_removed AFTER DELETE ON articles
     BEGIN INSERT OR IGNORE INTO withdrawn SELECT id FROM live WHERE slug = OLD.slug; END;
 CREATE TABLE cards (blob TEXT PRIMARY KEY, card TEXT NOT NULL);
+-- what `rules.check_article` found in a file (NULL: a valid article), so each is read once
+CREATE TABLE checks (blob TEXT NOT NULL, slug TEXT NOT NULL, problems TEXT,
+    PRIMARY KEY (blob, slug)) WITHOUT ROWID;
 """
 
 

@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any, Self
 
-from .. import canonical, layout
+from .. import canonical, layout, rules
 from ..articles import Article, from_row
 from ..commits import Step, Tips, write
 from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired, RefMoved
-from ..gitobjects import Person
+from ..gitobjects import MODE_FILE, Person
 from ..index import CardMaker, Index
 from ..layout import MAIN, PUBLISHED
 from ..repository import Repository, blob_id
@@ -88,7 +88,26 @@ class StoreBase:
         row = self.index.article(slug, int(time.time()))
         if row is None:
             raise ArticleNotFound(f"There is no article '{slug}'.")
-        return from_row(row, json.loads(self.repo.read(row["blob"])))
+        return self._article(row)
+
+    def _article(self, row: dict[str, Any]) -> Article:
+        """The Article of an index row; an invalid file's content is not read."""
+        return from_row(row, {} if row["problems"] else json.loads(self.repo.read(row["blob"])))
+
+    def file_at(self, commit: str | None, slug: str
+                ) -> tuple[str, dict[str, Any], rules.Problems] | None:
+        """The file of `slug` at `commit`, None if there is none, else its id, its fields
+        (canonical when valid, else as far as they can be read) and its problems (none for
+        a valid article, see `rules.check_article`)."""
+        path = layout.article_path(slug)
+        entry = self.repo.entry(commit, path)
+        if entry is None:
+            return None
+        mode, sha = entry
+        doc, problems = rules.check_article(path, mode, lambda: self.repo.read(sha))
+        if doc is None:
+            doc = rules.loose(self.repo.read(sha)) if mode == MODE_FILE else {}
+        return sha, doc, problems
 
     # -- the write helpers every kind of write shares -------------------------------------
 
@@ -100,7 +119,8 @@ class StoreBase:
         PreconditionFailed, and what `make` raises."""
         def plan(tips: Tips) -> builtins.list[Step] | None:
             current_blob = self._current(tips[MAIN], slug, expected)
-            current = json.loads(self.repo.read(current_blob))
+            found = self.file_at(tips[MAIN], slug)
+            current = found[1] if found else {}
             doc = make(current)
             if blob_id(canonical.dumps(doc)) == current_blob:
                 return None

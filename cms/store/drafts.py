@@ -107,9 +107,10 @@ class Drafts(Reading):
 
         The expected version is needed while the article exists; a deleted article is
         restored without.
-        Raises RevisionNotFound, PreconditionRequired, PreconditionFailed.
+        Raises RevisionNotFound, PreconditionRequired, PreconditionFailed, ValidationFailed
+        when the content at `revision` is not a valid article.
         """
-        old, at = self.at_revision(slug, revision)
+        old, at = self.valid_at(slug, revision)
         sha = at["revision"]
 
         def plan(tips: Tips) -> builtins.list[Step] | None:

@@ -50,7 +50,7 @@ class Publishing(Reading):
             return self._schedule(slug, editor, iso(int(publish_at.timestamp())))
         source: tuple[str, str] | None = None
         if revision is not None:
-            doc, at = self.at_revision(slug, revision, line=MAIN)
+            doc, at = self.valid_at(slug, revision, line=MAIN)
             source = (blob_id(canonical.dumps(doc)), at["revision"])
         self._publish(slug, editor, source)
         return self.get(slug)
@@ -62,11 +62,16 @@ class Publishing(Reading):
         path = layout.article_path(slug)
 
         def plan(tips: Tips) -> builtins.list[Step]:
-            draft = self.repo.lookup(tips[MAIN], path)
-            if draft is None:
+            found = self.file_at(tips[MAIN], slug)
+            if found is None:
                 raise ArticleNotFound(f"There is no article '{slug}'.")
+            draft, doc, problems = found
+            if problems and source is None:
+                raise ValidationFailed(
+                    f"The draft of '{slug}' is not valid ({', '.join(problems)}); repair it "
+                    "before publishing.", problems)
             if due is not None:
-                when = seconds(json.loads(self.repo.read(draft)).get("publish_at"))
+                when = seconds(doc.get("publish_at"))
                 if when is None or when > due:
                     raise Conflict(f"'{slug}' is no longer due.")
             blob, revision = source or (draft, self._last_change(slug, draft, tips))

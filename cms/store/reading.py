@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import builtins
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import layout, search
-from ..articles import Article, from_row
+from .. import search
+from ..articles import Article
 from ..diff import changes as field_changes
 from ..document import REVISION_RE
 from ..errors import (
     ArticleNotFound,
     BadRequest,
     RevisionNotFound,
+    ValidationFailed,
 )
 from ..layout import PUBLISHED
 from ..text import search_text
@@ -38,7 +38,7 @@ class Reading(StoreBase):
             now=int(time.time()), state=state, section=section, tag=tag, q=q, sort=sort,
             limit=per_page, offset=(page - 1) * per_page,
         )
-        found = [from_row(r, json.loads(self.repo.read(r["blob"]))) for r in rows]
+        found = [self._article(r) for r in rows]
         if q and sort == "relevance":
             for article in found:
                 article.highlight = search.highlight_doc(q, article.fields,
@@ -94,15 +94,35 @@ class Reading(StoreBase):
 
     def at_revision(self, slug: str, revision: str, field: str = "revision",
                     line: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Return the article as it was at `revision` and {"revision", "date"}.
+        """Return the article as it was at `revision` and {"revision", "date"}, with
+        "state": "invalid" and its "problems" when the file then was not a valid article (its
+        fields are then as far as they can be read).
 
         Raises RevisionNotFound when the revision is unknown or the article did not exist then.
         """
         sha, date = self.resolve(revision, field, line)
-        blob = self.repo.lookup(sha, layout.article_path(slug))
-        if blob is None:
+        found = self.file_at(sha, slug)
+        if found is None:
             raise RevisionNotFound(f"The article '{slug}' did not exist at revision {sha[:12]}.")
-        return json.loads(self.repo.read(blob)), {"revision": sha, "date": date}
+        _, doc, problems = found
+        meta = {"revision": sha, "date": date}
+        if problems:
+            meta.update(state="invalid", problems=problems)
+        return doc, meta
+
+    def valid_at(self, slug: str, revision: str, field: str = "revision",
+                 line: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`at_revision`, for content about to be written again (restored or published).
+
+        Raises RevisionNotFound, or ValidationFailed naming the fields at fault when the
+        article was not valid at that revision.
+        """
+        doc, meta = self.at_revision(slug, revision, field, line)
+        if "problems" in meta:
+            raise ValidationFailed(
+                f"The article '{slug}' at revision {meta['revision'][:12]} is not valid: "
+                f"{', '.join(meta['problems'])}.", meta["problems"])
+        return doc, meta
 
     def diff(self, slug: str, old: str, new: str | None = None) -> dict[str, Any]:
         """Return the field-level changes of `slug` from revision `old` to `new` (default: now)."""

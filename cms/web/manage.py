@@ -186,7 +186,8 @@ def revisions(args: dict[str, Any], slug: str) -> Any:
 @problems(400, 404)
 def revision(slug: str, revision: str) -> Any:
     doc, meta = store().at_revision(checked(slug), revision)
-    return {**doc, "meta": meta}
+    # an invalid file shows only its slug and what is wrong (its fields may not even dump)
+    return {"slug": slug, "meta": meta} if "problems" in meta else {**doc, "meta": meta}
 
 
 @blp.route("/articles/<slug>/diff", methods=["GET"])

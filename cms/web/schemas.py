@@ -23,6 +23,10 @@ class MetaSchema(Schema):
     updated_by = fields.Nested(PersonSchema)
     published_revision = fields.String(allow_none=True)
     published_at = UTCDateTime(allow_none=True)
+    problems = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "Only for state `invalid`: what is wrong with the file git "
+                                 "holds, by field; PUT or DELETE repairs it."})
 
 
 class ArticleSchema(ArticleFields):
@@ -88,7 +92,9 @@ class RevisionArticleSchema(ArticleFields):
     """An article as it was at one revision."""
 
     meta = fields.Nested(
-        Schema.from_dict({"revision": fields.String(), "date": UTCDateTime()}, name="AtRevision"),
+        Schema.from_dict({"revision": fields.String(), "date": UTCDateTime(),
+                          "state": fields.String(validate=validate.OneOf(["invalid"])),
+                          "problems": MetaSchema().fields["problems"]}, name="AtRevision"),
         dump_only=True,
     )
 
