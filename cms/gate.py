@@ -179,22 +179,29 @@ def _diff_trees(git_dir: str, pairs: list[tuple[str, str]]) -> list[list[tuple[s
 
 
 def _file_lines(objects: ObjectStream, files: dict[tuple[str, int, str], None]) -> list[str]:
-    """The problems of each file, in git's order; a blob is read only when its path, mode
-    and size allow it."""
+    return [line for path, found, _ in checked_files(objects, files)
+            for line in lines(path, found)]
+
+
+def checked_files(objects: ObjectStream, files: Iterable[tuple[str, int, str]]
+                  ) -> list[tuple[str, rules.Problems, bytes | None]]:
+    """Each file's (path, mode, id) problems in order, with its bytes when they were read: a
+    blob is read only when its path, mode and size allow it."""
     placed = {f: rules.file_problems(f[0], f[1], None, 0) for f in files}
     sizes = objects.sizes([blob for (_, _, blob), found in placed.items() if not found])
     readable = [blob for (path, _, blob), found in placed.items()
                 if not found and sizes[blob] <= (rules.size_limit(path) or 0)]
     contents = dict(objects.many(list(dict.fromkeys(readable))))
-    lines: list[str] = []
+    out = []
     for (path, mode, blob), found in placed.items():
         if not found:
             found = rules.file_problems(path, mode, contents.get(blob), sizes[blob])
-        lines += _lines(path, found)
-    return lines
+        out.append((path, found, contents.get(blob)))
+    return out
 
 
-def _lines(path: str, problems: rules.Problems) -> list[str]:
+def lines(path: str, problems: rules.Problems) -> list[str]:
+    """`path: field: message` lines, the path and messages safe for a terminal."""
     shown = printable(path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
     return [f"{shown}: {field}: {m}" for field, ms in problems.items() for m in ms]
 
