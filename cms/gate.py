@@ -15,7 +15,8 @@ Only what the push changes is read: one `git rev-list`, one `git diff-tree --std
 
 The CMS's committer identity is recorded in the repository's git config (`cms.committerEmail`)
 by `cms init`, because a hook run for an ssh or http push does not see the server's
-environment; a `CMS_COMMITTER_EMAIL` in the hook's own environment is refused as well.
+environment; the identity the settings give in the hook's own environment (`CMS_COMMITTER_EMAIL`,
+else the default `cms@localhost`) is refused as well.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from . import rawcommit, rules
 from .errors import CMSError
 from .gitobjects import ObjectStream
+from .settings import Settings
 
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -217,11 +219,11 @@ def _git(git_dir: str, *args: str, input: bytes | None = None) -> bytes:
 
 
 def identities(git_dir: str) -> list[str]:
-    """The committer emails the CMS commits with: recorded by `cms init`, and the one this
-    process's environment names."""
+    """The committer emails the CMS commits with: the one `cms init` recorded, and the one
+    the settings name in this process's environment (`CMS_COMMITTER_EMAIL`, or the default)."""
     recorded = subprocess.run(["git", "--git-dir", git_dir, "config", "--get-all",
                                CONFIG_EMAIL], capture_output=True, text=True).stdout.split("\n")
-    return [e for e in [*recorded, os.environ.get("CMS_COMMITTER_EMAIL", "")] if e.strip()]
+    return [e for e in [*recorded, Settings.load().committer_email] if e.strip()]
 
 
 def updates_from(lines: Iterable[str]) -> Iterator[Update]:

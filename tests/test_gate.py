@@ -166,3 +166,22 @@ def test_moving_main_back_onto_unchecked_content_is_refused(server: Path, work: 
     assert result.returncode != 0
     assert f"{PATH}: body: Not a valid list." in result.stderr
     assert run(server, "rev-parse", "main") == base
+
+
+def test_the_identity_cms_init_recorded_is_refused_without_the_servers_environment(
+        tmp_path: Path):
+    repo = tmp_path / "custom"
+    made = subprocess.run([cms_command(), "--repo", str(repo), "init", "--no-token"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "CMS_COMMITTER_EMAIL": "robot@news.example"})
+    assert made.returncode == 0, made.stderr
+    work = tmp_path / "work.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(work)], check=True)
+    base = run(work, "rev-parse", "main")
+    tree = run(work, "rev-parse", f"{good(work, base)}^{{tree}}")
+    sha = commit(work, tree, [base],
+                 committer=b"Newsroom Robot <robot@news.example> 1767225600 +0000")
+    result = push(work, f"{sha}:refs/heads/main")  # the pusher's environment has no CMS_*
+    assert (f"commit {sha[:7]}: committer: <robot@news.example> is the CMS's own identity"
+            in result.stderr)
+    assert run(repo, "rev-parse", "main") == base
