@@ -174,6 +174,9 @@ BAD = [
         "{path}: size: "),
     Bad("wrong-folder", _raw_file(_valid_json, path=lambda slug: f"articles/00/{slug}.json"),
         "articles/00/{slug}.json: path: The article '{slug}' belongs at {path}."),
+    Bad("undecodable-file-name",
+        _raw_file(_valid_json, path=lambda slug: f"articles/00/{slug}-\udcff.json"),
+        "articles/00/{slug}-\\xff.json: path: The file name is not valid UTF-8."),
     Bad("outside-the-layout", _raw_file(b"notes\n", path=lambda slug: f"notes/{slug}.txt"),
         "notes/{slug}.txt: path: Not part of the content layout (README.md, "
         "articles/<xx>/<slug>.json)."),

@@ -96,7 +96,7 @@ def test_a_planted_bad_commit_breaks_no_route(client, editor_token, repo, live, 
 
 
 FILE_AT_ITS_PATH = [b for b in BAD if b.file and b.name not in (
-    "wrong-folder", "outside-the-layout", "dot-entries")]
+    "wrong-folder", "undecodable-file-name", "outside-the-layout", "dot-entries")]
 
 
 @pytest.mark.parametrize("bad", FILE_AT_ITS_PATH, ids=[b.name for b in FILE_AT_ITS_PATH])
