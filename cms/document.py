@@ -267,6 +267,18 @@ def validate_article(data: Any) -> dict[str, Any]:
     return _article_fields.dump(_article_fields.load(data))
 
 
+def article_errors(data: Any) -> dict[str, list[str]]:
+    """What `validate_article` would raise about `data`, flattened (empty: it is valid),
+    without making the canonical form, which is half the cost: for checking files in bulk."""
+    if not isinstance(data, dict):
+        return {"_schema": ["The article must be a JSON object."]}
+    try:
+        _article_fields.load(data)
+    except ValidationError as e:
+        return flatten_errors(e.messages)
+    return {}
+
+
 def flatten_errors(messages: Any, prefix: str | None = None) -> dict[str, list[str]]:
     """Turn marshmallow's nested messages into {"body.2.text": [...]}."""
     if isinstance(messages, dict):

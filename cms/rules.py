@@ -19,7 +19,7 @@ from typing import Any
 
 from . import layout, rawcommit
 from .articles import validate
-from .errors import ValidationFailed
+from .document import article_errors
 
 Problems = dict[str, list[str]]
 
@@ -89,20 +89,19 @@ def file_problems(path: str, mode: int, data: bytes | None, size: int | None = N
         return {"size": [f"{size} bytes is over the limit of {limit} bytes for this file."]}
     if data is None or path == README:
         return {}
-    return AREAS[path.split("/", 1)[0]].content_problems(path, data)[1]
+    return AREAS[path.split("/", 1)[0]].content_problems(path, data)
 
 
-def check_article(path: str, mode: int, read: Callable[[], bytes]
-                  ) -> tuple[dict[str, Any] | None, Problems]:
-    """Return the article at an article path as the read side may use it (None unless the
-    problems are empty). `read` gives the file's bytes; it is called only for a plain file."""
+def check_article(path: str, mode: int, read: Callable[[], bytes]) -> Problems:
+    """The problems of the file at an article path, as the read side meets it: its mode, its
+    size, its content. `read` gives the file's bytes; it is called only for a plain file."""
     if mode != MODE_FILE:
-        return None, {"mode": [f"This is {_MODE_NAMES.get(mode, f'mode {mode:o}')}."]}
+        return {"mode": [f"This is {_MODE_NAMES.get(mode, f'mode {mode:o}')}."]}
     data = read()
     if len(data) > ARTICLE_MAX_BYTES:
-        return None, {"size": [f"{len(data)} bytes is over the limit of {ARTICLE_MAX_BYTES} "
-                               "bytes for this file."]}
-    return read_article(path, data)
+        return {"size": [f"{len(data)} bytes is over the limit of {ARTICLE_MAX_BYTES} bytes "
+                         "for this file."]}
+    return article_problems(path, data)
 
 
 def loose(data: bytes) -> dict[str, Any]:
@@ -133,21 +132,23 @@ def read_article(path: str, data: bytes) -> tuple[dict[str, Any] | None, Problem
     The article is None unless the problems are empty: it is valid as the API would accept it
     and its `slug` field is the one its file name says.
     """
+    problems = article_problems(path, data)
+    return (None, problems) if problems else (validate(parse(data)), {})
+
+
+def article_problems(path: str, data: bytes) -> Problems:
+    """The problems of an article file's content (see `read_article`), without making its
+    canonical form."""
     slug = layout.slug_from_path(path)
     try:
-        data_ = parse(data)
+        parsed = parse(data)
     except ValueError as e:
-        return None, {"_schema": [str(e)]}
-    try:
-        doc = validate(data_)
-    except ValidationFailed as e:
-        found = dict(e.errors or {"_schema": [e.detail]})
-        if isinstance(data_, dict) and data_.get("slug") not in (None, slug):
-            add(found, "slug", _slug_message(slug))
-        return None, found
-    if doc.get("slug") != slug:
-        return None, {"slug": [_slug_message(slug)]}
-    return doc, {}
+        return {"_schema": [str(e)]}
+    found = article_errors(parsed)
+    given = parsed.get("slug") if isinstance(parsed, dict) else None
+    if given != slug and (not found or given is not None):
+        add(found, "slug", _slug_message(slug))
+    return found
 
 
 def _slug_message(slug: str | None) -> str:
@@ -189,7 +190,7 @@ class Area:
 
     def __init__(self, summary: str, max_bytes: int,
                  path_problems: Callable[[str], Problems],
-                 content_problems: Callable[[str, bytes], tuple[Any, Problems]]) -> None:
+                 content_problems: Callable[[str, bytes], Problems]) -> None:
         self.summary = summary
         self.max_bytes = max_bytes
         self.path_problems = path_problems
@@ -201,7 +202,7 @@ class Area:
 # like any other path outside the layout.
 AREAS: dict[str, Area] = {
     layout.ROOT: Area("articles/<xx>/<slug>.json", ARTICLE_MAX_BYTES, article_path_problems,
-                      read_article),
+                      article_problems),
 }
 
 

@@ -125,12 +125,12 @@ class CatchUp(Tables):
         verdict on a plain file is kept, so the other line and later catch-ups only parse it.
         """
         if mode != MODE_FILE:
-            return None, rules.check_article(path, mode, bytes)[1]
+            return None, rules.check_article(path, mode, bytes)
         data = self.repo.read(blob)
         kept = db.execute("SELECT problems FROM checks WHERE blob = ? AND slug = ?",
                           (blob, slug)).fetchone()
         if kept is None:
-            problems = rules.check_article(path, mode, lambda: data)[1] or None
+            problems = rules.check_article(path, mode, lambda: data) or None
             db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
                        (blob, slug, json.dumps(problems) if problems else None))
         else:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from typing import Any, Self
 
 from .. import canonical, layout, rules
-from ..articles import Article, from_row
+from ..articles import Article, from_row, validate
 from ..commits import Step, Tips, write
 from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired, RefMoved
 from ..gitobjects import MODE_FILE, Person
@@ -104,10 +104,11 @@ class StoreBase:
         if entry is None:
             return None
         mode, sha = entry
-        doc, problems = rules.check_article(path, mode, lambda: self.repo.read(sha))
-        if doc is None:
-            doc = rules.loose(self.repo.read(sha)) if mode == MODE_FILE else {}
-        return sha, doc, problems
+        if mode != MODE_FILE:
+            return sha, {}, rules.check_article(path, mode, bytes)
+        data = self.repo.read(sha)
+        problems = rules.check_article(path, mode, lambda: data)
+        return sha, rules.loose(data) if problems else validate(rules.parse(data)), problems
 
     # -- the write helpers every kind of write shares -------------------------------------
 
