@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from gitdb.util import hex_to_bin
 
 from . import layout, messages
-from .articles import Article, validate
+from .articles import Article
 from .commits import MAX_ATTEMPTS, Tips
 from .document import SLUG_MAX, SLUG_RE
 from .errors import CMSError, Conflict, RefMoved, StorageUnavailable, ValidationFailed
@@ -63,17 +63,14 @@ def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
         live: dict[str, list[str]] = {}
         for i, slug in enumerate(slugs):
             path = layout.article_path(slug)
-            blob = store.repo.lookup(tips[MAIN], path)
-            if blob is None:
+            found = store.file_at(tips[MAIN], slug)  # whatever git holds there (see `rules`)
+            if found is None:
                 invalid[f"slugs.{i}"] = [f"There is no article '{slug}'."]
                 continue
-            try:
-                doc = json.loads(store.repo.read(blob))
-                validate(doc)
-            except (ValueError, ValidationFailed) as e:
-                fields = ", ".join(e.errors) if isinstance(e, ValidationFailed) and e.errors \
-                    else "not JSON"
-                invalid[f"slugs.{i}"] = [f"The draft of '{slug}' is not valid ({fields})."]
+            blob, doc, problems = found
+            if problems:
+                invalid[f"slugs.{i}"] = [
+                    f"The draft of '{slug}' is not valid ({', '.join(problems)})."]
                 continue
             if store.repo.lookup(tips[PUBLISHED], path) == blob:
                 live[f"slugs.{i}"] = [f"'{slug}' is live as it is."]

@@ -40,8 +40,10 @@ def walk(client: FlaskClient, headers: dict[str, str], slugs: list[str], revisio
 
     Returns {path: response}."""
     paths = ["/healthz", "/api/v1/openapi.json", MANAGE, f"{MANAGE}?per_page=100",
-             f"{MANAGE}?state=draft", f"{MANAGE}?q=hand", f"{MANAGE}?tag=x",
+             f"{MANAGE}?state=draft", f"{MANAGE}?state=invalid", f"{MANAGE}?q=hand",
+             f"{MANAGE}?q=hand&sort=relevance", f"{MANAGE}?tag=x",
              "/api/v1/articles", "/api/v1/articles?per_page=100", "/api/v1/articles?q=hand",
+             "/api/v1/articles?q=written&sort=relevance",
              "/api/v1/sync", "/feed.xml", "/feed.json", "/sitemap.xml"]
     if sync_token:
         paths.append(f"/api/v1/sync?token={sync_token}")
@@ -116,6 +118,23 @@ def test_an_invalid_file_is_shown_invalid_and_repaired_with_put(client, editor_t
     assert repaired.status_code == 200, repaired.get_json()
     assert repaired.get_json()["meta"]["state"] == "draft"
     assert client.get(f"{MANAGE}/{SLUG}", headers=editor_token).get_json()["title"] == "Repaired"
+
+
+def test_an_invalid_draft_is_not_published_alone_nor_in_a_release(client, editor_token,
+                                                                  repo):
+    plant(repo, next(b for b in BAD if b.name == "gitlink").build, lines=("main",))
+    before = run(repo, "rev-parse", "published")
+    alone = client.post(f"{MANAGE}/{SLUG}/publish", headers=editor_token)
+    assert alone.status_code == 422
+    assert alone.get_json()["errors"] == {
+        "mode": ["This is a submodule (gitlink); only plain files are allowed."]}
+    draft = client.post(MANAGE, json=article("A fine draft"), headers=editor_token)
+    release = client.post("/api/v1/manage/releases",
+                          json={"slugs": [draft.get_json()["slug"], SLUG]}, headers=editor_token)
+    assert release.status_code == 422
+    assert release.get_json()["errors"] == {"slugs.1": [
+        f"The draft of '{SLUG}' is not valid (mode)."]}
+    assert run(repo, "rev-parse", "published") == before
 
 
 def test_an_invalid_file_is_removed_with_delete(client, editor_token, repo):
