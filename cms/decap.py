@@ -258,7 +258,8 @@ class DecapBackend:
         """Decap's `{data, file}` for a path: the live version, data null when not live."""
         slug = entry_slug(path)
         tips = self._tips()
-        live = self._blob(PUBLISHED, slug, tips)
+        found = self.store.file_at(tips[PUBLISHED], slug)
+        live = found[0] if found and not found[2] else None  # an invalid file is not live
         self._remember(user, slug, self._blob(MAIN, slug, tips))
         return {"data": None if live is None else self._raw(live),
                 "file": {"path": path, "label": label, "id": live}}
@@ -338,6 +339,10 @@ class DecapBackend:
             raise ValidationFailed("The path is not this entry's file.",
                                    {"params.path": [f"Expected {COLLECTION}/{slug}.json."]})
         draft = self.store.get(slug)
+        if "problems" in draft.meta:
+            raise ValidationFailed(
+                f"The draft of '{slug}' is not a valid article; repair it (PUT through the "
+                "API) or delete it.", draft.meta["problems"])
         self._remember(user, slug, draft.etag)
         return {"data": self._raw(draft.etag)}
 

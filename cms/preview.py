@@ -46,12 +46,14 @@ class Preview:
 
     def list(self, *, page: int, per_page: int) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of drafts, most recently updated first, each as a delivery list item."""
-        articles, total = self.store.list(page=page, per_page=per_page)
+        articles, total = self.store.list(page=page, per_page=per_page, valid=True)
         return [{**public.card(a.fields), **self._when(a)} for a in articles], total
 
     def article(self, slug: str) -> dict[str, Any]:
         """The draft of `slug` as the delivery API would show it; raises ArticleNotFound."""
         draft = self.store.get(slug)
+        if "problems" in draft.meta:  # like delivery, nothing of an invalid file is shown
+            raise ArticleNotFound(f"The draft of '{slug}' is not a valid article.")
         previous, following = self._neighbours(draft)
         return {**public.card(draft.fields), "body": draft.fields.get("body", []),
                 **self._when(draft), "previous": previous, "next": following}
@@ -61,12 +63,12 @@ class Preview:
         db = self.store.index.db
         key = {"at": int(draft.meta["updated_at"].timestamp()), "slug": draft.slug}
         before = db.execute(
-            "SELECT slug, title FROM articles WHERE updated_at < :at OR "
-            "(updated_at = :at AND slug > :slug) ORDER BY updated_at DESC, slug LIMIT 1",
+            "SELECT slug, title FROM articles WHERE problems IS NULL AND (updated_at < :at OR "
+            "(updated_at = :at AND slug > :slug)) ORDER BY updated_at DESC, slug LIMIT 1",
             key).fetchone()
         after = db.execute(
-            "SELECT slug, title FROM articles WHERE updated_at > :at OR "
-            "(updated_at = :at AND slug < :slug) ORDER BY updated_at, slug DESC LIMIT 1",
+            "SELECT slug, title FROM articles WHERE problems IS NULL AND (updated_at > :at OR "
+            "(updated_at = :at AND slug < :slug)) ORDER BY updated_at, slug DESC LIMIT 1",
             key).fetchone()
         return (({"slug": before[0], "title": before[1]} if before else None),
                 ({"slug": after[0], "title": after[1]} if after else None))

@@ -47,9 +47,11 @@ def walk(client: FlaskClient, headers: dict[str, str], slugs: list[str], revisio
              "/api/v1/sync", "/feed.xml", "/feed.json", "/sitemap.xml"]
     if sync_token:
         paths.append(f"/api/v1/sync?token={sync_token}")
+    paths += ["/api/v1/preview/articles?per_page=100"]
     for slug in slugs:
         paths += [f"{MANAGE}/{slug}", f"{MANAGE}/{slug}/revisions",
-                  f"/api/v1/articles/{slug}", f"/api/v1/articles/{slug}/history"]
+                  f"/api/v1/articles/{slug}", f"/api/v1/articles/{slug}/history",
+                  f"/api/v1/preview/articles/{slug}"]
         for rev in revisions:
             paths += [f"{MANAGE}/{slug}/revisions/{rev}", f"{MANAGE}/{slug}/diff?from={rev}",
                       f"/api/v1/articles/{slug}/history/{rev}"]
@@ -57,9 +59,22 @@ def walk(client: FlaskClient, headers: dict[str, str], slugs: list[str], revisio
                   for a, b in zip(revisions, revisions[1:], strict=False)]
     seen = {}
     for path in paths:
-        response = client.get(path, headers=headers if "/manage/" in path else {})
+        private = "/manage/" in path or "/preview/" in path
+        response = client.get(path, headers=headers if private else {})
         assert response.status_code < 500, (path, response.get_data(as_text=True)[:500])
         seen[path] = response
+    # the editors' workbench (Decap CMS's proxy protocol) reads the same files
+    calls = [("entriesByFolder", {"folder": "articles"}), ("unpublishedEntries", {})]
+    for slug in slugs:
+        entry = {"collection": "articles", "slug": slug}
+        calls += [("getEntry", {"path": f"articles/{slug}.json"}),
+                  ("unpublishedEntry", entry),
+                  ("unpublishedEntryDataFile", {**entry, "path": f"articles/{slug}.json"})]
+    for action, params in calls:
+        response = client.post("/api/v1/decap", json={"action": action, "params": {
+            "branch": "main", **params}}, headers=headers)
+        assert response.status_code < 500, (action, response.get_data(as_text=True)[:500])
+        seen[f"decap {action} {params}"] = response
     for path, response in seen.items():
         if response.is_json and response.status_code == 200:
             for date in re.findall(r'"(?:date|[a-z_]+_at)": ?"([^"]*)"', response.get_data(
@@ -78,9 +93,11 @@ def live(client: FlaskClient, editor_token: dict[str, str]) -> str:
 
 
 def delivered(seen: dict[str, Any]) -> str:
-    """Everything the delivery routes answered 200, as one text."""
+    """Everything the delivery routes (and the draft preview shaped like them) answered 200,
+    as one text."""
     return "\n".join(r.get_data(as_text=True) for p, r in seen.items()
-                     if r.status_code == 200 and "/manage/" not in p)
+                     if r.status_code == 200 and "/manage/" not in p
+                     and not p.startswith("decap "))
 
 
 @pytest.mark.parametrize("bad", BAD, ids=[b.name for b in BAD])

@@ -42,11 +42,11 @@ class DraftQueries(Tables):
     def articles(
         self, *, now: int, state: str | None = None, section: str | None = None,
         tag: str | None = None, q: str | None = None, sort: str | None = None, limit: int,
-        offset: int,
+        offset: int, valid: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
         """Return one page of articles, most recently updated first (best match first with
-        `sort="relevance"` and `q`), and the total."""
-        where: list[str] = []
+        `sort="relevance"` and `q`), and the total; with `valid`, only valid articles."""
+        where: list[str] = ["a.problems IS NULL"] if valid else []
         args: dict[str, Any] = {"now": now, "limit": limit, "offset": offset}
         if state is not None:
             where.append(f"{STATE} = :state")

@@ -29,14 +29,15 @@ class Reading(StoreBase):
     def list(
         self, *, page: int = 1, per_page: int = 20, state: str | None = None,
         section: str | None = None, tag: str | None = None, q: str | None = None,
-        sort: str | None = None,
+        sort: str | None = None, valid: bool = False,
     ) -> tuple[builtins.list[Article], int]:
         """Return one page of articles (most recently updated first; best match first, each
-        with a `highlight`, for `sort="relevance"` and `q`) and the total count."""
+        with a `highlight`, for `sort="relevance"` and `q`) and the total count; with
+        `valid`, only valid articles (none in state `invalid`)."""
         self.catch_up()
         rows, total = self.index.articles(
             now=int(time.time()), state=state, section=section, tag=tag, q=q, sort=sort,
-            limit=per_page, offset=(page - 1) * per_page,
+            limit=per_page, offset=(page - 1) * per_page, valid=valid,
         )
         found = [self._article(r) for r in rows]
         if q and sort == "relevance":
