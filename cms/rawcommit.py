@@ -28,6 +28,7 @@ class RawCommit:
     committer: Person
     date: int  # when it was authored, or the nearest date in range (see the module)
     message: str
+    committed: int  # when it was committed, or the nearest date in range
 
 
 def in_range(seconds: int | None) -> bool:
@@ -49,10 +50,14 @@ def parse(raw: bytes) -> RawCommit:
             people[key] = _ident(value)
     author, authored = people.get(b"author", (Person("", ""), None))
     committer, committed = people.get(b"committer", (Person("", ""), None))
-    date = next((d for d in (authored, committed) if in_range(d)), None)
-    if date is None:
-        date = min(max(authored or committed or 0, EARLIEST), LATEST)
-    return RawCommit(tree, parents, author, committer, date, _text(body))
+    return RawCommit(tree, parents, author, committer, _shown(authored, committed),
+                     _text(body), _shown(committed, authored))
+
+
+def _shown(first: int | None, second: int | None) -> int:
+    """The first date in range, else the nearest date in range to the first given."""
+    date = next((d for d in (first, second) if in_range(d)), None)
+    return date if date is not None else min(max(first or second or 0, EARLIEST), LATEST)
 
 
 def _ident(value: bytes) -> tuple[Person, int | None]:

@@ -47,6 +47,9 @@ class CommitRecord:
     changes: dict[str, str | None] = field(default_factory=dict)
     # path -> mode, for the changed files that are not plain files (links, executables)
     modes: dict[str, int] = field(default_factory=dict)
+    # path -> git's status letter (A, M, D, T), when read from git
+    statuses: dict[str, str] = field(default_factory=dict)
+    committed: int | None = None  # the committer date, when read from git
 
 
 class Repository:
@@ -149,7 +152,7 @@ class Repository:
             "--no-renames", "--raw", "-z", "--no-abbrev", "--format=%H", span, "--",
             stdout_as_string=False,
         )
-        commits: list[tuple[str, dict[str, str | None], dict[str, int]]] = []
+        commits: list[tuple[str, dict[str, str | None], dict[str, int], dict[str, str]]] = []
         fields = out.split(b"\0")
         i = 0
         while i < len(fields):
@@ -160,16 +163,17 @@ class Repository:
                 path = fields[i].decode("utf-8", "surrogateescape")
                 i += 1
                 commits[-1][1][path] = None if status == "D" else new_blob
+                commits[-1][3][path] = status[0]
                 if status != "D" and int(mode, 8) != MODE_FILE:
                     commits[-1][2][path] = int(mode, 8)
             elif token:
-                commits.append((token.decode(), {}, {}))
+                commits.append((token.decode(), {}, {}, {}))
         with ObjectStream(self.git_dir) as objects:
-            for (sha, changes, modes), (_, raw) in zip(
+            for (sha, changes, modes, statuses), (_, raw) in zip(
                     commits, objects.many([c[0] for c in commits]), strict=True):
                 c = rawcommit.parse(raw)
                 yield CommitRecord(sha, c.parents, c.author, c.committer.email, c.date,
-                                   c.message, changes, modes)
+                                   c.message, changes, modes, statuses, c.committed)
 
     def changes(self, old: str, new: str, under: str) -> dict[str, str | None]:
         """Files under `under` that differ between two commits: path -> new blob, or None if

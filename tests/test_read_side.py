@@ -224,3 +224,24 @@ def test_any_bytes_in_commits_and_files_break_no_route(client, editor_token, rep
 
     made = plant(repo, build, "fuzzed")
     walk(client, editor_token, ["fuzzed", live], list(made.values()))
+
+
+def test_webhook_events_are_read_from_any_commit_bytes(repo: Path, store):
+    """The webhook feed reads history like the index: a planted 0x1E in a message and 0x1F in
+    an author's name give their events (author name as written), they break nothing."""
+    from cms.webhooks import feed
+
+    start = {line: run(repo, "rev-parse", line) for line in ("main", "published")}
+    made = []
+    for name in ("record-separator-in-message", "unit-separator-in-author", "year-10000"):
+        made.append(plant(repo, next(b for b in BAD if b.name == name).build, f"hook-{name}",
+                          lines=("main",))["main"])
+    tips = {line: run(repo, "rev-parse", line) for line in ("main", "published")}
+    events, moved = feed.pending(store.repo, start, tips, "cms@localhost")
+    assert moved["main"] == tips["main"]
+    assert [(e.commit, json.loads(e.body)["data"]["slug"]) for e in events] == [
+        (sha, f"hook-{name}") for sha, name in zip(made, (
+            "record-separator-in-message", "unit-separator-in-author", "year-10000"),
+            strict=True)]
+    assert json.loads(events[1].body)["data"]["author"]["name"] == "Plain\x1fGit"
+    assert RFC3339.match(json.loads(events[2].body)["timestamp"])

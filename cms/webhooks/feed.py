@@ -128,24 +128,11 @@ def _first_parents(repo: Repository, since: str | None, tip: str) -> list[str]:
 
 
 def _read(repo: Repository, line: str, since: str | None, until: str) -> list[_Commit]:
-    span = f"{since}..{until}" if since else until
-    fmt = "%x1e%H%x1f%an%x1f%ce%x1f%ct%x1f%B%x1f"
-    out = repo.git.git.log(
-        "--reverse", "--first-parent", "--diff-merges=first-parent", "--root", "--no-renames",
-        "--raw",
-        "--no-abbrev", f"--format={fmt}", span, "--", stdout_as_string=False,
-    ).decode("utf-8", "replace")
-    commits = []
-    for chunk in out.split("\x1e")[1:]:
-        sha, author, committer, date, rest = chunk.split("\x1f", 4)
-        message, _, raw = rest.rpartition("\x1f")
-        changes = []
-        for entry in raw.splitlines():
-            if entry.startswith(":"):
-                meta, _, path = entry.partition("\t")
-                changes.append((meta.split()[4][0], path))
-        commits.append(_Commit(line, sha, int(date), author, committer, message, changes))
-    return commits
+    # `Repository.log` reads each commit's own bytes: any byte in a message or a name
+    return [_Commit(line, r.sha, r.committed if r.committed is not None else r.date,
+                    r.author.name, r.committer_email, r.message,
+                    [(r.statuses.get(path, "M"), path) for path in r.changes])
+            for r in repo.log(since, until)]
 
 
 def _events(commit: _Commit, committer_email: str) -> list[Event]:
