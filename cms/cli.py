@@ -16,6 +16,7 @@ from . import gate, releases, transfer
 from .demo import ARTICLES as DEMO_ARTICLES
 from .errors import CMSError
 from .gitobjects import Person
+from .mirror_cli import mirror
 from .settings import Settings
 from .store import ArticleStore
 from .tokens import ROLES, TokenStore
@@ -118,14 +119,24 @@ Example:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Threads per worker.")
+@click.option("--replica-of", metavar="URL", envvar="CMS_REPLICA_OF",
+              help="Serve as a read replica of this git URL (a mirror of the primary).")
+@click.option("--primary-url", metavar="URL", envvar="CMS_PRIMARY_URL",
+              help="With --replica-of: the primary's address, named in refusals.")
 @click.pass_context
 @cms_errors
-def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int,
+          replica_of: str | None, primary_url: str | None) -> None:
     """Serve the API with gunicorn."""
+    from .replica import Replica
     from .server import serve as run
 
+    settings = ctx.obj["settings"]
+    if replica_of:
+        Replica.prepare(settings.repo, replica_of)
     open_store(ctx)  # fail early, with a clear message, if there is no repository
-    run(ctx.obj["settings"].repo, host, port, workers, threads)
+    run(settings.repo, host, port, workers, threads,
+        {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url} if replica_of else None)
 
 
 @main.group(epilog="""\b
@@ -355,6 +366,8 @@ def _progress(items: Iterable[Any], label: str, length: int) -> Any:
     return click.progressbar(items, label=label, length=length, file=sys.stderr,
                              show_pos=True)
 
+
+main.add_command(mirror)
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@
     │   └── InvalidRevision (400)
     ├── Unauthorized (401)
     ├── Forbidden (403)
+    │   └── ReadOnlyReplica         a write or management call sent to a read replica
     ├── NotFound (404)
     │   ├── ArticleNotFound
     │   └── RevisionNotFound
@@ -51,6 +52,10 @@ class Unauthorized(CMSError):
 class Forbidden(CMSError):
     status = 403
     title = "Forbidden"
+
+
+class ReadOnlyReplica(Forbidden):
+    pass
 
 
 class NotFound(CMSError):

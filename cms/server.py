@@ -30,10 +30,11 @@ def options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
             "worker_class": "gthread", "accesslog": "-", "graceful_timeout": 10}
 
 
-def serve(repo: str, host: str, port: int, workers: int, threads: int) -> None:
+def serve(repo: str, host: str, port: int, workers: int, threads: int,
+          config: dict[str, Any] | None = None) -> None:
     def load() -> Any:
         from .web import create_app
 
-        return create_app({"REPO": repo})
+        return create_app({"REPO": repo, **(config or {})})
 
     Server(load, options(host, port, workers, threads)).run()

@@ -45,6 +45,12 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_allow_private: bool = False
     webhook_interval: float = 0.25
+    replica_of: str | None = None  # a git URL: serve as a read replica of it
+    primary_url: str | None = None  # named in a replica's refusals
+    replica_interval: float = 1.0
+    mirror_poll_interval: float = 0.1
+    mirror_retry_max: float = 30.0
+    mirror_timeout: float = 120.0
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None,

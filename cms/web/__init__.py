@@ -26,6 +26,7 @@ from . import (
     preview,
     problems,
     releases,
+    replication,
     scheduler,
     security,
     session,
@@ -120,9 +121,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
         app.wsgi_app, lambda: (store.repo.ref("main"), store.repo.ref("published")))
     interval = float(settings.scheduler_interval)
-    if interval > 0 and not app.testing:
+    if interval > 0 and not app.testing and not settings.replica_of:
         scheduler.start(store, interval)
-    app.extensions["cms.webhooks"] = start_webhooks(store, settings, run=not app.testing)
+    app.extensions["cms.webhooks"] = start_webhooks(store, settings, run=not app.testing
+                                                    and not settings.replica_of)
+    replication.init(app, store, settings)
     return app
 
 
