@@ -1,0 +1,201 @@
+"""`cms mirror` and a replica's refusals, without servers: the CLI's checks and output, pushes
+to mirrors on disk (file URLs), and a replica app answering every route of the URL map."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import GIT_ENV, article
+
+from cms.cli import main
+from cms.gitobjects import Person
+from cms.store import ArticleStore
+from cms.web import create_app
+
+ENV = {**GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
+
+
+def cms(repo: Path, *args: str) -> tuple[int, str]:
+    """Run `cms --repo REPO ARGS...` through click; return the exit code and all output."""
+    result = CliRunner().invoke(main, ["--repo", str(repo), *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **ENV}, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def bare(path: Path) -> Path:
+    git("init", "-q", "--bare", "--initial-branch=main", str(path))
+    return path
+
+
+def refs(git_dir: Path) -> dict[str, str]:
+    out = git("--git-dir", str(git_dir), "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(line.split() for line in out.splitlines())
+
+
+@pytest.mark.parametrize(("name", "url", "field"), [
+    ("Backup", "git://example.org/x.git", "name"),
+    ("back up", "git://example.org/x.git", "name"),
+    ("-backup", "git://example.org/x.git", "name"),
+    ("backup-", "git://example.org/x.git", "name"),
+    ("a" * 41, "git://example.org/x.git", "name"),
+    ("../etc", "git://example.org/x.git", "name"),
+    ("backup", "ext::sh -c touch% /tmp/pwned", "url"),
+    ("backup", "ext::sh", "url"),
+    ("backup", "javascript://example.org/x", "url"),
+    ("backup", "https:///no-host.git", "url"),
+    ("backup", "relative/path.git", "url"),
+    ("backup", "git://example.org/x.git\n--upload-pack=touch", "url"),
+    ("backup", "", "url"),
+])
+def test_mirror_add_refuses_bad_input_naming_the_field(repo: Path, name: str, url: str,
+                                                        field: str) -> None:
+    code, output = cms(repo, "mirror", "add", "--", name, url)
+    assert code == 1, output
+    assert output.startswith("Error: Invalid mirror"), output
+    assert f"\n  {field}: " in output, output
+    assert not (repo / "cms" / "mirrors.json").exists()
+
+
+def test_mirror_add_list_remove(repo: Path, tmp_path: Path) -> None:
+    code, output = cms(repo, "mirror", "list")
+    assert (code, output) == (0, "No mirrors. Add one with `cms mirror add NAME URL`.\n")
+    assert cms(repo, "mirror", "add", "backup", str(tmp_path / "m.git"))[0] == 0
+    assert cms(repo, "mirror", "add", "github", "https://ci-bot:s3cret@github.com/n/c.git",
+               "--min-interval", "10")[0] == 0
+    code, output = cms(repo, "mirror", "add", "backup", "git://example.org/other.git")
+    assert code == 1 and "There is already a mirror 'backup'" in output
+    code, output = cms(repo, "mirror", "list")
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0].startswith(f"backup  behind  {tmp_path / 'm.git'}  last push never  ")
+    assert lines[1].startswith("github  behind  https://ci-bot:***@github.com/n/c.git  ")
+    assert "s3cret" not in output
+    assert cms(repo, "mirror", "remove", "backup") == (0, "Removed mirror backup.\n")
+    code, output = cms(repo, "mirror", "remove", "backup")
+    assert code == 1 and "There is no mirror 'backup'" in output
+    assert [line.split()[0] for line in cms(repo, "mirror", "list")[1].splitlines()] == [
+        "github"]
+    # kept outside history, so a clone never carries the credential
+    assert "s3cret" not in git("--git-dir", str(repo), "log", "--all", "-p")
+
+
+def test_push_sends_both_lines_and_a_diverged_mirror_is_left_alone(
+        repo: Path, store: ArticleStore, tmp_path: Path) -> None:
+    mirror = bare(tmp_path / "mirror.git")
+    editor = Person("Eve Editor", "eve@example.org")
+    store.publish(store.create(article(), editor).slug, editor)
+    cms(repo, "mirror", "add", "backup", f"file://{mirror}")
+    code, output = cms(repo, "mirror", "push")
+    assert (code, output) == (0, "backup: pushed\n")
+    assert refs(mirror) == {k: v for k, v in refs(repo).items()}
+    code, output = cms(repo, "mirror", "list")
+    assert output.startswith("backup  in sync  ") and "pushes 1  failures 0" in output
+
+    # someone pushes to the mirror directly; the next push is refused, not forced
+    work = tmp_path / "work"
+    git("clone", "-q", str(mirror), str(work))
+    (work / "NOTES.md").write_text("pushed by hand\n")
+    git("add", "NOTES.md", cwd=work)
+    git("commit", "-qm", "Notes", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    theirs = refs(mirror)
+    store.create(article("Second article"), editor)
+    code, output = cms(repo, "mirror", "push", "backup")
+    assert code == 1
+    assert re.match(r"backup: the mirror's main has commits this repository does not have; "
+                    r"not force-pushed", output), output
+    assert refs(mirror) == theirs
+    code, output = cms(repo, "mirror", "list")
+    assert output.startswith("backup  diverged  ") and "failures 1" in output
+    assert "\n  error: the mirror's main has commits" in output
+
+
+def test_a_mirror_that_cannot_be_reached_is_reported_failing(repo: Path) -> None:
+    cms(repo, "mirror", "add", "gone", "git://127.0.0.1:9/nothing.git")
+    code, output = cms(repo, "mirror", "push")
+    assert code == 1 and output.startswith("gone: "), output
+    code, output = cms(repo, "mirror", "list")
+    assert output.startswith("gone  failing  git://127.0.0.1:9/nothing.git  last push never")
+    assert "\n  error: " in output
+
+
+def test_healthz_shows_mirrors_to_admins_only(repo: Path, admin_token: dict[str, str],
+                                               editor_token: dict[str, str]) -> None:
+    cms(repo, "mirror", "add", "backup", "https://bot:s3cret@git.example.org/c.git")
+    client = create_app({"REPO": str(repo), "TESTING": True}).test_client()
+    assert "mirrors" not in client.get("/healthz").get_json()
+    assert "mirrors" not in client.get("/healthz", headers=editor_token).get_json()
+    (shown,) = client.get("/healthz", headers=admin_token).get_json()["mirrors"]
+    assert shown["name"] == "backup" and shown["status"] == "behind"
+    assert shown["url"] == "https://bot:***@git.example.org/c.git"
+
+
+# -- a replica's app ------------------------------------------------------------------------
+
+PUBLIC_PREFIXES = ("/api/v1/articles", "/api/v1/sync", "/feed.", "/sitemap", "/media/",
+                   "/healthz", "/api/v1/openapi.json")
+
+
+def test_a_replica_refuses_every_route_but_reading_what_is_live(
+        repo: Path, admin_token: dict[str, str]) -> None:
+    before = refs(repo)
+    app = create_app({"REPO": str(repo), "TESTING": True,
+                      "REPLICA_OF": "https://bot:s3cret@git.example.org/c.git",
+                      "PRIMARY_URL": "https://cms.example.org"})
+    client = app.test_client()
+    refused = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        url = re.sub(r"<[^>]+>", "x", str(rule))
+        public = str(rule).startswith(PUBLIC_PREFIXES)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, json=article(), headers=admin_token)
+            if public and method == "GET":
+                assert response.status_code != 403, rule
+                continue
+            refused += 1
+            assert response.status_code == 403, (method, str(rule))
+            assert response.mimetype == "application/problem+json"
+            detail = response.get_json()["detail"]
+            assert detail == ("This server is a read-only replica of "
+                              "https://bot:***@git.example.org/c.git; send writes and "
+                              "management calls to the primary at https://cms.example.org.")
+    assert refused >= 12
+    assert client.post("/api/v1/articles").status_code == 403
+    assert client.get("/no/such/page").status_code == 404
+    assert refs(repo) == before
+
+
+def test_replica_of_refuses_a_repository_with_its_own_history(repo: Path,
+                                                              tmp_path: Path) -> None:
+    mirror = bare(tmp_path / "m.git")
+    code, output = cms(repo, "serve", "--replica-of", f"file://{mirror}")
+    assert code == 1
+    assert "holds its own history and is not a replica" in output
+
+
+def test_replica_of_an_unreachable_source_leaves_nothing_behind(tmp_path: Path) -> None:
+    code, output = cms(tmp_path / "replica", "serve", "--replica-of",
+                       "git://127.0.0.1:9/nothing.git")
+    assert code == 1 and output.startswith("Error: Cannot copy git://127.0.0.1:9/nothing.git")
+    assert not (tmp_path / "replica").exists()
+
+
+def test_mirror_state_files_are_private(repo: Path, tmp_path: Path) -> None:
+    cms(repo, "mirror", "add", "backup", f"file://{bare(tmp_path / 'm.git')}")
+    cms(repo, "mirror", "push")
+    state = repo / "cms" / "mirrors" / "backup.json"
+    assert json.loads(state.read_text())["pushes"] == 1
+    assert oct((repo / "cms" / "mirrors.json").stat().st_mode & 0o777) == "0o600"
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
