@@ -19,6 +19,8 @@ import pytest
 import requests
 from conftest import GIT_ENV, answers, article, cms_command, free_port, stop
 
+from cms.mirrors import Mirrors
+from cms.store import ArticleStore
 from cms.tokens import TokenStore
 
 T = TypeVar("T")
@@ -48,16 +50,17 @@ def refs(git_dir: Path) -> dict[str, str]:
     return dict(line.split() for line in out.splitlines())
 
 
-def launch(command: list[str], ready: str, log: Path, env: dict[str, str]
-           ) -> subprocess.Popen[bytes]:
-    """Start `command` in its own process group; return it once `ready` answers 200."""
+def spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start `command` in its own process group, its stderr to `log`."""
     with log.open("ab") as err:
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
                                 env={**ENV, **env}, start_new_session=True)
-    if not answers(ready, proc, 30):
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], ready: str, log: Path) -> None:
+    if not answers(ready, proc, 60):
         stop(proc)
-        raise RuntimeError(f"{command} did not come up:\n{log.read_text()}")
-    return proc
+        raise RuntimeError(f"{proc.args} did not come up:\n{log.read_text()}")
 
 
 class Cluster:
@@ -74,13 +77,12 @@ class Cluster:
         self.primary = f"http://127.0.0.1:{self.primary_port}"
         self.replicas: list[str] = []
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        subprocess.run([cms_command(), "--repo", str(self.primary_repo), "init",
-                        "--no-token"], env=ENV, check=True, capture_output=True)
+        ArticleStore.init(str(self.primary_repo))
         _, secret = TokenStore(str(self.primary_repo)).create("Eve Editor", "eve@example.org",
                                                               "admin")
         self.auth = {"Authorization": f"Bearer {secret}"}
         git("init", "-q", "--bare", "--initial-branch=main", str(self.mirror))
-        self.cms("mirror", "add", "mirror", self.mirror_url)
+        Mirrors(str(self.primary_repo)).add("mirror", self.mirror_url)
 
     def cms(self, *args: str) -> str:
         return subprocess.run([cms_command(), "--repo", str(self.primary_repo), *args],
@@ -103,21 +105,25 @@ class Cluster:
 
         eventually(listening, "git daemon listening")
 
-    def start_primary(self) -> None:
-        self.procs["primary"] = launch(
+    def start_servers(self, replicas: int = 0) -> None:
+        """Start the primary and `replicas` new replicas together; return once all answer."""
+        started = [("primary", f"{self.primary}/healthz", spawn(
             [cms_command(), "--repo", str(self.primary_repo), "serve", "--port",
-             str(self.primary_port), "--workers", "2"], f"{self.primary}/healthz",
-            self.root / "primary.log", {"CMS_MIRROR_RETRY_MAX": "0.5"})
-
-    def start_replica(self, n: int) -> None:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        self.procs[f"replica{n}"] = launch(
-            [cms_command(), "--repo", str(self.root / f"replica{n}"), "serve", "--port",
-             str(port), "--workers", "2", "--replica-of", self.mirror_url, "--primary-url",
-             self.primary], f"{base}/healthz", self.root / f"replica{n}.log",
-            {"CMS_REPLICA_INTERVAL": "0.2"})
-        self.replicas.append(base)
+             str(self.primary_port), "--workers", "2"], self.root / "primary.log",
+            {"CMS_MIRROR_RETRY_MAX": "0.5"}))]
+        for n in range(len(self.replicas) + 1, len(self.replicas) + 1 + replicas):
+            port = free_port()
+            self.replicas.append(f"http://127.0.0.1:{port}")
+            # one replica with two workers (one of them fetches), one with a single worker
+            started.append((f"replica{n}", f"{self.replicas[-1]}/healthz", spawn(
+                [cms_command(), "--repo", str(self.root / f"replica{n}"), "serve", "--port",
+                 str(port), "--workers", str(2 if n == 1 else 1), "--replica-of", self.mirror_url,
+                 "--primary-url", self.primary], self.root / f"replica{n}.log",
+                {"CMS_REPLICA_INTERVAL": "0.2"})))
+        for name, _, proc in started:
+            self.procs[name] = proc
+        for name, ready, proc in started:
+            wait_until_up(proc, ready, self.root / f"{name}.log")
 
     def kill(self, name: str) -> None:
         """SIGKILL the whole process group, as a crash or an OOM kill would."""
@@ -126,12 +132,14 @@ class Cluster:
         proc.wait()
 
     def stop_all(self) -> None:
-        for name in list(self.procs):
-            proc = self.procs.pop(name)
+        procs = list(self.procs.values())
+        self.procs.clear()
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
@@ -148,11 +156,20 @@ class Cluster:
         return self.call("GET", f"/articles/{slug}").headers["ETag"]
 
     def mirror_status(self) -> dict[str, Any]:
-        line = self.cms("mirror", "list").splitlines()[0]
-        status = re.match(r"mirror  (in sync|behind|failing|diverged)  ", line)
-        pushes = re.search(r"  pushes (\d+)  ", line)
-        assert status and pushes, line
-        return {"status": status.group(1), "pushes": int(pushes.group(1))}
+        """The mirror's status and push count, as `/healthz` shows them to an admin."""
+        health = requests.get(f"{self.primary}/healthz", headers=self.auth, timeout=10).json()
+        (mirror,) = health["mirrors"]
+        return {"status": mirror["status"], "pushes": mirror["pushes"]}
+
+    def mirror_listed(self) -> dict[str, Any]:
+        """The same, as `cms mirror list` prints them, with the error line if any."""
+        listing = self.cms("mirror", "list")
+        status = re.match(r"mirror  (in sync|behind|failing|diverged)  ", listing)
+        pushes = re.search(r"  pushes (\d+)  ", listing)
+        error = re.search(r"\n  error: (.*)", listing)
+        assert status and pushes, listing
+        return {"status": status.group(1), "pushes": int(pushes.group(1)),
+                "error": error.group(1) if error else None}
 
     def settled(self) -> bool:
         """The mirror and both replicas hold exactly what the primary holds."""
@@ -171,10 +188,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     c = Cluster(tmp_path_factory.mktemp("replication"))
     try:
         c.start_daemon()
-        c.start_primary()
-        eventually(lambda: refs(c.mirror), "the first push to the mirror")
-        c.start_replica(1)
-        c.start_replica(2)
+        Mirrors(str(c.primary_repo)).push("mirror")  # so replicas have something to copy
+        c.start_servers(replicas=2)
         yield c
     finally:
         c.stop_all()
@@ -258,7 +273,7 @@ def test_replicas_keep_serving_when_the_primary_is_killed(cluster: Cluster) -> N
                 assert requests.get(f"{base}/feed.json", timeout=10).status_code == 200
                 assert requests.get(f"{base}/healthz", timeout=10).json()["status"] == "ok"
     finally:
-        cluster.start_primary()
+        cluster.start_servers()
 
 
 def test_a_mirror_that_was_down_catches_up_with_one_push(cluster: Cluster) -> None:
@@ -276,7 +291,8 @@ def test_a_mirror_that_was_down_catches_up_with_one_push(cluster: Cluster) -> No
 
     cluster.start_daemon()
     eventually(cluster.settled, "the mirror and the replicas caught up")
-    assert cluster.mirror_status() == {"status": "in sync", "pushes": pushes + 1}
+    eventually(lambda: cluster.mirror_status()["status"] == "in sync", "mirror in sync")
+    assert cluster.mirror_listed() == {"status": "in sync", "pushes": pushes + 1, "error": None}
 
 
 def test_a_mirror_pushed_to_directly_is_reported_not_overwritten(cluster: Cluster) -> None:
@@ -298,9 +314,10 @@ def test_a_mirror_pushed_to_directly_is_reported_not_overwritten(cluster: Cluste
     slug = cluster.call("POST", "/articles", json=article("After the divergence")).json()["slug"]
     cluster.call("POST", f"/articles/{slug}/publish")
     eventually(lambda: cluster.mirror_status()["status"] == "diverged", "divergence reported")
-    listing = cluster.cms("mirror", "list")
-    assert "\n  error: the mirror's published has commits this repository does not have; " \
-           "not force-pushed" in listing, listing
+    listed = cluster.mirror_listed()
+    assert listed["status"] == "diverged"
+    assert listed["error"].startswith("the mirror's published has commits this repository "
+                                      "does not have; not force-pushed"), listed
     assert refs(cluster.mirror)["refs/heads/published"] == theirs
     assert delivered(cluster, slug) == [404, 404]
 
