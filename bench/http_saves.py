@@ -67,6 +67,9 @@ def run(server: Server, token: str, clients: int, seconds: float, max_saves: int
                 if next(budget, None) is None:
                     return
             patch = bool(mine) and i % 4 == 3
+            # a client may take more than its share of `max_saves`: make the rest here
+            doc = None if patch else docs[i] if i < len(docs) else make_article(
+                rng, number * 100000 + i, f"http-save-{seed}-{number}-{i}")
             t0 = time.perf_counter()
             if patch:
                 k = rng.randrange(len(mine))
@@ -77,7 +80,6 @@ def run(server: Server, token: str, clients: int, seconds: float, max_saves: int
                     headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
                     timeout=60)
             else:
-                doc = docs[i]
                 response = session.post(server.url("/api/v1/manage/articles"), json=doc,
                                         timeout=60)
             elapsed = (time.perf_counter() - t0) * 1000

@@ -100,10 +100,11 @@ def _start(name: str, command: list[str], workdir: str, ready_path: str, timeout
 
 def start_cms(repo: str, workdir: str, ready_path: str, *, workers: int = 2,
               threads: int | None = None, timeout: float = 120.0,
-              env: dict[str, str] | None = None) -> Server:
-    """`cms serve` on a free port (default threads unless `threads` is given)."""
+              env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Server:
+    """`cms serve` on a free port (default threads unless `threads` is given), with `args`
+    added to its command line."""
     command = [CMS, "--repo", repo, "serve", "--host", HOST, "--port", "{port}",
-               "--workers", str(workers)]
+               "--workers", str(workers), *args]
     if threads is not None:
         command += ["--threads", str(threads)]
     return _start("cms", command, workdir, ready_path, timeout, env)

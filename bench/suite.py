@@ -23,7 +23,7 @@ from cms import layout, public
 from cms.store import ArticleStore
 from cms.tokens import TokenStore
 
-from . import build, gate, history, http_saves, migration, reads, saves, webhooks
+from . import build, gate, history, http_saves, migration, reads, replication, saves, webhooks
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
 from .settings import Settings
@@ -46,6 +46,7 @@ class Measured:
     webhooks: dict[str, Any] = field(default_factory=dict)
     gate: dict[str, Any] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)
+    replication: replication.Replication | None = None
 
     def details(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class Measured:
             "migration": self.migration,
             "webhooks": self.webhooks,
             "gate": self.gate,
+            "replication": self.replication.to_json() if self.replication else None,
         }
 
 
@@ -87,7 +89,8 @@ class Suite:
                                ("reads", self.reads), ("start-up", self.startup),
                                ("http saves", self.http_saves), ("webhooks", self.webhooks),
                                ("history", self.history), ("migration", self.migration),
-                               ("gate pushes", self.gate_pushes)):
+                               ("gate pushes", self.gate_pushes),
+                               ("replicas", self.replicas)):
                 self.phase(name)
                 t0 = time.perf_counter()
                 step()
@@ -256,3 +259,6 @@ class Suite:
 
     def gate_pushes(self) -> None:
         self.measured.gate = gate.run(self.workdir, self.settings.quick)
+
+    def replicas(self) -> None:
+        self.measured.replication = replication.run(self.settings, self.workdir, self.seed)
