@@ -113,6 +113,7 @@ def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
 @main.command(epilog="""\b
 Example:
   cms serve --port 8000 --workers 4
+  cms --repo ./replica serve --port 8001 --replica-of git://git.example.org/content.git
 """)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

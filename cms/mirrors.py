@@ -102,8 +102,8 @@ class Mirrors:
             write_json(self.path, [m.__dict__ for m in mirrors.values()])
 
     def add(self, name: str, url: str, min_interval: float = 0.0) -> Mirror:
-        """Add a mirror; return it. Raises BadRequest for a bad name, URL or interval,
-        Conflict when the name is taken."""
+        """Add a mirror; return it (adding the same one again changes nothing). Raises
+        BadRequest for a bad name, URL or interval, Conflict when the name is taken."""
         errors: dict[str, list[str]] = {}
         if len(name) > NAME_MAX or not NAME_RE.match(name):
             errors["name"] = [f"Lower-case letters, digits and single hyphens, at most "
@@ -116,8 +116,12 @@ class Mirrors:
         if errors:
             raise BadRequest(f"Invalid mirror: {', '.join(errors)}.", errors)
         with self._changing() as mirrors:
-            if name in mirrors:
-                raise Conflict(f"There is already a mirror '{name}'.",
+            known = mirrors.get(name)
+            if known is not None and (known.url, known.min_interval) == (url, min_interval):
+                return known  # the same mirror again: nothing to do (scripts may repeat it)
+            if known is not None:
+                raise Conflict(f"There is already a mirror '{name}' (at "
+                               f"{redact(known.url)}); remove it first.",
                                {"name": ["Already in use."]})
             mirrors[name] = Mirror(name, url, now_iso(), float(min_interval))
         return mirrors[name]

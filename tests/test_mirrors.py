@@ -23,7 +23,8 @@ ENV = {**GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
 
 def cms(repo: Path, *args: str) -> tuple[int, str]:
     """Run `cms --repo REPO ARGS...` through click; return the exit code and all output."""
-    result = CliRunner().invoke(main, ["--repo", str(repo), *args], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["--repo", str(repo), *args], prog_name="cms",
+                                catch_exceptions=False)
     return result.exit_code, result.output
 
 
@@ -74,6 +75,7 @@ def test_mirror_add_list_remove(repo: Path, tmp_path: Path) -> None:
                "--min-interval", "10")[0] == 0
     code, output = cms(repo, "mirror", "add", "backup", "git://example.org/other.git")
     assert code == 1 and "There is already a mirror 'backup'" in output
+    assert cms(repo, "mirror", "add", "backup", str(tmp_path / "m.git"))[0] == 0  # the same
     code, output = cms(repo, "mirror", "list")
     assert code == 0
     lines = output.splitlines()
@@ -199,3 +201,11 @@ def test_mirror_state_files_are_private(repo: Path, tmp_path: Path) -> None:
     assert json.loads(state.read_text())["pushes"] == 1
     assert oct((repo / "cms" / "mirrors.json").stat().st_mode & 0o777) == "0o600"
     assert oct(state.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("command", [["mirror"], ["mirror", "add"], ["mirror", "list"],
+                                     ["mirror", "remove"], ["mirror", "push"], ["serve"]])
+def test_help_shows_an_example(command: list[str], tmp_path: Path) -> None:
+    code, output = cms(tmp_path / "none", *command, "--help")
+    assert code == 0 and output.startswith("Usage: cms") and "Example" in output
+    assert not (tmp_path / "none").exists()
