@@ -9,6 +9,7 @@ answer `/healthz` with the lag: the seconds since a fetch last succeeded.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from .mirrors import LINES
 from .remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
 from .repository import Repository
 
+log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 60.0
 REFSPECS = [f"+refs/heads/{line}:refs/heads/{line}" for line in LINES]
 
@@ -131,8 +133,11 @@ class Replica:
         fetch that succeeded (to bring the index up to the new refs before readers ask)."""
         while True:
             started = time.monotonic()
-            if self.fetch(timeout) is None:
-                fetched()
+            try:
+                if self.fetch(timeout) is None:
+                    fetched()
+            except Exception:  # a full disk, a locked index: the next round tries again
+                log.exception("fetching from the source failed; will try again")
             if stop.wait(max(0.0, interval - (time.monotonic() - started))):
                 return
 

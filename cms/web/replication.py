@@ -45,10 +45,11 @@ def init(app: Flask, store: ArticleStore, settings: Settings) -> None:
                 raise ReadOnlyReplica(detail)
 
         if not app.testing:
-            replica.start(float(settings.replica_interval), store.catch_up)
+            # a busy loop of fetches would help nobody
+            replica.start(max(0.1, float(settings.replica_interval)), store.catch_up)
         return
     app.extensions["cms.mirrors"] = Mirrors(store.repo.git_dir)
-    if not app.testing:
+    if not app.testing and float(settings.mirror_poll_interval) > 0:
         pusher.start(store.repo.git_dir, poll=float(settings.mirror_poll_interval),
                      retry_max=float(settings.mirror_retry_max),
                      timeout=float(settings.mirror_timeout))
