@@ -246,10 +246,9 @@ def _saves(out: Replication, primary: Server, mirrors: Mirrors, urls: dict[str, 
     for round_ in range(out.plan.save_rounds):
         order = ("none", "two") if round_ % 2 == 0 else ("two", "none")
         for config in order:
-            if config == "none":
-                for name in urls:
-                    mirrors.remove(name)
-            else:
+            for mirror in mirrors.all():
+                mirrors.remove(mirror.name)
+            if config == "two":
                 for name, url in urls.items():
                     mirrors.add(name, url)
                 _in_sync(mirrors)
@@ -257,9 +256,6 @@ def _saves(out: Replication, primary: Server, mirrors: Mirrors, urls: dict[str, 
                                        seed + 1000 * round_ + (config == "two"))
             out.saves_per_s[config].append(result.per_second)
             print(f"  saves with {config} mirrors: {result.per_second:.0f}/s", flush=True)
-            if config == "two":
-                for name in urls:
-                    mirrors.remove(name)
 
 
 def rows(r: Replication | None) -> list[Row]:

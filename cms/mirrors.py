@@ -227,14 +227,15 @@ class Mirrors:
         if run.returncode == 0:
             return PushResult(True, False, None, tips)
         rejected = [line.split("\t") for line in run.stdout.splitlines()
-                    if line.startswith("!\t")]
+                    if line.startswith("!\t") and line.count("\t") >= 2]
         diverged = [ref.split(":")[-1].removeprefix("refs/heads/")
                     for _, ref, why, *_ in rejected
                     if "non-fast-forward" in why or "fetch first" in why]
         if diverged:
+            verb = "have" if len(diverged) > 1 else "has"
             return PushResult(False, True, (
-                f"the mirror's {' and '.join(diverged)} has commits this repository does not "
-                "have; not force-pushed (fix the mirror, or remove and re-add it empty)"), tips)
+                f"the mirror's {' and '.join(diverged)} {verb} commits this repository does not "
+                "have; not force-pushed (repair the mirror by hand)"), tips)
         reasons = [f"{ref.split(':')[-1].removeprefix('refs/heads/')}: {why}"
                    for _, ref, why, *_ in rejected if "atomic push failed" not in why]
         error = "; ".join(reasons) or first_error(run.stderr) or f"git push exit {run.returncode}"
