@@ -3,13 +3,16 @@ by a real `git daemon`, and a `cms serve --replica-of git://...` fetching from o
 the default `CMS_REPLICA_INTERVAL` (1 s). Four figures, each beside a baseline of the same run:
 
 - lag: from a publish acknowledged by the primary to the article listed by the replica
-  (a watcher polls the replica's list every 10 ms), p50 and p99, publishes paced at 4/s;
+  (a watcher polls the replica's list every 10 ms), p50 and p99, one publish every 1.25 s
+  (a newsroom's pace, slower than the pusher's 1 s spacing: each publish is pushed at once);
   baseline: one plain `git push` plus one `git fetch` of a commit through the same daemon;
 - reads: wrk on one article, replica against primary, alternating, median of rounds;
 - pushes: what the pusher made to each mirror during 1,000 saves over HTTP (8 clients),
   counted from its own state (`cms mirror list`'s `pushes`); baseline: one push per save;
 - saves/s over HTTP (8 clients) with two mirrors against none, alternating rounds on one
-  server (the mirrors are removed and added back between rounds).
+  server (the mirrors are removed and added back between rounds), with the CPU time the
+  primary (its workers and the git processes they run) and the mirrors' side (the daemon
+  and what it runs, on another machine in production) spent per save.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from .stats import median, summary
 
 ROWS = ("replication_lag_p99_ms", "replica_read_ratio", "mirror_pushes_per_saves",
         "saves_two_mirrors_per_s")
+PACE_S = 1.25  # between two publishes in the lag figure
 EDITOR = Person("Bench Editor", "bench@example.org")
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.org"}
@@ -58,7 +62,7 @@ class Plan:
     @classmethod
     def of(cls, settings: Settings) -> Plan:
         if settings.quick:
-            return cls(20, 20, 200, 1, 3.0, 1, 2)
+            return cls(20, 8, 200, 1, 3.0, 1, 2)
         return cls(100, 200, 1000, 3, 8.0, 3, 5)
 
 
@@ -72,6 +76,9 @@ class Replication:
     saves: int = 0
     pushes: dict[str, int] = field(default_factory=dict)
     saves_per_s: dict[str, list[float]] = field(default_factory=lambda: {"none": [], "two": []})
+    # CPU ms per save: the primary's, and the mirrors' side (the git daemon and its children)
+    cpu_ms_per_save: dict[str, dict[str, list[float]]] = field(default_factory=lambda: {
+        "none": {"primary": [], "mirrors": []}, "two": {"primary": [], "mirrors": []}})
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,7 +151,7 @@ def run(settings: Settings, workdir: str, seed: int) -> Replication:
         _reads(out, primary, replica, "/api/v1/articles/replicated-0")
         mirrors.add("second", urls["second"])
         _pushes(out, primary, mirrors, token, seed)
-        _saves(out, primary, mirrors, urls, token, seed)
+        _saves(out, primary, mirrors, urls, token, seed, daemon)
     finally:
         for server in servers:
             server.stop()
@@ -198,7 +205,7 @@ def _lag(out: Replication, primary: Server, replica: Server, token: str,
         session.post(primary.url(f"/api/v1/manage/articles/lag-{i}/publish"),
                      timeout=30).raise_for_status()
         acked[f"lag-{i}"] = time.perf_counter()
-        time.sleep(max(0.0, 0.25 - (time.perf_counter() - started)))
+        time.sleep(max(0.0, PACE_S - (time.perf_counter() - started)))
     deadline = time.perf_counter() + 60
     while not set(acked) <= set(seen) and time.perf_counter() < deadline:
         time.sleep(0.05)
@@ -241,8 +248,20 @@ def _pushes(out: Replication, primary: Server, mirrors: Mirrors, token: str, see
     print(f"  pushes during {out.saves} saves: {out.pushes}", flush=True)
 
 
+def _cpu_s(pids: list[int]) -> float:
+    """CPU seconds used by processes and the children they waited for (git runs)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _saves(out: Replication, primary: Server, mirrors: Mirrors, urls: dict[str, str],
-           token: str, seed: int) -> None:
+           token: str, seed: int, daemon: Daemon) -> None:
     for round_ in range(out.plan.save_rounds):
         order = ("none", "two") if round_ % 2 == 0 else ("two", "none")
         for config in order:
@@ -252,10 +271,19 @@ def _saves(out: Replication, primary: Server, mirrors: Mirrors, urls: dict[str, 
                 for name, url in urls.items():
                     mirrors.add(name, url)
                 _in_sync(mirrors)
+            cpu = (_cpu_s(primary.workers()), _cpu_s([daemon.process.pid]))
             result, _ = http_saves.run(primary, token, 8, out.plan.save_seconds, 4000,
                                        seed + 1000 * round_ + (config == "two"))
+            if config == "two":
+                _in_sync(mirrors)  # the pushes these saves caused are part of their cost
+            used = (_cpu_s(primary.workers()) - cpu[0], _cpu_s([daemon.process.pid]) - cpu[1])
+            saves = max(1, result.acknowledged)
             out.saves_per_s[config].append(result.per_second)
-            print(f"  saves with {config} mirrors: {result.per_second:.0f}/s", flush=True)
+            out.cpu_ms_per_save[config]["primary"].append(used[0] * 1000 / saves)
+            out.cpu_ms_per_save[config]["mirrors"].append(used[1] * 1000 / saves)
+            print(f"  saves with {config} mirrors: {result.per_second:.0f}/s; CPU per save "
+                  f"{used[0] * 1000 / saves:.1f} ms primary, {used[1] * 1000 / saves:.1f} ms "
+                  "mirrors", flush=True)
 
 
 def rows(r: Replication | None) -> list[Row]:
@@ -271,6 +299,8 @@ def rows(r: Replication | None) -> list[Row]:
     errors = sum(x["errors"] for x in r.reads)
     pushes = max(r.pushes.values(), default=0)
     none, two = median(r.saves_per_s["none"]), median(r.saves_per_s["two"])
+    cpu = {k: {side: median(v) for side, v in sides.items()}
+           for k, sides in r.cpu_ms_per_save.items()}
     return [
         Row("replication_lag_p99_ms", f"publish ack -> on a replica via a git:// mirror, "
             f"{lag['count']:.0f} publishes", "p99 <= 2 s", lag["p99"], "ms",
@@ -289,7 +319,11 @@ def rows(r: Replication | None) -> list[Row]:
             f"{pushes / r.saves:.3f}" if r.saves else "-",
             bool(r.saves) and pushes <= r.saves / 10, {"pushes": r.pushes}),
         Row("saves_two_mirrors_per_s", "saves over HTTP with two mirrors, 8 clients",
-            ">= 0.9x none", two, "saves/s", f"{two:.0f}/s", none, f"no mirrors {none:.0f}/s",
+            ">= 0.9x none", two, "saves/s",
+            f"{two:.0f}/s; CPU/save {cpu['two']['primary']:.1f} ms + mirrors "
+            f"{cpu['two']['mirrors']:.1f}", none,
+            f"no mirrors {none:.0f}/s; CPU/save {cpu['none']['primary']:.1f} ms",
             two / none if none else None, f"{two / none:.2f}x" if none else "-",
-            bool(none) and two / none >= 0.9, {"saves_per_s": r.saves_per_s}),
+            bool(none) and two / none >= 0.9,
+            {"saves_per_s": r.saves_per_s, "cpu_ms_per_save": r.cpu_ms_per_save}),
     ]

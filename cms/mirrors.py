@@ -19,6 +19,7 @@ import fcntl
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,10 +147,11 @@ class Mirrors:
 
     def state(self, name: str) -> dict[str, Any]:
         """What the pusher last did to mirror `name`: `pushed` ({line: commit}), `pushes`,
-        `failures`, `last_push_at`, `last_attempt_at`, `last_error`, `diverged`."""
+        `failures`, `last_push_at`, `last_attempt_at`, `last_attempt_seconds` (how long it
+        took), `last_error`, `diverged`."""
         default = {"pushed": {line: None for line in LINES}, "pushes": 0, "failures": 0,
-                   "last_push_at": None, "last_attempt_at": None, "last_error": None,
-                   "diverged": False}
+                   "last_push_at": None, "last_attempt_at": None,
+                   "last_attempt_seconds": None, "last_error": None, "diverged": False}
         return default | read_json(self._state_path(name), {})
 
     def status(self, tips: dict[str, str | None]) -> list[dict[str, Any]]:
@@ -189,9 +191,11 @@ class Mirrors:
         with self._turn(name):
             mirror = self.get(name)  # under the turn: `remove` may have just taken it
             tips = self.tips()
+            started = time.monotonic()
             result = self._push(mirror, tips, timeout)
             state = self.state(name)
             state["last_attempt_at"] = now_iso()
+            state["last_attempt_seconds"] = round(time.monotonic() - started, 3)
             state["diverged"] = result.diverged
             state["last_error"] = result.error
             if result.ok:

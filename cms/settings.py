@@ -50,6 +50,7 @@ class Settings:
     replica_interval: float = 1.0
     mirror_poll_interval: float = 0.1
     mirror_retry_max: float = 30.0
+    mirror_min_interval: float = 1.0
     mirror_timeout: float = 120.0
 
     @classmethod

@@ -110,7 +110,7 @@ class Cluster:
         started = [("primary", f"{self.primary}/healthz", spawn(
             [cms_command(), "--repo", str(self.primary_repo), "serve", "--port",
              str(self.primary_port), "--workers", "2"], self.root / "primary.log",
-            {"CMS_MIRROR_RETRY_MAX": "0.5"}))]
+            {"CMS_MIRROR_RETRY_MAX": "0.5", "CMS_MIRROR_MIN_INTERVAL": "0.2"}))]
         for n in range(len(self.replicas) + 1, len(self.replicas) + 1 + replicas):
             port = free_port()
             self.replicas.append(f"http://127.0.0.1:{port}")

@@ -52,7 +52,8 @@ def init(app: Flask, store: ArticleStore, settings: Settings) -> None:
     if not app.testing and float(settings.mirror_poll_interval) > 0:
         pusher.start(store.repo.git_dir, poll=float(settings.mirror_poll_interval),
                      retry_max=float(settings.mirror_retry_max),
-                     timeout=float(settings.mirror_timeout))
+                     timeout=float(settings.mirror_timeout),
+                     min_interval=float(settings.mirror_min_interval))
 
 
 def health(admin: bool) -> dict[str, Any]:
