@@ -7,8 +7,8 @@ next push carries them all, and pushes to one mirror start at least `min_interva
 apart (1 s by default, or the mirror's own if longer: GitHub asks for no more than a few a
 minute): the first write after a quiet spell is pushed at once, a burst of saves becomes one
 push a second. Each push costs both ends a few git processes, and pushing continuously
-during a bulk load halved the saves/s on a 2-core machine with the mirror on it (0.43x
-against 0.72x with 1 s between pushes). A failed push is retried after 0.5 s, doubling up
+during a bulk load halved the saves/s on a 2-core machine with the mirror on it (~0.4x
+against ~0.7x with 1 s between pushes). A failed push is retried after 0.5 s, doubling up
 to `retry_max`; when the mirror returns, one push catches it up.
 One process of the server runs the pusher (see `leader`); each mirror has its own thread
 while it pushes, so a slow mirror never holds back the others.

@@ -15,7 +15,9 @@ from conftest import GIT_ENV, article
 
 from cms.cli import main
 from cms.gitobjects import Person
+from cms.replica import Replica
 from cms.store import ArticleStore
+from cms.tokens import TokenStore
 from cms.web import create_app
 
 ENV = {**GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
@@ -209,3 +211,22 @@ def test_help_shows_an_example(command: list[str], tmp_path: Path) -> None:
     code, output = cms(tmp_path / "none", *command, "--help")
     assert code == 0 and output.startswith("Usage: cms") and "Example" in output
     assert not (tmp_path / "none").exists()
+
+
+def test_a_replicas_healthz_shows_its_source_to_admins_only(tmp_path: Path,
+                                                            repo: Path) -> None:
+    source = bare(tmp_path / "source.git")
+    git("--git-dir", str(repo), "push", "-q", str(source), "main", "published")
+    replica = tmp_path / "replica"
+    Replica.prepare(str(replica), f"file://{source}")
+    _, secret = TokenStore(str(replica)).create("Ada Admin", "ada@example.org", "admin")
+    client = create_app({"REPO": str(replica), "TESTING": True,
+                         "REPLICA_OF": f"file://{source}"}).test_client()
+    shown = client.get("/healthz").get_json()["replica"]
+    assert set(shown) == {"lag_seconds", "last_fetch_at", "tips"}
+    assert shown["tips"] == {"main": refs(source)["refs/heads/main"],
+                             "published": refs(source)["refs/heads/published"]}
+    admin = client.get("/healthz", headers={"Authorization": f"Bearer {secret}"}).get_json()
+    assert admin["replica"]["source"] == f"file://{source}"
+    assert admin["replica"]["last_error"] is None
+    assert "mirrors" not in admin

@@ -271,7 +271,11 @@ def test_replicas_keep_serving_when_the_primary_is_killed(cluster: Cluster) -> N
             assert delivered(cluster, slug) == ["Storm warning"] * 2
             for base in cluster.replicas:
                 assert requests.get(f"{base}/feed.json", timeout=10).status_code == 200
-                assert requests.get(f"{base}/healthz", timeout=10).json()["status"] == "ok"
+                health = requests.get(f"{base}/healthz", timeout=10).json()
+                assert health["status"] == "ok"
+                # anyone sees the lag; the source and its errors are for admins
+                assert set(health["replica"]) == {"lag_seconds", "last_fetch_at", "tips"}
+                assert health["replica"]["lag_seconds"] >= 0
     finally:
         cluster.start_servers()
 
