@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class Pusher:
-    def __init__(self, git_dir: str, *, poll: float = 0.1, retry_max: float = 30.0,
+    def __init__(self, git_dir: str, *, poll: float = 0.05, retry_max: float = 30.0,
                  timeout: float = PUSH_TIMEOUT, min_interval: float = 1.0) -> None:
         self.mirrors = Mirrors(git_dir)
         self.poll = poll

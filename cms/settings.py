@@ -48,7 +48,7 @@ class Settings:
     replica_of: str | None = None  # a git URL: serve as a read replica of it
     primary_url: str | None = None  # named in a replica's refusals
     replica_interval: float = 1.0
-    mirror_poll_interval: float = 0.1
+    mirror_poll_interval: float = 0.05
     mirror_retry_max: float = 30.0
     mirror_min_interval: float = 1.0
     mirror_timeout: float = 120.0
