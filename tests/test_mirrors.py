@@ -230,3 +230,27 @@ def test_a_replicas_healthz_shows_its_source_to_admins_only(tmp_path: Path,
     assert admin["replica"]["source"] == f"file://{source}"
     assert admin["replica"]["last_error"] is None
     assert "mirrors" not in admin
+
+
+def test_a_replica_promoted_as_the_readme_says_pushes_on_from_the_mirror(
+        tmp_path: Path, repo: Path, store: ArticleStore) -> None:
+    editor = Person("Eve Editor", "eve@example.org")
+    store.publish(store.create(article("Before the primary was lost"), editor).slug, editor)
+    mirror = bare(tmp_path / "mirror.git")
+    cms(repo, "mirror", "add", "mirror", f"file://{mirror}")
+    cms(repo, "mirror", "push")
+    replica = tmp_path / "replica"
+    Replica.prepare(str(replica), f"file://{mirror}")
+    assert refs(replica) == refs(mirror)
+    # the README's steps 3 and 4
+    (replica / "cms" / "replica.json").unlink()
+    assert cms(replica, "init", "--no-token")[0] == 0
+    assert cms(replica, "mirror", "add", "mirror", f"file://{mirror}")[0] == 0
+    promoted = ArticleStore.init(str(replica))
+    assert promoted.slugs() == ["before-the-primary-was-lost"]
+    promoted.create(article("After the promotion"), editor)
+    assert cms(replica, "mirror", "push") == (0, "mirror: pushed\n")
+    assert refs(mirror) == refs(replica)
+    # a replica's fetches would now overwrite it: --replica-of refuses it
+    code, output = cms(replica, "serve", "--replica-of", f"file://{mirror}")
+    assert code == 1 and "holds its own history and is not a replica" in output
