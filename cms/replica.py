@@ -28,6 +28,8 @@ from .repository import Repository
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 60.0
+# every this many fetches git may pack what the fetches brought (`gc --auto`)
+MAINTENANCE_EVERY = 60
 REFSPECS = [f"+refs/heads/{line}:refs/heads/{line}" for line in LINES]
 
 
@@ -93,11 +95,15 @@ class Replica:
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         write_json(self.path, state)
 
-    def fetch(self, timeout: float = FETCH_TIMEOUT) -> str | None:
+    def fetch(self, timeout: float = FETCH_TIMEOUT, maintenance: bool = True) -> str | None:
         """Fetch both lines from the source; record the outcome; return the error, or None.
-        Only what changed is transferred; an unchanged source costs one ref advertisement."""
+        Only what changed is transferred; an unchanged source costs one ref advertisement.
+        `maintenance`: let git check afterwards whether the copy needs packing (one more
+        process, so the fetcher asks for it only now and then)."""
         command = ["git", "--git-dir", self.git_dir, "fetch", "--atomic", "--no-tags",
-                   "--no-write-fetch-head", "--quiet", "--", self.source, *REFSPECS]
+                   "--no-write-fetch-head", "--quiet",
+                   "--auto-maintenance" if maintenance else "--no-auto-maintenance",
+                   "--", self.source, *REFSPECS]
         started = time.time()
         try:
             run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -131,10 +137,12 @@ class Replica:
             timeout: float = FETCH_TIMEOUT) -> None:
         """Fetch every `interval` seconds until `stop` is set, calling `fetched()` after each
         fetch that succeeded (to bring the index up to the new refs before readers ask)."""
+        rounds = 0
         while True:
             started = time.monotonic()
+            rounds += 1
             try:
-                if self.fetch(timeout) is None:
+                if self.fetch(timeout, maintenance=rounds % MAINTENANCE_EVERY == 0) is None:
                     fetched()
             except Exception:  # a full disk, a locked index: the next round tries again
                 log.exception("fetching from the source failed; will try again")
