@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import article, cms_command
 from flask.testing import FlaskClient
-from gitcraft import BAD, SLUG, Bad, run
+from gitcraft import BAD, SLUG, Bad, blob, commit, run, tree_with
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -212,8 +212,6 @@ TEXT = st.binary(max_size=40)
         max_leaves=6)))))
 def test_any_bytes_in_commits_and_files_break_no_route(client, editor_token, repo, live,
                                                        message, name, content):
-    from gitcraft import blob, commit, tree_with
-
     def build(git_dir: Path, parent: str, slug: str) -> str:
         tree = tree_with(git_dir, parent, {layout.article_path(slug):
                                            ("100644", blob(git_dir, content))})
