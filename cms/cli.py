@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from . import check as checks
-from . import gate, releases, transfer
+from . import gate, releases, signing, transfer
 from .demo import ARTICLES as DEMO_ARTICLES
 from .errors import CMSError
 from .gitobjects import Person
@@ -94,8 +94,11 @@ def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
     the git gate (a pre-receive hook) that checks every push."""
     settings = ctx.obj["settings"]
     store = ArticleStore.init(settings.repo, committer=settings.committer,
-                              durable=settings.durable, make_card=_card)
+                              durable=settings.durable, make_card=_card,
+                              signing_key=settings.signing_key)
     gate.install(store.repo.git_dir, settings.committer_email)
+    if settings.signing_key:
+        signing.install(store.repo.git_dir, settings.committer_email, settings.signing_key)
     if demo and store.count() == 0 and not store.index.revisions_exist():
         for article in DEMO_ARTICLES:
             store.publish(store.create(article, DEMO_EDITOR).slug, DEMO_EDITOR)

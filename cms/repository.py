@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import git
 from gitdb.util import hex_to_bin
 
-from . import gitrefs, rawcommit
+from . import gitrefs, rawcommit, signing
 from .gitobjects import (
     MODE_FILE,
     MODE_TREE,
@@ -55,7 +55,9 @@ class CommitRecord:
 class Repository:
     """A git repository read through GitPython and written object by object."""
 
-    def __init__(self, path: str, *, durable: bool = False) -> None:
+    def __init__(self, path: str, *, durable: bool = False, signing_key: str | None = None
+                 ) -> None:
+        """`signing_key`: an SSH private key that signs every commit written (`signing`)."""
         try:
             probe = git.Repo(path)
         except (git.NoSuchPathError, git.InvalidGitRepositoryError) as e:
@@ -64,6 +66,7 @@ class Repository:
         self.git_dir = os.fspath(probe.common_dir)
         self.objects_dir = os.path.join(self.git_dir, "objects")
         self.durable = durable
+        self.signing_key = signing_key
         probe.close()
         self._local = threading.local()
         self._trees = TreeCache()
@@ -239,6 +242,8 @@ class Repository:
     ) -> str:
         parents = [parent] if parent else []
         data = serialize_commit(tree, parents, author, committer, when, message, authored)
+        if self.signing_key:
+            data = signing.sign(data, self.signing_key)
         sha = self.write("commit", data)
         self._remember_commit(sha, tree)
         return sha

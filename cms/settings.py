@@ -28,6 +28,7 @@ class Settings:
     committer_name: str = "Git CMS"
     committer_email: str = "cms@localhost"
     durable: bool = False
+    signing_key: str | None = None  # an SSH private key: sign the CMS's commits (cms.signing)
     manage_cors_origins: Any = field(default_factory=list)
     delivery_cache_control: str = "public, max-age=60, stale-while-revalidate=300"
     scheduler_interval: float = 5.0

@@ -46,19 +46,20 @@ class StoreBase:
 
     def __init__(
         self, path: str, *, committer: Person = DEFAULT_COMMITTER, durable: bool = False,
-        make_card: CardMaker | None = None,
+        make_card: CardMaker | None = None, signing_key: str | None = None,
     ) -> None:
         """`make_card` (see `cms.public.card`) lets the index keep the public card of what is
-        published as it is indexed; without it, delivery works cards out on first read."""
-        self.repo = Repository(path, durable=durable)
+        published as it is indexed; without it, delivery works cards out on first read.
+        `signing_key` signs every commit the store makes (see `cms.signing`)."""
+        self.repo = Repository(path, durable=durable, signing_key=signing_key)
         self.committer = committer
         self.index = Index(self.repo, committer.email, make_card)
 
     @classmethod
     def open(cls, settings: Settings, *, make_card: CardMaker | None = None) -> Self:
-        """The store the settings describe (repository, committer, durability)."""
+        """The store the settings describe (repository, committer, durability, signing)."""
         return cls(settings.repo, committer=settings.committer, durable=settings.durable,
-                   make_card=make_card)
+                   make_card=make_card, signing_key=settings.signing_key)
 
     @classmethod
     def init(cls, path: str, **options: Any) -> Self:
