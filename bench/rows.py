@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from . import gate, migration, replication, webhooks
+from . import gate, migration, readscale, replication, webhooks
 from .reads import WrkRun
 from .report import Row
 from .stats import median
@@ -106,7 +106,7 @@ def read_rows(m: Measured, n: int) -> list[Row]:
     for mode, target in (("cached", ">= 0.7x bare"), ("uncached", "info: vs bare")):
         p = _paired(m.wrk, mode)
         label = ("GET article, 2 workers, wrk -c16 (cached)" if mode == "cached" else
-                 "GET article, rotating slugs, uncached")
+                 "GET article, rotating slugs, ?nocache=N (ignored: cached after 1st)")
         errors = f", {p['errors']} errors" if p["errors"] else ""
         rows.append(Row(
             f"get_article_{mode}_rps", label, target, p["cms_rps"], "req/s",
@@ -170,10 +170,10 @@ def build(m: Measured) -> list[Row]:
     n = m.published or m.settings.largest
     rows = (save_rows(m) + http_rows(m) + read_rows(m, n) + history_rows(m)
             + migration.rows(m.migration) + webhooks.rows(m.webhooks) + gate.rows(m.gate)
-            + replication.rows(m.replication))
+            + replication.rows(m.replication) + readscale.rows(m.readscale))
     order = ["store_saves_per_s", "save_cost_growth", "http_saves_per_s", "webhook_saves_ratio",
              "get_article_cached_rps", "get_article_uncached_rps", "list_p99_ms",
              "revisions_http_ms", "revisions_store_ms", "startup_s", "worker_rss_mb",
              "index_build_s", "index_catch_up_s", "search_relevance_p99_ms", "import_s",
-             "gate_push_commits_s", "gate_push_files_s", *replication.ROWS]
+             "gate_push_commits_s", "gate_push_files_s", *replication.ROWS, *readscale.ROWS]
     return sorted(rows, key=lambda r: order.index(r.name))

@@ -23,7 +23,18 @@ from cms import layout, public
 from cms.store import ArticleStore
 from cms.tokens import TokenStore
 
-from . import build, gate, history, http_saves, migration, reads, replication, saves, webhooks
+from . import (
+    build,
+    gate,
+    history,
+    http_saves,
+    migration,
+    reads,
+    readscale,
+    replication,
+    saves,
+    webhooks,
+)
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
 from .settings import Settings
@@ -45,6 +56,7 @@ class Measured:
     migration: dict[str, Any] = field(default_factory=dict)
     webhooks: dict[str, Any] = field(default_factory=dict)
     gate: dict[str, Any] = field(default_factory=dict)
+    readscale: dict[str, Any] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)
     replication: replication.Replication | None = None
 
@@ -65,6 +77,7 @@ class Measured:
             "webhooks": self.webhooks,
             "gate": self.gate,
             "replication": self.replication.to_json() if self.replication else None,
+            "readscale": self.readscale,
         }
 
 
@@ -90,7 +103,7 @@ class Suite:
                                ("http saves", self.http_saves), ("webhooks", self.webhooks),
                                ("history", self.history), ("migration", self.migration),
                                ("gate pushes", self.gate_pushes),
-                               ("replicas", self.replicas)):
+                               ("replicas", self.replicas), ("read scale", self.readscale)):
                 self.phase(name)
                 t0 = time.perf_counter()
                 step()
@@ -262,3 +275,8 @@ class Suite:
 
     def replicas(self) -> None:
         self.measured.replication = replication.run(self.settings, self.workdir, self.seed)
+
+    def readscale(self) -> None:
+        assert self.store is not None
+        self.measured.readscale = readscale.run(self.settings.quick, self.store, self.workdir,
+                                                self.seed)

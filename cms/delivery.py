@@ -5,6 +5,10 @@ the article's own fields, less the editorial `publish_at`, plus when it was publ
 revision on the published line, a summary (the editor's, or one generated from the body),
 a word count and reading time, and its neighbours by publication time. No email address is
 part of any of it.
+
+Reads never wait on bulk work (see `readiness`): the index is caught up in the background
+after a large push, and an article's card and whole public JSON ("document") are kept in the
+index by blob id, made off the request path, so a read serves them as they are.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import functools
 import json
 from typing import Any
 
-from . import layout, public, search
+from . import feeds, public, search
 from .errors import ArticleNotFound, Gone, RevisionNotFound
 from .layout import PUBLISHED
+from .readiness import MAX_BYTES, SMALL, Readiness
 from .store import ArticleStore
+from .sync import position
 from .text import search_text
 from .times import iso
 
@@ -25,76 +31,134 @@ from .times import iso
 class Delivery:
     """Read-only views of the published line."""
 
-    def __init__(self, store: ArticleStore) -> None:
+    def __init__(self, store: ArticleStore, *, max_bytes: int = MAX_BYTES,
+                 small: int = SMALL) -> None:
+        """`max_bytes`: an article file larger than this is not delivered (and never read
+        whole); `small`: see `readiness.SMALL`."""
         self.store = store
         self.index = store.index
+        self.ready = Readiness(store, small=small, max_bytes=max_bytes)
 
-    def _cards(self, rows: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
-        """The public card of each listed file (see `public`): the one the index kept, or
-        worked out and kept; after a bulk push, that is on the first read of each."""
-        missing = {r["blob"]: self._doc(r["blob"]) for r in rows if r["card"] is None}
-        made = self._keep(missing)
-        return [made[r["blob"]] if r["card"] is None else json.loads(r["card"]) for r in rows]
+    def _current(self, refs: dict[str, str | None] | None = None) -> dict[str, str | None]:
+        return self.ready.current(refs)
 
-    def _keep(self, docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Work out the cards of these files and keep them in the index."""
-        cards = {blob: public.card(doc) for blob, doc in docs.items()}
-        if cards:
-            self.index.keep_cards(cards)
-        return cards
+    def _cards(self, rows: builtins.list[dict[str, Any]]
+               ) -> builtins.list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(card, row) of each listed file that can be delivered: the card the index kept,
+        or one worked out on the spot (see `public.quick_card`)."""
+        shown = []
+        for row in rows:
+            if row["card"] is not None:
+                shown.append((json.loads(row["card"]), row))
+                continue
+            try:
+                card, provisional = public.quick_card(self.ready.read(row["blob"]))
+            except ArticleNotFound:
+                continue
+            self._made(provisional)
+            shown.append((card, row))
+        return shown
 
-    def _doc(self, blob: str) -> dict[str, Any]:
-        doc = json.loads(self.store.repo.read(blob))
-        return doc if isinstance(doc, dict) else {}
+    def _document(self, blob: str, kept: str | None) -> str:
+        """The public document of a file as JSON text: the one kept, or one worked out now.
+        Raises ArticleNotFound for a file that is not delivered."""
+        if kept is not None:
+            if not kept:
+                raise ArticleNotFound("That article file is not delivered.")
+            return kept
+        doc = self.ready.read(blob)
+        card = self.index.card(blob)
+        provisional = False
+        if card is None:
+            card, provisional = public.quick_card(doc)
+        self._made(provisional)
+        return public.document(doc, card)
 
     def _text(self, blob: str) -> str:
-        """The plain text of a file's body."""
-        return search_text(self._doc(blob))
+        """The plain text of a file's body ("" for one that is not delivered)."""
+        try:
+            return search_text(self.ready.read(blob))
+        except ArticleNotFound:
+            return ""
 
-    def _render(self, blob: str) -> dict[str, Any]:
-        """All the public fields of one file: its card and its body."""
-        doc = self._doc(blob)
-        card = self.index.card(blob) or self._keep({blob: doc})[blob]
-        return {**card, "body": doc["body"]} if "body" in doc else card
+    def _made(self, provisional: bool) -> None:
+        """Have the filler keep what a read had to work out itself."""
+        if provisional:
+            self.ready.provisional()
+        else:
+            self.ready.wake()
+
+    def _documents(self, rows: builtins.list[dict[str, Any]]) -> builtins.list[str]:
+        """The public JSON of each row's file that can be delivered, with when and at which
+        revision it was published."""
+        kept = self.index.documents([r["blob"] for r in rows])
+        shown = []
+        for row in rows:
+            try:
+                document = self._document(row["blob"], kept.get(row["blob"]))
+            except ArticleNotFound:
+                continue
+            shown.append(public.with_fields(document, self._when(row)))
+        return shown
 
     @staticmethod
     def _when(row: dict[str, Any]) -> dict[str, Any]:
         return {"published_at": iso(row["published_at"]), "updated_at": iso(row["updated_at"]),
                 "revision": row["revision"]}
 
-    def _public(self, row: dict[str, Any]) -> dict[str, Any]:
-        return {**self._render(row["blob"]), **self._when(row)}
-
-    def article(self, slug: str) -> dict[str, Any]:
-        """The live version of `slug` with `previous` and `next`; raises ArticleNotFound."""
-        self.store.catch_up()
-        row = self.index.live(slug)
+    def article(self, slug: str, refs: dict[str, str | None] | None = None) -> str:
+        """The live version of `slug` with `previous` and `next`, as JSON text (`refs`: where
+        the lines point, when the caller has just read them); raises ArticleNotFound."""
+        self._current(refs)
+        row = self.index.live_document(slug)
         if row is None:
             raise ArticleNotFound(f"There is no published article '{slug}'.")
+        try:
+            document = self._document(row["blob"], row["document"])
+        except ArticleNotFound:
+            raise ArticleNotFound(f"There is no published article '{slug}'.") from None
         previous, following = self.index.neighbours(slug)
-        return {**self._public(row), "previous": previous, "next": following}
+        return public.with_fields(document, {**self._when(row), "previous": previous,
+                                             "next": following})
 
     def list(self, *, page: int, per_page: int, **filters: Any
              ) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of live articles, newest first, and the total: each its card (see
         `public`) and when and at which revision it was published, all serialized."""
-        self.store.catch_up()
+        self._current()
         rows, total = self.index.live_list(limit=per_page, offset=(page - 1) * per_page,
                                            **filters)
-        cards = self._cards(rows)
-        items = [{**card, **self._when(row)} for card, row in zip(cards, rows, strict=True)]
+        shown = self._cards(rows)
+        items = [{**card, **self._when(row)} for card, row in shown]
         if filters.get("sort") == "relevance" and filters.get("q"):
-            for item, row in zip(items, rows, strict=True):
+            for item, (_, row) in zip(items, shown, strict=True):
                 item["highlight"] = search.highlight(
                     filters["q"], item.get("title") or "", item.get("summary") or "",
                     functools.partial(self._text, row["blob"]), item.get("language"))
         return items, total
 
     def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
-        """The newest live articles, whole, for feeds and sitemaps."""
-        self.store.catch_up()
+        """The newest live articles, whole, for feeds."""
+        self._current()
         rows, _ = self.index.live_list(limit=limit, offset=0)
-        return [self._public(row) for row in rows]
+        return [json.loads(document) for document in self._documents(rows)]
+
+    def sitemap_files(self, per_file: int) -> int:
+        """How many sitemap files of `per_file` URLs the live articles fill (at least 1)."""
+        self._current()
+        return max(1, -(-self.index.live_count() // per_file))
+
+    def sitemap_file(self, site: feeds.Site, number: int, per_file: int) -> bytes:
+        """Sitemap file `number` (1-based): the live articles in the order they went live,
+        `per_file` a file, each with its last change. No article file is read. Raises
+        ArticleNotFound past the last file."""
+        if not 1 <= number <= self.sitemap_files(per_file):
+            raise ArticleNotFound(f"There is no sitemap file {number}.")
+        offset = (number - 1) * per_file
+        line = feeds.urlset_line(site)
+        if line is None:
+            return feeds.urlset(site, self.index.sitemap_rows(offset, per_file))
+        return feeds.urlset_document(self.index.sitemap_text(offset, per_file, line))
 
     def history(self, slug: str, *, page: int, per_page: int
                 ) -> tuple[builtins.list[dict[str, Any]], int]:
@@ -114,46 +178,58 @@ class Delivery:
         found = self.store.file_at(sha, slug)
         if found is None or found[2]:  # absent then, or not a valid article
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
-        return {**self._render(found[0]), "published_at": iso(int(date.timestamp())),
+        blob = found[0]
+        kept = self.index.documents([blob]).get(blob)
+        if kept is None:
+            doc = self.ready.read(blob)
+            kept = public.document(doc, self.index.card(blob) or public.card(doc))
+        elif not kept:
+            raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
+        return {**json.loads(kept), "published_at": iso(int(date.timestamp())),
                 "revision": sha}
 
     def _live_or_404(self, slug: str) -> None:
-        self.store.catch_up()
+        self._current()
         if self.index.live(slug) is None:
             raise ArticleNotFound(f"There is no published article '{slug}'.")
 
-    def sync(self, token: str | None) -> dict[str, Any]:
-        """Every live article (no token), or what changed since the state a token names.
+    def sync(self, token: str | None, limit: int) -> str:
+        """One page of a delta sync as JSON text: every live article (no token), or what
+        changed since the state a token names, at most `limit` slugs (changed or deleted),
+        each page answered as of the state the delta's first page was (see `sync`).
 
         Raises Gone for a token that names no state of the published line.
         """
-        tip = self.store.catch_up()[PUBLISHED]
-        live = self.index.live_blobs()
-        if token is None or token == tip:
-            slugs = sorted(live) if token is None else []
-            return {"changed": [self._synced(s) for s in slugs], "deleted": [],
-                    "next_token": tip}
-        if not isinstance(token, str) or len(token) != 40 or tip is None or not (
-            self.index.on_line(token, PUBLISHED)
-        ):
-            raise Gone("That sync token names no known state; sync again without a token.",
-                       {"token": ["Unknown or expired token."]})
-        changed, deleted = [], []
-        for path, blob in sorted(self.store.repo.changes(token, tip, layout.ROOT).items()):
-            slug = layout.slug_from_path(path)
-            if slug is None:
-                continue
-            if blob is not None and live.get(slug) == blob:
-                changed.append(self._synced(slug))
-            elif self._was_valid(token, slug):  # a client never got an invalid file
-                deleted.append(slug)
-        return {"changed": changed, "deleted": deleted, "next_token": tip}
+        where = position(token, self._current()[PUBLISHED])
+        gone = Gone("That sync token names no known state; sync again without a token.",
+                    {"token": ["Unknown or expired token."]})
+        if where.state is None:
+            if token is not None:
+                raise gone
+            return _sync_page([], [], None, False)
+        state = self.index.state(where.state)
+        since = None if where.since is None else self.index.state(where.since)
+        if state is None or (where.since is not None and since is None):
+            raise gone
+        changed, deleted, last = [], [], where.after
+        if since is None:
+            rows = self.index.live_at(state, where.after, limit + 1)
+            more = len(rows) > limit
+            changed = rows[:limit]
+            last = changed[-1]["slug"] if changed else last
+        else:
+            found = self.index.changed_between(since, state, where.after, limit + 1)
+            more = len(found) > limit
+            for slug, row, was_live in found[:limit]:
+                if row is not None:
+                    changed.append(row)
+                elif was_live:
+                    deleted.append(slug)
+                last = slug
+        return _sync_page(self._documents(changed), deleted, where.token(more, last), more)
 
-    def _was_valid(self, commit: str, slug: str) -> bool:
-        found = self.store.file_at(commit, slug)
-        return found is not None and not found[2]
 
-    def _synced(self, slug: str) -> dict[str, Any]:
-        row = self.index.live(slug)
-        assert row is not None
-        return self._public(row)
+def _sync_page(changed: builtins.list[str], deleted: builtins.list[str],
+               next_token: str | None, more: bool) -> str:
+    return (f'{{"changed":[{",".join(changed)}],"deleted":{json.dumps(deleted)},'
+            f'"next_token":{json.dumps(next_token)},"has_more":{json.dumps(more)}}}')

@@ -9,12 +9,17 @@ its body. Since a card depends on nothing but the file, the index keeps it by bl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import Schema, fields
 
 from .document import ArticleFields, UTCDateTime
-from .summary import derive, reading_time_minutes
+from .summary import ELLIPSIS, derive, reading_time_minutes
+from .text import has_own_summary, prose, word_count
+
+# a provisional summary (see `quick_card`) is at most this long
+LEAD_CHARS = 300
 
 
 class NeighbourSchema(Schema):
@@ -46,7 +51,16 @@ class PublicCardSchema(PublicArticleSchema):
                    "revision")
 
 
+class PublicDocumentSchema(PublicArticleSchema):
+    """All the public fields of a live article that are a function of its file alone: its
+    card and its body (see `public`); delivery adds when and at which revision it went live."""
+
+    class Meta:
+        exclude = ("publish_at", "previous", "next", "published_at", "updated_at", "revision")
+
+
 CARD = PublicCardSchema()
+DOCUMENT = PublicDocumentSchema()
 
 
 def card(doc: dict[str, Any]) -> dict[str, Any]:
@@ -54,3 +68,40 @@ def card(doc: dict[str, Any]) -> dict[str, Any]:
     summary, generated, words = derive(doc)
     return CARD.dump({**doc, "summary": summary, "summary_generated": generated,
                       "word_count": words, "reading_time_minutes": reading_time_minutes(words)})
+
+
+def quick_card(doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A card worked out in well under a millisecond, and whether it is provisional.
+
+    With the editor's own summary it is the card. Without one, generating a summary takes
+    tens of milliseconds, so a reader who meets a file whose card is not made yet (just after
+    a bulk push) gets the start of the body as its summary, marked generated, until the real
+    card is made off the request path.
+    """
+    if has_own_summary(doc):
+        return card(doc), False
+    words = word_count(doc)
+    return CARD.dump({**doc, "summary": lead(doc), "summary_generated": True,
+                      "word_count": words, "reading_time_minutes": reading_time_minutes(words)}
+                     ), True
+
+
+def lead(doc: dict[str, Any]) -> str:
+    """The start of the body's first paragraph, cut at a word within LEAD_CHARS."""
+    first = next(iter(prose(doc.get("body") or [])), "")
+    if len(first) <= LEAD_CHARS:
+        return first
+    return first[:LEAD_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + ELLIPSIS
+
+
+def document(doc: dict[str, Any], card: dict[str, Any]) -> str:
+    """The public document of an article file (see `PublicDocumentSchema`) as JSON text,
+    given its card."""
+    dumped = DOCUMENT.dump({**card, "body": doc.get("body") or []})
+    return json.dumps(dumped, ensure_ascii=False, separators=(",", ":"))
+
+
+def with_fields(document: str, extra: dict[str, Any]) -> str:
+    """A document's JSON text with more fields appended (no parsing of the document)."""
+    return document[:-1] + "," + json.dumps(extra, ensure_ascii=False,
+                                            separators=(",", ":"))[1:]

@@ -105,6 +105,10 @@ class Repository:
     def read(self, sha: str) -> bytes:
         return self.git.odb.stream(hex_to_bin(sha)).read()
 
+    def size(self, sha: str) -> int:
+        """The size in bytes of an object, without reading it."""
+        return int(self.git.odb.info(hex_to_bin(sha)).size)
+
     def tree(self, sha: bytes) -> Tree:
         with self._trees_lock:
             return self._trees.get(self.git.odb, sha)

@@ -53,6 +53,15 @@ class Settings:
     mirror_retry_max: float = 30.0
     mirror_min_interval: float = 1.0
     mirror_timeout: float = 120.0
+    # each worker's response cache: its total budget, and the largest response it keeps
+    response_cache_bytes: int = 64 * 1024 * 1024
+    # (8 MiB: a sitemap file of 50,000 URLs, about 4 MB, is kept)
+    response_cache_entry_bytes: int = 8 * 1024 * 1024
+    # URLs per sitemap file (the protocol's limit); past it /sitemap.xml is an index
+    sitemap_max_urls: int = 50_000
+    # a reader's request catches the index up itself with at most this many new commits;
+    # more are caught up in the background (see `cms.readiness`)
+    catch_up_inline_commits: int = 200
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None,

@@ -247,7 +247,7 @@ def test_sync_deltas_list_changes_and_deletions(client, editor_token, newsroom):
     assert everything["deleted"] == []
     token = everything["next_token"]
     assert client.get(f"/api/v1/sync?token={token}").get_json() == {
-        "changed": [], "deleted": [], "next_token": token}
+        "changed": [], "deleted": [], "next_token": token, "has_more": False}
 
     client.post(f"{MANAGE}/{first}/publish", headers=editor_token)
     client.post(f"{MANAGE}/{second}/unpublish", headers=editor_token)

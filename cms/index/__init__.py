@@ -9,19 +9,23 @@ opens it; SQLite's locking makes them agree.
 - `catch_up`: reading commits into the tables;
 - `drafts`: the draft line and history, for editors;
 - `live`: the published line, for frontends;
-- `cards`: the cache of public cards (worked out by a function the index is given).
+- `cards`: the cache of public cards (worked out by a function the index is given);
+- `states`: the published line as of one of its commits (sync), the sitemap, and the kept
+  public documents;
+- `batches`: catching up with a large push in short transactions.
 """
 
 from __future__ import annotations
 
+from .batches import Batches
 from .cards import CardCache
-from .catch_up import CatchUp
 from .drafts import DraftQueries
 from .live import LiveQueries
+from .states import StateQueries
 from .tables import CardMaker
 
 __all__ = ["CardMaker", "Index"]
 
 
-class Index(CatchUp, DraftQueries, LiveQueries, CardCache):
+class Index(Batches, DraftQueries, LiveQueries, StateQueries, CardCache):
     """The whole index: built with `Index(repo, committer_email, make_card)`."""

@@ -79,7 +79,7 @@ class CatchUp(Tables):
         return messages.action(record.message, record.committer_email, self.committer_email)
 
     def _apply(self, db: sqlite3.Connection, line: str, record: CommitRecord,
-               docs: dict[str, dict[str, Any]]) -> None:
+               docs: dict[str, dict[str, Any]], cards: bool = True) -> None:
         seq = db.execute(
             "INSERT INTO commits (sha, line, date) VALUES (?, ?, ?)",
             (record.sha, line, record.date),
@@ -114,7 +114,7 @@ class CatchUp(Tables):
             else:
                 assert doc is not None
                 self._remember_live(db, row[0] if row else None, slug, blob, doc, record)
-                if self.make_card is not None and (
+                if cards and self.make_card is not None and (
                         len(record.changes) <= CARDS_AT_PUBLISH or has_own_summary(doc)):
                     db.execute("INSERT OR IGNORE INTO cards VALUES (?, ?)",
                                (blob, json.dumps(self.make_card(doc), ensure_ascii=False)))

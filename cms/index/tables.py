@@ -18,7 +18,8 @@ CardMaker = Callable[[dict[str, Any]], dict[str, Any]]
 REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, action, blob, line"
 # 7: full-text tables hold stems and the words as written (see `cms.search`)
 # 8: articles' problems, revisions' validity, checks (see `cms.rules`)
-SCHEMA_VERSION = 8
+# 9: a live file's public document is kept (see `cms.readiness`)
+SCHEMA_VERSION = 9
 SCHEMA = f"""
 CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
@@ -69,6 +70,8 @@ CREATE TABLE cards (blob TEXT PRIMARY KEY, card TEXT NOT NULL);
 -- what `rules.check_article` found in a file (NULL: a valid article), so each is read once
 CREATE TABLE checks (blob TEXT NOT NULL, slug TEXT NOT NULL, problems TEXT,
     PRIMARY KEY (blob, slug)) WITHOUT ROWID;
+-- a live file's whole public JSON (its card and body), so a read serves it as it is
+CREATE TABLE documents (blob TEXT PRIMARY KEY, json TEXT NOT NULL);
 """
 
 

@@ -34,6 +34,7 @@ from . import (
     webhooks,
     workbench,
 )
+from .fast_reads import ArticleReads
 from .response_cache import ResponseCache
 from .schemas import ProblemSchema
 
@@ -95,7 +96,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cms.settings"] = settings
     app.extensions["cms.store"] = store
     app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
-    app.extensions["cms.delivery"] = Delivery(store)
+    delivery = Delivery(store, small=settings.catch_up_inline_commits)
+    app.extensions["cms.delivery"] = delivery
     app.extensions["cms.sessions"] = SessionStore(store.repo.git_dir,
                                                   int(settings.session_lifetime))
     app.extensions["cms.preview"] = Preview(store)
@@ -119,7 +121,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init(app)
     _cors(app)
     app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
-        app.wsgi_app, lambda: (store.repo.ref("main"), store.repo.ref("published")))
+        ArticleReads(app.wsgi_app, delivery),
+        lambda: (store.repo.ref("main"), store.repo.ref("published")),
+        params=delivery_api.cache_params, budget=settings.response_cache_bytes,
+        largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
     interval = float(settings.scheduler_interval)
     if interval > 0 and not app.testing and not settings.replica_of:
         scheduler.start(store, interval)
@@ -134,7 +139,7 @@ def _cors(app: Flask) -> None:
     public = {"origins": "*", "send_wildcard": True, "supports_credentials": False}
     resources: dict[Any, dict[str, Any]] = {
         r"/api/v1/articles*": public, r"/api/v1/sync": public, r"/feed.*": public,
-        r"/sitemap.xml": public, r"/api/v1/preview/links/*": public,
+        r"/sitemap*": public, r"/api/v1/preview/links/*": public,
     }
     origins = app.extensions["cms.settings"].manage_cors_origins
     if isinstance(origins, str):

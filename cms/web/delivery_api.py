@@ -48,6 +48,26 @@ def problems(*codes: int) -> Callable[[Any], Any]:
     return decorator
 
 
+LIST_PARAMS = frozenset(DeliveryListArgs().fields)
+PAGE_PARAMS = frozenset(PageArgs().fields)
+SYNC_PARAMS = frozenset(SyncArgs().fields)
+
+
+def cache_params(path: str) -> frozenset[str] | None:
+    """The query parameters the delivery route at `path` reads, so that the response cache
+    keys on those alone (None for a path that is no delivery route)."""
+    if path == "/api/v1/articles":
+        return LIST_PARAMS
+    if path == "/api/v1/sync":
+        return SYNC_PARAMS
+    if path.startswith("/api/v1/articles/"):
+        parts = path.split("/")[4:]
+        return PAGE_PARAMS if len(parts) == 2 and parts[1] == "history" else frozenset()
+    if path in ("/feed.xml", "/feed.json") or path.startswith("/sitemap"):
+        return frozenset()
+    return None
+
+
 def cached(view: Callable[..., Any]) -> Callable[..., Any]:
     """Add a strong ETag, answer If-None-Match with 304, and set Cache-Control. (Finished
     responses are kept and served again by `response_cache.ResponseCache`.)"""
@@ -73,7 +93,7 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
 def articles(args: dict[str, Any]) -> Any:
     number, size = args.pop("page"), args.pop("per_page")
     items, total = delivery().list(page=number, per_page=size, **args)
-    body, headers = page(items, total, number, size)
+    body, headers = page(items, total, number, size, args)
     return jsonify(body), headers  # items come serialized: not dumped again
 
 
@@ -83,7 +103,8 @@ def articles(args: dict[str, Any]) -> Any:
 @blp.doc(summary="The live version of one article", **PUBLIC)
 @problems(404)
 def article(slug: str) -> Any:
-    return delivery().article(slug)
+    # the article comes serialized from the index: not dumped again
+    return Response(delivery().article(slug), mimetype="application/json")
 
 
 @blp.route("/api/v1/articles/<slug>/history", methods=["GET"])
@@ -94,7 +115,7 @@ def article(slug: str) -> Any:
 @problems(400, 404)
 def history(args: dict[str, Any], slug: str) -> Any:
     items, total = delivery().history(slug, page=args["page"], per_page=args["per_page"])
-    return page(items, total, args["page"], args["per_page"])
+    return page(items, total, args["page"], args["per_page"], {})
 
 
 @blp.route("/api/v1/articles/<slug>/history/<revision>", methods=["GET"])
@@ -111,10 +132,12 @@ def at_revision(slug: str, revision: str) -> Any:
 @cached
 @blp.arguments(SyncArgs(), location="query", error_status_code=400)
 @blp.response(200, SyncSchema)
-@blp.doc(summary="Delta sync: everything, or what changed since `token`", **PUBLIC)
+@blp.doc(summary="Delta sync: everything, or what changed since `token`, in pages of "
+         "`limit`", **PUBLIC)
 @problems(400, 410)
 def sync(args: dict[str, Any]) -> Any:
-    return delivery().sync(args.get("token"))
+    return Response(delivery().sync(args.get("token"), args["limit"]),
+                    mimetype="application/json")
 
 
 def _site() -> feeds.Site:
@@ -131,7 +154,7 @@ def _site() -> feeds.Site:
          responses={"200": {"description": "Atom feed",
                             "content": {"application/atom+xml": {"schema": {"type": "string"}}}}})
 def atom() -> Any:
-    body = feeds.atom(_site(), delivery().latest(50), request.url)
+    body = feeds.atom(_site(), delivery().latest(50), request.base_url)
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -141,15 +164,33 @@ def atom() -> Any:
          responses={"200": {"description": "JSON Feed", "content": {
              "application/feed+json": {"schema": {"type": "object"}}}}})
 def json_feed() -> Any:
-    body = feeds.json_feed(_site(), delivery().latest(50), request.url)
+    body = feeds.json_feed(_site(), delivery().latest(50), request.base_url)
     return Response(current_app.json.dumps(body), mimetype="application/feed+json")
+
+
+SITEMAP_DOC = {"responses": {"200": {"description": "Sitemap", "content": {
+    "application/xml": {"schema": {"type": "string"}}}}}}
 
 
 @blp.route("/sitemap.xml", methods=["GET"])
 @cached
-@blp.doc(summary="Sitemap of every published article", **PUBLIC,
-         responses={"200": {"description": "Sitemap", "content": {
-             "application/xml": {"schema": {"type": "string"}}}}})
+@blp.doc(summary="Sitemap of every published article; past `CMS_SITEMAP_MAX_URLS` (50,000) "
+         "a sitemap index of `/sitemap-N.xml` files", **PUBLIC, **SITEMAP_DOC)
 def sitemap() -> Any:
-    body = feeds.sitemap(_site(), delivery().latest(50000))
+    per_file = current_app.config["SITEMAP_MAX_URLS"]
+    files = delivery().sitemap_files(per_file)
+    if files == 1:
+        body = delivery().sitemap_file(_site(), 1, per_file)
+    else:
+        body = feeds.sitemap_index([url_for("delivery.sitemap_file", number=n, _external=True)
+                                    for n in range(1, files + 1)])
+    return Response(body, mimetype="application/xml")
+
+
+@blp.route("/sitemap-<int:number>.xml", methods=["GET"])
+@cached
+@blp.doc(summary="One file of the sitemap index", **PUBLIC, **SITEMAP_DOC)
+@problems(404)
+def sitemap_file(number: int) -> Any:
+    body = delivery().sitemap_file(_site(), number, current_app.config["SITEMAP_MAX_URLS"])
     return Response(body, mimetype="application/xml")

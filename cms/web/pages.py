@@ -8,14 +8,19 @@ from urllib.parse import urlencode
 from flask import request
 
 
-def page(items: list[Any], total: int, page: int, per_page: int
-         ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Return the list body and its headers (Link with next/prev where they exist)."""
+def page(items: list[Any], total: int, page: int, per_page: int,
+         args: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the list body and its headers (Link with next/prev where they exist, carrying
+    the list's other arguments: `args` when given, so that parameters the route does not
+    read are left out and a cached answer depends on those it reads alone; else the
+    request's query)."""
+    given = request.args.to_dict() if args is None else {
+        k: str(v) for k, v in args.items() if v is not None}
     pages = max(1, -(-total // per_page))
     links = []
     for rel, number in (("prev", page - 1), ("next", page + 1)):
         if 1 <= number <= pages:
-            query = {**request.args.to_dict(), "page": str(number), "per_page": str(per_page)}
+            query = {**given, "page": str(number), "per_page": str(per_page)}
             links.append(f'<{request.base_url}?{urlencode(query)}>; rel="{rel}"')
     body = {"items": items,
             "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}

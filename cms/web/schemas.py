@@ -168,7 +168,10 @@ class SyncArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    token = fields.String(validate=validate.Length(max=100))
+    token = fields.String(validate=validate.Length(max=250))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
+                           metadata={"description": "At most this many changed or deleted "
+                                     "articles in one answer."})
 
 
 class SyncedArticleSchema(PublicArticleSchema):
@@ -180,6 +183,8 @@ class SyncSchema(Schema):
     changed = fields.List(fields.Nested(SyncedArticleSchema))
     deleted = fields.List(fields.String())
     next_token = fields.String(allow_none=True)
+    has_more = fields.Boolean(metadata={"description": "More pages of this delta follow: "
+                                        "ask again with `next_token`."})
 
 
 class PublishArgs(Strict):
