@@ -98,10 +98,16 @@ def check_article(path: str, mode: int, read: Callable[[], bytes]) -> Problems:
     if mode != MODE_FILE:
         return {"mode": [f"This is {_MODE_NAMES.get(mode, f'mode {mode:o}')}."]}
     data = read()
-    if len(data) > ARTICLE_MAX_BYTES:
-        return {"size": [f"{len(data)} bytes is over the limit of {ARTICLE_MAX_BYTES} bytes "
+    return size_problems(len(data)) or article_problems(path, data)
+
+
+def size_problems(size: int) -> Problems:
+    """The problem of an article file of `size` bytes over the limit (none within it), so a
+    reader can rule a file out by its size before reading it."""
+    if size > ARTICLE_MAX_BYTES:
+        return {"size": [f"{size} bytes is over the limit of {ARTICLE_MAX_BYTES} bytes "
                          "for this file."]}
-    return article_problems(path, data)
+    return {}
 
 
 def loose(data: bytes) -> dict[str, Any]:

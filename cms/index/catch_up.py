@@ -126,16 +126,22 @@ class CatchUp(Tables):
         """
         if mode != MODE_FILE:
             return None, rules.check_article(path, mode, bytes)
-        data = self.repo.read(blob)
         kept = db.execute("SELECT problems FROM checks WHERE blob = ? AND slug = ?",
                           (blob, slug)).fetchone()
+        data = None
         if kept is None:
-            problems = rules.check_article(path, mode, lambda: data) or None
+            # a file over the size limit is ruled out by its size, never read whole
+            problems = rules.size_problems(self.repo.size(blob)) or None
+            if problems is None:
+                data = self.repo.read(blob)
+                problems = rules.check_article(path, mode, lambda: data or b"") or None
             db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
                        (blob, slug, json.dumps(problems) if problems else None))
         else:
             problems = json.loads(kept[0]) if kept[0] else None
-        return (None, problems) if problems else (rules.loose(data), None)
+        if problems:
+            return None, problems
+        return rules.loose(self.repo.read(blob) if data is None else data), None
 
     def _forget(self, db: sqlite3.Connection, line: str, article: int) -> None:
         tables: tuple[tuple[str, str], ...] = (
