@@ -30,7 +30,12 @@ Tips = dict[str, str | None]
 
 @dataclass
 class Step:
-    """One commit on one line: set the article's file to `doc` or `blob`, or remove it."""
+    """One commit on one line: set the article's file to `doc` or `blob`, or remove it.
+
+    `files` are other paths set (blob id) or removed (None) in the same commit, e.g. the media
+    a publication brings along. `path` and `message` replace the article's file and the
+    article's commit message, for commits about something else (a media upload).
+    """
 
     line: str
     slug: str
@@ -41,6 +46,9 @@ class Step:
     verb: str | None = None
     detail: str = ""
     trailers: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | None] = field(default_factory=dict)
+    path: str | None = None
+    message: str | None = None
 
 
 @dataclass
@@ -102,13 +110,14 @@ def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,
             blob = repo.write("blob", canonical.dumps(step.doc))
         if step.remove:
             blob = None
-        path = layout.article_path(step.slug)
+        path = step.path or layout.article_path(step.slug)
         parent = tips[step.line]
-        tree = repo.with_file(parent, path, blob)
-        message = messages.compose(step.action, step.slug, step.detail, step.trailers,
-                                   verb=step.verb)
+        changes = {path: blob, **step.files}
+        tree = repo.with_files(parent, changes)
+        message = step.message or messages.compose(step.action, step.slug, step.detail,
+                                                   step.trailers, verb=step.verb)
         sha = repo.commit(tree, parent, author, committer, when, message)
         record = CommitRecord(sha, [parent] if parent else [], author, committer.email, when,
-                              message, {path: blob})
+                              message, changes)
         made.append(Made(step, record, blob))
     return made

@@ -16,11 +16,13 @@ from __future__ import annotations
 import builtins
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from . import feeds, public, search
 from .errors import ArticleNotFound, Gone, RevisionNotFound
 from .layout import PUBLISHED
+from .media.library import MediaLibrary
 from .readiness import MAX_BYTES, SMALL, Readiness
 from .store import ArticleStore
 from .sync import position
@@ -32,12 +34,30 @@ class Delivery:
     """Read-only views of the published line."""
 
     def __init__(self, store: ArticleStore, *, max_bytes: int = MAX_BYTES,
-                 small: int = SMALL) -> None:
+                 small: int = SMALL, media: MediaLibrary | None = None,
+                 media_url: Callable[[], str] | None = None) -> None:
         """`max_bytes`: an article file larger than this is not delivered (and never read
-        whole); `small`: see `readiness.SMALL`."""
+        whole); `small`: see `readiness.SMALL`; `media` and `media_url` (where public media
+        URLs start, for the request being answered): images naming stored media get their
+        public URL, size and srcset."""
         self.store = store
         self.index = store.index
         self.ready = Readiness(store, small=small, max_bytes=max_bytes)
+        self.media = media
+        self.media_url = media_url
+
+    def _with_media(self, item: dict[str, Any]) -> dict[str, Any]:
+        """`item` with its images that name stored media described (see `media.library`)."""
+        if self.media is None or self.media_url is None:
+            return item
+        return self.media.delivered(item, self.media_url())
+
+    def _with_media_text(self, text: str) -> str:
+        """The same for a JSON text; parsed only when it may name a media file."""
+        if self.media is None or '"media/' not in text:
+            return text
+        return json.dumps(self._with_media(json.loads(text)), ensure_ascii=False,
+                          separators=(",", ":"))
 
     def _current(self, refs: dict[str, str | None] | None = None) -> dict[str, str | None]:
         return self.ready.current(refs)
@@ -98,7 +118,7 @@ class Delivery:
                 document = self._document(row["blob"], kept.get(row["blob"]))
             except ArticleNotFound:
                 continue
-            shown.append(public.with_fields(document, self._when(row)))
+            shown.append(public.with_fields(self._with_media_text(document), self._when(row)))
         return shown
 
     @staticmethod
@@ -118,8 +138,8 @@ class Delivery:
         except ArticleNotFound:
             raise ArticleNotFound(f"There is no published article '{slug}'.") from None
         previous, following = self.index.neighbours(slug)
-        return public.with_fields(document, {**self._when(row), "previous": previous,
-                                             "next": following})
+        return public.with_fields(self._with_media_text(document),
+                                  {**self._when(row), "previous": previous, "next": following})
 
     def list(self, *, page: int, per_page: int, **filters: Any
              ) -> tuple[builtins.list[dict[str, Any]], int]:
@@ -129,7 +149,7 @@ class Delivery:
         rows, total = self.index.live_list(limit=per_page, offset=(page - 1) * per_page,
                                            **filters)
         shown = self._cards(rows)
-        items = [{**card, **self._when(row)} for card, row in shown]
+        items = [{**self._with_media(card), **self._when(row)} for card, row in shown]
         if filters.get("sort") == "relevance" and filters.get("q"):
             for item, (_, row) in zip(items, shown, strict=True):
                 item["highlight"] = search.highlight(
@@ -185,7 +205,7 @@ class Delivery:
             kept = public.document(doc, self.index.card(blob) or public.card(doc))
         elif not kept:
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
-        return {**json.loads(kept), "published_at": iso(int(date.timestamp())),
+        return {**self._with_media(json.loads(kept)), "published_at": iso(int(date.timestamp())),
                 "revision": sha}
 
     def _live_or_404(self, slug: str) -> None:

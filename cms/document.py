@@ -21,6 +21,7 @@ from marshmallow import (
     validate,
 )
 
+from .media.paths import is_media_path
 from .times import rfc3339
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -118,11 +119,31 @@ class Strict(Schema):
         unknown = RAISE
 
 
+class ImageSource(fields.String):
+    """An http(s) URL, or the path of a file in the media library (`media/<xx>/<sha256>.<ext>`),
+    which delivery turns into its public URL."""
+
+    _url = validate.URL(
+        schemes={"http", "https"}, require_tld=False,
+        error="Must be an http(s) URL or a media path (media/<xx>/<sha256>.<ext>).")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=[validate.Length(max=2000), _bad_characters(False)], **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        return value if is_media_path(value) else self._url(value)
+
+
 class ImageSchema(Strict):
-    src = Url(required=True)
+    src = ImageSource(required=True)
     alt = Text(required=True, max=1000)
     caption = Text(max=2000)
     credit = Text(max=300)
+    # delivery adds these to an image stored in the media library
+    width = fields.Integer(dump_only=True)
+    height = fields.Integer(dump_only=True)
+    srcset = fields.String(dump_only=True)
 
 
 class LinkedNameSchema(Strict):
@@ -166,10 +187,13 @@ class ListBlock(Strict):
 
 class ImageBlock(Strict):
     type = _block_type("image")
-    src = Url(required=True)
+    src = ImageSource(required=True)
     alt = Text(required=True, max=1000)
     caption = Text(max=2000)
     credit = Text(max=300)
+    width = fields.Integer(dump_only=True)
+    height = fields.Integer(dump_only=True)
+    srcset = fields.String(dump_only=True)
 
 
 class EmbedBlock(Strict):

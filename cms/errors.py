@@ -8,11 +8,13 @@
     │   └── ReadOnlyReplica         a write or management call sent to a read replica
     ├── NotFound (404)
     │   ├── ArticleNotFound
-    │   └── RevisionNotFound
+    │   ├── RevisionNotFound
+    │   └── MediaNotFound
     ├── Conflict (409)
     │   └── ArticleExists
     ├── Gone (410)                  a sync token that names no known state
     ├── PreconditionFailed (412)
+    ├── PayloadTooLarge (413)       a media file over CMS_MEDIA_MAX_BYTES
     ├── UnsupportedMediaType (415)
     ├── ValidationFailed (422)      carries {"dotted.field": [messages]}
     ├── PreconditionRequired (428)
@@ -71,6 +73,10 @@ class RevisionNotFound(NotFound):
     pass
 
 
+class MediaNotFound(NotFound):
+    pass
+
+
 class Conflict(CMSError):
     status = 409
     title = "Conflict"
@@ -99,6 +105,11 @@ class Gone(CMSError):
 class PreconditionFailed(CMSError):
     status = 412
     title = "Precondition Failed"
+
+
+class PayloadTooLarge(CMSError):
+    status = 413
+    title = "Content Too Large"
 
 
 class UnsupportedMediaType(CMSError):

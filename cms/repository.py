@@ -240,6 +240,34 @@ class Repository:
         assert child is not None
         return child[1].hex()
 
+    def with_files(self, commit: str | None, changes: dict[str, str | None]) -> str:
+        """Return the id of the root tree of `commit` with each path set to its blob (None:
+        removed), reading and writing only the trees along those paths."""
+        if len(changes) == 1:
+            [(path, blob)] = changes.items()
+            return self.with_file(commit, path, blob)
+        return self.write_tree(self._edited(self.root_tree(commit), changes))
+
+    def _edited(self, tree: Tree, changes: dict[str, str | None]) -> Tree:
+        inner: dict[str, dict[str, str | None]] = {}
+        for path, blob in changes.items():
+            head, sep, rest = path.partition("/")
+            if sep:
+                inner.setdefault(head, {})[rest] = blob
+            elif blob is None:
+                tree.pop(head, None)
+            else:
+                tree[head] = (MODE_FILE, hex_to_bin(blob))
+        for name, below in inner.items():
+            entry = tree.get(name)
+            child = self._edited(
+                self.tree(entry[1]) if entry and entry[0] == MODE_TREE else {}, below)
+            if child:
+                tree[name] = (MODE_TREE, hex_to_bin(self.write_tree(child)))
+            else:
+                tree.pop(name, None)  # git keeps no empty folder
+        return tree
+
     def commit(
         self, tree: str, parent: str | None, author: Person, committer: Person, when: int,
         message: str, authored: int | None = None,

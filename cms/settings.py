@@ -37,6 +37,8 @@ class Settings:
     site_url: str | None = None
     article_url: str | None = None
     max_content_length: int | None = 1024 * 1024
+    media_max_bytes: int = 20_000_000
+    media_url: str | None = None
     # the editors' workbench (see cms.web.workbench)
     session_lifetime: int = 12 * 3600
     workbench_dist: str | None = None

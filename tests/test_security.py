@@ -15,6 +15,7 @@ PUBLIC = {
     "/healthz", "/api/v1/openapi.json", "/api/v1/articles", "/api/v1/articles/<slug>",
     "/api/v1/articles/<slug>/history", "/api/v1/articles/<slug>/history/<revision>",
     "/api/v1/sync", "/feed.xml", "/feed.json", "/sitemap.xml", "/sitemap-<int:number>.xml",
+    "/media/<path:rest>",
 }
 # Open by design: signing in and out, the workbench's pages (a sign-in page without a session;
 # they hold no content: that comes through /api/v1/decap), and a signed preview link (the link

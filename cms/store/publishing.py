@@ -24,6 +24,7 @@ from ..errors import (
 )
 from ..gitobjects import Person
 from ..layout import MAIN, PUBLISHED
+from ..media.usage import to_publish
 from ..repository import blob_id
 from ..times import iso, seconds
 from .reading import Reading
@@ -77,7 +78,10 @@ class Publishing(Reading):
             blob, revision = source or (draft, self._last_change(slug, draft, tips))
             if self.repo.lookup(tips[PUBLISHED], path) == blob:
                 raise Conflict(f"Nothing to publish: '{slug}' is live as it is.")
-            return [Step(PUBLISHED, slug, "publish", blob=blob,
+            # the media it uses go live in the same commit
+            media = to_publish(self.repo, json.loads(self.repo.read(blob)), tips[MAIN],
+                               tips[PUBLISHED])
+            return [Step(PUBLISHED, slug, "publish", blob=blob, files=media,
                          trailers={"Revision": revision, **(trailers or {})})]
 
         write(self.repo, self.index, self.committer, editor, plan)
@@ -127,5 +131,7 @@ class Publishing(Reading):
                          {"Scheduled-For": str(draft.get("publish_at"))}, due=now)
             except (Conflict, ArticleNotFound):
                 continue  # published by another process, rescheduled, or deleted meanwhile
+            except ValidationFailed:
+                continue  # a media file it uses was deleted: it stays due, `cms check` says so
             done.append(slug)
         return done

@@ -14,6 +14,7 @@ from flask_smorest import Api
 from .. import __version__, public
 from ..delivery import Delivery
 from ..document import BLOCK_SCHEMAS, ArticleFields, block_openapi
+from ..media.library import MediaLibrary
 from ..preview import Preview, PreviewLinks
 from ..sessions import SessionStore
 from ..settings import Settings
@@ -23,6 +24,7 @@ from ..webhooks import start_webhooks
 from . import (
     delivery_api,
     manage,
+    media,
     preview,
     problems,
     releases,
@@ -96,7 +98,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cms.settings"] = settings
     app.extensions["cms.store"] = store
     app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
-    delivery = Delivery(store, small=settings.catch_up_inline_commits)
+    media_library = MediaLibrary(store, max_bytes=int(settings.media_max_bytes))
+    app.extensions["cms.media"] = media_library
+    delivery = Delivery(store, small=settings.catch_up_inline_commits, media=media_library,
+                        media_url=media.base_url)
     app.extensions["cms.delivery"] = delivery
     app.extensions["cms.sessions"] = SessionStore(store.repo.git_dir,
                                                   int(settings.session_lifetime))
@@ -117,6 +122,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(preview.blp)
     api.register_blueprint(workbench.blp)
     api.register_blueprint(webhooks.blp)
+    api.register_blueprint(media.manage_blp)
+    api.register_blueprint(media.public_blp)
     problems.register(app)
     security.init(app)
     _cors(app)
@@ -125,6 +132,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         lambda: (store.repo.ref("main"), store.repo.ref("published")),
         params=delivery_api.cache_params, budget=settings.response_cache_bytes,
         largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
+    app.wsgi_app = media.MediaBase(app.wsgi_app, settings.media_url)  # type: ignore[method-assign]
     interval = float(settings.scheduler_interval)
     if interval > 0 and not app.testing and not settings.replica_of:
         scheduler.start(store, interval)
@@ -140,6 +148,7 @@ def _cors(app: Flask) -> None:
     resources: dict[Any, dict[str, Any]] = {
         r"/api/v1/articles*": public, r"/api/v1/sync": public, r"/feed.*": public,
         r"/sitemap*": public, r"/api/v1/preview/links/*": public,
+        r"/media/*": public,
     }
     origins = app.extensions["cms.settings"].manage_cors_origins
     if isinstance(origins, str):

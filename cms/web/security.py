@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import manage, preview, session, workbench
+from . import manage, media, preview, session, workbench
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -25,7 +25,8 @@ HEADERS = {
 def init(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://",
                       headers_enabled=True)
-    for blueprint in (manage.blp, session.blp, preview.blp, workbench.blp):
+    for blueprint in (manage.blp, media.manage_blp, session.blp, preview.blp,
+                      workbench.blp):
         limiter.limit(app.config["AUTH_FAILURE_LIMIT"], scope="failed-tokens",
                       deduct_when=lambda response: response.status_code == 401,
                       error_message="Too many requests with a bad token from your address; "

@@ -1,0 +1,139 @@
+"""What the server works out from a stored image once and keeps on disk, outside the repository.
+
+`<git dir>/cms/renditions/<xx>/<blob id>/` holds `info.json` (what `check_image` found) and one
+`<width>.webp` per rendition made. Everything there is derived from the blob, whose id names
+the folder, so it is never stale, and deleting the folder is always safe: it is made again on
+the next request. A rendition is made under an flock on `<width>.lock`, so however many
+threads and workers ask at once, each image is rendered once per width.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import json
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict
+
+from PIL import Image, ImageOps
+
+from ..errors import CMSError
+from .images import ORIENTATION, ImageInfo, check_image
+
+# The widths a frontend may ask for: a short fixed list, so nobody can fill the disk with one
+# rendition per pixel, and CDNs see few distinct URLs.
+WIDTHS = (320, 640, 960, 1280, 1920)
+CONTENT_TYPE = "image/webp"
+WEBP_QUALITY = 80
+
+
+def render(data: bytes, width: int) -> bytes:
+    """`data` (a checked image) scaled to `width` pixels wide as it is shown (EXIF orientation
+    applied), as WebP. The first frame of an animation."""
+    with Image.open(io.BytesIO(data)) as image:
+        quarter_turn = image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
+        scale = width / (image.height if quarter_turn else image.width)
+        if image.format == "JPEG":
+            # let the JPEG decoder scale down by 1/2, 1/4 or 1/8 first: far less to decode
+            image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+        turned = ImageOps.exif_transpose(image)
+        scale = width / turned.width
+        if turned.mode not in ("RGB", "RGBA"):
+            turned = turned.convert("RGBA" if turned.has_transparency_data else "RGB")
+        height = max(1, round(turned.height * scale))
+        resized = turned.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        out = io.BytesIO()
+        resized.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+        return out.getvalue()
+
+
+class MediaCache:
+    """Image facts and renditions by blob id, on disk under `folder` and, for facts, in memory."""
+
+    def __init__(self, folder: str, size: int = 4096) -> None:
+        self.folder = folder
+        self._facts: OrderedDict[str, ImageInfo | None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def _dir(self, blob: str) -> str:
+        return os.path.join(self.folder, blob[:2], blob)
+
+    def info(self, blob: str, source: Callable[[], bytes]) -> ImageInfo | None:
+        """What the stored image `blob` is, or None when it is not one this CMS accepts (a file
+        that got into git around the gate). `source` reads its bytes when they are needed."""
+        with self._lock:
+            if blob in self._facts:
+                self._facts.move_to_end(blob)
+                return self._facts[blob]
+        path = os.path.join(self._dir(blob), "info.json")
+        found: ImageInfo | None
+        try:
+            with open(path, encoding="utf-8") as f:
+                kept = json.load(f)
+            found = ImageInfo(**kept) if kept else None
+        except (OSError, ValueError, TypeError):
+            try:
+                found = check_image(source())
+            except CMSError:
+                found = None
+            self._write(path, json.dumps(asdict(found) if found else None).encode())
+        with self._lock:
+            self._facts[blob] = found
+            if len(self._facts) > self._size:
+                self._facts.popitem(last=False)
+        return found
+
+    def remember(self, blob: str, info: ImageInfo) -> None:
+        """Keep what `check_image` found for `blob` (just checked on upload)."""
+        self._write(os.path.join(self._dir(blob), "info.json"), json.dumps(asdict(info)).encode())
+        with self._lock:
+            self._facts[blob] = info
+
+    def rendition(self, blob: str, width: int, source: Callable[[], bytes]) -> bytes:
+        """The WebP rendition of `blob` at `width`, rendered now if no process has yet (one
+        at a time per image and width)."""
+        folder = self._dir(blob)
+        target = os.path.join(folder, f"{width}.webp")
+        try:
+            with open(target, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            pass
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(target + ".lock", os.O_RDONLY | os.O_CREAT, 0o600)
+        except OSError:
+            return render(source(), width)  # nowhere to keep it (a read-only disk)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                with open(target, "rb") as f:
+                    return f.read()  # another worker made it while this one waited
+            except FileNotFoundError:
+                pass
+            data = render(source(), width)
+            self._write(target, data)
+            return data
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _write(path: str, data: bytes) -> None:
+        """Keep `data` at `path` whole or not at all; a cache, so a full or read-only disk
+        only means working it out again next time."""
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

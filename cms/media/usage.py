@@ -1,0 +1,79 @@
+"""Which media files an article uses, checked against the lines of history.
+
+An article names a stored file by its path in `image.src` or an image block's `src`. Saving
+such an article needs the file on `main`; publishing it brings the file to `published` in
+the same commit. These read only the trees along each path, so they cost nothing per article
+in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+from ..errors import ValidationFailed
+from ..repository import Repository
+from .paths import digest_of, references
+
+MISSING = "There is no such media file on main; upload it first."
+
+
+def check_references(repo: Repository, main: str | None, doc: Any) -> None:
+    """Raise ValidationFailed naming every field of `doc` that names a media path not on the
+    commit `main`."""
+    errors = {field: [MISSING] for field, path in references(doc)
+              if repo.lookup(main, path) is None}
+    if errors:
+        raise ValidationFailed(
+            f"The article uses media files that do not exist: {', '.join(errors)}.", errors)
+
+
+def to_publish(repo: Repository, doc: Any, main: str | None, published: str | None
+               ) -> dict[str, str | None]:
+    """The media files to bring to `published` with `doc`: path -> blob on `main`, for each
+    file the article uses that is not live as it is.
+
+    Raises ValidationFailed naming the fields whose file is on neither line.
+    """
+    files: dict[str, str | None] = {}
+    errors: dict[str, list[str]] = {}
+    for field, path in references(doc):
+        draft, live = repo.lookup(main, path), repo.lookup(published, path)
+        if draft is None and live is None:
+            errors[field] = [MISSING]
+        elif draft is not None and draft != live:
+            files[path] = draft
+    if errors:
+        raise ValidationFailed(
+            f"The article uses media files that do not exist: {', '.join(errors)}.", errors)
+    return files
+
+
+def live_users(repo: Repository, published: str | None, path: str) -> list[str]:
+    """The article files on the commit `published` that use the media file `path`.
+
+    `git grep` finds the candidates (files mentioning its SHA-256) without reading every
+    article here; each is then parsed, so a mere mention in a text is not a use.
+    """
+    if published is None:
+        return []
+    result = subprocess.run(
+        ["git", "--git-dir", repo.git_dir, "grep", "-l", "-F", "-e", digest_of(path),
+         published, "--", "articles/"],
+        capture_output=True, text=True,
+    )
+    users = []
+    for line in result.stdout.splitlines():
+        file = line.split(":", 1)[1]
+        blob = repo.lookup(published, file)
+        if blob is None:
+            continue
+        try:
+            doc = json.loads(repo.read(blob))
+        except ValueError:
+            continue
+        if any(used == path for _, used in references(doc)):
+            users.append(file)
+    return users
+
