@@ -14,8 +14,11 @@ import click
 from . import check as checks
 from . import gate, releases, signing, transfer
 from .demo import ARTICLES as DEMO_ARTICLES
+from .demo import with_pictures
+from .demo_pictures import pictures
 from .errors import CMSError
 from .gitobjects import Person
+from .media.library import MediaLibrary
 from .mirror_cli import mirror
 from .settings import Settings
 from .store import ArticleStore
@@ -100,7 +103,10 @@ def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
     if settings.signing_key:
         signing.install(store.repo.git_dir, settings.committer_email, settings.signing_key)
     if demo and store.count() == 0 and not store.index.revisions_exist():
-        for article in DEMO_ARTICLES:
+        library = MediaLibrary(store)
+        paths = {name: library.upload(data, DEMO_EDITOR, f"{name}.jpg").path
+                 for name, data in pictures().items()}
+        for article in with_pictures(paths):
             store.publish(store.create(article, DEMO_EDITOR).slug, DEMO_EDITOR)
         click.echo(f"Added and published {len(DEMO_ARTICLES)} demo articles.", err=True)
     tokens = TokenStore(store.repo.git_dir)

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
+
+PICTURE = "demo-picture:"
+
+
+def picture(name: str) -> str:
+    """Where a demo picture goes (see `cms.demo_pictures`), until `with_pictures` names the
+    media path it was stored at."""
+    return PICTURE + name
+
+
+def with_pictures(paths: dict[str, str]) -> list[dict[str, Any]]:
+    """The demo articles with each picture's `src` the media path `paths` gives for its name."""
+    articles = copy.deepcopy(ARTICLES)
+    for article in articles:
+        for image in [article.get("image"), *article["body"]]:
+            if isinstance(image, dict) and str(image.get("src")).startswith(PICTURE):
+                image["src"] = paths[image["src"].removeprefix(PICTURE)]
+    return articles
+
 
 ARTICLES: list[dict[str, Any]] = [
     {
@@ -19,7 +39,7 @@ ARTICLES: list[dict[str, Any]] = [
         ],
         "language": "en",
         "image": {
-            "src": "https://images.example.org/riverside/library-reading-room.jpg",
+            "src": picture("library-reading-room"),
             "alt": "Sunlight falls across long oak tables in the restored library reading room.",
             "caption": "The restored reading room kept its original oak tables and brass lamps.",
             "credit": "Photo: Daniel Reyes / The Riverside Ledger",
@@ -166,7 +186,7 @@ ARTICLES: list[dict[str, Any]] = [
             },
             {
                 "type": "image",
-                "src": "https://images.example.org/riverside/criterium-final-sprint.jpg",
+                "src": picture("criterium-final-sprint"),
                 "alt": "Three cyclists sprint side by side towards a finish line banner.",
                 "caption": "Jess Moreno, centre, launches her sprint in the final metres.",
             },
@@ -203,7 +223,7 @@ ARTICLES: list[dict[str, Any]] = [
         ],
         "language": "de",
         "image": {
-            "src": "https://images.example.org/riverside/baeckerei-sonnenkorn.jpg",
+            "src": picture("baeckerei-sonnenkorn"),
             "alt": "Eine Bäckerin stellt frische Brote in ein Holzregal hinter der Theke.",
             "caption": "Frische Brötchen um sechs Uhr früh: Die Backstube läuft wieder.",
             "credit": "Foto: Lena Müller / The Riverside Ledger",
@@ -297,7 +317,7 @@ ARTICLES: list[dict[str, Any]] = [
             },
             {
                 "type": "image",
-                "src": "https://images.example.org/riverside/gearheads-robot-otter.jpg",
+                "src": picture("gearheads-robot-otter"),
                 "alt": "Students in matching green shirts gather around a small wheeled robot.",
                 "caption": "The Gearheads with Otter after the regional final in Millbrook.",
             },

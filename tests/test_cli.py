@@ -3,6 +3,7 @@ content repository as plain git shows it afterwards."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,6 +22,9 @@ from flask.testing import FlaskClient
 from cms import canonical, layout
 from cms.articles import validate
 from cms.demo import ARTICLES as DEMO_ARTICLES
+from cms.demo import with_pictures
+from cms.demo_pictures import pictures as demo_pictures
+from cms.media.paths import media_path
 from cms.web import create_app
 
 CMS = shutil.which("cms") or str(Path(sys.executable).parent / "cms")
@@ -191,8 +195,13 @@ def test_init_no_token_prints_none(tmp_path: Path):
 def test_init_demo_adds_each_demo_article_as_one_commit(tmp_path: Path):
     path = tmp_path / "content"
     ok(cms("init", "--demo", repo=path))
-    assert count(path) == len(DEMO_ARTICLES) + 1
+    # the pictures it draws itself, one upload commit each, then one commit per article
+    paths = {name: media_path(hashlib.sha256(data).hexdigest(), "jpg")
+             for name, data in demo_pictures().items()}
+    assert count(path) == len(DEMO_ARTICLES) + len(paths) + 1
     found = commits(path)
+    assert [c["action"] for c in found[:len(paths)]] == ["upload"] * len(paths)
+    found = found[len(paths):]
     assert len(found) == len(DEMO_ARTICLES)
     for c in found:
         assert c["author"] == "Demo Editor <demo@example.org>"
@@ -200,15 +209,17 @@ def test_init_demo_adds_each_demo_article_as_one_commit(tmp_path: Path):
         assert c["action"] == "create"
     assert sorted(c["slug"] for c in found) == DEMO_SLUGS
     assert tree_slugs(path) == DEMO_SLUGS
-    for a in DEMO_ARTICLES:
+    for a in with_pictures(paths):
         assert json.loads(blob(path, a["slug"])) == json.loads(canonical_bytes(a))
+    assert git(path, "ls-tree", "-r", "--name-only", "published", "media").split() == sorted(
+        paths.values())
     grep = git(path, "log", "--grep", "Action: create", "--format=%s", "main").splitlines()
     assert len(grep) == len(DEMO_ARTICLES)
 
     head = tip(path)
     again = ok(cms("init", "--demo", repo=path))
     assert tip(path) == head
-    assert count(path) == len(DEMO_ARTICLES) + 1
+    assert count(path) == len(DEMO_ARTICLES) + len(paths) + 1
     assert "CMS_TOKEN" not in again.stderr
     assert len(token_lines(path)) == 1
 

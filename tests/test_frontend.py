@@ -27,7 +27,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 SUMMARY_BUTTON = "No time to read? Get a summary"
-# Stands in for the demo's images, whose host is not reachable from here (nor should a test be).
+# Stands in for any image on another host (a test never reaches outside; the demo's own
+# pictures come from the media library of the server under test).
 PLACEHOLDER_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="600" viewBox="0 0 1200 600">'
     '<rect width="1200" height="600" fill="#c9d3de"/>'
@@ -239,6 +240,22 @@ def test_a_newly_published_article_tops_the_list_on_reload(api, frontend, page, 
         expect(page.get_by_test_id("summary-note")).to_contain_text("generated from the article")
     else:  # no summary to give: no button that would open an empty panel
         expect(toggle).to_have_count(0)
+    assert_no_errors(errors)
+
+
+def test_the_demo_pictures_come_from_the_media_library_with_a_srcset(api, frontend, page,
+                                                                     errors):
+    slug = "riverside-library-reopens-after-renovation"
+    image = public(api, f"/{slug}")["image"]
+    page.goto(at(frontend, api, f"/articles/{slug}"))
+    lead = page.get_by_role("img", name=image["alt"], exact=True)
+    expect(lead).to_be_visible()
+    lead.evaluate("image => image.decode()")
+    assert lead.get_attribute("srcset") == image["srcset"]
+    assert (lead.get_attribute("width"), lead.get_attribute("height")) == ("1600", "1000")
+    chosen = lead.evaluate("image => image.currentSrc")
+    assert chosen.startswith(f"{api}/media/") and chosen in image["srcset"]
+    assert lead.evaluate("image => image.naturalWidth") > 0
     assert_no_errors(errors)
 
 

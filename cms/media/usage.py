@@ -1,9 +1,11 @@
 """Which media files an article uses, checked against the lines of history.
 
-An article names a stored file by its path in `image.src` or an image block's `src`. Saving
-such an article needs the file on `main`; publishing it brings the file to `published` in
-the same commit. These read only the trees along each path, so they cost nothing per article
-in the repository.
+An article names a stored file by its path in `image.src` or an image block's `src`. A draft
+may name a file that is not there (yet): articles can be imported before their media, and a
+file can be deleted while only drafts use it. Publishing is where it matters, and where it is
+checked: the files an article uses go to `published` in the same commit, and a file on neither
+line is a 422 naming the field. These read only the trees along each path, so they cost
+nothing per article in the repository.
 """
 
 from __future__ import annotations
@@ -17,16 +19,6 @@ from ..repository import Repository
 from .paths import digest_of, references
 
 MISSING = "There is no such media file on main; upload it first."
-
-
-def check_references(repo: Repository, main: str | None, doc: Any) -> None:
-    """Raise ValidationFailed naming every field of `doc` that names a media path not on the
-    commit `main`."""
-    errors = {field: [MISSING] for field, path in references(doc)
-              if repo.lookup(main, path) is None}
-    if errors:
-        raise ValidationFailed(
-            f"The article uses media files that do not exist: {', '.join(errors)}.", errors)
 
 
 def to_publish(repo: Repository, doc: Any, main: str | None, published: str | None

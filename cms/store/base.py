@@ -22,7 +22,6 @@ from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired, 
 from ..gitobjects import MODE_FILE, Person
 from ..index import CardMaker, Index
 from ..layout import MAIN, PUBLISHED
-from ..media.usage import check_references
 from ..repository import Repository, blob_id
 from ..settings import Settings
 from ..times import seconds
@@ -127,7 +126,6 @@ class StoreBase:
             doc = make(current)
             if blob_id(canonical.dumps(doc)) == current_blob:
                 return None
-            check_references(self.repo, tips[MAIN], doc)
             changed = [k for k in {**current, **doc} if current.get(k) != doc.get(k)]
             return [Step(MAIN, slug, "update", doc=doc, verb=verb,
                          detail=", ".join(changed) if detail is None else detail)]

@@ -18,7 +18,6 @@ from ..errors import (
 )
 from ..gitobjects import Person
 from ..layout import MAIN, PUBLISHED
-from ..media.usage import check_references
 from ..repository import blob_id
 from .reading import Reading
 
@@ -34,7 +33,6 @@ class Drafts(Reading):
         doc = validate(data)
 
         def plan(tips: Tips) -> builtins.list[Step]:
-            check_references(self.repo, tips[MAIN], doc)
             if "slug" in doc:
                 if self.repo.lookup(tips[MAIN], layout.article_path(doc["slug"])):
                     raise ArticleExists(
@@ -121,7 +119,6 @@ class Drafts(Reading):
                 self._current(tips[MAIN], slug, expected)
                 if current == blob_id(canonical.dumps(old)):
                     return None
-            check_references(self.repo, tips[MAIN], old)
             return [Step(MAIN, slug, "restore", doc=old, detail=f"to {sha[:12]}",
                          trailers={"Restored-From": sha})]
 

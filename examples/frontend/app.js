@@ -187,9 +187,27 @@
       image.caption && el("span", { class: "caption", text: image.caption }),
       image.caption && image.credit && " ",
       image.credit && el("span", { class: "credit", text: image.credit }));
+    // images from the CMS's media library carry their size (no layout jump while loading)
+    // and a srcset of resized copies: the browser picks the smallest that fills the column
+    const size = (n) => (Number.isInteger(n) && n > 0 ? n : null);
+    const srcset = safeSrcset(image.srcset);
     return el("figure", { class: className },
-      el("img", { src, alt: image.alt || "", loading: lazy ? "lazy" : null, decoding: "async" }),
+      el("img", { src, srcset, sizes: srcset && COLUMN_SIZES, width: size(image.width),
+                  height: size(image.height), alt: image.alt || "",
+                  loading: lazy ? "lazy" : null, decoding: "async" }),
       caption);
+  }
+
+  // The article column is at most 44rem wide (style.css), less its padding.
+  const COLUMN_SIZES = "(max-width: 44rem) calc(100vw - 2.5rem), 41.5rem";
+
+  // A srcset whose every candidate is an http(s) URL with a width, or null.
+  function safeSrcset(value) {
+    if (typeof value !== "string" || !value) return null;
+    const candidates = value.split(",").map((part) => part.trim().split(/\s+/));
+    const safe = candidates.every(([url, width, ...rest]) =>
+      safeUrl(url) && /^\d+w$/.test(width || "") && rest.length === 0);
+    return safe ? candidates.map(([url, width]) => `${safeUrl(url)} ${width}`).join(", ") : null;
   }
 
   function block(item) {
