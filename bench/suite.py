@@ -28,6 +28,7 @@ from . import (
     gate,
     history,
     http_saves,
+    media,
     migration,
     reads,
     readscale,
@@ -59,6 +60,7 @@ class Measured:
     readscale: dict[str, Any] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)
     replication: replication.Replication | None = None
+    media: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -78,6 +80,7 @@ class Measured:
             "gate": self.gate,
             "replication": self.replication.to_json() if self.replication else None,
             "readscale": self.readscale,
+            "media": self.media,
         }
 
 
@@ -103,7 +106,8 @@ class Suite:
                                ("http saves", self.http_saves), ("webhooks", self.webhooks),
                                ("history", self.history), ("migration", self.migration),
                                ("gate pushes", self.gate_pushes),
-                               ("replicas", self.replicas), ("read scale", self.readscale)):
+                               ("replicas", self.replicas), ("read scale", self.readscale),
+                               ("media", self.media_phase)):
                 self.phase(name)
                 t0 = time.perf_counter()
                 step()
@@ -232,6 +236,9 @@ class Suite:
         assert self.store is not None
         self.measured.webhooks = webhooks.run(self.settings, self.store.repo.git_dir,
                                               self.workdir, self.token, self.seed)
+
+    def media_phase(self) -> None:
+        self.measured.media = media.run(self.workdir, self.settings.quick)
 
     def history(self) -> None:
         assert self.store is not None

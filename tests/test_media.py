@@ -8,12 +8,14 @@ import io
 import os
 import struct
 import subprocess
+import time
 import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import article
+from conftest import article, cms_command
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
@@ -294,3 +296,23 @@ def test_uploading_needs_a_token_and_a_file(client, author_token):
     assert no_file.status_code == 422 and "file" in no_file.get_json()["errors"]
     as_json = client.post(UPLOAD, headers=author_token, json={"file": "x"})
     assert as_json.status_code == 415
+
+
+def test_a_scheduled_publication_brings_its_media(client, repo, author_token, editor_token):
+    stored = upload(client, author_token, picture(60, 40)).get_json()
+    created = client.post("/api/v1/manage/articles", headers=author_token,
+                          json=article(image={"src": stored["path"], "alt": "Later"}))
+    slug = created.get_json()["slug"]
+    when = datetime.now(UTC) + timedelta(seconds=2)
+    scheduled = client.post(f"/api/v1/manage/articles/{slug}/publish", headers=editor_token,
+                            json={"publish_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert scheduled.get_json()["meta"]["state"] == "scheduled"
+    assert client.get(f"/{stored['path']}").status_code == 404
+    time.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()) + 1.1)
+    done = subprocess.run([cms_command(), "--repo", str(repo), "publish-due"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    shown = git(repo, "show", "--stat=200", "--format=%s%n%b", "published")
+    assert f"Publish {slug}" in shown and "Scheduled-For:" in shown
+    assert stored["path"] in shown
+    assert client.get(f"/{stored['path']}").data == picture(60, 40)
