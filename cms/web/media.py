@@ -172,6 +172,9 @@ def delete(rest: str) -> Any:
 
 
 @public_blp.route("/media/<path:rest>", methods=["GET"])
+@public_blp.alt_response(304, response=HTTPStatus(304).name)
+@public_blp.alt_response(400, response=HTTPStatus(400).name)
+@public_blp.alt_response(404, response=HTTPStatus(404).name)
 @public_blp.doc(summary="A published media file; `?w=N` a resized WebP rendition "
                         "(N one of 320, 640, 960, 1280, 1920)", security=[],
                 responses={"200": {"description": "The image", "content": {
