@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import struct
 import subprocess
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import article, cms_command
+from conftest import GIT_ENV, article, cms_command
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
@@ -316,3 +317,26 @@ def test_a_scheduled_publication_brings_its_media(client, repo, author_token, ed
     assert f"Publish {slug}" in shown and "Scheduled-For:" in shown
     assert stored["path"] in shown
     assert client.get(f"/{stored['path']}").data == picture(60, 40)
+
+
+def test_the_readme_media_tour_works_against_cms_serve(repo, server, admin_secret):
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = text[text.index("## Media"):]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    (repo.parent / "harbour.jpg").write_bytes(gps_jpeg(1200, 800))
+    env = {**os.environ, **GIT_ENV, "CMS_TOKEN": admin_secret, "CMS_URL": server}
+    ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block.group(1)], env=env,
+                         cwd=repo.parent, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    out = ran.stdout
+    assert "about:blank" not in out  # no call answered with an error
+    path = re.search(r'"path":"(media/[0-9a-f]{2}/[0-9a-f]{64}\.jpg)"', out)
+    assert path is not None
+    assert "\n404\n" in out
+    assert "Publish harbour-at-dawn" in out and path.group(1) in out
+    assert "200 image/jpeg public, max-age=31536000, immutable" in out
+    assert "200 image/webp" in out
+    assert f"'src': '{server}/{path.group(1)}'" in out
+    assert "'width': 800, 'height': 1200" in out and "?w=640 640w" in out
+    assert int(git(repo, "rev-list", "--count", "--grep", "Action: upload", "main")) == 1

@@ -38,8 +38,8 @@ class GitStorage:
 
     This is the seam for moving media out of git (see the README, "Media"): a backend that
     writes the bytes to object storage, or to a git LFS server, would return the id of a small
-    pointer blob from `put` and fetch the real bytes in `get`; paths, commits, publishing and
-    renditions stay as they are.
+    pointer blob from `put`, and fetch the real bytes in `get` and their size in `size`; paths,
+    commits, publishing and renditions stay as they are.
     """
 
     def __init__(self, repo: Repository) -> None:
@@ -52,6 +52,10 @@ class GitStorage:
     def get(self, blob: str) -> bytes:
         """The bytes of the file whose tree entry is `blob`."""
         return self.repo.read(blob)
+
+    def size(self, blob: str) -> int:
+        """How many bytes the file whose tree entry is `blob` has, without reading it."""
+        return self.repo.git.odb.info(bytes.fromhex(blob)).size
 
 
 @dataclass(frozen=True)
@@ -248,14 +252,12 @@ class MediaLibrary:
         return found
 
     def _file(self, path: str, blob: str, published: str | None) -> MediaFile:
-        return MediaFile(path, blob, self._size(blob), self._info(blob),
+        return MediaFile(path, blob, self.storage.size(blob), self._info(blob),
                          self.repo.lookup(published, path) == blob)
 
     def _info(self, blob: str) -> ImageInfo | None:
         return self.cache.info(blob, lambda: self.storage.get(blob))
 
-    def _size(self, blob: str) -> int:
-        return self.repo.git.odb.info(bytes.fromhex(blob)).size
 
 
 _PRINTABLE = re.compile(r"[^\w.\- ]+")
