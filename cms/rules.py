@@ -5,8 +5,9 @@ functions to keep whatever got in anyway from being delivered. Each check return
 `{field: [messages]}`, the shape of the API's validation errors, so the gate prints them as
 `path: field: message` and the management API shows them as `meta.problems`.
 
-The layout (see `cms.layout`): `README.md` at the top, articles at `articles/<xx>/<slug>.json`.
-Every other top-level folder is refused unless `AREAS` names a checker for it.
+The layout (see `cms.layout`): `README.md` at the top, articles at `articles/<xx>/<slug>.json`,
+images at `media/<xx>/<sha256>.<ext>` (see `cms.media.checks`). Every other top-level folder
+is refused unless `AREAS` names a checker for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 from . import layout, rawcommit
 from .articles import validate
 from .document import article_errors
+from .media import checks as media_checks
+from .media import paths as media_paths
 
 Problems = dict[str, list[str]]
 
@@ -203,12 +206,13 @@ class Area:
         self.content_problems = content_problems
 
 
-# The folders files may live in, each with its checker. The media feature adds "media" here
-# (its path rule, size limit and content check); until then a file under media/ is refused
-# like any other path outside the layout.
+# The folders files may live in, each with its checker.
 AREAS: dict[str, Area] = {
     layout.ROOT: Area("articles/<xx>/<slug>.json", ARTICLE_MAX_BYTES, article_path_problems,
                       article_problems),
+    # images: what an upload would have stored (decodes, named by its SHA-256, no location)
+    media_paths.ROOT: Area(media_checks.SUMMARY, media_checks.MAX_BYTES,
+                           media_checks.path_problems, media_checks.content_problems),
 }
 
 

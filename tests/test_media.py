@@ -340,3 +340,47 @@ def test_the_readme_media_tour_works_against_cms_serve(repo, server, admin_secre
     assert f"'src': '{server}/{path.group(1)}'" in out
     assert "'width': 800, 'height': 1200" in out and "?w=640 640w" in out
     assert int(git(repo, "rev-list", "--count", "--grep", "Action: upload", "main")) == 1
+
+
+def plant(repo: Path, tmp_path: Path, files: dict[str, bytes], *refs: str) -> None:
+    """Commit `files` onto each ref by hand, as a person with shell access could: around the
+    API and around any gate."""
+    env = {**os.environ, **GIT_ENV, "GIT_INDEX_FILE": str(tmp_path / "planting-index")}
+    run = lambda *a, data=None: subprocess.run(  # noqa: E731
+        ["git", "--git-dir", str(repo), *a], input=data, env=env, check=True,
+        capture_output=True).stdout.decode().strip()
+    for ref in refs:
+        run("read-tree", ref)
+        for path, data in files.items():
+            blob = run("hash-object", "-w", "--stdin", data=data)
+            run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        commit = run("commit-tree", run("write-tree"), "-p", ref, "-m", "Planted by hand")
+        run("update-ref", f"refs/heads/{ref}", commit)
+
+
+def test_media_that_got_around_the_rules_are_never_served_and_cms_check_names_them(
+        client, repo, tmp_path, author_token):
+    located = gps_jpeg()
+    good = picture(30, 30)
+    misnamed = "media/00/" + "0" * 64 + ".png"
+    named_right = f"media/{hashlib.sha256(located).hexdigest()[:2]}/" \
+                  f"{hashlib.sha256(located).hexdigest()}.jpg"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"/>'
+    svg_path = f"media/{hashlib.sha256(svg).hexdigest()[:2]}/{hashlib.sha256(svg).hexdigest()}.png"
+    plant(repo, tmp_path, {misnamed: good, named_right: located, svg_path: svg,
+                           "media/stray.txt": b"hello"}, "main", "published")
+    for path in (misnamed, named_right, svg_path):
+        assert client.get(f"/{path}").status_code == 404, path
+    listed = {i["path"]: i for i in client.get(UPLOAD, headers=author_token).get_json()["items"]}
+    assert set(listed[misnamed]["problems"]) == {"path"}
+    assert set(listed[named_right]["problems"]) == {"location"}
+    assert set(listed[svg_path]["problems"]) == {"content"}
+
+    result = subprocess.run([cms_command(), "--repo", str(repo), "check"], capture_output=True,
+                            text=True)
+    assert result.returncode == 1
+    for line in ("main", "published"):
+        assert f"{line}: {misnamed}: path: " in result.stdout
+        assert f"{line}: {named_right}: location: " in result.stdout
+        assert f"{line}: {svg_path}: content: " in result.stdout
+        assert f"{line}: media/stray.txt: path: Not a media file name" in result.stdout

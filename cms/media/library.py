@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..commits import Step, Tips, write
-from ..errors import BadRequest, Conflict, MediaNotFound, PayloadTooLarge
+from ..errors import (
+    BadRequest,
+    Conflict,
+    MediaNotFound,
+    PayloadTooLarge,
+    StorageUnavailable,
+)
 from ..gitobjects import MODE_TREE, Person
 from ..layout import MAIN, PUBLISHED
 from ..messages import SUBJECT_MAX
 from ..repository import Repository
+from .checks import Facts
 from .images import ImageInfo, check_image, without_location
 from .paths import ROOT, digest_of, is_media_path, media_path
 from .renditions import CONTENT_TYPE as RENDITION_TYPE
@@ -67,6 +75,7 @@ class MediaFile:
     size: int
     info: ImageInfo | None
     published: bool
+    problems: dict[str, list[str]]
 
     def to_dict(self, base_url: str) -> dict[str, Any]:
         """The file as the management API shows it; `base_url` is the server's public root."""
@@ -76,6 +85,7 @@ class MediaFile:
             "content_type": self.info.content_type if self.info else None,
             "bytes": self.size, "width": width, "height": height,
             "sha256": digest_of(self.path), "published": self.published,
+            **({"problems": self.problems} if self.problems else {}),
         }
 
 
@@ -96,7 +106,8 @@ class MediaLibrary:
         """Check `data`, remove its location, and commit it on `main` unless the same file is
         there already. Returns the stored file.
 
-        Raises PayloadTooLarge, UnsupportedMediaType, ValidationFailed (see `check_image`).
+        Raises PayloadTooLarge, UnsupportedMediaType, ValidationFailed (see `check_image`),
+        StorageUnavailable.
         """
         if len(data) > self.max_bytes:
             raise PayloadTooLarge(
@@ -107,9 +118,14 @@ class MediaLibrary:
         stored = without_location(data, info)
         if stored is not data:
             info = check_image(stored)  # the rewritten file must still decode
-        path = media_path(hashlib.sha256(stored).hexdigest(), info.ext)
-        blob = self.storage.put(stored)
-        self.cache.remember(blob, info)
+        digest = hashlib.sha256(stored).hexdigest()
+        path = media_path(digest, info.ext)
+        try:
+            blob = self.storage.put(stored)
+        except OSError as e:
+            raise StorageUnavailable(
+                f"The media file cannot be stored: {os.strerror(e.errno or 0)}.") from e
+        self.cache.remember(blob, Facts(info, digest, False))
         message = _message("Upload", "upload", path, info, filename)
 
         def plan(tips: Tips) -> list[Step] | None:
@@ -119,7 +135,7 @@ class MediaLibrary:
 
         write(self.repo, self.store.index, self.store.committer, uploader, plan)
         return MediaFile(path, blob, len(stored), info,
-                         self.repo.lookup(self.repo.ref(PUBLISHED), path) == blob)
+                         self.repo.lookup(self.repo.ref(PUBLISHED), path) == blob, {})
 
     def delete(self, path: str, editor: Person) -> None:
         """Remove `path` from `main`, and from `published` if it is there, in one atomic move.
@@ -139,7 +155,8 @@ class MediaLibrary:
                 raise Conflict(f"'{path}' is used by published articles: {names}. "
                                "Unpublish them or change their images first.",
                                {"path": [f"Used by published articles: {names}."]})
-            info = self._info(on_main or live or "")
+            info = self.cache.facts(on_main or live or "",
+                                    lambda: self.storage.get(on_main or live or "")).info
             message = _message("Delete", "delete", path, info)
             steps = []
             if live is not None:
@@ -174,9 +191,9 @@ class MediaLibrary:
 
     def live(self, path: str) -> tuple[str, ImageInfo]:
         """The blob and facts of a published file; raises MediaNotFound for anything else (a
-        draft's file, a file that is not a valid image)."""
+        draft's file, a file that got into git without meeting the rules of an upload)."""
         blob = self.repo.lookup(self.repo.ref(PUBLISHED), path)
-        info = self._info(blob) if blob else None
+        info = self._info(blob, path) if blob else None
         if blob is None or info is None:
             raise MediaNotFound(f"There is no published media file '{path}'.")
         return blob, info
@@ -226,7 +243,7 @@ class MediaLibrary:
         url = f"{base_url}/{src}"
         described = {**image, "src": url}
         blob = self.repo.lookup(published, src)
-        info = self._info(blob) if blob else None
+        info = self._info(blob, src) if blob else None
         if info is not None:
             width, height = info.display_size
             smaller = [w for w in WIDTHS if w < width] if info.frames == 1 else []
@@ -252,12 +269,17 @@ class MediaLibrary:
         return found
 
     def _file(self, path: str, blob: str, published: str | None) -> MediaFile:
-        return MediaFile(path, blob, self.storage.size(blob), self._info(blob),
-                         self.repo.lookup(published, path) == blob)
+        found = self._facts(blob)
+        return MediaFile(path, blob, self.storage.size(blob), found.info,
+                         self.repo.lookup(published, path) == blob, found.problems(path))
 
-    def _info(self, blob: str) -> ImageInfo | None:
-        return self.cache.info(blob, lambda: self.storage.get(blob))
+    def _facts(self, blob: str) -> Facts:
+        return self.cache.facts(blob, lambda: self.storage.get(blob))
 
+    def _info(self, blob: str, path: str) -> ImageInfo | None:
+        """What the file at `path` is, or None when it must not be served (see `checks`)."""
+        found = self._facts(blob)
+        return None if found.problems(path) else found.info
 
 
 _PRINTABLE = re.compile(r"[^\w.\- ]+")

@@ -1,6 +1,6 @@
 """What the server works out from a stored image once and keeps on disk, outside the repository.
 
-`<git dir>/cms/renditions/<xx>/<blob id>/` holds `info.json` (what `check_image` found) and one
+`<git dir>/cms/renditions/<xx>/<blob id>/` holds `facts.json` (what `checks.facts` found) and one
 `<width>.webp` per rendition made. Everything there is derived from the blob, whose id names
 the folder, so it is never stale, and deleting the folder is always safe: it is made again on
 the next request. A rendition is made under an flock on `<width>.lock`, so however many
@@ -21,8 +21,8 @@ from dataclasses import asdict
 
 from PIL import Image, ImageOps
 
-from ..errors import CMSError
-from .images import ORIENTATION, ImageInfo, check_image
+from .checks import Facts, facts
+from .images import ORIENTATION, ImageInfo
 
 # The widths a frontend may ask for: a short fixed list, so nobody can fill the disk with one
 # rendition per pixel, and CDNs see few distinct URLs.
@@ -52,47 +52,46 @@ def render(data: bytes, width: int) -> bytes:
 
 
 class MediaCache:
-    """Image facts and renditions by blob id, on disk under `folder` and, for facts, in memory."""
+    """Facts and renditions by blob id, on disk under `folder` and, for facts, in memory."""
 
     def __init__(self, folder: str, size: int = 4096) -> None:
         self.folder = folder
-        self._facts: OrderedDict[str, ImageInfo | None] = OrderedDict()
+        self._facts: OrderedDict[str, Facts] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def _dir(self, blob: str) -> str:
         return os.path.join(self.folder, blob[:2], blob)
 
-    def info(self, blob: str, source: Callable[[], bytes]) -> ImageInfo | None:
-        """What the stored image `blob` is, or None when it is not one this CMS accepts (a file
-        that got into git around the gate). `source` reads its bytes when they are needed."""
+    def facts(self, blob: str, source: Callable[[], bytes]) -> Facts:
+        """What the stored file `blob` is (see `checks.facts`); `source` reads its bytes when
+        they are needed, once per blob and machine."""
         with self._lock:
             if blob in self._facts:
                 self._facts.move_to_end(blob)
                 return self._facts[blob]
-        path = os.path.join(self._dir(blob), "info.json")
-        found: ImageInfo | None
+        path = os.path.join(self._dir(blob), "facts.json")
         try:
             with open(path, encoding="utf-8") as f:
                 kept = json.load(f)
-            found = ImageInfo(**kept) if kept else None
-        except (OSError, ValueError, TypeError):
-            try:
-                found = check_image(source())
-            except CMSError:
-                found = None
-            self._write(path, json.dumps(asdict(found) if found else None).encode())
+            found = Facts(ImageInfo(**kept["info"]) if kept["info"] else None,
+                          kept["sha256"], kept["located"])
+        except (OSError, ValueError, TypeError, KeyError):
+            found = facts(source())
+            self.remember(blob, found)
         with self._lock:
             self._facts[blob] = found
             if len(self._facts) > self._size:
                 self._facts.popitem(last=False)
         return found
 
-    def remember(self, blob: str, info: ImageInfo) -> None:
-        """Keep what `check_image` found for `blob` (just checked on upload)."""
-        self._write(os.path.join(self._dir(blob), "info.json"), json.dumps(asdict(info)).encode())
+    def remember(self, blob: str, found: Facts) -> None:
+        """Keep what is known of `blob` (on upload, it was just checked)."""
+        self._write(os.path.join(self._dir(blob), "facts.json"), json.dumps(
+            {"info": asdict(found.info) if found.info else None, "sha256": found.sha256,
+             "located": found.located}).encode())
         with self._lock:
-            self._facts[blob] = info
+            self._facts[blob] = found
 
     def rendition(self, blob: str, width: int, source: Callable[[], bytes]) -> bytes:
         """The WebP rendition of `blob` at `width`, rendered now if no process has yet (one

@@ -50,6 +50,10 @@ class MediaSchema(Schema):
     height = fields.Integer(allow_none=True)
     sha256 = fields.String()
     published = fields.Boolean()
+    problems = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                           metadata={"description": "Only for a file that got into git "
+                                                    "without meeting the rules of an upload "
+                                                    "(it is not served)."})
 
 
 class MediaListSchema(Schema):

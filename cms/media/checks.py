@@ -1,0 +1,69 @@
+"""Whether a file under `media/` is one this CMS would have stored: the rules for files that
+arrive by other ways than the upload API (a `git push`, a ref moved by hand).
+
+An upload makes its file conform (location removed, content-addressed name); a pushed file
+cannot be changed, so it must already conform. Each check returns problems as
+`{field: [messages]}`, like the API's validation errors and the git gate's lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ..errors import CMSError
+from .images import ImageInfo, check_image, without_location
+from .paths import is_media_path, media_path
+
+Problems = dict[str, list[str]]
+# the API's default limit: a file the API would refuse for its size is refused here too
+MAX_BYTES = 20_000_000
+SUMMARY = "media/<xx>/<sha256>.<jpg|png|webp|gif>"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a stored file is (None: not an acceptable image), the SHA-256 of its bytes, and
+    whether it carries location metadata."""
+
+    info: ImageInfo | None
+    sha256: str
+    located: bool
+
+    def problems(self, path: str) -> Problems:
+        """The problems of this file at `path` (an empty dict: it may be served there)."""
+        if self.info is None:
+            return {"content": ["Not a JPEG, PNG, WebP or GIF image that decodes completely."]}
+        found: Problems = {}
+        expected = media_path(self.sha256, self.info.ext)
+        if path != expected:
+            found["path"] = [f"A media file is named by the SHA-256 of its bytes and its "
+                             f"format: this one belongs at {expected}."]
+        if self.located:
+            found["location"] = ["It carries location metadata (EXIF GPS); upload it through "
+                                 "the API, which removes it, or remove it first."]
+        return found
+
+
+def facts(data: bytes) -> Facts:
+    """Decode `data` (see `check_image`) and say what it is."""
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        info = check_image(data)
+    except CMSError:
+        return Facts(None, digest, False)
+    return Facts(info, digest, without_location(data, info) != data)
+
+
+def path_problems(path: str) -> Problems:
+    """Problems with a media file's name, whatever it holds."""
+    if is_media_path(path):
+        return {}
+    return {"path": [f"Not a media file name: {SUMMARY}, xx the first two hex digits of the "
+                     "SHA-256 of the file's bytes."]}
+
+
+def content_problems(path: str, data: bytes) -> Problems:
+    """The problems of the file at `path` holding `data`: the checks of an upload (see
+    `check_image`), a name that matches its bytes, and no location."""
+    return facts(data).problems(path)
