@@ -384,3 +384,21 @@ def test_media_that_got_around_the_rules_are_never_served_and_cms_check_names_th
         assert f"{line}: {named_right}: location: " in result.stdout
         assert f"{line}: {svg_path}: content: " in result.stdout
         assert f"{line}: media/stray.txt: path: Not a media file name" in result.stdout
+
+
+def test_webp_and_animated_gif_are_stored_and_an_animation_is_never_resized(
+        client, author_token, editor_token):
+    webp = upload(client, author_token, picture(700, 350, "WEBP"), "a.webp").get_json()
+    assert (webp["content_type"], webp["width"], webp["path"][-5:]) == ("image/webp", 700,
+                                                                       ".webp")
+    frames = [Image.new("RGB", (700, 350), colour) for colour in ("red", "blue", "green")]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    gif = upload(client, author_token, out.getvalue(), "a.gif").get_json()
+    assert gif["content_type"] == "image/gif" and gif["path"].endswith(".gif")
+    publish_article(client, editor_token, gif["path"])
+    # an animation keeps moving: ?w= answers the original, and the srcset offers only it
+    assert client.get(f"/{gif['path']}?w=320").data == out.getvalue()
+    live = client.get("/api/v1/articles/harbour-at-dawn").get_json()["image"]
+    assert live["srcset"] == f"{live['src']} 700w"
+    assert client.head(f"/{gif['path']}").status_code == 200
