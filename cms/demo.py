@@ -5,13 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-PICTURE = "demo-picture:"
-
-
-def picture(name: str) -> str:
-    """Where a demo picture goes (see `cms.demo_pictures`), until `with_pictures` names the
-    media path it was stored at."""
-    return PICTURE + name
+# Where the demo's pictures were, on a host that does not resolve; `cms init --demo` draws
+# them (`cms.demo_pictures`) and `with_pictures` puts the paths it stored them at in their place.
+PICTURES_AT = "https://images.example.org/riverside/"
 
 
 def with_pictures(paths: dict[str, str]) -> list[dict[str, Any]]:
@@ -19,8 +15,9 @@ def with_pictures(paths: dict[str, str]) -> list[dict[str, Any]]:
     articles = copy.deepcopy(ARTICLES)
     for article in articles:
         for image in [article.get("image"), *article["body"]]:
-            if isinstance(image, dict) and str(image.get("src")).startswith(PICTURE):
-                image["src"] = paths[image["src"].removeprefix(PICTURE)]
+            src = image.get("src") if isinstance(image, dict) else None
+            if isinstance(src, str) and src.startswith(PICTURES_AT):
+                image["src"] = paths[src.removeprefix(PICTURES_AT).removesuffix(".jpg")]
     return articles
 
 
@@ -39,7 +36,7 @@ ARTICLES: list[dict[str, Any]] = [
         ],
         "language": "en",
         "image": {
-            "src": picture("library-reading-room"),
+            "src": "https://images.example.org/riverside/library-reading-room.jpg",
             "alt": "Sunlight falls across long oak tables in the restored library reading room.",
             "caption": "The restored reading room kept its original oak tables and brass lamps.",
             "credit": "Photo: Daniel Reyes / The Riverside Ledger",
@@ -186,7 +183,7 @@ ARTICLES: list[dict[str, Any]] = [
             },
             {
                 "type": "image",
-                "src": picture("criterium-final-sprint"),
+                "src": "https://images.example.org/riverside/criterium-final-sprint.jpg",
                 "alt": "Three cyclists sprint side by side towards a finish line banner.",
                 "caption": "Jess Moreno, centre, launches her sprint in the final metres.",
             },
@@ -223,7 +220,7 @@ ARTICLES: list[dict[str, Any]] = [
         ],
         "language": "de",
         "image": {
-            "src": picture("baeckerei-sonnenkorn"),
+            "src": "https://images.example.org/riverside/baeckerei-sonnenkorn.jpg",
             "alt": "Eine Bäckerin stellt frische Brote in ein Holzregal hinter der Theke.",
             "caption": "Frische Brötchen um sechs Uhr früh: Die Backstube läuft wieder.",
             "credit": "Foto: Lena Müller / The Riverside Ledger",
@@ -317,7 +314,7 @@ ARTICLES: list[dict[str, Any]] = [
             },
             {
                 "type": "image",
-                "src": picture("gearheads-robot-otter"),
+                "src": "https://images.example.org/riverside/gearheads-robot-otter.jpg",
                 "alt": "Students in matching green shirts gather around a small wheeled robot.",
                 "caption": "The Gearheads with Otter after the regional final in Millbrook.",
             },
