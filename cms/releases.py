@@ -22,16 +22,15 @@ import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gitdb.util import hex_to_bin
-
 from . import layout, messages
 from .articles import Article
 from .commits import MAX_ATTEMPTS, Tips
 from .document import SLUG_MAX, SLUG_RE
 from .errors import CMSError, Conflict, RefMoved, StorageUnavailable, ValidationFailed
-from .gitobjects import MODE_FILE, MODE_TREE, Person, Tree
+from .gitobjects import Person
 from .layout import LINES, MAIN, PUBLISHED
-from .repository import CommitRecord, Repository
+from .media.usage import to_publish
+from .repository import CommitRecord
 
 if TYPE_CHECKING:
     from .store import ArticleStore
@@ -71,6 +70,12 @@ def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
             if problems:
                 invalid[f"slugs.{i}"] = [
                     f"The draft of '{slug}' is not valid ({', '.join(problems)})."]
+                continue
+            try:
+                to_publish(store.repo, doc, tips[MAIN], tips[PUBLISHED])
+            except ValidationFailed as e:
+                invalid[f"slugs.{i}"] = [f"The draft of '{slug}' uses media files that do not "
+                                         f"exist ({', '.join(e.errors or {})})."]
                 continue
             if store.repo.lookup(tips[PUBLISHED], path) == blob:
                 live[f"slugs.{i}"] = [f"'{slug}' is live as it is."]
@@ -117,7 +122,8 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
     """One commit on `published` setting the files `plan` names; returns its id.
 
     Planned under the CMS's write turn and retried if a plain-git push moved a line meanwhile.
-    Raises what `plan` raises, or StorageUnavailable.
+    Raises what `plan` raises, ValidationFailed when an article names a media file on neither
+    line, or StorageUnavailable.
     """
     repo = store.repo
     for _ in range(MAX_ATTEMPTS):
@@ -127,10 +133,13 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
             parent = tips[PUBLISHED]
             changes: dict[str, str | None] = {
                 layout.article_path(slug): blob for slug, (blob, _) in files.items()}
+            for _, doc in files.values():
+                # the media each article uses go live in the same commit
+                changes.update(to_publish(repo, doc, tips[MAIN], tips[PUBLISHED]))
             when = int(time.time())
             message = compose(tips, files)
             try:
-                tree = tree_with(repo, parent, changes)
+                tree = repo.with_files(parent, changes)
                 sha = repo.commit(tree, parent, editor, store.committer, when, message, authored)
                 repo.move((PUBLISHED, parent, sha))
             except RefMoved:
@@ -150,34 +159,6 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
                             exc_info=True)
             return sha
     raise StorageUnavailable("Too many concurrent writes; try again.")
-
-
-def tree_with(repo: Repository, commit: str | None, files: dict[str, str | None]) -> str:
-    """The root tree of `commit` with each path set to its blob (None: removed); returns its id.
-
-    Only the trees along the changed paths are read and written.
-    """
-
-    def edit(tree: Tree, changes: dict[tuple[str, ...], str | None]) -> Tree:
-        below: dict[str, dict[tuple[str, ...], str | None]] = {}
-        for parts, blob in changes.items():
-            if len(parts) > 1:
-                below.setdefault(parts[0], {})[parts[1:]] = blob
-            elif blob is None:
-                tree.pop(parts[0], None)
-            else:
-                tree[parts[0]] = (MODE_FILE, hex_to_bin(blob))
-        for folder, inner in below.items():
-            entry = tree.get(folder)
-            child = edit(repo.tree(entry[1]) if entry and entry[0] == MODE_TREE else {}, inner)
-            if child:
-                tree[folder] = (MODE_TREE, hex_to_bin(repo.write_tree(child)))
-            else:
-                tree.pop(folder, None)
-        return tree
-
-    return repo.write_tree(edit(repo.root_tree(commit),
-                                {tuple(p.split("/")): b for p, b in files.items()}))
 
 
 def _checked_slugs(slugs: Any) -> list[str]:

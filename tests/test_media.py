@@ -402,3 +402,28 @@ def test_webp_and_animated_gif_are_stored_and_an_animation_is_never_resized(
     live = client.get("/api/v1/articles/harbour-at-dawn").get_json()["image"]
     assert live["srcset"] == f"{live['src']} 700w"
     assert client.head(f"/{gif['path']}").status_code == 200
+
+
+def test_a_release_brings_the_media_of_each_article(client, repo, author_token, editor_token):
+    first = upload(client, author_token, picture(40, 40)).get_json()["path"]
+    second = upload(client, author_token, picture(50, 40)).get_json()["path"]
+    missing = "media/ab/ab" + "0" * 62 + ".png"
+    slugs = []
+    for title, src in (("First picture", first), ("Second picture", second),
+                       ("No picture yet", missing)):
+        created = client.post("/api/v1/manage/articles", headers=author_token,
+                              json=article(title, image={"src": src, "alt": title}))
+        slugs.append(created.get_json()["slug"])
+    before = git(repo, "rev-parse", "published")
+    refused = client.post("/api/v1/manage/releases", headers=editor_token,
+                          json={"slugs": slugs})
+    assert refused.status_code == 422
+    assert list(refused.get_json()["errors"]) == ["slugs.2"]
+    assert git(repo, "rev-parse", "published") == before
+
+    done = client.post("/api/v1/manage/releases", headers=editor_token,
+                       json={"slugs": slugs[:2]})
+    assert done.status_code in (200, 201), done.get_json()
+    changed = git(repo, "show", "--name-only", "--format=", "published").split()
+    assert first in changed and second in changed
+    assert client.get(f"/{first}").status_code == client.get(f"/{second}").status_code == 200
