@@ -114,16 +114,19 @@ def publish_blob(store: ArticleStore, slug: str, editor: Person, blob: str, revi
     def compose(tips: Tips, files: Files) -> str:
         return messages.compose("publish", slug, extra={"Revision": revision})
 
-    return commit_published(store, editor, plan, compose, authored)
+    # an archive's publications go live even if their media are not uploaded yet; publishing
+    # the article again once they are brings them
+    return commit_published(store, editor, plan, compose, authored, strict_media=False)
 
 
 def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips], Files],
-                     compose: Callable[[Tips, Files], str], authored: int | None = None) -> str:
+                     compose: Callable[[Tips, Files], str], authored: int | None = None, *,
+                     strict_media: bool = True) -> str:
     """One commit on `published` setting the files `plan` names; returns its id.
 
     Planned under the CMS's write turn and retried if a plain-git push moved a line meanwhile.
     Raises what `plan` raises, ValidationFailed when an article names a media file on neither
-    line, or StorageUnavailable.
+    line (with `strict_media`), or StorageUnavailable.
     """
     repo = store.repo
     for _ in range(MAX_ATTEMPTS):
@@ -135,7 +138,8 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
                 layout.article_path(slug): blob for slug, (blob, _) in files.items()}
             for _, doc in files.values():
                 # the media each article uses go live in the same commit
-                changes.update(to_publish(repo, doc, tips[MAIN], tips[PUBLISHED]))
+                changes.update(to_publish(repo, doc, tips[MAIN], tips[PUBLISHED],
+                                          strict=strict_media))
             when = int(time.time())
             message = compose(tips, files)
             try:

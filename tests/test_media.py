@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import struct
@@ -427,3 +428,29 @@ def test_a_release_brings_the_media_of_each_article(client, repo, author_token, 
     changed = git(repo, "show", "--name-only", "--format=", "published").split()
     assert first in changed and second in changed
     assert client.get(f"/{first}").status_code == client.get(f"/{second}").status_code == 200
+
+
+def test_an_imported_live_article_gets_its_picture_once_uploaded_and_published_again(
+        client, repo, tmp_path, author_token, editor_token):
+    data = picture(90, 60)
+    digest = hashlib.sha256(data).hexdigest()
+    path = f"media/{digest[:2]}/{digest}.png"
+    source = tmp_path / "archive.json"
+    source.write_text(json.dumps(article("From the archive", slug="from-the-archive",
+                                         image={"src": path, "alt": "Old"})))
+    done = subprocess.run([cms_command(), "--repo", str(repo), "import", str(source),
+                           "--publish", "--author", "Ivy Importer <ivy@example.org>"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # live as the archive says, its picture not here yet
+    assert client.get("/api/v1/articles/from-the-archive").status_code == 200
+    assert client.get(f"/{path}").status_code == 404
+    assert upload(client, author_token, data).get_json()["path"] == path
+    assert client.get(f"/{path}").status_code == 404
+    again = client.post("/api/v1/manage/articles/from-the-archive/publish", headers=editor_token)
+    assert again.status_code == 200
+    assert git(repo, "show", "--name-only", "--format=%s", "published").split() == [
+        "Publish", "from-the-archive", path]
+    assert client.get(f"/{path}").data == data
+    assert client.post("/api/v1/manage/articles/from-the-archive/publish",
+                       headers=editor_token).status_code == 409

@@ -21,12 +21,13 @@ from .paths import digest_of, references
 MISSING = "There is no such media file on main; upload it first."
 
 
-def to_publish(repo: Repository, doc: Any, main: str | None, published: str | None
-               ) -> dict[str, str | None]:
+def to_publish(repo: Repository, doc: Any, main: str | None, published: str | None, *,
+               strict: bool = True) -> dict[str, str | None]:
     """The media files to bring to `published` with `doc`: path -> blob on `main`, for each
     file the article uses that is not live as it is.
 
-    Raises ValidationFailed naming the fields whose file is on neither line.
+    Raises ValidationFailed naming the fields whose file is on neither line, unless `strict`
+    is false (an import keeps what an archive says was live; its files may come later).
     """
     files: dict[str, str | None] = {}
     errors: dict[str, list[str]] = {}
@@ -36,7 +37,7 @@ def to_publish(repo: Repository, doc: Any, main: str | None, published: str | No
             errors[field] = [MISSING]
         elif draft is not None and draft != live:
             files[path] = draft
-    if errors:
+    if errors and strict:
         raise ValidationFailed(
             f"The article uses media files that do not exist: {', '.join(errors)}.", errors)
     return files

@@ -76,11 +76,12 @@ class Publishing(Reading):
                 if when is None or when > due:
                     raise Conflict(f"'{slug}' is no longer due.")
             blob, revision = source or (draft, self._last_change(slug, draft, tips))
-            if self.repo.lookup(tips[PUBLISHED], path) == blob:
-                raise Conflict(f"Nothing to publish: '{slug}' is live as it is.")
-            # the media it uses go live in the same commit
+            # the media it uses go live in the same commit (also for an article live as it
+            # is whose files were missing then: an import's, before its media were uploaded)
             media = to_publish(self.repo, json.loads(self.repo.read(blob)), tips[MAIN],
                                tips[PUBLISHED])
+            if self.repo.lookup(tips[PUBLISHED], path) == blob and not media:
+                raise Conflict(f"Nothing to publish: '{slug}' is live as it is.")
             return [Step(PUBLISHED, slug, "publish", blob=blob, files=media,
                          trailers={"Revision": revision, **(trailers or {})})]
 
