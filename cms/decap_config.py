@@ -43,8 +43,9 @@ def config(proxy_url: str, site_url: str | None, logout_url: str) -> dict[str, A
 
 
 def schema_fields(schema: Schema) -> list[dict[str, Any]]:
-    """Decap fields for every field of a marshmallow schema, in its order."""
-    return [field(name, f) for name, f in schema.fields.items() if name not in NOT_IN_FORM]
+    """Decap fields for every field a marshmallow schema loads (not those only delivery adds,
+    like an image's width), in its order."""
+    return [field(name, f) for name, f in schema.load_fields.items() if name not in NOT_IN_FORM]
 
 
 def _label(name: str) -> str:
@@ -96,7 +97,7 @@ def _list(f: fields.List) -> dict[str, Any]:
 
 def _block(kind: str, schema: Schema) -> dict[str, Any]:
     return {"name": kind, "label": kind.capitalize(), "widget": "object", "collapsed": False,
-            "fields": [field(n, f) for n, f in schema.fields.items() if n != "type"]}
+            "fields": [field(n, f) for n, f in schema.load_fields.items() if n != "type"]}
 
 
 def _length(f: fields.Field, low: str, high: str) -> dict[str, Any]:
