@@ -179,7 +179,7 @@ BAD = [
         "articles/00/{slug}-\\xff.json: path: The file name is not valid UTF-8."),
     Bad("outside-the-layout", _raw_file(b"notes\n", path=lambda slug: f"notes/{slug}.txt"),
         "notes/{slug}.txt: path: Not part of the content layout (README.md, "
-        "articles/<xx>/<slug>.json)."),
+        "articles/<xx>/<slug>.json, media/<xx>/<sha256>.<jpg|png|webp|gif>)."),
     Bad("dot-entries", _dot_entries, "hasDotdot: contains '..'",
         also="hasDotgit: contains '.git'", declined="unpacker error"),
 ]

@@ -137,8 +137,8 @@ def test_every_problem_is_one_line(server: Path, work: Path):
         "README.md: size: 1048577 bytes is over the limit of 1048576 bytes for this file.",
         f"{PATH}: _schema: Not valid JSON: Expecting property name enclosed in double quotes: "
         "line 1 column 2 (char 1).",
-        "media/photo.jpg: path: Not part of the content layout (README.md, "
-        "articles/<xx>/<slug>.json).",
+        "media/photo.jpg: path: Not a media file name: media/<xx>/<sha256>.<jpg|png|webp|gif>, "
+        "xx the first two hex digits of the SHA-256 of the file's bytes.",
     ]
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from conftest import GIT_ENV, article, cms_command
+from gitcraft import run as craft_run
+from gitcraft import with_files
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
@@ -454,3 +456,39 @@ def test_an_imported_live_article_gets_its_picture_once_uploaded_and_published_a
     assert client.get(f"/{path}").data == data
     assert client.post("/api/v1/manage/articles/from-the-archive/publish",
                        headers=editor_token).status_code == 409
+
+
+def media_path_of(data: bytes, ext: str) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    return f"media/{digest[:2]}/{digest}.{ext}"
+
+
+def test_the_gate_holds_pushed_media_to_the_rules_of_an_upload(tmp_path):
+    server, work = tmp_path / "server", tmp_path / "work.git"
+    made = subprocess.run([cms_command(), "--repo", str(server), "init", "--no-token"],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    subprocess.run(["git", "clone", "-q", "--bare", str(server), str(work)], check=True)
+    base = craft_run(work, "rev-parse", "main")
+    fine, located = picture(20, 20), gps_jpeg()
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    misnamed = "media/00/" + "0" * 64 + ".png"
+
+    def push(commit: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "--git-dir", str(work), "push", "origin",
+                               f"{commit}:refs/heads/main"], capture_output=True, text=True,
+                              env={**os.environ, **GIT_ENV})
+
+    bad = with_files(work, base, {media_path_of(located, "jpg"): located,
+                                  media_path_of(svg, "png"): svg, misnamed: fine})
+    refused = push(bad)
+    assert refused.returncode != 0
+    said = refused.stderr
+    assert f"{media_path_of(located, 'jpg')}: location: It carries location metadata" in said
+    assert f"{media_path_of(svg, 'png')}: content: Not a JPEG, PNG, WebP or GIF image" in said
+    assert f"{misnamed}: path: A media file is named by the SHA-256 of its bytes" in said
+    assert craft_run(server, "rev-parse", "main") == base
+
+    accepted = push(with_files(work, base, {media_path_of(fine, "png"): fine}))
+    assert accepted.returncode == 0, accepted.stderr
+    assert craft_run(server, "cat-file", "-t", f"main:{media_path_of(fine, 'png')}") == "blob"
