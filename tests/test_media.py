@@ -74,6 +74,10 @@ def publish_article(client: Any, headers: dict[str, str], src: str,
     return published.get_json()
 
 
+def url_of(path: str) -> str:
+    return f"http://localhost/{path}"
+
+
 def test_upload_then_publish_then_served(client, repo, author_token, editor_token):
     data = picture()
     response = upload(client, author_token, data, "harbour.png")
@@ -120,6 +124,14 @@ def test_upload_then_publish_then_served(client, repo, author_token, editor_toke
                 "srcset": f"{url}?w=320 320w, {url}?w=640 640w, {url}?w=960 960w, {url} 1000w"}
     assert live["image"] == expected
     assert live["body"][-1] == {"type": "image", **expected, "alt": "Again", "caption": "Boats"}
+    # the same from the reads answered before Flask, and from the response cache
+    for url in ("/api/v1/articles/harbour-at-dawn?n=1", "/api/v1/articles/harbour-at-dawn?n=2",
+                "/api/v1/articles/harbour-at-dawn"):
+        assert client.get(url).get_json()["image"] == expected
+    synced = client.get("/api/v1/sync").get_json()["changed"][0]
+    assert synced["image"] == expected
+    feed = client.get("/feed.json").get_json()["items"][0]
+    assert feed["image"] == url_of(stored["path"])
     card = client.get("/api/v1/articles").get_json()["items"][0]
     assert card["image"] == expected
     # editors keep seeing the stored path

@@ -128,11 +128,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init(app)
     _cors(app)
     app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
-        ArticleReads(app.wsgi_app, delivery),
+        # a kept answer was made for its scheme and host, which the media URLs in it name
+        media.MediaBase(ArticleReads(app.wsgi_app, delivery), settings.media_url),
         lambda: (store.repo.ref("main"), store.repo.ref("published")),
         params=delivery_api.cache_params, budget=settings.response_cache_bytes,
         largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
-    app.wsgi_app = media.MediaBase(app.wsgi_app, settings.media_url)  # type: ignore[method-assign]
     interval = float(settings.scheduler_interval)
     if interval > 0 and not app.testing and not settings.replica_of:
         scheduler.start(store, interval)
