@@ -19,8 +19,11 @@ No Flask here; every refusal is a CMSError with a 4xx status.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,12 +46,18 @@ from .errors import (
 )
 from .gitobjects import Person
 from .layout import MAIN, PUBLISHED
+from .media.library import MediaFile, MediaLibrary
+from .media.paths import digest_of, is_media_path, media_path
 from .store import ArticleStore
 from .workflow import STATUSES, Workflow
 
 COLLECTION = "articles"
 _ENTRY_PATH = re.compile(r"^articles/([a-z0-9]+(?:-[a-z0-9]+)*)\.json$")
 UNPUBLISHED_PAGE = 100
+MEDIA_LISTED = 100  # getMedia sends every file's bytes: the first this many, in path order
+# stands in for an image not uploaded yet while an entry is checked before any upload
+_PLACEHOLDER = media_path("0" * 64, "png")
+_FLAT_MEDIA = re.compile(r"media/([0-9a-f]{64})\.(jpg|png|webp|gif)")
 
 
 @dataclass
@@ -192,10 +201,12 @@ class DecapBackend:
     """Answers Decap's proxy-backend actions from the article store."""
 
     def __init__(self, store: ArticleStore, workflow: Workflow,
-                 preview_url: Callable[[str], dict[str, Any] | None] | None = None) -> None:
+                 preview_url: Callable[[str], dict[str, Any] | None] | None = None,
+                 media: MediaLibrary | None = None) -> None:
         self.store = store
         self.workflow = workflow
         self.preview_url = preview_url
+        self.media = media
         self.actions: dict[str, tuple[type[Schema], Callable[..., Any]]] = {
             "info": (Params, self.info),
             "entriesByFolder": (FolderParams, self.entries_by_folder),
@@ -362,10 +373,6 @@ class DecapBackend:
         if not files:
             raise ValidationFailed("Send the entry's data file.",
                                    {"params.dataFiles": ["Missing data for required field."]})
-        if params["assets"]:
-            raise ValidationFailed(
-                "Upload images with the media library first; an entry only names them.",
-                {"params.assets": ["Media uploads are not taken with an entry."]})
         if not params["options"].get("useWorkflow", True):
             raise ValidationFailed(
                 "This workbench uses the editorial workflow (publish_mode: "
@@ -376,6 +383,8 @@ class DecapBackend:
             raise ValidationFailed("An article's slug cannot be changed.",
                                    {"params.dataFiles.0.newPath": ["Cannot be changed."]})
         doc = _document(data["raw"], slug)
+        if params["assets"]:
+            doc = self._with_uploads(user, doc, params["assets"])
         found = self._unpublished(slug)
         try:
             current: Article | None = self.store.get(slug)
@@ -391,6 +400,26 @@ class DecapBackend:
             self.workflow.set(slug, status if status in STATUSES else "draft",
                               saved.meta["published_revision"], user.person)
         return {"message": "entry persisted", "slug": slug, "revision": saved.meta["revision"]}
+
+    def _with_uploads(self, user: User, doc: dict[str, Any],
+                      assets: list[dict[str, Any]]) -> dict[str, Any]:
+        """Upload the images Decap sends with an entry (in editorial mode it holds them until
+        the entry is saved) and point the entry at their library paths. The entry is checked
+        first, so an invalid one uploads nothing."""
+        files = {}
+        for i, asset in enumerate(assets):
+            files[asset["path"].lstrip("/")] = _decoded(asset, f"params.assets.{i}")
+        validate_article_fields(_repointed(doc, dict.fromkeys(files, _PLACEHOLDER)))
+        library = self._library()
+        stored = {path: library.upload(data, user.person, posixpath.basename(path)).path
+                  for path, data in files.items()}
+        return _repointed(doc, stored)
+
+    def _library(self) -> MediaLibrary:
+        if self.media is None:
+            raise ValidationFailed("This server has no media library: give images as "
+                                   "http(s) URLs.", {"params.assets": ["Not available."]})
+        return self.media
 
     def _check_schedule(self, user: User, doc: dict[str, Any], current: Article | None) -> None:
         before = current.fields.get("publish_at") if current else None
@@ -467,26 +496,50 @@ class DecapBackend:
 
     def render(self, data: Any) -> dict[str, Any]:
         """An entry as Decap holds it while being edited, shaped as the delivery API would show
-        it (summary, word count, reading time), for the preview pane. Raises ValidationFailed
-        naming the fields while it is not a valid article yet."""
+        it (summary, word count, reading time), for the preview pane; while it is not a valid
+        article yet, `{"errors": {field: [messages]}}` instead (an entry being written is
+        not a bad request). Raises ValidationFailed when `data` is not an object."""
         if not isinstance(data, dict):
             raise ValidationFailed("Send the entry's fields as a JSON object.",
                                    {"_schema": ["Must be a JSON object."]})
-        doc = validate_article_fields(_pruned(data))
+        # an image uploaded in this entry but not saved yet has no library path: it stands in
+        doc = _repointed(_pruned(data), _Pending())
+        try:
+            doc = validate_article_fields(doc)
+        except ValidationFailed as e:
+            return {"errors": e.errors or {}}
         return {**public.card(doc), "body": doc.get("body", [])}
 
-    # -- media: the media library is its own part; until it is here, images are URLs ------
+    # -- media: the media library (cms.media), files as Decap's proxy backend sends them ----
+
+    def _sent(self, file: MediaFile) -> dict[str, Any]:
+        data = self._library().original(file.blob)
+        return {"id": digest_of(file.path), "name": posixpath.basename(file.path),
+                "path": file.path, "content": base64.b64encode(data).decode("ascii"),
+                "encoding": "base64"}
 
     def get_media(self, user: User, params: dict[str, Any]) -> Any:
-        return []
+        if self.media is None:
+            return []
+        files, _ = self.media.list(page=1, per_page=MEDIA_LISTED)
+        return [self._sent(f) for f in files if not f.problems]
 
     def get_media_file(self, user: User, params: dict[str, Any]) -> Any:
-        raise NotFound(f"There is no media file {params['path'][:100]}.")
+        path = params["path"].lstrip("/")
+        flat = _FLAT_MEDIA.fullmatch(path)
+        if flat:
+            # Decap looks a file up as media_folder + its base name, without our `xx/` folder
+            path = media_path(flat.group(1), flat.group(2))
+        file = self._library().get(path) if self.media else None
+        if file is None or file.problems:
+            raise NotFound(f"There is no media file {path[:100]}.")
+        return self._sent(file)
 
     def persist_media(self, user: User, params: dict[str, Any]) -> Any:
-        raise ValidationFailed("This server takes no uploads from the workbench yet: give "
-                               "images as http(s) URLs.",
-                               {"params.asset": ["Uploads are not available."]})
+        asset = params["asset"]
+        data = _decoded(asset, "params.asset")
+        stored = self._library().upload(data, user.person, posixpath.basename(asset["path"]))
+        return self._sent(stored)
 
 
 def entry_slug(path: str, field: str = "params.path") -> str:
@@ -496,6 +549,37 @@ def entry_slug(path: str, field: str = "params.path") -> str:
         raise ValidationFailed(f"{path[:100]!r} is not an article entry.",
                                {field: [f"Must be {COLLECTION}/<slug>.json."]})
     return m.group(1)
+
+
+def _decoded(asset: dict[str, Any], field: str) -> bytes:
+    """The bytes of an asset Decap sends (base64); raises ValidationFailed."""
+    if asset.get("encoding", "base64") != "base64":
+        raise ValidationFailed("Assets are sent as base64.",
+                               {f"{field}.encoding": ["Must be base64."]})
+    try:
+        return base64.b64decode(asset["content"], validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ValidationFailed("An asset's content is not base64.",
+                               {f"{field}.content": ["Not valid base64."]}) from e
+
+
+class _Pending(dict[str, str]):
+    """Every `media/...` name that is not a library path maps to a placeholder path."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return _PLACEHOLDER if key.startswith("media/") and not is_media_path(key) else default
+
+
+def _repointed(value: Any, paths: dict[str, str]) -> Any:
+    """`value` with every string naming an uploaded asset (`media/photo.jpg`, with or without a
+    leading slash) replaced by where the library stored it."""
+    if isinstance(value, dict):
+        return {k: _repointed(v, paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_repointed(v, paths) for v in value]
+    if isinstance(value, str):
+        return paths.get(value.lstrip("/"), value)
+    return value
 
 
 def _pruned(value: Any) -> Any:

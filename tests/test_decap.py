@@ -3,12 +3,16 @@ browser speaks it (session cookie, same Origin), checked in the git history it l
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from conftest import article
+from PIL import Image
 
 from cms import canonical, layout
 from cms.tokens import TokenStore
@@ -85,6 +89,10 @@ def test_config_is_generated_from_the_article_schema(client):
     assert by_name["summary"]["required"] is False and by_name["summary"]["widget"] == "text"
     assert by_name["tags"]["max"] == 50
     assert [f["name"] for f in by_name["image"]["fields"]] == ["src", "alt", "caption", "credit"]
+    # images through the media library: upload, choose, or give a URL
+    assert by_name["image"]["fields"][0]["widget"] == "image"
+    assert by_name["image"]["fields"][0]["choose_url"] is True
+    assert config["media_folder"] == config["public_folder"] == "media"
     # an optional object's parts are optional in the form; the server checks them
     assert by_name["image"]["fields"][1]["required"] is False
     assert [f["required"] for f in by_name["authors"]["fields"]] == [True, False]
@@ -262,19 +270,61 @@ def test_the_preview_pane_gets_the_unsaved_entry_shaped_like_delivery(eve, clien
     body = shown.get_json()
     assert body["summary_generated"] is True and body["reading_time_minutes"] == 1
     assert body["body"] == article()["body"] and "image" not in body
+    # an entry being written is not a bad request: the pane says what is missing
     invalid = eve.post("/api/v1/decap/preview", json={"title": ""}, headers=OWN)
-    assert invalid.status_code == 422 and set(invalid.get_json()["errors"]) == {"title", "body"}
+    assert invalid.status_code == 200 and set(invalid.get_json()["errors"]) == {"title", "body"}
+    pending = {**article(), "body": [{"type": "image", "src": "media/new.png", "alt": "New"}]}
+    assert eve.post("/api/v1/decap/preview", json=pending, headers=OWN).get_json()[
+        "body"][0]["alt"] == "New"
+    assert eve.post("/api/v1/decap/preview", json=[1], headers=OWN).status_code == 422
     assert client.post("/api/v1/decap/preview", json=fields, headers=OWN).status_code == 401
 
 
-def test_media_and_deploy_preview(eve, client):
+def png(color: tuple[int, int, int]) -> str:
+    """A small PNG, base64-encoded as Decap sends assets."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 32), color).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_images_go_to_the_media_library(eve, ann, git, client):
     assert call(eve, "getMedia", {"mediaFolder": "media"}) == []
+    # the Media tab uploads at once: one "upload" commit by the uploader
+    sent = call(ann, "persistMedia", {"asset": {"path": "media/red.png", "content": png(
+        (200, 0, 0)), "encoding": "base64"}, "options": {"commitMessage": "Upload"}})
+    assert re.fullmatch(r"media/[0-9a-f]{2}/[0-9a-f]{64}\.png", sent["path"])
+    assert git("log", "-1", "--format=%an|%s", "main").startswith("Ann Author|Upload image")
+    listed = call(eve, "getMedia", {"mediaFolder": "media"})
+    assert [(f["path"], f["content"]) for f in listed] == [(sent["path"], sent["content"])]
+    # Decap asks for a file by media_folder + base name: found without the xx/ folder
+    flat = "media/" + sent["path"].rsplit("/", 1)[1]
+    assert call(eve, "getMediaFile", {"path": flat})["content"] == sent["content"]
     call(eve, "getMediaFile", {"path": "media/x.png"}, expect=404)
-    call(eve, "persistMedia", {"asset": {"path": "media/x.png", "content": "AAAA",
-                                         "encoding": "base64"},
-                               "options": {"commitMessage": "Upload"}}, expect=422)
+
+    # in editorial mode an entry brings its new images along: uploaded, then pointed at
+    blue = {"path": "media/blue.png", "content": png((0, 0, 200)), "encoding": "base64"}
+    fields = {**article("Blue boats"), "image": {"src": "media/blue.png", "alt": "Boats"}}
+    before = git("rev-parse", "main")
+    bad = {**fields, "title": ""}
+    call(eve, "persistEntry", {"dataFiles": [{"path": "articles/blue-boats.json",
+                                              "raw": json.dumps(bad)}],
+                               "assets": [blue], "options": {"useWorkflow": True}}, expect=422)
+    assert git("rev-parse", "main") == before  # an invalid entry uploads nothing either
+    call(eve, "persistEntry", {"dataFiles": [{"path": "articles/blue-boats.json",
+                                              "raw": json.dumps(fields)}],
+                               "assets": [blue], "options": {"useWorkflow": True}})
+    log = git("log", "-2", "--format=%an|%s", "main").splitlines()
+    assert log[0] == "Eve Editor|Create blue-boats"
+    assert log[1].startswith("Eve Editor|Upload image")
+    stored = json.loads(git("show", f"main:{layout.article_path('blue-boats')}"))
+    assert re.fullmatch(r"media/[0-9a-f]{2}/[0-9a-f]{64}\.png", stored["image"]["src"])
+    call(eve, "persistEntry", {"dataFiles": [{"path": "articles/x.json", "raw": raw()}],
+                               "assets": [{**blue, "content": "not base64!"}]}, expect=422)
     call(eve, "unpublishedEntryMediaFile", {**entry("x"), "path": "media/x.png", "id": "1"},
          expect=404)
+
+
+def test_deploy_preview(eve, client):
     persist(eve, "draft-preview", article("Draft preview"))
     preview = call(eve, "getDeployPreview", entry("draft-preview"))
     assert preview["status"] == "SUCCESS"

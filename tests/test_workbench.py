@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from test_frontend import CHROMIUM, CHROMIUM_ARGS, PLACEHOLDER_SVG
 
@@ -78,8 +79,12 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     page.get_by_label("Text", exact=True).last.fill("The festival returns this weekend.")
     add_block(page, "Paragraph")
     page.get_by_label("Text", exact=True).last.fill("Organisers expect ten thousand visitors.")
-    add_block(page, "Image")
-    page.get_by_label("Image URL", exact=True).last.fill("https://example.org/boats.jpg")
+    add_block(page, "Image")  # uploaded through Decap's media library
+    photo = tmp_path / "boats.png"
+    Image.new("RGB", (320, 180), (40, 90, 160)).save(photo)
+    page.get_by_role("button", name="Choose an image").last.click()
+    page.locator("input[type=file]").last.set_input_files(photo)
+    page.get_by_role("button", name="Choose selected").click()
     page.get_by_label("Alternative text", exact=True).last.fill("Boats in the harbour")
 
     before = git("rev-parse", "main").strip()
@@ -95,17 +100,21 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     expect(pane.get_by_test_id("preview-meta")).to_have_text("1 min read")
     expect(pane.get_by_text("No time to read?")).to_be_visible()
     slug = "harbour-festival-returns"
-    assert git("log", "-1", "--format=%an <%ae>|%s", "main").strip() == (
+    # the new image is one upload commit, the article one commit, both by the editor
+    log = git("log", "--format=%an <%ae>|%s", f"{before}..main").splitlines()
+    assert len(log) == 2 and log[0] == (
         "Eve Editor <eve@example.org>|Create harbour-festival-returns")
-    assert git("rev-list", "--count", f"{before}..main").strip() == "1"
+    assert log[1].startswith("Eve Editor <eve@example.org>|Upload image")
     stored = git("show", f"main:{layout.article_path(slug)}")
     doc = json.loads(stored)
     assert stored == canonical.dumps(doc).decode()  # canonical, whatever order Decap sent
+    image = doc["body"][3]
+    assert re.fullmatch(r"media/[0-9a-f]{2}/[0-9a-f]{64}\.png", image["src"])
     assert doc["body"] == [
         {"type": "heading", "text": "Boats and music", "level": 2},
         {"type": "paragraph", "text": "The festival returns this weekend."},
         {"type": "paragraph", "text": "Organisers expect ten thousand visitors."},
-        {"type": "image", "src": "https://example.org/boats.jpg", "alt": "Boats in the harbour"},
+        {"type": "image", "src": image["src"], "alt": "Boats in the harbour"},
     ]
 
     # an edit made through the API meanwhile shows on reload
@@ -144,7 +153,10 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     live = requests.get(f"{server}/api/v1/articles/{slug}", timeout=10)
     assert live.status_code == 200
     assert live.json()["title"] == "Harbour festival returns in June"
-    assert live.json()["body"][3]["alt"] == "Boats in the harbour"
+    delivered = live.json()["body"][3]
+    assert delivered["alt"] == "Boats in the harbour" and delivered["width"] == 320
+    picture = requests.get(delivered["src"], timeout=10)  # published with the article
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/png"
     assert git("log", "-1", "--format=%an|%s", "published").strip() == (
         f"Eve Editor|Publish {slug}")
     assert problems == []

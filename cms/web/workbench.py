@@ -63,7 +63,8 @@ def init(app: Any) -> None:
     """Make the Decap backend for `app` (its store must be set up already)."""
     store = app.extensions["cms.store"]
     workflow = Workflow(store.repo, store.committer)
-    app.extensions["cms.decap"] = DecapBackend(store, workflow, _deploy_preview)
+    app.extensions["cms.decap"] = DecapBackend(store, workflow, _deploy_preview,
+                                               app.extensions.get("cms.media"))
 
 
 def _deploy_preview(slug: str) -> dict[str, Any]:
@@ -132,8 +133,8 @@ def signout_page() -> Any:
          responses={"200": {"description": "Decap's config.yml (JSON, which is YAML)",
                             "content": {"text/yaml": {"schema": {"type": "object"}}}}})
 def config() -> Any:
-    body = decap_config.config("/api/v1/decap", _settings().site_url,
-                               "/admin/signout")
+    body = decap_config.config("/api/v1/decap", _settings().site_url, "/admin/signout",
+                               media="cms.media" in current_app.extensions)
     response = Response(json.dumps(body, indent=2) + "\n", mimetype="text/yaml")
     response.headers["Cache-Control"] = "no-cache"
     return response

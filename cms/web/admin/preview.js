@@ -11,7 +11,9 @@
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(Object.keys(body.errors || {}).join(", ") || body.detail);
+    if (!response.ok || body.errors) {
+      throw new Error(Object.keys(body.errors || {}).join(", ") || body.detail);
+    }
     return body;
   }
 
