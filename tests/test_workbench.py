@@ -99,6 +99,8 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     pane = page.frame_locator("iframe").first
     expect(pane.get_by_test_id("preview-meta")).to_have_text("1 min read")
     expect(pane.get_by_text("No time to read?")).to_be_visible()
+    expect(pane.get_by_role("img", name="Boats in the harbour")).to_have_attribute(
+        "src", re.compile("^blob:"))  # the draft's picture, loaded through Decap
     slug = "harbour-festival-returns"
     # the new image is one upload commit, the article one commit, both by the editor
     log = git("log", "--format=%an <%ae>|%s", f"{before}..main").splitlines()

@@ -26,15 +26,26 @@
     }
   }
 
-  function figure(image, key) {
-    const src = safeUrl(image.src);
+  // An image's address: a URL as it is; a library path (media/...) through Decap's getAsset,
+  // which loads the file (drafts' too) and gives a blob: URL.
+  function address(src, getAsset) {
+    if (typeof src !== "string") return null;
+    if (src.startsWith("media/")) {
+      const asset = getAsset(src);
+      return asset ? String(asset) || null : null;
+    }
+    return safeUrl(src);
+  }
+
+  function figure(image, key, getAsset) {
+    const src = address(image.src, getAsset);
     return src && h("figure", { key, className: "image" },
       h("img", { src, alt: image.alt || "" }),
       (image.caption || image.credit) && h("figcaption", {},
         [image.caption, image.credit].filter(Boolean).join(" ")));
   }
 
-  function block(item, i) {
+  function block(item, i, getAsset) {
     switch (item.type) {
       case "paragraph": return h("p", { key: i }, item.text);
       case "heading": return h(`h${Math.min(4, Math.max(2, Number(item.level) || 2))}`,
@@ -43,7 +54,7 @@
                              item.cite && h("cite", {}, `— ${item.cite}`));
       case "list": return h(item.ordered ? "ol" : "ul", { key: i },
                             (item.items || []).map((text, j) => h("li", { key: j }, text)));
-      case "image": return figure(item, i);
+      case "image": return figure(item, i, getAsset);
       case "embed": return h("p", { key: i, className: "embed" }, `Embedded: ${item.url}`);
       default: return null;
     }
@@ -85,8 +96,9 @@
         shown.summary && h("aside", { className: "summary" },
           h("strong", {}, "No time to read? "), shown.summary,
           shown.summary_generated && h("em", {}, " (generated from the article)")),
-        shown.image && figure(shown.image, "lead"),
-        h("div", { className: "body" }, (shown.body || []).map(block)));
+        shown.image && figure(shown.image, "lead", this.props.getAsset),
+        h("div", { className: "body" },
+          (shown.body || []).map((item, i) => block(item, i, this.props.getAsset))));
     },
   });
 
