@@ -19,7 +19,7 @@ def test_a_response_made_while_a_line_moved_is_not_served_for_the_old_commits():
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [f"made at {refs['published']}".encode()]
 
-    client = Client(ResponseCache(app, lambda: refs["published"]))
+    client = Client(ResponseCache(app, lambda: refs["published"], params=lambda path: None))
     assert client.get("/api/v1/articles").text == "made at c2"
     refs["published"] = "c1"  # a force push back
     assert client.get("/api/v1/articles").text == "made at c1"
