@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from cms import search
 from cms.web import create_app
 
 MANAGE = "/api/v1/manage/articles"
@@ -120,6 +121,29 @@ def test_editors_search_drafts_by_relevance(client: FlaskClient, site: dict[str,
                       headers=author_token).get_json()
     assert [i["slug"] for i in live["items"]] == [site["Bridge reopens after repairs"]]
     assert live["meta"]["total"] == 2
+
+
+def test_every_match_is_counted_and_paged_past_the_ranking_window(
+        client: FlaskClient, site: dict[str, str], author_token: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # relevance ranks the newest RANK_WINDOW matches (10,000); older ones follow, newest
+    # first, and meta.total counts them all: the same with a window of one
+    monkeypatch.setattr(search, "RANK_WINDOW", 1)
+    bridge, festival = site["Bridge reopens after repairs"], site["Harbour festival draws crowds"]
+    for url, headers, expected in ((PUBLIC, {}, [bridge, festival]),
+                                   (MANAGE, author_token, ["bridge-plans-leak", bridge,
+                                                           festival])):
+        pages = []
+        for page in (1, 2, 3, 4):
+            body = client.get(url, headers=headers, query_string={
+                "q": "bridges", "sort": "relevance", "per_page": 1, "page": page}).get_json()
+            assert body["meta"]["total"] == len(expected)
+            pages += [i["slug"] for i in body["items"]]
+        assert pages == expected
+        whole = client.get(url, headers=headers, query_string={
+            "q": "bridges", "sort": "relevance"}).get_json()["items"]
+        assert [i["slug"] for i in whole] == expected
+        assert all("<mark>" in i["highlight"] for i in whole)
 
 
 def test_an_index_from_before_stemming_is_rebuilt(repo: Path, client: FlaskClient,

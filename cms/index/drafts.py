@@ -58,30 +58,44 @@ class DraftQueries(Tables):
             where.append("a.id IN (SELECT article FROM tags WHERE tag = :tag)")
             args["tag"] = tag.lower()
         source, order = "articles a LEFT JOIN live l ON l.slug = a.slug", "a.updated_at DESC"
+        count = None
         if q is not None:
             if not self._matching(q, "a.id", "fulltext", None, where, args):
                 return [], 0
             if sort == "relevance":
-                # as `LiveQueries._ranked`: bm25 for at most RANK_WINDOW matches, the newest
+                # as `LiveQueries._ranked`: bm25 for the RANK_WINDOW newest matches, then
+                # the older ones; the total counts them all
                 where[-1] = "fulltext MATCH :q"
-                ranked = (f"SELECT a.id AS id, {search.rank('fulltext')} AS score FROM "
-                          "fulltext JOIN articles a ON a.id = fulltext.rowid LEFT JOIN live l "
-                          f"ON l.slug = a.slug WHERE {' AND '.join(where)} "
+                matches = ("FROM fulltext JOIN articles a ON a.id = fulltext.rowid LEFT JOIN "
+                           f"live l ON l.slug = a.slug WHERE {' AND '.join(where)}")
+                count = f"SELECT COUNT(*) {matches}"
+                ranked = (f"SELECT a.id AS id, {search.rank('fulltext')} AS score {matches} "
                           "ORDER BY fulltext.rowid DESC LIMIT :window")
                 source = (f"({ranked}) m JOIN articles a ON a.id = m.id "
                           "LEFT JOIN live l ON l.slug = a.slug")
                 where, order = [], f"m.score, {order}"
                 args["window"] = search.RANK_WINDOW
-        rows, total = self._page(f"{ARTICLE_COLUMNS}, {STATE}", source, where, args,
-                                 f"{order}, a.slug")
+        columns = f"{ARTICLE_COLUMNS}, {STATE}"
+        rows, total = self._page(columns, source, where, args, f"{order}, a.slug", count)
+        if count is not None and len(rows) < limit and total > search.RANK_WINDOW:
+            # past the window: older matches, unscored, the last created first
+            rows += self.db.execute(
+                f"SELECT {columns} FROM (SELECT a.id AS id, -fulltext.rowid AS n {matches} "
+                "ORDER BY fulltext.rowid DESC LIMIT :rest OFFSET :skip) m JOIN articles a ON "
+                "a.id = m.id LEFT JOIN live l ON l.slug = a.slug ORDER BY m.n",
+                {**args, "rest": limit - len(rows),
+                 "skip": search.RANK_WINDOW + max(offset - search.RANK_WINDOW, 0)},
+            ).fetchall()
         return [_article_row(r) for r in rows], total
 
     def _page(self, columns: str, source: str, where: list[str], args: dict[str, Any],
-              order: str) -> tuple[list[tuple[Any, ...]], int]:
-        """One page of rows (args carry :limit and :offset) and how many there are in all."""
+              order: str, count: str | None = None) -> tuple[list[tuple[Any, ...]], int]:
+        """One page of rows (args carry :limit and :offset) and how many there are in all
+        (`count`, when given, is the statement that counts them)."""
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         db = self.db
-        total = db.execute(f"SELECT COUNT(*) FROM {source} {clause}", args).fetchone()[0]
+        total = db.execute(count or f"SELECT COUNT(*) FROM {source} {clause}",
+                           args).fetchone()[0]
         rows = db.execute(
             f"SELECT {columns} FROM {source} {clause} ORDER BY {order} "
             "LIMIT :limit OFFSET :offset", args,
