@@ -273,7 +273,7 @@ def import_(ctx: click.Context, path: str, publish: bool, copies: bool, author: 
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     publications = []
     with _progress(transfer.read(path), "Importing", total) as sources:
-        for source in sources:
+        for source in transfer.in_batches(store, sources):
             record = transfer.prepare(source, publish=publish, copies=copies, now=now,
                                       check=False)
             outcome, publication = transfer.save(store, record, editor)

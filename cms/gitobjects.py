@@ -135,6 +135,9 @@ class TreeCache:
         self._size = size
         self._trees: OrderedDict[bytes, Tree] = OrderedDict()
 
+    def __contains__(self, binsha: object) -> bool:
+        return binsha in self._trees
+
     def put(self, binsha: bytes, tree: Tree) -> None:
         """Remember a tree this process just wrote: the next save starts from it."""
         self._trees[binsha] = dict(tree)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import git
 from gitdb.util import hex_to_bin
 
-from . import gitrefs, rawcommit, signing
+from . import gitrefs, packs, rawcommit, signing
+from .errors import RefMoved
 from .gitobjects import (
     MODE_FILE,
     MODE_TREE,
@@ -25,12 +26,23 @@ from .gitobjects import (
     Person,
     Tree,
     TreeCache,
+    parse_tree,
     serialize_commit,
     serialize_tree,
     write_object,
 )
 
 NULL_SHA = "0" * 40
+
+
+@dataclass
+class Batch:
+    """Writes held back until a batch ends: objects (id -> (kind, data)), and where each branch
+    it moved pointed before it (`started`) and points now (`refs`)."""
+
+    objects: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    started: dict[str, str | None] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,17 +112,29 @@ class Repository:
     # -- reading ---------------------------------------------------------------
 
     def ref(self, name: str) -> str | None:
+        batch = self._batch()
+        if batch is not None and name in batch.refs:
+            return batch.refs[name]
         return gitrefs.read_ref(self.git_dir, f"refs/heads/{name}")
 
     def read(self, sha: str) -> bytes:
+        batch = self._batch()
+        if batch is not None and sha in batch.objects:
+            return batch.objects[sha][1]
         return self.git.odb.stream(hex_to_bin(sha)).read()
 
     def size(self, sha: str) -> int:
         """The size in bytes of an object, without reading it."""
+        batch = self._batch()
+        if batch is not None and sha in batch.objects:
+            return len(batch.objects[sha][1])
         return int(self.git.odb.info(hex_to_bin(sha)).size)
 
     def tree(self, sha: bytes) -> Tree:
         with self._trees_lock:
+            batch = self._batch()
+            if batch is not None and sha.hex() in batch.objects and sha not in self._trees:
+                self._trees.put(sha, parse_tree(batch.objects[sha.hex()][1]))
             return self._trees.get(self.git.odb, sha)
 
     def root_tree(self, commit: str | None) -> Tree:
@@ -205,6 +229,11 @@ class Repository:
     # -- writing ---------------------------------------------------------------
 
     def write(self, kind: str, data: bytes) -> str:
+        batch = self._batch()
+        if batch is not None:
+            sha = packs.object_id(kind, data)
+            batch.objects[sha] = (kind, data)
+            return sha
         return write_object(self.objects_dir, kind, data, durable=self.durable)
 
     def write_tree(self, tree: Tree) -> str:
@@ -285,15 +314,44 @@ class Repository:
         """Hold the CMS's write turn: a thread lock, and an flock shared by every CMS process
         on this repository (released by the kernel if the process dies). Without a writable
         lock file (a read-only repository) only the thread lock is held."""
+        if getattr(self._local, "holding", False):
+            yield  # this thread has the turn already (a batch)
+            return
         with self._write_lock:
             fd = self._lock_file()
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
+            self._local.holding = True
             try:
                 yield
             finally:
+                self._local.holding = False
                 if fd is not None:
                     fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the write turn and keep this thread's writes in memory: objects, and branch
+        moves (read back by `ref`, `read`, `tree`), then write the objects as one pack and move
+        the branches in one compare-and-swap, from where they were when the batch first moved
+        them. A batch that raises writes nothing.
+
+        Raises RefMoved at the end when a branch moved meanwhile outside the CMS (plain git),
+        or OSError when the pack cannot be written.
+        """
+        with self.exclusive():
+            self._local.batch = batch = Batch()
+            try:
+                yield
+            finally:
+                self._local.batch = None
+            packs.write(self.git_dir, batch.objects, durable=self.durable)
+            gitrefs.compare_and_swap(
+                self.git_dir, [(f"refs/heads/{b}", batch.started[b], sha)
+                               for b, sha in batch.refs.items()], durable=self.durable)
+
+    def _batch(self) -> Batch | None:
+        return getattr(self._local, "batch", None)
 
     def _lock_file(self) -> int | None:
         if self._flock is None or self._flock[0] != os.getpid():
@@ -312,6 +370,15 @@ class Repository:
 
         Raises errors.RefMoved when a branch is not where the caller expected.
         """
+        batch = self._batch()
+        if batch is not None:
+            for branch, old, _ in updates:
+                if self.ref(branch) != old:
+                    raise RefMoved(self.ref(branch))
+            for branch, old, new in updates:
+                batch.started.setdefault(branch, old)
+                batch.refs[branch] = new
+            return
         gitrefs.compare_and_swap(
             self.git_dir, [(f"refs/heads/{b}", old, new) for b, old, new in updates],
             durable=self.durable,

@@ -14,12 +14,13 @@ an archive keeps its dates in `git log published` and in previous/next.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from marshmallow import ValidationError
 from slugify import slugify
@@ -36,6 +37,10 @@ from .store import ArticleStore
 from .times import iso
 
 STATES = ("draft", "published", "changed", "scheduled")
+# records written as one batch (see `in_batches`): a pack of about 10,000 objects, and the
+# branches held for a few seconds
+BATCH = 1000
+T = TypeVar("T")
 _WHEN = UTCDateTime()
 # checked whole (fullmatch): `$` would let a trailing newline through
 _NAME = re.compile(r"[^<>\x00-\x1f\x7f]{1,200}")
@@ -297,13 +302,25 @@ def _live_blob(store: ArticleStore, slug: str) -> str | None:
     return store.repo.lookup(store.catch_up()[PUBLISHED], layout.article_path(slug))
 
 
+def in_batches(store: ArticleStore, items: Iterable[T], size: int = BATCH) -> Iterator[T]:
+    """Yield `items`; what the caller writes while it holds them goes to git and the index
+    as one batch per `size` items (`ArticleStore.batch`): the same commits, one pack of
+    objects and one move of each branch instead of a file per object and a move per commit,
+    which made an import run at a tenth of the store's save rate. A batch the caller leaves
+    by an exception writes nothing."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        with store.batch():
+            yield from chunk
+
+
 def publish(store: ArticleStore, publications: list[Publication], editor: Person
             ) -> Iterator[str]:
     """Make each version live, oldest `published_at` first (now last), one commit each;
     yield each slug as it goes live."""
     order = sorted(enumerate(publications), key=lambda p: (
         p[1].published_at is None, p[1].published_at or 0, p[0]))
-    for _, p in order:
+    for _, p in in_batches(store, order):
         try:
             publish_blob(store, p.slug, editor, p.blob, p.revision, p.published_at)
         except Conflict:

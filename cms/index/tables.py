@@ -131,8 +131,35 @@ class Tables:
             raise
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every write this thread makes until the batch ends (its reads
+        see them), committed then. Rolled back if the batch raises, or if a write in it
+        failed (a caller may carry on after a failed index write: the index is derived, and
+        catches up from git)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        self._local.batch, self._local.failed = True, False
+        try:
+            yield
+        except BaseException:
+            self._local.failed = True
+            raise
+        finally:
+            self._local.batch = False
+            if db.in_transaction:  # not when SQLite rolled back already (disk full)
+                db.execute("ROLLBACK" if self._local.failed else "COMMIT")
+
+    @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         db = self.db
+        if getattr(self._local, "batch", False):
+            # no savepoint: FTS5 writes its pending terms out at each one
+            try:
+                yield db
+            except BaseException:
+                self._local.failed = True
+                raise
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -146,6 +173,9 @@ class Tables:
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """One snapshot of the index for several statements (a reader never waits: WAL)."""
         db = self.db
+        if getattr(self._local, "batch", False):
+            yield db  # inside the batch's transaction
+            return
         db.execute("BEGIN")
         try:
             yield db

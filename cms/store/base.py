@@ -12,7 +12,8 @@ import builtins
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import Any, Self
 
 from .. import canonical, layout, rules
@@ -54,6 +55,17 @@ class StoreBase:
         self.repo = Repository(path, durable=durable, signing_key=signing_key)
         self.committer = committer
         self.index = Index(self.repo, committer.email, make_card)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the write turn and make every write of this thread until the end one batch:
+        the same commits, but their objects go into one pack, the branches move once, and
+        the index commits once, after git (see `Repository.batch`). Nothing is written if
+        the batch raises.
+
+        Raises RefMoved at the end if a branch moved meanwhile outside the CMS."""
+        with self.repo.exclusive(), self.index.batch(), self.repo.batch():
+            yield
 
     @classmethod
     def open(cls, settings: Settings, *, make_card: CardMaker | None = None) -> Self:
