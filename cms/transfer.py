@@ -302,14 +302,15 @@ def _live_blob(store: ArticleStore, slug: str) -> str | None:
     return store.repo.lookup(store.catch_up()[PUBLISHED], layout.article_path(slug))
 
 
-def in_batches(store: ArticleStore, items: Iterable[T], size: int = BATCH) -> Iterator[T]:
+def in_batches(store: ArticleStore, items: Iterable[T], size: int | None = None
+               ) -> Iterator[T]:
     """Yield `items`; what the caller writes while it holds them goes to git and the index
-    as one batch per `size` items (`ArticleStore.batch`): the same commits, one pack of
-    objects and one move of each branch instead of a file per object and a move per commit,
-    which made an import run at a tenth of the store's save rate. A batch the caller leaves
+    as one batch per `size` items (default BATCH; see `ArticleStore.batch`): the same
+    commits, but one pack of objects and one move of each branch instead of a file per
+    object and a ref rename per commit, which wait on a busy disk. A batch the caller leaves
     by an exception writes nothing."""
     it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
+    while chunk := list(itertools.islice(it, size or BATCH)):
         with store.batch():
             yield from chunk
 

@@ -64,8 +64,12 @@ class StoreBase:
         the batch raises.
 
         Raises RefMoved at the end if a branch moved meanwhile outside the CMS."""
-        with self.repo.exclusive(), self.index.batch(), self.repo.batch():
-            yield
+        with self.repo.exclusive(), self.index.batch():
+            # the index follows the branches from here: a commit of the batch is indexed as
+            # it is made, never looked for in git (where it is not yet)
+            self.index.catch_up()
+            with self.repo.batch():
+                yield
 
     @classmethod
     def open(cls, settings: Settings, *, make_card: CardMaker | None = None) -> Self:
