@@ -46,7 +46,7 @@ _WORD = re.compile(r"\w+")  # on text whose underscores became spaces: faster th
 # relevance ranks the matches that went live last, this many at most (older matches follow,
 # newest first): FTS5's bm25() costs 2 to 3 microseconds a match on a 2-core machine, so
 # ranking a word found in most of 100,000 articles would take a quarter of a second, and
-# neither `ORDER BY rank` nor `detail=column` scores faster (measured: the latter 10x slower)
+# neither `ORDER BY rank` nor `detail=column` scores faster (measured: the latter 10-35x slower)
 RANK_WINDOW = 2_000
 SNIPPET_WORDS = 24
 LEAD_WORDS = 6  # words shown before the first match
