@@ -54,6 +54,7 @@ class Settings:
     mirror_poll_interval: float = 0.05
     mirror_retry_max: float = 30.0
     mirror_min_interval: float = 1.0
+    mirror_settle: float = 0.1
     mirror_timeout: float = 120.0
     # each worker's response cache: its total budget, and the largest response it keeps
     response_cache_bytes: int = 64 * 1024 * 1024

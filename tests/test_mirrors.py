@@ -15,6 +15,7 @@ from conftest import GIT_ENV, article
 
 from cms.cli import main
 from cms.gitobjects import Person
+from cms.pusher import Pusher
 from cms.replica import Replica
 from cms.store import ArticleStore
 from cms.tokens import TokenStore
@@ -122,6 +123,37 @@ def test_push_sends_both_lines_and_a_diverged_mirror_is_left_alone(
     code, output = cms(repo, "mirror", "list")
     assert output.startswith("backup  diverged  ") and "failures 1" in output
     assert "\n  error: the mirror's main has commits" in output
+
+
+def pushed_by(pusher: Pusher) -> None:
+    """Let `pusher` look at the refs once and wait for the pushes it started."""
+    pusher.push_due()
+    for thread in list(pusher._pushing.values()):
+        thread.join(60)
+
+
+def test_the_pusher_sends_an_edit_and_its_publish_together_once_writes_settle(
+        repo: Path, store: ArticleStore, tmp_path: Path) -> None:
+    mirror = bare(tmp_path / "mirror.git")
+    cms(repo, "mirror", "add", "backup", f"file://{mirror}")
+    editor = Person("Eve Editor", "eve@example.org")
+    # writes that have not stood still for `settle`, on a mirror behind for less than
+    # `min_interval`, are not pushed yet
+    waiting = Pusher(str(repo), settle=3600, min_interval=3600)
+    slug = store.create(article(), editor).slug
+    pushed_by(waiting)
+    store.publish(slug, editor)
+    pushed_by(waiting)
+    assert refs(mirror) == {}
+    # once they have settled, one push carries the edit and its publish
+    pushed_by(Pusher(str(repo), settle=0, min_interval=3600))
+    assert refs(mirror) == refs(repo)
+    assert "pushes 1  failures 0" in cms(repo, "mirror", "list")[1]
+    # writes that never settle are pushed once the mirror has been behind `min_interval`
+    store.unpublish(slug, editor)
+    pushed_by(Pusher(str(repo), settle=3600, min_interval=0))
+    assert refs(mirror) == refs(repo)
+    assert "pushes 2  failures 0" in cms(repo, "mirror", "list")[1]
 
 
 def test_a_mirror_that_cannot_be_reached_is_reported_failing(repo: Path) -> None:

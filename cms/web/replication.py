@@ -53,7 +53,8 @@ def init(app: Flask, store: ArticleStore, settings: Settings) -> None:
         pusher.start(store.repo.git_dir, poll=float(settings.mirror_poll_interval),
                      retry_max=float(settings.mirror_retry_max),
                      timeout=float(settings.mirror_timeout),
-                     min_interval=float(settings.mirror_min_interval))
+                     min_interval=float(settings.mirror_min_interval),
+                     settle=float(settings.mirror_settle))
 
 
 def health(admin: bool) -> dict[str, Any]:
