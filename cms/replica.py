@@ -101,7 +101,7 @@ class Replica:
         `maintenance`: let git check afterwards whether the copy needs packing (one more
         process, so the fetcher asks for it only now and then)."""
         command = ["git", "--git-dir", self.git_dir, "fetch", "--atomic", "--no-tags",
-                   "--no-write-fetch-head", "--no-show-forced-updates", "--quiet",
+                   "--no-write-fetch-head", "--quiet",
                    "--auto-maintenance" if maintenance else "--no-auto-maintenance",
                    "--", self.source, *REFSPECS]
         started = time.time()
