@@ -242,9 +242,10 @@ def _reads(out: Replication, primary: Server, replica: Server, path: str) -> Non
         for server in (first, second, second, first):
             w = reads.wrk(server, path, out.plan.read_seconds, 16, "cached")
             out.reads.append({"server": server.name, "round": round_,
-                              "requests_per_s": w.requests_per_s, "errors": w.errors})
-            print(f"  wrk {server.name:<7} {w.requests_per_s:8.0f} req/s ({w.errors} errors)",
-                  flush=True)
+                              "requests_per_s": w.requests_per_s, "errors": w.errors,
+                              "cpu_ms_per_request": w.cpu_ms_per_request})
+            print(f"  wrk {server.name:<7} {w.requests_per_s:8.0f} req/s ({w.errors} errors), "
+                  f"worker CPU {w.cpu_ms_per_request:.3f} ms/request", flush=True)
 
 
 def _in_sync(mirrors: Mirrors, timeout: float = 60) -> None:
@@ -316,6 +317,10 @@ def rows(r: Replication | None) -> list[Row]:
                  for name in ("replica", "cms")}
         ratios.append(rates["replica"] / rates["cms"])
     errors = sum(x["errors"] for x in r.reads)
+    # CPU per request is steadier than req/s on a shared machine: extra work per request on
+    # the replica would show here
+    cpu_ms = {name: median([x.get("cpu_ms_per_request", float("nan")) for x in r.reads
+                            if x["server"] == name]) for name in ("replica", "cms")}
     pushes = max(r.pushes.values(), default=0)
     none, two = median(r.saves_per_s["none"]), median(r.saves_per_s["two"])
     cpu = {k: {side: median(v) for side, v in sides.items()}
@@ -329,8 +334,10 @@ def rows(r: Replication | None) -> list[Row]:
             lag["p99"] <= 2000 and r.unseen == 0, {"lag_ms": lag, "git_roundtrip_ms": trip}),
         Row("replica_read_ratio", "GET article on a replica, 2 workers, wrk -c16, ABBA rounds",
             ">= 0.9x primary", replica, "req/s",
-            f"{replica:.0f} req/s{f', {errors} errors' if errors else ''}", primary,
-            f"primary {primary:.0f} req/s", median(ratios), f"{median(ratios):.2f}x",
+            f"{replica:.0f} req/s, {cpu_ms['replica']:.2f} ms CPU/request"
+            f"{f', {errors} errors' if errors else ''}", primary,
+            f"primary {primary:.0f} req/s, {cpu_ms['cms']:.2f} ms CPU/request",
+            median(ratios), f"{median(ratios):.2f}x",
             median(ratios) >= 0.9 and not errors, {"runs": r.reads}),
         Row("mirror_pushes_per_saves", f"pushes to a mirror during {r.saves:,} saves",
             "<= 10% of saves", pushes, "pushes", f"{pushes} pushes ({r.pushes})", r.saves,

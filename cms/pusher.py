@@ -9,7 +9,7 @@ bulk load becomes about one push a second). One push per mirror is in flight at 
 the writes made meanwhile go in the next one. A mirror's own `min_interval` (GitHub asks for
 no more than a few pushes a minute) spaces the starts of its pushes further. A failed push is
 retried after 0.5 s, doubling up to `retry_max`; when the mirror returns, one push catches it
-up. The pushes themselves are made cheap and yield the CPU to requests (see `Mirrors.push`).
+up. Each push is made with git settings that cost less CPU (`mirrors.PUSH_CONFIG`).
 One process of the server runs the pusher (see `leader`); each mirror has its own thread
 while it pushes, so a slow mirror never holds back the others.
 """
