@@ -28,4 +28,6 @@ EXPOSE 8000
 
 USER cms
 
-CMD cms init --demo && exec cms serve --host 0.0.0.0 --port 8000 --workers 2
+# No demo content and no token in the logs: create the first admin token with
+#   docker compose exec cms cms token create --name "..." --email ... --role admin
+CMD cms init --no-token && exec cms serve --host 0.0.0.0 --port 8000 --workers 2

@@ -1,8 +1,12 @@
-# `make run` serves the CMS on http://127.0.0.1:8000; `make test` runs everything CI runs.
+# `make run` serves the CMS on http://127.0.0.1:8000 (`make run PORT=8080 HOST=0.0.0.0`);
+# `make test` runs everything CI runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SERVE_STAMP := $(VENV)/.serve-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
 CMS_REPO ?= ./content-repo
 export CMS_REPO
 
@@ -16,10 +20,16 @@ system-packages:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+# What serving needs, and nothing else (`make run`).
+$(SERVE_STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-packages PACKAGES="git curl"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+# Serving plus the dev extras: test, lint and type-check tools.
+$(STAMP): $(SERVE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -31,9 +41,9 @@ $(WORKBENCH_STAMP): workbench/package.json workbench/package-lock.json
 
 workbench: $(WORKBENCH_STAMP)
 
-run: $(STAMP) $(WORKBENCH_STAMP)
+run: $(SERVE_STAMP) $(WORKBENCH_STAMP)
 	$(BIN)/cms init --demo
-	$(BIN)/cms serve --host 127.0.0.1 --port 8000
+	$(BIN)/cms serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check cms tests bench soak
