@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from . import check as checks
-from . import gate, releases, signing, transfer
+from . import gate, identity, releases, signing, transfer
 from .demo import ARTICLES as DEMO_ARTICLES
 from .demo import with_pictures
 from .demo_pictures import pictures
@@ -58,14 +58,14 @@ def _card(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def git_identity(default: Person) -> Person:
-    """The user's own git name and email, or `default`."""
+    """The user's own git name and email when both are set and valid, or `default`."""
 
     def config(key: str) -> str:
         result = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True)
         return result.stdout.strip()
 
     name, email = config("user.name"), config("user.email")
-    return Person(name, email) if name and email else default
+    return default if identity.problems(name, email) else Person(name, email)
 
 
 @click.group(epilog="""\b

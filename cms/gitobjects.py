@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from . import identity
+
 MODE_FILE = 0o100644
 MODE_TREE = 0o040000
 
@@ -119,7 +121,13 @@ def serialize_commit(
     authored: int | None = None,
 ) -> bytes:
     """The bytes of a commit object made at `when`; `authored` (default: `when`) is the author
-    date, as git keeps for a change written earlier than it was committed (an archive's)."""
+    date, as git keeps for a change written earlier than it was committed (an archive's).
+    Raises ValueError for an identity that could break its header (every caller validates
+    identities first; this is the last guard)."""
+    for person in (author, committer):
+        found = identity.problems(person.name, person.email)
+        if found:
+            raise ValueError(f"refusing to write the identity {person!r} into a commit: {found}")
     lines = [f"tree {tree}"]
     lines += [f"parent {p}" for p in parents]
     lines.append(f"author {author.name} <{author.email}> {when if authored is None else authored}"

@@ -25,7 +25,7 @@ from typing import IO, Any, TypeVar
 from marshmallow import ValidationError
 from slugify import slugify
 
-from . import canonical, layout
+from . import canonical, identity, layout
 from .articles import Article, validate, with_slug
 from .document import SLUG_MAX, UTCDateTime
 from .errors import ArticleNotFound, BadRequest, CMSError, Conflict, ValidationFailed
@@ -43,8 +43,6 @@ BATCH = 1000
 T = TypeVar("T")
 _WHEN = UTCDateTime()
 # checked whole (fullmatch): `$` would let a trailing newline through
-_NAME = re.compile(r"[^<>\x00-\x1f\x7f]{1,200}")
-_EMAIL = re.compile(r"[^<>\s@\x00-\x1f\x7f]+@[^<>\s@\x00-\x1f\x7f]+")
 _AUTHOR = re.compile(r"([^<>]*?) <([^<>]*)>")
 
 
@@ -387,12 +385,13 @@ def _array_file(items: Iterator[dict[str, Any]], f: IO[str]) -> Iterator[str]:
 
 
 def person(name: str, email: str, option: str) -> Person:
-    """A commit author, checked as a whole: a name without control characters or `<>`, and
-    an email address. Raises BadRequest naming `option`."""
-    if not _NAME.fullmatch(name) or not name.strip() or not _EMAIL.fullmatch(email):
+    """A commit author, checked as a whole by `identity` (a name without control characters or
+    `<>`, and an email address). Raises BadRequest naming `option`."""
+    name = name.strip()
+    if identity.problems(name, email):
         raise BadRequest(f"{option}: give a name and an email address, as \"Name <email>\".",
                          {option: ["Not a valid \"Name <email>\"."]})
-    return Person(name.strip(), email)
+    return Person(name, email)
 
 
 def parse_author(text: str) -> Person:

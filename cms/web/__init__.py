@@ -11,7 +11,7 @@ from flask import Flask
 from flask_cors import CORS
 from flask_smorest import Api
 
-from .. import __version__, public
+from .. import __version__, identity, public
 from ..delivery import Delivery
 from ..document import BLOCK_SCHEMAS, ArticleFields, block_openapi
 from ..media.library import MediaLibrary
@@ -94,6 +94,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
+    wrong = identity.problems(settings.committer_name, settings.committer_email)
+    if wrong:
+        raise ValueError(f"CMS_COMMITTER_NAME / CMS_COMMITTER_EMAIL: {wrong}")
     store = ArticleStore.open(settings, make_card=public.card)
     app.extensions["cms.settings"] = settings
     app.extensions["cms.store"] = store

@@ -11,7 +11,7 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import canonical
+from .. import canonical, identity
 from ..errors import (
     BadRequest,
     Forbidden,
@@ -129,5 +129,12 @@ def _token() -> Token:
 
 
 def editor() -> Person:
-    """The person behind the current token, who becomes the commit author."""
+    """The person behind the current token, who becomes the commit author.
+
+    Raises Forbidden for a token whose name or email could not be written into a commit (one
+    made by a version that checked them less strictly)."""
+    found = identity.problems(g.token.name, g.token.email)
+    if found:
+        raise Forbidden("This token's name or email cannot be written into a commit; revoke it "
+                        "and create a new one.", {f"token.{k}": v for k, v in found.items()})
     return Person(g.token.name, g.token.email)
