@@ -23,6 +23,15 @@ HEADERS = {
 
 
 def init(app: Flask) -> None:
+    # Flask runs after-request hooks last-registered first, so this one, registered before the
+    # limiter's, sees the limiter's headers: it keeps Retry-After only where there is
+    # something to wait for (flask-limiter adds it, as 0, to every answer it counts)
+    @app.after_request
+    def retry_after_only_when_refused(response: Response) -> Response:
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://",
                       headers_enabled=True)
     for blueprint in (manage.blp, media.manage_blp, session.blp, preview.blp,
