@@ -517,10 +517,15 @@ def test_non_ascii_text_survives_the_round_trip_as_utf8(repo: Path, tmp_path: Pa
 def test_serve_runs_gunicorn_that_answers_healthz(demo: Path, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
+    admin = ok(cms("token", "create", "--name", "Ada", "--email", "ada@example.org", "--role",
+                   "admin", repo=demo)).stdout.strip()
     log = tmp_path / "serve.log"
     with running([CMS, "--repo", str(demo), "serve", "--port", str(port), "--workers", "2"],
                  url, log, ENV):
         with urllib.request.urlopen(url, timeout=10) as response:
+            assert json.loads(response.read()) == {"status": "ok"}
+        asked = urllib.request.Request(url, headers={"Authorization": f"Bearer {admin}"})
+        with urllib.request.urlopen(asked, timeout=10) as response:
             body = json.loads(response.read())
         assert body["status"] == "ok"
         assert body["articles"] == len(DEMO_ARTICLES)

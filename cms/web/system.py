@@ -1,4 +1,9 @@
-"""Service endpoints: health."""
+"""Service endpoints: health.
+
+Anyone may ask whether the service is up; only an admin sees the details (where the lines
+of history point, how many articles there are, the mirrors), which would otherwise reveal
+editorial activity to the world. A replica shows its lag (see `replication.health`).
+"""
 
 from __future__ import annotations
 
@@ -14,26 +19,42 @@ blp = Blueprint("system", __name__, description="Service status.")
 
 
 class HealthSchema(Schema):
-    status = fields.String()
-    revision = fields.String(allow_none=True)
-    articles = fields.Integer()
+    status = fields.String(required=True)
+    revision = fields.String(allow_none=True, metadata={
+        "description": "Admins only: the commit `main` points at."})
+    published_revision = fields.String(allow_none=True, metadata={
+        "description": "Admins only: the commit `published` points at."})
+    articles = fields.Integer(metadata={"description": "Admins only: articles on `main`."})
     replica = fields.Dict(metadata={"description": "A replica's lag and its source's tips."})
     mirrors = fields.List(fields.Dict(), metadata={"description": "Admins only: each mirror."})
 
 
+def admin_details() -> dict[str, Any]:
+    """What `/healthz` adds for an admin's token about this repository (the mirrors' and a
+    replica's state come from `replication.health`)."""
+    store = current_app.extensions["cms.store"]
+    tips = store.catch_up()
+    return {"revision": tips["main"], "published_revision": tips["published"],
+            "articles": store.count()}
+
+
 @blp.route("/healthz", methods=["GET"])
 @blp.response(200, HealthSchema)
-@blp.doc(security=[], summary="Liveness: the repository can be read")
+@blp.doc(security=[{}, {"bearerAuth": []}],
+         summary="Liveness: the repository can be read (details with an admin token)")
 def healthz() -> Any:
     store = current_app.extensions["cms.store"]
-    return {"status": "ok", "revision": store.catch_up()["main"], "articles": store.count(),
-            **replication.health(_admin())}
+    store.catch_up()  # reads both refs and the index: fails if the repository cannot be read
+    admin = _admin()
+    body = {"status": "ok", **(admin_details() if admin else {}), **replication.health(admin)}
+    return body, 200, {"Cache-Control": "no-store"}
 
 
 def _admin() -> bool:
-    """Whether the request carries a live admin token (no token is no error here)."""
+    """Whether the request carries a live admin token. A missing, unknown or lower token is
+    simply anonymous here: a health check never answers 401."""
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
+    if scheme.lower() != "bearer" or not secret.strip():
         return False
     token = current_app.extensions["cms.tokens"].verify(secret.strip())
     return token is not None and token.can("admin")
