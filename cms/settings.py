@@ -35,6 +35,7 @@ class Settings:
     auth_failure_limit: str = "20 per minute"
     site_title: str = "Git CMS"
     site_url: str | None = None
+    trusted_proxies: int = 0
     article_url: str | None = None
     max_content_length: int | None = 1024 * 1024
     media_max_bytes: int = 20_000_000

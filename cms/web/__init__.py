@@ -22,6 +22,7 @@ from ..store import ArticleStore
 from ..tokens import TokenStore
 from ..webhooks import start_webhooks
 from . import (
+    addresses,
     delivery_api,
     manage,
     media,
@@ -136,6 +137,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         lambda: (store.repo.ref("main"), store.repo.ref("published")),
         params=delivery_api.cache_params, budget=settings.response_cache_bytes,
         largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
+    addresses.trust_proxies(app)
     interval = float(settings.scheduler_interval)
     if interval > 0 and not app.testing and not settings.replica_of:
         scheduler.start(store, interval)

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from .. import feeds
 from ..delivery import Delivery
 from ..public import PublicArticleSchema
+from .addresses import external
 from .pages import page
 from .request_helpers import Parser
 from .schemas import (
@@ -142,9 +143,10 @@ def sync(args: dict[str, Any]) -> Any:
 
 def _site() -> feeds.Site:
     config = current_app.config
-    home = config["SITE_URL"] or request.host_url
-    template = config["ARTICLE_URL"] or (
-        url_for("delivery.article", slug="SLUG", _external=True).replace("SLUG", "{slug}"))
+    home = config["SITE_URL"] or external("/")
+    # url_for's path starts with the script root, which `external` adds itself
+    path = url_for("delivery.article", slug="SLUG").removeprefix(request.script_root)
+    template = config["ARTICLE_URL"] or external(path).replace("SLUG", "{slug}")
     return feeds.Site(title=config["SITE_TITLE"], home_url=home, article_url=template)
 
 
@@ -154,7 +156,7 @@ def _site() -> feeds.Site:
          responses={"200": {"description": "Atom feed",
                             "content": {"application/atom+xml": {"schema": {"type": "string"}}}}})
 def atom() -> Any:
-    body = feeds.atom(_site(), delivery().latest(50), request.base_url)
+    body = feeds.atom(_site(), delivery().latest(50), external(request.path))
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -164,7 +166,7 @@ def atom() -> Any:
          responses={"200": {"description": "JSON Feed", "content": {
              "application/feed+json": {"schema": {"type": "object"}}}}})
 def json_feed() -> Any:
-    body = feeds.json_feed(_site(), delivery().latest(50), request.base_url)
+    body = feeds.json_feed(_site(), delivery().latest(50), external(request.path))
     return Response(current_app.json.dumps(body), mimetype="application/feed+json")
 
 

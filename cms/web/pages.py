@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 
 from flask import request
 
+from .addresses import external
+
 
 def page(items: list[Any], total: int, page: int, per_page: int,
          args: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -21,7 +23,7 @@ def page(items: list[Any], total: int, page: int, per_page: int,
     for rel, number in (("prev", page - 1), ("next", page + 1)):
         if 1 <= number <= pages:
             query = {**given, "page": str(number), "per_page": str(per_page)}
-            links.append(f'<{request.base_url}?{urlencode(query)}>; rel="{rel}"')
+            links.append(f'<{external(request.path, urlencode(query))}>; rel="{rel}"')
     body = {"items": items,
             "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages}}
     return body, ({"Link": ", ".join(links)} if links else {})
