@@ -26,6 +26,7 @@ from . import (
     delivery_api,
     manage,
     media,
+    openapi,
     preview,
     problems,
     releases,
@@ -113,11 +114,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cms.preview_links"] = PreviewLinks(store.repo.git_dir)
     workbench.init(app)
 
-    api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses()]})
+    api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses(),
+                                                     openapi.OperationPlugin()]})
     for schema in BLOCK_SCHEMAS.values():
         api.spec.components.schema(schema.__name__, schema=schema)
     api.ma_plugin.converter.add_attribute_function(block_openapi)
     api.spec.components.schema("ArticleInput", schema=ArticleFields)
+    openapi.document(api.spec, api.ma_plugin.converter, ArticleFields)
     api.register_blueprint(system.blp)
     api.register_blueprint(manage.blp)
     api.register_blueprint(releases.blp)

@@ -48,7 +48,7 @@ blp = CMSBlueprint(
 )
 ARTICLE_BODY = {"content": {"application/json": {"schema": "ArticleInput"}}, "required": True}
 PATCH_BODY = {
-    "content": {"application/merge-patch+json": {"schema": {"type": "object"}}},
+    "content": {"application/merge-patch+json": {"schema": "ArticlePatch"}},
     "required": True,
 }
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
