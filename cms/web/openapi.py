@@ -69,7 +69,7 @@ RESPONSE_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "delivery.articles": {"200": LIST},
     "delivery.history": {"200": LIST},
 }
-DELIVERY = {"200": ("ETag", "Cache-Control"), "304": ("ETag", "Cache-Control")}
+DELIVERY: dict[str, tuple[str, ...]] = {"200": ("ETag", "Cache-Control"), "304": ("ETag", "Cache-Control")}
 
 
 class OperationPlugin(BasePlugin):  # type: ignore[misc]
@@ -88,7 +88,7 @@ class OperationPlugin(BasePlugin):  # type: ignore[misc]
         if rule is None or not operations:
             return
         endpoint = rule.endpoint
-        headers = dict(RESPONSE_HEADERS.get(endpoint, {}))
+        headers: dict[str, tuple[str, ...]] = dict(RESPONSE_HEADERS.get(endpoint, {}))
         if endpoint.startswith("delivery."):
             for status, names in DELIVERY.items():
                 headers[status] = (*names, *headers.get(status, ()))
