@@ -69,7 +69,8 @@ RESPONSE_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "delivery.articles": {"200": LIST},
     "delivery.history": {"200": LIST},
 }
-DELIVERY: dict[str, tuple[str, ...]] = {"200": ("ETag", "Cache-Control"), "304": ("ETag", "Cache-Control")}
+DELIVERY: dict[str, tuple[str, ...]] = {"200": ("ETag", "Cache-Control"),
+                                         "304": ("ETag", "Cache-Control")}
 
 
 class OperationPlugin(BasePlugin):  # type: ignore[misc]
