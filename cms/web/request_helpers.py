@@ -55,10 +55,12 @@ def body() -> bytes:
 
 class Parser(FlaskParser):
     """webargs' parser with the same strict JSON reading as every other body here. An empty
-    body without a content type is an absent body (its required fields are then missing)."""
+    body, without a content type or labelled JSON, is an absent body: no options where the body
+    is optional (as clients generated from our OpenAPI document send it), and missing fields
+    where it is required."""
 
     def _raw_load_json(self, req: Any) -> Any:
-        if not req.mimetype and not body():
+        if (not req.mimetype or req.mimetype in JSON_TYPES) and not body():
             return missing
         return json_body()
 
