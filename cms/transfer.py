@@ -283,9 +283,12 @@ def save(store: ArticleStore, record: Record, editor: Person) -> tuple[str, Publ
 
 def _put(store: ArticleStore, slug: str | None, current: Article | None, doc: dict[str, Any],
          editor: Person) -> tuple[Article, str]:
+    """Create or replace the draft. The command line holds the repository itself, so, like
+    an editor, it may set `publish_at`."""
     if current is None:
-        return store.create(doc if slug is None else with_slug(doc, slug), editor), "created"
-    after = store.replace(current.slug, doc, editor, {current.etag})
+        return store.create(doc if slug is None else with_slug(doc, slug), editor,
+                            may_schedule=True), "created"
+    after = store.replace(current.slug, doc, editor, {current.etag}, may_schedule=True)
     return after, "unchanged" if after.etag == current.etag else "updated"
 
 

@@ -494,7 +494,7 @@ def test_saving_the_same_content_again_makes_no_commit(data: dict[str, Any]) -> 
     if accepted(data) is None:
         return
     with fresh_store() as store:
-        created = store.create(data, EDITOR)
+        created = store.create(data, EDITOR, may_schedule=True)
         assert_as_stored(store, created)
         etag = created.etag
         again = assert_no_commit(
@@ -517,7 +517,7 @@ def test_a_scheduled_article_saved_unchanged_makes_no_commit(data: dict[str, Any
     if accepted(data) is None:
         return
     with fresh_store() as store:
-        created = store.create(data, EDITOR)
+        created = store.create(data, EDITOR, may_schedule=True)
         when = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
         scheduled = store.publish(created.slug, EDITOR, publish_at=when)
         assert scheduled.meta["state"] == "scheduled"

@@ -19,7 +19,13 @@ from typing import Any, Self
 from .. import canonical, layout, rules
 from ..articles import Article, from_row, validate
 from ..commits import Step, Tips, write
-from ..errors import ArticleNotFound, PreconditionFailed, PreconditionRequired, RefMoved
+from ..errors import (
+    ArticleNotFound,
+    Forbidden,
+    PreconditionFailed,
+    PreconditionRequired,
+    RefMoved,
+)
 from ..gitobjects import MODE_FILE, Person
 from ..index import CardMaker, Index
 from ..layout import MAIN, PUBLISHED
@@ -40,6 +46,20 @@ This repository is written by the CMS and readable with plain git.
 - Commit trailers `Article: <slug>` and `Action: <action>` say what each commit did:
   `git log --grep 'Action: publish' published`.
 """
+
+
+def check_schedule(before: dict[str, Any] | None, after: dict[str, Any],
+                   may_schedule: bool) -> None:
+    """Raise Forbidden when `after` sets, changes or removes the `publish_at` of `before` (None:
+    a new article) and the writer may not schedule: what makes content go live by itself
+    is an editor's decision, like publishing."""
+    old = seconds((before or {}).get("publish_at"))
+    if not may_schedule and (old != seconds(after.get("publish_at"))
+                             or (before is None and "publish_at" in after)):
+        raise Forbidden(
+            "Setting, changing or removing publish_at needs the editor role.",
+            {"publish_at": ["Only an editor may set, change or remove the schedule."]},
+        )
 
 
 class StoreBase:
@@ -131,15 +151,17 @@ class StoreBase:
 
     def _edit(self, slug: str, editor: Person, expected: Collection[str] | None,
               make: Callable[[dict[str, Any]], dict[str, Any]], *, verb: str | None = None,
-              detail: str | None = None) -> Article:
+              detail: str | None = None, may_schedule: bool = False) -> Article:
         """Change the draft of `slug` to what `make` makes of it (no commit if nothing
         changes); return the article. Raises ArticleNotFound, PreconditionRequired,
-        PreconditionFailed, and what `make` raises."""
+        PreconditionFailed, Forbidden (a change of `publish_at` without `may_schedule`), and
+        what `make` raises."""
         def plan(tips: Tips) -> builtins.list[Step] | None:
             current_blob = self._current(tips[MAIN], slug, expected)
             found = self.file_at(tips[MAIN], slug)
             current = found[1] if found else {}
             doc = make(current)
+            check_schedule(current, doc, may_schedule)
             if blob_id(canonical.dumps(doc)) == current_blob:
                 return None
             changed = [k for k in {**current, **doc} if current.get(k) != doc.get(k)]

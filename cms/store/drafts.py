@@ -19,18 +19,21 @@ from ..errors import (
 from ..gitobjects import Person
 from ..layout import MAIN, PUBLISHED
 from ..repository import blob_id
+from .base import check_schedule
 from .reading import Reading
 
 
 class Drafts(Reading):
     """The editor's writes to the draft line."""
 
-    def create(self, data: Any, editor: Person) -> Article:
+    def create(self, data: Any, editor: Person, *, may_schedule: bool = False) -> Article:
         """Create a draft; the slug is derived from the title when not given.
 
-        Raises ValidationFailed, ArticleExists.
+        Raises ValidationFailed, ArticleExists, Forbidden (a `publish_at` without
+        `may_schedule`).
         """
         doc = validate(data)
+        check_schedule(None, doc, may_schedule)
 
         def plan(tips: Tips) -> builtins.list[Step]:
             if "slug" in doc:
@@ -55,9 +58,10 @@ class Drafts(Reading):
         return candidate
 
     def replace(self, slug: str, data: Any, editor: Person,
-                expected: Collection[str] | None) -> Article:
+                expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
         """Replace the draft of `slug`. Raises ArticleNotFound, PreconditionRequired,
-        PreconditionFailed, ValidationFailed."""
+        PreconditionFailed, ValidationFailed, Forbidden (a change of `publish_at` without
+        `may_schedule`)."""
         doc = validate(data)
         if doc.get("slug", slug) != slug:
             raise ValidationFailed(
@@ -65,10 +69,11 @@ class Drafts(Reading):
                 {"slug": ["The slug cannot be changed after create."]},
             )
         doc = with_slug(doc, slug)
-        return self._edit(slug, editor, expected, lambda current: doc)
+        return self._edit(slug, editor, expected, lambda current: doc,
+                          may_schedule=may_schedule)
 
     def patch(self, slug: str, patch: Any, editor: Person,
-              expected: Collection[str] | None) -> Article:
+              expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
         """Apply a JSON Merge Patch to the draft of `slug`; raises as `replace`."""
         if not isinstance(patch, dict):
             raise ValidationFailed(
@@ -82,6 +87,7 @@ class Drafts(Reading):
         return self._edit(
             slug, editor, expected,
             lambda current: with_slug(validate(merge_patch(current, patch)), slug),
+            may_schedule=may_schedule,
         )
 
     def delete(self, slug: str, editor: Person, expected: Collection[str] | None) -> None:
@@ -102,23 +108,28 @@ class Drafts(Reading):
         write(self.repo, self.index, self.committer, editor, plan)
 
     def restore(self, slug: str, revision: str, editor: Person,
-                expected: Collection[str] | None) -> Article:
+                expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
         """Make the content of `slug` at `revision` its new draft, as a new commit.
 
         The expected version is needed while the article exists; a deleted article is
         restored without.
         Raises RevisionNotFound, PreconditionRequired, PreconditionFailed, ValidationFailed
-        when the content at `revision` is not a valid article.
+        when the content at `revision` is not a valid article, Forbidden (a change of
+        `publish_at` without `may_schedule`).
         """
         old, at = self.valid_at(slug, revision)
         sha = at["revision"]
 
         def plan(tips: Tips) -> builtins.list[Step] | None:
             current = self.repo.lookup(tips[MAIN], layout.article_path(slug))
+            before = None
             if current is not None:
                 self._current(tips[MAIN], slug, expected)
-                if current == blob_id(canonical.dumps(old)):
-                    return None
+                found = self.file_at(tips[MAIN], slug)
+                before = found[1] if found else {}
+            check_schedule(before, old, may_schedule)
+            if current is not None and current == blob_id(canonical.dumps(old)):
+                return None
             return [Step(MAIN, slug, "restore", doc=old, detail=f"to {sha[:12]}",
                          trailers={"Restored-From": sha})]
 

@@ -4,6 +4,8 @@ Publishing brings an article's file onto `published` from the draft line (or fro
 draft revision); unpublishing removes it there. A `publish_at` in the future is saved on the
 draft (a commit "Schedule <slug> for <time>"); when it comes, whichever process notices first
 publishes the draft, and the compare-and-swap of `published` lets exactly one of them commit.
+That publication is authored by the editor who set `publish_at` (only an editor may), so
+`git log --author` shows who made it go live; its `Scheduled-For:` trailer says when.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from .. import canonical, layout
+from .. import canonical, identity, layout
 from ..articles import Article, validate, with_slug
 from ..commits import Step, Tips, write
 from ..errors import (
@@ -28,6 +30,9 @@ from ..media.usage import to_publish
 from ..repository import blob_id
 from ..times import iso, seconds
 from .reading import Reading
+
+# how many revisions of an article the scheduler looks back to find who scheduled it
+SCHEDULER_SEARCH = 200
 
 
 class Publishing(Reading):
@@ -96,8 +101,38 @@ class Publishing(Reading):
         return self._edit(
             slug, editor, {"*"},
             lambda current: with_slug(validate({**current, "publish_at": when}), slug),
-            verb="Schedule", detail=f"for {when}",
+            verb="Schedule", detail=f"for {when}", may_schedule=True,
         )
+
+    def _scheduled_by(self, slug: str, when: int | None) -> Person:
+        """Who set the draft's current `publish_at`: the author of the oldest of the latest
+        draft revisions that all carry it (later edits that kept it do not count), so that
+        the publication it causes is authored by them. The committer when it cannot be told
+        (history too long to walk, or an identity that cannot go into a commit)."""
+        who: dict[str, str] | None = None
+        for offset in range(0, SCHEDULER_SEARCH, 20):
+            rows, total = self.index.revisions(slug, limit=20, offset=offset)
+            for row in rows:
+                if row["line"] != MAIN:
+                    continue
+                if row["blob"] is None or seconds(self._field(row["blob"], "publish_at")) != when:
+                    return self._person(who)
+                who = row["author"]
+            if offset + 20 >= total:
+                return self._person(who)
+        return self.committer
+
+    def _field(self, blob: str, name: str) -> Any:
+        try:
+            doc = json.loads(self.repo.read(blob))
+        except ValueError:
+            return None
+        return doc.get(name) if isinstance(doc, dict) else None
+
+    def _person(self, who: dict[str, str] | None) -> Person:
+        if who is None or identity.problems(who["name"], who["email"]):
+            return self.committer
+        return Person(who["name"], who["email"])
 
     def unpublish(self, slug: str, editor: Person) -> Article:
         """Withdraw `slug` from delivery; its draft stays. Raises ArticleNotFound, or Conflict
@@ -127,9 +162,10 @@ class Publishing(Reading):
             if row is None:
                 continue
             draft: dict[str, Any] = json.loads(self.repo.read(row["blob"]))
+            when = draft.get("publish_at")
             try:
-                self._publish(slug, self.committer, None,
-                         {"Scheduled-For": str(draft.get("publish_at"))}, due=now)
+                self._publish(slug, self._scheduled_by(slug, seconds(when)), None,
+                              {"Scheduled-For": str(when)}, due=now)
             except (Conflict, ArticleNotFound):
                 continue  # published by another process, rescheduled, or deleted meanwhile
             except ValidationFailed:

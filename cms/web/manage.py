@@ -22,6 +22,7 @@ from .request_helpers import (
     if_match,
     if_match_problems,
     json_body,
+    may_schedule,
     requires,
 )
 from .schemas import (
@@ -84,7 +85,7 @@ def checked(slug: str) -> str:
 @blp.response(201, ArticleSchema)
 @problems(400, 409, 413, 415, 422)
 def create() -> Any:
-    article = store().create(json_body(), editor())
+    article = store().create(json_body(), editor(), may_schedule=may_schedule())
     location = url_for("manage.show", slug=article.slug)
     return article.to_dict(), 201, {**etag_header(article.etag), "Location": location}
 
@@ -118,7 +119,8 @@ def show(slug: str) -> Any:
 @problems(400, 404, 412, 413, 415, 422, 428)
 @if_match_problems
 def replace(slug: str) -> Any:
-    article = store().replace(checked(slug), json_body(), editor(), if_match())
+    article = store().replace(checked(slug), json_body(), editor(), if_match(),
+                              may_schedule=may_schedule())
     return article.to_dict(), 200, etag_header(article.etag)
 
 
@@ -130,7 +132,8 @@ def replace(slug: str) -> Any:
 @problems(400, 404, 412, 413, 415, 422, 428)
 @if_match_problems
 def patch(slug: str) -> Any:
-    article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match())
+    article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match(),
+                            may_schedule=may_schedule())
     return article.to_dict(), 200, etag_header(article.etag)
 
 
@@ -210,5 +213,6 @@ def diff(args: dict[str, Any], slug: str) -> Any:
 @problems(400, 404, 412, 413, 415, 422, 428)
 @if_match_problems
 def restore(args: dict[str, Any], slug: str) -> Any:
-    article = store().restore(checked(slug), args["revision"], editor(), if_match())
+    article = store().restore(checked(slug), args["revision"], editor(), if_match(),
+                              may_schedule=may_schedule())
     return article.to_dict(), 200, etag_header(article.etag)

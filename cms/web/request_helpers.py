@@ -130,6 +130,11 @@ def _token() -> Token:
     return token
 
 
+def may_schedule() -> bool:
+    """Whether the current token may set, change or remove `publish_at` (editor and up)."""
+    return bool(g.token.can("editor"))
+
+
 def editor() -> Person:
     """The person behind the current token, who becomes the commit author.
 
