@@ -196,8 +196,9 @@ def test_revisions_survive_delete_and_restore_needs_if_match_while_the_article_e
     assert client.get(f"{URL}/never-existed/revisions", headers=editor_token).status_code == 404
 
 
-def test_health_and_openapi(client, created):
-    health = client.get("/healthz").get_json()
+def test_health_and_openapi(client, created, admin_token):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    health = client.get("/healthz", headers=admin_token).get_json()
     assert health["status"] == "ok" and health["articles"] == 1
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
