@@ -54,29 +54,38 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def state(blob: str, live_blob: str | None, publish_at: int | None, now: int) -> str:
-    """draft, published, changed (live, with newer draft edits) or scheduled.
+def state(blob: str, live_blob: str | None, publish_at: int | None, now: int,
+          content: str | None = None, live_content: str | None = None) -> str:
+    """draft, published, changed (live, with newer draft edits) or scheduled (not live, with a
+    future `publish_at`). A live article stays `published` or `changed` whatever its schedule,
+    and one whose draft differs from the live file only in `publish_at` is `published`
+    (`content` and `live_content`: the files' ids without `publish_at`, None if they have none).
 
-    The SQL twin of this rule is `index.STATE`, used to filter lists by state.
+    The SQL twin of this rule is `index.drafts.STATE`, used to filter lists by state.
     """
-    if live_blob == blob:
+    if live_blob is None:
+        return "scheduled" if publish_at is not None and publish_at > now else "draft"
+    if live_blob == blob or (live_content or live_blob) == (content or blob):
         return "published"
-    if publish_at is not None and publish_at > now:
-        return "scheduled"
-    return "draft" if live_blob is None else "changed"
+    return "changed"
 
 
 def from_row(row: dict[str, Any], doc: dict[str, Any]) -> Article:
     """An Article from an index row (see `Index.article`) and the file's content. A file
     that is not a valid article (`problems` in the row) shows as state `invalid` with its
-    problems, and no fields but its slug."""
+    problems, and no fields but its slug. `meta.publish_at` is the pending schedule: the
+    draft's `publish_at` while it is ahead."""
     problems = row.get("problems")
     if problems:
         doc = {"slug": row["slug"]}
+    now = int(time.time())
     meta = {
         "revision": row["revision"],
-        "state": "invalid" if problems else state(row["blob"], row["live_blob"],
-                                                  row["publish_at"], int(time.time())),
+        "state": "invalid" if problems else state(
+            row["blob"], row["live_blob"], row["publish_at"], now, row.get("content"),
+            row.get("live_content")),
+        "publish_at": utc(row["publish_at"]) if row["publish_at"] and row["publish_at"] > now
+        else None,
         "created_at": utc(row["created_at"]),
         "updated_at": utc(row["updated_at"]),
         "created_by": row["created_by"],

@@ -182,21 +182,27 @@ class Delivery:
 
     def history(self, slug: str, *, page: int, per_page: int
                 ) -> tuple[builtins.list[dict[str, Any]], int]:
-        """The published versions of a live article, newest first."""
+        """The published versions of a live article in its current life (since it was last
+        deleted), newest first."""
         self._live_or_404(slug)
         rows, total = self.index.revisions(slug, line=PUBLISHED, limit=per_page,
-                                           offset=(page - 1) * per_page)
+                                           offset=(page - 1) * per_page,
+                                           since=self.index.life_start(slug))
         items = [{"revision": r["revision"], "published_at": iso(r["date"]),
                   "title": json.loads(self.store.repo.read(r["blob"])).get("title")}
                  for r in rows]
         return items, total
 
     def at(self, slug: str, revision: str) -> dict[str, Any]:
-        """A live article as it was published at `revision` (a commit on the published line)."""
+        """A live article as it was published at `revision` (a commit on the published line)
+        in its current life: a version from before it was deleted is not found."""
         self._live_or_404(slug)
         sha, date = self.store.resolve(revision, line=PUBLISHED)
         found = self.store.file_at(sha, slug)
-        if found is None or found[2]:  # absent then, or not a valid article
+        position = self.index.position(sha, PUBLISHED)
+        # absent then, not a valid article, or published in an earlier life of the slug
+        if found is None or found[2] or position is None or (
+                position <= self.index.life_start(slug)):
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
         blob = found[0]
         kept = self.index.documents([blob]).get(blob)

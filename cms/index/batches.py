@@ -10,7 +10,8 @@ than its ref.
 
 from __future__ import annotations
 
-from ..layout import LINES
+from ..layout import LINES, MAIN, PUBLISHED
+from ..repository import CommitRecord
 from .catch_up import CatchUp
 
 BATCH = 250
@@ -33,27 +34,35 @@ class Batches(CatchUp):
         return total
 
     def catch_up_in_batches(self, batch: int = BATCH) -> None:
-        """Bring the index up to both lines, `batch` commits per transaction. A line that
-        was rewritten (its indexed tip is no ancestor of its ref) is rebuilt in one."""
-        for line in LINES:
-            while True:
-                tip = self.repo.ref(line)
-                current = self._tip(self.db, line)
-                if current == tip:
-                    break
-                if tip is None or current is None or not self.repo.is_ancestor(current, tip):
-                    with self._writing() as db:
-                        self._catch_up_line(db, line)
-                    break
-                records = list(self.repo.log(current, tip))
-                for start in range(0, len(records), batch):
-                    chunk = records[start:start + batch]
-                    with self._writing() as db:
-                        if self._tip(db, line) != current:
-                            break  # another process moved it: read the line again
-                        for record in chunk:
-                            # cards are left to delivery's background work: one with
-                            # a generated summary costs tens of milliseconds
-                            self._apply(db, line, record, {}, cards=False)
-                        current = chunk[-1].sha
-                        db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, current))
+        """Bring the index up to both lines, `batch` commits per transaction, in the one
+        order both lines' commits share (see `CatchUp._interleave`). When a line is new to
+        the index, gone, or was rewritten (its indexed tip is no ancestor of its ref), both
+        are read again in one transaction (`CatchUp.catch_up`)."""
+        while True:
+            tips = {line: self.repo.ref(line) for line in LINES}
+            current = self._tips(self.db)
+            if current == tips:
+                return
+            new: dict[str, list[CommitRecord]] = {MAIN: [], PUBLISHED: []}
+            for line in LINES:
+                tip, old = tips[line], current[line]
+                if tip == old:
+                    continue
+                if tip is None or old is None or not self.repo.is_ancestor(old, tip):
+                    self.catch_up()
+                    return
+                new[line] = list(self.repo.log(old, tip))
+            order = list(self._interleave(new[MAIN], new[PUBLISHED]))
+            for start in range(0, len(order), batch):
+                with self._writing() as db:
+                    if self._tips(db) != current:
+                        break  # another process moved it: read the lines again
+                    for line, record in order[start:start + batch]:
+                        # cards are left to delivery's background work: one with
+                        # a generated summary costs tens of milliseconds
+                        self._apply(db, line, record, {}, cards=False)
+                        current[line] = record.sha
+                    for line in LINES:
+                        if current[line] is not None:
+                            db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)",
+                                       (line, current[line]))

@@ -2,19 +2,21 @@
 
 For each line (`main`, `published`) the index remembers the commit it reflects and catches up
 by reading the commits after it (`git log old..new`), never by re-reading everything. When a
-line no longer descends from that commit (a force push) the line is rebuilt from its history.
+line no longer descends from that commit (a force push) both lines are rebuilt from their
+history (their commits share one order, which revisions are listed in).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
-from .. import layout, messages, rules, search
+from .. import canonical, layout, messages, rules, search
 from ..gitobjects import MODE_FILE
 from ..layout import LINES, MAIN, PUBLISHED
-from ..repository import CommitRecord
+from ..repository import CommitRecord, blob_id
 from ..text import has_own_summary, search_text
 from ..times import seconds
 from .tables import REVISION_COLUMNS, Tables
@@ -35,25 +37,34 @@ class CatchUp(Tables):
         # back to a commit this process saw before they did
         if tips != self._tips(self.db):
             with self._writing() as db:
-                for line in LINES:
-                    tips[line] = self._catch_up_line(db, line)
+                tips = self._catch_up_lines(db)
         return tips
 
-    def _catch_up_line(self, db: sqlite3.Connection, line: str) -> str | None:
-        # read the ref again under the index's write lock, so the index never runs ahead of it
-        tip = self.repo.ref(line)
-        current = self._tip(db, line)
-        if current == tip:
-            return tip
-        if current is not None and (tip is None or not self.repo.is_ancestor(current, tip)):
-            self._clear(db, line)
-            current = None
-        if tip is None:
-            return None
-        for record in self.repo.log(current, tip):
+    def _catch_up_lines(self, db: sqlite3.Connection) -> dict[str, str | None]:
+        """Apply the new commits of both lines in one order, which is the order of revisions
+        (see `_interleave`). Commits the CMS makes are recorded as they are made (`record`),
+        in that same order, so a rebuilt index agrees with a kept one."""
+        # read the refs again under the index's write lock: the index never runs ahead of them
+        tips: dict[str, str | None] = {line: self.repo.ref(line) for line in LINES}
+        since = {line: self._tip(db, line) for line in LINES}
+        if any(old is not None and old != tip and (tip is None or not self.repo.is_ancestor(
+                old, tip)) for old, tip in ((since[line], tips[line]) for line in LINES)):
+            # a line no longer descends from what the index reflects (a force push): both
+            # are read again, so that their commits keep one order
+            for line in LINES:
+                self._clear(db, line)
+            since = dict.fromkeys(LINES)
+        new: dict[str, list[CommitRecord]] = {MAIN: [], PUBLISHED: []}
+        for line in LINES:
+            tip = tips[line]
+            if tip is not None and tip != since[line]:
+                new[line] = list(self.repo.log(since[line], tip))
+        for line, record in self._interleave(new[MAIN], new[PUBLISHED]):
             self._apply(db, line, record, {})
-        db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, tip))
-        return tip
+        for line, records in new.items():
+            if records:
+                db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, tips[line]))
+        return tips
 
     def record(self, line: str, record: CommitRecord, docs: dict[str, dict[str, Any]]) -> None:
         """Add a commit this process just made, without asking git, if it follows the tip."""
@@ -74,6 +85,37 @@ class CatchUp(Tables):
             "live", "live_tags", "live_authors", "live_text")
         for table in tables:
             db.execute(f"DELETE FROM {table}")
+
+    def _interleave(self, drafts: list[CommitRecord], published: list[CommitRecord]
+                    ) -> Iterator[tuple[str, CommitRecord]]:
+        """Both lines' commits as one sequence by the commit graph: each line keeps its own
+        order, and a commit the CMS made on `published` comes right after the draft commit
+        its `Revision:` trailer names (the one it published, or that was current when it
+        withdrew the article), which is where the CMS made it. Other commits on `published`
+        go by date, after the draft commits of the same second."""
+        at = {record.sha: n for n, record in enumerate(drafts)}
+        i = j = 0
+        while i < len(drafts) or j < len(published):
+            if j == len(published):
+                yield MAIN, drafts[i]
+                i += 1
+                continue
+            if i < len(drafts):
+                source = self._source(published[j])
+                waits = at.get(source, -1) >= i if source is not None else (
+                    drafts[i].date <= published[j].date)
+                if waits:
+                    yield MAIN, drafts[i]
+                    i += 1
+                    continue
+            yield PUBLISHED, published[j]
+            j += 1
+
+    def _source(self, record: CommitRecord) -> str | None:
+        """The draft commit a CMS commit on `published` names in `Revision:`, if any."""
+        if self._action(record) == "external":
+            return None
+        return messages.trailers(record.message).get("Revision")
 
     def _action(self, record: CommitRecord) -> str:
         return messages.action(record.message, record.committer_email, self.committer_email)
@@ -156,20 +198,21 @@ class CatchUp(Tables):
                         blob: str, doc: dict[str, Any], record: CommitRecord,
                         problems: rules.Problems | None = None) -> None:
         who = (record.date, record.author.name, record.author.email)
-        fields = (blob, record.sha, _text(doc, "title"), _text(doc, "section"),
-                  _text(doc, "language"), seconds(doc.get("publish_at")),
+        fields = (blob, content_id(blob, doc), record.sha, _text(doc, "title"),
+                  _text(doc, "section"), _text(doc, "language"), seconds(doc.get("publish_at")),
                   json.dumps(problems) if problems else None)
         if article is None:
             article = db.execute(
-                "INSERT INTO articles (slug, blob, revision, title, section, language, "
+                "INSERT INTO articles (slug, blob, content, revision, title, section, language, "
                 "publish_at, problems, created_at, created_name, created_email, updated_at, "
-                "updated_name, updated_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "updated_name, updated_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, *fields, *who, *who),
             ).lastrowid
         else:
             db.execute(
-                "UPDATE articles SET blob = ?, revision = ?, title = ?, section = ?, "
-                "language = ?, publish_at = ?, problems = ?, updated_at = ?, updated_name = ?, "
+                "UPDATE articles SET blob = ?, content = ?, revision = ?, title = ?, "
+                "section = ?, language = ?, publish_at = ?, problems = ?, updated_at = ?, "
+                "updated_name = ?, "
                 "updated_email = ? WHERE id = ?",
                 (*fields, *who, article),
             )
@@ -179,18 +222,18 @@ class CatchUp(Tables):
 
     def _remember_live(self, db: sqlite3.Connection, article: int | None, slug: str,
                        blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
-        fields = (blob, record.sha, _text(doc, "title"), _text(doc, "section"),
-                  _text(doc, "language"))
+        fields = (blob, content_id(blob, doc), record.sha, _text(doc, "title"),
+                  _text(doc, "section"), _text(doc, "language"))
         if article is None:
             article = db.execute(
-                "INSERT INTO live (slug, blob, revision, title, section, language, "
-                "published_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO live (slug, blob, content, revision, title, section, language, "
+                "published_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, *fields, record.date, record.date),
             ).lastrowid
         else:
             db.execute(
-                "UPDATE live SET blob = ?, revision = ?, title = ?, section = ?, language = ?, "
-                "updated_at = ? WHERE id = ?",
+                "UPDATE live SET blob = ?, content = ?, revision = ?, title = ?, section = ?, "
+                "language = ?, updated_at = ? WHERE id = ?",
                 (*fields, record.date, article),
             )
         assert article is not None
@@ -216,6 +259,14 @@ class CatchUp(Tables):
             f"INSERT INTO {text_table} (rowid, {', '.join(search.COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
             (article, *search.row(doc, search_text(doc))),
         )
+
+
+def content_id(blob: str, doc: dict[str, Any]) -> str | None:
+    """The blob id the file would have without `publish_at` (None: it has none), so that a
+    draft that differs from what is live only in its schedule counts as live."""
+    if "publish_at" not in doc:
+        return None
+    return blob_id(canonical.dumps({k: v for k, v in doc.items() if k != "publish_at"}))
 
 
 def _text(doc: dict[str, Any], key: str) -> str | None:

@@ -11,7 +11,7 @@ from .tables import REVISION_COLUMNS, Tables
 ARTICLE_COLUMNS = (
     "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "
     "a.updated_at, a.updated_name, a.updated_email, l.blob, l.revision, l.published_at, "
-    "a.problems"
+    "a.problems, a.content, l.content"
 )
 # A draft with a `publish_at` is due when that time has come and nothing was published since.
 DUE = (
@@ -21,10 +21,13 @@ DUE = (
     " AND r.date >= a.publish_at) AND NOT EXISTS (SELECT 1 FROM live l"
     " WHERE l.slug = a.slug AND l.blob = a.blob)"
 )
+# The SQL twin of `articles.state`: a live article is `published` or `changed`, whatever its
+# schedule; one that differs from its draft only in `publish_at` is `published`.
 STATE = (
-    "CASE WHEN a.problems IS NOT NULL THEN 'invalid' WHEN l.blob = a.blob THEN 'published' "
-    "WHEN a.publish_at > :now THEN 'scheduled' "
-    "WHEN l.blob IS NULL THEN 'draft' ELSE 'changed' END"
+    "CASE WHEN a.problems IS NOT NULL THEN 'invalid' "
+    "WHEN l.blob IS NULL THEN (CASE WHEN a.publish_at > :now THEN 'scheduled' "
+    "ELSE 'draft' END) WHEN l.blob = a.blob OR COALESCE(l.content, l.blob) = "
+    "COALESCE(a.content, a.blob) THEN 'published' ELSE 'changed' END"
 )
 
 
@@ -118,14 +121,15 @@ class DraftQueries(Tables):
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
-    def revisions(self, slug: str, *, line: str | None = None, limit: int, offset: int
-                  ) -> tuple[list[dict[str, Any]], int]:
+    def revisions(self, slug: str, *, line: str | None = None, limit: int, offset: int,
+                  since: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Return one page of an article's revisions, newest first, and the total.
 
-        Commit times have whole seconds; within one second a line keeps its own order, and a
-        publication sorts after the draft edits it can only have followed.
+        In the index's order of commits (see `catch_up`), which follows the commit graph, not
+        the commits' dates (whole seconds, and whatever a committer's clock said). With
+        `since`, only those after that point of the order (see `life_start`).
         """
-        where, args = "slug = ?", [slug]
+        where, args = "slug = ? AND seq > ?", [slug, since]
         if line is not None:  # the versions of the article on that line, valid ones only
             where += " AND line = ? AND blob IS NOT NULL AND valid"
             args.append(line)
@@ -133,7 +137,7 @@ class DraftQueries(Tables):
         total = db.execute(f"SELECT COUNT(*) FROM revisions WHERE {where}", args).fetchone()[0]
         rows = db.execute(
             f"SELECT {REVISION_COLUMNS} FROM revisions WHERE {where} "
-            "ORDER BY date DESC, line DESC, seq DESC LIMIT ? OFFSET ?",
+            "ORDER BY seq DESC LIMIT ? OFFSET ?",
             [*args, limit, offset],
         ).fetchall()
         return [_revision_row(r) for r in rows], total
@@ -146,6 +150,20 @@ class DraftQueries(Tables):
             "ORDER BY sha LIMIT 2", {"lo": prefix, "hi": prefix + "g", "line": line},
         ).fetchall()
 
+    def life_start(self, slug: str) -> int:
+        """Where the current life of `slug` began in the index's order of commits: after the
+        last commit that removed it from `main` (0 if none did)."""
+        row = self.db.execute(
+            "SELECT MAX(seq) FROM revisions WHERE slug = ? AND line = 'main' AND blob IS NULL",
+            (slug,)).fetchone()
+        return row[0] or 0
+
+    def position(self, sha: str, line: str) -> int | None:
+        """Where the commit `sha` of `line` is in the index's order of commits (None: unknown)."""
+        row = self.db.execute("SELECT seq FROM commits WHERE sha = ? AND line = ?",
+                              (sha, line)).fetchone()
+        return row[0] if row else None
+
     def on_line(self, sha: str, line: str) -> bool:
         return self.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",
                                (sha, line)).fetchone() is not None
@@ -153,14 +171,14 @@ class DraftQueries(Tables):
 
 def _article_row(row: tuple[Any, ...]) -> dict[str, Any]:
     (slug, blob, revision, publish_at, c_at, c_name, c_email, u_at, u_name, u_email,
-     live_blob, live_revision, live_at, problems, state) = row
+     live_blob, live_revision, live_at, problems, content, live_content, state) = row
     return {
         "problems": json.loads(problems) if problems else None,
         "slug": slug, "blob": blob, "revision": revision, "publish_at": publish_at,
         "created_at": c_at, "created_by": {"name": c_name, "email": c_email},
         "updated_at": u_at, "updated_by": {"name": u_name, "email": u_email},
         "live_blob": live_blob, "published_revision": live_revision, "published_at": live_at,
-        "state": state,
+        "content": content, "live_content": live_content, "state": state,
     }
 
 

@@ -19,7 +19,8 @@ REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, actio
 # 7: full-text tables hold stems and the words as written (see `cms.search`)
 # 8: articles' problems, revisions' validity, checks (see `cms.rules`)
 # 9: a live file's public document is kept (see `cms.readiness`)
-SCHEMA_VERSION = 9
+# 10: `content` of drafts and live files (a schedule alone is no change), revisions in graph order
+SCHEMA_VERSION = 10
 SCHEMA = f"""
 CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
@@ -29,8 +30,11 @@ CREATE TABLE revisions (slug TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT 
     author_email TEXT NOT NULL, message TEXT NOT NULL, action TEXT NOT NULL, blob TEXT,
     valid INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (slug, seq));
 CREATE INDEX revisions_line ON revisions (line, seq);
+-- `content` (in articles and live): the blob id the file would have without `publish_at`,
+-- NULL when it has none; a draft differing from what is live only in its schedule is live
 CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
-    revision TEXT NOT NULL, title TEXT, section TEXT, language TEXT, publish_at INTEGER,
+    content TEXT, revision TEXT NOT NULL, title TEXT, section TEXT, language TEXT,
+    publish_at INTEGER,
     created_at INTEGER NOT NULL, created_name TEXT NOT NULL, created_email TEXT NOT NULL,
     updated_at INTEGER NOT NULL, updated_name TEXT NOT NULL, updated_email TEXT NOT NULL,
     problems TEXT);
@@ -41,8 +45,8 @@ CREATE TABLE tags (tag TEXT NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (tag
 CREATE INDEX tags_article ON tags (article);
 CREATE VIRTUAL TABLE fulltext USING fts5({', '.join(search.COLUMNS)}, {search.FTS_OPTIONS});
 CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
-    revision TEXT NOT NULL, published_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-    title TEXT, section TEXT, language TEXT);
+    content TEXT, revision TEXT NOT NULL, published_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL, title TEXT, section TEXT, language TEXT);
 CREATE INDEX live_order ON live (published_at, id);
 CREATE INDEX live_section ON live (section, published_at, id);
 CREATE INDEX live_language ON live (language, published_at, id);
@@ -181,6 +185,13 @@ class Tables:
             yield db
         finally:
             db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[dict[str, str | None]]:
+        """One consistent state of the index for every read in the block (this thread's): yields
+        the commit of each line that state reflects. Nothing may be written in the block."""
+        with self._reading() as db:
+            yield self._tips(db)
 
     @staticmethod
     def _tip(db: sqlite3.Connection, line: str) -> str | None:

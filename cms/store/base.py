@@ -28,6 +28,7 @@ from ..errors import (
 )
 from ..gitobjects import MODE_FILE, Person
 from ..index import CardMaker, Index
+from ..index.catch_up import content_id
 from ..layout import MAIN, PUBLISHED
 from ..repository import Repository, blob_id
 from ..settings import Settings
@@ -149,6 +150,13 @@ class StoreBase:
 
     # -- the write helpers every kind of write shares -------------------------------------
 
+    def _last_change(self, slug: str, blob: str, tips: Tips) -> str:
+        """The draft revision that last changed `slug` (whose file is `blob` at `tips`), for the
+        `Revision:` trailer of a commit on `published`: the draft it publishes or withdraws,
+        which is also where that commit belongs among the drafts (see `Index.revisions`)."""
+        row = self.index.article(slug, 0)
+        return row["revision"] if row and row["blob"] == blob else tips[MAIN] or ""
+
     def _edit(self, slug: str, editor: Person, expected: Collection[str] | None,
               make: Callable[[dict[str, Any]], dict[str, Any]], *, verb: str | None = None,
               detail: str | None = None, may_schedule: bool = False) -> Article:
@@ -209,7 +217,8 @@ class StoreBase:
                 row["created_at"] <= record.date) else (record.date, by)
             row = {**(row or {"live_blob": None, "published_revision": None,
                               "published_at": None}),
-                   "slug": step.slug, "blob": blob, "revision": record.sha,
+                   "slug": step.slug, "blob": blob, "content": content_id(blob, step.doc),
+                   "revision": record.sha,
                    "publish_at": seconds(step.doc.get("publish_at")),
                    "created_at": created[0], "created_by": created[1],
                    "updated_at": record.date, "updated_by": by}

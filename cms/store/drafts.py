@@ -98,11 +98,12 @@ class Drafts(Reading):
         """
 
         def plan(tips: Tips) -> builtins.list[Step]:
-            self._current(tips[MAIN], slug, expected)
+            draft = self._current(tips[MAIN], slug, expected)
             steps = [Step(MAIN, slug, "delete", remove=True)]
             if self.repo.lookup(tips[PUBLISHED], layout.article_path(slug)) is not None:
                 # withdrawn first: a crash between the two moves leaves an unpublished draft
-                steps.insert(0, Step(PUBLISHED, slug, "delete", remove=True))
+                steps.insert(0, Step(PUBLISHED, slug, "delete", remove=True, trailers={
+                    "Revision": self._last_change(slug, draft, tips)}))
             return steps
 
         write(self.repo, self.index, self.committer, editor, plan)

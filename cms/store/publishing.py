@@ -58,8 +58,24 @@ class Publishing(Reading):
         if revision is not None:
             doc, at = self.valid_at(slug, revision, line=MAIN)
             source = (blob_id(canonical.dumps(doc)), at["revision"])
+        else:
+            self._unschedule(slug, editor, now)
         self._publish(slug, editor, source)
         return self.get(slug)
+
+    def _unschedule(self, slug: str, editor: Person, now: int) -> None:
+        """Take a schedule still ahead off the draft before it is published now, so no stale
+        `publish_at` stays behind (a commit "Unschedule <slug>"; none without a schedule)."""
+        when = seconds(self.get(slug).fields.get("publish_at"))
+        if when is None or when <= now:
+            return
+
+        def drop(current: dict[str, Any]) -> dict[str, Any]:
+            return with_slug(validate({k: v for k, v in current.items() if k != "publish_at"}),
+                             slug)
+
+        self._edit(slug, editor, {"*"}, drop, verb="Unschedule", detail="",
+                   may_schedule=True)
 
     def _publish(self, slug: str, editor: Person, source: tuple[str, str] | None,
                  trailers: dict[str, str] | None = None, due: int | None = None) -> None:
@@ -91,11 +107,6 @@ class Publishing(Reading):
                          trailers={"Revision": revision, **(trailers or {})})]
 
         write(self.repo, self.index, self.committer, editor, plan)
-
-    def _last_change(self, slug: str, blob: str, tips: Tips) -> str:
-        """The draft revision that last changed `slug`, for the `Revision:` trailer."""
-        row = self.index.article(slug, 0)
-        return row["revision"] if row and row["blob"] == blob else tips[MAIN] or ""
 
     def _schedule(self, slug: str, editor: Person, when: str) -> Article:
         return self._edit(
@@ -140,11 +151,13 @@ class Publishing(Reading):
         path = layout.article_path(slug)
 
         def plan(tips: Tips) -> builtins.list[Step]:
-            if self.repo.lookup(tips[MAIN], path) is None:
+            draft = self.repo.lookup(tips[MAIN], path)
+            if draft is None:
                 raise ArticleNotFound(f"There is no article '{slug}'.")
             if self.repo.lookup(tips[PUBLISHED], path) is None:
                 raise Conflict(f"'{slug}' is not published.")
-            return [Step(PUBLISHED, slug, "unpublish", remove=True)]
+            return [Step(PUBLISHED, slug, "unpublish", remove=True,
+                         trailers={"Revision": self._last_change(slug, draft, tips)})]
 
         write(self.repo, self.index, self.committer, editor, plan)
         return self.get(slug)

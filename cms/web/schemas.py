@@ -27,6 +27,9 @@ class MetaSchema(Schema):
         keys=fields.String(), values=fields.List(fields.String()),
         metadata={"description": "Only for state `invalid`: what is wrong with the file git "
                                  "holds, by field; PUT or DELETE repairs it."})
+    publish_at = UTCDateTime(allow_none=True, metadata={
+        "description": "The pending schedule: when the draft goes live by itself (null when "
+                       "none is ahead). A live article keeps its state meanwhile."})
 
 
 class ArticleSchema(ArticleFields):
