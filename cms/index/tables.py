@@ -186,13 +186,6 @@ class Tables:
         finally:
             db.execute("COMMIT")
 
-    @contextmanager
-    def snapshot(self) -> Iterator[dict[str, str | None]]:
-        """One consistent state of the index for every read in the block (this thread's): yields
-        the commit of each line that state reflects. Nothing may be written in the block."""
-        with self._reading() as db:
-            yield self._tips(db)
-
     @staticmethod
     def _tip(db: sqlite3.Connection, line: str) -> str | None:
         row = db.execute("SELECT sha FROM tips WHERE line = ?", (line,)).fetchone()
