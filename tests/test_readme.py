@@ -47,7 +47,9 @@ def test_curl_tour_then_git_commands(repo, server, admin_secret):
     assert '"op":"replace","path":"/title"' in out
     assert out.count('"action":"create"') >= 1
     assert "\n204\n" in out
-    assert '"state":"published"' in out and '"state":"scheduled"' in out
+    assert '"state":"published"' in out
+    # scheduling the live article keeps it published, the schedule pending in meta
+    assert '"state":"scheduled"' not in out and '"publish_at":"2031-01-01T09:00:00Z"}' in out
     assert '"reading_time_minutes":1' in out
     assert "'/api/v1/manage/articles/{slug}/restore'" in out
 
