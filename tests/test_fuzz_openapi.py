@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -102,8 +103,9 @@ def _build() -> tuple[str, Flask, dict[str, str]]:
     repo = str(Path(folder) / "content-repo")
     _seed(ArticleStore.init(repo))
     _, secret = TokenStore(repo).create("Ada Admin", "ada@example.org", "admin")
-    # the limit on failed tokens would turn the fuzzer's bad tokens into 429s after 20 tries
-    app = create_app({"REPO": repo, "TESTING": True, "RATELIMIT_ENABLED": False})
+    # the limit on failed tokens stays on, so the headers it adds are checked too, but so high
+    # that the fuzzer's bad tokens never turn into 429s
+    app = create_app({"REPO": repo, "TESTING": True, "AUTH_FAILURE_LIMIT": "1000000 per minute"})
     return repo, app, {"Authorization": f"Bearer {secret}"}
 
 
@@ -181,14 +183,23 @@ def no_leak(ctx: Any, response: Any, case: Any) -> None:
         assert leak not in text, f"{leak!r} in a {response.status_code}: {text[:300]}"
 
 
+def retry_after_only_when_refused(ctx: Any, response: Any, case: Any) -> None:
+    """`Retry-After` says how long to wait, so it is on 429 and 503 answers only."""
+    if response.status_code not in (429, 503):
+        assert "retry-after" not in {k.lower() for k in response.headers}, (
+            f"Retry-After on a {response.status_code} of {case.operation.label}")
+
+
 CHECKS: list[CheckFunction] = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
     documented_status,
     problem_json,
     no_leak,
+    retry_after_only_when_refused,
 ]
 
 
@@ -264,3 +275,19 @@ def test_publish_documents_its_body_as_optional() -> None:
     response = client.post(f"/api/v1/manage/articles/{slug}/publish", headers=AUTH)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert client.get(f"/api/v1/articles/{slug}").status_code == 200
+    # as a generated client sends "no options": labelled JSON, and empty
+    again = client.post("/api/v1/manage/articles", headers=AUTH,
+                        json=article("Ferry timetable changes again"))
+    response = client.post(f"/api/v1/manage/articles/{again.get_json()['slug']}/publish",
+                           data=b"", headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_every_operation_has_an_id_and_every_reference_a_plain_name() -> None:
+    """Generated clients name functions after operationIds and models after schemas: every
+    operation has a unique id, and no nullable reference is an `anyOf` with an anonymous
+    object (generators turned that into names like `PublicArticleNextType0Type0`)."""
+    ids = [op.get("operationId") for _, _, op in _operations()]
+    assert None not in ids and len(ids) == len(set(ids)), ids
+    text = APP.test_client().get("/api/v1/openapi.json").get_data(as_text=True)
+    assert '"anyOf"' not in text

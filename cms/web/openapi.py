@@ -44,12 +44,13 @@ OPERATION_IDS = {
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": "Strong validator of the representation: send it back in "
                             "If-Match (writes) or If-None-Match (reads).",
-             "schema": {"type": "string"}},
-    "Location": {"description": "Where the created article is.", "schema": {"type": "string"}},
+             "schema": {"type": "string", "pattern": '^"[^"]+"$'}, "required": True},
+    "Location": {"description": "Where the created article is.", "schema": {"type": "string"},
+                 "required": True},
     "Link": {"description": 'RFC 8288 links to the `rel="next"` and `rel="prev"` pages, where '
                             "they exist.", "schema": {"type": "string"}},
     "Cache-Control": {"description": "How long shared caches may keep the answer.",
-                      "schema": {"type": "string"}},
+                      "schema": {"type": "string"}, "required": True},
     "Retry-After": {"description": "Seconds to wait before trying again.",
                     "schema": {"type": "integer"}},
 }
