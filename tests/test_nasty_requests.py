@@ -671,8 +671,37 @@ def test_bad_tokens_with_the_limiter_on(own_target: Target) -> None:
         for i in range(90):
             token = ["Bearer nope", "Bearer " + "a" * 8000, f"Bearer cms_{i:08x}_" + "b" * 43,
                      "Basic " + "c" * 100][i % 4]
+            # a new forged client address each time: with no trusted proxy it is ignored
             c.call(f"bad-token-{i}", "GET", MANAGE, auth=False,
-                   headers=[("Authorization", token)], expect=(401, 429))
+                   headers=[("Authorization", token), ("X-Forwarded-For", f"198.51.100.{i}")],
+                   expect=(401, 429))
+    # 90 failures over 3 workers: one of them counted more than its 20
+    assert 429 in {r.status for r in c.replies.values()}
+
+
+# -- 7b. headers that would shape public URLs -----------------------------------------------------
+
+
+@pytest.mark.parametrize("server_env", [{**QUIET, "CMS_SITE_URL": "https://news.example.org"}])
+def test_host_and_forwarded_headers_do_not_shape_public_urls(own_target: Target) -> None:
+    """With CMS_SITE_URL set, no header a client picks (Host, X-Forwarded-*, Forwarded, an
+    absolute request target) reaches an absolute URL in a cacheable public answer."""
+    t = own_target
+    forged = (b"X-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: gopher\r\n"
+              b"X-Forwarded-Prefix: /evil\r\nForwarded: host=evil.example;proto=gopher\r\n")
+    with corpus(t) as c:
+        for path in ("/feed.xml", "/feed.json", "/sitemap.xml", f"{PUBLIC}?per_page=1",
+                     f"{PUBLIC}?per_page=1&page=2"):
+            for name, line, host in [("host", path, b"evil.example"),
+                                     ("absolute", f"http://evil.example{path}", b"evil.example"),
+                                     ("forwarded", path, b"127.0.0.1")]:
+                reply = c.send(f"{name} {path}", b"GET " + line.encode() + b" HTTP/1.1\r\n"
+                               b"Host: " + host + b"\r\n" + forged
+                               + b"Connection: close\r\n\r\n", expect=(200,))
+                if b"evil" in reply.raw or b"gopher" in reply.raw:
+                    c.failures.append(f"{name} {path}: {reply.raw[:600]!r}")
+        link = c.replies[f"host {PUBLIC}?per_page=1&page=2"].raw
+        assert b"<https://news.example.org/api/v1/articles?" in link, link[:600]
 
 
 # -- 8. bodies that lie about their length, and chunked bodies ------------------------------------
