@@ -378,3 +378,38 @@ def test_sync_never_fails_while_editors_publish(repo, server, editor_token):
             w.join()
     assert len(statuses) > 20
     assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+
+
+# -- restore validates like any write ("Roles, precisely") -----------------------------------------
+
+
+def test_restoring_a_version_that_no_longer_passes_is_422(client, git, repo, editor_token,
+                                                          tmp_path):
+    slug = client.post(MANAGE, json=article(), headers=editor_token).get_json()["slug"]
+    # a version with a 400-character title, moved onto main by hand (past any gate)
+    path = next(line.split("\t")[1] for line in git("ls-tree", "-r", "main").splitlines()
+                if line.endswith(f"/{slug}.json"))
+    doc = json.loads(git("show", f"main:{path}"))
+    doc["title"] = "x" * 400
+    blob = subprocess.run(["git", "--git-dir", str(repo), "hash-object", "-w", "--stdin"],
+                          input=json.dumps(doc), capture_output=True, text=True,
+                          check=True).stdout.strip()
+    env = {**os.environ, **GIT_ENV, "GIT_INDEX_FILE": str(tmp_path / "index")}
+
+    def plumbing(*args: str) -> str:
+        return subprocess.run(["git", "--git-dir", str(repo), *args], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    plumbing("read-tree", "main")
+    plumbing("update-index", "--cacheinfo", f"100644,{blob},{path}")
+    bad = plumbing("commit-tree", plumbing("write-tree"), "-p", "main", "-m", "Long title")
+    plumbing("update-ref", "refs/heads/main", bad)
+    fixed = client.put(f"{MANAGE}/{slug}", json=article(),
+                       headers={**editor_token, "If-Match": "*"})
+    assert fixed.status_code == 200
+    before = refs(git)
+    response = client.post(f"{MANAGE}/{slug}/restore", json={"revision": bad},
+                           headers={**editor_token, "If-Match": fixed.headers["ETag"]})
+    assert response.status_code == 422, response.get_json()
+    assert "title" in response.get_json()["errors"]
+    assert refs(git) == before
