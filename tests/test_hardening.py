@@ -366,7 +366,7 @@ def test_sync_never_fails_while_editors_publish(repo, server, editor_token):
         w.start()
     statuses: list[int] = []
     try:
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 5
         with requests.Session() as session:
             n = 0
             while time.monotonic() < deadline:
