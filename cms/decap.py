@@ -435,12 +435,14 @@ class DecapBackend:
             if base:
                 raise Conflict(f"'{slug}' was deleted since you loaded it.",
                                {"slug": ["Deleted meanwhile."]})
-            return self.store.create({**doc, "slug": slug}, user.person)
+            return self.store.create({**doc, "slug": slug}, user.person,
+                                     may_schedule=user.is_editor)
         if not base:
             raise Conflict(f"An article '{slug}' exists already; open it to change it, or "
                            "choose another title.", {"slug": ["An article with this slug "
                                                               "exists."]})
-        return self.store.replace(slug, doc, user.person, {base})
+        return self.store.replace(slug, doc, user.person, {base},
+                                  may_schedule=user.is_editor)
 
     def update_status(self, user: User, params: dict[str, Any]) -> Any:
         slug = self._key(params)
@@ -478,7 +480,7 @@ class DecapBackend:
             self.store.delete(slug, user.person, {draft.etag})
         else:
             self.store.restore(slug, draft.meta["published_revision"], user.person,
-                               {draft.etag})
+                               {draft.etag}, may_schedule=user.is_editor)
         self.workflow.clear(slug, user.person, "changes discarded")
         return {"message": f"unpublished changes of {slug} discarded"}
 
