@@ -220,7 +220,8 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
     assert actions[4:] == ["external", "external", "update", "publish"]
     authors = [c["body"]["data"]["author"] for c in calls]
     assert authors[0] == {"name": "Tess Editor"} and authors[4] == {"name": "Plain Git"}
-    assert authors[-1] == {"name": "Git CMS"}  # the scheduler publishes as the CMS
+    # the scheduler publishes in the name of the editor who scheduled it
+    assert authors[-1] == {"name": "Tess Editor"}
     for call in calls:
         assert set(call["body"]) == {"type", "timestamp", "data"}
         assert set(call["body"]["data"]) == {"slug", "revision", "action", "author"}
