@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from conftest import GIT_ENV, article, cms_command
+from test_media import picture, upload
 
 from cms.web import create_app
 
@@ -223,6 +224,13 @@ def test_public_urls_come_from_the_site_url_never_from_host(repo, editor_token):
     assert link.startswith("<https://news.example.org/api/v1/articles?"), link
     feed = client.get("/feed.json", headers=evil).get_json()
     assert feed["feed_url"] == "https://news.example.org/feed.json"
+    # a delivered article's media URLs too
+    path = upload(client, editor_token, picture(40, 20)).get_json()["path"]
+    slug = client.post(MANAGE, json=article("Pictured", image={"src": path, "alt": "A view"}),
+                       headers=editor_token).get_json()["slug"]
+    client.post(f"{MANAGE}/{slug}/publish", headers=editor_token)
+    shown = client.get(f"/api/v1/articles/{slug}", headers=evil).get_json()
+    assert shown["image"]["src"].startswith("https://news.example.org/"), shown["image"]
 
 
 def test_trusted_proxies_give_the_client_address_and_scheme(repo, editor_token):

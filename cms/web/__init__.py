@@ -136,7 +136,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _cors(app)
     app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
         # a kept answer was made for its scheme and host, which the media URLs in it name
-        media.MediaBase(ArticleReads(app.wsgi_app, delivery), settings.media_url),
+        # media URLs, like every absolute URL, never come from the Host header when a
+        # public address is configured
+        media.MediaBase(ArticleReads(app.wsgi_app, delivery),
+                        settings.media_url or settings.site_url),
         lambda: (store.repo.ref("main"), store.repo.ref("published")),
         params=delivery_api.cache_params, budget=settings.response_cache_bytes,
         largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
