@@ -176,9 +176,12 @@ class Cluster:
         tips = {k: v for k, v in refs(self.primary_repo).items()}
         if refs(self.mirror) != tips:
             return False
-        for base in self.replicas:
+        for n, base in enumerate(self.replicas, start=1):
+            # anyone sees the published tip a replica fetched; its repository holds both lines
             shown = requests.get(f"{base}/healthz", timeout=10).json()["replica"]["tips"]
-            if {f"refs/heads/{k}": v for k, v in shown.items()} != tips:
+            if (shown != {"published": tips["refs/heads/published"]}
+                    or {k: v for k, v in refs(self.root / f"replica{n}").items()
+                        if k in tips} != tips):
                 return False
         return True
 

@@ -58,14 +58,17 @@ def init(app: Flask, store: ArticleStore, settings: Settings) -> None:
 
 
 def health(admin: bool) -> dict[str, Any]:
-    """What `/healthz` adds: a replica's lag and its source's tips (for anyone; its source
-    URL and last error for admins), a primary's mirrors and their state (for admins only:
-    names and errors say where the content goes)."""
+    """What `/healthz` adds: a replica's lag and its source's `published` tip (for anyone;
+    its `main` tip, source URL and last error for admins), a primary's mirrors and their
+    state (for admins only: names and errors say where the content goes)."""
     replica: Replica | None = current_app.extensions.get("cms.replica")
     if replica is not None:
         status = replica.status()
         if not admin:
+            # where `main` points would show editorial activity (a save, not yet live) to the
+            # world, as a primary's /healthz does not; `published` is public anyway
             status = {k: v for k, v in status.items() if k not in ("source", "last_error")}
+            status["tips"] = {"published": status["tips"]["published"]}
         return {"replica": status}
     mirrors: Mirrors = current_app.extensions["cms.mirrors"]
     return {"mirrors": mirrors.status(mirrors.tips())} if admin else {}
