@@ -22,6 +22,7 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from cms.gitobjects import Person
 from cms.layout import article_path
 from cms.repository import Repository
 from cms.testing import GIT_ENV, article
@@ -597,3 +598,25 @@ def test_a_pushed_merge_is_one_commit_against_its_first_parent(repo, git, tmp_pa
     assert [b["data"]["revision"] for b in bodies][1:] == [merge, merge]
     assert {b["data"]["action"] for b in bodies} == {"external"}
     assert moved == {"main": merge, "published": None}
+
+
+@pytest.mark.parametrize("first", ["main", "published"])
+def test_a_publication_and_the_next_edit_in_one_second_keep_their_order(
+        store: Any, first: str) -> None:
+    """Create, publish, edit, unpublish within one second: the two lines merge in the order
+    the CMS made them, whichever ref the dispatcher saw move first."""
+    editor = Person("Eve Editor", "eve@example.org")
+    start = dict(store.catch_up())
+    for _ in range(5):  # the four writes must share one commit second (they take ~10 ms)
+        if time.time() % 1 < 0.5:
+            break
+        time.sleep(0.5)
+    created = store.create(article("Bridge reopens"), editor)
+    live = store.publish(created.slug, editor)
+    edited = store.patch(created.slug, {"summary": "It is open."}, editor, {live.etag})
+    store.unpublish(created.slug, editor)
+    tips = store.catch_up()
+    events, _ = feed.pending(store.repo, start, tips, store.committer.email, first=first)
+    assert [e.type for e in events] == ["article.created", "article.published",
+                                        "article.updated", "article.unpublished"]
+    assert json.loads(events[2].body)["data"]["revision"] == edited.meta["revision"]

@@ -93,7 +93,11 @@ def pending(repo: Repository, cursors: dict[str, str | None], tips: dict[str, st
     while i < len(main) or j < len(live):
         if i == len(main) and not complete[MAIN] or j == len(live) and not complete[PUBLISHED]:
             break  # the rest of the other line may come after that line's next batch
-        if j == len(live) or i < len(main) and _before(main[i], live[j], main[i:], first):
+        # the ref files' times tell the order of the two lines' newest commits only
+        newest = (i < len(main) and j < len(live) and main[i].sha == tips.get(MAIN)
+                  and live[j].sha == tips.get(PUBLISHED))
+        if j == len(live) or i < len(main) and _before(main[i], live[j], main[i:],
+                                                       first if newest else MAIN):
             merged.append(main[i])
             i += 1
         else:
@@ -112,13 +116,24 @@ def pending(repo: Repository, cursors: dict[str, str | None], tips: dict[str, st
 def _before(draft: _Commit, live: _Commit, drafts: list[_Commit], first: str) -> bool:
     """Whether the draft-line commit `draft` came before the live-line commit `live`. Commit
     times have whole seconds; within one second, a publication comes after the draft revision
-    its `Revision:` trailer names, and otherwise the line whose ref moved first goes first."""
+    its `Revision:` trailer names; a draft commit that changes an article the publication
+    took, when that revision is behind it, was made after the publication (the trailer names
+    the article's last change when the CMS wrote it, and the CMS's writes take turns);
+    otherwise `first` goes first: the line whose ref moved first when both are each line's
+    newest commit, else the draft line (a publication as late as nothing contradicts)."""
     if draft.date != live.date:
         return draft.date < live.date
     revision = messages.trailers(live.message).get("Revision")
     if revision and any(c.sha == revision for c in drafts):
         return True
+    if revision and _slugs(draft) & _slugs(live):
+        return False
     return first == MAIN
+
+
+def _slugs(commit: _Commit) -> set[str]:
+    return {slug for _, path in commit.changes
+            if (slug := layout.slug_from_path(path)) is not None}
 
 
 def _first_parents(repo: Repository, since: str | None, tip: str) -> list[str]:
