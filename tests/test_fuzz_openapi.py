@@ -106,7 +106,23 @@ def _build() -> tuple[str, Flask, dict[str, str]]:
     # the limit on failed tokens stays on, so the headers it adds are checked too, but so high
     # that the fuzzer's bad tokens never turn into 429s
     app = create_app({"REPO": repo, "TESTING": True, "AUTH_FAILURE_LIMIT": "1000000 per minute"})
+    app.wsgi_app = _closing(app.wsgi_app)  # type: ignore[method-assign]
     return repo, app, {"Authorization": f"Bearer {secret}"}
+
+
+def _closing(wsgi_app: Any) -> Any:
+    """Read each answer whole and close it, as a WSGI server does. Schemathesis' WSGI transport
+    does not close what the app returns, so a file the app sends (Decap's bundle under
+    /admin/) would stay open until garbage collection, a ResourceWarning (an error here)."""
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        result = wsgi_app(environ, start_response)
+        try:
+            return [b"".join(result)]
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    return app
 
 
 REPO, APP, AUTH = _build()
