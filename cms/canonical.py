@@ -18,6 +18,14 @@ def dumps(article: dict[str, Any]) -> bytes:
     return (json.dumps(article, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def strict_loads(text: str) -> Any:
+    """Parse `text` as strict JSON: no NaN or Infinity, no duplicate keys.
+
+    Raises ValueError (RecursionError when nested too deeply) saying what is wrong.
+    """
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -41,9 +49,7 @@ def parse_body(raw: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise BadRequest(f"The request body is not valid UTF-8 (byte {e.start}).") from e
     try:
-        return json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates
-        )
+        return strict_loads(text)
     except RecursionError as e:
         raise BadRequest("The JSON body is nested too deeply.") from e
     except ValueError as e:

@@ -12,13 +12,12 @@ is refused unless `AREAS` names a checker for it.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import layout, rawcommit
+from . import canonical, layout, rawcommit
 from .articles import validate
 from .document import article_errors
 from .media import checks as media_checks
@@ -174,24 +173,11 @@ def parse(data: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise ValueError(f"Not valid UTF-8 (byte {e.start}).") from e
     try:
-        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+        return canonical.strict_loads(text)
     except RecursionError as e:
         raise ValueError("Not valid JSON: nested too deeply.") from e
     except ValueError as e:
         raise ValueError(f"Not valid JSON: {e}.") from e
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
 
 
 class Area:
