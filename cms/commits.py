@@ -33,8 +33,10 @@ class Step:
     """One commit on one line: set the article's file to `doc` or `blob`, or remove it.
 
     `files` are other paths set (blob id) or removed (None) in the same commit, e.g. the media
-    a publication brings along. `path` and `message` replace the article's file and the
-    article's commit message, for commits about something else (a media upload).
+    a publication brings along or the other articles of a release (their content in `docs`,
+    slug: document, for the index). `path` and `message` replace the article's file and the
+    article's commit message, for commits about something else (a media upload). `authored`
+    dates the commit's author line (an archive's publication); the committer date is now.
     """
 
     line: str
@@ -49,6 +51,8 @@ class Step:
     files: dict[str, str | None] = field(default_factory=dict)
     path: str | None = None
     message: str | None = None
+    authored: int | None = None
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,6 +96,7 @@ def write(repo: Repository, index: Index, committer: Person, author: Person, pla
 
 def _record(index: Index, made: Made) -> None:
     docs = {made.step.slug: made.step.doc} if made.step.doc is not None else {}
+    docs.update(made.step.docs)
     try:
         index.record(made.step.line, made.record, docs)
     except sqlite3.Error:
@@ -116,8 +121,9 @@ def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,
         tree = repo.with_files(parent, changes)
         message = step.message or messages.compose(step.action, step.slug, step.detail,
                                                    step.trailers, verb=step.verb)
-        sha = repo.commit(tree, parent, author, committer, when, message)
-        record = CommitRecord(sha, [parent] if parent else [], author, committer.email, when,
-                              message, changes)
+        sha = repo.commit(tree, parent, author, committer, when, message, step.authored)
+        record = CommitRecord(sha, [parent] if parent else [], author, committer.email,
+                              when if step.authored is None else step.authored, message,
+                              changes)
         made.append(Made(step, record, blob))
     return made

@@ -13,29 +13,23 @@ archive says it went live); the committer date stays the real time of the commit
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
-import sqlite3
-import time
 import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import layout, messages
+from . import commits, layout, messages
 from .articles import Article
-from .commits import MAX_ATTEMPTS, Tips
+from .commits import Step, Tips
 from .document import SLUG_MAX, SLUG_RE
-from .errors import CMSError, Conflict, RefMoved, StorageUnavailable, ValidationFailed
+from .errors import CMSError, Conflict, ValidationFailed
 from .gitobjects import Person
-from .layout import LINES, MAIN, PUBLISHED
+from .layout import MAIN, PUBLISHED
 from .media.usage import to_publish
-from .repository import CommitRecord
 
 if TYPE_CHECKING:
     from .store import ArticleStore
 
-log = logging.getLogger(__name__)
 RELEASE_MAX = 1000
 MESSAGE_MAX = 72
 _SLUG = re.compile(SLUG_RE)
@@ -122,47 +116,28 @@ def publish_blob(store: ArticleStore, slug: str, editor: Person, blob: str, revi
 def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips], Files],
                      compose: Callable[[Tips, Files], str], authored: int | None = None, *,
                      strict_media: bool = True) -> str:
-    """One commit on `published` setting the files `plan` names; returns its id.
+    """One commit on `published` setting the files `plan` names (never none); returns its id.
 
-    Planned under the CMS's write turn and retried if a plain-git push moved a line meanwhile.
-    Raises what `plan` raises, ValidationFailed when an article names a media file on neither
-    line (with `strict_media`), or StorageUnavailable.
+    Planned under the CMS's write turn and retried if a plain-git push moved a line meanwhile
+    (`commits.write`). Raises what `plan` raises, ValidationFailed when an article names a
+    media file on neither line (with `strict_media`), or StorageUnavailable.
     """
-    repo = store.repo
-    for _ in range(MAX_ATTEMPTS):
-        with repo.exclusive():
-            tips = {line: repo.ref(line) for line in LINES}
-            files = plan(tips)
-            parent = tips[PUBLISHED]
-            changes: dict[str, str | None] = {
-                layout.article_path(slug): blob for slug, (blob, _) in files.items()}
-            for _, doc in files.values():
-                # the media each article uses go live in the same commit
-                changes.update(to_publish(repo, doc, tips[MAIN], tips[PUBLISHED],
-                                          strict=strict_media))
-            when = int(time.time())
-            message = compose(tips, files)
-            try:
-                tree = repo.with_files(parent, changes)
-                sha = repo.commit(tree, parent, editor, store.committer, when, message, authored)
-                repo.move((PUBLISHED, parent, sha))
-            except RefMoved:
-                continue
-            except OSError as e:
-                raise StorageUnavailable(
-                    f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
-                ) from e
-            record = CommitRecord(sha, [parent] if parent else [], editor,
-                                  store.committer.email, when if authored is None else authored,
-                                  message, changes)
-            try:
-                store.index.record(PUBLISHED, record, {s: doc for s, (_, doc) in files.items()})
-            except sqlite3.Error:
-                # the commit stands; the index is derived and catches up from git later
-                log.warning("index update failed after %s; it will catch up", sha,
-                            exc_info=True)
-            return sha
-    raise StorageUnavailable("Too many concurrent writes; try again.")
+
+    def steps(tips: Tips) -> list[Step]:
+        files = plan(tips)
+        changes: dict[str, str | None] = {
+            layout.article_path(slug): blob for slug, (blob, _) in files.items()}
+        for _, doc in files.values():
+            # the media each article uses go live in the same commit
+            changes.update(to_publish(store.repo, doc, tips[MAIN], tips[PUBLISHED],
+                                      strict=strict_media))
+        first = next(iter(files))
+        return [Step(PUBLISHED, first, "publish", blob=files[first][0], files=changes,
+                     message=compose(tips, files), authored=authored,
+                     docs={slug: doc for slug, (_, doc) in files.items()})]
+
+    made = commits.write(store.repo, store.index, store.committer, editor, steps)
+    return made[0].record.sha
 
 
 def _checked_slugs(slugs: Any) -> list[str]:
