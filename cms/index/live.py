@@ -7,6 +7,7 @@ delivery even if that transaction were cut in half.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from .. import search
@@ -63,15 +64,7 @@ class LiveQueries(Tables):
                 where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
             clause = f"WHERE {' AND '.join(where)}" if where else ""
             count = f"SELECT COUNT(*) FROM {walk} {clause}"
-            # a total is a function of the query and of the commits the index reflects, so
-            # the pages of one list share it
-            seen = (*self._tips(db).values(), count, *sorted(args.items()))
-            total = self._totals.get(seen)
-            if total is None:
-                total = db.execute(count, args).fetchone()[0]
-                if len(self._totals) >= 1024:
-                    self._totals.clear()
-                self._totals[seen] = total
+            total = self._total(db, count, args)
             rows = db.execute(
                 f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT {key} AS id, k.published_at AS at "
                 f"FROM {walk} {clause} ORDER BY k.published_at DESC, {key} DESC LIMIT :limit "
@@ -80,6 +73,18 @@ class LiveQueries(Tables):
                 {**args, "limit": limit, "offset": offset},
             ).fetchall()
         return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
+
+    def _total(self, db: sqlite3.Connection, count: str, args: dict[str, Any]) -> int:
+        """The answer to the query `count`, remembered: a total is a function of the query and
+        of the commits the index reflects, so the pages of one list share it."""
+        seen = (*self._tips(db).values(), count, *sorted(args.items()))
+        total = self._totals.get(seen)
+        if total is None:
+            total = db.execute(count, args).fetchone()[0]
+            if len(self._totals) >= 1024:
+                self._totals.clear()
+            self._totals[seen] = total
+        return total
 
     def _ranked(self, filters: list[str], args: dict[str, Any], limit: int, offset: int
                 ) -> tuple[list[dict[str, Any]], int]:
@@ -98,14 +103,7 @@ class LiveQueries(Tables):
                 else "live_text"
             matches = f"FROM {source} WHERE {' AND '.join(['live_text MATCH :q', *filters])}"
             # counting reads the posting lists without scoring: about a microsecond a match
-            count = f"SELECT COUNT(*) {matches}"
-            seen = (*self._tips(db).values(), count, *sorted(args.items()))
-            total = self._totals.get(seen)
-            if total is None:
-                total = db.execute(count, args).fetchone()[0]
-                if len(self._totals) >= 1024:
-                    self._totals.clear()
-                self._totals[seen] = total
+            total = self._total(db, f"SELECT COUNT(*) {matches}", args)
             page = f"SELECT {LIVE_COLUMNS}, c.card FROM ({{ids}}) p JOIN live l ON l.id = " \
                    "p.id LEFT JOIN cards c ON c.blob = l.blob ORDER BY p.n"
             rows = db.execute(page.format(ids=(
