@@ -53,20 +53,31 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class ManageListArgs(PageArgs):
-    state = fields.String(validate=validate.OneOf(STATES))
-    section = fields.String(validate=validate.Length(max=60))
-    tag = fields.String(validate=validate.Length(max=50))
+class SearchArgs(PageArgs):
+    """A list page that may search: `q`, and `sort=relevance` to rank by it."""
+
     q = fields.String(validate=validate.Length(min=1, max=200))
     sort = fields.String(validate=validate.OneOf(["relevance"]),
                          metadata={"description": "`relevance`: best match for `q` first "
                                                   "(BM25), each item with a `highlight`."})
 
 
-class ArticleListItemSchema(ArticleSchema):
+class Highlighted(Schema):
+    """A list item of a search ranked by relevance."""
+
     highlight = fields.String(
         dump_only=True, metadata={"description": "With sort=relevance: where `q` matched, "
                                                  "HTML-escaped, each match in <mark>."})
+
+
+class ManageListArgs(SearchArgs):
+    state = fields.String(validate=validate.OneOf(STATES))
+    section = fields.String(validate=validate.Length(max=60))
+    tag = fields.String(validate=validate.Length(max=50))
+
+
+class ArticleListItemSchema(ArticleSchema, Highlighted):
+    pass
 
 
 class ArticleListSchema(Schema):
@@ -124,15 +135,12 @@ class RestoreArgs(Strict):
     revision = fields.String(required=True, validate=FullMatch(REVISION_RE))
 
 
-class PublicListItemSchema(PublicArticleSchema):
+class PublicListItemSchema(PublicArticleSchema, Highlighted):
     """A card with when and at which revision it was published."""
 
     class Meta:
         exclude = ("publish_at", "body", "previous", "next")
 
-    highlight = fields.String(
-        dump_only=True, metadata={"description": "With sort=relevance: where `q` matched, "
-                                                 "HTML-escaped, each match in <mark>."})
 
 
 class PublicListSchema(Schema):
@@ -140,15 +148,11 @@ class PublicListSchema(Schema):
     meta = fields.Nested(PageMetaSchema)
 
 
-class DeliveryListArgs(PageArgs):
+class DeliveryListArgs(SearchArgs):
     section = fields.String(validate=validate.Length(max=60))
     tag = fields.String(validate=validate.Length(max=50))
     author = fields.String(validate=validate.Length(max=200))
     language = fields.String(validate=validate.Length(max=35))
-    q = fields.String(validate=validate.Length(min=1, max=200))
-    sort = fields.String(validate=validate.OneOf(["relevance"]),
-                         metadata={"description": "`relevance`: best match for `q` first "
-                                                  "(BM25), each item with a `highlight`."})
 
 
 class PublishedVersionSchema(Schema):
