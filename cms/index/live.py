@@ -92,6 +92,7 @@ class LiveQueries(Tables):
         matches that went live last, then any older matches, the last to go live first, so
         every match is on a page and the total counts them all. `filters` are conditions on
         `k.id`, the live article, and `args` carry the FTS5 query as :q."""
+        query = args  # what the count depends on: the pages of one search share their total
         args = {**args, "window": search.RANK_WINDOW, "limit": limit, "offset": offset}
         with self._reading() as db:
             if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
@@ -103,7 +104,7 @@ class LiveQueries(Tables):
                 else "live_text"
             matches = f"FROM {source} WHERE {' AND '.join(['live_text MATCH :q', *filters])}"
             # counting reads the posting lists without scoring: about a microsecond a match
-            total = self._total(db, f"SELECT COUNT(*) {matches}", args)
+            total = self._total(db, f"SELECT COUNT(*) {matches}", query)
             page = f"SELECT {LIVE_COLUMNS}, c.card FROM ({{ids}}) p JOIN live l ON l.id = " \
                    "p.id LEFT JOIN cards c ON c.blob = l.blob ORDER BY p.n"
             rows = db.execute(page.format(ids=(
