@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import chart, report, rows
 from .settings import FULL, QUICK
-from .suite import Suite
+from .suite import PHASES, Suite
 
 
 def filesystem(path: str) -> str:
@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "cms-bench",
                         help="folder for results.json and write-cost.png "
                              "(default: %(default)s)")
+    parser.add_argument("--phases", nargs="+", metavar="PHASE", choices=list(PHASES)[2:],
+                        help="run only these phases (and what they need) after building and "
+                             "publishing the repository; the table has their rows only. "
+                             "Phases: %(choices)s")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw the chart from the results file, measuring nothing")
     args = parser.parse_args(argv)
@@ -90,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     started = time.perf_counter()
     try:
-        measured = Suite(settings, args.seed, workdir).run()
+        measured = Suite(settings, args.seed, workdir).run(
+            None if args.phases is None else set(args.phases))
     finally:
         if args.keep:
             print(f"kept {workdir}")
@@ -106,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         title = (f"FULL RUN: {n:,} articles, {settings.history_commits:,} extra commits "
                  f"({elapsed / 60:.1f} min)")
+    if args.phases:
+        title += f"; ONLY the phases {', '.join(args.phases)} (--phases)"
     title += f" | {info['platform']}, {info['cpu_count']} CPUs, load {os.getloadavg()[0]:.2f}"
     print()
     print(report.table(found, judged, title))

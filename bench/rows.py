@@ -102,6 +102,8 @@ def _paired(runs: list[WrkRun], mode: str) -> dict[str, float]:
 
 
 def read_rows(m: Measured, n: int) -> list[Row]:
+    if not m.wrk:
+        return []
     rows = []
     for mode, target in (("cached", ">= 0.7x bare"), ("uncached", "info: vs bare")):
         p = _paired(m.wrk, mode)

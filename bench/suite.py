@@ -5,8 +5,13 @@
 3. reads: `cms serve` and the bare app side by side, wrk, list latency, worker memory, then
    more start-up rounds (`reads`, `servers`);
 4. saves over HTTP against `cms serve` (`http_saves`);
-5. history: update commits added by fast-import, index catch-up, revisions beside `git log`;
-6. gate pushes: big pushes through the git gate beside plain git (`gate`).
+5. webhooks: saves over HTTP with three slow webhooks beside none (`webhooks`);
+6. history: update commits added by fast-import, index catch-up, revisions beside `git log`;
+7. search over the published repository, then `cms import` of an archive (`migration`);
+8. gate pushes: big pushes through the git gate beside plain git (`gate`);
+9. replicas, read scale and media (`replication`, `readscale`, `media`).
+
+`python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ from . import (
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
 from .settings import Settings
+
+# phase id -> its title in the log, in the order they run
+PHASES = {"saves": "saves", "publish": "publish", "reads": "reads", "startup": "start-up",
+          "http": "http saves", "webhooks": "webhooks", "history": "history",
+          "search": "search", "migration": "migration", "gate": "gate pushes",
+          "replicas": "replicas", "readscale": "read scale", "media": "media"}
+NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
 
 @dataclass
@@ -99,18 +111,24 @@ class Suite:
     def phase(self, name: str) -> None:
         print(f"\n== {name} (at {time.perf_counter() - self.started:.0f}s) ==", flush=True)
 
-    def run(self) -> Measured:
+    def run(self, only: set[str] | None = None) -> Measured:
+        """Every phase in order, or (`only`: phase ids) those and what they need; the
+        repository they measure is always built and published."""
+        wanted = None if only is None else {"saves", "publish", *only,
+                                            *(n for p in only for n in NEEDS.get(p, ()))}
+        steps = {"saves": self.saves, "publish": self.publish, "reads": self.reads,
+                 "startup": self.startup, "http": self.http_saves, "webhooks": self.webhooks,
+                 "history": self.history, "search": self.search,
+                 "migration": self.migration,
+                 "gate": self.gate_pushes, "replicas": self.replicas,
+                 "readscale": self.readscale, "media": self.media_phase}
         try:
-            for name, step in (("saves", self.saves), ("publish", self.publish),
-                               ("reads", self.reads), ("start-up", self.startup),
-                               ("http saves", self.http_saves), ("webhooks", self.webhooks),
-                               ("history", self.history), ("migration", self.migration),
-                               ("gate pushes", self.gate_pushes),
-                               ("replicas", self.replicas), ("read scale", self.readscale),
-                               ("media", self.media_phase)):
+            for key, name in PHASES.items():
+                if wanted is not None and key not in wanted:
+                    continue
                 self.phase(name)
                 t0 = time.perf_counter()
-                step()
+                steps[key]()
                 self.measured.phases_s[name] = time.perf_counter() - t0
         finally:
             for server in self.servers:
@@ -272,10 +290,14 @@ class Suite:
               f"{out['git_log']['ms']['median']:.0f} ms, with commit-graph "
               f"{out['git_log_commit_graph']['ms']['median']:.0f} ms", flush=True)
 
-    def migration(self) -> None:
+    def search(self) -> None:
         assert self.store is not None
-        self.measured.migration = migration.run(self.settings.quick, self.store, self.workdir,
-                                                self.seed)
+        self.measured.migration["search"] = migration.search_run(
+            self.store, 100 if self.settings.quick else 600, self.seed)
+
+    def migration(self) -> None:
+        self.measured.migration["import"] = migration.import_run(
+            500 if self.settings.quick else 100_000, self.workdir, self.seed)
 
     def gate_pushes(self) -> None:
         self.measured.gate = gate.run(self.workdir, self.settings.quick)
