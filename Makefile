@@ -55,7 +55,9 @@ test: lint $(WORKBENCH_STAMP)
 
 # Benchmarks (not part of `make test`): builds its own repositories in a temp dir on disk,
 # prints a table; the full run writes bench/results.json and bench/write-cost.png (the figures
-# the README shows), the quick one writes them to $TMPDIR/cms-bench. Full run < 20 min.
+# the README shows), the quick one writes them to $TMPDIR/cms-bench. The full run takes about
+# 75 minutes on 2 cores (importing 100,000 articles is a fifth of it); to measure some rows
+# again: python -m bench --phases search readscale --out DIR (see python -m bench --help).
 BENCH_STAMP := $(VENV)/.bench-stamp
 .PHONY: bench-quick
 $(BENCH_STAMP): $(STAMP) pyproject.toml
