@@ -9,7 +9,8 @@ bulk load becomes about one push a second). One push per mirror is in flight at 
 the writes made meanwhile go in the next one. A mirror's own `min_interval` (GitHub asks for
 no more than a few pushes a minute) spaces the starts of its pushes further. A failed push is
 retried after 0.5 s, doubling up to `retry_max`; when the mirror returns, one push catches it
-up. Each push is made with git settings that cost less CPU (`mirrors.PUSH_CONFIG`).
+up. Each push is made with git settings that cost less CPU (`mirrors.PUSH_CONFIG`), at a lower
+CPU priority than the workers (`mirrors.BACKGROUND`): on a saturated primary, writes go first.
 One process of the server runs the pusher (see `leader`); each mirror has its own thread
 while it pushes, so a slow mirror never holds back the others.
 """
@@ -86,7 +87,7 @@ class Pusher:
 
     def _push(self, name: str) -> None:
         try:
-            result = self.mirrors.push(name, self.timeout)
+            result = self.mirrors.push(name, self.timeout, background=True)
         except Exception as e:  # a mirror removed meanwhile, a full disk: try again later
             log.warning("push to mirror %s failed: %s", name, e)
             result = None

@@ -156,6 +156,26 @@ def test_the_pusher_sends_an_edit_and_its_publish_together_once_writes_settle(
     assert "pushes 2  failures 0" in cms(repo, "mirror", "list")[1]
 
 
+def test_the_servers_pushes_yield_the_cpu_to_requests_and_a_push_by_hand_does_not(
+        repo: Path, store: ArticleStore, tmp_path: Path) -> None:
+    mirror = bare(tmp_path / "mirror.git")
+    # a file:// push runs the mirror's receive-pack, and its hook, as a child of `git push`:
+    # the hook records the CPU priority (nice value, field 19 of /proc/self/stat) it ran at
+    seen = tmp_path / "nice.txt"
+    hook = mirror / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ncut -d' ' -f19 /proc/$$/stat >> {seen}\n")
+    hook.chmod(0o755)
+    cms(repo, "mirror", "add", "backup", f"file://{mirror}")
+    editor = Person("Eve Editor", "eve@example.org")
+    store.create(article(), editor)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    pushed_by(Pusher(str(repo), settle=0, min_interval=3600))
+    store.create(article("Another one"), editor)
+    assert cms(repo, "mirror", "push") == (0, "backup: pushed\n")
+    assert refs(mirror) == refs(repo)
+    assert seen.read_text().split() == [str(min(mine + 10, 19)), str(mine)]
+
+
 def test_a_mirror_that_cannot_be_reached_is_reported_failing(repo: Path) -> None:
     cms(repo, "mirror", "add", "gone", "git://127.0.0.1:9/nothing.git")
     code, output = cms(repo, "mirror", "push")
