@@ -464,6 +464,11 @@ def test_pending_events_survive_kill_9_and_reach_a_receiver_that_was_down(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"slug": "written-while-down", **article("Down")}) + "\n")
         plain_git("add", "-A", cwd=work)
+        # git dates have whole seconds, and two lines' commits in the same second are ordered
+        # by what git holds (see `feed._before`), which says nothing of a plain commit against
+        # a publication that is not its line's newest: make it the next second, as a push
+        # during an outage would be
+        time.sleep(1.05 - time.time() % 1)
         plain_git("commit", "-q", "-m", "While the server was down", cwd=work)
         plain_git("push", "-q", "origin", "main", cwd=work)
 
