@@ -46,7 +46,8 @@ run: $(SERVE_STAMP) $(WORKBENCH_STAMP)
 	$(BIN)/cms serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check cms tests bench soak
+	$(BIN)/ruff check cms tests bench soak harness
+	$(BIN)/lint-imports
 	$(BIN)/mypy cms
 
 test: lint $(WORKBENCH_STAMP)

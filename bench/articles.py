@@ -12,8 +12,8 @@ import json
 import random
 from typing import Any
 
-from cms import canonical
-from cms.document import validate_article
+from cms.content import canonical
+from cms.content.document import validate_article
 
 WORDS = (
     "the council said on tuesday that a new plan for the harbour district would be put to "

@@ -17,7 +17,7 @@ import json
 
 from flask import Flask, Response
 
-from cms.server import Server, options
+from cms.cli.server import Server, options
 
 
 def create_app(data_path: str) -> Flask:

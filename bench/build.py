@@ -19,9 +19,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from cms import canonical, layout
-from cms.gitobjects import MODE_FILE, MODE_TREE, Person, Tree
-from cms.layout import MAIN, PUBLISHED
+from cms.content import canonical, layout
+from cms.content.identity import Person
+from cms.content.layout import MAIN, PUBLISHED
+from cms.git.objects import MODE_FILE, MODE_TREE, Tree
 from cms.store import ArticleStore
 
 from .articles import check_canonical, make_article, slug_for

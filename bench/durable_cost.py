@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cms.gitobjects import Person
+from cms.content.identity import Person
 from cms.store import ArticleStore
 
 EDITOR = Person("Durability Bench", "bench@example.org")

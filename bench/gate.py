@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cms import canonical, layout
-from cms.gate import install
+from cms.content import canonical, layout
+from cms.integrity.gate import install
 from cms.store import ArticleStore
 
 from .articles import changed, make_article, slug_for

@@ -25,10 +25,10 @@ from typing import Any
 
 from PIL import Image
 
-from cms.demo_pictures import pictures
+from cms.auth.tokens import TokenStore
+from cms.demo.pictures import pictures
 from cms.media.images import check_image
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 
 from .report import Row
 from .servers import HOST, Server, start_cms

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cms import layout
-from cms.delivery import Delivery
+from cms.content import layout
+from cms.content.text import search_text
+from cms.delivery.service import Delivery
 from cms.store import ArticleStore
-from cms.text import search_text
 
 from .articles import make_article
 from .report import Row

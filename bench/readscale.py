@@ -33,9 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cms import canonical, feeds, layout
-from cms.delivery import Delivery
-from cms.layout import PUBLISHED
+from cms.content import canonical, layout
+from cms.content.layout import PUBLISHED
+from cms.delivery import feeds
+from cms.delivery.service import Delivery
 from cms.store import ArticleStore
 from cms.times import iso
 

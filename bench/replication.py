@@ -30,10 +30,10 @@ from typing import Any
 
 import requests
 
-from cms.gitobjects import Person
-from cms.mirrors import Mirrors
+from cms.auth.tokens import TokenStore
+from cms.content.identity import Person
+from cms.replication.mirrors import Mirrors
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 
 from . import http_saves, reads
 from .articles import make_article

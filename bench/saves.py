@@ -29,8 +29,8 @@ from typing import Any
 
 import git as gitpython
 
-from cms import canonical, layout
-from cms.layout import MAIN
+from cms.content import canonical, layout
+from cms.content.layout import MAIN
 from cms.store import ArticleStore
 
 from .articles import changed, make_article, slug_for

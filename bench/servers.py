@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cms.testing.launch import HOST, free_port, start
+from harness.launch import HOST, free_port, start
 
 ROOT = Path(__file__).resolve().parent.parent
 CMS = str(Path(sys.executable).parent / "cms")

@@ -24,9 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cms import layout, public
+from cms.auth.tokens import TokenStore
+from cms.content import layout
+from cms.delivery import cards as public
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 
 from . import (
     build,

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
 
 from . import http_saves
 from .report import Row

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gitobjects import Person
+from cms.content.identity import Person
 
 PREFIX = "CMS_"
 

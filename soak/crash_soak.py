@@ -1,9 +1,9 @@
-"""Crash soak: the crash suite's loop (`cms.testing.crash`) for longer. Not part of `make test`.
+"""Crash soak: the crash suite's loop (`harness.crash`) for longer. Not part of `make test`.
 
 `cms serve --workers 2` on a fresh repository takes write load from several client threads
 and is killed with SIGKILL (its whole process group) at random moments, then restarted on the
 same repository. Every acknowledged write is kept in a ledger and checked against git after
-each restart and at the end; see `cms.testing.crash` for what is checked.
+each restart and at the end; see `harness.crash` for what is checked.
 
     .venv/bin/python soak/crash_soak.py --minutes 10
     .venv/bin/python soak/crash_soak.py --crashes 200 --seed 7 --keep
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from cms.store import ArticleStore
-from cms.testing.crash import CrashRun
+from harness.crash import CrashRun
 
 DAY = 24 * 60.0
 

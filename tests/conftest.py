@@ -1,7 +1,7 @@
 """Fixtures named for the state they build: a content repository, its store, the app, tokens.
 
 The helpers tests import from here (`article`, `free_port`, `running`, `cms_server` ...) live
-in `cms.testing`, shared with the soak runs and the benchmarks."""
+in `harness`, shared with the soak runs and the benchmarks."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cms.auth.tokens import TokenStore
 from cms.store import ArticleStore
-from cms.testing import GIT_ENV, article
-from cms.testing.launch import answers, cms_command, cms_server, free_port, running, stop
-from cms.tokens import TokenStore
 from cms.web import create_app
+from harness import GIT_ENV, article
+from harness.launch import answers, cms_command, cms_server, free_port, running, stop
 
 __all__ = ["GIT_ENV", "answers", "article", "cms_command", "cms_server", "free_port", "running",
            "stop"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cms import layout
+from cms.content import layout
 
 PLAIN = b"Plain Git <plain@example.org> 1767225600 +0000"  # 2026-01-01
 SLUG = "pushed-by-hand"

@@ -18,7 +18,7 @@ from conftest import article
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
 
 ARTICLES = "/api/v1/manage/articles"
 PROBLEM = "application/problem+json"

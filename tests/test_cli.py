@@ -19,12 +19,12 @@ import pytest
 from conftest import GIT_ENV, article, free_port, running
 from flask.testing import FlaskClient
 
-from cms import canonical, layout
-from cms.articles import validate
-from cms.demo import ARTICLES as DEMO_ARTICLES
-from cms.demo import with_pictures
-from cms.demo_pictures import pictures as demo_pictures
-from cms.media.paths import media_path
+from cms.content import canonical, layout
+from cms.content.articles import validate
+from cms.content.media_paths import media_path
+from cms.demo.articles import ARTICLES as DEMO_ARTICLES
+from cms.demo.articles import with_pictures
+from cms.demo.pictures import pictures as demo_pictures
 from cms.web import create_app
 
 CMS = shutil.which("cms") or str(Path(sys.executable).parent / "cms")

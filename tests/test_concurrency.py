@@ -11,7 +11,7 @@ import threading
 import requests
 from conftest import GIT_ENV, article
 
-from cms import layout
+from cms.content import layout
 
 URL = "/api/v1/manage/articles"
 

@@ -1,5 +1,5 @@
 """Crash suite: `cms serve` killed with SIGKILL, whole process group, at random moments under
-write load (see `cms.testing.crash` for what is checked after each restart), and single writers
+write load (see `harness.crash` for what is checked after each restart), and single writers
 killed at exact instants of a save. `soak/crash_soak.py` runs the same loop for longer.
 """
 
@@ -12,10 +12,12 @@ import time
 
 import pytest
 
-from cms.gitrefs import STALE_LOCK_SECONDS
+from cms.auth.tokens import TokenStore
+from cms.git.refs import STALE_LOCK_SECONDS
 from cms.store import ArticleStore
-from cms.testing import article
-from cms.testing.crash import (
+from cms.web import create_app
+from harness import article
+from harness.crash import (
     FIRST_WRITE_LIMIT,
     URL,
     CrashRun,
@@ -24,8 +26,6 @@ from cms.testing.crash import (
     leftovers,
     summaries_on,
 )
-from cms.tokens import TokenStore
-from cms.web import create_app
 
 
 def test_kill_9_under_write_load_loses_no_acknowledged_write(repo, tmp_path):
@@ -45,7 +45,7 @@ def test_kill_9_under_write_load_loses_no_acknowledged_write(repo, tmp_path):
 CHILD = r"""
 import os, signal, sys
 import cms.index
-from cms.gitobjects import Person
+from cms.content.identity import Person
 from cms.store import ArticleStore
 
 repo, point = sys.argv[1], sys.argv[2]

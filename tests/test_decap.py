@@ -14,8 +14,8 @@ import pytest
 from conftest import article
 from PIL import Image
 
-from cms import canonical, layout
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
+from cms.content import canonical, layout
 
 OWN = {"Origin": "http://localhost"}
 ACTIONS = ["info", "entriesByFolder", "entriesByFiles", "getEntry", "unpublishedEntries",

@@ -11,7 +11,7 @@ import feedparser
 import pytest
 from conftest import article
 
-from cms import layout
+from cms.content import layout
 
 MANAGE = "/api/v1/manage/articles"
 PUBLIC = "/api/v1/articles"

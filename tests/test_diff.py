@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cms.diff import changes
+from cms.content.diff import changes
 
 
 def apply(doc: Any, patch: list[dict[str, Any]]) -> Any:

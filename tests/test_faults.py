@@ -34,20 +34,13 @@ from conftest import article
 from flask import Flask
 from flask.testing import FlaskClient
 
-import cms.gitrefs
-import cms.repository
-from cms.gitrefs import LOCK_WAIT_SECONDS, STALE_LOCK_SECONDS
+import cms.git.refs
+import cms.git.repository
+from cms.auth.tokens import TokenStore
+from cms.git.refs import LOCK_WAIT_SECONDS, STALE_LOCK_SECONDS
 from cms.store import ArticleStore
-from cms.testing.crash import (
-    Server,
-    cms_check_problems,
-    fsck_problems,
-    leftovers,
-    summaries_on,
-    tip,
-)
-from cms.tokens import TokenStore
 from cms.web import create_app
+from harness.crash import Server, cms_check_problems, fsck_problems, leftovers, summaries_on, tip
 
 URL = "/api/v1/manage/articles"
 PAGE = os.sysconf("SC_PAGE_SIZE")  # tmpfs hands out space a page at a time
@@ -473,7 +466,7 @@ def test_read_only_from_the_start_reads_are_never_a_500(tmp_path):
 @pytest.mark.parametrize("when", ["after-the-first-object", "before-the-ref-moves"])
 def test_repository_goes_read_only_in_the_middle_of_a_save(when, tmp_path, monkeypatch):
     """The filesystem turns read-only between two steps of one save. (Injected by wrapping
-    `cms.repository.write_object` / `cms.gitrefs.compare_and_swap`; a named fault-injection
+    `cms.git.repository.write_object` / `cms.git.refs.compare_and_swap`; a named fault-injection
     hook in the storage layer would be sturdier.)"""
     with read_only_repository(tmp_path) as (disk, repo):
         _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
@@ -485,7 +478,7 @@ def test_repository_goes_read_only_in_the_middle_of_a_save(when, tmp_path, monke
             before = state(repo)
             armed = [True]
             if when == "after-the-first-object":
-                real_write = cms.repository.write_object
+                real_write = cms.git.repository.write_object
 
                 def write_object(*args: Any, **kwargs: Any) -> str:
                     sha = real_write(*args, **kwargs)
@@ -494,9 +487,9 @@ def test_repository_goes_read_only_in_the_middle_of_a_save(when, tmp_path, monke
                         remount(disk, "ro")
                     return sha
 
-                monkeypatch.setattr(cms.repository, "write_object", write_object)
+                monkeypatch.setattr(cms.git.repository, "write_object", write_object)
             else:
-                real_swap = cms.gitrefs.compare_and_swap
+                real_swap = cms.git.refs.compare_and_swap
 
                 def compare_and_swap(*args: Any, **kwargs: Any) -> None:
                     if armed[0]:
@@ -504,7 +497,7 @@ def test_repository_goes_read_only_in_the_middle_of_a_save(when, tmp_path, monke
                         remount(disk, "ro")
                     real_swap(*args, **kwargs)
 
-                monkeypatch.setattr(cms.gitrefs, "compare_and_swap", compare_and_swap)
+                monkeypatch.setattr(cms.git.refs, "compare_and_swap", compare_and_swap)
             r = client.patch(f"{URL}/kept", json={"summary": "half"},
                              headers={**headers, "If-Match": "*"})
             assert not armed[0], "the fault was not injected"

@@ -18,7 +18,7 @@ import feedparser
 import jsonschema
 import pytest
 
-from cms.feeds import Site, atom, body_html, json_feed, sitemap
+from cms.delivery.feeds import Site, atom, body_html, json_feed, sitemap
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

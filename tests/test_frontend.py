@@ -19,7 +19,7 @@ import requests
 from conftest import article, cms_command, free_port, running
 from playwright.sync_api import ConsoleMessage, Page, Route, expect, sync_playwright
 
-from cms.demo import ARTICLES as DEMO_ARTICLES
+from cms.demo.articles import ARTICLES as DEMO_ARTICLES
 
 FRONTEND = Path(__file__).resolve().parent.parent / "examples" / "frontend"
 CHROMIUM = "/usr/bin/chromium"

@@ -38,9 +38,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cms.gitobjects import Person
+from cms.auth.tokens import TokenStore
+from cms.content.identity import Person
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 from cms.web import create_app
 
 MAX_EXAMPLES = 40

@@ -12,7 +12,7 @@ import pytest
 from conftest import GIT_ENV, cms_command
 from gitcraft import BAD, PATH, SLUG, commit, good, run, with_files
 
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
 from cms.web import create_app
 
 

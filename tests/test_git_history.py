@@ -9,7 +9,7 @@ from typing import Any
 from conftest import article
 from flask.testing import FlaskClient
 
-from cms import layout
+from cms.content import layout
 
 URL = "/api/v1/manage/articles"
 

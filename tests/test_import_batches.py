@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cms import transfer
-from cms.gitobjects import Person
-from cms.store import ArticleStore
+from cms.content.identity import Person
+from cms.store import ArticleStore, transfer
 from cms.web import create_app
 
 EDITOR = Person("Ada Editor", "ada@example.org")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import article
 
-from cms import layout
+from cms.content import layout
 from cms.store import ArticleStore
 from cms.web import create_app
 

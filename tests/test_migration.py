@@ -15,7 +15,7 @@ from typing import Any
 from click.testing import CliRunner
 from conftest import GIT_ENV, article
 
-from cms.cli import main
+from cms.cli.main import main
 from cms.store import ArticleStore
 from cms.web import create_app
 

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import GIT_ENV, article
 
-from cms.cli import main
-from cms.gitobjects import Person
-from cms.pusher import Pusher
-from cms.replica import Replica
+from cms.auth.tokens import TokenStore
+from cms.cli.main import main
+from cms.content.identity import Person
+from cms.replication.pusher import Pusher
+from cms.replication.replica import Replica
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 from cms.web import create_app
 
 ENV = {**GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}

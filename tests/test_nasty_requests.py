@@ -32,9 +32,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 from conftest import GIT_ENV, article, cms_server
 
-from cms.gitobjects import Person
+from cms.auth.tokens import TokenStore
+from cms.content.identity import Person
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 
 Git = Callable[..., str]
 MANAGE = "/api/v1/manage/articles"

@@ -31,12 +31,12 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 
-from cms import canonical
-from cms.articles import validate
-from cms.document import BLOCK_TEXT_MAX
+from cms.content import canonical
+from cms.content.articles import validate
+from cms.content.document import BLOCK_TEXT_MAX
+from cms.content.identity import Person
 from cms.errors import ValidationFailed
-from cms.gitobjects import Person
-from cms.repository import blob_id
+from cms.git.repository import blob_id
 from cms.store import ArticleStore
 
 EDITOR = Person("Eve Editor", "eve@example.org")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from cms import layout
+from cms.content import layout
 
 URL = "/api/v1/manage/articles"
 
@@ -139,7 +139,7 @@ def test_a_schedule_moved_later_is_not_published_early(client, editor_token, cre
 
 
 def test_published_demo_content(tmp_path):
-    from cms.demo import ARTICLES
+    from cms.demo.articles import ARTICLES
     from cms.store import ArticleStore
 
     assert len(ARTICLES) >= 5

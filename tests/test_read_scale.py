@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import article
 
-from cms import layout
+from cms.content import layout
 from cms.web import create_app
 
 MANAGE = "/api/v1/manage/articles"

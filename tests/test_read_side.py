@@ -17,7 +17,7 @@ from gitcraft import BAD, SLUG, Bad, blob, commit, run, tree_with
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cms import layout
+from cms.content import layout
 
 MANAGE = "/api/v1/manage/articles"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from conftest import GIT_ENV, article
 from flask.testing import FlaskClient
 
-from cms import layout
-from cms.cli import main
+from cms.cli.main import main
+from cms.content import layout
 
 MANAGE = "/api/v1/manage/articles"
 RELEASES = "/api/v1/manage/releases"

@@ -19,9 +19,9 @@ import pytest
 import requests
 from conftest import GIT_ENV, answers, article, cms_command, free_port, stop
 
-from cms.mirrors import Mirrors
+from cms.auth.tokens import TokenStore
+from cms.replication.mirrors import Mirrors
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 
 T = TypeVar("T")
 ENV = {**os.environ, **GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}

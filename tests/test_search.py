@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cms import search
+from cms.index import search
 from cms.web import create_app
 
 MANAGE = "/api/v1/manage/articles"

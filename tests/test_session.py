@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import article
 
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
 
 OWN = {"Origin": "http://localhost"}
 

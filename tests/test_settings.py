@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from conftest import GIT_ENV, article, cms_command
 
+from cms.auth.tokens import TokenStore
 from cms.settings import Settings
 from cms.store import ArticleStore
-from cms.tokens import TokenStore
 from cms.web import create_app
 
 MANAGE = "/api/v1/manage/articles"

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import GIT_ENV, article, cms_command
 from gitcraft import good, run
 
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
 from cms.web import create_app
 
 

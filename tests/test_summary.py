@@ -1,4 +1,4 @@
-"""Summaries and reading figures (cms.summary): extractive, offline, deterministic."""
+"""Summaries and reading figures (cms.delivery.summary): extractive, offline, deterministic."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-import cms.summary as summary_module
-from cms.summary import public_summary, reading_time_minutes, summarize
-from cms.text import prose, word_count
+import cms.delivery.summary as summary_module
+from cms.content.text import prose, word_count
+from cms.delivery.summary import public_summary, reading_time_minutes, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 

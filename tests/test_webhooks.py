@@ -22,14 +22,14 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from cms.gitobjects import Person
-from cms.layout import article_path
-from cms.repository import Repository
-from cms.testing import GIT_ENV, article
-from cms.testing.killable import Server
-from cms.testing.launch import cms_server, free_port
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
+from cms.content.identity import Person
+from cms.content.layout import article_path
+from cms.git.repository import Repository
 from cms.webhooks import feed
+from harness import GIT_ENV, article
+from harness.killable import Server
+from harness.launch import cms_server, free_port
 
 HOOKS = "/api/v1/manage/webhooks"
 ARTICLES = "/api/v1/manage/articles"

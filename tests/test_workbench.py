@@ -15,8 +15,8 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from test_frontend import CHROMIUM, CHROMIUM_ARGS, PLACEHOLDER_SVG
 
-from cms import canonical, layout
-from cms.tokens import TokenStore
+from cms.auth.tokens import TokenStore
+from cms.content import canonical, layout
 
 
 @pytest.fixture

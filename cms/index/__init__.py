@@ -17,12 +17,12 @@ opens it; SQLite's locking makes them agree.
 
 from __future__ import annotations
 
-from .batches import Batches
-from .cards import CardCache
-from .drafts import DraftQueries
-from .live import LiveQueries
-from .states import StateQueries
-from .tables import CardMaker
+from cms.index.batches import Batches
+from cms.index.cards import CardCache
+from cms.index.drafts import DraftQueries
+from cms.index.live import LiveQueries
+from cms.index.states import StateQueries
+from cms.index.tables import CardMaker
 
 __all__ = ["CardMaker", "Index"]
 

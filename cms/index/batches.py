@@ -10,9 +10,9 @@ than its ref.
 
 from __future__ import annotations
 
-from ..layout import LINES, MAIN, PUBLISHED
-from ..repository import CommitRecord
-from .catch_up import CatchUp
+from cms.content.layout import LINES, MAIN, PUBLISHED
+from cms.git.repository import CommitRecord
+from cms.index.catch_up import CatchUp
 
 BATCH = 250
 

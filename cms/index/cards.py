@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .tables import Tables
+from cms.index.tables import Tables
 
 
 class CardCache(Tables):

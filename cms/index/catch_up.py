@@ -13,13 +13,15 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from .. import canonical, layout, messages, rules, search
-from ..gitobjects import MODE_FILE
-from ..layout import LINES, MAIN, PUBLISHED
-from ..repository import CommitRecord, blob_id
-from ..text import has_own_summary, search_text
-from ..times import seconds
-from .tables import REVISION_COLUMNS, Tables
+from cms.content import canonical, layout, messages
+from cms.content.layout import LINES, MAIN, PUBLISHED
+from cms.content.text import has_own_summary, search_text
+from cms.git.objects import MODE_FILE
+from cms.git.repository import CommitRecord, blob_id
+from cms.index import search
+from cms.index.tables import REVISION_COLUMNS, Tables
+from cms.integrity import rules
+from cms.times import seconds
 
 # A publication of up to this many articles works out their cards as it is indexed, so reads
 # never wait for a summary; a bulk push of more keeps only the quick ones (no summary to

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import search
-from .tables import REVISION_COLUMNS, Tables
+from cms.index import search
+from cms.index.tables import REVISION_COLUMNS, Tables
 
 ARTICLE_COLUMNS = (
     "a.slug, a.blob, a.revision, a.publish_at, a.created_at, a.created_name, a.created_email, "

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .. import search
-from .tables import Tables
+from cms.index import search
+from cms.index.tables import Tables
 
 LIVE_COLUMNS = "l.slug, l.blob, l.revision, l.published_at, l.updated_at, l.title"
 VISIBLE = "l.id NOT IN (SELECT article FROM withdrawn)"

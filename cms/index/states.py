@@ -15,9 +15,9 @@ import json
 import sqlite3
 from typing import Any
 
-from ..layout import PUBLISHED
-from .live import LIVE_COLUMNS, VISIBLE, _live_row
-from .tables import Tables
+from cms.content.layout import PUBLISHED
+from cms.index.live import LIVE_COLUMNS, VISIBLE, _live_row
+from cms.index.tables import Tables
 
 # the latest revision of r.slug on the published line as of the state :b
 # (`+line`: walk the (slug, seq) primary key, not the index by line, which holds every commit)

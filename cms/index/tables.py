@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .. import search
-from ..layout import LINES
-from ..repository import Repository
+from cms.content.layout import LINES
+from cms.git.repository import Repository
+from cms.index import search
 
 # what the index is given to work out an article's public card (see `cms.public.card`)
 CardMaker = Callable[[dict[str, Any]], dict[str, Any]]

@@ -1,18 +1,17 @@
-"""The media library: images stored in the content repository under `media/`.
+"""What an acceptable media file is, below the store:
 
 - `images`: what an acceptable image is (`check_image`), and removing its location.
-- `paths`: where a file lives (`media/<sha256[:2]>/<sha256>.<ext>`) and which files an
-  article uses.
-- `library`: upload, list, read and delete (commits on `main`), what publishing brings along,
-  and what delivery adds to an image field.
+- `checks`: the rules for media files that arrive around the API (a push), for the gate.
+- `usage`: which media files an article takes along when it is published.
 - `renditions`: resized copies, made once and kept outside the repository.
 
-This package imports nothing from the store, so the schemas and the git gate can use `paths`
-and `images` without pulling in the rest.
+Where a file lives is `cms.content.media_paths`; the library that uploads, lists and deletes
+(commits on `main`) is `cms.store.media`. This package imports the foundations, `cms.content`
+and `cms.git` only, so the schemas, the index and the git gate can use it.
 """
 
 from __future__ import annotations
 
-from .images import ImageInfo, check_image
+from cms.media.images import ImageInfo, check_image
 
 __all__ = ["ImageInfo", "check_image"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..errors import CMSError
-from .images import ImageInfo, check_image, without_location
-from .paths import is_media_path, media_path
+from cms.content.media_paths import is_media_path, media_path
+from cms.errors import CMSError
+from cms.media.images import ImageInfo, check_image, without_location
 
 Problems = dict[str, list[str]]
 # the API's default limit: a file the API would refuse for its size is refused here too

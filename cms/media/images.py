@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import UnsupportedMediaType, ValidationFailed
+from cms.errors import UnsupportedMediaType, ValidationFailed
 
 MAX_PIXELS = 50_000_000
 # format -> (file extension, content type); the extension is the one paths carry

@@ -21,8 +21,8 @@ from dataclasses import asdict
 
 from PIL import Image, ImageOps
 
-from .checks import Facts, facts
-from .images import ORIENTATION, ImageInfo
+from cms.media.checks import Facts, facts
+from cms.media.images import ORIENTATION, ImageInfo
 
 # The widths a frontend may ask for: a short fixed list, so nobody can fill the disk with one
 # rendition per pixel, and CDNs see few distinct URLs.

@@ -14,9 +14,9 @@ import json
 import subprocess
 from typing import Any
 
-from ..errors import ValidationFailed
-from ..repository import Repository
-from .paths import digest_of, references
+from cms.content.media_paths import digest_of, references
+from cms.errors import ValidationFailed
+from cms.git.repository import Repository
 
 MISSING = "There is no such media file on main; upload it first."
 

@@ -10,9 +10,9 @@ Nothing here knows about HTTP. The store is layered one way:
 
 from __future__ import annotations
 
-from .base import CONTENT_README, DEFAULT_COMMITTER
-from .drafts import Drafts
-from .publishing import Publishing
+from cms.store.base import CONTENT_README, DEFAULT_COMMITTER
+from cms.store.drafts import Drafts
+from cms.store.publishing import Publishing
 
 __all__ = ["CONTENT_README", "DEFAULT_COMMITTER", "ArticleStore"]
 

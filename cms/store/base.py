@@ -16,23 +16,25 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from .. import canonical, layout, rules
-from ..articles import Article, from_row, validate
-from ..commits import Step, Tips, write
-from ..errors import (
+from cms.content import canonical, layout
+from cms.content.articles import Article, from_row, validate
+from cms.content.identity import Person
+from cms.content.layout import MAIN, PUBLISHED
+from cms.errors import (
     ArticleNotFound,
     Forbidden,
     PreconditionFailed,
     PreconditionRequired,
     RefMoved,
 )
-from ..gitobjects import MODE_FILE, Person
-from ..index import CardMaker, Index
-from ..index.catch_up import content_id
-from ..layout import MAIN, PUBLISHED
-from ..repository import Repository, blob_id
-from ..settings import Settings
-from ..times import seconds
+from cms.git.objects import MODE_FILE
+from cms.git.repository import Repository, blob_id
+from cms.index import CardMaker, Index
+from cms.index.catch_up import content_id
+from cms.integrity import rules
+from cms.settings import Settings
+from cms.store.commits import Step, Tips, write
+from cms.times import seconds
 
 DEFAULT_COMMITTER = Settings().committer
 CONTENT_README = """# Content repository

@@ -8,19 +8,16 @@ from typing import Any
 
 from slugify import slugify
 
-from .. import canonical, layout
-from ..articles import Article, merge_patch, validate, with_slug
-from ..commits import Step, Tips, write
-from ..document import SLUG_MAX
-from ..errors import (
-    ArticleExists,
-    ValidationFailed,
-)
-from ..gitobjects import Person
-from ..layout import MAIN, PUBLISHED
-from ..repository import blob_id
-from .base import check_schedule
-from .reading import Reading
+from cms.content import canonical, layout
+from cms.content.articles import Article, merge_patch, validate, with_slug
+from cms.content.document import SLUG_MAX
+from cms.content.identity import Person
+from cms.content.layout import MAIN, PUBLISHED
+from cms.errors import ArticleExists, ValidationFailed
+from cms.git.repository import blob_id
+from cms.store.base import check_schedule
+from cms.store.commits import Step, Tips, write
+from cms.store.reading import Reading
 
 
 class Drafts(Reading):

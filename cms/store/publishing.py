@@ -16,20 +16,16 @@ import time
 from datetime import datetime
 from typing import Any
 
-from .. import canonical, identity, layout
-from ..articles import Article, validate, with_slug
-from ..commits import Step, Tips, write
-from ..errors import (
-    ArticleNotFound,
-    Conflict,
-    ValidationFailed,
-)
-from ..gitobjects import Person
-from ..layout import MAIN, PUBLISHED
-from ..media.usage import to_publish
-from ..repository import blob_id
-from ..times import iso, seconds
-from .reading import Reading
+from cms.content import canonical, identity, layout
+from cms.content.articles import Article, validate, with_slug
+from cms.content.identity import Person
+from cms.content.layout import MAIN, PUBLISHED
+from cms.errors import ArticleNotFound, Conflict, ValidationFailed
+from cms.git.repository import blob_id
+from cms.media.usage import to_publish
+from cms.store.commits import Step, Tips, write
+from cms.store.reading import Reading
+from cms.times import iso, seconds
 
 # how many revisions of an article the scheduler looks back to find who scheduled it
 SCHEDULER_SEARCH = 200

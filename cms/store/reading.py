@@ -7,20 +7,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import search
-from ..articles import Article
-from ..diff import changes as field_changes
-from ..document import REVISION_RE
-from ..errors import (
-    ArticleNotFound,
-    BadRequest,
-    RevisionNotFound,
-    ValidationFailed,
-)
-from ..layout import PUBLISHED
-from ..text import search_text
-from ..times import utc
-from .base import StoreBase
+from cms.content.articles import Article
+from cms.content.diff import changes as field_changes
+from cms.content.document import REVISION_RE
+from cms.content.layout import PUBLISHED
+from cms.content.text import search_text
+from cms.errors import ArticleNotFound, BadRequest, RevisionNotFound, ValidationFailed
+from cms.index import search
+from cms.store.base import StoreBase
+from cms.times import utc
 
 
 class Reading(StoreBase):

@@ -11,17 +11,18 @@ from flask import Flask
 from flask_cors import CORS
 from flask_smorest import Api
 
-from .. import __version__, identity, public
-from ..delivery import Delivery
-from ..document import BLOCK_SCHEMAS, ArticleFields, block_openapi
-from ..media.library import MediaLibrary
-from ..preview import Preview, PreviewLinks
-from ..sessions import SessionStore
-from ..settings import Settings
-from ..store import ArticleStore
-from ..tokens import TokenStore
-from ..webhooks import start_webhooks
-from . import (
+from cms import __version__
+from cms.auth.sessions import SessionStore
+from cms.auth.tokens import TokenStore
+from cms.content import identity
+from cms.content.document import BLOCK_SCHEMAS, ArticleFields, block_openapi
+from cms.delivery import cards as public
+from cms.delivery.preview import Preview, PreviewLinks
+from cms.delivery.service import Delivery
+from cms.settings import Settings
+from cms.store import ArticleStore
+from cms.store.media import MediaLibrary
+from cms.web import (
     addresses,
     delivery_api,
     manage,
@@ -38,9 +39,10 @@ from . import (
     webhooks,
     workbench,
 )
-from .fast_reads import ArticleReads
-from .response_cache import ResponseCache
-from .schemas import ProblemSchema
+from cms.web.fast_reads import ArticleReads
+from cms.web.response_cache import ResponseCache
+from cms.web.schemas import ProblemSchema
+from cms.webhooks import start_webhooks
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 SUCCESS_PHRASES = {s.phrase for s in HTTPStatus if s < 400}

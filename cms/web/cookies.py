@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from ..errors import Forbidden, Unauthorized
-from ..sessions import SessionStore
-from ..tokens import Token, TokenStore
+from cms.auth.sessions import SessionStore
+from cms.auth.tokens import Token, TokenStore
+from cms.errors import Forbidden, Unauthorized
 
 COOKIE = "cms_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

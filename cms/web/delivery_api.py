@@ -10,13 +10,13 @@ from typing import Any
 from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 
-from .. import feeds
-from ..delivery import Delivery
-from ..public import PublicArticleSchema
-from .addresses import external
-from .pages import page
-from .request_helpers import Parser
-from .schemas import (
+from cms.delivery import feeds
+from cms.delivery.cards import PublicArticleSchema
+from cms.delivery.service import Delivery
+from cms.web.addresses import external
+from cms.web.pages import page
+from cms.web.request_helpers import Parser
+from cms.web.schemas import (
     DeliveryListArgs,
     PageArgs,
     PublicListSchema,

@@ -24,10 +24,10 @@ from typing import Any
 
 from werkzeug.http import http_date
 
-from ..delivery import Delivery
-from ..document import SLUG_MAX, SLUG_RE
-from ..layout import LINES
-from .response_cache import NOT_MODIFIED_KEEPS, VERSION_KEY
+from cms.content.document import SLUG_MAX, SLUG_RE
+from cms.content.layout import LINES
+from cms.delivery.service import Delivery
+from cms.web.response_cache import NOT_MODIFIED_KEEPS, VERSION_KEY
 
 PREFIX = "/api/v1/articles/"
 SLUG = re.compile(SLUG_RE)

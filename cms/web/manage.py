@@ -10,11 +10,11 @@ from typing import Any
 from flask import current_app, url_for
 from flask_smorest import Blueprint
 
-from ..document import SLUG_MAX, SLUG_RE
-from ..errors import ArticleNotFound
-from ..store import ArticleStore
-from .pages import page
-from .request_helpers import (
+from cms.content.document import SLUG_MAX, SLUG_RE
+from cms.errors import ArticleNotFound
+from cms.store import ArticleStore
+from cms.web.pages import page
+from cms.web.request_helpers import (
     PATCH_TYPES,
     Parser,
     editor,
@@ -25,7 +25,7 @@ from .request_helpers import (
     may_schedule,
     requires,
 )
-from .schemas import (
+from cms.web.schemas import (
     ArticleListSchema,
     ArticleSchema,
     DiffArgs,

@@ -1,6 +1,6 @@
 """Media over HTTP: the editors' library (upload, list, read, delete) and the public files.
 
-Thin views over `cms.media.library.MediaLibrary`. An upload is `multipart/form-data` with one
+Thin views over `cms.store.media.MediaLibrary`. An upload is `multipart/form-data` with one
 `file` part, and only this route reads a body over the app's 1 MiB JSON limit.
 """
 
@@ -16,12 +16,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from werkzeug.wsgi import get_current_url
 
-from ..errors import MediaNotFound, UnsupportedMediaType, ValidationFailed
-from ..media.library import MediaLibrary
-from ..media.paths import from_url_path
-from .pages import page
-from .request_helpers import Parser, editor, requires
-from .schemas import PageArgs, PageMetaSchema
+from cms.content.media_paths import from_url_path
+from cms.errors import MediaNotFound, UnsupportedMediaType, ValidationFailed
+from cms.store.media import MediaLibrary
+from cms.web.pages import page
+from cms.web.request_helpers import Parser, editor, requires
+from cms.web.schemas import PageArgs, PageMetaSchema
 
 # room for the multipart framing around a file of the largest size allowed
 MULTIPART_SLACK = 64 * 1024

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from .addresses import external
+from cms.web.addresses import external
 
 
 def page(items: list[Any], total: int, page: int, per_page: int,

@@ -10,14 +10,14 @@ from flask import Response, current_app, jsonify, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ..document import UTCDateTime
-from ..preview import DEFAULT_LINK_LIFETIME, MAX_LINK_LIFETIME, Preview, PreviewLinks
-from ..public import PublicArticleSchema
-from .documented import problems
-from .manage import checked
-from .pages import page
-from .request_helpers import Parser, requires
-from .schemas import PageArgs, PageMetaSchema, PublicListItemSchema
+from cms.content.document import UTCDateTime
+from cms.delivery.cards import PublicArticleSchema
+from cms.delivery.preview import DEFAULT_LINK_LIFETIME, MAX_LINK_LIFETIME, Preview, PreviewLinks
+from cms.web.documented import problems
+from cms.web.manage import checked
+from cms.web.pages import page
+from cms.web.request_helpers import Parser, requires
+from cms.web.schemas import PageArgs, PageMetaSchema, PublicListItemSchema
 
 
 class PreviewBlueprint(Blueprint):

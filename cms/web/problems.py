@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from ..document import flatten_errors
-from ..errors import CMSError
+from cms.content.document import flatten_errors
+from cms.errors import CMSError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"

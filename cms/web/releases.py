@@ -9,11 +9,10 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from .. import releases
-from ..document import Strict, Text
-from ..store import ArticleStore
-from .request_helpers import Parser, editor, requires
-from .schemas import ArticleSchema
+from cms.content.document import Strict, Text
+from cms.store import ArticleStore, releases
+from cms.web.request_helpers import Parser, editor, requires
+from cms.web.schemas import ArticleSchema
 
 
 class ReleaseArgs(Strict):

@@ -13,13 +13,13 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
-from .. import pusher
-from ..errors import ReadOnlyReplica
-from ..mirrors import Mirrors
-from ..remotes import redact
-from ..replica import Replica
-from ..settings import Settings
-from ..store import ArticleStore
+from cms.errors import ReadOnlyReplica
+from cms.git.remotes import redact
+from cms.replication import pusher
+from cms.replication.mirrors import Mirrors
+from cms.replication.replica import Replica
+from cms.settings import Settings
+from cms.store import ArticleStore
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PUBLIC_PATHS = ("/api/v1/articles", "/api/v1/sync", "/feed.", "/sitemap", "/media/",

@@ -11,8 +11,10 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import canonical, identity
-from ..errors import (
+from cms.auth.tokens import Token
+from cms.content import canonical, identity
+from cms.content.identity import Person
+from cms.errors import (
     BadRequest,
     Forbidden,
     PreconditionFailed,
@@ -20,9 +22,7 @@ from ..errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from ..gitobjects import Person
-from ..tokens import Token
-from .cookies import cookie_token
+from cms.web.cookies import cookie_token
 
 JSON_TYPES = {"application/json"}
 PATCH_TYPES = {"application/json", "application/merge-patch+json"}

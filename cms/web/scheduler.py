@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from ..store import ArticleStore
+from cms.store import ArticleStore
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from ..document import REVISION_RE, STATES, ArticleFields, FullMatch, Strict, UTCDateTime
-from ..messages import ACTIONS
-from ..public import PublicArticleSchema
+from cms.content.document import REVISION_RE, STATES, ArticleFields, FullMatch, Strict, UTCDateTime
+from cms.content.messages import ACTIONS
+from cms.delivery.cards import PublicArticleSchema
 
 
 class PersonSchema(Schema):

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import manage, media, preview, session, workbench
+from cms.web import manage, media, preview, session, workbench
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",

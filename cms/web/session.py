@@ -12,10 +12,10 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ..errors import Forbidden, Unauthorized
-from .cookies import COOKIE, own_origin, sessions, tokens
-from .documented import problems
-from .request_helpers import Parser
+from cms.errors import Forbidden, Unauthorized
+from cms.web.cookies import COOKIE, own_origin, sessions, tokens
+from cms.web.documented import problems
+from cms.web.request_helpers import Parser
 
 
 class SessionBlueprint(Blueprint):

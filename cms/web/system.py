@@ -13,7 +13,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from . import replication
+from cms.web import replication
 
 blp = Blueprint("system", __name__, description="Service status.")
 

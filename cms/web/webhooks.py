@@ -9,15 +9,15 @@ from typing import Any
 from flask import current_app, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..document import Strict, Text, Url, flatten_errors
-from ..errors import ValidationFailed
-from ..webhooks.feed import TYPES
-from ..webhooks.outbox import Outbox
-from ..webhooks.sender import check_url
-from .manage import CMSBlueprint
-from .pages import page
-from .request_helpers import PATCH_TYPES, json_body, requires
-from .schemas import PageArgs, PageMetaSchema
+from cms.content.document import Strict, Text, Url, flatten_errors
+from cms.errors import ValidationFailed
+from cms.web.manage import CMSBlueprint
+from cms.web.pages import page
+from cms.web.request_helpers import PATCH_TYPES, json_body, requires
+from cms.web.schemas import PageArgs, PageMetaSchema
+from cms.webhooks.feed import TYPES
+from cms.webhooks.outbox import Outbox
+from cms.webhooks.sender import check_url
 
 blp = CMSBlueprint(
     "webhooks", __name__, url_prefix="/api/v1/manage/webhooks",

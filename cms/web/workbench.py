@@ -23,17 +23,17 @@ from flask import Response, current_app, g, redirect, request, send_from_directo
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from .. import decap_config
-from ..decap import Bases, DecapBackend, User
-from ..errors import CMSError, StorageUnavailable, Unauthorized
-from ..preview import DEFAULT_LINK_LIFETIME
-from ..settings import Settings
-from ..workflow import Workflow
-from .cookies import cookie_token, session_id, sessions
-from .documented import problems
-from .problems import problem
-from .request_helpers import editor, json_body, requires
-from .schemas import ProblemSchema
+from cms.delivery.preview import DEFAULT_LINK_LIFETIME
+from cms.errors import CMSError, StorageUnavailable, Unauthorized
+from cms.settings import Settings
+from cms.store.workflow import Workflow
+from cms.web.cookies import cookie_token, session_id, sessions
+from cms.web.documented import problems
+from cms.web.problems import problem
+from cms.web.request_helpers import editor, json_body, requires
+from cms.web.schemas import ProblemSchema
+from cms.workbench import config as decap_config
+from cms.workbench.decap import Bases, DecapBackend, User
 
 HERE = Path(__file__).resolve().parent / "admin"
 DEFAULT_DIST = str(Path(__file__).resolve().parents[2] / "workbench" / "node_modules"

@@ -8,10 +8,10 @@
 
 from __future__ import annotations
 
-from ..settings import Settings
-from ..store import ArticleStore
-from .dispatcher import Dispatcher
-from .outbox import Outbox, retry_delays
+from cms.settings import Settings
+from cms.store import ArticleStore
+from cms.webhooks.dispatcher import Dispatcher
+from cms.webhooks.outbox import Outbox, retry_delays
 
 
 def start_webhooks(store: ArticleStore, settings: Settings, *, run: bool) -> Outbox:

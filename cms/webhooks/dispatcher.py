@@ -12,8 +12,8 @@ import logging
 import queue
 import threading
 
-from .outbox import Claim, Outbox
-from .sender import SendFailed, send
+from cms.webhooks.outbox import Claim, Outbox
+from cms.webhooks.sender import SendFailed, send
 
 log = logging.getLogger(__name__)
 SENDERS = 4  # deliveries in flight per worker

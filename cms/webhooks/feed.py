@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 from git import GitCommandError
 
-from .. import layout, messages
-from ..layout import LINES, MAIN, PUBLISHED
-from ..repository import Repository
-from ..times import iso
+from cms.content import layout, messages
+from cms.content.layout import LINES, MAIN, PUBLISHED
+from cms.git.repository import Repository
+from cms.times import iso
 
 log = logging.getLogger(__name__)
 TYPES = ("article.created", "article.updated", "article.deleted", "article.published",

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from hashlib import sha1
 from typing import Any
 
-from ..errors import Conflict, NotFound, StorageUnavailable
-from ..layout import LINES, MAIN, PUBLISHED
-from ..repository import Repository
-from ..times import iso
-from . import feed
+from cms.content.layout import LINES, MAIN, PUBLISHED
+from cms.errors import Conflict, NotFound, StorageUnavailable
+from cms.git.repository import Repository
+from cms.times import iso
+from cms.webhooks import feed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhooks (

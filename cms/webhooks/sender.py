@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
-from ..errors import ValidationFailed
+from cms.errors import ValidationFailed
 
 USER_AGENT = "git-cms-webhooks/1"
 _READ_LIMIT = 64 * 1024  # of a receiver's answer; only its status matters

@@ -1,0 +1,386 @@
+"""The `cms` command: a thin layer over the store, the token store and the server."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import click
+
+from cms.auth.tokens import ROLES, TokenStore
+from cms.cli.mirror import mirror
+from cms.content import identity
+from cms.content.identity import Person
+from cms.demo.articles import ARTICLES as DEMO_ARTICLES
+from cms.demo.articles import with_pictures
+from cms.demo.pictures import pictures
+from cms.errors import CMSError
+from cms.git import signing
+from cms.integrity import check as checks
+from cms.integrity import gate
+from cms.settings import Settings
+from cms.store import ArticleStore, releases, transfer
+from cms.store.media import MediaLibrary
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEMO_EDITOR = Person("Demo Editor", "demo@example.org")
+
+
+def cms_errors(fn: F) -> F:
+    """Turn the library's errors into a clean CLI error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CMSError as e:
+            details = "".join(f"\n  {k}: {' '.join(v)}" for k, v in (e.errors or {}).items())
+            raise click.ClickException(e.detail + details) from e
+        except FileNotFoundError as e:
+            raise click.ClickException(f"{e}. Run `cms init` first.") from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_store(ctx: click.Context) -> ArticleStore:
+    """The store the settings describe, as the server opens it (same committer, so the index
+    reads the CLI's commits as the CMS's own; same durability)."""
+    return ArticleStore.open(ctx.obj["settings"], make_card=_card)
+
+
+def _card(doc: dict[str, Any]) -> dict[str, Any]:
+    """`public.card`, imported only when something is published (it loads the summarizer)."""
+    from cms.delivery.cards import card
+
+    return card(doc)
+
+
+def git_identity(default: Person) -> Person:
+    """The user's own git name and email when both are set and valid, or `default`."""
+
+    def config(key: str) -> str:
+        result = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True)
+        return result.stdout.strip()
+
+    name, email = config("user.name"), config("user.email")
+    return default if identity.problems(name, email) else Person(name, email)
+
+
+@click.group(epilog="""\b
+Example:
+  cms init --demo          # create ./content-repo with sample articles
+  cms serve                # API on http://127.0.0.1:8000
+""")
+@click.option("--repo", envvar="CMS_REPO", default="./content-repo", show_default=True,
+              help="The content repository (env CMS_REPO).")
+@click.version_option(package_name="git-cms")
+@click.pass_context
+def main(ctx: click.Context, repo: str) -> None:
+    """A headless CMS whose storage is a git repository."""
+    ctx.obj = {"settings": Settings.load({"REPO": repo})}
+
+
+@main.command(epilog="""\b
+Example:
+  cms init --demo
+  cms --repo /srv/news init --no-token
+""")
+@click.option("--demo/--no-demo", default=False, help="Add sample articles to a new repository.")
+@click.option("--token/--no-token", "first_token", default=True,
+              help="Print an admin token when the repository has none yet.")
+@click.pass_context
+@cms_errors
+def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
+    """Create the content repository if there is none (safe to run again), and install
+    the git gate (a pre-receive hook) that checks every push."""
+    settings = ctx.obj["settings"]
+    store = ArticleStore.init(settings.repo, committer=settings.committer,
+                              durable=settings.durable, make_card=_card,
+                              signing_key=settings.signing_key)
+    gate.install(store.repo.git_dir, settings.committer_email)
+    if settings.signing_key:
+        signing.install(store.repo.git_dir, settings.committer_email, settings.signing_key)
+    if demo and store.count() == 0 and not store.index.revisions_exist():
+        library = MediaLibrary(store)
+        paths = {name: library.upload(data, DEMO_EDITOR, f"{name}.jpg").path
+                 for name, data in pictures().items()}
+        for article in with_pictures(paths):
+            store.publish(store.create(article, DEMO_EDITOR).slug, DEMO_EDITOR)
+        click.echo(f"Added and published {len(DEMO_ARTICLES)} demo articles.", err=True)
+    tokens = TokenStore(store.repo.git_dir)
+    if first_token and not tokens.any():
+        person = git_identity(Person("Admin", "admin@example.org"))
+        _, secret = tokens.create(person.name, person.email, "admin")
+        click.echo(f"Created an admin token for {person.name} <{person.email}>; "
+                   "it is shown only this once:", err=True)
+        click.echo(f"\n  export CMS_TOKEN={secret}\n", err=True)
+    click.echo(f"Content repository ready at {store.repo.path}", err=True)
+
+
+@main.command(epilog="""\b
+Example:
+  cms serve --port 8000 --workers 4
+  cms --repo ./replica serve --port 8001 --replica-of git://git.example.org/content.git
+""")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker.")
+@click.option("--replica-of", metavar="URL", envvar="CMS_REPLICA_OF",
+              help="Serve as a read replica of this git URL (a mirror of the primary).")
+@click.option("--primary-url", metavar="URL", envvar="CMS_PRIMARY_URL",
+              help="With --replica-of: the primary's address, named in refusals.")
+@click.pass_context
+@cms_errors
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int,
+          replica_of: str | None, primary_url: str | None) -> None:
+    """Serve the API with gunicorn."""
+    from cms.cli.server import serve as run
+    from cms.replication.replica import Replica
+
+    settings = ctx.obj["settings"]
+    if replica_of:
+        Replica.prepare(settings.repo, replica_of)
+    store = open_store(ctx)  # fail early, with a clear message, if there is no repository
+    gate.refresh(store.repo.git_dir, settings.committer_email)
+    run(settings.repo, host, port, workers, threads,
+        {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url} if replica_of else None)
+
+
+@main.group(epilog="""\b
+Example:
+  cms token create --name "Ada Lovelace" --email ada@example.org --role editor
+  cms token list
+  cms token revoke 1a2b3c4d
+""")
+def token() -> None:
+    """Manage API tokens (stored hashed, outside the content history)."""
+
+
+@token.command("create", epilog="""\b
+Example:
+  export CMS_TOKEN=$(cms token create --name "Ada Lovelace" --email ada@example.org \\
+                                      --role editor)
+""")
+@click.option("--name", required=True, help="Becomes the author of this token's commits.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="author", show_default=True)
+@click.pass_context
+@cms_errors
+def token_create(ctx: click.Context, name: str, email: str, role: str) -> None:
+    """Print a new token, and nothing else, on stdout."""
+    _, secret = TokenStore(open_store(ctx).repo.git_dir).create(name, email, role)
+    click.echo(secret)
+
+
+@token.command("list", epilog="""\b
+Example:
+  cms token list    # id, role, state, created, name <email>
+""")
+@click.pass_context
+@cms_errors
+def token_list(ctx: click.Context) -> None:
+    """List tokens (never their secrets)."""
+    for t in TokenStore(open_store(ctx).repo.git_dir).list():
+        state = "revoked" if t.revoked else "active"
+        click.echo(f"{t.id}  {t.role:<6}  {state:<7}  {t.created_at}  {t.name} <{t.email}>")
+
+
+@token.command("revoke", epilog="""\b
+Example:
+  cms token revoke 1a2b3c4d
+""")
+@click.argument("token_id")
+@click.pass_context
+@cms_errors
+def token_revoke(ctx: click.Context, token_id: str) -> None:
+    """Revoke a token by its id; it stops working at once in every server process."""
+    t = TokenStore(open_store(ctx).repo.git_dir).revoke(token_id)
+    click.echo(f"Revoked {t.id} ({t.name} <{t.email}>)", err=True)
+
+
+@main.command(epilog="""\b
+Example:
+  cms check && echo "all articles valid"
+""")
+@click.pass_context
+@cms_errors
+def check(ctx: click.Context) -> None:
+    """Validate every article on the draft line and the repository's integrity."""
+    store = open_store(ctx)
+    found = checks.problems(store.repo)
+    for line in found:
+        click.echo(line)
+    if found:
+        click.echo(f"{len(found)} problem(s) found.", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {store.count()} articles valid, git fsck clean.", err=True)
+
+
+@main.command("publish-due", epilog="""\b
+Example (crontab, every minute):
+  * * * * *  cms --repo /srv/content-repo publish-due
+""")
+@click.pass_context
+@cms_errors
+def publish_due(ctx: click.Context) -> None:
+    """Publish scheduled articles whose time has come (the server also does this itself)."""
+    for slug in open_store(ctx).publish_due():
+        click.echo(f"Published {slug}")
+
+
+@main.command("import", epilog="""\b
+Example:
+  cms import archive.jsonl --publish --author "Ada Lovelace <ada@example.org>"
+  cms import ./exported/          # restores drafts and what was live
+""")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--publish", is_flag=True,
+              help="Publish what is imported; a record's published_at is kept as when it "
+                   "went live.")
+@click.option("--copies", is_flag=True,
+              help="Create a -2, -3 ... copy of an article without a slug whose title's slug "
+                   "exists, instead of updating it.")
+@click.option("--author", "author", help='Commit author, "Name <email>" (default: your git '
+                                         "user.name and user.email).")
+@click.option("--name", help="Commit author name (or use --author).")
+@click.option("--email", help="Commit author email (or use --author).")
+@click.pass_context
+@cms_errors
+def import_(ctx: click.Context, path: str, publish: bool, copies: bool, author: str | None,
+            name: str | None, email: str | None) -> None:
+    """Load articles from a folder of .json files, a .json file (an article or an array) or a
+    .jsonl file.
+
+    Every record is checked first; if any is bad, each bad one is named and nothing is
+    imported. Running the same import twice changes nothing: an article is matched by its
+    slug, or by the slug its title gives, and updated (one commit each), never copied.
+    What a record says is live (or everything, with --publish) is published, oldest
+    published_at first, each publication's author date being that published_at.
+    """
+    store = open_store(ctx)
+    editor = _editor(author, name, email, Person("CMS Import", "import@localhost"))
+    now = int(time.time())
+    total, problems = transfer.check(transfer.read(path), publish=publish, copies=copies,
+                                     now=now)
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{len(problems)} bad record(s) of {total}; nothing "
+                                   "imported.")
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    publications = []
+    with _progress(transfer.read(path), "Importing", total) as sources:
+        for source in transfer.in_batches(store, sources):
+            record = transfer.prepare(source, publish=publish, copies=copies, now=now,
+                                      check=False)
+            outcome, publication = transfer.save(store, record, editor)
+            counts[outcome] += 1
+            if publication is not None:
+                publications.append(publication)
+    published = 0
+    if publications:
+        with _progress(transfer.publish(store, publications, editor), "Publishing",
+                       len(publications)) as slugs:
+            published = sum(1 for _ in slugs)
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()) + f", {published} published",
+               err=True)
+
+
+@main.command(epilog="""\b
+Example:
+  cms export site.json           # a JSON array
+  cms export articles.jsonl      # JSON Lines, one article a line
+  cms export ./backup/           # a folder of <slug>.json files
+""")
+@click.argument("path", type=click.Path())
+@click.pass_context
+@cms_errors
+def export(ctx: click.Context, path: str) -> None:
+    """Write every article to a JSON array (*.json), JSON Lines (*.jsonl) or a folder.
+
+    Each record is the draft's fields plus `meta`: its state, when it went live, and the
+    live version when it differs from the draft, so `cms import` rebuilds the site.
+    """
+    store = open_store(ctx)
+    total = store.count()
+    with _progress(transfer.write(transfer.records(store), path), "Exporting", total) as slugs:
+        written = sum(1 for _ in slugs)
+    click.echo(f"Exported {written} articles to {path}", err=True)
+
+
+@main.command("publish", epilog="""\b
+Example:
+  cms publish budget-vote council-reacts --message "Budget night"
+""")
+@click.argument("slugs", nargs=-1, required=True)
+@click.option("--message", help="The commit subject (default: Publish N articles: ...).")
+@click.option("--author", "author", help='Commit author, "Name <email>" (default: your git '
+                                         "user.name and user.email).")
+@click.pass_context
+@cms_errors
+def publish(ctx: click.Context, slugs: tuple[str, ...], message: str | None,
+            author: str | None) -> None:
+    """Publish the drafts of several articles in one commit on `published`, all or nothing
+    (a release)."""
+    store = open_store(ctx)
+    editor = _editor(author, None, None, Person("CMS Command Line", "cli@localhost"))
+    sha, _ = releases.release(store, list(slugs), editor, message)
+    click.echo(sha)
+    click.echo(f"Published {len(slugs)} article(s) in {sha[:12]}", err=True)
+
+
+def _editor(author: str | None, name: str | None, email: str | None, default: Person
+            ) -> Person:
+    """The commit author from --author, or --name/--email, or git's user.name/user.email."""
+    if author is not None:
+        if name is not None or email is not None:
+            raise click.UsageError("Give either --author or --name/--email, not both.")
+        return transfer.parse_author(author)
+    mine = git_identity(default)
+    return transfer.person(name or mine.name, email or mine.email,
+                           "--name/--email" if name or email else "git user.name/user.email")
+
+
+class _Lines:
+    """Progress as a line every few seconds (and at the end), for a log or a pipe."""
+
+    EVERY_S = 5.0
+
+    def __init__(self, items: Iterable[Any], label: str, length: int) -> None:
+        self.items, self.label, self.length = items, label, length
+
+    def __enter__(self) -> Iterator[Any]:
+        return self._walk()
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _walk(self) -> Iterator[Any]:
+        done, last = 0, time.monotonic()
+        for item in self.items:
+            yield item
+            done += 1
+            if time.monotonic() - last >= self.EVERY_S:
+                last = time.monotonic()
+                click.echo(f"{self.label}: {done}/{self.length}", err=True)
+        click.echo(f"{self.label}: {done}/{self.length} done", err=True)
+
+
+def _progress(items: Iterable[Any], label: str, length: int) -> Any:
+    """A progress bar on a terminal; periodic lines when stderr is a file or a pipe."""
+    if not sys.stderr.isatty():
+        return _Lines(items, label, length)
+    return click.progressbar(items, label=label, length=length, file=sys.stderr,
+                             show_pos=True)
+
+
+main.add_command(mirror)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Decap CMS's `config.yml`, generated from the article schema (`schemas.ArticleFields`).
+
+Every article field becomes a Decap field with the same required flag and limits: string
+lengths and formats as a `pattern`, list lengths as `min`/`max`, number ranges as `min`/`max`.
+The body is a variable-type list (`types`, `typeKey: type`), one type per block schema. The
+`slug` is not a form field: in Decap it is the entry's file name, made from the title.
+The document is JSON, which is YAML too, so no YAML library is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from cms.content.document import (
+    BLOCK_SCHEMAS,
+    ArticleFields,
+    Block,
+    FullMatch,
+    ImageSource,
+    StrictBoolean,
+    Text,
+    Url,
+)
+
+MEDIA_FOLDER = "media"
+NOT_IN_FORM = {"slug"}
+LABELS = {"publish_at": "Publish at (editors only)", "image": "Lead image",
+          "src": "Image", "alt": "Alternative text", "url": "URL", "cite": "Cited source"}
+
+
+def config(proxy_url: str, site_url: str | None, logout_url: str, *,
+           media: bool = False) -> dict[str, Any]:
+    """The whole Decap configuration; with `media`, image fields use the media library."""
+    cfg: dict[str, Any] = {
+        "backend": {"name": "proxy", "proxy_url": proxy_url, "branch": "main"},
+        "publish_mode": "editorial_workflow",
+        "media_folder": MEDIA_FOLDER,
+        # the value Decap writes for a library file is then its path, `media/<xx>/<sha>.<ext>`
+        "public_folder": MEDIA_FOLDER,
+        "logout_redirect_url": logout_url,
+        "collections": [{
+            "name": "articles", "label": "Articles", "label_singular": "Article",
+            "folder": "articles", "extension": "json", "format": "json",
+            "create": True, "delete": True, "slug": "{{slug}}",
+            "identifier_field": "title", "summary": "{{title}}",
+            "fields": schema_fields(ArticleFields(), media),
+        }],
+    }
+    if site_url:
+        cfg["site_url"] = site_url
+    return cfg
+
+
+def schema_fields(schema: Schema, media: bool) -> list[dict[str, Any]]:
+    """Decap fields for every field a marshmallow schema loads (not those only delivery adds,
+    like an image's width), in its order."""
+    return [field(name, f, media) for name, f in schema.load_fields.items()
+            if name not in NOT_IN_FORM]
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def field(name: str, f: fields.Field, media: bool) -> dict[str, Any]:
+    """One Decap field for marshmallow field `f` called `name`."""
+    out: dict[str, Any] = {"name": name, "label": _label(name), "required": bool(f.required)}
+    if f.load_default is not None and not callable(f.load_default) and isinstance(
+            f.load_default, str | int | bool):
+        out["default"] = f.load_default
+    if isinstance(f, fields.List):
+        out.update(_list(f, media))
+    elif isinstance(f, fields.Nested):
+        children = schema_fields(f.schema, media)
+        if not f.required:
+            # Decap would demand an optional object's required parts even when the object is
+            # left empty; the server still refuses one given without them (e.g. image.alt)
+            children = [{**c, "required": False} for c in children]
+        out.update({"widget": "object", "collapsed": False, "fields": children})
+    elif isinstance(f, StrictBoolean | fields.Boolean):
+        out.update({"widget": "boolean", "default": False})
+    elif isinstance(f, fields.Integer):
+        out.update({"widget": "number", "value_type": "int", **_range(f)})
+    elif isinstance(f, fields.DateTime):
+        out.update({"widget": "datetime", "picker_utc": True})
+    elif isinstance(f, ImageSource):
+        out.update(_image_source(f, media))
+    elif isinstance(f, fields.String):
+        out.update(_string(f))
+    else:
+        out["widget"] = "string"
+    return out
+
+
+def _list(f: fields.List, media: bool) -> dict[str, Any]:
+    inner = f.inner
+    out: dict[str, Any] = {"widget": "list", "collapsed": False, **_length(f, "min", "max")}
+    if isinstance(inner, Block):
+        out.update({"typeKey": "type", "types": [_block(kind, schema(), media)
+                                                  for kind, schema in BLOCK_SCHEMAS.items()]})
+    elif isinstance(inner, fields.Nested):
+        out["fields"] = schema_fields(inner.schema, media)
+    else:
+        # one value per item: required (an empty item would be refused), named singularly
+        singular = f.name[:-1] if f.name and f.name.endswith("s") else "item"
+        out["field"] = {**field(singular, inner, media), "label": _label(singular),
+                        "required": True}
+    return out
+
+
+def _block(kind: str, schema: Schema, media: bool) -> dict[str, Any]:
+    return {"name": kind, "label": kind.capitalize(), "widget": "object", "collapsed": False,
+            "fields": [field(n, f, media) for n, f in schema.load_fields.items()
+                       if n != "type"]}
+
+
+def _length(f: fields.Field, low: str, high: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for v in f.validators:
+        if isinstance(v, validate.Length):
+            if v.min:
+                out[low] = v.min
+            if v.max is not None:
+                out[high] = v.max
+    return out
+
+
+def _range(f: fields.Field) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for v in f.validators:
+        if isinstance(v, validate.Range):
+            if v.min is not None:
+                out["min"] = v.min
+            if v.max is not None:
+                out["max"] = v.max
+    return out
+
+
+def _image_source(f: fields.String, media: bool) -> dict[str, Any]:
+    """An image's `src`: an http(s) URL or a library path; with the media library, Decap's
+    image widget (upload, choose from the library, or give a URL)."""
+    high = _length(f, "min", "max").get("max")
+    # `media/...`: a library path, or a new upload's name until the server stores it
+    pattern = [f"^(?=.{{0,{high}}}$)(https?://|media/)\\S+$",
+               "Must be an http or https URL, or an image of the media library."]
+    if media:
+        # no pattern: Decap tests it against an upload's value before the upload has its
+        # final path (and fails); the server checks the value it gets
+        return {"widget": "image", "choose_url": True}
+    return {"widget": "string", "pattern": pattern}
+
+
+def _string(f: fields.String) -> dict[str, Any]:
+    """A string or text widget with one `pattern` (Decap takes one) holding every rule."""
+    multiline = isinstance(f, Text) and f.multiline
+    lengths = _length(f, "min", "max")
+    low, high = lengths.get("min", 0), lengths.get("max")
+    any_char = r"[\s\S]" if multiline else "."
+    size = f"{any_char}{{{low},{high if high is not None else ''}}}"
+    if isinstance(f, Url):
+        regex, what = r"https?://\S+", "an http or https URL"
+        hint = f"Must be {what}, at most {high} characters."
+        pattern = f"^(?={size}$){regex}$"
+    else:
+        shapes = [str(v.regex.pattern) for v in f.validators if isinstance(v, FullMatch)]
+        if shapes:
+            shape = shapes[0].removeprefix("^").removesuffix("$")
+            pattern = f"^(?={size}$){shape}$"
+            hint = f"Must match {shape}, {_span(low, high)}."
+        else:
+            pattern = f"^{size}$"
+            hint = f"Must be {_span(low, high)}."
+    return {"widget": "text" if multiline else "string", "pattern": [pattern, hint]}
+
+
+def _span(low: int, high: int | None) -> str:
+    if high is None:
+        return f"at least {low} characters"
+    return f"{low} to {high} characters" if low else f"at most {high} characters"
+

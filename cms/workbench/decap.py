@@ -1,0 +1,611 @@
+"""Decap CMS's proxy-backend protocol (`{"action", "params"}`) mapped onto the article store.
+
+What Decap sees: one folder collection `articles`, each entry a file `articles/<slug>.json`
+holding the article's fields but `slug` (the file name is the slug), whatever the real layout.
+Decap's editorial workflow maps onto the two lines of history:
+
+- an entry of the collection (`entriesByFolder`, `getEntry`) is a live article as published;
+- an unpublished entry is an article whose draft on `main` differs from what is live (a new
+  draft, or changes to a live article); its status is kept by `workflow.Workflow`;
+- `persistEntry` saves the draft through the store (same validation, one commit authored by
+  the signed-in person); `publishUnpublishedEntry` publishes it (editor, status "ready" only);
+  `deleteUnpublishedEntry` discards the draft changes (editor): the live version is restored
+  as the draft, or a never-published draft is deleted.
+
+A save is checked against the version of the article this session last loaded or saved
+(`Bases`): if someone else saved in between, it is refused (412), never merged or lost.
+No Flask here; every refusal is a CMSError with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from cms.content import canonical, layout
+from cms.content.articles import Article
+from cms.content.articles import validate as validate_article_fields
+from cms.content.document import flatten_errors
+from cms.content.identity import Person
+from cms.content.layout import MAIN, PUBLISHED
+from cms.content.media_paths import digest_of, is_media_path, media_path
+from cms.delivery import cards as public
+from cms.errors import ArticleNotFound, BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from cms.store import ArticleStore
+from cms.store.media import MediaFile, MediaLibrary
+from cms.store.workflow import STATUSES, Workflow
+
+COLLECTION = "articles"
+_ENTRY_PATH = re.compile(r"^articles/([a-z0-9]+(?:-[a-z0-9]+)*)\.json$")
+UNPUBLISHED_PAGE = 100
+MEDIA_LISTED = 100  # getMedia sends every file's bytes: the first this many, in path order
+# stands in for an image not uploaded yet while an entry is checked before any upload
+_PLACEHOLDER = media_path("0" * 64, "png")
+_FLAT_MEDIA = re.compile(r"media/([0-9a-f]{64})\.(jpg|png|webp|gif)")
+
+
+@dataclass
+class User:
+    """Who is calling: the commit author, whether they may publish, and their session's
+    memory of what they loaded (None for a caller without a session)."""
+
+    person: Person
+    is_editor: bool
+    bases: Bases | None
+
+
+@dataclass
+class Bases:
+    """Per session: the draft blob of each article as the session last loaded or saved it."""
+
+    remember: Callable[[str, str | None], None]
+    base: Callable[[str], str | None]
+
+
+# -- parameters -------------------------------------------------------------------------
+
+
+class Params(Schema):
+    class Meta:
+        unknown = "exclude"  # Decap adds fields (branch, cmsLabelPrefix...) as it grows
+
+    branch = fields.String(validate=validate.Length(max=200))
+
+
+class PathParams(Params):
+    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+class FolderParams(Params):
+    folder = fields.String(required=True, validate=validate.Length(max=300))
+    extension = fields.String(load_default="json", validate=validate.Length(max=20))
+    depth = fields.Integer(load_default=1)
+
+
+class FileRef(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    label = fields.String(allow_none=True)
+
+
+class FilesParams(Params):
+    files = fields.List(fields.Nested(FileRef), required=True,
+                        validate=validate.Length(max=1000))
+
+
+class EntryParams(Params):
+    collection = fields.String(required=True, validate=validate.Length(max=100))
+    slug = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class UnpublishedEntryParams(Params):
+    id = fields.String(validate=validate.Length(max=300))
+    collection = fields.String(validate=validate.Length(max=100))
+    slug = fields.String(validate=validate.Length(max=200))
+
+
+class EntryFileParams(EntryParams):
+    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    id = fields.String(allow_none=True)
+
+
+class StatusParams(EntryParams):
+    newStatus = fields.String(required=True, validate=validate.OneOf(STATUSES))  # noqa: N815
+
+
+class DataFile(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    raw = fields.String(required=True, validate=validate.Length(max=1024 * 1024))
+    slug = fields.String()
+    newPath = fields.String(allow_none=True)  # noqa: N815
+
+
+class Asset(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    path = fields.String(required=True)
+    content = fields.String(required=True)
+    encoding = fields.String()
+
+
+class PersistOptions(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    collectionName = fields.String(allow_none=True)  # noqa: N815
+    commitMessage = fields.String(allow_none=True)  # noqa: N815
+    useWorkflow = fields.Boolean(load_default=True)  # noqa: N815
+    status = fields.String(allow_none=True)
+    newEntry = fields.Boolean()  # noqa: N815
+
+
+class PersistParams(Params):
+    dataFiles = fields.List(fields.Nested(DataFile),  # noqa: N815
+                            validate=validate.Length(min=1, max=1))
+    entry = fields.Nested(DataFile)
+    assets = fields.List(fields.Nested(Asset), load_default=list)
+    options = fields.Nested(PersistOptions, load_default=dict)
+
+
+class DeleteFilesParams(Params):
+    paths = fields.List(fields.String(validate=validate.Length(max=300)), required=True,
+                        validate=validate.Length(min=1, max=100))
+
+
+class MediaParams(Params):
+    mediaFolder = fields.String(load_default="media")  # noqa: N815
+
+
+class PersistMediaParams(Params):
+    asset = fields.Nested(Asset, required=True)
+
+
+def _load(schema: type[Schema], params: Any) -> dict[str, Any]:
+    """`params` checked against `schema`; raises ValidationFailed naming each bad field."""
+    if not isinstance(params, dict):
+        raise ValidationFailed("`params` must be a JSON object.",
+                               {"params": ["Must be a JSON object."]})
+    try:
+        return schema().load(params)
+    except ValidationError as e:
+        errors = {f"params.{k}": v for k, v in flatten_errors(e.messages).items()}
+        raise ValidationFailed(f"Invalid {', '.join(errors)}.", errors) from e
+
+
+# -- the protocol -----------------------------------------------------------------------
+
+
+class DecapBackend:
+    """Answers Decap's proxy-backend actions from the article store."""
+
+    def __init__(self, store: ArticleStore, workflow: Workflow,
+                 preview_url: Callable[[str], dict[str, Any] | None] | None = None,
+                 media: MediaLibrary | None = None) -> None:
+        self.store = store
+        self.workflow = workflow
+        self.preview_url = preview_url
+        self.media = media
+        self.actions: dict[str, tuple[type[Schema], Callable[..., Any]]] = {
+            "info": (Params, self.info),
+            "entriesByFolder": (FolderParams, self.entries_by_folder),
+            "entriesByFiles": (FilesParams, self.entries_by_files),
+            "getEntry": (PathParams, self.get_entry),
+            "unpublishedEntries": (Params, self.unpublished_entries),
+            "unpublishedEntry": (UnpublishedEntryParams, self.unpublished_entry),
+            "unpublishedEntryDataFile": (EntryFileParams, self.unpublished_entry_data_file),
+            "unpublishedEntryMediaFile": (EntryFileParams, self.unpublished_entry_media_file),
+            "updateUnpublishedEntryStatus": (StatusParams, self.update_status),
+            "publishUnpublishedEntry": (EntryParams, self.publish),
+            "deleteUnpublishedEntry": (EntryParams, self.discard),
+            "persistEntry": (PersistParams, self.persist_entry),
+            "deleteFiles": (DeleteFilesParams, self.delete_files),
+            "getMedia": (MediaParams, self.get_media),
+            "getMediaFile": (PathParams, self.get_media_file),
+            "persistMedia": (PersistMediaParams, self.persist_media),
+            "getDeployPreview": (EntryParams, self.deploy_preview),
+            # Decap asks for these in editorial mode and copes when there are none
+            "getNotes": (EntryParams, lambda user, p: {"notes": []}),
+            "getPRMetadata": (EntryParams, lambda user, p: {"metadata": None}),
+        }
+
+    def handle(self, body: Any, user: User) -> Any:
+        """Run one `{action, params}` request; return what Decap expects back.
+
+        Raises BadRequest (no action), ValidationFailed (unknown action, bad params),
+        NotFound, Forbidden, Conflict, PreconditionFailed as the action requires.
+        """
+        if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+            raise BadRequest("Send {\"action\": \"...\", \"params\": {...}}.",
+                             {"action": ["Missing or not a string."]})
+        action = body["action"]
+        if action not in self.actions:
+            raise ValidationFailed(f"Unknown action {action[:50]!r}.",
+                                   {"action": [f"Must be one of: {', '.join(self.actions)}."]})
+        schema, run = self.actions[action]
+        return run(user, _load(schema, body.get("params", {})))
+
+    # -- reading ----------------------------------------------------------------------
+
+    def info(self, user: User, params: dict[str, Any]) -> Any:
+        return {"repo": os.path.basename(self.store.repo.git_dir.rstrip("/")),
+                "publish_modes": ["editorial_workflow"], "type": "git_cms"}
+
+    def _tips(self) -> dict[str, str | None]:
+        return self.store.catch_up()
+
+    def _blob(self, line: str, slug: str, tips: dict[str, str | None]) -> str | None:
+        return self.store.repo.lookup(tips[line], layout.article_path(slug))
+
+    def _raw(self, blob: str) -> str:
+        """The file as Decap sees it: the article's fields but `slug`, canonical JSON."""
+        doc = json.loads(self.store.repo.read(blob))
+        if isinstance(doc, dict):
+            doc = {k: v for k, v in doc.items() if k != "slug"}
+        return canonical.dumps(doc).decode("utf-8")
+
+    def _entry(self, path: str, user: User, label: Any = None) -> dict[str, Any]:
+        """Decap's `{data, file}` for a path: the live version, data null when not live."""
+        slug = entry_slug(path)
+        tips = self._tips()
+        found = self.store.file_at(tips[PUBLISHED], slug)
+        live = found[0] if found and not found[2] else None  # an invalid file is not live
+        self._remember(user, slug, self._blob(MAIN, slug, tips))
+        return {"data": None if live is None else self._raw(live),
+                "file": {"path": path, "label": label, "id": live}}
+
+    def _remember(self, user: User, slug: str, blob: str | None) -> None:
+        if user.bases is not None:
+            user.bases.remember(slug, blob)
+
+    def entries_by_folder(self, user: User, params: dict[str, Any]) -> Any:
+        if params["folder"].strip("/") != COLLECTION:
+            return []
+        self._tips()
+        live = self.store.index.live_blobs()
+        return [{"data": self._raw(blob),
+                 "file": {"path": f"{COLLECTION}/{slug}.json", "id": blob}}
+                for slug, blob in sorted(live.items())]
+
+    def entries_by_files(self, user: User, params: dict[str, Any]) -> Any:
+        return [self._entry(f["path"], user, f.get("label")) for f in params["files"]]
+
+    def get_entry(self, user: User, params: dict[str, Any]) -> Any:
+        return self._entry(params["path"], user)
+
+    def _unpublished(self, slug: str) -> tuple[Article, str | None] | None:
+        """The draft of `slug` and its live blob, when they differ; else None."""
+        try:
+            draft = self.store.get(slug)
+        except ArticleNotFound:
+            return None
+        live = self._blob(PUBLISHED, slug, self._tips())
+        return None if live == draft.etag else (draft, live)
+
+    def unpublished_entries(self, user: User, params: dict[str, Any]) -> Any:
+        keys = []
+        for state in ("draft", "changed", "scheduled"):
+            page = 1
+            while True:
+                articles, total = self.store.list(page=page, per_page=UNPUBLISHED_PAGE,
+                                                  state=state)
+                keys += [f"{COLLECTION}/{a.slug}" for a in articles]
+                if page * UNPUBLISHED_PAGE >= total:
+                    break
+                page += 1
+        return keys
+
+    def _key(self, params: dict[str, Any], by_id: bool = False) -> str:
+        """The slug an unpublished entry's parameters name (`id` is "articles/<slug>" where
+        `by_id`, a file's id elsewhere); raises NotFound."""
+        collection, slug = params.get("collection"), params.get("slug")
+        if by_id and params.get("id"):
+            collection, _, slug = params["id"].partition("/")
+        if collection != COLLECTION or not slug or not layout.slug_from_path(
+                layout.article_path(slug)):
+            raise NotFound(f"There is no unpublished entry {collection}/{slug}.")
+        return slug
+
+    def unpublished_entry(self, user: User, params: dict[str, Any]) -> Any:
+        slug = self._key(params, by_id=True)
+        found = self._unpublished(slug)
+        if found is None:
+            raise NotFound(f"'{slug}' has no unpublished changes.")
+        draft, live = found
+        path = f"{COLLECTION}/{slug}.json"
+        return {
+            "collection": COLLECTION, "slug": slug,
+            "status": self.workflow.status(slug, draft.meta["published_revision"]),
+            "diffs": [{"path": path, "newFile": live is None, "id": draft.etag,
+                       "status": "added" if live is None else "modified",
+                       "oldPath": path, "newPath": path, "binary": False}],
+            "updatedAt": _iso(draft.meta["updated_at"]),
+            "pullRequestAuthor": draft.meta["updated_by"]["name"],
+        }
+
+    def unpublished_entry_data_file(self, user: User, params: dict[str, Any]) -> Any:
+        slug = self._key(params)
+        if entry_slug(params["path"]) != slug:
+            raise ValidationFailed("The path is not this entry's file.",
+                                   {"params.path": [f"Expected {COLLECTION}/{slug}.json."]})
+        draft = self.store.get(slug)
+        if "problems" in draft.meta:
+            raise ValidationFailed(
+                f"The draft of '{slug}' is not a valid article; repair it (PUT through the "
+                "API) or delete it.", draft.meta["problems"])
+        self._remember(user, slug, draft.etag)
+        return {"data": self._raw(draft.etag)}
+
+    def unpublished_entry_media_file(self, user: User, params: dict[str, Any]) -> Any:
+        raise NotFound(f"No media file {params['path'][:100]} belongs to this entry.")
+
+    def deploy_preview(self, user: User, params: dict[str, Any]) -> Any:
+        slug = self._key(params)
+        if self.preview_url is None or self._unpublished(slug) is None:
+            return None
+        return self.preview_url(slug)
+
+    # -- writing ----------------------------------------------------------------------
+
+    def persist_entry(self, user: User, params: dict[str, Any]) -> Any:
+        files = params.get("dataFiles") or ([params["entry"]] if params.get("entry") else [])
+        if not files:
+            raise ValidationFailed("Send the entry's data file.",
+                                   {"params.dataFiles": ["Missing data for required field."]})
+        if not params["options"].get("useWorkflow", True):
+            raise ValidationFailed(
+                "This workbench uses the editorial workflow (publish_mode: "
+                "editorial_workflow).", {"params.options.useWorkflow": ["Must be true."]})
+        data = files[0]
+        slug = entry_slug(data["path"], "params.dataFiles.0.path")
+        if data.get("newPath") not in (None, data["path"]):
+            raise ValidationFailed("An article's slug cannot be changed.",
+                                   {"params.dataFiles.0.newPath": ["Cannot be changed."]})
+        doc = _document(data["raw"], slug)
+        if params["assets"]:
+            doc = self._with_uploads(user, doc, params["assets"])
+        found = self._unpublished(slug)
+        try:
+            current: Article | None = self.store.get(slug)
+        except ArticleNotFound:
+            current = None
+        self._check_schedule(user, doc, current)
+        saved = self._save(user, slug, doc)
+        self._remember(user, slug, saved.etag)
+        draft_live = self._blob(PUBLISHED, slug, self._tips()) == saved.etag
+        if found is None and not draft_live:
+            # new unpublished changes: they start in the status Decap asks for (draft)
+            status = params["options"].get("status") or "draft"
+            self.workflow.set(slug, status if status in STATUSES else "draft",
+                              saved.meta["published_revision"], user.person)
+        return {"message": "entry persisted", "slug": slug, "revision": saved.meta["revision"]}
+
+    def _with_uploads(self, user: User, doc: dict[str, Any],
+                      assets: list[dict[str, Any]]) -> dict[str, Any]:
+        """Upload the images Decap sends with an entry (in editorial mode it holds them until
+        the entry is saved) and point the entry at their library paths. The entry is checked
+        first, so an invalid one uploads nothing."""
+        files = {}
+        for i, asset in enumerate(assets):
+            files[asset["path"].lstrip("/")] = _decoded(asset, f"params.assets.{i}")
+        validate_article_fields(_repointed(doc, dict.fromkeys(files, _PLACEHOLDER)))
+        library = self._library()
+        stored = {path: library.upload(data, user.person, posixpath.basename(path)).path
+                  for path, data in files.items()}
+        return _repointed(doc, stored)
+
+    def _library(self) -> MediaLibrary:
+        if self.media is None:
+            raise ValidationFailed("This server has no media library: give images as "
+                                   "http(s) URLs.", {"params.assets": ["Not available."]})
+        return self.media
+
+    def _check_schedule(self, user: User, doc: dict[str, Any], current: Article | None) -> None:
+        before = current.fields.get("publish_at") if current else None
+        if not user.is_editor and doc.get("publish_at") != before:
+            raise Forbidden("Setting or changing publish_at needs the editor role.",
+                            {"publish_at": ["Needs the editor role."]})
+
+    def _save(self, user: User, slug: str, doc: dict[str, Any]) -> Article:
+        """Create or replace the draft, against the version this session loaded."""
+        exists = self._blob(MAIN, slug, self._tips()) is not None
+        base = user.bases.base(slug) if user.bases is not None else None
+        if not exists:
+            if base:
+                raise Conflict(f"'{slug}' was deleted since you loaded it.",
+                               {"slug": ["Deleted meanwhile."]})
+            return self.store.create({**doc, "slug": slug}, user.person,
+                                     may_schedule=user.is_editor)
+        if not base:
+            raise Conflict(f"An article '{slug}' exists already; open it to change it, or "
+                           "choose another title.", {"slug": ["An article with this slug "
+                                                              "exists."]})
+        return self.store.replace(slug, doc, user.person, {base},
+                                  may_schedule=user.is_editor)
+
+    def update_status(self, user: User, params: dict[str, Any]) -> Any:
+        slug = self._key(params)
+        found = self._unpublished(slug)
+        if found is None:
+            raise NotFound(f"'{slug}' has no unpublished changes.")
+        self.workflow.set(slug, params["newStatus"], found[0].meta["published_revision"],
+                          user.person)
+        return {"message": f"{slug} is now {params['newStatus']}"}
+
+    def publish(self, user: User, params: dict[str, Any]) -> Any:
+        slug = self._key(params)
+        if not user.is_editor:
+            raise Forbidden("Publishing needs the editor role.")
+        found = self._unpublished(slug)
+        if found is None:
+            raise NotFound(f"'{slug}' has no unpublished changes.")
+        draft = found[0]
+        if self.workflow.status(slug, draft.meta["published_revision"]) != "pending_publish":
+            raise Conflict(f"'{slug}' is not ready: move it to Ready before publishing.",
+                           {"status": ["Must be pending_publish."]})
+        self.store.publish(slug, user.person, revision=draft.meta["revision"])
+        self.workflow.clear(slug, user.person, "published")
+        return {"message": f"{slug} published"}
+
+    def discard(self, user: User, params: dict[str, Any]) -> Any:
+        slug = self._key(params)
+        if not user.is_editor:
+            raise Forbidden("Discarding changes needs the editor role.")
+        found = self._unpublished(slug)
+        if found is None:
+            raise NotFound(f"'{slug}' has no unpublished changes.")
+        draft = found[0]
+        if draft.meta["published_revision"] is None:
+            self.store.delete(slug, user.person, {draft.etag})
+        else:
+            self.store.restore(slug, draft.meta["published_revision"], user.person,
+                               {draft.etag}, may_schedule=user.is_editor)
+        self.workflow.clear(slug, user.person, "changes discarded")
+        return {"message": f"unpublished changes of {slug} discarded"}
+
+    def delete_files(self, user: User, params: dict[str, Any]) -> Any:
+        if not user.is_editor:
+            raise Forbidden("Deleting needs the editor role.")
+        slugs = [entry_slug(p, f"params.paths.{i}") for i, p in enumerate(params["paths"])]
+        for slug in slugs:
+            blob = self._blob(MAIN, slug, self._tips())
+            if blob is None:
+                raise ArticleNotFound(f"There is no article '{slug}'.")
+            base = user.bases.base(slug) if user.bases is not None else None
+            self.store.delete(slug, user.person, {base or blob})
+        return {"message": f"deleted {', '.join(slugs)}"}
+
+    def render(self, data: Any) -> dict[str, Any]:
+        """An entry as Decap holds it while being edited, shaped as the delivery API would show
+        it (summary, word count, reading time), for the preview pane; while it is not a valid
+        article yet, `{"errors": {field: [messages]}}` instead (an entry being written is
+        not a bad request). Raises ValidationFailed when `data` is not an object."""
+        if not isinstance(data, dict):
+            raise ValidationFailed("Send the entry's fields as a JSON object.",
+                                   {"_schema": ["Must be a JSON object."]})
+        # an image uploaded in this entry but not saved yet has no library path: it stands in
+        doc = _repointed(_pruned(data), _Pending())
+        try:
+            doc = validate_article_fields(doc)
+        except ValidationFailed as e:
+            return {"errors": e.errors or {}}
+        return {**public.card(doc), "body": doc.get("body", [])}
+
+    # -- media: the media library (cms.media), files as Decap's proxy backend sends them ----
+
+    def _sent(self, file: MediaFile) -> dict[str, Any]:
+        data = self._library().original(file.blob)
+        return {"id": digest_of(file.path), "name": posixpath.basename(file.path),
+                "path": file.path, "content": base64.b64encode(data).decode("ascii"),
+                "encoding": "base64"}
+
+    def get_media(self, user: User, params: dict[str, Any]) -> Any:
+        if self.media is None:
+            return []
+        files, _ = self.media.list(page=1, per_page=MEDIA_LISTED)
+        return [self._sent(f) for f in files if not f.problems]
+
+    def get_media_file(self, user: User, params: dict[str, Any]) -> Any:
+        path = params["path"].lstrip("/")
+        flat = _FLAT_MEDIA.fullmatch(path)
+        if flat:
+            # Decap looks a file up as media_folder + its base name, without our `xx/` folder
+            path = media_path(flat.group(1), flat.group(2))
+        file = self._library().get(path) if self.media else None
+        if file is None or file.problems:
+            raise NotFound(f"There is no media file {path[:100]}.")
+        return self._sent(file)
+
+    def persist_media(self, user: User, params: dict[str, Any]) -> Any:
+        asset = params["asset"]
+        data = _decoded(asset, "params.asset")
+        stored = self._library().upload(data, user.person, posixpath.basename(asset["path"]))
+        return self._sent(stored)
+
+
+def entry_slug(path: str, field: str = "params.path") -> str:
+    """The slug of an entry file `articles/<slug>.json`; raises ValidationFailed."""
+    m = _ENTRY_PATH.fullmatch(path)
+    if m is None or len(m.group(1)) > 120:
+        raise ValidationFailed(f"{path[:100]!r} is not an article entry.",
+                               {field: [f"Must be {COLLECTION}/<slug>.json."]})
+    return m.group(1)
+
+
+def _decoded(asset: dict[str, Any], field: str) -> bytes:
+    """The bytes of an asset Decap sends (base64); raises ValidationFailed."""
+    if asset.get("encoding", "base64") != "base64":
+        raise ValidationFailed("Assets are sent as base64.",
+                               {f"{field}.encoding": ["Must be base64."]})
+    try:
+        return base64.b64decode(asset["content"], validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ValidationFailed("An asset's content is not base64.",
+                               {f"{field}.content": ["Not valid base64."]}) from e
+
+
+class _Pending(dict[str, str]):
+    """Every `media/...` name that is not a library path maps to a placeholder path."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return _PLACEHOLDER if key.startswith("media/") and not is_media_path(key) else default
+
+
+def _repointed(value: Any, paths: dict[str, str]) -> Any:
+    """`value` with every string naming an uploaded asset (`media/photo.jpg`, with or without a
+    leading slash) replaced by where the library stored it."""
+    if isinstance(value, dict):
+        return {k: _repointed(v, paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_repointed(v, paths) for v in value]
+    if isinstance(value, str):
+        return paths.get(value.lstrip("/"), value)
+    return value
+
+
+def _pruned(value: Any) -> Any:
+    """`value` without the empty strings, nulls, empty lists and objects Decap's widgets leave
+    behind for fields nobody filled in (the article has no such values: they are absent)."""
+    if isinstance(value, dict):
+        pruned = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in ("", None, [], {})}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value if v not in ("", None)]
+    return value
+
+
+def _document(raw: str, slug: str) -> dict[str, Any]:
+    """The article an entry file holds; raises ValidationFailed (not an object, other slug)."""
+    try:
+        data = canonical.parse_body(raw.encode("utf-8"))
+    except BadRequest as e:
+        raise ValidationFailed(f"The entry is not valid JSON: {e.detail}",
+                               {"params.dataFiles.0.raw": ["Not valid JSON."]}) from e
+    if not isinstance(data, dict):
+        raise ValidationFailed("The entry must be a JSON object.",
+                               {"params.dataFiles.0.raw": ["Must be a JSON object."]})
+    doc = _pruned(data)
+    if doc.get("slug", slug) != slug:
+        raise ValidationFailed("An article's slug is its file name.",
+                               {"slug": [f"Must be {slug} (the entry's file name)."]})
+    doc.pop("slug", None)
+    return doc
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
