@@ -183,3 +183,42 @@ def test_tags_adding_up_past_the_limit_are_a_conflict_on_tags():
     yours = {**base, "tags": [f"y{i}" for i in range(30)]}
     result = merge(base, theirs, yours, article_errors)
     assert [c.path for c in result.conflicts] == ["/tags"]
+
+
+# -- blame: who last changed each field and block ---------------------------------------------
+
+def test_blame_credits_each_field_and_block_to_the_version_that_last_changed_it():
+    from cms.content.blame import Version, attribute
+
+    v1 = {"title": "One", "summary": "S", "body": [paragraph("a"), paragraph("b")]}
+    v2 = {**v1, "title": "Two"}
+    v3 = {**v2, "body": [paragraph("a"), paragraph("inserted"), paragraph("b")]}
+    blame = attribute([Version("c1", (), v1), Version("c2", ("c1",), v2),
+                       Version("c3", ("c2",), v3)])
+    assert blame is not None
+    assert blame.fields == {"title": "c2", "summary": "c1", "body": "c3"}
+    assert blame.blocks == ["c1", "c3", "c1"]
+
+
+def test_blame_through_a_merge_credits_each_side_with_its_own_change():
+    from cms.content.blame import Version, attribute
+
+    base = {"title": "Base", "summary": "Base", "body": [paragraph("a"), paragraph("b")]}
+    theirs = {**base, "title": "Theirs", "body": [paragraph("a2"), paragraph("b")]}
+    yours = {**base, "summary": "Yours", "body": [paragraph("a"), paragraph("b2")]}
+    merged = merge(base, theirs, yours).fields
+    blame = attribute([Version("base", (), base), Version("theirs", ("base",), theirs),
+                       Version("yours", ("base",), yours),
+                       Version("merge", ("theirs", "yours"), merged)])
+    assert blame is not None
+    assert blame.fields["title"] == "theirs" and blame.fields["summary"] == "yours"
+    assert blame.blocks == ["theirs", "yours"]
+
+
+def test_blame_starts_again_after_the_file_was_removed():
+    from cms.content.blame import Version, attribute
+
+    doc = {"title": "T", "body": [paragraph("a")]}
+    blame = attribute([Version("c1", (), doc), Version("c2", ("c1",), None),
+                       Version("c3", ("c2",), doc)])
+    assert blame is not None and blame.fields == {"title": "c3", "body": "c3"}
