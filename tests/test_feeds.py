@@ -234,7 +234,7 @@ def test_characters_xml_cannot_carry_are_dropped(articles):
 
 FEEDS_IN_A_CHILD = """
 import json, sys
-from cms.feeds import Site, atom, json_feed, sitemap
+from cms.delivery.feeds import Site, atom, json_feed, sitemap
 site, articles, feed_url = json.load(sys.stdin)
 site = Site(**site)
 json.dump([atom(site, articles, feed_url).decode(), json_feed(site, articles, feed_url),

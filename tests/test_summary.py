@@ -436,7 +436,7 @@ def refuse(*args, **kwargs):
 
 nltk.download = refuse
 nltk.data.path[:] = [{str(nltk_data)!r}]  # nothing anywhere else either
-from cms.summary import summarize
+from cms.delivery.summary import summarize
 article = json.load(sys.stdin)
 print(json.dumps([summarize(article), summarize({{**article, "language": "de"}})]))
 """
