@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 
 from cms.content import canonical
 from cms.content.articles import validate
-from cms.content.document import BLOCK_TEXT_MAX
+from cms.content.blocks import BLOCK_TEXT_MAX
 from cms.content.identity import Person
 from cms.errors import ValidationFailed
 from cms.git.repository import blob_id

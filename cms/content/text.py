@@ -6,8 +6,10 @@ One home for the questions delivery, search and summaries ask of an article's te
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
+
+from cms.content.blocks import kind_of, texts
 
 # a word: a run of letters or digits; apostrophes and hyphens inside one do not split it
 WORD_RE = re.compile(r"[^\W_]+(?:['’\-‐][^\W_]+)*")
@@ -16,13 +18,10 @@ WORD_RE = re.compile(r"[^\W_]+(?:['’\-‐][^\W_]+)*")
 def search_text(doc: dict[str, Any]) -> str:
     """All the words of the body, one block's texts a line, for full-text search."""
     parts: list[str] = []
-    for block in doc.get("body") or []:
-        if not isinstance(block, dict):
-            continue
-        for key in ("text", "caption", "alt", "cite"):
-            if isinstance(block.get(key), str):
-                parts.append(block[key])
-        parts += [i for i in block.get("items") or [] if isinstance(i, str)]
+    for block in _blocks(doc.get("body")):
+        kind = kind_of(block)
+        if kind is not None:
+            parts += texts(block, kind.searched)
     return "\n".join(parts)
 
 
@@ -50,15 +49,9 @@ def prose(body: list[dict[str, Any]]) -> list[str]:
     """
     paragraphs: list[str] = []
     for block in _blocks(body):
-        kind = block.get("type")
-        if kind in ("paragraph", "quote"):
-            texts: Iterable[Any] = [block.get("text")]
-        elif kind == "list":
-            items = block.get("items")
-            texts = items if isinstance(items, list) else []
-        else:
-            continue
-        paragraphs += [t for t in map(clean, texts) if t]
+        kind = kind_of(block)
+        if kind is not None:
+            paragraphs += [t for t in map(clean, texts(block, kind.prose)) if t]
     return paragraphs
 
 
@@ -70,13 +63,9 @@ def word_count(article: dict[str, Any]) -> int:
     """Words in the title and the body's text: paragraphs, headings, quotes, list items and
     image captions. A word is a run of letters or digits; apostrophes and hyphens inside one
     ("don't", "state-of-the-art") do not split it."""
-    texts: list[Any] = [article.get("title")]
+    found: list[Any] = [article.get("title")]
     for block in _blocks(article.get("body")):
-        kind = block.get("type")
-        if kind in ("paragraph", "heading", "quote"):
-            texts.append(block.get("text"))
-        elif kind == "list" and isinstance(block.get("items"), list):
-            texts += block["items"]
-        elif kind == "image":
-            texts.append(block.get("caption"))
-    return sum(_words(t) for t in texts if isinstance(t, str))
+        kind = kind_of(block)
+        if kind is not None:
+            found += texts(block, kind.counted)
+    return sum(_words(t) for t in found if isinstance(t, str))

@@ -14,7 +14,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from cms.content.document import ArticleFields, UTCDateTime
+from cms.content.document import ArticleFields
+from cms.content.fields import UTCDateTime
 from cms.content.text import has_own_summary, prose, word_count
 from cms.delivery.summary import ELLIPSIS, derive, reading_time_minutes
 

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
+from cms.content.blocks import kind_of, renderers
 from cms.times import rfc3339
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -173,30 +174,42 @@ def _figure(block: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _paragraph_html(block: dict[str, Any]) -> str:
+    return f"<p>{_lines(block.get('text'))}</p>"
+
+
+def _heading_html(block: dict[str, Any]) -> str:
+    level = block.get("level")
+    level = min(max(level, 2), 4) if isinstance(level, int) else 2
+    return f"<h{level}>{_escape(block.get('text'))}</h{level}>"
+
+
+def _quote_html(block: dict[str, Any]) -> str:
+    cite = _text(block.get("cite")).strip()
+    footer = f"<footer>{_escape(cite)}</footer>" if cite else ""
+    return f"<blockquote><p>{_lines(block.get('text'))}</p>{footer}</blockquote>"
+
+
+def _list_html(block: dict[str, Any]) -> str:
+    tag = "ol" if block.get("ordered") is True else "ul"
+    items = "".join(f"<li>{_lines(item)}</li>" for item in block.get("items") or [])
+    return f"<{tag}>{items}</{tag}>"
+
+
+def _embed_html(block: dict[str, Any]) -> str:
+    url = _safe_url(block.get("url"))
+    return f'<p><a href="{_escape(url)}">{_escape(url)}</a></p>' if url else ""
+
+
+HTML = renderers("feeds' HTML", {"paragraph": _paragraph_html, "heading": _heading_html,
+                                 "quote": _quote_html, "list": _list_html, "image": _figure,
+                                 "embed": _embed_html})
+
+
 def _block_html(block: Any) -> str:
-    if not isinstance(block, dict):
-        return ""
-    kind = block.get("type")
-    if kind == "paragraph":
-        return f"<p>{_lines(block.get('text'))}</p>"
-    if kind == "heading":
-        level = block.get("level")
-        level = min(max(level, 2), 4) if isinstance(level, int) else 2
-        return f"<h{level}>{_escape(block.get('text'))}</h{level}>"
-    if kind == "quote":
-        cite = _text(block.get("cite")).strip()
-        footer = f"<footer>{_escape(cite)}</footer>" if cite else ""
-        return f"<blockquote><p>{_lines(block.get('text'))}</p>{footer}</blockquote>"
-    if kind == "list":
-        tag = "ol" if block.get("ordered") is True else "ul"
-        items = "".join(f"<li>{_lines(item)}</li>" for item in block.get("items") or [])
-        return f"<{tag}>{items}</{tag}>"
-    if kind == "image":
-        return _figure(block)
-    if kind == "embed":
-        url = _safe_url(block.get("url"))
-        return f'<p><a href="{_escape(url)}">{_escape(url)}</a></p>' if url else ""
-    return ""  # a block type this renderer does not know is left out, never passed through
+    kind = kind_of(block)
+    # a block type this renderer does not know is left out, never passed through
+    return HTML[kind.name](block) if kind is not None else ""
 
 
 def body_html(body: list[dict[str, Any]]) -> str:
@@ -204,26 +217,32 @@ def body_html(body: list[dict[str, Any]]) -> str:
     return "\n".join(part for part in map(_block_html, body or []) if part)
 
 
+def _quote_text(block: dict[str, Any]) -> str:
+    cite = _text(block.get("cite")).strip()
+    return f"“{_text(block.get('text'))}”" + (f"\n— {cite}" if cite else "")
+
+
+def _list_text(block: dict[str, Any]) -> str:
+    items = [_text(item) for item in block.get("items") or []]
+    if block.get("ordered") is True:
+        return "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
+    return "\n".join(f"• {item}" for item in items)
+
+
+TEXT = renderers("feeds' plain text", {
+    "paragraph": lambda block: _text(block.get("text")),
+    "heading": lambda block: _text(block.get("text")),
+    "quote": _quote_text,
+    "list": _list_text,
+    "image": lambda block: " — ".join(_text(block[k]) for k in ("caption", "credit")
+                                      if _text(block.get(k)).strip()),
+    "embed": lambda block: _safe_url(block.get("url")) or "",
+})
+
+
 def _block_text(block: Any) -> str:
-    if not isinstance(block, dict):
-        return ""
-    kind = block.get("type")
-    if kind in ("paragraph", "heading"):
-        return _text(block.get("text"))
-    if kind == "quote":
-        cite = _text(block.get("cite")).strip()
-        return f"“{_text(block.get('text'))}”" + (f"\n— {cite}" if cite else "")
-    if kind == "list":
-        items = [_text(item) for item in block.get("items") or []]
-        if block.get("ordered") is True:
-            return "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
-        return "\n".join(f"• {item}" for item in items)
-    if kind == "image":
-        return " — ".join(_text(block[k]) for k in ("caption", "credit")
-                          if _text(block.get(k)).strip())
-    if kind == "embed":
-        return _safe_url(block.get("url")) or ""
-    return ""
+    kind = kind_of(block)
+    return TEXT[kind.name](block) if kind is not None else ""
 
 
 def body_text(body: list[dict[str, Any]]) -> str:

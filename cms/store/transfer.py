@@ -27,7 +27,8 @@ from slugify import slugify
 
 from cms.content import canonical, identity, layout
 from cms.content.articles import Article, validate, with_slug
-from cms.content.document import SLUG_MAX, UTCDateTime
+from cms.content.document import SLUG_MAX
+from cms.content.fields import UTCDateTime
 from cms.content.identity import Person
 from cms.content.layout import PUBLISHED
 from cms.errors import ArticleNotFound, BadRequest, CMSError, Conflict, ValidationFailed

@@ -15,7 +15,8 @@ from cms import __version__
 from cms.auth.sessions import SessionStore
 from cms.auth.tokens import TokenStore
 from cms.content import identity
-from cms.content.document import BLOCK_SCHEMAS, ArticleFields, block_openapi
+from cms.content.blocks import BLOCKS, block_openapi
+from cms.content.document import ArticleFields
 from cms.delivery import cards as public
 from cms.delivery.preview import Preview, PreviewLinks
 from cms.delivery.service import Delivery
@@ -118,8 +119,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses(),
                                                      openapi.OperationPlugin()]})
-    for schema in BLOCK_SCHEMAS.values():
-        api.spec.components.schema(schema.__name__, schema=schema)
+    for block in BLOCKS.values():
+        api.spec.components.schema(block.schema.__name__, schema=block.schema)
     api.ma_plugin.converter.add_attribute_function(block_openapi)
     api.spec.components.schema("ArticleInput", schema=ArticleFields)
     openapi.document(api.spec, api.ma_plugin.converter, ArticleFields)

@@ -10,7 +10,7 @@ from flask import Response, current_app, jsonify, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from cms.content.document import UTCDateTime
+from cms.content.fields import UTCDateTime
 from cms.delivery.cards import PublicArticleSchema
 from cms.delivery.preview import DEFAULT_LINK_LIFETIME, MAX_LINK_LIFETIME, Preview, PreviewLinks
 from cms.web.documented import problems

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from cms.content.document import Strict, Text
+from cms.content.fields import Strict, Text
 from cms.store import ArticleStore, releases
 from cms.web.request_helpers import Parser, editor, requires
 from cms.web.schemas import ArticleSchema

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from cms.content.document import REVISION_RE, STATES, ArticleFields, FullMatch, Strict, UTCDateTime
+from cms.content.document import REVISION_RE, STATES, ArticleFields
+from cms.content.fields import FullMatch, Strict, UTCDateTime
 from cms.content.messages import ACTIONS
 from cms.delivery.cards import PublicArticleSchema
 

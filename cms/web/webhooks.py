@@ -9,7 +9,8 @@ from typing import Any
 from flask import current_app, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
-from cms.content.document import Strict, Text, Url, flatten_errors
+from cms.content.document import flatten_errors
+from cms.content.fields import Strict, Text, Url
 from cms.errors import ValidationFailed
 from cms.web.manage import CMSBlueprint
 from cms.web.pages import page

@@ -13,16 +13,9 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from cms.content.document import (
-    BLOCK_SCHEMAS,
-    ArticleFields,
-    Block,
-    FullMatch,
-    ImageSource,
-    StrictBoolean,
-    Text,
-    Url,
-)
+from cms.content.blocks import BLOCKS, Block
+from cms.content.document import ArticleFields
+from cms.content.fields import FullMatch, ImageSource, StrictBoolean, Text, Url
 
 MEDIA_FOLDER = "media"
 NOT_IN_FORM = {"slug"}
@@ -98,8 +91,8 @@ def _list(f: fields.List, media: bool) -> dict[str, Any]:
     inner = f.inner
     out: dict[str, Any] = {"widget": "list", "collapsed": False, **_length(f, "min", "max")}
     if isinstance(inner, Block):
-        out.update({"typeKey": "type", "types": [_block(kind, schema(), media)
-                                                  for kind, schema in BLOCK_SCHEMAS.items()]})
+        out.update({"typeKey": "type", "types": [_block(kind, block.schema(), media)
+                                                  for kind, block in BLOCKS.items()]})
     elif isinstance(inner, fields.Nested):
         out["fields"] = schema_fields(inner.schema, media)
     else:
