@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from cms.content.blocks import kind_of, renderers
-from cms.times import rfc3339
+from cms.times import iso, rfc3339
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -371,8 +370,7 @@ def urlset(site: Site, entries: Iterable[tuple[str, int | str]]) -> bytes:
             loc = head + slug + tail
         else:
             loc = _xml_text(site.url_for(slug))
-        when = (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(changed))
-                if isinstance(changed, int) else changed)
+        when = iso(changed) if isinstance(changed, int) else changed
         parts.append(f"<url><loc>{loc}</loc><lastmod>{when}</lastmod></url>")
     parts.append("</urlset>")
     return XML_DECLARATION + "\n".join(parts).encode("utf-8")

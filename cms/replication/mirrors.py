@@ -24,12 +24,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from cms.errors import BadRequest, Conflict, NotFound
 from cms.git.refs import read_ref
 from cms.git.remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
+from cms.times import iso
 
 LINES = ("main", "published")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -64,7 +64,7 @@ class PushResult:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(int(time.time()))
 
 
 class Mirrors:

@@ -16,9 +16,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from cms import times
 from cms.errors import BadRequest
 from cms.git.refs import read_ref
 from cms.git.remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
@@ -38,9 +38,7 @@ class ReplicaError(BadRequest):
 
 
 def iso(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if seconds is None else times.iso(int(seconds))
 
 
 class Replica:

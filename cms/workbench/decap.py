@@ -27,7 +27,6 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -44,6 +43,7 @@ from cms.errors import ArticleNotFound, BadRequest, Conflict, Forbidden, NotFoun
 from cms.store import ArticleStore
 from cms.store.media import MediaFile, MediaLibrary
 from cms.store.workflow import STATUSES, Workflow
+from cms.times import rfc3339
 
 COLLECTION = "articles"
 _ENTRY_PATH = re.compile(r"^articles/([a-z0-9]+(?:-[a-z0-9]+)*)\.json$")
@@ -334,7 +334,7 @@ class DecapBackend:
             "diffs": [{"path": path, "newFile": live is None, "id": draft.etag,
                        "status": "added" if live is None else "modified",
                        "oldPath": path, "newPath": path, "binary": False}],
-            "updatedAt": _iso(draft.meta["updated_at"]),
+            "updatedAt": rfc3339(draft.meta["updated_at"]),
             "pullRequestAuthor": draft.meta["updated_by"]["name"],
         }
 
@@ -606,6 +606,3 @@ def _document(raw: str, slug: str) -> dict[str, Any]:
     doc.pop("slug", None)
     return doc
 
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
