@@ -8,7 +8,7 @@ import pytest
 from cms.content.blocks import BLOCKS, renderers
 from cms.content.document import article_errors
 from cms.content.text import prose, search_text, word_count
-from cms.delivery.feeds import body_html, body_text
+from cms.delivery.bodies import body_html, body_text
 
 SAMPLES = {
     "paragraph": {"type": "paragraph", "text": "Paragraph words"},

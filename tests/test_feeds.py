@@ -18,7 +18,9 @@ import feedparser
 import jsonschema
 import pytest
 
-from cms.delivery.feeds import Site, atom, body_html, json_feed, sitemap
+from cms.delivery.bodies import body_html
+from cms.delivery.feeds import Site, atom, json_feed
+from cms.delivery.sitemap import sitemap
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -234,7 +236,8 @@ def test_characters_xml_cannot_carry_are_dropped(articles):
 
 FEEDS_IN_A_CHILD = """
 import json, sys
-from cms.delivery.feeds import Site, atom, json_feed, sitemap
+from cms.delivery.feeds import Site, atom, json_feed
+from cms.delivery.sitemap import sitemap
 site, articles, feed_url = json.load(sys.stdin)
 site = Site(**site)
 json.dump([atom(site, articles, feed_url).decode(), json_feed(site, articles, feed_url),

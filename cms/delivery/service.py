@@ -22,7 +22,7 @@ from typing import Any
 from cms.content.layout import PUBLISHED
 from cms.content.text import search_text
 from cms.delivery import cards as public
-from cms.delivery import feeds
+from cms.delivery import feeds, sitemap
 from cms.delivery.readiness import MAX_BYTES, SMALL, Readiness
 from cms.delivery.sync import position
 from cms.errors import ArticleNotFound, Gone, RevisionNotFound
@@ -177,10 +177,10 @@ class Delivery:
         if not 1 <= number <= self.sitemap_files(per_file):
             raise ArticleNotFound(f"There is no sitemap file {number}.")
         offset = (number - 1) * per_file
-        line = feeds.urlset_line(site)
+        line = sitemap.urlset_line(site)
         if line is None:
-            return feeds.urlset(site, self.index.sitemap_rows(offset, per_file))
-        return feeds.urlset_document(self.index.sitemap_text(offset, per_file, line))
+            return sitemap.urlset(site, self.index.sitemap_rows(offset, per_file))
+        return sitemap.urlset_document(self.index.sitemap_text(offset, per_file, line))
 
     def history(self, slug: str, *, page: int, per_page: int
                 ) -> tuple[builtins.list[dict[str, Any]], int]:

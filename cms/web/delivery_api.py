@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from cms.delivery import feeds
 from cms.delivery.cards import PublicArticleSchema
 from cms.delivery.service import Delivery
+from cms.delivery.sitemap import sitemap_index
 from cms.web.addresses import external
 from cms.web.pages import page
 from cms.web.request_helpers import Parser
@@ -184,7 +185,7 @@ def sitemap() -> Any:
     if files == 1:
         body = delivery().sitemap_file(_site(), 1, per_file)
     else:
-        body = feeds.sitemap_index([url_for("delivery.sitemap_file", number=n, _external=True)
+        body = sitemap_index([url_for("delivery.sitemap_file", number=n, _external=True)
                                     for n in range(1, files + 1)])
     return Response(body, mimetype="application/xml")
 
