@@ -7,15 +7,12 @@ import random
 import threading
 import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
 
 from harness import article
 from harness.inspect import TIMEOUT, URL
-
-if TYPE_CHECKING:
-    from harness.crash import CrashRun
 
 ABSENT = "<absent>"  # the outcome "no file": never created, deleted, or not live
 
@@ -92,12 +89,28 @@ class Gate:
             self._cond.notify_all()
 
 
+class Run(Protocol):
+    """What a client needs of the run it writes for (`harness.crash.CrashRun`): the gate it
+    waits at while the server restarts, the token, the generation and seed, and the ledger."""
+
+    gate: Gate
+    headers: dict[str, str]
+    generation: int
+    seed: int
+
+    def problem(self, text: str) -> None: ...
+
+    def count(self, what: str) -> None: ...
+
+    def ack(self, entry: Ack) -> None: ...
+
+
 class Client(threading.Thread):
     """Creates, edits (If-Match), publishes, unpublishes and deletes its own articles."""
 
     MAX_STEPS = 1_000_000
 
-    def __init__(self, run: CrashRun, number: int) -> None:
+    def __init__(self, run: Run, number: int) -> None:
         super().__init__(name=f"writer-{number}", daemon=True)
         self.crash_run = run
         self.number = number
