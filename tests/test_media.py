@@ -335,8 +335,8 @@ def test_a_scheduled_publication_brings_its_media(client, repo, author_token, ed
 
 
 def test_the_readme_media_tour_works_against_cms_serve(repo, server, admin_secret):
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    section = text[text.index("## Media"):]
+    text = (Path(__file__).parent.parent / "docs" / "media.md").read_text()
+    section = text[text.index("# Media"):]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     assert block is not None
     (repo.parent / "harbour.jpg").write_bytes(gps_jpeg(1200, 800))

@@ -494,8 +494,8 @@ def test_pending_events_survive_kill_9_and_reach_a_receiver_that_was_down(
 def test_the_readme_receiver_verifies_and_builds_once_per_live_change(
     repo: Path, server: str, tmp_path: Path
 ) -> None:
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    section = text[text.index("## Webhooks"):]
+    text = (Path(__file__).parent.parent / "docs" / "webhooks.md").read_text()
+    section = text[text.index("# Webhooks"):]
     code = section[section.index("```python\n") + 10:]
     (tmp_path / "receiver.py").write_text(code[:code.index("```")])
     admin, editor = token(repo, "admin"), token(repo, "editor")
