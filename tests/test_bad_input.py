@@ -15,10 +15,13 @@ from typing import Any
 
 import pytest
 from conftest import article
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from cms.auth.tokens import TokenStore
+from cms.store import ArticleStore
+from cms.web import create_app
 
 ARTICLES = "/api/v1/manage/articles"
 PROBLEM = "application/problem+json"
@@ -26,6 +29,57 @@ LEAKS = ("Traceback", "/work", "site-packages", 'File "')
 STALE = '"0000000000000000000000000000000000000000"'
 ZEROS = "0" * 40
 Git = Callable[..., str]
+
+
+# -- one repository and one app for the whole module ------------------------------------------
+# Every case here asserts that the repository is left exactly as it was, so the cases can share
+# one (building a repository and an app for each of 428 cases was most of this file's time).
+# The fixtures below replace conftest's per-test ones of the same names.
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bad-input") / "content-repo"
+    ArticleStore.init(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(repo: Path) -> Flask:
+    # the limit on failed tokens has its own test; here it would turn 401s into 429s
+    return create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False})
+
+
+@pytest.fixture(scope="module")
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _headers(repo: Path, name: str, email: str, role: str) -> dict[str, str]:
+    _, secret = TokenStore(str(repo)).create(name, email, role)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="module")
+def author_token(repo: Path) -> dict[str, str]:
+    return _headers(repo, "Ann Author", "ann@example.org", "author")
+
+
+@pytest.fixture(scope="module")
+def editor_token(repo: Path) -> dict[str, str]:
+    return _headers(repo, "Eve Editor", "eve@example.org", "editor")
+
+
+@pytest.fixture(scope="module")
+def admin_token(repo: Path) -> dict[str, str]:
+    return _headers(repo, "Ada Admin", "ada@example.org", "admin")
+
+
+@pytest.fixture(scope="module")
+def created(client: FlaskClient, editor_token: dict[str, str]) -> dict[str, Any]:
+    response = client.post(ARTICLES, json=article(), headers=editor_token)
+    assert response.status_code == 201
+    return {**response.get_json(), "etag": response.headers["ETag"]}
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -1022,9 +1076,11 @@ def test_author_cannot_set_publish_at(
 
 def test_author_cannot_remove_a_schedule(
     client: FlaskClient, author_token: dict[str, str], editor_token: dict[str, str], git: Git,
-    created: dict[str, Any],
 ) -> None:
-    slug = created["slug"]
+    # an article of its own: the module's shared `created` must stay as it was
+    made = client.post(ARTICLES, json=article("Scheduled story"), headers=editor_token)
+    assert made.status_code == 201
+    slug = made.get_json()["slug"]
     client.post(f"{ARTICLES}/{slug}/publish", json={"publish_at": "2099-01-01T00:00:00Z"},
                 headers=editor_token)
     before = repo_state(git)
@@ -1043,7 +1099,8 @@ def test_token_whose_identity_would_break_a_commit_is_refused(
     _, secret = TokenStore(str(repo)).create("Mal", "mal@example.org", "editor")
     path = repo / "cms" / "tokens.json"
     records = json.loads(path.read_text())
-    records[0]["email"] = "mal@example.org\nparent 0000000000000000000000000000000000000000"
+    [mal] = [r for r in records if r["name"] == "Mal"]
+    mal["email"] = "mal@example.org\nparent 0000000000000000000000000000000000000000"
     path.write_text(json.dumps(records))
     before = repo_state(git)
     response = client.post(ARTICLES, json=article(),
