@@ -1,6 +1,8 @@
 """The one exception tree of the CMS. Each class carries the HTTP status it maps to.
 
     CMSError (500)
+    ├── NotBareRepository           the content repository has a working tree (git status
+    │                               there would show the CMS's saves as deleted)
     ├── BadRequest (400)
     │   └── InvalidRevision (400)
     ├── Unauthorized (401)
@@ -35,6 +37,12 @@ class CMSError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+
+
+class NotBareRepository(CMSError):
+    """The repository has a working tree, or a linked worktree with `main` or `published`
+    checked out. The CMS moves branches without touching any working tree, so there its
+    saves would show as deleted files and `git commit -a` would delete them."""
 
 
 class BadRequest(CMSError):

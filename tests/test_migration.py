@@ -272,3 +272,212 @@ def test_a_bad_author_is_refused(repo: Path, tmp_path: Path) -> None:
     assert good.exit_code == 0, good.output
     assert git(repo, "log", "-1", "--format=%an <%ae>", "main").strip() == \
         "Zoë Ångström <zoe@example.org>"
+
+
+# -- what an import skips, and why (issue 25, item 9) --------------------------------------
+
+FRONT_MATTER = """---
+title: Harbour wall gives way
+date: 2019-03-04
+---
+
+The old harbour wall collapsed after the storm.
+"""
+
+
+def skipped(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """The `path: skipped: reason` lines an import printed, by path."""
+    found = {}
+    for line in result.stderr.splitlines():
+        path, sep, reason = line.partition(": skipped: ")
+        if sep:
+            found[path] = reason
+    return found
+
+
+def write_json(path: Path, data: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_folder_of_markdown_is_named_file_by_file_and_imports_nothing(
+        repo: Path, tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for name in ("harbour-wall.md", "library-opens.md"):
+        (posts / name).write_text(FRONT_MATTER, encoding="utf-8")
+    before = tips(repo)
+    result = cms(repo, "import", f"{posts}/", "--author", IVY)
+    assert result.returncode == 1, result.stderr
+    assert skipped(result) == {
+        f"{posts}/harbour-wall.md": "not a .json or .jsonl article file",
+        f"{posts}/library-opens.md": "not a .json or .jsonl article file"}
+    assert f"Nothing imported: no articles found in {posts}/; 2 file(s) skipped." in (
+        result.stderr)
+    assert "0 created" not in result.stderr and "Traceback" not in result.stderr
+    assert tips(repo) == before
+
+    named = cms(repo, "import", str(posts / "harbour-wall.md"), "--author", IVY)
+    assert named.returncode == 1
+    assert skipped(named) == {str(posts / "harbour-wall.md"): "not a .json or .jsonl article file"}
+    assert tips(repo) == before
+
+
+def test_what_is_not_an_article_file_is_skipped_by_name_and_the_rest_imported(
+        repo: Path, tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    write_json(posts / "budget.json", story("Budget passes", "The council approved it."))
+    write_json(posts / "2019" / "ferry.json", story("Ferry strike ends", "Ferries run."))
+    (posts / "notes.md").write_text(FRONT_MATTER, encoding="utf-8")
+    (posts / "._budget.json").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (posts / ".git").mkdir()
+    (posts / ".git" / "config").write_text("[core]\n")
+    outside = write_json(tmp_path / "elsewhere" / "secret.json", story("Outside", "Not ours."))
+    (posts / "linked.json").symlink_to(outside)
+    (posts / "linked-folder").symlink_to(outside.parent, target_is_directory=True)
+    write_json(posts / "story.json" / "inner.json", story("Inner", "In a folder."))
+    os.mkfifo(posts / "pipe.json")
+
+    result = cms(repo, "import", str(posts), "--author", IVY)
+    assert result.returncode == 0, result.stderr
+    assert skipped(result) == {
+        f"{posts}/._budget.json": "hidden (its name starts with a dot)",
+        f"{posts}/.git": "hidden (its name starts with a dot)",
+        f"{posts}/linked-folder": "a symbolic link, not followed",
+        f"{posts}/linked.json": "a symbolic link, not followed",
+        f"{posts}/notes.md": "not a .json or .jsonl article file",
+        f"{posts}/pipe.json": "not a regular file",
+        f"{posts}/story.json": "a folder named like an article file; not read"}
+    assert "2 created, 0 updated, 0 unchanged, 0 published; 7 file(s) skipped" in result.stderr
+    assert slugs_on(repo) == ["budget-passes", "ferry-strike-ends"]
+
+
+def test_good_and_bad_json_in_a_folder_names_each_bad_file_and_imports_nothing(
+        repo: Path, tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    write_json(posts / "good.json", story("Fine story", "Fine."))
+    write_json(posts / "no-body.json", {"title": "No body"})
+    (posts / "broken.json").write_text('{"title": "Cut off', encoding="utf-8")
+    write_json(posts / "wrong-type.json", story("Wrong", "x", tags="not a list"))
+    (posts / "notes.md").write_text(FRONT_MATTER, encoding="utf-8")
+    before = tips(repo)
+    result = cms(repo, "import", str(posts), "--author", IVY)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert f"{posts}/no-body.json: body: Missing data for required field." in lines
+    assert any(line.startswith(f"{posts}/broken.json: _json: ") for line in lines), lines
+    assert any(line.startswith(f"{posts}/wrong-type.json: tags: ") for line in lines), lines
+    assert skipped(result) == {f"{posts}/notes.md": "not a .json or .jsonl article file"}
+    assert f"{posts}/good.json" not in result.stderr
+    assert "3 bad record(s) of 4; nothing imported; 1 file(s) skipped." in result.stderr
+    assert tips(repo) == before and slugs_on(repo) == []
+
+
+def test_an_empty_folder_or_file_imports_nothing_and_says_so(repo: Path,
+                                                              tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "none.jsonl").write_text("\n\n", encoding="utf-8")
+    (tmp_path / "none.json").write_text("[]\n", encoding="utf-8")
+    before = tips(repo)
+    for given in (empty, tmp_path / "none.jsonl", tmp_path / "none.json"):
+        result = cms(repo, "import", str(given), "--author", IVY)
+        assert result.returncode == 1, (given, result.stderr)
+        assert f"Nothing imported: no articles found in {given}." in result.stderr
+        assert "Traceback" not in result.stderr
+    assert tips(repo) == before
+
+
+# -- an export never writes through a link (issue 25, item 8) ------------------------------
+
+EXPORTED = ["harbour-wall-gives-way", "mayor-opens-new-library"]
+
+
+def two_articles(repo: Path, tmp_path: Path) -> None:
+    ok(cms(repo, "import", str(jsonl(tmp_path / "two.jsonl", ARCHIVE[:2])), "--publish",
+           "--author", IVY))
+
+
+def victim(tmp_path: Path) -> Path:
+    """A file outside the export that a link points at: it must keep its bytes."""
+    path = tmp_path / "precious.txt"
+    path.write_text("precious\n")
+    return path
+
+
+def test_export_refuses_a_link_in_the_folder_and_writes_nothing(repo: Path,
+                                                                tmp_path: Path) -> None:
+    two_articles(repo, tmp_path)
+    target = victim(tmp_path)
+    out = tmp_path / "backup"
+    out.mkdir()
+    (out / f"{EXPORTED[1]}.json").symlink_to(target)
+    result = cms(repo, "export", str(out))
+    assert result.returncode == 1, result.stderr
+    assert f"{out}/{EXPORTED[1]}.json: a symbolic link (an export never writes through one)" \
+        in result.stderr.splitlines()
+    assert "Nothing exported" in result.stderr and "Traceback" not in result.stderr
+    assert target.read_text() == "precious\n"
+    assert sorted(p.name for p in out.iterdir()) == [f"{EXPORTED[1]}.json"]
+
+    (out / f"{EXPORTED[1]}.json").unlink()
+    (out / f"{EXPORTED[0]}.json").write_text("an older export\n")
+    ok(cms(repo, "export", str(out)))
+    assert sorted(p.name for p in out.iterdir()) == [f"{s}.json" for s in EXPORTED]
+    assert all(not p.is_symlink() and p.read_bytes().startswith(b"{") for p in out.iterdir())
+    assert target.read_text() == "precious\n"
+
+
+def test_export_refuses_a_hard_link_a_folder_or_a_pipe_where_it_would_write(
+        repo: Path, tmp_path: Path) -> None:
+    two_articles(repo, tmp_path)
+    target = victim(tmp_path)
+    out = tmp_path / "backup"
+    out.mkdir()
+    os.link(target, out / f"{EXPORTED[0]}.json")
+    (out / f"{EXPORTED[1]}.json").mkdir()
+    result = cms(repo, "export", str(out))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert f"{out}/{EXPORTED[0]}.json: a file with other hard links (writing it would " \
+        "change them too)" in lines
+    assert f"{out}/{EXPORTED[1]}.json: a folder, not a file" in lines
+    assert target.read_text() == "precious\n"
+
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    piped = cms(repo, "export", str(tmp_path / "pipe.jsonl"))
+    assert piped.returncode == 1
+    assert f"{tmp_path}/pipe.jsonl: not a regular file" in piped.stderr
+
+
+def test_export_refuses_a_link_as_the_file_it_writes(repo: Path, tmp_path: Path) -> None:
+    two_articles(repo, tmp_path)
+    target = victim(tmp_path)
+    for name in ("site.jsonl", "site.json"):
+        (tmp_path / name).symlink_to(target)
+        result = cms(repo, "export", str(tmp_path / name))
+        assert result.returncode == 1, result.stderr
+        assert f"{tmp_path}/{name}: a symbolic link (an export never writes through one)" \
+            in result.stderr
+        assert target.read_text() == "precious\n"
+
+
+def test_export_refuses_a_link_anywhere_in_the_path(repo: Path, tmp_path: Path) -> None:
+    two_articles(repo, tmp_path)
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "shared").symlink_to(real, target_is_directory=True)
+    for given in ("shared/backup", "shared/site.jsonl"):
+        result = cms(repo, "export", str(tmp_path / given))
+        assert result.returncode == 1, result.stderr
+        assert f"{tmp_path}/shared: a symbolic link in the path (an export follows none; " \
+            f"give the real path: {real}/{given.split('/')[1]})" in result.stderr
+        assert list(real.iterdir()) == []
+
+    plain = tmp_path / "plain-file"
+    plain.write_text("not a folder\n")
+    result = cms(repo, "export", str(plain))
+    assert result.returncode == 1
+    assert f"{plain}: not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert plain.read_text() == "not a folder\n"

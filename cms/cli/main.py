@@ -15,15 +15,16 @@ from cms.auth.tokens import ROLES, TokenStore
 from cms.cli.mirror import mirror
 from cms.content import identity
 from cms.content.identity import Person
+from cms.content.layout import MAIN, PUBLISHED
 from cms.demo.articles import ARTICLES as DEMO_ARTICLES
 from cms.demo.articles import with_pictures
 from cms.demo.pictures import pictures
 from cms.errors import CMSError
-from cms.git import signing
+from cms.git import bare, signing
 from cms.integrity import check as checks
 from cms.integrity import gate
 from cms.settings import Settings
-from cms.store import ArticleStore, releases, transfer
+from cms.store import ArticleStore, export_files, import_files, releases, transfer
 from cms.store.media import MediaLibrary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,16 +89,35 @@ def main(ctx: click.Context, repo: str) -> None:
 Example:
   cms init --demo
   cms --repo /srv/news init --no-token
+  cms --repo ./site.git init --bare-from ./site    # from a checkout
 """)
 @click.option("--demo/--no-demo", default=False, help="Add sample articles to a new repository.")
 @click.option("--token/--no-token", "first_token", default=True,
               help="Print an admin token when the repository has none yet.")
+@click.option("--bare-from", metavar="PATH", type=click.Path(),
+              help="First make --repo (a new path) a bare copy of the branches of the git "
+                   "repository at PATH, such as a checkout, which is left as it is.")
 @click.pass_context
 @cms_errors
-def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
+def init(ctx: click.Context, demo: bool, first_token: bool, bare_from: str | None) -> None:
     """Create the content repository if there is none (safe to run again), and install
-    the git gate (a pre-receive hook) that checks every push."""
+    the git gate (a pre-receive hook) that checks every push.
+
+    The repository is bare: the CMS never updates a working tree, so a checkout (or a
+    linked worktree with main or published checked out) is refused; --bare-from makes a
+    bare copy of one to use instead."""
     settings = ctx.obj["settings"]
+    if bare_from is not None:
+        branches = bare.clone_bare(bare_from, settings.repo)
+        click.echo(f"Copied the branches of {bare_from} ({', '.join(branches) or 'none'}) "
+                   f"to {settings.repo}; {bare_from} can pull from it and push to it.", err=True)
+        if MAIN not in branches:
+            click.echo(f"{bare_from} has no branch {MAIN}: the CMS starts its own, and keeps "
+                       "the other branches as they are.", err=True)
+        elif PUBLISHED not in branches:
+            click.echo(f"{bare_from} has no branch {PUBLISHED} (a clone has it only as "
+                       f"origin/{PUBLISHED}): nothing is live until it is published again.",
+                       err=True)
     store = ArticleStore.init(settings.repo, committer=settings.committer,
                               durable=settings.durable, make_card=_card,
                               signing_key=settings.signing_key)
@@ -258,24 +278,32 @@ def import_(ctx: click.Context, path: str, publish: bool, copies: bool, author: 
     .jsonl file.
 
     Every record is checked first; if any is bad, each bad one is named and nothing is
-    imported. Running the same import twice changes nothing: an article is matched by its
-    slug, or by the slug its title gives, and updated (one commit each), never copied.
-    What a record says is live (or everything, with --publish) is published, oldest
-    published_at first, each publication's author date being that published_at.
+    imported. Every file skipped is named, with why: in a folder, only plain .json and
+    .jsonl files are read (not Markdown, hidden files, links or folders named like
+    articles). Nothing found to import is an error. Running the same import twice changes
+    nothing: an article is matched by its slug, or by the slug its title gives, and updated
+    (one commit each), never copied. What a record says is live (or everything, with
+    --publish) is published, oldest published_at first, each publication's author date
+    being that published_at.
     """
     store = open_store(ctx)
     editor = _editor(author, name, email, Person("CMS Import", "import@localhost"))
     now = int(time.time())
-    total, problems = transfer.check(transfer.read(path), publish=publish, copies=copies,
-                                     now=now)
-    if problems:
-        for line in problems:
-            click.echo(line, err=True)
-        raise click.ClickException(f"{len(problems)} bad record(s) of {total}; nothing "
-                                   "imported.")
+    checked = transfer.check(import_files.read(path), publish=publish, copies=copies, now=now)
+    for line in checked.skipped + checked.problems:
+        click.echo(line, err=True)
+    skipped = f"; {len(checked.skipped)} file(s) skipped" if checked.skipped else ""
+    if checked.problems:
+        raise click.ClickException(f"{len(checked.problems)} bad record(s) of "
+                                   f"{checked.records}; nothing imported{skipped}.")
+    if not checked.records:
+        raise click.ClickException(
+            f"Nothing imported: no articles found in {path}{skipped}. `cms import` reads "
+            "articles as JSON: .json files (one article or an array) and .jsonl files (one "
+            "a line).")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     publications = []
-    with _progress(transfer.read(path), "Importing", total) as sources:
+    with _progress(import_files.articles(path), "Importing", checked.records) as sources:
         for source in transfer.in_batches(store, sources):
             record = transfer.prepare(source, publish=publish, copies=copies, now=now,
                                       check=False)
@@ -288,8 +316,8 @@ def import_(ctx: click.Context, path: str, publish: bool, copies: bool, author: 
         with _progress(transfer.publish(store, publications, editor), "Publishing",
                        len(publications)) as slugs:
             published = sum(1 for _ in slugs)
-    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()) + f", {published} published",
-               err=True)
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()) + f", {published} published"
+               + skipped, err=True)
 
 
 @main.command(epilog="""\b
@@ -306,10 +334,22 @@ def export(ctx: click.Context, path: str) -> None:
 
     Each record is the draft's fields plus `meta`: its state, when it went live, and the
     live version when it differs from the draft, so `cms import` rebuilds the site.
+
+    Nothing is written through a symbolic link, in the folder or anywhere in the path, nor
+    over a folder, a pipe or a file with other hard links: each such path is named and
+    nothing is exported.
     """
     store = open_store(ctx)
+    refused = export_files.problems(path, store.slugs())
+    if refused:
+        for line in refused:
+            click.echo(line, err=True)
+        raise click.ClickException(f"Nothing exported: {len(refused)} path(s) above cannot be "
+                                   "written safely (each line says why); move them away or "
+                                   "export elsewhere.")
     total = store.count()
-    with _progress(transfer.write(transfer.records(store), path), "Exporting", total) as slugs:
+    with _progress(export_files.write(transfer.records(store), path), "Exporting",
+                   total) as slugs:
         written = sum(1 for _ in slugs)
     click.echo(f"Exported {written} articles to {path}", err=True)
 

@@ -18,7 +18,7 @@ import git
 from gitdb.util import hex_to_bin
 
 from cms.errors import RefMoved
-from cms.git import packs, rawcommit, signing
+from cms.git import bare, packs, rawcommit, signing
 from cms.git import refs as gitrefs
 from cms.git.objects import (
     MODE_FILE,
@@ -70,17 +70,23 @@ class Repository:
 
     def __init__(self, path: str, *, durable: bool = False, signing_key: str | None = None
                  ) -> None:
-        """`signing_key`: an SSH private key that signs every commit written (`signing`)."""
+        """`signing_key`: an SSH private key that signs every commit written (`signing`).
+
+        Raises FileNotFoundError when there is no repository at `path`, and NotBareRepository
+        when it has a working tree the CMS's writes would leave behind (see `bare`)."""
         try:
             probe = git.Repo(path)
         except (git.NoSuchPathError, git.InvalidGitRepositoryError) as e:
             raise FileNotFoundError(f"no git repository at {path}") from e
+        try:
+            bare.refuse_working_trees(probe)
+        finally:
+            probe.close()
         self.path = os.path.abspath(path)
         self.git_dir = os.fspath(probe.common_dir)
         self.objects_dir = os.path.join(self.git_dir, "objects")
         self.durable = durable
         self.signing_key = signing_key
-        probe.close()
         self._local = threading.local()
         self._trees = TreeCache()
         self._trees_lock = threading.Lock()

@@ -1,5 +1,8 @@
 """Bulk import and export of articles: a JSON array file, JSON Lines, or a folder of .json files.
 
+This module checks, saves and publishes what is imported, and makes the records of an export;
+`import_files` reads the files (and names those it skips), `export_files` writes them.
+
 Import is idempotent. An article is matched by its slug, or, without one, by the slug its
 title gives (the same rule as create, without the `-2` suffix), and is created or updated,
 never copied (unless the caller asks for copies). Every record is checked before anything is
@@ -16,11 +19,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from marshmallow import ValidationError
 from slugify import slugify
@@ -31,9 +33,10 @@ from cms.content.document import SLUG_MAX
 from cms.content.fields import UTCDateTime
 from cms.content.identity import Person
 from cms.content.layout import PUBLISHED
-from cms.errors import ArticleNotFound, BadRequest, CMSError, Conflict, ValidationFailed
+from cms.errors import ArticleNotFound, BadRequest, Conflict, ValidationFailed
 from cms.git.repository import blob_id
 from cms.store import ArticleStore
+from cms.store.import_files import Source
 from cms.store.releases import publish_blob
 from cms.times import iso
 
@@ -45,15 +48,6 @@ T = TypeVar("T")
 _WHEN = UTCDateTime()
 # checked whole (fullmatch): `$` would let a trailing newline through
 _AUTHOR = re.compile(r"([^<>]*?) <([^<>]*)>")
-
-
-@dataclass
-class Source:
-    """One record read from a file: where it came from, and its JSON or why it is unreadable."""
-
-    where: str
-    data: Any = None
-    unreadable: str | None = None
 
 
 @dataclass
@@ -82,79 +76,6 @@ class Invalid(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__(errors)
         self.errors = errors
-
-
-# -- reading ---------------------------------------------------------------------------
-
-
-def read(path: str) -> Iterator[Source]:
-    """Yield the records of a folder of .json files, a .jsonl file or a .json file (one
-    article or an array of them), in a stable order. Never raises on bad JSON: such a record
-    comes with `unreadable` set."""
-    if os.path.isdir(path):
-        for folder, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                if name.endswith((".json", ".jsonl")):
-                    yield from read(os.path.join(folder, name))
-        return
-    if path.endswith(".jsonl"):
-        with open(path, "rb") as f:
-            for number, line in enumerate(f, 1):
-                if line.strip():
-                    yield _parsed(f"{path}:{number}", line)
-        return
-    with open(path, "rb") as f:
-        raw = f.read()
-    source = _parsed(path, raw)
-    if source.unreadable is not None and raw.lstrip().startswith(b"["):
-        yield from _array(path, raw)
-    elif isinstance(source.data, list):
-        for i, item in enumerate(source.data):
-            yield Source(f"{path}[{i}]", item)
-    else:
-        yield source
-
-
-def _parsed(where: str, raw: bytes) -> Source:
-    try:
-        return Source(where, canonical.parse_body(raw))
-    except CMSError as e:
-        return Source(where, unreadable=e.detail.replace("The request body", "The record"))
-
-
-def _array(path: str, raw: bytes) -> Iterator[Source]:
-    """The records of a JSON array with a syntax error somewhere: each one up to the bad one,
-    then the bad one (nothing after it can be told apart reliably)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        yield Source(path, unreadable=f"The file is not valid UTF-8 (byte {e.start}).")
-        return
-    decoder = json.JSONDecoder()
-    at, i = text.index("[") + 1, 0
-    while True:
-        at = _skip_space(text, at)
-        start = at
-        try:
-            _, end = decoder.raw_decode(text, at)
-        except ValueError as e:
-            line = text.count("\n", 0, start) + 1
-            yield Source(f"{path}[{i}]", unreadable=f"The record (from line {line}) is not "
-                         f"valid JSON: {e}; records after it were not read.")
-            return
-        yield _parsed(f"{path}[{i}]", text[start:end].encode())
-        at = _skip_space(text, end)
-        if text.startswith(",", at):
-            at, i = at + 1, i + 1
-            continue
-        return  # the closing bracket, or something the record's parse names
-
-
-def _skip_space(text: str, at: int) -> int:
-    while at < len(text) and text[at] in " \t\r\n":
-        at += 1
-    return at
 
 
 # -- checking ----------------------------------------------------------------------------
@@ -230,29 +151,40 @@ def _when(value: Any) -> int | None:
         return None
 
 
-def check(sources: Iterator[Source], *, publish: bool, copies: bool, now: int
-          ) -> tuple[int, list[str]]:
-    """Check every record; return how many there are and one line per bad record
-    (`where: field: message; ...`), also naming two records that would be the same article."""
-    problems: list[str] = []
+@dataclass
+class Checked:
+    """What checking an import's sources found: how many records, one line per bad record,
+    and one `where: skipped: why` line per file not read."""
+
+    records: int
+    problems: list[str]
+    skipped: list[str]
+
+
+def check(sources: Iterator[Source], *, publish: bool, copies: bool, now: int) -> Checked:
+    """Check every record (`where: field: message; ...` for a bad one, also naming two records
+    that would be the same article), and list the files skipped."""
+    found = Checked(0, [], [])
     seen: dict[str, str] = {}
-    count = 0
     for source in sources:
-        count += 1
+        if source.skipped is not None:
+            found.skipped.append(f"{source.where}: skipped: {source.skipped}")
+            continue
+        found.records += 1
         try:
             record = prepare(source, publish=publish, copies=copies, now=now)
         except Invalid as e:
-            problems.append(f"{source.where}: " + "; ".join(
+            found.problems.append(f"{source.where}: " + "; ".join(
                 f"{k}: {' '.join(v)}" for k, v in e.errors.items()))
             continue
         if record.slug is None:
             continue
         if record.slug in seen:
-            problems.append(f"{source.where}: slug: '{record.slug}' is also the article at "
-                            f"{seen[record.slug]}.")
+            found.problems.append(f"{source.where}: slug: '{record.slug}' is also the article "
+                                  f"at {seen[record.slug]}.")
         else:
             seen[record.slug] = source.where
-    return count, problems
+    return found
 
 
 # -- saving ------------------------------------------------------------------------------
@@ -353,36 +285,6 @@ def records(store: ArticleStore) -> Iterator[dict[str, Any]]:
             if blob is not None and blob != article.etag:
                 meta["live"] = json.loads(store.repo.read(blob))
         yield {**article.fields, "meta": meta}
-
-
-def write(items: Iterator[dict[str, Any]], path: str) -> Iterator[str]:
-    """Write export records to `path`: a JSON array for `*.json`, JSON Lines for `*.jsonl`,
-    otherwise a folder of `<slug>.json` files. Yields each slug as it is written."""
-    if path.endswith(".jsonl"):
-        with open(path, "w", encoding="utf-8") as f:
-            for item in items:
-                f.write(json.dumps(item, ensure_ascii=False) + "\n")
-                yield item["slug"]
-    elif path.endswith(".json"):
-        with open(path, "w", encoding="utf-8") as f:
-            yield from _array_file(items, f)
-    else:
-        os.makedirs(path, exist_ok=True)
-        for item in items:
-            with open(os.path.join(path, f"{item['slug']}.json"), "wb") as out:
-                out.write(canonical.dumps(item))
-            yield item["slug"]
-
-
-def _array_file(items: Iterator[dict[str, Any]], f: IO[str]) -> Iterator[str]:
-    f.write("[")
-    first = True
-    for item in items:
-        f.write("\n" if first else ",\n")
-        f.write(json.dumps(item, ensure_ascii=False, indent=2))
-        first = False
-        yield item["slug"]
-    f.write("\n]\n" if not first else "]\n")
 
 
 # -- who -----------------------------------------------------------------------------------
