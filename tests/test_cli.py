@@ -1,5 +1,7 @@
-"""The `cms` command as a user runs it: a real process, its exit code and output, and the
-content repository as plain git shows it afterwards."""
+"""The `cms` command as a user runs it: its exit code and output, and the content repository as
+plain git shows it afterwards. Commands run in this process through click's CliRunner (the same
+`main` the installed script calls, with the same environment) unless a real process is the
+point (`process=True`: serving, and the installed script itself)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,18 @@ import re
 import shutil
 import subprocess
 import sys
+import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from conftest import GIT_ENV, article, free_port, running
 from flask.testing import FlaskClient
 
+from cms.cli import main as cms_main
 from cms.content import canonical, layout
 from cms.content.articles import validate
 from cms.content.media_paths import media_path
@@ -44,11 +49,26 @@ ENV = {
 
 
 def cms(*args: str, repo: Path | None = None, cwd: Path | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the installed `cms` script; never raises on a non-zero exit."""
-    cmd = [CMS, *(["--repo", str(repo)] if repo is not None else []), *args]
-    return subprocess.run(cmd, env=ENV, cwd=cwd, capture_output=True, text=True,
-                          encoding="utf-8", timeout=timeout)
+        timeout: float = 120, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `cms` with `args`; never raises on a non-zero exit. In this process unless
+    `process`; an exception the command lets out is on stderr as a traceback, as the installed
+    script would print it."""
+    argv = [*(["--repo", str(repo)] if repo is not None else []), *args]
+    if process:
+        return subprocess.run([CMS, *argv], env=ENV, cwd=cwd, capture_output=True, text=True,
+                              encoding="utf-8", timeout=timeout)
+    runner = CliRunner(env={"CMS_REPO": None, "CMS_TOKEN": None, **GIT_ENV,
+                            "GIT_CONFIG_GLOBAL": os.devnull})
+    before = os.getcwd()
+    os.chdir(cwd or before)
+    try:
+        result = runner.invoke(cms_main, argv, prog_name="cms")
+    finally:
+        os.chdir(before)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess([CMS, *argv], result.exit_code, result.stdout, stderr)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -134,7 +154,8 @@ def demo(tmp_path: Path) -> Path:
     ["token", "revoke"], ["check"], ["import"], ["export"], ["publish-due"], ["publish"],
 ], ids=lambda c: " ".join(c) or "cms")
 def test_help_shows_an_example(command: list[str], tmp_path: Path) -> None:
-    result = cms(*command, "--help", cwd=tmp_path)
+    # `cms --help` through the installed script too: the entry point itself works
+    result = cms(*command, "--help", cwd=tmp_path, process=not command)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: cms")
     assert "Example" in result.stdout, result.stdout
