@@ -104,7 +104,7 @@ def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
     gate.install(store.repo.git_dir, settings.committer_email)
     if settings.signing_key:
         signing.install(store.repo.git_dir, settings.committer_email, settings.signing_key)
-    if demo and store.count() == 0 and not store.index.revisions_exist():
+    if demo and store.count() == 0 and not store.index.drafts.revisions_exist():
         library = MediaLibrary(store)
         paths = {name: library.upload(data, DEMO_EDITOR, f"{name}.jpg").path
                  for name, data in pictures().items()}
