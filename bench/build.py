@@ -74,7 +74,8 @@ def bulk_load(store: ArticleStore, n: int, rng: random.Random) -> Built:
 def publish_all(store: ArticleStore) -> float:
     """Publish every draft in one commit on `published`; return the index catch-up seconds."""
     repo = store.repo
-    main, published = repo.ref(MAIN), repo.ref(PUBLISHED)
+    tips = repo.tips()
+    main, published = tips.main, tips.published
     tree = repo.read(main or "").split(b"\n", 1)[0][5:].decode()
     message = "Publish every article (benchmark bulk load)\n\nAction: publish\n"
     new = repo.commit(tree, published, store.committer, store.committer, int(time.time()),

@@ -121,7 +121,7 @@ def search_run(store: ArticleStore, requests: int, seed: int) -> dict[str, Any]:
             "LIMIT 20 OFFSET ?", (words, (page - 1) * 20)).fetchall()
         baseline.execute("SELECT COUNT(*) FROM t WHERE t MATCH ?", (words,)).fetchone()
         base.append((time.perf_counter() - t0) * 1000)
-    out = {"requests": requests, "articles": store.index.db.execute(
+    out = {"requests": requests, "articles": store.index.tables.db.execute(
         "SELECT COUNT(*) FROM live").fetchone()[0],
         "ms": {"p50": percentile(mine, 50), "p95": percentile(mine, 95),
                "p99": percentile(mine, 99)},
@@ -138,7 +138,7 @@ def _plain_table(store: ArticleStore) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE t USING fts5(title, summary, body, "
                "tokenize = 'unicode61 remove_diacritics 2')")
-    rows = store.index.db.execute("SELECT id, blob FROM live").fetchall()
+    rows = store.index.tables.db.execute("SELECT id, blob FROM live").fetchall()
     for article, blob in rows:
         doc = json.loads(store.repo.read(blob))
         db.execute("INSERT INTO t (rowid, title, summary, body) VALUES (?, ?, ?, ?)",

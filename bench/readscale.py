@@ -49,7 +49,7 @@ from .stats import summary
 
 def run(quick: bool, store: ArticleStore, workdir: str, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
-    out: dict[str, Any] = {"articles": store.index.live_count()}
+    out: dict[str, Any] = {"articles": store.index.states.live_count()}
     out["documents_s"] = _fill(store)
     print(f"  documents of {out['articles']:,} live articles made in {out['documents_s']:.1f}s",
           flush=True)
@@ -83,7 +83,7 @@ def run(quick: bool, store: ArticleStore, workdir: str, seed: int) -> dict[str, 
               f"{out['sitemap']['file_ms']['p99']:.1f} ms (first, a cache miss: "
               f"{out['sitemap']['index_miss_ms']:.0f} and {out['sitemap']['file_miss_ms']:.0f}"
               " ms)", flush=True)
-        out["sync"] = {"live": store.index.live_count(), **_sync(cms, git_dir)}
+        out["sync"] = {"live": store.index.states.live_count(), **_sync(cms, git_dir)}
         print(f"  full sync of {out['sync']['articles']:,}: {out['sync']['seconds']:.1f}s in "
               f"{out['sync']['pages']} pages, peak worker RSS {out['sync']['peak_rss_mb']:.0f} "
               f"MB; git cat-file {out['sync']['git_s']:.1f}s", flush=True)
@@ -137,7 +137,7 @@ def _timed(port: int, paths: list[str]) -> list[float]:
 def _sitemap(cms: Server, store: ArticleStore) -> dict[str, Any]:
     index = _timed(cms.port, ["/sitemap.xml"] * 200)
     one = _timed(cms.port, ["/sitemap-1.xml"] * 200)
-    rows = store.index.sitemap_rows(0, 50_000)
+    rows = store.index.states.sitemap_rows(0, 50_000)
     site = feeds.Site("Bench", "http://bench/", "http://bench/{slug}")
     t0 = time.perf_counter()
     sitemap.sitemap(site, [{"slug": s, "updated_at": iso(t)} for s, t in rows])
@@ -239,7 +239,7 @@ def _push(git_dir: str, commits: int, live: list[str], rng: random.Random) -> No
 def _catch_up(cms: Server, store: ArticleStore, slugs: list[str], commits: int,
               rng: random.Random) -> dict[str, Any]:
     git_dir = store.repo.git_dir
-    index = sqlite3.connect(store.index.path, timeout=60)
+    index = sqlite3.connect(store.index.tables.path, timeout=60)
 
     def indexed() -> str:
         return index.execute("SELECT sha FROM tips WHERE line = ?", (PUBLISHED,)).fetchone()[0]
@@ -254,7 +254,7 @@ def _catch_up(cms: Server, store: ArticleStore, slugs: list[str], commits: int,
             n += 7
 
     before = _timed(cms.port, [f"/api/v1/articles/{s}" for s in slugs[:400]])
-    live = [s for (s,) in store.index.db.execute("SELECT slug FROM live")]
+    live = [s for (s,) in store.index.tables.db.execute("SELECT slug FROM live")]
     _push(git_dir, commits, live, rng)
     target = store.repo.ref(PUBLISHED)
     threads = [threading.Thread(target=reader, args=(i * 1000,)) for i in range(4)]

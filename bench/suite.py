@@ -202,7 +202,7 @@ class Suite:
         """Distinct `?tag=&page=` paths over every tag and page, shuffled; the first is the
         bare app's list page."""
         assert self.store is not None
-        counts = self.store.index.db.execute(
+        counts = self.store.index.tables.db.execute(
             "SELECT tag, COUNT(*) FROM live_tags GROUP BY tag").fetchall()
         combos = [f"/api/v1/articles?tag={tag}&page={page}"
                   for tag, count in counts for page in range(1, math.ceil(count / 20) + 1)]

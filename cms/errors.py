@@ -1,4 +1,6 @@
-"""The one exception tree of the CMS. Each class carries the HTTP status it maps to.
+"""The one exception tree of the CMS. A class HTTP has a word for carries that status; the
+store's errors about the revision a write changes are named for what went wrong and carry
+none: the HTTP edge (`cms.web.problems`) answers them with HTTP's preconditions.
 
     CMSError (500)
     ├── NotBareRepository           the content repository has a working tree (git status
@@ -15,12 +17,16 @@
     ├── Conflict (409)
     │   └── ArticleExists
     ├── Gone (410)                  a sync token that names no known state
-    ├── PreconditionFailed (412)
+    ├── PreconditionFailed (412)    If-Match names no current ETag (raised at the HTTP edge)
     ├── PayloadTooLarge (413)       a media file over CMS_MEDIA_MAX_BYTES
     ├── UnsupportedMediaType (415)
     ├── ValidationFailed (422)      carries {"dotted.field": [messages]}
-    ├── PreconditionRequired (428)
-    └── StorageUnavailable (503)    the repository could not be written or locked
+    ├── PreconditionRequired (428)  a write without If-Match (raised at the HTTP edge)
+    ├── StorageUnavailable (503)    the repository could not be written or locked
+    ├── RevisionRequired            a write that does not say which revision it changes
+    │                               (answered 428)
+    └── StaleRevision               a write to an article changed since the revision it
+                                    names (answered 412)
 
 The storage library raises these; the HTTP layer renders any of them as problem+json and the
 CLI turns them into a ClickException.
@@ -138,3 +144,13 @@ class PreconditionRequired(CMSError):
 class StorageUnavailable(CMSError):
     status = 503
     title = "Service Unavailable"
+
+
+class RevisionRequired(CMSError):
+    """A write to an existing article that does not say which revision of it the writer read
+    (the etag it had), so the store cannot tell whether it would undo someone's change."""
+
+
+class StaleRevision(CMSError):
+    """A write to an article that was changed since the revision the writer read: it is
+    refused, and the writer reloads and retries."""

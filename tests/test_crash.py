@@ -76,13 +76,13 @@ body = [{"type": "paragraph", "text": "Before the kill."}]
 store.create({"slug": "victim", "title": "Victim", "summary": "before", "body": body}, editor)
 store.publish("victim", editor)
 if point == "index":
-    cms.index.Index.record = lambda *args, **kwargs: die()
+    cms.index.catch_up.CatchUp.record = lambda *args, **kwargs: die()
 if point == "index-transaction":
-    real_apply = cms.index.Index._apply
+    real_apply = cms.index.catch_up.CatchUp.apply
     def apply(*args, **kwargs):
         real_apply(*args, **kwargs)
         die()
-    cms.index.Index._apply = apply
+    cms.index.catch_up.CatchUp.apply = apply
 seen["armed"] = True
 if point == "between-refs":
     store.delete("victim", editor, {"*"})

@@ -146,7 +146,7 @@ def release(app: Flask) -> None:
     """Close this thread's git helper and SQLite connection, so the filesystem can go."""
     store = app.extensions["cms.store"]
     store.repo.git.close()
-    store.index.db.close()
+    store.index.tables.db.close()
 
 
 def answer(r: Any) -> tuple[int, str, str]:
@@ -526,7 +526,7 @@ def test_index_on_a_full_disk_answers_correctly_or_503_never_500(tmp_path):
         app, client, headers = open_app(repo)
         try:
             create(client, headers, "kept", publish=True)
-            index = app.extensions["cms.store"].index.path
+            index = app.extensions["cms.store"].index.tables.path
             with sqlite3.connect(index) as db:  # as SQLite leaves it after a checkpoint
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.close()

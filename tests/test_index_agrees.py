@@ -42,9 +42,9 @@ def index_view(store: ArticleStore) -> dict:
     store.catch_up()
     drafts = {a.slug: (a.etag, a.meta["revision"], a.meta["state"])
               for a in store.list(per_page=100_000)[0]}
-    live = store.index.live_blobs()
+    live = store.index.live.blobs()
     history = {slug: [r["revision"] for r in store.revisions(slug, per_page=100_000)[0]]
-               for slug in store.index.db.execute(
+               for slug in store.index.tables.db.execute(
                    "SELECT DISTINCT slug FROM revisions").fetchall() for slug in slug}
     return {"drafts": drafts, "live": live, "history": history}
 

@@ -301,7 +301,7 @@ def test_a_replica_promoted_as_the_readme_says_pushes_on_from_the_mirror(
     assert cms(replica, "init", "--no-token")[0] == 0
     assert cms(replica, "mirror", "add", "mirror", f"file://{mirror}")[0] == 0
     promoted = ArticleStore.init(str(replica))
-    assert promoted.slugs() == ["before-the-primary-was-lost"]
+    assert promoted.reading.slugs() == ["before-the-primary-was-lost"]
     promoted.create(article("After the promotion"), editor)
     assert cms(replica, "mirror", "push") == (0, "mirror: pushed\n")
     assert refs(mirror) == refs(replica)

@@ -65,7 +65,7 @@ def test_cli_and_server_commits_are_indexed_alike_and_survive_a_rebuild(
     actions = {slug: [r["action"] for r in items] for slug, items in live.items()}
     assert actions == {"by-server": ["publish", "create"], "by-cron": ["publish", "create"]}
 
-    index = Path(ArticleStore(str(repo)).index.path)
+    index = Path(ArticleStore(str(repo)).index.tables.path)
     index.unlink()
     assert history(repo, ["by-server", "by-cron"]) == live
 

@@ -124,7 +124,7 @@ def init(ctx: click.Context, demo: bool, first_token: bool, bare_from: str | Non
     gate.install(store.repo.git_dir, settings.committer_email)
     if settings.signing_key:
         signing.install(store.repo.git_dir, settings.committer_email, settings.signing_key)
-    if demo and store.count() == 0 and not store.index.revisions_exist():
+    if demo and store.count() == 0 and not store.index.drafts.revisions_exist():
         library = MediaLibrary(store)
         paths = {name: library.upload(data, DEMO_EDITOR, f"{name}.jpg").path
                  for name, data in pictures().items()}
@@ -340,7 +340,7 @@ def export(ctx: click.Context, path: str) -> None:
     nothing is exported.
     """
     store = open_store(ctx)
-    refused = export_files.problems(path, store.slugs())
+    refused = export_files.problems(path, store.reading.slugs())
     if refused:
         for line in refused:
             click.echo(line, err=True)

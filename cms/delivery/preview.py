@@ -60,7 +60,7 @@ class Preview:
 
     def _neighbours(self, draft: Article) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """The drafts just before (updated earlier) and after `draft` in the list's order."""
-        db = self.store.index.db
+        db = self.store.index.tables.db
         key = {"at": int(draft.meta["updated_at"].timestamp()), "slug": draft.slug}
         before = db.execute(
             "SELECT slug, title FROM articles WHERE problems IS NULL AND (updated_at < :at OR "

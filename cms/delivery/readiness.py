@@ -24,9 +24,9 @@ import os
 import threading
 from typing import Any
 
-from cms.content.layout import LINES
 from cms.delivery import cards as public
 from cms.errors import ArticleNotFound
+from cms.git.repository import Tips
 from cms.integrity.rules import ARTICLE_MAX_BYTES
 from cms.store import ArticleStore
 
@@ -56,7 +56,7 @@ class Readiness:
 
     # -- catching up -----------------------------------------------------------------------
 
-    def current(self, refs: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    def current(self, refs: Tips | None = None) -> Tips:
         """Where the lines are as far as the index reflects them, after catching up when that
         is quick (see the module's docstring). `refs`: where the lines point, when the caller
         has just read them."""
@@ -64,10 +64,10 @@ class Readiness:
             return self._indexed()
         indexed = self._indexed()
         if refs is None:
-            refs = {line: self.store.repo.ref(line) for line in LINES}
+            refs = self.store.repo.tips()
         if refs == indexed:
             return indexed
-        if self.index.lag() <= self.small:
+        if self.index.batches.lag() <= self.small:
             tips = self.store.catch_up()
             self.wake()
             return tips
@@ -79,8 +79,8 @@ class Readiness:
         thread = self._catching_up
         return thread is not None and thread.is_alive()
 
-    def _indexed(self) -> dict[str, str | None]:
-        return self.index._tips(self.index.db)
+    def _indexed(self) -> Tips:
+        return self.index.tables.tips()
 
     def _start_catching_up(self) -> None:
         with self._lock:
@@ -92,7 +92,7 @@ class Readiness:
 
     def _catch_up(self) -> None:
         try:
-            self.index.catch_up_in_batches()
+            self.index.batches.catch_up_in_batches()
         except Exception:  # noqa: BLE001 - a reader's next request catches up itself
             return
         self.wake()
@@ -136,7 +136,7 @@ class Readiness:
         """Make and keep the cards and documents of up to `size` live files that lack them,
         walking live articles by id from `beyond`; return the id to go on from, or None
         when there were none left."""
-        rows = self.index.unfinished(size, newest_first, beyond)
+        rows = self.index.states.unfinished(size, newest_first, beyond)
         made: dict[str, tuple[dict[str, Any] | None, str]] = {}
         for _, blob, kept in rows:
             try:
@@ -147,7 +147,7 @@ class Readiness:
             card = json.loads(kept) if kept is not None else public.card(doc)
             made[blob] = (card, public.document(doc, card))
         if made:
-            self.index.keep_documents(made)
+            self.index.states.keep_documents(made)
         return rows[-1][0] if rows else None
 
     def read(self, blob: str) -> dict[str, Any]:

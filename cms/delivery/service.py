@@ -26,6 +26,7 @@ from cms.delivery import feeds, sitemap
 from cms.delivery.readiness import MAX_BYTES, SMALL, Readiness
 from cms.delivery.sync import position
 from cms.errors import ArticleNotFound, Gone, RevisionNotFound
+from cms.git.repository import Tips
 from cms.index import search
 from cms.store import ArticleStore
 from cms.store.media import MediaLibrary
@@ -61,7 +62,7 @@ class Delivery:
         return json.dumps(self._with_media(json.loads(text)), ensure_ascii=False,
                           separators=(",", ":"))
 
-    def _current(self, refs: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    def _current(self, refs: Tips | None = None) -> Tips:
         return self.ready.current(refs)
 
     def _cards(self, rows: builtins.list[dict[str, Any]]
@@ -89,7 +90,7 @@ class Delivery:
                 raise ArticleNotFound("That article file is not delivered.")
             return kept
         doc = self.ready.read(blob)
-        card = self.index.card(blob)
+        card = self.index.cards.card(blob)
         provisional = False
         if card is None:
             card, provisional = public.quick_card(doc)
@@ -113,7 +114,7 @@ class Delivery:
     def _documents(self, rows: builtins.list[dict[str, Any]]) -> builtins.list[str]:
         """The public JSON of each row's file that can be delivered, with when and at which
         revision it was published."""
-        kept = self.index.documents([r["blob"] for r in rows])
+        kept = self.index.states.documents([r["blob"] for r in rows])
         shown = []
         for row in rows:
             try:
@@ -128,18 +129,18 @@ class Delivery:
         return {"published_at": iso(row["published_at"]), "updated_at": iso(row["updated_at"]),
                 "revision": row["revision"]}
 
-    def article(self, slug: str, refs: dict[str, str | None] | None = None) -> str:
+    def article(self, slug: str, refs: Tips | None = None) -> str:
         """The live version of `slug` with `previous` and `next`, as JSON text (`refs`: where
         the lines point, when the caller has just read them); raises ArticleNotFound."""
         self._current(refs)
-        row = self.index.live_document(slug)
+        row = self.index.states.live_document(slug)
         if row is None:
             raise ArticleNotFound(f"There is no published article '{slug}'.")
         try:
             document = self._document(row["blob"], row["document"])
         except ArticleNotFound:
             raise ArticleNotFound(f"There is no published article '{slug}'.") from None
-        previous, following = self.index.neighbours(slug)
+        previous, following = self.index.live.neighbours(slug)
         return public.with_fields(self._with_media_text(document),
                                   {**self._when(row), "previous": previous, "next": following})
 
@@ -148,7 +149,7 @@ class Delivery:
         """One page of live articles, newest first, and the total: each its card (see
         `public`) and when and at which revision it was published, all serialized."""
         self._current()
-        rows, total = self.index.live_list(limit=per_page, offset=(page - 1) * per_page,
+        rows, total = self.index.live.articles(limit=per_page, offset=(page - 1) * per_page,
                                            **filters)
         shown = self._cards(rows)
         items = [{**self._with_media(card), **self._when(row)} for card, row in shown]
@@ -162,13 +163,13 @@ class Delivery:
     def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
         """The newest live articles, whole, for feeds."""
         self._current()
-        rows, _ = self.index.live_list(limit=limit, offset=0)
+        rows, _ = self.index.live.articles(limit=limit, offset=0)
         return [json.loads(document) for document in self._documents(rows)]
 
     def sitemap_files(self, per_file: int) -> int:
         """How many sitemap files of `per_file` URLs the live articles fill (at least 1)."""
         self._current()
-        return max(1, -(-self.index.live_count() // per_file))
+        return max(1, -(-self.index.states.live_count() // per_file))
 
     def sitemap_file(self, site: feeds.Site, number: int, per_file: int) -> bytes:
         """Sitemap file `number` (1-based): the live articles in the order they went live,
@@ -179,17 +180,17 @@ class Delivery:
         offset = (number - 1) * per_file
         line = sitemap.urlset_line(site)
         if line is None:
-            return sitemap.urlset(site, self.index.sitemap_rows(offset, per_file))
-        return sitemap.urlset_document(self.index.sitemap_text(offset, per_file, line))
+            return sitemap.urlset(site, self.index.states.sitemap_rows(offset, per_file))
+        return sitemap.urlset_document(self.index.states.sitemap_text(offset, per_file, line))
 
     def history(self, slug: str, *, page: int, per_page: int
                 ) -> tuple[builtins.list[dict[str, Any]], int]:
         """The published versions of a live article in its current life (since it was last
         deleted), newest first."""
         self._live_or_404(slug)
-        rows, total = self.index.revisions(slug, line=PUBLISHED, limit=per_page,
+        rows, total = self.index.drafts.revisions(slug, line=PUBLISHED, limit=per_page,
                                            offset=(page - 1) * per_page,
-                                           since=self.index.life_start(slug))
+                                           since=self.index.drafts.life_start(slug))
         items = [{"revision": r["revision"], "published_at": iso(r["date"]),
                   "title": json.loads(self.store.repo.read(r["blob"])).get("title")}
                  for r in rows]
@@ -199,18 +200,18 @@ class Delivery:
         """A live article as it was published at `revision` (a commit on the published line)
         in its current life: a version from before it was deleted is not found."""
         self._live_or_404(slug)
-        sha, date = self.store.resolve(revision, line=PUBLISHED)
-        found = self.store.file_at(sha, slug)
-        position = self.index.position(sha, PUBLISHED)
+        sha, date = self.store.reading.resolve(revision, line=PUBLISHED)
+        found = self.store.reading.file_at(sha, slug)
+        position = self.index.drafts.position(sha, PUBLISHED)
         # absent then, not a valid article, or published in an earlier life of the slug
         if found is None or found[2] or position is None or (
-                position <= self.index.life_start(slug)):
+                position <= self.index.drafts.life_start(slug)):
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
         blob = found[0]
-        kept = self.index.documents([blob]).get(blob)
+        kept = self.index.states.documents([blob]).get(blob)
         if kept is None:
             doc = self.ready.read(blob)
-            kept = public.document(doc, self.index.card(blob) or public.card(doc))
+            kept = public.document(doc, self.index.cards.card(blob) or public.card(doc))
         elif not kept:
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
         return {**self._with_media(json.loads(kept)), "published_at": iso(int(date.timestamp())),
@@ -218,7 +219,7 @@ class Delivery:
 
     def _live_or_404(self, slug: str) -> None:
         self._current()
-        if self.index.live(slug) is None:
+        if self.index.live.article(slug) is None:
             raise ArticleNotFound(f"There is no published article '{slug}'.")
 
     def sync(self, token: str | None, limit: int) -> str:
@@ -235,18 +236,18 @@ class Delivery:
             if token is not None:
                 raise gone
             return _sync_page([], [], None, False)
-        state = self.index.state(where.state)
-        since = None if where.since is None else self.index.state(where.since)
+        state = self.index.states.state(where.state)
+        since = None if where.since is None else self.index.states.state(where.since)
         if state is None or (where.since is not None and since is None):
             raise gone
         changed, deleted, last = [], [], where.after
         if since is None:
-            rows = self.index.live_at(state, where.after, limit + 1)
+            rows = self.index.states.live_at(state, where.after, limit + 1)
             more = len(rows) > limit
             changed = rows[:limit]
             last = changed[-1]["slug"] if changed else last
         else:
-            found = self.index.changed_between(since, state, where.after, limit + 1)
+            found = self.index.states.changed_between(since, state, where.after, limit + 1)
             more = len(found) > limit
             for slug, row, was_live in found[:limit]:
                 if row is not None:

@@ -10,13 +10,14 @@ import os
 import subprocess
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import git
 from gitdb.util import hex_to_bin
 
+from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.errors import RefMoved
 from cms.git import bare, packs, rawcommit, signing
 from cms.git import refs as gitrefs
@@ -44,6 +45,39 @@ class Batch:
     objects: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     started: dict[str, str | None] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Tips(Mapping[str, str | None]):
+    """Where the two lines of history point (None: that branch does not exist), as read
+    together by `Repository.tips`.
+
+    Also the mapping {line: commit} it replaces, in the lines' order (`layout.LINES`), so
+    `tips[MAIN]`, `dict(tips)` and comparing with such a dict read as before."""
+
+    main: str | None
+    published: str | None
+
+    @classmethod
+    def of(cls, lines: Mapping[str, str | None]) -> Tips:
+        """The tips a {line: commit} mapping names (a line it lacks: None)."""
+        return cls(main=lines.get(MAIN), published=lines.get(PUBLISHED))
+
+    def __getitem__(self, line: str) -> str | None:
+        if line == MAIN:
+            return self.main
+        if line == PUBLISHED:
+            return self.published
+        raise KeyError(line)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LINES)
+
+    def __len__(self) -> int:
+        return len(LINES)
+
+    def __hash__(self) -> int:
+        return hash((self.main, self.published))
 
 
 @dataclass
@@ -123,6 +157,16 @@ class Repository:
         if batch is not None and name in batch.refs:
             return batch.refs[name]
         return gitrefs.read_ref(self.git_dir, f"refs/heads/{name}")
+
+    def tips(self) -> Tips:
+        """Where `main` and `published` point: the one place both are read.
+
+        `published` is read first. Whatever it then holds was made from a draft already on
+        `main` (a publication names a draft revision that `main` had when it was made), and
+        `main` only moves on from there, so a publication is never seen before the revision
+        it publishes; reading `main` first could see a publication of a draft it lacks."""
+        published = self.ref(PUBLISHED)
+        return Tips(main=self.ref(MAIN), published=published)
 
     def read(self, sha: str) -> bytes:
         batch = self._batch()

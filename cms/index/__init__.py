@@ -5,27 +5,52 @@ who created it and when, what is live, lists with filters and full-text search) 
 ever a function of git (see `catch_up`). Delete the file and it is rebuilt. Every process
 opens it; SQLite's locking makes them agree.
 
-- `tables`: the schema, connections and transactions;
-- `catch_up`: reading commits into the tables;
-- `drafts`: the draft line and history, for editors;
-- `live`: the published line, for frontends;
-- `cards`: the cache of public cards (worked out by a function the index is given);
-- `states`: the published line as of one of its commits (sync), the sitemap, and the kept
-  public documents;
-- `batches`: catching up with a large push in short transactions.
+An `Index` is made of parts, each a small class over the same `Tables`, and a call names the
+part it goes to (`index.live.articles(...)`, `index.tables.batch()`):
+
+- `tables` (`tables.Tables`): the schema, connections and transactions, and the tips the
+  index reflects;
+- `writer` (`catch_up.CatchUp`): reading commits into the tables (`index.catch_up()` is its
+  `catch_up`);
+- `batches` (`batches.Batches`): catching up with a large push in short transactions;
+- `drafts` (`drafts.DraftQueries`): the draft line and history, for editors;
+- `live` (`live.LiveQueries`): the published line, for frontends;
+- `states` (`states.StateQueries`): the published line as of one of its commits (sync), the
+  sitemap, and the kept public documents;
+- `cards` (`cards.CardCache`): the cache of public cards (worked out by a function the index
+  is given).
 """
 
 from __future__ import annotations
 
+from cms.git.repository import Repository, Tips
 from cms.index.batches import Batches
 from cms.index.cards import CardCache
+from cms.index.catch_up import CatchUp
 from cms.index.drafts import DraftQueries
 from cms.index.live import LiveQueries
 from cms.index.states import StateQueries
-from cms.index.tables import CardMaker
+from cms.index.tables import CardMaker, Tables
 
 __all__ = ["CardMaker", "Index"]
 
 
-class Index(Batches, DraftQueries, LiveQueries, StateQueries, CardCache):
-    """The whole index: built with `Index(repo, committer_email, make_card)`."""
+class Index:
+    """The whole index of the repository `repo`, made of its parts."""
+
+    def __init__(self, repo: Repository, committer_email: str,
+                 make_card: CardMaker | None = None) -> None:
+        """`committer_email` is the CMS's own (its commits are told from others' by it);
+        `make_card`, when given, works out the cards of what is published as it is indexed
+        (without it, delivery works them out on first read)."""
+        self.tables = Tables(repo.git_dir)
+        self.writer = CatchUp(self.tables, repo, committer_email, make_card)
+        self.batches = Batches(self.tables, repo, self.writer)
+        self.drafts = DraftQueries(self.tables)
+        self.live = LiveQueries(self.tables)
+        self.states = StateQueries(self.tables)
+        self.cards = CardCache(self.tables)
+
+    def catch_up(self) -> Tips:
+        """Bring the index up to both lines of history; return where they point."""
+        return self.writer.catch_up()

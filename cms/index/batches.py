@@ -11,22 +11,30 @@ than its ref.
 from __future__ import annotations
 
 from cms.content.layout import LINES, MAIN, PUBLISHED
-from cms.git.repository import CommitRecord
+from cms.git.repository import CommitRecord, Repository
 from cms.index.catch_up import CatchUp
+from cms.index.tables import Tables
 
 BATCH = 250
 
 
-class Batches(CatchUp):
+class Batches:
     """Measuring how far the index is behind, and catching up a batch at a time."""
+
+    def __init__(self, tables: Tables, repo: Repository, writer: CatchUp) -> None:
+        """`writer` applies the commits (and reads both lines again when one was rewritten)."""
+        self.tables = tables
+        self.repo = repo
+        self.writer = writer
 
     def lag(self) -> int:
         """How many first-parent commits the two lines hold beyond those the index reflects
         (a line that is new to the index, or was rewritten, counts its whole history)."""
-        known = self._tips(self.db)
+        known = self.tables.tips()
+        tips = self.repo.tips()
         total = 0
         for line in LINES:
-            tip = self.repo.ref(line)
+            tip = tips[line]
             if tip is None or tip == known[line]:
                 continue
             span = f"{known[line]}..{tip}" if known[line] else tip
@@ -35,12 +43,12 @@ class Batches(CatchUp):
 
     def catch_up_in_batches(self, batch: int = BATCH) -> None:
         """Bring the index up to both lines, `batch` commits per transaction, in the one
-        order both lines' commits share (see `CatchUp._interleave`). When a line is new to
+        order both lines' commits share (see `CatchUp.interleave`). When a line is new to
         the index, gone, or was rewritten (its indexed tip is no ancestor of its ref), both
         are read again in one transaction (`CatchUp.catch_up`)."""
         while True:
-            tips = {line: self.repo.ref(line) for line in LINES}
-            current = self._tips(self.db)
+            tips = self.repo.tips()
+            current = dict(self.tables.tips())
             if current == tips:
                 return
             new: dict[str, list[CommitRecord]] = {MAIN: [], PUBLISHED: []}
@@ -49,18 +57,18 @@ class Batches(CatchUp):
                 if tip == old:
                     continue
                 if tip is None or old is None or not self.repo.is_ancestor(old, tip):
-                    self.catch_up()
+                    self.writer.catch_up()
                     return
                 new[line] = list(self.repo.log(old, tip))
-            order = list(self._interleave(new[MAIN], new[PUBLISHED]))
+            order = list(self.writer.interleave(new[MAIN], new[PUBLISHED]))
             for start in range(0, len(order), batch):
-                with self._writing() as db:
-                    if self._tips(db) != current:
+                with self.tables.writing() as db:
+                    if self.tables.tips(db) != current:
                         break  # another process moved it: read the lines again
                     for line, record in order[start:start + batch]:
                         # cards are left to delivery's background work: one with
                         # a generated summary costs tens of milliseconds
-                        self._apply(db, line, record, {}, cards=False)
+                        self.writer.apply(db, line, record, {}, cards=False)
                         current[line] = record.sha
                     for line in LINES:
                         if current[line] is not None:

@@ -17,9 +17,9 @@ from cms.content import canonical, layout, messages
 from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.content.text import has_own_summary, search_text
 from cms.git.objects import MODE_FILE
-from cms.git.repository import CommitRecord, blob_id
+from cms.git.repository import CommitRecord, Repository, Tips, blob_id
 from cms.index import search
-from cms.index.tables import REVISION_COLUMNS, Tables
+from cms.index.tables import REVISION_COLUMNS, CardMaker, Tables
 from cms.integrity import rules
 from cms.times import seconds
 
@@ -29,26 +29,36 @@ from cms.times import seconds
 CARDS_AT_PUBLISH = 50
 
 
-class CatchUp(Tables):
+class CatchUp:
     """Writing to the index: what git says, commit by commit."""
 
-    def catch_up(self) -> dict[str, str | None]:
+    def __init__(self, tables: Tables, repo: Repository, committer_email: str,
+                 make_card: CardMaker | None = None) -> None:
+        """`committer_email` tells the CMS's own commits from others' (`messages.action`);
+        `make_card`, when given, works out the cards of what is published as it is indexed
+        (without it, delivery works them out on first read)."""
+        self.tables = tables
+        self.repo = repo
+        self.committer_email = committer_email
+        self.make_card = make_card
+
+    def catch_up(self) -> Tips:
         """Bring the index up to both lines of history; return where they point."""
-        tips = {line: self.repo.ref(line) for line in LINES}
+        tips = self.repo.tips()
         # against the file itself: other processes move the index too, and a line may go
         # back to a commit this process saw before they did
-        if tips != self._tips(self.db):
-            with self._writing() as db:
+        if tips != self.tables.tips():
+            with self.tables.writing() as db:
                 tips = self._catch_up_lines(db)
         return tips
 
-    def _catch_up_lines(self, db: sqlite3.Connection) -> dict[str, str | None]:
+    def _catch_up_lines(self, db: sqlite3.Connection) -> Tips:
         """Apply the new commits of both lines in one order, which is the order of revisions
-        (see `_interleave`). Commits the CMS makes are recorded as they are made (`record`),
+        (see `interleave`). Commits the CMS makes are recorded as they are made (`record`),
         in that same order, so a rebuilt index agrees with a kept one."""
         # read the refs again under the index's write lock: the index never runs ahead of them
-        tips: dict[str, str | None] = {line: self.repo.ref(line) for line in LINES}
-        since = {line: self._tip(db, line) for line in LINES}
+        tips = self.repo.tips()
+        since = {line: self.tables.tip(db, line) for line in LINES}
         if any(old is not None and old != tip and (tip is None or not self.repo.is_ancestor(
                 old, tip)) for old, tip in ((since[line], tips[line]) for line in LINES)):
             # a line no longer descends from what the index reflects (a force push): both
@@ -61,8 +71,8 @@ class CatchUp(Tables):
             tip = tips[line]
             if tip is not None and tip != since[line]:
                 new[line] = list(self.repo.log(since[line], tip))
-        for line, record in self._interleave(new[MAIN], new[PUBLISHED]):
-            self._apply(db, line, record, {})
+        for line, record in self.interleave(new[MAIN], new[PUBLISHED]):
+            self.apply(db, line, record, {})
         for line, records in new.items():
             if records:
                 db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, tips[line]))
@@ -71,10 +81,10 @@ class CatchUp(Tables):
     def record(self, line: str, record: CommitRecord, docs: dict[str, dict[str, Any]]) -> None:
         """Add a commit this process just made, without asking git, if it follows the tip."""
         parent = record.parents[0] if record.parents else None
-        with self._writing() as db:
-            follows = self._tip(db, line) == parent
+        with self.tables.writing() as db:
+            follows = self.tables.tip(db, line) == parent
             if follows:
-                self._apply(db, line, record, docs)
+                self.apply(db, line, record, docs)
                 db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, record.sha))
         if not follows:
             self.catch_up()
@@ -88,8 +98,8 @@ class CatchUp(Tables):
         for table in tables:
             db.execute(f"DELETE FROM {table}")
 
-    def _interleave(self, drafts: list[CommitRecord], published: list[CommitRecord]
-                    ) -> Iterator[tuple[str, CommitRecord]]:
+    def interleave(self, drafts: list[CommitRecord], published: list[CommitRecord]
+                   ) -> Iterator[tuple[str, CommitRecord]]:
         """Both lines' commits as one sequence by the commit graph: each line keeps its own
         order, and a commit the CMS made on `published` comes right after the draft commit
         its `Revision:` trailer names (the one it published, or that was current when it
@@ -122,8 +132,10 @@ class CatchUp(Tables):
     def _action(self, record: CommitRecord) -> str:
         return messages.action(record.message, record.committer_email, self.committer_email)
 
-    def _apply(self, db: sqlite3.Connection, line: str, record: CommitRecord,
-               docs: dict[str, dict[str, Any]], cards: bool = True) -> None:
+    def apply(self, db: sqlite3.Connection, line: str, record: CommitRecord,
+              docs: dict[str, dict[str, Any]], cards: bool = True) -> None:
+        """Index one commit of `line` inside the transaction `db` (its tip is the caller's
+        to move); `docs`: the content of articles it wrote, when the caller has it."""
         seq = db.execute(
             "INSERT INTO commits (sha, line, date) VALUES (?, ?, ?)",
             (record.sha, line, record.date),

@@ -32,11 +32,14 @@ STATE = (
 
 
 
-class DraftQueries(Tables):
+class DraftQueries:
     """Reading the draft line, revisions and commits."""
 
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+
     def article(self, slug: str, now: int) -> dict[str, Any] | None:
-        row = self.db.execute(
+        row = self.tables.db.execute(
             f"SELECT {ARTICLE_COLUMNS}, {STATE} FROM articles a LEFT JOIN live l "
             "ON l.slug = a.slug WHERE a.slug = :slug", {"slug": slug, "now": now},
         ).fetchone()
@@ -63,7 +66,7 @@ class DraftQueries(Tables):
         source, order = "articles a LEFT JOIN live l ON l.slug = a.slug", "a.updated_at DESC"
         count = None
         if q is not None:
-            if not self._matching(q, "a.id", "fulltext", None, where, args):
+            if not self.tables.matching(q, "a.id", "fulltext", None, where, args):
                 return [], 0
             if sort == "relevance":
                 # as `LiveQueries._ranked`: bm25 for the RANK_WINDOW newest matches, then
@@ -82,7 +85,7 @@ class DraftQueries(Tables):
         rows, total = self._page(columns, source, where, args, f"{order}, a.slug", count)
         if count is not None and len(rows) < limit and total > search.RANK_WINDOW:
             # past the window: older matches, unscored, the last created first
-            rows += self.db.execute(
+            rows += self.tables.db.execute(
                 f"SELECT {columns} FROM (SELECT a.id AS id, -fulltext.rowid AS n {matches} "
                 "ORDER BY fulltext.rowid DESC LIMIT :rest OFFSET :skip) m JOIN articles a ON "
                 "a.id = m.id LEFT JOIN live l ON l.slug = a.slug ORDER BY m.n",
@@ -96,7 +99,7 @@ class DraftQueries(Tables):
         """One page of rows (args carry :limit and :offset) and how many there are in all
         (`count`, when given, is the statement that counts them)."""
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        db = self.db
+        db = self.tables.db
         total = db.execute(count or f"SELECT COUNT(*) FROM {source} {clause}",
                            args).fetchone()[0]
         rows = db.execute(
@@ -107,19 +110,19 @@ class DraftQueries(Tables):
 
     def due(self, now: int) -> list[str]:
         """Slugs of scheduled drafts whose time has come."""
-        rows = self.db.execute(
+        rows = self.tables.db.execute(
             f"SELECT a.slug FROM articles a WHERE {DUE} ORDER BY a.publish_at", {"now": now}
         )
         return [r[0] for r in rows]
 
     def revisions_exist(self) -> bool:
-        return self.db.execute("SELECT 1 FROM revisions LIMIT 1").fetchone() is not None
+        return self.tables.db.execute("SELECT 1 FROM revisions LIMIT 1").fetchone() is not None
 
     def slugs(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT slug FROM articles ORDER BY slug")]
+        return [r[0] for r in self.tables.db.execute("SELECT slug FROM articles ORDER BY slug")]
 
     def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        return self.tables.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
     def revisions(self, slug: str, *, line: str | None = None, limit: int, offset: int,
                   since: int = 0) -> tuple[list[dict[str, Any]], int]:
@@ -133,7 +136,7 @@ class DraftQueries(Tables):
         if line is not None:  # the versions of the article on that line, valid ones only
             where += " AND line = ? AND blob IS NOT NULL AND valid"
             args.append(line)
-        db = self.db
+        db = self.tables.db
         total = db.execute(f"SELECT COUNT(*) FROM revisions WHERE {where}", args).fetchone()[0]
         rows = db.execute(
             f"SELECT {REVISION_COLUMNS} FROM revisions WHERE {where} "
@@ -145,7 +148,7 @@ class DraftQueries(Tables):
     def resolve(self, prefix: str, line: str | None = None) -> list[tuple[str, int]]:
         """Return up to two distinct (commit, date) whose id starts with `prefix`."""
         clause = "" if line is None else "AND line = :line"
-        return self.db.execute(
+        return self.tables.db.execute(
             f"SELECT DISTINCT sha, date FROM commits WHERE sha >= :lo AND sha < :hi {clause} "
             "ORDER BY sha LIMIT 2", {"lo": prefix, "hi": prefix + "g", "line": line},
         ).fetchall()
@@ -153,19 +156,19 @@ class DraftQueries(Tables):
     def life_start(self, slug: str) -> int:
         """Where the current life of `slug` began in the index's order of commits: after the
         last commit that removed it from `main` (0 if none did)."""
-        row = self.db.execute(
+        row = self.tables.db.execute(
             "SELECT MAX(seq) FROM revisions WHERE slug = ? AND line = 'main' AND blob IS NULL",
             (slug,)).fetchone()
         return row[0] or 0
 
     def position(self, sha: str, line: str) -> int | None:
         """Where the commit `sha` of `line` is in the index's order of commits (None: unknown)."""
-        row = self.db.execute("SELECT seq FROM commits WHERE sha = ? AND line = ?",
+        row = self.tables.db.execute("SELECT seq FROM commits WHERE sha = ? AND line = ?",
                               (sha, line)).fetchone()
         return row[0] if row else None
 
     def on_line(self, sha: str, line: str) -> bool:
-        return self.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",
+        return self.tables.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",
                                (sha, line)).fetchone() is not None
 
 

@@ -22,16 +22,21 @@ LIVE_FILTERS = {
 }
 
 
-class LiveQueries(Tables):
+class LiveQueries:
     """Reading the published line."""
 
-    def live(self, slug: str) -> dict[str, Any] | None:
-        row = self.db.execute(
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self._totals: dict[tuple[Any, ...], int] = {}
+
+    def article(self, slug: str) -> dict[str, Any] | None:
+        """A live article's row, None when it is not live."""
+        row = self.tables.db.execute(
             f"SELECT {LIVE_COLUMNS} FROM live l WHERE l.slug = ? AND {VISIBLE}", (slug,),
         ).fetchone()
         return _live_row(row) if row else None
 
-    def live_list(
+    def articles(
         self, *, section: str | None = None, tag: str | None = None, author: str | None = None,
         language: str | None = None, q: str | None = None, sort: str | None = None,
         limit: int, offset: int,
@@ -55,11 +60,11 @@ class LiveQueries(Tables):
                 where.append(f"k.{column} = :{name}")
             else:
                 where.append(f"{key} IN (SELECT {article} FROM {table} WHERE {column} = :{name})")
-        if q is not None and not self._matching(q, key, "live_text", language, where, args):
+        if q is not None and not self.tables.matching(q, key, "live_text", language, where, args):
             return [], 0
         if ranked:
             return self._ranked(where[:-1], args, limit, offset)
-        with self._reading() as db:
+        with self.tables.reading() as db:
             if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
                 where.append(f"{key} NOT IN (SELECT article FROM withdrawn)")
             clause = f"WHERE {' AND '.join(where)}" if where else ""
@@ -77,7 +82,7 @@ class LiveQueries(Tables):
     def _total(self, db: sqlite3.Connection, count: str, args: dict[str, Any]) -> int:
         """The answer to the query `count`, remembered: a total is a function of the query and
         of the commits the index reflects, so the pages of one list share it."""
-        seen = (*self._tips(db).values(), count, *sorted(args.items()))
+        seen = (*self.tables.tips(db).values(), count, *sorted(args.items()))
         total = self._totals.get(seen)
         if total is None:
             total = db.execute(count, args).fetchone()[0]
@@ -88,13 +93,13 @@ class LiveQueries(Tables):
 
     def _ranked(self, filters: list[str], args: dict[str, Any], limit: int, offset: int
                 ) -> tuple[list[dict[str, Any]], int]:
-        """`live_list` by BM25 rank (ties: the last to go live first) among the RANK_WINDOW
+        """`articles` by BM25 rank (ties: the last to go live first) among the RANK_WINDOW
         matches that went live last, then any older matches, the last to go live first, so
         every match is on a page and the total counts them all. `filters` are conditions on
         `k.id`, the live article, and `args` carry the FTS5 query as :q."""
         query = args  # what the count depends on: the pages of one search share their total
         args = {**args, "window": search.RANK_WINDOW, "limit": limit, "offset": offset}
-        with self._reading() as db:
+        with self.tables.reading() as db:
             if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
                 filters = [*filters, "k.id NOT IN (SELECT article FROM withdrawn)"]
             # FTS5 walks its matches by rowid (= live id), newest first, and stops at the
@@ -122,14 +127,14 @@ class LiveQueries(Tables):
                 ).fetchall()
         return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
 
-    def live_order(self) -> list[str]:
+    def order(self) -> list[str]:
         """Every live article's slug, in the order they went live (previous/next order)."""
-        return [r[0] for r in self.db.execute(
+        return [r[0] for r in self.tables.db.execute(
             f"SELECT l.slug FROM live l WHERE {VISIBLE} ORDER BY l.published_at, l.id")]
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """The live articles published just before and just after `slug`."""
-        db = self.db
+        db = self.tables.db
         here = db.execute("SELECT published_at, id FROM live WHERE slug = ?",
                           (slug,)).fetchone()
         if here is None:
@@ -156,9 +161,9 @@ class LiveQueries(Tables):
 
         return pair(before), pair(after)
 
-    def live_blobs(self) -> dict[str, str]:
+    def blobs(self) -> dict[str, str]:
         """Every live article's slug and blob."""
-        return dict(self.db.execute(
+        return dict(self.tables.db.execute(
             f"SELECT l.slug, l.blob FROM live l WHERE {VISIBLE}").fetchall())
 
 

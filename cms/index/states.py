@@ -34,20 +34,23 @@ WITHDRAWN = "(SELECT l.slug FROM live l JOIN withdrawn w ON w.article = l.id)"
 STATE_COLUMNS = f"r.slug, CASE WHEN r.valid THEN r.blob END, r.sha, r.date, {WENT_LIVE}"
 
 
-class StateQueries(Tables):
+class StateQueries:
     """Reading the published line as of one of its commits; the kept public documents."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
 
     def state(self, sha: str) -> int | None:
         """The position of a commit on the published line (None: not on it, as far as the
         index knows)."""
-        row = self.db.execute("SELECT seq FROM commits WHERE sha = ? AND line = ?",
+        row = self.tables.db.execute("SELECT seq FROM commits WHERE sha = ? AND line = ?",
                               (sha, PUBLISHED)).fetchone()
         return row[0] if row else None
 
     def live_at(self, state: int, after: str, limit: int) -> list[dict[str, Any]]:
         """The articles on the published line at `state`, by slug, the first `limit` after
         the slug `after`: each {slug, blob, revision, updated_at, published_at}."""
-        rows = self.db.execute(
+        rows = self.tables.db.execute(
             f"SELECT {STATE_COLUMNS} FROM revisions r WHERE r.slug > :after "
             f"AND +r.line = 'published' AND {AT_STATE} AND r.blob IS NOT NULL AND r.valid "
             f"AND r.slug NOT IN {WITHDRAWN} ORDER BY r.slug LIMIT :limit",
@@ -59,7 +62,7 @@ class StateQueries(Tables):
         """The articles that changed on the published line after `since` up to `state`, by
         slug, the first `limit` after `after`: (slug, its row at `state` as `live_at` gives
         it or None when it was not live then, whether it was live at `since`)."""
-        with self._reading() as db:
+        with self.tables.reading() as db:
             slugs = [s for (s,) in db.execute(
                 "SELECT DISTINCT slug FROM revisions WHERE line = 'published' AND seq > :a "
                 "AND seq <= :b AND slug > :after ORDER BY slug LIMIT :limit",
@@ -84,7 +87,7 @@ class StateQueries(Tables):
 
     def sitemap_rows(self, offset: int, limit: int) -> list[tuple[str, int]]:
         """(slug, updated_at) of live articles in the order they went live, a slice."""
-        return self.db.execute(
+        return self.tables.db.execute(
             "SELECT slug, updated_at FROM live WHERE id NOT IN (SELECT article FROM withdrawn) "
             "ORDER BY id LIMIT ? OFFSET ?", (limit, offset)).fetchall()
 
@@ -92,7 +95,7 @@ class StateQueries(Tables):
         """The same slice as `sitemap_rows`, each article as `line` formatted by SQLite's
         printf with its slug and its updated_at as RFC 3339 UTC, one a line: 50,000 in
         milliseconds, where Python takes a tenth of a second."""
-        row = self.db.execute(
+        row = self.tables.db.execute(
             "SELECT group_concat(printf(:line, slug, strftime('%Y-%m-%dT%H:%M:%SZ', "
             "updated_at, 'unixepoch')), char(10)) FROM (SELECT slug, updated_at FROM live "
             "WHERE id NOT IN (SELECT article FROM withdrawn) ORDER BY id LIMIT :limit "
@@ -101,16 +104,17 @@ class StateQueries(Tables):
 
     def live_count(self) -> int:
         """How many articles are live."""
-        return self.db.execute(
+        return self.tables.db.execute(
             "SELECT COUNT(*) FROM live WHERE id NOT IN (SELECT article FROM withdrawn)"
         ).fetchone()[0]
 
     # -- documents: an article file's public JSON, kept by blob id ------------------------
 
     def live_document(self, slug: str) -> dict[str, Any] | None:
-        """A live article's row (as `live` gives it) with its kept public document (JSON
-        text, see `public.document`; None when not kept yet) under "document"."""
-        row = self.db.execute(
+        """A live article's row (as `LiveQueries.article` gives it) with its kept public
+        document (JSON text, see `public.document`; None when not kept yet) under
+        "document"."""
+        row = self.tables.db.execute(
             f"SELECT {LIVE_COLUMNS}, d.json FROM live l LEFT JOIN documents d "
             f"ON d.blob = l.blob WHERE l.slug = ? AND {VISIBLE}", (slug,)).fetchone()
         return {**_live_row(row[:-1]), "document": row[-1]} if row else None
@@ -121,7 +125,7 @@ class StateQueries(Tables):
         for start in range(0, len(blobs), 500):
             chunk = blobs[start:start + 500]
             marks = ", ".join("?" * len(chunk))
-            found.update(self.db.execute(
+            found.update(self.tables.db.execute(
                 f"SELECT blob, json FROM documents WHERE blob IN ({marks})", chunk).fetchall())
         return found
 
@@ -131,7 +135,7 @@ class StateQueries(Tables):
         from `beyond` (exclusive) in the direction asked: (id, blob, its kept card or None)."""
         order, past = ("DESC", "<") if newest_first else ("ASC", ">")
         where = f"AND l.id {past} :beyond" if beyond is not None else ""
-        return self.db.execute(
+        return self.tables.db.execute(
             "SELECT l.id, l.blob, c.card FROM live l LEFT JOIN documents d ON d.blob = l.blob "
             f"LEFT JOIN cards c ON c.blob = l.blob WHERE d.blob IS NULL {where} "
             f"ORDER BY l.id {order} LIMIT :limit", {"beyond": beyond, "limit": limit}
@@ -143,7 +147,7 @@ class StateQueries(Tables):
         one transaction; a cache, so a busy, full or read-only disk only means working them
         out again later."""
         try:
-            with self._writing() as db:
+            with self.tables.writing() as db:
                 db.executemany("INSERT OR IGNORE INTO cards VALUES (?, ?)", [
                     (blob, json.dumps(card, ensure_ascii=False))
                     for blob, (card, _) in made.items() if card is not None])

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cms.content.layout import LINES
-from cms.git.repository import Repository
+from cms.git.repository import Tips
 from cms.index import search
 
 # what the index is given to work out an article's public card (see `cms.public.card`)
@@ -81,20 +81,14 @@ CREATE TABLE documents (blob TEXT PRIMARY KEY, json TEXT NOT NULL);
 
 
 class Tables:
-    """The index file: its schema, a connection per thread, and its transactions."""
+    """The index file: its schema, a connection per thread, and its transactions. Every other
+    part of the index reads and writes through these."""
 
-    def __init__(self, repo: Repository, committer_email: str,
-                 make_card: CardMaker | None = None) -> None:
-        """`make_card`, when given, works out the cards of what is published as it is
-        indexed; without it, delivery works them out on first read."""
-        self.repo = repo
-        self.committer_email = committer_email
-        self.make_card = make_card
-        folder = os.path.join(repo.git_dir, "cms")
+    def __init__(self, git_dir: str) -> None:
+        folder = os.path.join(git_dir, "cms")
         os.makedirs(folder, exist_ok=True)
         self.path = os.path.join(folder, "index.sqlite")
         self._local = threading.local()
-        self._totals: dict[tuple[Any, ...], int] = {}
         self._language_sets: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
     @property
@@ -154,7 +148,8 @@ class Tables:
                 db.execute("ROLLBACK" if self._local.failed else "COMMIT")
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (or the batch's, inside one)."""
         db = self.db
         if getattr(self._local, "batch", False):
             # no savepoint: FTS5 writes its pending terms out at each one
@@ -174,7 +169,7 @@ class Tables:
             raise
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[sqlite3.Connection]:
         """One snapshot of the index for several statements (a reader never waits: WAL)."""
         db = self.db
         if getattr(self._local, "batch", False):
@@ -187,17 +182,19 @@ class Tables:
             db.execute("COMMIT")
 
     @staticmethod
-    def _tip(db: sqlite3.Connection, line: str) -> str | None:
+    def tip(db: sqlite3.Connection, line: str) -> str | None:
+        """The commit of `line` the index reflects, as `db` sees it (None: not seen)."""
         row = db.execute("SELECT sha FROM tips WHERE line = ?", (line,)).fetchone()
         return row[0] if row else None
 
-    @staticmethod
-    def _tips(db: sqlite3.Connection) -> dict[str, str | None]:
-        """The commit of each line the index reflects (None for a line it has not seen)."""
-        return {line: None for line in LINES} | dict(db.execute("SELECT line, sha FROM tips"))
+    def tips(self, db: sqlite3.Connection | None = None) -> Tips:
+        """The commit of each line the index reflects (None for a line it has not seen), as
+        `db` (default: this thread's connection) sees it."""
+        found = dict((db or self.db).execute("SELECT line, sha FROM tips"))
+        return Tips.of({line: found.get(line) for line in LINES})
 
-    def _matching(self, q: str, key: str, table: str, language: str | None,
-                  where: list[str], args: dict[str, Any]) -> bool:
+    def matching(self, q: str, key: str, table: str, language: str | None,
+                 where: list[str], args: dict[str, Any]) -> bool:
         """Add a full-text condition on `table` for the words of `q` (in `language`, or in
         those of the articles it holds) as the last of `where`; False if `q` has no words."""
         match = search.match(q, (language,) if language else self._languages(table))
@@ -212,7 +209,7 @@ class Tables:
         state of the index."""
         db = self.db
         source = "live" if table == "live_text" else "articles"
-        seen = (*self._tips(db).values(), source)
+        seen = (*self.tips(db).values(), source)
         found = self._language_sets.get(seen)
         if found is None:
             found = tuple(sorted({r[0] or "en" for r in db.execute(

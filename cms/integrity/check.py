@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 
 from cms.content import canonical, layout
-from cms.content.layout import LINES, MAIN, PUBLISHED
+from cms.content.layout import MAIN, PUBLISHED
 from cms.git.objects import ObjectStream
 from cms.git.repository import Repository
 from cms.integrity import gate, rules
@@ -22,7 +22,7 @@ def problems(repo: Repository) -> list[str]:
     found: list[str] = []
     files: dict[str, set[str]] = {}
     git_dir = repo.git_dir
-    tips = {line: repo.ref(line) for line in LINES}
+    tips = repo.tips()
     with ObjectStream(git_dir) as objects:
         for line, tip in tips.items():
             entries = _files(git_dir, tip) if tip else []

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cms.errors import BadRequest, Conflict, NotFound
-from cms.git.refs import read_ref
 from cms.git.remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
+from cms.git.repository import Repository
 from cms.times import iso
 
 LINES = ("main", "published")
@@ -222,7 +222,7 @@ class Mirrors:
 
     def tips(self) -> dict[str, str | None]:
         """Where `main` and `published` point now."""
-        return {line: read_ref(self.git_dir, f"refs/heads/{line}") for line in LINES}
+        return dict(Repository(self.git_dir).tips())
 
     def _mirror_exists(self, name: str) -> bool:
         self._stamp = None

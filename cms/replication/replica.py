@@ -20,7 +20,6 @@ from typing import Any
 
 from cms import times
 from cms.errors import BadRequest
-from cms.git.refs import read_ref
 from cms.git.remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
 from cms.git.repository import Repository
 from cms.replication import leader
@@ -68,7 +67,7 @@ class Replica:
             except FileNotFoundError as e:
                 raise ReplicaError(f"{path} exists and is not a git repository.") from e
             replica = cls(repo.git_dir, source)
-            if not os.path.exists(replica.path) and any(repo.ref(line) for line in LINES):
+            if not os.path.exists(replica.path) and any(repo.tips().values()):
                 raise ReplicaError(
                     f"{path} holds its own history and is not a replica; a replica's fetches "
                     "would overwrite it. Give --repo a new path.",
@@ -116,8 +115,7 @@ class Replica:
             # the source's tips as of `started`: what it had then is all here now
             state["last_fetch_at"] = started
             state["fetches"] += 1
-            state["tips"] = {line: read_ref(self.git_dir, f"refs/heads/{line}")
-                             for line in LINES}
+            state["tips"] = dict(Repository(self.git_dir).tips())
         self._save(state)
         return error
 

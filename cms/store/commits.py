@@ -18,14 +18,12 @@ from typing import Any
 
 from cms.content import canonical, layout, messages
 from cms.content.identity import Person
-from cms.content.layout import LINES
 from cms.errors import RefMoved, StorageUnavailable
-from cms.git.repository import CommitRecord, Repository
+from cms.git.repository import CommitRecord, Repository, Tips
 from cms.index import Index
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 200
-Tips = dict[str, str | None]
 
 
 @dataclass
@@ -75,7 +73,7 @@ def write(repo: Repository, index: Index, committer: Person, author: Person, pla
         # CMS writers take turns (threads and processes alike), so they never redo each other's
         # work and the index always follows its tip; git itself is met by the ref CAS
         with repo.exclusive():
-            tips = {line: repo.ref(line) for line in LINES}
+            tips = repo.tips()
             steps = plan(tips)
             if not steps:
                 return []
@@ -98,7 +96,7 @@ def _record(index: Index, made: Made) -> None:
     docs = {made.step.slug: made.step.doc} if made.step.doc is not None else {}
     docs.update(made.step.docs)
     try:
-        index.record(made.step.line, made.record, docs)
+        index.writer.record(made.step.line, made.record, docs)
     except sqlite3.Error:
         # the commit stands; the index is derived and catches up from git later
         log.warning("index update failed after %s; it will catch up", made.record.sha,

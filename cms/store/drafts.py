@@ -14,14 +14,19 @@ from cms.content.document import SLUG_MAX
 from cms.content.identity import Person
 from cms.content.layout import MAIN, PUBLISHED
 from cms.errors import ArticleExists, ValidationFailed
-from cms.git.repository import blob_id
-from cms.store.base import check_schedule
-from cms.store.commits import Step, Tips, write
+from cms.git.repository import Repository, Tips, blob_id
+from cms.store.base import Writes, check_schedule
+from cms.store.commits import Step
 from cms.store.reading import Reading
 
 
-class Drafts(Reading):
+class Drafts:
     """The editor's writes to the draft line."""
+
+    def __init__(self, repo: Repository, reading: Reading, writes: Writes) -> None:
+        self.repo = repo
+        self.reading = reading
+        self.writes = writes
 
     def create(self, data: Any, editor: Person, *, may_schedule: bool = False) -> Article:
         """Create a draft; the slug is derived from the title when not given.
@@ -43,7 +48,7 @@ class Drafts(Reading):
             slug = self._free_slug(tips[MAIN], doc["title"])
             return [Step(MAIN, slug, "create", doc=with_slug(doc, slug))]
 
-        return self._saved(plan, editor)
+        return self.writes.saved(plan, editor)
 
     def _free_slug(self, tip: str | None, title: str) -> str:
         base = slugify(title, max_length=SLUG_MAX, word_boundary=True) or "article"
@@ -56,8 +61,8 @@ class Drafts(Reading):
 
     def replace(self, slug: str, data: Any, editor: Person,
                 expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
-        """Replace the draft of `slug`. Raises ArticleNotFound, PreconditionRequired,
-        PreconditionFailed, ValidationFailed, Forbidden (a change of `publish_at` without
+        """Replace the draft of `slug`. Raises ArticleNotFound, RevisionRequired,
+        StaleRevision, ValidationFailed, Forbidden (a change of `publish_at` without
         `may_schedule`)."""
         doc = validate(data)
         if doc.get("slug", slug) != slug:
@@ -66,8 +71,8 @@ class Drafts(Reading):
                 {"slug": ["The slug cannot be changed after create."]},
             )
         doc = with_slug(doc, slug)
-        return self._edit(slug, editor, expected, lambda current: doc,
-                          may_schedule=may_schedule)
+        return self.writes.edit(slug, editor, expected, lambda current: doc,
+                                may_schedule=may_schedule)
 
     def patch(self, slug: str, patch: Any, editor: Person,
               expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
@@ -81,7 +86,7 @@ class Drafts(Reading):
                 "The slug of an article cannot be changed.",
                 {"slug": ["The slug cannot be changed after create."]},
             )
-        return self._edit(
+        return self.writes.edit(
             slug, editor, expected,
             lambda current: with_slug(validate(merge_patch(current, patch)), slug),
             may_schedule=may_schedule,
@@ -91,39 +96,39 @@ class Drafts(Reading):
         """Remove `slug` from the draft line and, if it is live, from the published line, in
         one atomic move of both branches (its history stays).
 
-        Raises ArticleNotFound, PreconditionRequired, PreconditionFailed.
+        Raises ArticleNotFound, RevisionRequired, StaleRevision.
         """
 
         def plan(tips: Tips) -> builtins.list[Step]:
-            draft = self._current(tips[MAIN], slug, expected)
+            draft = self.writes.current(tips[MAIN], slug, expected)
             steps = [Step(MAIN, slug, "delete", remove=True)]
             if self.repo.lookup(tips[PUBLISHED], layout.article_path(slug)) is not None:
                 # withdrawn first: a crash between the two moves leaves an unpublished draft
                 steps.insert(0, Step(PUBLISHED, slug, "delete", remove=True, trailers={
-                    "Revision": self._last_change(slug, draft, tips)}))
+                    "Revision": self.writes.last_change(slug, draft, tips)}))
             return steps
 
-        write(self.repo, self.index, self.committer, editor, plan)
+        self.writes.write(editor, plan)
 
     def restore(self, slug: str, revision: str, editor: Person,
                 expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
         """Make the content of `slug` at `revision` its new draft, as a new commit.
 
-        The expected version is needed while the article exists; a deleted article is
+        The expected revision is needed while the article exists; a deleted article is
         restored without.
-        Raises RevisionNotFound, PreconditionRequired, PreconditionFailed, ValidationFailed
-        when the content at `revision` is not a valid article, Forbidden (a change of
-        `publish_at` without `may_schedule`).
+        Raises RevisionNotFound, RevisionRequired, StaleRevision, ValidationFailed when the
+        content at `revision` is not a valid article, Forbidden (a change of `publish_at`
+        without `may_schedule`).
         """
-        old, at = self.valid_at(slug, revision)
+        old, at = self.reading.valid_at(slug, revision)
         sha = at["revision"]
 
         def plan(tips: Tips) -> builtins.list[Step] | None:
             current = self.repo.lookup(tips[MAIN], layout.article_path(slug))
             before = None
             if current is not None:
-                self._current(tips[MAIN], slug, expected)
-                found = self.file_at(tips[MAIN], slug)
+                self.writes.current(tips[MAIN], slug, expected)
+                found = self.reading.file_at(tips[MAIN], slug)
                 before = found[1] if found else {}
             check_schedule(before, old, may_schedule)
             if current is not None and current == blob_id(canonical.dumps(old)):
@@ -131,5 +136,5 @@ class Drafts(Reading):
             return [Step(MAIN, slug, "restore", doc=old, detail=f"to {sha[:12]}",
                          trailers={"Restored-From": sha})]
 
-        return self._saved(plan, editor, slug)
+        return self.writes.saved(plan, editor, slug)
 

@@ -22,13 +22,13 @@ from cms.content.media_paths import ROOT, digest_of, is_media_path, media_path
 from cms.content.messages import SUBJECT_MAX
 from cms.errors import BadRequest, Conflict, MediaNotFound, PayloadTooLarge, StorageUnavailable
 from cms.git.objects import MODE_TREE
-from cms.git.repository import Repository
+from cms.git.repository import Repository, Tips
 from cms.media.checks import Facts
 from cms.media.images import ImageInfo, check_image, without_location
 from cms.media.renditions import CONTENT_TYPE as RENDITION_TYPE
 from cms.media.renditions import WIDTHS, MediaCache
 from cms.media.usage import live_users
-from cms.store.commits import Step, Tips, write
+from cms.store.commits import Step
 
 if TYPE_CHECKING:
     from cms.store import ArticleStore
@@ -128,7 +128,7 @@ class MediaLibrary:
                 return None
             return [Step(MAIN, path, "upload", blob=blob, path=path, message=message)]
 
-        write(self.repo, self.store.index, self.store.committer, uploader, plan)
+        self.store.writes.write(uploader, plan)
         return MediaFile(path, blob, len(stored), info,
                          self.repo.lookup(self.repo.ref(PUBLISHED), path) == blob, {})
 
@@ -163,23 +163,24 @@ class MediaLibrary:
                                   message=message))
             return steps
 
-        write(self.repo, self.store.index, self.store.committer, editor, plan)
+        self.store.writes.write(editor, plan)
 
     # -- reading ---------------------------------------------------------------------
 
     def list(self, *, page: int = 1, per_page: int = 20
              ) -> tuple[builtins.list[MediaFile], int]:
         """One page of the files on `main`, in path order, and how many there are."""
-        main, published = self.repo.ref(MAIN), self.repo.ref(PUBLISHED)
+        tips = self.repo.tips()
+        main, published = tips.main, tips.published
         files = self._files(main)
         chosen = files[(page - 1) * per_page: page * per_page]
         return [self._file(path, blob, published) for path, blob in chosen], len(files)
 
     def get(self, path: str) -> MediaFile:
         """The file at `path` on `main` (or, deleted there, still live); raises MediaNotFound."""
-        published = self.repo.ref(PUBLISHED)
-        blob = (self.repo.lookup(self.repo.ref(MAIN), path)
-                or self.repo.lookup(published, path))
+        tips = self.repo.tips()
+        published = tips.published
+        blob = self.repo.lookup(tips.main, path) or self.repo.lookup(published, path)
         if blob is None:
             raise MediaNotFound(f"There is no media file '{path}'.")
         return self._file(path, blob, published)

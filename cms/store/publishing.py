@@ -21,9 +21,11 @@ from cms.content.articles import Article, validate, with_slug
 from cms.content.identity import Person
 from cms.content.layout import MAIN, PUBLISHED
 from cms.errors import ArticleNotFound, Conflict, ValidationFailed
-from cms.git.repository import blob_id
+from cms.git.repository import Repository, Tips, blob_id
+from cms.index import Index
 from cms.media.usage import to_publish
-from cms.store.commits import Step, Tips, write
+from cms.store.base import Writes
+from cms.store.commits import Step
 from cms.store.reading import Reading
 from cms.times import iso, seconds
 
@@ -31,8 +33,18 @@ from cms.times import iso, seconds
 SCHEDULER_SEARCH = 200
 
 
-class Publishing(Reading):
+class Publishing:
     """Writes to the published line."""
+
+    def __init__(self, repo: Repository, index: Index, committer: Person, reading: Reading,
+                 writes: Writes) -> None:
+        """`committer` is also who a scheduled publication is by when who scheduled it
+        cannot be told."""
+        self.repo = repo
+        self.index = index
+        self.committer = committer
+        self.reading = reading
+        self.writes = writes
 
     def publish(self, slug: str, editor: Person, *, revision: str | None = None,
                 publish_at: datetime | None = None) -> Article:
@@ -52,17 +64,17 @@ class Publishing(Reading):
             return self._schedule(slug, editor, iso(int(publish_at.timestamp())))
         source: tuple[str, str] | None = None
         if revision is not None:
-            doc, at = self.valid_at(slug, revision, line=MAIN)
+            doc, at = self.reading.valid_at(slug, revision, line=MAIN)
             source = (blob_id(canonical.dumps(doc)), at["revision"])
         else:
             self._unschedule(slug, editor, now)
         self._publish(slug, editor, source)
-        return self.get(slug)
+        return self.reading.get(slug)
 
     def _unschedule(self, slug: str, editor: Person, now: int) -> None:
         """Take a schedule still ahead off the draft before it is published now, so no stale
         `publish_at` stays behind (a commit "Unschedule <slug>"; none without a schedule)."""
-        when = seconds(self.get(slug).fields.get("publish_at"))
+        when = seconds(self.reading.get(slug).fields.get("publish_at"))
         if when is None or when <= now:
             return
 
@@ -70,8 +82,8 @@ class Publishing(Reading):
             return with_slug(validate({k: v for k, v in current.items() if k != "publish_at"}),
                              slug)
 
-        self._edit(slug, editor, {"*"}, drop, verb="Unschedule", detail="",
-                   may_schedule=True)
+        self.writes.edit(slug, editor, {"*"}, drop, verb="Unschedule", detail="",
+                         may_schedule=True)
 
     def _publish(self, slug: str, editor: Person, source: tuple[str, str] | None,
                  trailers: dict[str, str] | None = None, due: int | None = None) -> None:
@@ -80,7 +92,7 @@ class Publishing(Reading):
         path = layout.article_path(slug)
 
         def plan(tips: Tips) -> builtins.list[Step]:
-            found = self.file_at(tips[MAIN], slug)
+            found = self.reading.file_at(tips[MAIN], slug)
             if found is None:
                 raise ArticleNotFound(f"There is no article '{slug}'.")
             draft, doc, problems = found
@@ -92,7 +104,7 @@ class Publishing(Reading):
                 when = seconds(doc.get("publish_at"))
                 if when is None or when > due:
                     raise Conflict(f"'{slug}' is no longer due.")
-            blob, revision = source or (draft, self._last_change(slug, draft, tips))
+            blob, revision = source or (draft, self.writes.last_change(slug, draft, tips))
             # the media it uses go live in the same commit (also for an article live as it
             # is whose files were missing then: an import's, before its media were uploaded)
             media = to_publish(self.repo, json.loads(self.repo.read(blob)), tips[MAIN],
@@ -102,10 +114,10 @@ class Publishing(Reading):
             return [Step(PUBLISHED, slug, "publish", blob=blob, files=media,
                          trailers={"Revision": revision, **(trailers or {})})]
 
-        write(self.repo, self.index, self.committer, editor, plan)
+        self.writes.write(editor, plan)
 
     def _schedule(self, slug: str, editor: Person, when: str) -> Article:
-        return self._edit(
+        return self.writes.edit(
             slug, editor, {"*"},
             lambda current: with_slug(validate({**current, "publish_at": when}), slug),
             verb="Schedule", detail=f"for {when}", may_schedule=True,
@@ -118,7 +130,7 @@ class Publishing(Reading):
         (history too long to walk, or an identity that cannot go into a commit)."""
         who: dict[str, str] | None = None
         for offset in range(0, SCHEDULER_SEARCH, 20):
-            rows, total = self.index.revisions(slug, limit=20, offset=offset)
+            rows, total = self.index.drafts.revisions(slug, limit=20, offset=offset)
             for row in rows:
                 if row["line"] != MAIN:
                     continue
@@ -153,21 +165,21 @@ class Publishing(Reading):
             if self.repo.lookup(tips[PUBLISHED], path) is None:
                 raise Conflict(f"'{slug}' is not published.")
             return [Step(PUBLISHED, slug, "unpublish", remove=True,
-                         trailers={"Revision": self._last_change(slug, draft, tips)})]
+                         trailers={"Revision": self.writes.last_change(slug, draft, tips)})]
 
-        write(self.repo, self.index, self.committer, editor, plan)
-        return self.get(slug)
+        self.writes.write(editor, plan)
+        return self.reading.get(slug)
 
     def publish_due(self) -> builtins.list[str]:
         """Publish every scheduled draft whose time has come; return the slugs this call published.
 
         Safe to run from any number of processes at once: each article gets one publish commit.
         """
-        self.catch_up()
+        self.reading.catch_up()
         now = int(time.time())
         done = []
-        for slug in self.index.due(now):
-            row = self.index.article(slug, now)
+        for slug in self.index.drafts.due(now):
+            row = self.index.drafts.article(slug, now)
             if row is None:
                 continue
             draft: dict[str, Any] = json.loads(self.repo.read(row["blob"]))

@@ -3,23 +3,64 @@
 from __future__ import annotations
 
 import builtins
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from cms.content.articles import Article
+from cms.content import layout
+from cms.content.articles import Article, from_row, validate
 from cms.content.diff import changes as field_changes
 from cms.content.document import REVISION_RE
 from cms.content.layout import PUBLISHED
 from cms.content.text import search_text
 from cms.errors import ArticleNotFound, BadRequest, RevisionNotFound, ValidationFailed
-from cms.index import search
-from cms.store.base import StoreBase
+from cms.git.objects import MODE_FILE
+from cms.git.repository import Repository, Tips
+from cms.index import Index, search
+from cms.integrity import rules
 from cms.times import utc
 
 
-class Reading(StoreBase):
-    """Lists, revisions, and an article as it was at a revision."""
+class Reading:
+    """An article, lists, revisions, and an article as it was at a revision: what the index
+    answers, with the content from git."""
+
+    def __init__(self, repo: Repository, index: Index) -> None:
+        self.repo = repo
+        self.index = index
+
+    def catch_up(self) -> Tips:
+        """Bring the index up to both lines of history; return where they point."""
+        return self.index.catch_up()
+
+    def get(self, slug: str) -> Article:
+        """Return the current draft of `slug`; raises ArticleNotFound."""
+        self.catch_up()
+        row = self.index.drafts.article(slug, int(time.time()))
+        if row is None:
+            raise ArticleNotFound(f"There is no article '{slug}'.")
+        return self.article(row)
+
+    def article(self, row: dict[str, Any]) -> Article:
+        """The Article of an index row; an invalid file's content is not read."""
+        return from_row(row, {} if row["problems"] else json.loads(self.repo.read(row["blob"])))
+
+    def file_at(self, commit: str | None, slug: str
+                ) -> tuple[str, dict[str, Any], rules.Problems] | None:
+        """The file of `slug` at `commit`, None if there is none, else its id, its fields
+        (canonical when valid, else as far as they can be read) and its problems (none for
+        a valid article, see `rules.check_article`)."""
+        path = layout.article_path(slug)
+        entry = self.repo.entry(commit, path)
+        if entry is None:
+            return None
+        mode, sha = entry
+        if mode != MODE_FILE:
+            return sha, {}, rules.check_article(path, mode, bytes)
+        data = self.repo.read(sha)
+        problems = rules.check_article(path, mode, lambda: data)
+        return sha, rules.loose(data) if problems else validate(rules.parse(data)), problems
 
     def list(
         self, *, page: int = 1, per_page: int = 20, state: str | None = None,
@@ -30,11 +71,11 @@ class Reading(StoreBase):
         with a `highlight`, for `sort="relevance"` and `q`) and the total count; with
         `valid`, only valid articles (none in state `invalid`)."""
         self.catch_up()
-        rows, total = self.index.articles(
+        rows, total = self.index.drafts.articles(
             now=int(time.time()), state=state, section=section, tag=tag, q=q, sort=sort,
             limit=per_page, offset=(page - 1) * per_page, valid=valid,
         )
-        found = [self._article(r) for r in rows]
+        found = [self.article(r) for r in rows]
         if q and sort == "relevance":
             for article in found:
                 article.highlight = search.highlight_doc(q, article.fields,
@@ -42,13 +83,14 @@ class Reading(StoreBase):
         return found, total
 
     def count(self) -> int:
+        """How many articles the draft line holds."""
         self.catch_up()
-        return self.index.count()
+        return self.index.drafts.count()
 
     def slugs(self) -> builtins.list[str]:
         """Every article on the draft line, in slug order."""
         self.catch_up()
-        return self.index.slugs()
+        return self.index.drafts.slugs()
 
     def revisions(self, slug: str, *, page: int = 1, per_page: int = 20
                   ) -> tuple[builtins.list[dict[str, Any]], int]:
@@ -57,7 +99,8 @@ class Reading(StoreBase):
         Raises ArticleNotFound if the article never existed.
         """
         self.catch_up()
-        rows, total = self.index.revisions(slug, limit=per_page, offset=(page - 1) * per_page)
+        rows, total = self.index.drafts.revisions(slug, limit=per_page,
+                                                  offset=(page - 1) * per_page)
         if total == 0:
             raise ArticleNotFound(f"There never was an article '{slug}'.")
         items = [
@@ -77,7 +120,7 @@ class Reading(StoreBase):
         if not isinstance(revision, str) or not REVISION_RE.fullmatch(revision):
             raise RevisionNotFound(f"There is no revision '{revision}'.")
         self.catch_up()
-        found = self.index.resolve(revision, line)
+        found = self.index.drafts.resolve(revision, line)
         if not found:
             raise RevisionNotFound(f"There is no revision '{revision}'.")
         if len(found) > 1:

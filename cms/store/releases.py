@@ -24,9 +24,9 @@ from cms.content.document import SLUG_MAX, SLUG_RE
 from cms.content.identity import Person
 from cms.content.layout import MAIN, PUBLISHED
 from cms.errors import CMSError, Conflict, ValidationFailed
+from cms.git.repository import Tips
 from cms.media.usage import to_publish
-from cms.store import commits
-from cms.store.commits import Step, Tips
+from cms.store.commits import Step
 
 if TYPE_CHECKING:
     from cms.store import ArticleStore
@@ -57,7 +57,8 @@ def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
         live: dict[str, list[str]] = {}
         for i, slug in enumerate(slugs):
             path = layout.article_path(slug)
-            found = store.file_at(tips[MAIN], slug)  # whatever git holds there (see `rules`)
+            # whatever git holds there (see `rules`)
+            found = store.reading.file_at(tips[MAIN], slug)
             if found is None:
                 invalid[f"slugs.{i}"] = [f"There is no article '{slug}'."]
                 continue
@@ -90,7 +91,7 @@ def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
         return f"{subject}\n\n" + "\n".join(trailers) + "\n"
 
     sha = commit_published(store, editor, plan, compose)
-    return sha, [store.get(slug) for slug in slugs]
+    return sha, [store.reading.get(slug) for slug in slugs]
 
 
 def publish_blob(store: ArticleStore, slug: str, editor: Person, blob: str, revision: str,
@@ -120,7 +121,7 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
     """One commit on `published` setting the files `plan` names (never none); returns its id.
 
     Planned under the CMS's write turn and retried if a plain-git push moved a line meanwhile
-    (`commits.write`). Raises what `plan` raises, ValidationFailed when an article names a
+    (`Writes.write`). Raises what `plan` raises, ValidationFailed when an article names a
     media file on neither line (with `strict_media`), or StorageUnavailable.
     """
 
@@ -137,7 +138,7 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
                      message=compose(tips, files), authored=authored,
                      docs={slug: doc for slug, (_, doc) in files.items()})]
 
-    made = commits.write(store.repo, store.index, store.committer, editor, steps)
+    made = store.writes.write(editor, steps)
     return made[0].record.sha
 
 

@@ -219,15 +219,16 @@ def _put(store: ArticleStore, slug: str | None, current: Article | None, doc: di
     """Create or replace the draft. The command line holds the repository itself, so, like
     an editor, it may set `publish_at`."""
     if current is None:
-        return store.create(doc if slug is None else with_slug(doc, slug), editor,
-                            may_schedule=True), "created"
-    after = store.replace(current.slug, doc, editor, {current.etag}, may_schedule=True)
+        return store.drafts.create(doc if slug is None else with_slug(doc, slug), editor,
+                                   may_schedule=True), "created"
+    after = store.drafts.replace(current.slug, doc, editor, {current.etag},
+                                 may_schedule=True)
     return after, "unchanged" if after.etag == current.etag else "updated"
 
 
 def _current(store: ArticleStore, slug: str) -> Article | None:
     try:
-        return store.get(slug)
+        return store.reading.get(slug)
     except ArticleNotFound:
         return None
 
@@ -271,11 +272,11 @@ def records(store: ArticleStore) -> Iterator[dict[str, Any]]:
     state, when it went live and, when the live version differs from the draft, that version.
     Live articles come first, in the order they went live, then the others by slug."""
     tip = store.catch_up()[PUBLISHED]
-    live = store.index.live_order()
-    rest = sorted(set(store.slugs()) - set(live))
+    live = store.index.live.order()
+    rest = sorted(set(store.reading.slugs()) - set(live))
     for slug in [*live, *rest]:
         try:
-            article = store.get(slug)
+            article = store.reading.get(slug)
         except ArticleNotFound:
             continue  # deleted meanwhile, or live but gone from the draft line
         meta: dict[str, Any] = {"state": article.meta["state"]}

@@ -143,7 +143,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # public address is configured
         media.MediaBase(ArticleReads(app.wsgi_app, delivery),
                         settings.media_url or settings.site_url),
-        lambda: (store.repo.ref("main"), store.repo.ref("published")),
+        store.repo.tips,
         params=delivery_api.cache_params, budget=settings.response_cache_bytes,
         largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
     addresses.trust_proxies(app)

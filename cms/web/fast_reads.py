@@ -25,7 +25,6 @@ from typing import Any
 from werkzeug.http import http_date
 
 from cms.content.document import SLUG_MAX, SLUG_RE
-from cms.content.layout import LINES
 from cms.delivery.service import Delivery
 from cms.web.response_cache import NOT_MODIFIED_KEEPS, VERSION_KEY
 
@@ -55,10 +54,8 @@ class ArticleReads:
         if headers is None:
             return self._learn(origin, environ, start_response)
         try:
-            # where the lines point, as the response cache just read them (main, published)
-            version = environ.get(VERSION_KEY)
-            refs = dict(zip(LINES, version, strict=True)) if version else None
-            body = self.delivery.article(slug, refs).encode()
+            # where the lines point, as the response cache just read them (`Repository.tips`)
+            body = self.delivery.article(slug, environ.get(VERSION_KEY)).encode()
         except Exception:  # noqa: BLE001 - not found, or a fault: the app answers it as ever
             return self.app(environ, start_response)
         etag = f'"{sha1(body).hexdigest()}"'

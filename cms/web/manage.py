@@ -188,7 +188,7 @@ def revisions(args: dict[str, Any], slug: str) -> Any:
 @blp.doc(summary="The article as it was at a revision (also after delete)")
 @problems(400, 404)
 def revision(slug: str, revision: str) -> Any:
-    doc, meta = store().at_revision(checked(slug), revision)
+    doc, meta = store().reading.at_revision(checked(slug), revision)
     # an invalid file shows only its slug and what is wrong (its fields may not even dump)
     return {"slug": slug, "meta": meta} if "problems" in meta else {**doc, "meta": meta}
 
@@ -200,7 +200,7 @@ def revision(slug: str, revision: str) -> Any:
 @blp.doc(summary="Field-level changes between two revisions (`to` defaults to the draft)")
 @problems(400, 404)
 def diff(args: dict[str, Any], slug: str) -> Any:
-    result = store().diff(checked(slug), args["from_"], args.get("to"))
+    result = store().reading.diff(checked(slug), args["from_"], args.get("to"))
     return {"from_": result["from"], "to": result["to"], "changes": result["changes"]}
 
 
@@ -213,6 +213,6 @@ def diff(args: dict[str, Any], slug: str) -> Any:
 @problems(400, 404, 412, 413, 415, 422, 428)
 @if_match_problems
 def restore(args: dict[str, Any], slug: str) -> Any:
-    article = store().restore(checked(slug), args["revision"], editor(), if_match(),
+    article = store().drafts.restore(checked(slug), args["revision"], editor(), if_match(),
                               may_schedule=may_schedule())
     return article.to_dict(), 200, etag_header(article.etag)

@@ -10,10 +10,21 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from cms.content.document import flatten_errors
-from cms.errors import CMSError
+from cms.errors import (
+    CMSError,
+    PreconditionFailed,
+    PreconditionRequired,
+    RevisionRequired,
+    StaleRevision,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+# the store's errors named for what went wrong, and the HTTP answer each gets
+ANSWERS: dict[type[CMSError], type[CMSError]] = {
+    RevisionRequired: PreconditionRequired,
+    StaleRevision: PreconditionFailed,
+}
 
 
 def problem(status: int, title: str, detail: str,
@@ -28,10 +39,18 @@ def problem(status: int, title: str, detail: str,
     return response
 
 
+def answer(e: CMSError) -> tuple[int, str]:
+    """The status and title HTTP answers `e` with: its class's, or for the store's errors
+    that carry none, those of the HTTP error `ANSWERS` names."""
+    kind = next((ANSWERS[c] for c in type(e).__mro__ if c in ANSWERS), type(e))
+    return kind.status, kind.title
+
+
 def from_cms_error(e: CMSError) -> Response:
-    log.log(logging.WARNING if e.status >= 500 else logging.INFO, "%s: %s",
+    status, title = answer(e)
+    log.log(logging.WARNING if status >= 500 else logging.INFO, "%s: %s",
             type(e).__name__, e.detail)
-    return problem(e.status, e.title, e.detail, e.errors)
+    return problem(status, title, e.detail, e.errors)
 
 
 def from_http_exception(e: HTTPException) -> Response:

@@ -19,6 +19,8 @@ from cms.errors import (
     Forbidden,
     PreconditionFailed,
     PreconditionRequired,
+    RevisionRequired,
+    StaleRevision,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -82,12 +84,12 @@ def if_match_problems(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
-        except PreconditionRequired:
+        except RevisionRequired:
             raise PreconditionRequired(
                 "Send If-Match with the ETag of the article you are changing.",
                 {"If-Match": ["Missing header."]},
             ) from None
-        except PreconditionFailed as e:
+        except StaleRevision as e:
             raise PreconditionFailed(
                 e.detail, {"If-Match": ["Does not match the current ETag."]}) from None
 

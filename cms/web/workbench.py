@@ -29,7 +29,7 @@ from cms.settings import Settings
 from cms.store.workflow import Workflow
 from cms.web.cookies import cookie_token, session_id, sessions
 from cms.web.documented import problems
-from cms.web.problems import problem
+from cms.web.problems import answer, problem
 from cms.web.request_helpers import editor, json_body, requires
 from cms.web.schemas import ProblemSchema
 from cms.workbench import config as decap_config
@@ -204,7 +204,7 @@ def render_preview() -> Any:
 def decap_problem(e: CMSError) -> Response:
     """The problem+json body, plus `error` for Decap's calls: the line Decap shows its user
     (with the fields)."""
-    response = problem(e.status, e.title, e.detail, e.errors)
+    response = problem(*answer(e), e.detail, e.errors)
     if not request.path.startswith("/api/v1/decap"):
         return response
     body = json.loads(response.get_data())

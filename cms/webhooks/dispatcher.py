@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 
+from cms.git.repository import Tips
 from cms.webhooks.outbox import Claim, Outbox
 from cms.webhooks.sender import SendFailed, send
 
@@ -29,7 +30,7 @@ class Dispatcher:
         self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._seen: tuple[str | None, ...] | None = None
+        self._seen: Tips | None = None
         self._claims: queue.Queue[Claim] = queue.Queue()
 
     def start(self) -> threading.Thread:

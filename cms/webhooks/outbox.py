@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from hashlib import sha1
 from typing import Any
 
-from cms.content.layout import LINES, MAIN, PUBLISHED
+from cms.content.layout import LINES
 from cms.errors import Conflict, NotFound, StorageUnavailable
-from cms.git.repository import Repository
+from cms.git.repository import Repository, Tips
 from cms.times import iso
 from cms.webhooks import feed
 
@@ -253,17 +253,15 @@ class Outbox:
 
     # -- turning commits into deliveries ------------------------------------------------
 
-    def tips(self) -> tuple[str | None, ...]:
-        """Where `main` and `published` point. `published` is read first: whatever it then
-        holds was made from a draft already on `main` when `main` is read just after, so a
-        publication is never seen before the revision it publishes."""
-        published = self.repo.ref(PUBLISHED)
-        return self.repo.ref(MAIN), published
+    def tips(self) -> Tips:
+        """Where `main` and `published` point (`Repository.tips`: a publication is never
+        seen before the revision it publishes)."""
+        return self.repo.tips()
 
-    def catch_up(self, tips: tuple[str | None, ...] | None = None) -> bool:
+    def catch_up(self, tips: Tips | None = None) -> bool:
         """Queue the events of the commits not yet seen, up to the current tips; return
         whether the cursors are now at those tips (False: more to do on the next call)."""
-        wanted = dict(zip(LINES, tips or self.tips(), strict=True))
+        wanted = dict(tips or self.tips())
         with self._db() as db:
             if self._cursors(db) == wanted:
                 return True
@@ -282,7 +280,7 @@ class Outbox:
         return min(LINES, key=moved)
 
     def _queue_all(self, db: sqlite3.Connection) -> None:
-        tips = dict(zip(LINES, self.tips(), strict=True))
+        tips = dict(self.tips())
         while not self._queue(db, tips):
             pass
 

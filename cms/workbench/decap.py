@@ -40,6 +40,7 @@ from cms.content.layout import MAIN, PUBLISHED
 from cms.content.media_paths import digest_of, is_media_path, media_path
 from cms.delivery import cards as public
 from cms.errors import ArticleNotFound, BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from cms.git.repository import Tips
 from cms.store import ArticleStore
 from cms.store.media import MediaFile, MediaLibrary
 from cms.store.workflow import STATUSES, Workflow
@@ -228,7 +229,7 @@ class DecapBackend:
         """Run one `{action, params}` request; return what Decap expects back.
 
         Raises BadRequest (no action), ValidationFailed (unknown action, bad params),
-        NotFound, Forbidden, Conflict, PreconditionFailed as the action requires.
+        NotFound, Forbidden, Conflict, StaleRevision as the action requires.
         """
         if not isinstance(body, dict) or not isinstance(body.get("action"), str):
             raise BadRequest("Send {\"action\": \"...\", \"params\": {...}}.",
@@ -246,10 +247,10 @@ class DecapBackend:
         return {"repo": os.path.basename(self.store.repo.git_dir.rstrip("/")),
                 "publish_modes": ["editorial_workflow"], "type": "git_cms"}
 
-    def _tips(self) -> dict[str, str | None]:
+    def _tips(self) -> Tips:
         return self.store.catch_up()
 
-    def _blob(self, line: str, slug: str, tips: dict[str, str | None]) -> str | None:
+    def _blob(self, line: str, slug: str, tips: Tips) -> str | None:
         return self.store.repo.lookup(tips[line], layout.article_path(slug))
 
     def _raw(self, blob: str) -> str:
@@ -263,7 +264,7 @@ class DecapBackend:
         """Decap's `{data, file}` for a path: the live version, data null when not live."""
         slug = entry_slug(path)
         tips = self._tips()
-        found = self.store.file_at(tips[PUBLISHED], slug)
+        found = self.store.reading.file_at(tips[PUBLISHED], slug)
         live = found[0] if found and not found[2] else None  # an invalid file is not live
         self._remember(user, slug, self._blob(MAIN, slug, tips))
         return {"data": None if live is None else self._raw(live),
@@ -277,7 +278,7 @@ class DecapBackend:
         if params["folder"].strip("/") != COLLECTION:
             return []
         self._tips()
-        live = self.store.index.live_blobs()
+        live = self.store.index.live.blobs()
         return [{"data": self._raw(blob),
                  "file": {"path": f"{COLLECTION}/{slug}.json", "id": blob}}
                 for slug, blob in sorted(live.items())]
@@ -473,7 +474,7 @@ class DecapBackend:
         if draft.meta["published_revision"] is None:
             self.store.delete(slug, user.person, {draft.etag})
         else:
-            self.store.restore(slug, draft.meta["published_revision"], user.person,
+            self.store.drafts.restore(slug, draft.meta["published_revision"], user.person,
                                {draft.etag}, may_schedule=user.is_editor)
         self.workflow.clear(slug, user.person, "changes discarded")
         return {"message": f"unpublished changes of {slug} discarded"}
