@@ -181,5 +181,5 @@ def build(m: Measured) -> list[Row]:
              "index_build_s", "index_catch_up_s", "search_relevance_p99_ms",
              "search_long_p99_ms", "import_s", "gate_push_commits_s", "gate_push_files_s",
              *replication.ROWS, *readscale.ROWS,
-             "media_rendition_p99_ms", "media_upload_5mb_ms"]
+             "media_rendition_p99_ms", "media_upload_5mb_ms", "decap_media_answer_bytes"]
     return sorted(rows, key=lambda r: order.index(r.name))
