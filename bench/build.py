@@ -16,8 +16,9 @@ import os
 import random
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from cms.content import canonical, layout
 from cms.content.identity import Person
@@ -39,8 +40,10 @@ class Built:
     kib_per_article: float = 0.0
 
 
-def bulk_load(store: ArticleStore, n: int, rng: random.Random) -> Built:
-    """Write articles 1..n as one commit on `main`, then let the index catch up."""
+def bulk_load(store: ArticleStore, n: int, rng: random.Random,
+              make: Callable[[random.Random, int], dict[str, Any]] = make_article) -> Built:
+    """Write articles 1..n (`make(rng, number)`, canonical already) as one commit on `main`,
+    then let the index catch up."""
     check_canonical(rng)
     repo = store.repo
     built = Built(n)
@@ -48,7 +51,7 @@ def bulk_load(store: ArticleStore, n: int, rng: random.Random) -> Built:
     shards: dict[str, Tree] = {}
     total = 0
     for number in range(1, n + 1):
-        data = canonical.dumps(make_article(rng, number))
+        data = canonical.dumps(make(rng, number))
         total += len(data)
         slug = slug_for(number)
         blob = repo.write("blob", data)

@@ -8,7 +8,8 @@ of 5 MB JPEGs.
 - uploads: distinct generated JPEGs of about 5 MB (noise, so they do not compress away), each
   POSTed as multipart; the median time beside `git hash-object -w` of the same bytes (the
   floor: git storing them) and Pillow decoding them (the check), and the workers' RSS after
-  them beside the idle workers'.
+  them beside the idle workers';
+- Decap's media library over big PNGs (`decap_media`), under the same server.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from cms.demo.pictures import pictures
 from cms.media.images import check_image
 from cms.store import ArticleStore
 
+from . import decap_media
 from .report import Row
 from .servers import HOST, Server, start_cms
 from .stats import median, summary
@@ -159,6 +161,10 @@ def run(workdir: str, quick: bool) -> dict[str, Any]:
         conn.close()
         out = {"serving": _serving(cms, stored["path"], 400 if quick else 4000)}
         out["uploads"] = _uploads(cms, token, workdir, 2 if quick else 6)
+        conn = http.client.HTTPConnection(HOST, cms.port, timeout=120)
+        out["decap"] = decap_media.run(
+            cms, token, lambda data, name: _upload(conn, token, data, name), 2 if quick else 10)
+        conn.close()
     finally:
         cms.stop()
     s, u = out["serving"], out["uploads"]
@@ -191,4 +197,5 @@ def rows(media: dict[str, Any]) -> list[Row]:
             f"git hash-object -w {hashing:.0f} ms; decode {decode:.0f} ms; idle RSS "
             f"{idle:.0f} MB", upload / hashing if hashing else None,
             f"{upload / hashing:.1f}x hash-object" if hashing else "-", None, u),
+        *decap_media.rows(media.get("decap")),
     ]

@@ -46,6 +46,18 @@ class Server:
     def worker_rss_mb(self) -> list[float]:
         return [rss_mb(pid) for pid in self.workers()]
 
+    def worker_peak_rss_mb(self) -> list[float]:
+        """Each worker's peak RSS (VmHWM) since it started or since `reset_peak_rss`."""
+        return [rss_mb(pid, "VmHWM") for pid in self.workers()]
+
+    def reset_peak_rss(self) -> None:
+        """Start each worker's VmHWM again from its current RSS (Linux `clear_refs` 5)."""
+        for pid in self.workers():
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                pass  # not allowed here: the peak then counts from the worker's start
+
     def worker_cpu_s(self) -> float:
         """CPU seconds (user + system) the workers have used so far, summed."""
         return sum(cpu_s(pid) for pid in self.workers())
@@ -60,10 +72,11 @@ class Server:
                 self.process.wait()
 
 
-def rss_mb(pid: int) -> float:
-    """VmRSS of a process in MB (10^6 bytes)."""
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """VmRSS (or another field of /proc/<pid>/status, such as VmHWM) of a process in MB
+    (10^6 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024 / 1e6
     return float("nan")
 

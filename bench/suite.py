@@ -7,7 +7,8 @@
 4. saves over HTTP against `cms serve` (`http_saves`);
 5. webhooks: saves over HTTP with three slow webhooks beside none (`webhooks`);
 6. history: update commits added by fast-import, index catch-up, revisions beside `git log`;
-7. search over the published repository, then `cms import` of an archive (`migration`);
+7. search over the published repository and over long articles (`long_search`), then
+   `cms import` of an archive (`migration`);
 8. gate pushes: big pushes through the git gate beside plain git (`gate`);
 9. replicas, read scale and media (`replication`, `readscale`, `media`).
 
@@ -34,6 +35,7 @@ from . import (
     gate,
     history,
     http_saves,
+    long_search,
     media,
     migration,
     reads,
@@ -295,6 +297,8 @@ class Suite:
         assert self.store is not None
         self.measured.migration["search"] = migration.search_run(
             self.store, 100 if self.settings.quick else 600, self.seed)
+        self.measured.migration["search_long"] = long_search.run(
+            self.workdir, 50 if self.settings.quick else 200, self.seed)
 
     def migration(self) -> None:
         self.measured.migration["import"] = migration.import_run(

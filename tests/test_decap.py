@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import random
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,9 +14,12 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import article
 from PIL import Image
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from cms.auth.tokens import TokenStore
 from cms.content import canonical, layout
+from cms.workbench import decap
 
 OWN = {"Origin": "http://localhost"}
 ACTIONS = ["info", "entriesByFolder", "entriesByFiles", "getEntry", "unpublishedEntries",
@@ -324,6 +328,93 @@ def test_images_go_to_the_media_library(eve, ann, git, client):
          expect=404)
 
 
+def noise_png(seed: int, width: int = 480, height: int = 360) -> bytes:
+    """A PNG of random pixels (about 0.5 MB: noise does not compress)."""
+    pixels = random.Random(seed).randbytes(width * height * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def big_library(app, repo) -> list[str]:
+    """Twelve noise PNGs of about 0.5 MB uploaded through the management API (which makes no
+    thumbnail); their library paths in path order."""
+    _, secret = TokenStore(str(repo)).create("Lib Editor", "lib@example.org", "editor")
+    client = app.test_client()
+    paths = []
+    for seed in range(12):
+        boundary, body = encode_multipart({"file": FileStorage(
+            io.BytesIO(noise_png(seed)), f"noise-{seed}.png", content_type="image/png")})
+        made = client.post("/api/v1/manage/media", data=body,
+                           headers={"Authorization": f"Bearer {secret}"},
+                           content_type=f"multipart/form-data; boundary={boundary}")
+        assert made.status_code == 201, made.get_json()
+        paths.append(made.get_json()["path"])
+    return sorted(paths)
+
+
+def thumbnail(item: dict[str, Any]) -> Image.Image:
+    data = base64.b64decode(item["content"], validate=True)
+    assert len(data) <= decap.THUMBNAIL_MAX_BYTES
+    image = Image.open(io.BytesIO(data))
+    assert (image.format, image.width) == ("WEBP", decap.THUMBNAIL_WIDTH)
+    return image
+
+
+def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_library,
+                                                                    monkeypatch):
+    originals = 12 * len(noise_png(0))
+    # every file is listed, in path order, as Decap's proxy backend reads one: base64
+    # `content` (what it turns into the picture it shows), never the original's bytes
+    response = eve.post("/api/v1/decap", json={"action": "getMedia", "params": {
+        "branch": "main", "mediaFolder": "media"}}, headers=OWN)
+    assert response.status_code == 200
+    first = response.get_json()
+    assert [f["path"] for f in first] == big_library
+    assert all(f["encoding"] == "base64" for f in first)
+    # an answer makes at most MEDIA_RENDERS thumbnails; the others come blank this time
+    made = [f for f in first if f["content"]]
+    assert len(made) == decap.MEDIA_RENDERS
+    assert all(f["content"] == "" for f in first[decap.MEDIA_RENDERS:])
+    for item in made:
+        thumbnail(item)
+    again = eve.post("/api/v1/decap", json={"action": "getMedia", "params": {
+        "branch": "main", "mediaFolder": "media"}}, headers=OWN)
+    listed = again.get_json()
+    assert all(thumbnail(f) for f in listed)  # kept from before, or made now
+    assert len(again.get_data()) < originals / 5
+    assert len(again.get_data()) <= decap.MEDIA_ANSWER_BYTES + 500 * len(listed)
+
+    # pages of `perPage` files; an empty answer past the last
+    pages = [call(eve, "getMedia", {"page": page, "perPage": 5}) for page in (1, 2, 3, 4)]
+    assert [len(p) for p in pages] == [5, 5, 2, 0]
+    assert [f["path"] for p in pages for f in p] == big_library
+    assert pages[1] == listed[5:10]
+
+    # the thumbnails of one answer fill at most MEDIA_ANSWER_BYTES; the rest come blank
+    one = len(listed[0]["content"])
+    monkeypatch.setattr(decap, "MEDIA_ANSWER_BYTES", int(2.5 * one))
+    bounded = call(eve, "getMedia", {"mediaFolder": "media"})
+    assert [f["path"] for f in bounded] == big_library
+    assert sum(len(f["content"]) for f in bounded) <= 2.5 * one
+    assert [bool(f["content"]) for f in bounded][:3] == [True, True, False]
+
+
+def test_an_upload_answers_its_thumbnail_and_a_file_its_bytes(eve, ann):
+    data = noise_png(99)
+    sent = call(ann, "persistMedia", {"asset": {
+        "path": "media/noise.png", "content": base64.b64encode(data).decode(),
+        "encoding": "base64"}})
+    thumbnail(sent)
+    # made at upload: the library's next answer has it, within its budget of renders
+    listed = call(eve, "getMedia", {"mediaFolder": "media"})
+    assert listed == [sent]
+    # one file asked for by its path (the editor's preview of an image) is the original
+    whole = call(eve, "getMediaFile", {"path": sent["path"]})
+    assert base64.b64decode(whole["content"]) == data
+
+
 def test_deploy_preview(eve, client):
     persist(eve, "draft-preview", article("Draft preview"))
     preview = call(eve, "getDeployPreview", entry("draft-preview"))
@@ -370,6 +461,9 @@ BAD_PARAMS: list[tuple[str, Any]] = [
     ("deleteFiles", {"paths": []}),
     ("deleteFiles", {"paths": ["media/a.png"]}),
     ("getMedia", {"mediaFolder": {}}),
+    ("getMedia", {"page": 0}),
+    ("getMedia", {"perPage": 101}),
+    ("getMedia", {"perPage": "many"}),
     ("getMediaFile", {"path": None}),
     ("persistMedia", {}),
     ("getDeployPreview", {"slug": "a"}),

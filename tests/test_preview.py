@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from conftest import article
+from itsdangerous import URLSafeSerializer
 
 
 def make(client, headers, title, **fields):
@@ -133,3 +134,82 @@ def test_preview_link_requests_are_checked(client, author_token):
     client.delete(f"/api/v1/manage/articles/{slug}",
                   headers={"Authorization": f"Bearer {editor}", "If-Match": etag})
     assert client.get(urlsplit(deleted_link).path).status_code == 404
+
+
+def delete(client, headers, slug):
+    etag = client.get(f"/api/v1/manage/articles/{slug}", headers=headers).headers["ETag"]
+    response = client.delete(f"/api/v1/manage/articles/{slug}",
+                             headers={**headers, "If-Match": etag})
+    assert response.status_code == 204, response.get_json()
+
+
+def link_path(client, headers, slug):
+    made = client.post(f"/api/v1/manage/articles/{slug}/preview-link", headers=headers)
+    assert made.status_code == 201, made.get_json()
+    return urlsplit(made.get_json()["url"]).path
+
+
+def test_a_preview_link_ends_with_the_article_not_its_slug(client, editor_token):
+    slug = make(client, editor_token, "Quarterly figures")["slug"]
+    old = link_path(client, editor_token, slug)
+    assert client.get(old).get_json()["title"] == "Quarterly figures"
+    delete(client, editor_token, slug)
+    assert client.get(old).status_code == 404
+    # a different draft under the same slug is another article: the old link shows nothing
+    again = make(client, editor_token, "Quarterly figures",
+                 summary="EMBARGOED: merger talks with the harbour authority.")
+    assert again["slug"] == slug
+    shown = client.get(old)
+    assert shown.status_code == 404 and shown.mimetype == "application/problem+json"
+    assert "EMBARGOED" not in shown.get_data(as_text=True)
+    new = link_path(client, editor_token, slug)
+    assert client.get(new).get_json()["summary"].startswith("EMBARGOED")
+    # edits within the article's life keep its links working
+    etag = client.get(f"/api/v1/manage/articles/{slug}", headers=editor_token).headers["ETag"]
+    client.patch(f"/api/v1/manage/articles/{slug}", json={"title": "Quarterly figures, v2"},
+                 headers={**editor_token, "If-Match": etag})
+    assert client.get(new).get_json()["title"] == "Quarterly figures, v2"
+
+
+def test_an_editor_revokes_every_preview_link_of_an_article(client, author_token,
+                                                           editor_token, git):
+    slug = make(client, author_token, "Board changes")["slug"]
+    other = make(client, author_token, "Budget leak")["slug"]
+    first, second = link_path(client, author_token, slug), link_path(client, author_token, slug)
+    kept = link_path(client, author_token, other)
+    url = f"/api/v1/manage/articles/{slug}/preview-links"
+    before = git("for-each-ref")
+    assert client.delete(url).status_code == 401
+    refused = client.delete(url, headers=author_token)
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert client.get(first).status_code == 200
+
+    revoked = client.delete(url, headers=editor_token)
+    assert revoked.status_code == 204 and revoked.get_data() == b""
+    for path in (first, second):
+        gone = client.get(path)
+        assert gone.status_code == 410 and gone.mimetype == "application/problem+json"
+        assert "revoked" in gone.get_json()["detail"]
+    assert client.get(kept).status_code == 200  # another article's links are untouched
+    fresh = link_path(client, author_token, slug)  # links made afterwards work
+    assert client.get(fresh).get_json()["title"] == "Board changes"
+    assert client.get(first).status_code == 410
+    assert git("for-each-ref") == before  # revoking writes nothing into the repository
+
+    missing = client.delete("/api/v1/manage/articles/no-such/preview-links",
+                            headers=editor_token)
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    bad = client.delete("/api/v1/manage/articles/Not_A_Slug/preview-links",
+                        headers=editor_token)
+    assert bad.status_code == 404 and "slug" in bad.get_json()["errors"]
+
+
+def test_a_link_signed_before_links_named_their_article_is_refused(client, author_token,
+                                                                   repo):
+    slug = make(client, author_token, "Old style")["slug"]
+    key = (repo / "cms" / "preview.key").read_text().strip()
+    signer = URLSafeSerializer(key.encode(), salt="cms-preview-link")
+    old = signer.dumps([slug, int(time.time()) + 3600])  # as links were signed until now
+    refused = client.get(f"/api/v1/preview/links/{old}")
+    assert refused.status_code == 410 and refused.mimetype == "application/problem+json"
+    assert "new one" in refused.get_json()["detail"]

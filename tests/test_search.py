@@ -155,3 +155,30 @@ def test_an_index_from_before_stemming_is_rebuilt(repo: Path, client: FlaskClien
     fresh = create_app({"REPO": str(repo), "TESTING": True}).test_client()
     assert set(found(fresh, "bridges")) == {site["Bridge reopens after repairs"],
                                             site["Harbour festival draws crowds"]}
+
+
+def test_a_highlight_looks_only_so_far_into_a_long_body(
+        client: FlaskClient, editor_token: dict[str, str], author_token: dict[str, str]) -> None:
+    # a body of about 70 KB: the scan for a match stops after HIGHLIGHT_CHARS of it, so one
+    # query over many such articles cannot cost a second of CPU; the article is still found
+    filler = " ".join(["The council met again on Monday to discuss the quay walls."] * 30)
+    blocks = [filler] * 40
+    deep = story("Council minutes, complete", *blocks, "A zeppelin landed at the end.",
+                 summary="What the council said, all of it.")
+    near = story("Council minutes, short", filler[:search.HIGHLIGHT_CHARS // 2],
+                 "A zeppelin landed early on.", *blocks, summary="The gist of it.")
+    slugs = []
+    for doc in (deep, near):
+        made = client.post(MANAGE, json=doc, headers=editor_token)
+        assert made.status_code == 201, made.get_json()
+        slug = made.get_json()["slug"]
+        assert client.post(f"{MANAGE}/{slug}/publish", headers=editor_token).status_code == 200
+        slugs.append(slug)
+    assert len("\n".join(blocks)) > 5 * search.HIGHLIGHT_CHARS
+    for url, headers in ((PUBLIC, {}), (MANAGE, author_token)):
+        body = client.get(url, headers=headers, query_string={
+            "q": "zeppelins", "sort": "relevance"}).get_json()
+        shown = {i["slug"]: i["highlight"] for i in body["items"]}
+        assert set(shown) == set(slugs) and body["meta"]["total"] == 2
+        assert shown[slugs[0]] == "What the council said, all of it."  # the summary's start
+        assert "<mark>zeppelin</mark> landed early on." in shown[slugs[1]]

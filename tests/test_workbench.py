@@ -178,3 +178,28 @@ def test_signing_out_ends_the_session(repo, server, browser):
     expect(page.get_by_test_id("signin-message")).to_have_text(
         "That token is unknown or revoked.")
     assert problems == []
+
+
+def test_the_media_library_shows_thumbnails_of_big_images(repo, server, browser, tmp_path):
+    _, eve = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
+    width, height = 1600, 1200
+    photo = tmp_path / "noise.png"  # about 5.8 MB: random pixels do not compress
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(
+        photo, compress_level=1)
+    with photo.open("rb") as f:
+        made = requests.post(f"{server}/api/v1/manage/media", files={"file": f},
+                             headers={"Authorization": f"Bearer {eve}"}, timeout=60)
+    assert made.status_code == 201, made.text
+    problems: list[str] = []
+    page = signed_in(browser, server, eve, problems)
+    # Decap loads its media library as it starts
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/decap") and '"getMedia"' in (
+            r.request.post_data or ""), timeout=20000) as answer:
+        page.reload()
+    page.get_by_role("button", name="Media").click()
+    assert len(answer.value.body()) < photo.stat().st_size / 20  # a thumbnail, not the file
+    # Decap's proxy backend turns the thumbnail into the picture it shows
+    card = page.locator("img[src^='blob:']").first
+    expect(card).to_be_visible(timeout=15000)
+    assert card.evaluate("img => img.complete && img.naturalWidth") == 320
+    assert problems == []

@@ -5,9 +5,20 @@ card (summary, word count, reading time), its body, `published_at` (when it last
 null), `updated_at` and `revision` of the draft, and `previous`/`next` among drafts in the
 management list's order (most recently updated first: `next` is the one updated after it).
 
-A preview link is `<slug>.<expiry>` signed with a key kept in `<git dir>/cms/preview.key`
-(made once, mode 0600, shared by every worker). It shows that one draft as it is when opened,
-and nothing else; after its expiry it is refused. No Flask here.
+A preview link is `[slug, expiry, life, epoch]` signed with a key kept in
+`<git dir>/cms/preview.key` (made once, mode 0600, shared by every worker). It shows that one
+draft as it is when opened, and nothing else:
+
+- `life` is the commit on `main` that created the article in its current life (after its last
+  delete). A slug outlives its article: once the article is deleted the link shows nothing
+  (404), even when a different draft is created later under the same slug.
+- `epoch` is the article's revocation mark when the link was made: revoking (an editor's
+  `DELETE .../preview-links`) writes a fresh random mark to `<git dir>/cms/preview-revoked/
+  <slug>`, so every link made before answers 410 and links made afterwards work. The mark is
+  kept beside the key, outside the history, like every other secret of the server.
+- after its expiry the link answers 410.
+
+No Flask here.
 """
 
 from __future__ import annotations
@@ -15,14 +26,16 @@ from __future__ import annotations
 import builtins
 import os
 import secrets
+import threading
 import time
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from cms.content.articles import Article
+from cms.content.layout import MAIN
 from cms.delivery import cards as public
-from cms.errors import ArticleNotFound, Gone, NotFound
+from cms.errors import ArticleNotFound, Gone, NotFound, StorageUnavailable
 from cms.store import ArticleStore
 from cms.times import iso
 
@@ -75,37 +88,97 @@ class Preview:
 
 
 class PreviewLinks:
-    """Signed, expiring links to one draft."""
+    """Signed, expiring links to one draft in one life of its article, revocable per article."""
 
-    def __init__(self, git_dir: str) -> None:
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
+        git_dir = store.repo.git_dir
         self._signer = URLSafeSerializer(_key(git_dir), salt="cms-preview-link")
+        self._marks = os.path.join(git_dir, "cms", "preview-revoked")
 
     def make(self, slug: str, lifetime: int) -> tuple[str, int]:
-        """Return a link token for `slug` and when it expires (seconds since the epoch)."""
+        """Return a link token for the current draft of `slug` and when it expires (seconds
+        since the epoch); raises ArticleNotFound."""
+        draft = self.store.get(slug)
+        life = self._life(slug, draft.meta["revision"])
+        if life is None:
+            raise ArticleNotFound(f"There is no article '{slug}'.")
         expires = int(time.time()) + lifetime
-        return self._signer.dumps([slug, expires]), expires
+        return self._signer.dumps([slug, expires, life, self._mark(slug)]), expires
 
-    def open(self, link: str) -> str:
-        """Return the slug a link names; raises NotFound (not a link of ours) or Gone
-        (expired)."""
-        try:
-            slug, expires = self._signer.loads(link)
-        except (BadSignature, ValueError, TypeError) as e:
-            raise NotFound("There is no such preview link.") from e
-        if not isinstance(slug, str) or not isinstance(expires, int):
-            raise NotFound("There is no such preview link.")
-        if expires <= time.time():
-            raise Gone(f"This preview link expired at {iso(expires)}; ask for a new one.")
-        return slug
+    def article(self, preview: Preview, link: str) -> dict[str, Any]:
+        """The draft `link` names, without neighbours (a link shows that one draft only).
 
-    @staticmethod
-    def article(preview: Preview, slug: str) -> dict[str, Any]:
-        """The linked draft, without neighbours (a link shows that one draft only)."""
+        Raises NotFound (not a link of ours, or its article was deleted since) or Gone
+        (expired, revoked, or signed before links named their article's life).
+        """
+        slug, life = self._open(link)
         try:
             shown = preview.article(slug)
         except ArticleNotFound as e:
             raise NotFound("The article of this preview link no longer exists.") from e
+        # the life of the very revision read, so a delete and re-create racing this read
+        # cannot show the new article through the old link
+        if self._life(slug, shown["revision"]) != life:
+            raise NotFound("The article of this preview link no longer exists.")
         return {**shown, "previous": None, "next": None}
+
+    def revoke(self, slug: str) -> None:
+        """Make every link of `slug` made until now stop working (410); raises
+        StorageUnavailable when the mark cannot be written."""
+        path = os.path.join(self._marks, slug)
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            os.makedirs(self._marks, mode=0o700, exist_ok=True)
+            with open(tmp, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(16))
+            os.replace(tmp, path)  # whole or not at all, whichever worker reads it
+        except OSError as e:
+            raise StorageUnavailable("The preview links cannot be revoked: "
+                                     f"{os.strerror(e.errno or 0)}.") from e
+
+    def _open(self, link: str) -> tuple[str, str]:
+        """(slug, life) of a valid link; raises NotFound or Gone."""
+        try:
+            claims = self._signer.loads(link)
+        except (BadSignature, ValueError, TypeError) as e:
+            raise NotFound("There is no such preview link.") from e
+        if not isinstance(claims, list) or not claims or not isinstance(claims[0], str):
+            raise NotFound("There is no such preview link.")
+        if len(claims) == 2:
+            raise Gone("This preview link was made before links were tied to their article "
+                       "and no longer opens; ask for a new one.")
+        if len(claims) != 4 or not isinstance(claims[1], int) or not all(
+                isinstance(c, str) for c in claims[2:]):
+            raise NotFound("There is no such preview link.")
+        slug, expires, life, mark = claims
+        if expires <= time.time():
+            raise Gone(f"This preview link expired at {iso(expires)}; ask for a new one.")
+        if mark != self._mark(slug):
+            raise Gone("The preview links of this article were revoked; ask for a new one.")
+        return slug, life
+
+    def _mark(self, slug: str) -> str:
+        """The article's revocation mark ("" until its links were first revoked)."""
+        try:
+            with open(os.path.join(self._marks, slug), encoding="ascii") as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return ""
+
+    def _life(self, slug: str, revision: str) -> str | None:
+        """The commit on `main` that began the life of `slug` that `revision` belongs to: its
+        first revision after the last delete before `revision` (None: not in the index)."""
+        index = self.store.index
+        at = index.position(revision, MAIN)
+        if at is None:
+            return None
+        row = index.db.execute(
+            "SELECT sha FROM revisions WHERE slug = :slug AND line = 'main' AND seq <= :at AND "
+            "seq > COALESCE((SELECT MAX(seq) FROM revisions WHERE slug = :slug AND "
+            "line = 'main' AND blob IS NULL AND seq < :at), 0) ORDER BY seq LIMIT 1",
+            {"slug": slug, "at": at}).fetchone()
+        return row[0] if row else None
 
 
 def _key(git_dir: str) -> bytes:

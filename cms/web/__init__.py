@@ -114,7 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cms.sessions"] = SessionStore(store.repo.git_dir,
                                                   int(settings.session_lifetime))
     app.extensions["cms.preview"] = Preview(store)
-    app.extensions["cms.preview_links"] = PreviewLinks(store.repo.git_dir)
+    app.extensions["cms.preview_links"] = PreviewLinks(store)
     workbench.init(app)
 
     api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses(),

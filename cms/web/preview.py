@@ -1,5 +1,6 @@
-"""Draft preview over HTTP: `/api/v1/preview/...` for signed-in users (any role), and signed
-preview links anyone holding one can open (see `cms.preview`)."""
+"""Draft preview over HTTP: `/api/v1/preview/...` for signed-in users (any role), signed
+preview links anyone holding one can open, and their revocation by an editor (see
+`cms.delivery.preview`)."""
 
 from __future__ import annotations
 
@@ -98,8 +99,7 @@ def article(slug: str) -> Any:
 @blp.doc(summary="A signed link that shows this draft to anyone holding it, until it expires")
 @problems(blp, 400, 401, 403, 404, 413, 415, 422, 429)
 def make_link(args: dict[str, Any], slug: str) -> Any:
-    preview().store.get(checked(slug))
-    link, expires = links().make(slug, args["expires_in"])
+    link, expires = links().make(checked(slug), args["expires_in"])
     url = url_for("preview.linked", link=link, _external=True)
     return ({"url": url, "expires_at": datetime.fromtimestamp(expires, UTC)}, 201,
             {"Location": url})
@@ -108,7 +108,20 @@ def make_link(args: dict[str, Any], slug: str) -> Any:
 @blp.route("/api/v1/preview/links/<link>", methods=["GET"])
 @blp.response(200, PreviewArticleSchema)
 @blp.doc(summary="The draft a preview link names, as it is now (no token: the link is the "
-                 "credential)", security=[])
+                 "credential); 404 once its article was deleted, 410 once expired or revoked",
+         security=[])
 @problems(blp, 404, 410, 429)
 def linked(link: str) -> Any:
-    return jsonify(links().article(preview(), links().open(link)))
+    return jsonify(links().article(preview(), link))
+
+
+@blp.route("/api/v1/manage/articles/<slug>/preview-links", methods=["DELETE"])
+@requires("editor")
+@blp.response(204)
+@blp.doc(summary="Revoke every preview link of this article made until now (410 from then "
+                 "on); links made afterwards work")
+@problems(blp, 401, 403, 404, 429, 503)
+def revoke_links(slug: str) -> Any:
+    preview().store.get(checked(slug))
+    links().revoke(slug)
+    return "", 204

@@ -49,7 +49,13 @@ from cms.times import rfc3339
 COLLECTION = "articles"
 _ENTRY_PATH = re.compile(r"^articles/([a-z0-9]+(?:-[a-z0-9]+)*)\.json$")
 UNPUBLISHED_PAGE = 100
-MEDIA_LISTED = 100  # getMedia sends every file's bytes: the first this many, in path order
+# Decap's proxy backend shows a library file only from base64 `content` (it ignores a `url`),
+# so getMedia sends each file of a page as a small thumbnail, never its original's bytes:
+MEDIA_PAGE = 100  # files an answer lists (Decap asks for the first page only)
+THUMBNAIL_WIDTH = 320  # a WebP rendition as wide as this (one of cms.media.renditions.WIDTHS)
+THUMBNAIL_MAX_BYTES = 96 * 1024  # a file this small is its own thumbnail; a bigger one is none
+MEDIA_ANSWER_BYTES = 4 * 1024 * 1024  # base64 of thumbnails per answer; the rest come blank
+MEDIA_RENDERS = 8  # thumbnails an answer makes (each decodes an original); the rest come blank
 # stands in for an image not uploaded yet while an entry is checked before any upload
 _PLACEHOLDER = media_path("0" * 64, "png")
 _FLAT_MEDIA = re.compile(r"media/([0-9a-f]{64})\.(jpg|png|webp|gif)")
@@ -171,6 +177,9 @@ class DeleteFilesParams(Params):
 
 class MediaParams(Params):
     mediaFolder = fields.String(load_default="media")  # noqa: N815
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    perPage = fields.Integer(load_default=MEDIA_PAGE,  # noqa: N815
+                             validate=validate.Range(min=1, max=MEDIA_PAGE))
 
 
 class PersistMediaParams(Params):
@@ -509,17 +518,52 @@ class DecapBackend:
 
     # -- media: the media library (cms.media), files as Decap's proxy backend sends them ----
 
-    def _sent(self, file: MediaFile) -> dict[str, Any]:
-        data = self._library().original(file.blob)
+    def _sent(self, file: MediaFile, data: bytes) -> dict[str, Any]:
+        """A file as Decap's proxy backend reads one, `data` (its bytes, or a thumbnail, or
+        nothing) as its base64 `content`."""
         return {"id": digest_of(file.path), "name": posixpath.basename(file.path),
                 "path": file.path, "content": base64.b64encode(data).decode("ascii"),
                 "encoding": "base64"}
 
+    def _thumbnail(self, file: MediaFile, budget: _Budget) -> bytes:
+        """A small picture of `file` for Decap's library: the file itself when it is no bigger
+        than THUMBNAIL_MAX_BYTES, else its THUMBNAIL_WIDTH-wide WebP rendition (made once and
+        kept, see `cms.media.renditions`); b"" when there is none to send (too big, or not
+        made within `budget`)."""
+        library = self._library()
+        if file.size <= THUMBNAIL_MAX_BYTES:
+            return library.original(file.blob)
+
+        def original() -> bytes:  # read only when the rendition is not made yet
+            if budget.renders <= 0:
+                raise _Deferred
+            budget.renders -= 1
+            return library.original(file.blob)
+
+        try:
+            data = library.cache.rendition(file.blob, THUMBNAIL_WIDTH, original)
+        except _Deferred:
+            return b""
+        except (OSError, ValueError):
+            return b""  # a shape WebP cannot hold (over 16,383 pixels tall at this width)
+        return data if len(data) <= THUMBNAIL_MAX_BYTES else b""
+
+    def _listed(self, file: MediaFile, budget: _Budget) -> dict[str, Any]:
+        sent = self._sent(file, self._thumbnail(file, budget))
+        if len(sent["content"]) > budget.chars:
+            sent["content"] = ""
+        budget.chars -= len(sent["content"])
+        return sent
+
     def get_media(self, user: User, params: dict[str, Any]) -> Any:
+        """One page of the library in path order, each file with a thumbnail while the
+        answer's budget lasts (MEDIA_ANSWER_BYTES, MEDIA_RENDERS), blank after it; [] past
+        the last page."""
         if self.media is None:
             return []
-        files, _ = self.media.list(page=1, per_page=MEDIA_LISTED)
-        return [self._sent(f) for f in files if not f.problems]
+        files, _ = self.media.list(page=params["page"], per_page=params["perPage"])
+        budget = _Budget(MEDIA_ANSWER_BYTES, MEDIA_RENDERS)
+        return [self._listed(f, budget) for f in files if not f.problems]
 
     def get_media_file(self, user: User, params: dict[str, Any]) -> Any:
         path = params["path"].lstrip("/")
@@ -530,13 +574,26 @@ class DecapBackend:
         file = self._library().get(path) if self.media else None
         if file is None or file.problems:
             raise NotFound(f"There is no media file {path[:100]}.")
-        return self._sent(file)
+        return self._sent(file, self._library().original(file.blob))
 
     def persist_media(self, user: User, params: dict[str, Any]) -> Any:
         asset = params["asset"]
         data = _decoded(asset, "params.asset")
         stored = self._library().upload(data, user.person, posixpath.basename(asset["path"]))
-        return self._sent(stored)
+        # what Decap shows in its library for the new file; made now, kept for getMedia
+        return self._sent(stored, self._thumbnail(stored, _Budget(MEDIA_ANSWER_BYTES, 1)))
+
+
+@dataclass
+class _Budget:
+    """What one answer may still spend: base64 characters of thumbnails, and renders."""
+
+    chars: int
+    renders: int
+
+
+class _Deferred(Exception):
+    """A thumbnail not made: the answer's renders are spent."""
 
 
 def entry_slug(path: str, field: str = "params.path") -> str:
