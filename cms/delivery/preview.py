@@ -33,7 +33,6 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from cms.content.articles import Article
-from cms.content.layout import MAIN
 from cms.delivery import cards as public
 from cms.errors import ArticleNotFound, Gone, NotFound, StorageUnavailable
 from cms.store import ArticleStore
@@ -167,18 +166,8 @@ class PreviewLinks:
             return ""
 
     def _life(self, slug: str, revision: str) -> str | None:
-        """The commit on `main` that began the life of `slug` that `revision` belongs to: its
-        first revision after the last delete before `revision` (None: not in the index)."""
-        index = self.store.index
-        at = index.position(revision, MAIN)
-        if at is None:
-            return None
-        row = index.db.execute(
-            "SELECT sha FROM revisions WHERE slug = :slug AND line = 'main' AND seq <= :at AND "
-            "seq > COALESCE((SELECT MAX(seq) FROM revisions WHERE slug = :slug AND "
-            "line = 'main' AND blob IS NULL AND seq < :at), 0) ORDER BY seq LIMIT 1",
-            {"slug": slug, "at": at}).fetchone()
-        return row[0] if row else None
+        """The commit on `main` that began the life of `slug` that `revision` belongs to."""
+        return self.store.index.drafts.life_of(slug, revision)
 
 
 def _key(git_dir: str) -> bytes:

@@ -167,6 +167,20 @@ class DraftQueries:
                               (sha, line)).fetchone()
         return row[0] if row else None
 
+    def life_of(self, slug: str, revision: str) -> str | None:
+        """The commit on `main` that began the life of `slug` that its revision `revision`
+        belongs to: its first revision after the last delete before `revision` (None: the
+        revision is not in the index)."""
+        at = self.position(revision, "main")
+        if at is None:
+            return None
+        row = self.tables.db.execute(
+            "SELECT sha FROM revisions WHERE slug = :slug AND line = 'main' AND seq <= :at AND "
+            "seq > COALESCE((SELECT MAX(seq) FROM revisions WHERE slug = :slug AND "
+            "line = 'main' AND blob IS NULL AND seq < :at), 0) ORDER BY seq LIMIT 1",
+            {"slug": slug, "at": at}).fetchone()
+        return row[0] if row else None
+
     def on_line(self, sha: str, line: str) -> bool:
         return self.tables.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",
                                (sha, line)).fetchone() is not None
