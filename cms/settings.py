@@ -1,89 +1,320 @@
-"""The CMS's settings: one object, built once, used by the HTTP app and the `cms` command alike.
+"""The CMS's settings, each declared once below with its type, default and help text, and one
+object built from them that the HTTP app and the `cms` command alike read.
 
-Each setting is taken from its default, then from the `CMS_<NAME>` environment variable, then
-from an optional mapping of `<NAME>` keys (what `create_app(config)` is given). A variable's
-value is read as JSON when it parses (`CMS_DURABLE=true`, `CMS_SCHEDULER_INTERVAL=0`), else as
-the plain string, as Flask's `from_prefixed_env` reads it.
+`Settings.load` takes each setting from its default, then from the `CMS_<NAME>` environment
+variable, then from an optional mapping of `<NAME>` keys (what `create_app(config)` is given),
+and converts and checks every value it was given: a value the server would trip over later is
+refused at start-up by `BadSetting`, which names each variable that is wrong and what it
+expected. `python -m cms.settings --docs` writes docs/configuration.md from the declarations.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
-from collections.abc import Mapping
+import re
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from cms.content import identity
 from cms.content.identity import Person
+from cms.errors import CMSError
 
 PREFIX = "CMS_"
+YES = ("1", "true", "yes", "on")
+NO = ("0", "false", "no", "off", "")
+
+
+class BadSetting(CMSError, ValueError):
+    """Settings that cannot be used; the detail has a line per variable, such as
+    `CMS_WEBHOOK_TIMEOUT: expected a number of seconds, got 'abc'`."""
+
+
+class OutOfRange(ValueError):
+    """A value of the right type, outside what the setting allows."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one type of setting is read: `convert` takes a string (from the environment) or a
+    mapping's value and returns the typed value, or raises OutOfRange for a value of the
+    right type that is not allowed, ValueError or TypeError for any other."""
+
+    name: str  # the type, as docs/configuration.md shows it
+    expected: str  # what an error says was expected
+    convert: Callable[[Any], Any]
+    allowed: str = ""  # what an error says was expected of a value out of range
+
+    def read(self, value: Any) -> Any:
+        """The typed value; raises ValueError saying what was expected and what was given."""
+        try:
+            return self.convert(value)
+        except OutOfRange:
+            raise ValueError(f"expected {self.allowed}, got {value!r}") from None
+        except (ValueError, TypeError, OverflowError):
+            raise ValueError(f"expected {self.expected}, got {value!r}") from None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(value)
+    return value
+
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, with None or an empty string meaning "not set"."""
+    return lambda value: None if value is None or str(value).strip() == "" else convert(value)
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word not in YES + NO:
+        raise ValueError(value)
+    return word in YES
+
+
+def _whole(minimum: int) -> Callable[[Any], int]:
+    def read(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(value)
+        number = value if isinstance(value, int) else int(value.strip())
+        if number < minimum:
+            raise OutOfRange(value)
+        return number
+
+    return read
+
+
+def _seconds(*, above_zero: bool = False) -> Callable[[Any], float]:
+    def read(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise TypeError(value)
+        number = float(value.strip() if isinstance(value, str) else value)
+        if not math.isfinite(number):
+            raise ValueError(value)
+        if number < 0 or (above_zero and number == 0):
+            raise OutOfRange(value)
+        return number
+
+    return read
+
+
+def _list(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """Comma-separated (or a JSON array, or a list), each item read by `item`."""
+
+    def read(value: Any) -> tuple[Any, ...]:
+        if isinstance(value, str):
+            text = value.strip()
+            parts = json.loads(text) if text.startswith("[") else text.split(",")
+            if not isinstance(parts, list):
+                raise ValueError(value)
+        else:
+            parts = list(value) if isinstance(value, list | tuple) else [value]
+        parts = [p.strip() if isinstance(p, str) else p for p in parts]
+        return tuple(item(p) for p in parts if p != "")
+
+    return read
+
+
+def _url(value: Any) -> str:
+    text = _text(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(value)
+    return text
+
+
+# flask-limiter's notation (the `limits` package's): "20 per minute", "5/second; 100/day"
+_RATE_ITEM = r"\s*[0-9]+\s*(?:/|per)\s*(?:[0-9]+\s*)?(?:second|minute|hour|day|month|year)s?\s*"
+_RATE = re.compile(rf"{_RATE_ITEM}(?:[,;|]{_RATE_ITEM})*", re.IGNORECASE)
+
+
+def _rate(value: Any) -> str:
+    if _RATE.fullmatch(_text(value)) is None:
+        raise ValueError(value)
+    return str(value)
+
+
+def _identity(problems: Callable[[object], list[str]]) -> Callable[[Any], str]:
+    def read(value: Any) -> str:
+        if problems(value):
+            raise ValueError(value)
+        return str(value)
+
+    return read
+
+
+TEXT = Kind("text", "some text", _text)
+PATH = Kind("path", "a path", _text)
+OPTIONAL_PATH = Kind("path", "a path, or nothing", _optional(_text))
+OPTIONAL_TEXT = Kind("text", "some text, or nothing", _optional(_text))
+URL = Kind("URL", "an http or https URL, or nothing", _optional(_url))
+FLAG = Kind("yes/no", "true or false (also 1/0, yes/no, on/off)", _flag)
+SECONDS = Kind("seconds", "a number of seconds", _seconds(), "a number of seconds >= 0")
+TIMEOUT = Kind("seconds", "a number of seconds", _seconds(above_zero=True),
+               "a number of seconds > 0")
+WHOLE_SECONDS = Kind("seconds", "a whole number of seconds", _whole(1),
+                     "a whole number of seconds >= 1")
+COUNT = Kind("count", "a whole number", _whole(0), "a whole number >= 0")
+AT_LEAST_ONE = Kind("count", "a whole number", _whole(1), "a whole number >= 1")
+BYTES = Kind("bytes", "a whole number of bytes", _whole(0), "a whole number of bytes >= 0")
+LIMIT_BYTES = Kind("bytes", "a whole number of bytes", _whole(1),
+                   "a whole number of bytes >= 1")
+OPTIONAL_LIMIT = Kind("bytes", "a whole number of bytes, or nothing", _optional(_whole(1)),
+                      "a whole number of bytes >= 1, or nothing")
+SECONDS_LIST = Kind("list of seconds", "comma-separated numbers of seconds",
+                    _list(_seconds()), "comma-separated numbers of seconds >= 0")
+ORIGINS = Kind("list of origins", "comma-separated origins", _list(_text))
+RATE = Kind("rate limit", "a rate limit such as '20 per minute'", _rate)
+NAME = Kind("text", "a name git can write (1..200 characters, no < > or control characters, "
+                    "no space at either end)", _identity(identity.name_problems))
+EMAIL = Kind("email", "an email address git can write (name@domain)",
+             _identity(identity.email_problems))
+
+
+def setting(kind: Kind, default: Any, help: str, *, shown: str | None = None) -> Any:
+    """Declare a setting (a field of `Settings`): how it is read, its default, what it does,
+    and how the docs show the default when the value alone would not say it."""
+    return field(default=default, metadata={"kind": kind, "help": help, "shown": shown})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Every `CMS_*` setting the store, the CLI and the app read."""
 
-    repo: str = "./content-repo"
-    committer_name: str = "Git CMS"
-    committer_email: str = "cms@localhost"
-    durable: bool = False
-    signing_key: str | None = None  # an SSH private key: sign the CMS's commits (cms.signing)
-    manage_cors_origins: Any = field(default_factory=list)
-    delivery_cache_control: str = "public, max-age=60, stale-while-revalidate=300"
-    scheduler_interval: float = 5.0
-    auth_failure_limit: str = "20 per minute"
-    site_title: str = "Git CMS"
-    site_url: str | None = None
-    trusted_proxies: int = 0
-    article_url: str | None = None
-    max_content_length: int | None = 1024 * 1024
-    media_max_bytes: int = 20_000_000
-    media_url: str | None = None
-    # the editors' workbench (see cms.web.workbench)
-    session_lifetime: int = 12 * 3600
-    workbench_dist: str | None = None
-    preview_frontend: str | None = None
-    # comma-separated seconds (or a list); the default spans about 31 hours
-    webhook_retry_delays: Any = "5,30,120,600,3600,21600,86400"
-    webhook_timeout: float = 10.0
-    webhook_allow_private: bool = False
-    webhook_interval: float = 0.25
-    replica_of: str | None = None  # a git URL: serve as a read replica of it
-    primary_url: str | None = None  # named in a replica's refusals
-    replica_interval: float = 1.0
-    mirror_poll_interval: float = 0.05
-    mirror_retry_max: float = 30.0
-    mirror_min_interval: float = 1.0
-    mirror_settle: float = 0.1
-    mirror_timeout: float = 120.0
-    # each worker's response cache: its total budget, and the largest response it keeps
-    response_cache_bytes: int = 64 * 1024 * 1024
+    repo: str = setting(PATH, "./content-repo", "the content repository")
+    committer_name: str = setting(
+        NAME, "Git CMS", "the committer of every commit the CMS makes (commits by anyone "
+        "else are `external`)")
+    committer_email: str = setting(EMAIL, "cms@localhost", "the committer's email")
+    durable: bool = setting(FLAG, False, "fsync objects and refs before acknowledging a write")
+    signing_key: str | None = setting(
+        OPTIONAL_PATH, None, "an SSH private key file (no passphrase): every commit the CMS "
+        "makes is signed with it, and `cms init` records its public half so `git log "
+        "--show-signature` verifies them")
+    auth_failure_limit: str = setting(
+        RATE, "20 per minute", "failed token attempts allowed per client address and worker "
+        "(flask-limiter's notation)")
+    manage_cors_origins: tuple[str, ...] = setting(
+        ORIGINS, (), "origins allowed to call the management API from a browser")
+    delivery_cache_control: str = setting(
+        TEXT, "public, max-age=60, stale-while-revalidate=300",
+        "`Cache-Control` of every delivery response")
+    scheduler_interval: float = setting(
+        SECONDS, 5.0, "seconds between checks for scheduled articles in each worker (`0`: "
+        "off; use `cms publish-due`)")
+    site_title: str = setting(TEXT, "Git CMS", "the feeds' title")
+    site_url: str | None = setting(
+        URL, None, "the public address of this server (scheme, host, any path prefix), e.g. "
+        "`https://news.example.org`: every absolute URL in a response (pagination `Link`, "
+        "feed self links, article links, the feeds' home page) is built on it, never on the "
+        "request's `Host`. Set it in production: public answers are cached, and without it "
+        "they follow the `Host` a client sent", shown="none: the address each request came to")
+    trusted_proxies: int = setting(
+        COUNT, 0, "how many reverse proxies stand in front of the server; their "
+        "`X-Forwarded-For` and `X-Forwarded-Proto` are then believed (werkzeug's ProxyFix), "
+        "so the limit on failed tokens counts per real client and URLs get the real scheme. "
+        "With `0` these headers are ignored: anyone could forge them")
+    article_url: str | None = setting(
+        URL, None, "where feeds and the sitemap link an article, e.g. "
+        "`https://news.example.org/{slug}`", shown="the delivery API's URL of the article")
+    max_content_length: int | None = setting(
+        OPTIONAL_LIMIT, 1024 * 1024, "the largest request body, in bytes, of every call but a "
+        "media upload (413 above it; empty: no limit)", shown="`1048576` (1 MiB)")
+    media_max_bytes: int = setting(
+        LIMIT_BYTES, 20_000_000, "the largest media upload, in bytes (413 above it)")
+    media_url: str | None = setting(
+        URL, None, "where public media URLs start in delivered articles, e.g. a CDN in front "
+        "of `/media/`", shown="`CMS_SITE_URL` when set, else this server's own address")
+    session_lifetime: int = setting(
+        WHOLE_SECONDS, 12 * 3600, "seconds a workbench session lasts")
+    workbench_dist: str | None = setting(
+        OPTIONAL_PATH, None, "where Decap CMS's built files are (the Docker image sets its "
+        "own)", shown="`workbench/node_modules/decap-cms/dist`")
+    preview_frontend: str | None = setting(
+        URL, None, "a frontend URL with `{url}` in it: Decap's \"View preview\" opens preview "
+        "links there")
+    webhook_retry_delays: tuple[float, ...] = setting(
+        SECONDS_LIST, (5.0, 30.0, 120.0, 600.0, 3600.0, 21600.0, 86400.0),
+        "seconds before each retry of a failed delivery (then `failed`); the default spans "
+        "about 31 hours")
+    webhook_timeout: float = setting(
+        TIMEOUT, 10.0, "seconds a receiver has to answer one delivery")
+    webhook_allow_private: bool = setting(
+        FLAG, False, "allow webhook URLs on loopback, private and link-local addresses")
+    webhook_interval: float = setting(
+        SECONDS, 0.25, "seconds between each worker's looks at the refs and the outbox "
+        "(`0`: no deliveries from this server)")
+    replica_of: str | None = setting(
+        OPTIONAL_TEXT, None, "a git URL: serve as a read replica of it (`cms serve "
+        "--replica-of`)")
+    primary_url: str | None = setting(
+        OPTIONAL_TEXT, None, "a replica's primary, named in its refusals (`cms serve "
+        "--primary-url`)")
+    replica_interval: float = setting(
+        SECONDS, 1.0, "seconds between a replica's fetches (at least 0.1 is used)")
+    mirror_poll_interval: float = setting(
+        SECONDS, 0.05, "seconds between the pusher's looks at `main` and `published` (`0`: "
+        "no pusher; use `cms mirror push`)")
+    mirror_settle: float = setting(
+        SECONDS, 0.1, "seconds `main` and `published` must stand still before the pusher "
+        "pushes them (an edit and its publish go in one push)")
+    mirror_min_interval: float = setting(
+        SECONDS, 1.0, "while writes keep coming (never settling), the seconds a mirror may "
+        "stay behind before it is pushed to anyway: a bulk load is pushed about once a second "
+        "(a mirror's `--min-interval` spaces its pushes further)")
+    mirror_retry_max: float = setting(
+        SECONDS, 30.0, "the longest wait, in seconds, before pushing again to a mirror whose "
+        "last push failed")
+    mirror_timeout: float = setting(
+        TIMEOUT, 120.0, "seconds a push may take before it counts as failed")
+    response_cache_bytes: int = setting(
+        BYTES, 64 * 1024 * 1024, "each worker's response cache: the most it holds (`0`: no "
+        "cache)", shown="`67108864` (64 MiB)")
     # (8 MiB: a sitemap file of 50,000 URLs, about 4 MB, is kept)
-    response_cache_entry_bytes: int = 8 * 1024 * 1024
-    # URLs per sitemap file (the protocol's limit); past it /sitemap.xml is an index
-    sitemap_max_urls: int = 50_000
-    # a reader's request catches the index up itself with at most this many new commits;
-    # more are caught up in the background (see `cms.readiness`)
-    catch_up_inline_commits: int = 200
+    response_cache_entry_bytes: int = setting(
+        BYTES, 8 * 1024 * 1024, "the largest answer the response cache keeps",
+        shown="`8388608` (8 MiB)")
+    sitemap_max_urls: int = setting(
+        AT_LEAST_ONE, 50_000, "URLs per sitemap file (the protocol's limit); past it "
+        "`/sitemap.xml` is a sitemap index")
+    catch_up_inline_commits: int = setting(
+        COUNT, 200, "a request catches the index up itself with at most this many new "
+        "commits; more are caught up in the background")
 
     @classmethod
     def load(cls, config: Mapping[str, Any] | None = None,
              environ: Mapping[str, str] | None = None) -> Settings:
         """Return the settings from defaults, then `CMS_*` variables of `environ` (default:
-        this process's environment), then the `<NAME>` keys of `config` (others are ignored)."""
+        this process's environment), then the `<NAME>` keys of `config` (others are ignored).
+        Raises BadSetting naming every variable whose value cannot be used."""
         environ = os.environ if environ is None else environ
-        given: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        wrong = []
         for f in dataclasses.fields(cls):
             name = f.name.upper()
-            if PREFIX + name in environ:
-                given[f.name] = _parse(environ[PREFIX + name])
             if config is not None and name in config:
-                given[f.name] = config[name]
-        for name in ("durable", "webhook_allow_private"):
-            if name in given:
-                given[name] = _flag(given[name])
-        return cls(**given)
+                given = config[name]
+            elif PREFIX + name in environ:
+                given = environ[PREFIX + name]
+            else:
+                continue
+            try:
+                values[f.name] = f.metadata["kind"].read(given)
+            except ValueError as e:
+                wrong.append(f"{PREFIX}{name}: {e}")
+        if wrong:
+            raise BadSetting("\n".join(wrong))
+        return cls(**values)
 
     @property
     def committer(self) -> Person:
@@ -95,15 +326,66 @@ class Settings:
         return {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
-def _parse(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
+def declared() -> dict[str, dataclasses.Field[Any]]:
+    """Every setting's declaration, by its variable's name (`CMS_REPO` ...)."""
+    return {PREFIX + f.name.upper(): f for f in dataclasses.fields(Settings)}
 
 
-def _flag(value: Any) -> bool:
-    """A yes/no setting: JSON true/false or 1/0, or the words yes/no, on/off."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+DOCS_HEAD = """\
+# Configuration
+
+<!-- Generated from cms/settings.py by `python -m cms.settings --docs`; edit the declarations
+there, not this file (tests/test_settings.py fails when it is stale). -->
+
+Each setting is taken from its default, then from its `CMS_<NAME>` environment variable, then
+from the mapping a program passes to `create_app()` (as `<NAME>` keys). The `cms` command
+reads the same settings as the server, so its commits (`cms import`, `cms publish-due`) carry
+the same committer as the server's and are indexed as the CMS's own, and `CMS_DURABLE` applies
+to them too.
+
+Every value is checked when the server or the `cms` command starts: a value that cannot be
+used stops it with a line naming the variable and what it expected, e.g.
+`CMS_WEBHOOK_TIMEOUT: expected a number of seconds, got 'abc'`. A yes/no setting takes
+`true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`; a list is comma-separated (or a JSON
+array); a setting whose default is "none" is unset when empty. Other `CMS_*` variables go to
+Flask's own configuration, e.g. `CMS_RATELIMIT_ENABLED=false` for flask-limiter.
+
+| variable | type | default | meaning |
+|---|---|---|---|
+"""
+
+
+def _shown(value: Any) -> str:
+    """A default as the docs show it."""
+    if value is None or value == ():
+        return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, tuple):
+        return f"`{','.join(_shown(v).strip('`') for v in value)}`"
+    if isinstance(value, float) and value.is_integer():
+        return f"`{int(value)}`"
+    return f"`{value}`"
+
+
+def docs() -> str:
+    """docs/configuration.md: every setting, its type, default and help text."""
+    rows = []
+    for variable, f in declared().items():
+        kind: Kind = f.metadata["kind"]
+        default = f.metadata["shown"] or _shown(f.default)
+        rows.append(f"| `{variable}` | {kind.name} | {default} | {f.metadata['help']} |\n")
+    return DOCS_HEAD + "".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m cms.settings --docs`: print docs/configuration.md."""
+    if argv != ["--docs"]:
+        print("usage: python -m cms.settings --docs > docs/configuration.md", file=sys.stderr)
+        return 2
+    sys.stdout.write(docs())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -39,7 +39,7 @@ import cms.git.repository
 from cms.auth.tokens import TokenStore
 from cms.git.refs import LOCK_WAIT_SECONDS, STALE_LOCK_SECONDS
 from cms.store import ArticleStore
-from cms.web import create_app
+from cms.web import create_app, services
 from harness.crash import Server, cms_check_problems, fsck_problems, leftovers, summaries_on, tip
 
 URL = "/api/v1/manage/articles"
@@ -144,7 +144,7 @@ def open_app(repo: Path) -> tuple[Flask, FlaskClient, dict[str, str]]:
 
 def release(app: Flask) -> None:
     """Close this thread's git helper and SQLite connection, so the filesystem can go."""
-    store = app.extensions["cms.store"]
+    store = services(app).store
     store.repo.git.close()
     store.index.tables.db.close()
 
@@ -526,7 +526,7 @@ def test_index_on_a_full_disk_answers_correctly_or_503_never_500(tmp_path):
         app, client, headers = open_app(repo)
         try:
             create(client, headers, "kept", publish=True)
-            index = app.extensions["cms.store"].index.tables.path
+            index = services(app).store.index.tables.path
             with sqlite3.connect(index) as db:  # as SQLite leaves it after a checkpoint
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.close()

@@ -13,7 +13,7 @@ from conftest import article
 
 from cms.content import layout
 from cms.store import ArticleStore
-from cms.web import create_app
+from cms.web import create_app, services
 
 MANAGE = "/api/v1/manage/articles"
 
@@ -158,4 +158,4 @@ def test_a_worker_follows_lines_moved_back_after_another_worker_indexed_them(
     listed = client.get("/api/v1/articles?per_page=50").get_json()
     assert [i["slug"] for i in listed["items"]] == [kept["slug"]] and listed["meta"]["total"] == 1
     assert client.get(f"{MANAGE}/{wrong}", headers=editor_token).status_code == 404
-    check(app.extensions["cms.store"], git)
+    check(services(app).store, git)

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from conftest import article
 from itsdangerous import URLSafeSerializer
 
+from cms.web import services
+
 
 def make(client, headers, title, **fields):
     response = client.post("/api/v1/manage/articles", json=article(title, **fields),
@@ -128,8 +130,7 @@ def test_preview_link_requests_are_checked(client, author_token):
     missing = client.post("/api/v1/manage/articles/nope/preview-link", headers=author_token)
     assert missing.status_code == 404
     deleted_link = client.post(url, headers=author_token).get_json()["url"]
-    editor = client.application.extensions["cms.tokens"].create("Ed", "ed@example.org",
-                                                                "editor")[1]
+    editor = services(client.application).tokens.create("Ed", "ed@example.org", "editor")[1]
     etag = client.get(f"/api/v1/manage/articles/{slug}", headers=author_token).headers["ETag"]
     client.delete(f"/api/v1/manage/articles/{slug}",
                   headers={"Authorization": f"Bearer {editor}", "If-Match": etag})

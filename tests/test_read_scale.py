@@ -13,7 +13,7 @@ import pytest
 from conftest import article
 
 from cms.content import layout
-from cms.web import create_app
+from cms.web import create_app, services
 
 MANAGE = "/api/v1/manage/articles"
 PUBLIC = "/api/v1/articles"
@@ -260,7 +260,7 @@ def test_a_large_push_is_caught_up_in_the_background(repo, git, tmp_path, editor
         git("push", "-q", "origin", line, cwd=work)
 
     answers = [client.get(f"{PUBLIC}?per_page=100").get_json()["meta"]["total"]]
-    thread = app.extensions["cms.delivery"].ready._catching_up
+    thread = services(app).delivery.ready._catching_up
     assert thread is not None  # the reader did not do it: a background thread does
     thread.join(60)
     settled = client.get(f"{PUBLIC}?per_page=100").get_json()

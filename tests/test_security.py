@@ -8,7 +8,7 @@ import subprocess
 import requests
 from conftest import article, cms_command
 
-from cms.web import create_app
+from cms.web import create_app, services
 
 # Every route a client may call without a token. A new route is private unless listed here.
 PUBLIC = {
@@ -88,7 +88,7 @@ def test_failed_tokens_are_throttled_per_address(repo, editor_token):
 
 def test_an_unexpected_error_is_a_bare_500_problem(app, client, editor_token, monkeypatch,
                                                    repo):
-    store = app.extensions["cms.store"]
+    store = services(app).store
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"disk exploded at {repo}/objects")

@@ -23,7 +23,7 @@ from cms.errors import CMSError
 from cms.git import bare, signing
 from cms.integrity import check as checks
 from cms.integrity import gate
-from cms.settings import Settings
+from cms.settings import BadSetting, Settings
 from cms.store import ArticleStore, export_files, import_files, releases, transfer
 from cms.store.media import MediaLibrary
 
@@ -82,7 +82,10 @@ Example:
 @click.pass_context
 def main(ctx: click.Context, repo: str) -> None:
     """A headless CMS whose storage is a git repository."""
-    ctx.obj = {"settings": Settings.load({"REPO": repo})}
+    try:
+        ctx.obj = {"settings": Settings.load({"REPO": repo})}
+    except BadSetting as e:  # before any command runs, `cms serve` included
+        raise click.ClickException(e.detail) from e
 
 
 @main.command(epilog="""\b

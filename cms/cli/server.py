@@ -56,8 +56,12 @@ def serve(repo: str, host: str, port: int, workers: int, threads: int,
     check_free(host, port)
 
     def load() -> Any:
-        from cms.web import create_app
+        # in the worker, after the fork: threads do not survive a fork, so each worker
+        # starts its own
+        from cms.web import create_app, start
 
-        return create_app({"REPO": repo, **(config or {})})
+        app = create_app({"REPO": repo, **(config or {})})
+        start(app)
+        return app
 
     Server(load, options(host, port, workers, threads)).run()

@@ -1,7 +1,9 @@
-"""The HTTP application, built by `create_app()`."""
+"""The HTTP application: `create_app()` builds it, `start(app)` starts its background threads,
+`services(app)` holds what its views use."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -12,38 +14,33 @@ from flask_cors import CORS
 from flask_smorest import Api
 
 from cms import __version__
-from cms.auth.sessions import SessionStore
-from cms.auth.tokens import TokenStore
-from cms.content import identity
 from cms.content.blocks import BLOCKS, block_openapi
 from cms.content.document import ArticleFields
-from cms.delivery import cards as public
-from cms.delivery.preview import Preview, PreviewLinks
-from cms.delivery.service import Delivery
 from cms.settings import Settings
-from cms.store import ArticleStore
-from cms.store.media import MediaLibrary
 from cms.web import (
     addresses,
     delivery_api,
     manage,
     media,
     openapi,
+    paths,
     preview,
     problems,
     releases,
     replication,
-    scheduler,
     security,
     session,
     system,
     webhooks,
     workbench,
 )
+from cms.web.background import Background, start
 from cms.web.fast_reads import ArticleReads
 from cms.web.response_cache import ResponseCache
 from cms.web.schemas import ProblemSchema
-from cms.webhooks import start_webhooks
+from cms.web.services import KEY, Services, services
+
+__all__ = ["Background", "Services", "create_app", "services", "start"]
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 SUCCESS_PHRASES = {s.phrase for s in HTTPStatus if s < 400}
@@ -88,34 +85,21 @@ class CMSApi(Api):
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. Settings: defaults, then `CMS_<NAME>` variables, then `config` (see
-    `cms.settings`); other keys of `config` and `CMS_*` variables go to Flask's config."""
+    """Build the app, starting no thread (`start(app)` does). Settings: defaults, then
+    `CMS_<NAME>` variables, then `config` (see `cms.settings`); other keys of `config` and
+    `CMS_*` variables go to Flask's config. Raises BadSetting (a ValueError) naming each
+    setting that cannot be used."""
     settings = Settings.load(config)
     app = Flask(__name__)
     app.config.update(FLASK_DEFAULTS)
     app.config.from_prefixed_env("CMS")
     app.config.update(config or {})
-    app.config.update(settings.as_config())
+    app.config.update(settings.as_config())  # Flask itself reads MAX_CONTENT_LENGTH
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-
-    wrong = identity.problems(settings.committer_name, settings.committer_email)
-    if wrong:
-        raise ValueError(f"CMS_COMMITTER_NAME / CMS_COMMITTER_EMAIL: {wrong}")
-    store = ArticleStore.open(settings, make_card=public.card)
-    app.extensions["cms.settings"] = settings
-    app.extensions["cms.store"] = store
-    app.extensions["cms.tokens"] = TokenStore(store.repo.git_dir)
-    media_library = MediaLibrary(store, max_bytes=int(settings.media_max_bytes))
-    app.extensions["cms.media"] = media_library
-    delivery = Delivery(store, small=settings.catch_up_inline_commits, media=media_library,
-                        media_url=media.base_url)
-    app.extensions["cms.delivery"] = delivery
-    app.extensions["cms.sessions"] = SessionStore(store.repo.git_dir,
-                                                  int(settings.session_lifetime))
-    app.extensions["cms.preview"] = Preview(store)
-    app.extensions["cms.preview_links"] = PreviewLinks(store)
-    workbench.init(app)
+    built = Services.build(settings, media_base=media.base_url,
+                           deploy_preview=workbench.deploy_preview)
+    app.extensions[KEY] = built
 
     api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses(),
                                                      openapi.OperationPlugin()]})
@@ -136,7 +120,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(media.public_blp)
     problems.register(app)
     security.init(app)
-    _cors(app)
+    _cors(app, settings)
+    store, delivery = built.store, built.delivery
     app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
         # a kept answer was made for its scheme and host, which the media URLs in it name
         # media URLs, like every absolute URL, never come from the Host header when a
@@ -147,27 +132,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         params=delivery_api.cache_params, budget=settings.response_cache_bytes,
         largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
     addresses.trust_proxies(app)
-    interval = float(settings.scheduler_interval)
-    if interval > 0 and not app.testing and not settings.replica_of:
-        scheduler.start(store, interval)
-    app.extensions["cms.webhooks"] = start_webhooks(store, settings, run=not app.testing
-                                                    and not settings.replica_of)
-    replication.init(app, store, settings)
+    replication.init(app)
     return app
 
 
-def _cors(app: Flask) -> None:
-    """Delivery is open to any origin; management only to the configured origins."""
+def _cors(app: Flask, settings: Settings) -> None:
+    """Delivery, media and preview links are open to any origin; management only to the
+    configured origins (see `paths`)."""
     public = {"origins": "*", "send_wildcard": True, "supports_credentials": False}
     resources: dict[Any, dict[str, Any]] = {
-        r"/api/v1/articles*": public, r"/api/v1/sync": public, r"/feed.*": public,
-        r"/sitemap*": public, r"/api/v1/preview/links/*": public,
-        r"/media/*": public,
-    }
-    origins = app.extensions["cms.settings"].manage_cors_origins
-    if isinstance(origins, str):
-        origins = [o.strip() for o in origins.split(",") if o.strip()]
-    if origins:
-        resources[r"/api/v1/manage/*"] = {"origins": origins}
+        re.compile(re.escape(prefix)): public for prefix in paths.ANY_ORIGIN}
+    if settings.manage_cors_origins:
+        resources[re.compile(re.escape(paths.MANAGE))] = {
+            "origins": list(settings.manage_cors_origins)}
     CORS(app, resources=resources, expose_headers=["ETag", "Location", "Link"],
          allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"])

@@ -12,13 +12,15 @@ such headers are ignored (a client could forge them).
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from cms.web.services import services
 
 
 def root() -> str:
     """The public root URL, without a trailing slash: `CMS_SITE_URL`, or the request's own."""
-    site = current_app.config.get("SITE_URL")
+    site = services().settings.site_url
     return (site or request.url_root).rstrip("/")
 
 
@@ -27,18 +29,9 @@ def external(path: str, query: str = "") -> str:
     return f"{root()}{path}{'?' + query if query else ''}"
 
 
-def trusted_proxies(app: Flask) -> int:
-    """`CMS_TRUSTED_PROXIES` as a count; raises ValueError if it is not a whole number >= 0."""
-    value = app.config.get("TRUSTED_PROXIES") or 0
-    count = int(value)
-    if count < 0 or str(count) != str(value).strip():
-        raise ValueError(f"CMS_TRUSTED_PROXIES must be a whole number >= 0, not {value!r}")
-    return count
-
-
 def trust_proxies(app: Flask) -> None:
     """Wrap the whole WSGI app (response cache included, since its key holds the scheme) in
     ProxyFix for the configured number of proxies; nothing when there are none."""
-    count = trusted_proxies(app)
+    count = services(app).settings.trusted_proxies
     if count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]

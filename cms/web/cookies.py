@@ -9,22 +9,23 @@ cross-site request forgery.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from cms.auth.sessions import SessionStore
 from cms.auth.tokens import Token, TokenStore
 from cms.errors import Forbidden, Unauthorized
+from cms.web.services import services
 
 COOKIE = "cms_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def sessions() -> SessionStore:
-    return current_app.extensions["cms.sessions"]
+    return services().sessions
 
 
 def tokens() -> TokenStore:
-    return current_app.extensions["cms.tokens"]
+    return services().tokens
 
 
 def own_origin() -> str:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from http import HTTPStatus
+from functools import partial, wraps
 from typing import Any
 
 from flask import Response, current_app, jsonify, request, url_for
@@ -14,6 +13,7 @@ from cms.delivery import feeds
 from cms.delivery.cards import PublicArticleSchema
 from cms.delivery.service import Delivery
 from cms.delivery.sitemap import sitemap_index
+from cms.web import documented
 from cms.web.addresses import external
 from cms.web.pages import page
 from cms.web.request_helpers import Parser
@@ -26,6 +26,7 @@ from cms.web.schemas import (
     SyncArgs,
     SyncSchema,
 )
+from cms.web.services import services
 
 
 class PublicBlueprint(Blueprint):
@@ -38,16 +39,11 @@ PUBLIC: dict[str, Any] = {"security": []}
 
 
 def delivery() -> Delivery:
-    return current_app.extensions["cms.delivery"]
+    return services().delivery
 
 
-def problems(*codes: int) -> Callable[[Any], Any]:
-    def decorator(view: Any) -> Any:
-        for code in (304, *codes):
-            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
-        return view
-
-    return decorator
+# every view here answers a matching If-None-Match with 304
+problems = partial(documented.problems, blp, 304)
 
 
 LIST_PARAMS = frozenset(DeliveryListArgs().fields)
@@ -80,7 +76,7 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
         if response.status_code != 200:
             return response
         response.add_etag()
-        response.headers["Cache-Control"] = current_app.config["DELIVERY_CACHE_CONTROL"]
+        response.headers["Cache-Control"] = services().settings.delivery_cache_control
         return response.make_conditional(request)
 
     return wrapper
@@ -143,12 +139,12 @@ def sync(args: dict[str, Any]) -> Any:
 
 
 def _site() -> feeds.Site:
-    config = current_app.config
-    home = config["SITE_URL"] or external("/")
+    settings = services().settings
+    home = settings.site_url or external("/")
     # url_for's path starts with the script root, which `external` adds itself
     path = url_for("delivery.article", slug="SLUG").removeprefix(request.script_root)
-    template = config["ARTICLE_URL"] or external(path).replace("SLUG", "{slug}")
-    return feeds.Site(title=config["SITE_TITLE"], home_url=home, article_url=template)
+    template = settings.article_url or external(path).replace("SLUG", "{slug}")
+    return feeds.Site(title=settings.site_title, home_url=home, article_url=template)
 
 
 @blp.route("/feed.xml", methods=["GET"])
@@ -180,7 +176,7 @@ SITEMAP_DOC = {"responses": {"200": {"description": "Sitemap", "content": {
 @blp.doc(summary="Sitemap of every published article; past `CMS_SITEMAP_MAX_URLS` (50,000) "
          "a sitemap index of `/sitemap-N.xml` files", **PUBLIC, **SITEMAP_DOC)
 def sitemap() -> Any:
-    per_file = current_app.config["SITEMAP_MAX_URLS"]
+    per_file = services().settings.sitemap_max_urls
     files = delivery().sitemap_files(per_file)
     if files == 1:
         body = delivery().sitemap_file(_site(), 1, per_file)
@@ -195,5 +191,5 @@ def sitemap() -> Any:
 @blp.doc(summary="One file of the sitemap index", **PUBLIC, **SITEMAP_DOC)
 @problems(404)
 def sitemap_file(number: int) -> Any:
-    body = delivery().sitemap_file(_site(), number, current_app.config["SITEMAP_MAX_URLS"])
+    body = delivery().sitemap_file(_site(), number, services().settings.sitemap_max_urls)
     return Response(body, mimetype="application/xml")

@@ -1,4 +1,6 @@
-"""Listing in the OpenAPI document the problem+json answers a view can give."""
+"""Listing in the OpenAPI document the problem+json answers a view can give: the one
+`problems` decorator every blueprint uses (bound to it with `functools.partial` where all its
+views share some answers)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 
 PROBLEM = "application/problem+json"
+# what any view behind `requires` may answer: a bad token, a lower role, too many bad tokens
+TOKEN = (401, 403, 429)
 
 
 def problems(blp: Blueprint, *codes: int,

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from http import HTTPStatus
+from functools import partial
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_smorest import Blueprint
 
 from cms.content.document import SLUG_MAX, SLUG_RE
 from cms.errors import ArticleNotFound
 from cms.store import ArticleStore
+from cms.web import documented, paths
 from cms.web.pages import page
 from cms.web.request_helpers import (
     PATCH_TYPES,
@@ -37,6 +37,7 @@ from cms.web.schemas import (
     RevisionArticleSchema,
     RevisionListSchema,
 )
+from cms.web.services import services
 
 
 class CMSBlueprint(Blueprint):
@@ -44,7 +45,7 @@ class CMSBlueprint(Blueprint):
 
 
 blp = CMSBlueprint(
-    "manage", __name__, url_prefix="/api/v1/manage",
+    "manage", __name__, url_prefix=paths.MANAGE,
     description="Editors' API. Every call needs `Authorization: Bearer <token>`.",
 )
 ARTICLE_BODY = {"content": {"application/json": {"schema": "ArticleInput"}}, "required": True}
@@ -57,19 +58,12 @@ IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"ty
 _SLUG = re.compile(SLUG_RE)
 
 
-def problems(*codes: int) -> Callable[[Any], Any]:
-    """Document the problem+json responses a view can give, besides 401, 403 and 429."""
-
-    def decorator(view: Any) -> Any:
-        for code in (401, 403, 429, *codes):
-            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
-        return view
-
-    return decorator
+# every view here may answer a bad token (401), a lower role (403), too many bad tokens (429)
+problems = partial(documented.problems, blp, *documented.TOKEN)
 
 
 def store() -> ArticleStore:
-    return current_app.extensions["cms.store"]
+    return services().store
 
 
 def checked(slug: str) -> str:

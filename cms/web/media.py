@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from http import HTTPStatus
+from functools import partial
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from werkzeug.wsgi import get_current_url
@@ -19,9 +19,11 @@ from werkzeug.wsgi import get_current_url
 from cms.content.media_paths import from_url_path
 from cms.errors import MediaNotFound, UnsupportedMediaType, ValidationFailed
 from cms.store.media import MediaLibrary
+from cms.web import documented, paths
 from cms.web.pages import page
 from cms.web.request_helpers import Parser, editor, requires
 from cms.web.schemas import PageArgs, PageMetaSchema
+from cms.web.services import services
 
 # room for the multipart framing around a file of the largest size allowed
 MULTIPART_SLACK = 64 * 1024
@@ -33,7 +35,7 @@ class MediaBlueprint(Blueprint):
 
 
 manage_blp = MediaBlueprint(
-    "media", __name__, url_prefix="/api/v1/manage",
+    "media", __name__, url_prefix=paths.MANAGE,
     description="The media library: images in the content repository.",
 )
 public_blp = MediaBlueprint("media_files", __name__,
@@ -71,7 +73,7 @@ UPLOAD_BODY = {
 
 
 def library() -> MediaLibrary:
-    return current_app.extensions["cms.media"]
+    return services().media
 
 
 _BASE: ContextVar[str] = ContextVar("cms_media_base", default="")
@@ -109,13 +111,7 @@ def _path(rest: str) -> str:
     return path
 
 
-def problems(*codes: int) -> Any:
-    def decorator(view: Any) -> Any:
-        for code in (401, 403, 429, *codes):
-            view = manage_blp.alt_response(code, response=HTTPStatus(code).name)(view)
-        return view
-
-    return decorator
+problems = partial(documented.problems, manage_blp, *documented.TOKEN)
 
 
 @manage_blp.route("/media", methods=["POST"])
@@ -176,9 +172,7 @@ def delete(rest: str) -> Any:
 
 
 @public_blp.route("/media/<path:rest>", methods=["GET"])
-@public_blp.alt_response(304, response=HTTPStatus(304).name)
-@public_blp.alt_response(400, response=HTTPStatus(400).name)
-@public_blp.alt_response(404, response=HTTPStatus(404).name)
+@documented.problems(public_blp, 304, 400, 404)
 @public_blp.doc(summary="A published media file; `?w=N` a resized WebP rendition "
                         "(N one of 320, 640, 960, 1280, 1920)", security=[],
                 responses={"200": {"description": "The image", "content": {

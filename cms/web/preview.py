@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, jsonify, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -19,6 +19,7 @@ from cms.web.manage import checked
 from cms.web.pages import page
 from cms.web.request_helpers import Parser, requires
 from cms.web.schemas import PageArgs, PageMetaSchema, PublicListItemSchema
+from cms.web.services import services
 
 
 class PreviewBlueprint(Blueprint):
@@ -58,11 +59,11 @@ class PreviewListSchema(Schema):
 
 
 def preview() -> Preview:
-    return current_app.extensions["cms.preview"]
+    return services().preview
 
 
 def links() -> PreviewLinks:
-    return current_app.extensions["cms.preview_links"]
+    return services().preview_links
 
 
 @blp.after_request

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from cms.content.fields import Strict, Text
-from cms.store import ArticleStore, releases
+from cms.store import releases
+from cms.web import paths
+from cms.web.documented import TOKEN, problems
 from cms.web.request_helpers import Parser, editor, requires
 from cms.web.schemas import ArticleSchema
+from cms.web.services import services
 
 
 class ReleaseArgs(Strict):
@@ -32,14 +33,8 @@ class ReleaseBlueprint(Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-blp = ReleaseBlueprint("releases", __name__, url_prefix="/api/v1/manage",
+blp = ReleaseBlueprint("releases", __name__, url_prefix=paths.MANAGE,
                        description="Publish several articles in one commit (editor).")
-
-
-def problems(view: Any) -> Any:
-    for code in (400, 401, 403, 409, 413, 415, 422, 429):
-        view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
-    return view
 
 
 @blp.route("/releases", methods=["POST"])
@@ -48,8 +43,7 @@ def problems(view: Any) -> Any:
 @blp.response(200, ReleaseSchema)
 @blp.doc(summary="Publish several articles at once, in one commit on `published`, all or "
                  "nothing (409/422 name each slug at fault)")
-@problems
+@problems(blp, *TOKEN, 400, 409, 413, 415, 422)
 def create(args: dict[str, Any]) -> Any:
-    store: ArticleStore = current_app.extensions["cms.store"]
-    sha, articles = releases.release(store, args["slugs"], editor(), args.get("message"))
+    sha, articles = releases.release(services().store, args["slugs"], editor(), args.get("message"))
     return {"revision": sha, "articles": [a.to_dict() for a in articles]}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -25,6 +25,7 @@ from cms.errors import (
     UnsupportedMediaType,
 )
 from cms.web.cookies import cookie_token
+from cms.web.services import services
 
 JSON_TYPES = {"application/json"}
 PATCH_TYPES = {"application/json", "application/merge-patch+json"}
@@ -49,7 +50,7 @@ def body() -> bytes:
         raise
     except Exception as e:  # the server could not decode the transfer (bad chunking)
         raise BadRequest("The request body could not be read.") from e
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit = services().settings.max_content_length
     if limit and request.content_length is None and len(data) >= limit:
         raise RequestEntityTooLarge()
     return data
@@ -126,7 +127,7 @@ def _token() -> Token:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send Authorization: Bearer <token>.")
-    token = current_app.extensions["cms.tokens"].verify(secret.strip())
+    token = services().tokens.verify(secret.strip())
     if token is None:
         raise Unauthorized("The token is unknown or revoked.")
     return token

@@ -22,7 +22,8 @@ from threading import Lock
 from typing import Any
 from urllib.parse import parse_qsl
 
-PREFIXES = ("/api/v1/articles", "/api/v1/sync", "/feed.", "/sitemap")
+from cms.web.paths import CACHED
+
 NOT_MODIFIED_KEEPS = {"etag", "cache-control", "vary", "access-control-allow-origin",
                       "access-control-expose-headers"}
 Entry = tuple[str, list[tuple[str, str]], bytes, int]
@@ -74,7 +75,7 @@ class ResponseCache:
                  ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
-        if method not in ("GET", "HEAD") or not path.startswith(PREFIXES):
+        if method not in ("GET", "HEAD") or not path.startswith(CACHED):
             return self.app(environ, start_response)
         key = (self.version(), *self.key(environ))
         # the state just read, for the app not to read it again (see `fast_reads`)

@@ -12,11 +12,12 @@ from cms.store import ArticleStore
 log = logging.getLogger(__name__)
 
 
-def start(store: ArticleStore, interval: float) -> threading.Thread:
-    """Run `store.publish_due()` every `interval` seconds in a daemon thread."""
+def start(store: ArticleStore, interval: float) -> threading.Event:
+    """Run `store.publish_due()` every `interval` seconds in a daemon thread; return the event
+    that stops it."""
 
     def loop() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 for slug in store.publish_due():
                     log.info("published scheduled article %s", slug)
@@ -25,6 +26,5 @@ def start(store: ArticleStore, interval: float) -> threading.Thread:
             stop.wait(interval)
 
     stop = threading.Event()
-    thread = threading.Thread(target=loop, name="cms-scheduler", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=loop, name="cms-scheduler", daemon=True).start()
+    return stop

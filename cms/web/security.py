@@ -13,6 +13,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from cms.web import manage, media, preview, session, workbench
+from cms.web.services import services
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,7 +37,7 @@ def init(app: Flask) -> None:
                       headers_enabled=True)
     for blueprint in (manage.blp, media.manage_blp, session.blp, preview.blp,
                       workbench.blp):
-        limiter.limit(app.config["AUTH_FAILURE_LIMIT"], scope="failed-tokens",
+        limiter.limit(services(app).settings.auth_failure_limit, scope="failed-tokens",
                       deduct_when=lambda response: response.status_code == 401,
                       error_message="Too many requests with a bad token from your address; "
                                     "wait and try again.")(blueprint)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from cms.web import replication
+from cms.web.services import services
 
 blp = Blueprint("system", __name__, description="Service status.")
 
@@ -32,7 +33,7 @@ class HealthSchema(Schema):
 def admin_details() -> dict[str, Any]:
     """What `/healthz` adds for an admin's token about this repository (the mirrors' and a
     replica's state come from `replication.health`)."""
-    store = current_app.extensions["cms.store"]
+    store = services().store
     tips = store.catch_up()
     return {"revision": tips["main"], "published_revision": tips["published"],
             "articles": store.count()}
@@ -43,7 +44,7 @@ def admin_details() -> dict[str, Any]:
 @blp.doc(security=[{}, {"bearerAuth": []}],
          summary="Liveness: the repository can be read (details with an admin token)")
 def healthz() -> Any:
-    store = current_app.extensions["cms.store"]
+    store = services().store
     store.catch_up()  # reads both refs and the index: fails if the repository cannot be read
     admin = _admin()
     body = {"status": "ok", **(admin_details() if admin else {}), **replication.health(admin)}
@@ -56,5 +57,5 @@ def _admin() -> bool:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return False
-    token = current_app.extensions["cms.tokens"].verify(secret.strip())
+    token = services().tokens.verify(secret.strip())
     return token is not None and token.can("admin")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
 from cms.content.document import flatten_errors
@@ -16,6 +16,7 @@ from cms.web.manage import CMSBlueprint
 from cms.web.pages import page
 from cms.web.request_helpers import PATCH_TYPES, json_body, requires
 from cms.web.schemas import PageArgs, PageMetaSchema
+from cms.web.services import services
 from cms.webhooks.feed import TYPES
 from cms.webhooks.outbox import Outbox
 from cms.webhooks.sender import check_url
@@ -79,7 +80,7 @@ class DeliveryListSchema(Schema):
 
 
 def outbox() -> Outbox:
-    return current_app.extensions["cms.webhooks"]
+    return services().webhooks
 
 
 def problems(*codes: int) -> Any:
@@ -95,7 +96,7 @@ def problems(*codes: int) -> Any:
 
 def _checked(data: dict[str, Any]) -> dict[str, Any]:
     if "url" in data:
-        check_url(data["url"], current_app.extensions["cms.settings"].webhook_allow_private)
+        check_url(data["url"], services().settings.webhook_allow_private)
     if "events" in data:
         data["events"] = [t for t in TYPES if t in data["events"]]
     return data

@@ -25,15 +25,14 @@ from marshmallow import fields
 
 from cms.delivery.preview import DEFAULT_LINK_LIFETIME
 from cms.errors import CMSError, StorageUnavailable, Unauthorized
-from cms.settings import Settings
-from cms.store.workflow import Workflow
 from cms.web.cookies import cookie_token, session_id, sessions
 from cms.web.documented import problems
 from cms.web.problems import answer, problem
 from cms.web.request_helpers import editor, json_body, requires
 from cms.web.schemas import ProblemSchema
+from cms.web.services import services
 from cms.workbench import config as decap_config
-from cms.workbench.decap import Bases, DecapBackend, User
+from cms.workbench.decap import Bases, User
 
 HERE = Path(__file__).resolve().parent / "admin"
 DEFAULT_DIST = str(Path(__file__).resolve().parents[2] / "workbench" / "node_modules"
@@ -59,32 +58,20 @@ OWN_FILES = {"workbench.js", "signin.js", "workbench.css", "preview.js", "previe
 blp = Blueprint("workbench", __name__, description="The editors' workbench (Decap CMS).")
 
 
-def init(app: Any) -> None:
-    """Make the Decap backend for `app` (its store must be set up already)."""
-    store = app.extensions["cms.store"]
-    workflow = Workflow(store.repo, store.committer)
-    app.extensions["cms.decap"] = DecapBackend(store, workflow, _deploy_preview,
-                                               app.extensions.get("cms.media"))
-
-
-def _deploy_preview(slug: str) -> dict[str, Any]:
+def deploy_preview(slug: str) -> dict[str, Any]:
     """What Decap's "View preview" opens: a fresh preview link, in the frontend named by
     `PREVIEW_FRONTEND` (a URL with `{url}` in it) when there is one."""
-    link, _ = current_app.extensions["cms.preview_links"].make(slug, DEFAULT_LINK_LIFETIME)
+    link, _ = services().preview_links.make(slug, DEFAULT_LINK_LIFETIME)
     url = url_for("preview.linked", link=link, _external=True)
-    frontend = _settings().preview_frontend
+    frontend = services().settings.preview_frontend
     if frontend:
         url = frontend.replace("{url}", quote(url, safe=""))
     return {"url": url, "status": "SUCCESS"}
 
 
-def _settings() -> Settings:
-    return current_app.extensions["cms.settings"]
-
-
 def _dist() -> str:
     """Where Decap CMS's built files are (`CMS_WORKBENCH_DIST`, else the npm install's)."""
-    return _settings().workbench_dist or DEFAULT_DIST
+    return services().settings.workbench_dist or DEFAULT_DIST
 
 
 def _page(name: str, csp: str) -> Response:
@@ -133,8 +120,8 @@ def signout_page() -> Any:
          responses={"200": {"description": "Decap's config.yml (JSON, which is YAML)",
                             "content": {"text/yaml": {"schema": {"type": "object"}}}}})
 def config() -> Any:
-    body = decap_config.config("/api/v1/decap", _settings().site_url, "/admin/signout",
-                               media="cms.media" in current_app.extensions)
+    body = decap_config.config("/api/v1/decap", services().settings.site_url, "/admin/signout",
+                               media=True)
     response = Response(json.dumps(body, indent=2) + "\n", mimetype="text/yaml")
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -178,7 +165,7 @@ def _user() -> User:
 @problems(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503,
           schema=DecapProblemSchema)
 def decap() -> Any:
-    result = current_app.extensions["cms.decap"].handle(json_body(), _user())
+    result = services().decap.handle(json_body(), _user())
     response = current_app.response_class(current_app.json.dumps(result),
                                           mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
@@ -193,7 +180,7 @@ def decap() -> Any:
          responses={"200": ANY_JSON})
 @problems(blp, 400, 401, 403, 413, 415, 422, 429, schema=DecapProblemSchema)
 def render_preview() -> Any:
-    result = current_app.extensions["cms.decap"].render(json_body())
+    result = services().decap.render(json_body())
     response = current_app.response_class(current_app.json.dumps(result),
                                           mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"

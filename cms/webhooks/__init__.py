@@ -11,16 +11,17 @@ from __future__ import annotations
 from cms.settings import Settings
 from cms.store import ArticleStore
 from cms.webhooks.dispatcher import Dispatcher
-from cms.webhooks.outbox import Outbox, retry_delays
+from cms.webhooks.outbox import Outbox
 
 
-def start_webhooks(store: ArticleStore, settings: Settings, *, run: bool) -> Outbox:
-    """The outbox of `store`'s repository, with its dispatcher thread started when `run` and
-    `webhook_interval` > 0. Raises ValueError for a bad `webhook_retry_delays`."""
-    timeout = float(settings.webhook_timeout)
-    outbox = Outbox(store.repo, store.committer.email,
-                    retry_delays=retry_delays(settings.webhook_retry_delays), lease=timeout + 20)
-    if run and float(settings.webhook_interval) > 0:
-        Dispatcher(outbox, interval=float(settings.webhook_interval), timeout=timeout,
-                   allow_private=settings.webhook_allow_private).start()
-    return outbox
+def outbox_of(store: ArticleStore, settings: Settings) -> Outbox:
+    """The outbox of `store`'s repository (a claim outlives the longest send by 20 s)."""
+    return Outbox(store.repo, store.committer.email, retry_delays=settings.webhook_retry_delays,
+                  lease=settings.webhook_timeout + 20)
+
+
+def dispatcher_of(outbox: Outbox, settings: Settings) -> Dispatcher:
+    """The dispatcher that sends `outbox`'s deliveries (not started)."""
+    return Dispatcher(outbox, interval=settings.webhook_interval,
+                      timeout=settings.webhook_timeout,
+                      allow_private=settings.webhook_allow_private)

@@ -422,13 +422,3 @@ def _delivery(row: sqlite3.Row) -> dict[str, Any]:
             "response_status": row["response_status"],
             "next_attempt_at": _iso(row["next_attempt_at"]) if row["status"] == PENDING else None}
 
-
-def retry_delays(value: Any) -> tuple[float, ...]:
-    """Parse `CMS_WEBHOOK_RETRY_DELAYS` (comma-separated seconds, or a list); raises
-    ValueError."""
-    items = value.split(",") if isinstance(value, str) else \
-        list(value) if isinstance(value, list | tuple) else [value]
-    delays = tuple(float(str(item).strip()) for item in items if str(item).strip())
-    if any(d < 0 for d in delays):
-        raise ValueError("CMS_WEBHOOK_RETRY_DELAYS must be seconds >= 0, comma-separated.")
-    return delays
