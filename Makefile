@@ -52,7 +52,7 @@ lint: $(STAMP)
 
 test: lint $(WORKBENCH_STAMP)
 	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium openssl"
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --cov=cms --cov-report=term:skip-covered
 
 # Benchmarks (not part of `make test`): builds its own repositories in a temp dir on disk,
 # prints a table; the full run writes bench/results.json and bench/write-cost.png (the figures
