@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,17 @@ def test_the_store_and_the_index_load_no_summarizer_and_no_web_framework() -> No
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_private_state_folder_has_one_home() -> None:
+    """`<git dir>/cms/` is reached through `cms.git.private` alone: no module joins the folder
+    name by hand or opens SQLite by itself (one busy-timeout rule for every database)."""
+    by_hand = re.compile(r"""os\.path\.join\([^)]*["']cms["']""")
+    found = []
+    for name, path in MODULES.items():
+        if name == "cms.git.private":
+            continue
+        text = path.read_text()
+        if by_hand.search(text) or "sqlite3.connect(" in text:
+            found.append(name)
+    assert found == []

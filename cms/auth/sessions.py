@@ -19,11 +19,11 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 
 from cms.auth.tokens import Token
+from cms.git import private
 
 DEFAULT_LIFETIME = 12 * 3600
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -37,20 +37,11 @@ class Session:
     expires_at: int
 
 
-def _write(path: str, data: bytes) -> None:
-    """Write `path` atomically (a reader sees the old content or the new, never a part)."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 class SessionStore:
     """Sessions in `<git_dir>/cms/sessions/`, one folder each."""
 
     def __init__(self, git_dir: str, lifetime: int = DEFAULT_LIFETIME) -> None:
-        self.root = os.path.join(git_dir, "cms", "sessions")
+        self.root = private.path(git_dir, "sessions")
         os.makedirs(self.root, mode=0o700, exist_ok=True)
         self.lifetime = lifetime
 
@@ -68,7 +59,8 @@ class SessionStore:
         os.makedirs(os.path.join(folder, "bases"), mode=0o700)
         record = {"token_id": token.id, "token_hash": token.hash,
                   "expires_at": int(time.time()) + self.lifetime}
-        _write(os.path.join(folder, "session.json"), json.dumps(record).encode())
+        private.write_bytes(os.path.join(folder, "session.json"), json.dumps(record).encode(),
+                            durable=False)
         return session_id
 
     def get(self, session_id: str) -> Session | None:
@@ -100,7 +92,7 @@ class SessionStore:
             return
         path = os.path.join(folder, "bases", slug)
         try:
-            _write(path, (blob or "").encode())
+            private.write_bytes(path, (blob or "").encode(), durable=False)
         except FileNotFoundError:
             pass  # the session was closed meanwhile
 

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 
 from cms.content import identity
 from cms.errors import BadRequest, NotFound
+from cms.git import private
 from cms.times import rfc3339
 
 ROLES = ("author", "editor", "admin")
@@ -49,9 +49,7 @@ def _digest(token: str) -> str:
 
 class TokenStore:
     def __init__(self, git_dir: str) -> None:
-        folder = os.path.join(git_dir, "cms")
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        self.path = os.path.join(folder, "tokens.json")
+        self.path = private.path(git_dir, "tokens.json")
         self._stamp: tuple[int, int, int] | None = None
         self._tokens: dict[str, Token] = {}
 
@@ -76,13 +74,7 @@ class TokenStore:
             self._stamp = None
             tokens = dict(self._load())
             yield tokens
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix="tokens.")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump([asdict(t) for t in tokens.values()], f, indent=2)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
+            private.write_json(self.path, [asdict(t) for t in tokens.values()])
 
     def create(self, name: str, email: str, role: str) -> tuple[Token, str]:
         """Make a token; return its record and the secret (shown once, never stored).

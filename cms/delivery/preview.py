@@ -35,6 +35,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from cms.content.articles import Article
 from cms.delivery import cards as public
 from cms.errors import ArticleNotFound, Gone, NotFound, StorageUnavailable
+from cms.git import private
 from cms.store import ArticleStore
 from cms.times import iso
 
@@ -93,7 +94,7 @@ class PreviewLinks:
         self.store = store
         git_dir = store.repo.git_dir
         self._signer = URLSafeSerializer(_key(git_dir), salt="cms-preview-link")
-        self._marks = os.path.join(git_dir, "cms", "preview-revoked")
+        self._marks = os.path.join(git_dir, private.FOLDER, "preview-revoked")
 
     def make(self, slug: str, lifetime: int) -> tuple[str, int]:
         """Return a link token for the current draft of `slug` and when it expires (seconds
@@ -172,7 +173,7 @@ class PreviewLinks:
 
 def _key(git_dir: str) -> bytes:
     """The signing key, made on first use; every process reads the same file."""
-    path = os.path.join(git_dir, "cms", "preview.key")
+    path = private.path(git_dir, "preview.key")
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

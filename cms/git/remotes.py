@@ -4,11 +4,8 @@ files in `<git dir>/cms/` where mirrors and replicas keep their state."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import tempfile
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 # what git accepts as a remote: a URL with a scheme, scp-like `user@host:path`, or a path
@@ -58,22 +55,6 @@ def check_url(url: str) -> list[str]:
         return ["Use a URL (git://, https://, ssh://, file://), user@host:path, "
                 "or an absolute path."]
     return []
-
-
-def write_json(path: str, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
-def read_json(path: str, default: Any) -> Any:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return default
 
 
 def first_error(text: str) -> str:

@@ -19,7 +19,7 @@ from gitdb.util import hex_to_bin
 
 from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.errors import RefMoved
-from cms.git import bare, packs, rawcommit, signing
+from cms.git import bare, packs, private, rawcommit, signing
 from cms.git import refs as gitrefs
 from cms.git.objects import (
     MODE_FILE,
@@ -407,10 +407,9 @@ class Repository:
     def _lock_file(self) -> int | None:
         if self._flock is None or self._flock[0] != os.getpid():
             try:
-                folder = os.path.join(self.git_dir, "cms")
-                os.makedirs(folder, exist_ok=True)
                 # read-only is enough for flock, and keeps the filesystem free to go read-only
-                fd = os.open(os.path.join(folder, "write.lock"), os.O_RDONLY | os.O_CREAT, 0o600)
+                fd = os.open(private.path(self.git_dir, "write.lock"), os.O_RDONLY | os.O_CREAT,
+                             0o600)
             except OSError:
                 return None
             self._flock = (os.getpid(), fd)

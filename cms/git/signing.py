@@ -10,10 +10,10 @@ Without the setting nothing is signed and nothing is run.
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 from cms.errors import CMSError
+from cms.git import private
 
 NAMESPACE = "git"  # the namespace git signs and verifies commits in
 
@@ -38,9 +38,7 @@ def install(git_dir: str, email: str, key: str) -> str:
     result = subprocess.run(["ssh-keygen", "-y", "-f", key], capture_output=True, text=True)
     if result.returncode != 0:
         raise CMSError(f"Could not read the signing key {key}: {result.stderr.strip()}")
-    folder = os.path.join(git_dir, "cms")
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "allowed_signers")
+    path = private.path(git_dir, "allowed_signers")
     with open(path, "w", encoding="utf-8") as f:
         f.write(f'{email} namespaces="{NAMESPACE}" {result.stdout.strip()}\n')
     for name, value in (("gpg.format", "ssh"), ("gpg.ssh.allowedSignersFile", path)):

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cms.content.layout import LINES
+from cms.git import private
 from cms.git.repository import Tips
 from cms.index import search
 
@@ -85,9 +86,7 @@ class Tables:
     part of the index reads and writes through these."""
 
     def __init__(self, git_dir: str) -> None:
-        folder = os.path.join(git_dir, "cms")
-        os.makedirs(folder, exist_ok=True)
-        self.path = os.path.join(folder, "index.sqlite")
+        self.path = private.path(git_dir, "index.sqlite")
         self._local = threading.local()
         self._language_sets: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
@@ -97,12 +96,11 @@ class Tables:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             try:
-                db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                db = private.connect(self.path)
                 db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:
                 # a read-only repository: answer from the index as it is
-                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60,
-                                     isolation_level=None)
+                db = private.connect(self.path, read_only=True)
             db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 self._create(db)

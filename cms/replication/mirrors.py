@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cms.errors import BadRequest, Conflict, NotFound
-from cms.git.remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
+from cms.git import private
+from cms.git.private import read_json, write_json
+from cms.git.remotes import GIT_ENV, check_url, first_error, redact, scrub
 from cms.git.repository import Repository
 from cms.times import iso
 
@@ -72,9 +74,8 @@ class Mirrors:
 
     def __init__(self, git_dir: str) -> None:
         self.git_dir = git_dir
-        folder = os.path.join(git_dir, "cms")
-        self.path = os.path.join(folder, "mirrors.json")
-        self.state_dir = os.path.join(folder, "mirrors")
+        self.path = os.path.join(git_dir, private.FOLDER, "mirrors.json")
+        self.state_dir = os.path.join(git_dir, private.FOLDER, "mirrors")
         self._stamp: tuple[int, int, int] | None = None
         self._mirrors: dict[str, Mirror] = {}
 
@@ -110,7 +111,7 @@ class Mirrors:
             self._stamp = None
             mirrors = {m.name: m for m in self.all()}
             yield mirrors
-            write_json(self.path, [m.__dict__ for m in mirrors.values()])
+            write_json(self.path, [m.__dict__ for m in mirrors.values()], durable=False)
 
     def add(self, name: str, url: str, min_interval: float = 0.0) -> Mirror:
         """Add a mirror; return it (adding the same one again changes nothing). Raises
@@ -217,7 +218,7 @@ class Mirrors:
             else:
                 state["failures"] += 1
             if self._mirror_exists(name):
-                write_json(self._state_path(name), state)
+                write_json(self._state_path(name), state, durable=False)
         return result
 
     def tips(self) -> dict[str, str | None]:

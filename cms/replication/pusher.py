@@ -18,10 +18,10 @@ while it pushes, so a slow mirror never holds back the others.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
+from cms.git import private
 from cms.replication import leader
 from cms.replication.mirrors import PUSH_TIMEOUT, Mirrors, wait_seconds
 
@@ -110,4 +110,4 @@ def start(git_dir: str, *, poll: float, retry_max: float, timeout: float, min_in
     event that stops it."""
     pusher = Pusher(git_dir, poll=poll, retry_max=retry_max, timeout=timeout,
                     min_interval=min_interval, settle=settle)
-    return leader.start("cms-pusher", os.path.join(git_dir, "cms", "pusher.lock"), pusher.run)
+    return leader.start("cms-pusher", private.path(git_dir, "pusher.lock"), pusher.run)

@@ -20,7 +20,9 @@ from typing import Any
 
 from cms import times
 from cms.errors import BadRequest
-from cms.git.remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
+from cms.git import private
+from cms.git.private import read_json, write_json
+from cms.git.remotes import GIT_ENV, check_url, first_error, redact, scrub
 from cms.git.repository import Repository
 from cms.replication import leader
 from cms.replication.mirrors import LINES
@@ -46,7 +48,7 @@ class Replica:
     def __init__(self, git_dir: str, source: str) -> None:
         self.git_dir = git_dir
         self.source = source
-        self.path = os.path.join(git_dir, "cms", "replica.json")
+        self.path = private.path(git_dir, "replica.json")
 
     @classmethod
     def prepare(cls, path: str, source: str, timeout: float = FETCH_TIMEOUT) -> Replica:
@@ -90,7 +92,7 @@ class Replica:
 
     def _save(self, state: dict[str, Any]) -> None:
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        write_json(self.path, state)
+        write_json(self.path, state, durable=False)
 
     def fetch(self, timeout: float = FETCH_TIMEOUT, maintenance: bool = True) -> str | None:
         """Fetch both lines from the source; record the outcome; return the error, or None.
@@ -148,6 +150,6 @@ class Replica:
     def start(self, interval: float, fetched: Callable[[], Any]) -> threading.Event:
         """Run the fetcher in this process once no other process of the server does."""
         return leader.start("cms-replica-fetcher",
-                            os.path.join(self.git_dir, "cms", "replica.lock"),
+                            private.path(self.git_dir, "replica.lock"),
                             lambda stop: self.run(stop, interval, fetched))
 

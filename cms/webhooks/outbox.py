@@ -35,6 +35,7 @@ from typing import Any
 
 from cms.content.layout import LINES
 from cms.errors import Conflict, NotFound, StorageUnavailable
+from cms.git import private
 from cms.git.repository import Repository, Tips
 from cms.times import iso
 from cms.webhooks import feed
@@ -106,7 +107,7 @@ class Outbox:
     def __init__(self, repo: Repository, committer_email: str, *,
                  retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
                  lease: float = 60.0) -> None:
-        self.path = os.path.join(repo.git_dir, "cms", "webhooks.sqlite")
+        self.path = os.path.join(repo.git_dir, private.FOLDER, "webhooks.sqlite")
         self.repo = repo
         self.committer_email = committer_email
         self.retry_delays = retry_delays
@@ -124,9 +125,8 @@ class Outbox:
             # opened on first use, so an app on a read-only or full disk still starts
             db: sqlite3.Connection | None = None
             try:
-                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                     check_same_thread=False)
+                private.path(self.repo.git_dir, "webhooks.sqlite")  # makes the folder
+                db = private.connect(self.path, check_same_thread=False)
                 db.row_factory = sqlite3.Row
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA foreign_keys=ON")
