@@ -87,7 +87,7 @@ def running(command: list[str], ready: str, log: Path | None = None,
 
 @contextmanager
 def cms_server(repo: Path, log: Path, env: dict[str, str] | None = None,
-               workers: int = 3) -> Iterator[str]:
+               workers: int = 2) -> Iterator[str]:
     """`cms serve` on a free port; yields its base URL."""
     port = free_port()
     base = f"http://{HOST}:{port}"
