@@ -93,7 +93,7 @@ def _plain_table(store: ArticleStore) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE t USING fts5(title, summary, body, "
                "tokenize = 'unicode61 remove_diacritics 2')")
-    for article, blob in store.index.db.execute("SELECT id, blob FROM live").fetchall():
+    for article, blob in store.index.tables.db.execute("SELECT id, blob FROM live").fetchall():
         doc = json.loads(store.repo.read(blob))
         db.execute("INSERT INTO t (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
                    (article, doc.get("title", ""), doc.get("summary", ""), search_text(doc)))
