@@ -12,9 +12,13 @@ export CMS_REPO
 
 .PHONY: run test lint bench clean system-packages workbench
 
-# Debian packages (git, curl; chromium for the browser tests), installed only when missing.
+# Debian packages (git, curl; chromium for the browser tests), installed only when missing:
+# each is NAME, or NAME:COMMAND when the command that shows it is installed is not its name
+# (libimage-exiftool-perl:exiftool). ImageMagick is known by `identify`, not `convert`: a
+# `convert` that is not ImageMagick's can be on PATH without it.
 system-packages:
-	@missing=""; for p in $(PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(PACKAGES); do \
+	  command -v "$${p#*:}" >/dev/null || missing="$$missing $${p%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -51,7 +55,8 @@ lint: $(STAMP)
 	$(BIN)/mypy cms
 
 test: lint $(WORKBENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium openssl"
+	@$(MAKE) --no-print-directory system-packages \
+	  PACKAGES="chromium openssl imagemagick:identify libimage-exiftool-perl:exiftool"
 	$(BIN)/pytest -n 2 --cov=cms --cov-report=term:skip-covered
 
 # Benchmarks (not part of `make test`): builds its own repositories in a temp dir on disk,

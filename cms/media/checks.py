@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 from cms.content.media_paths import is_media_path, media_path
-from cms.errors import CMSError
+from cms.errors import CMSError, UnsupportedMediaType
 from cms.media.images import ImageInfo, check_image, without_location
 
 Problems = dict[str, list[str]]
@@ -23,36 +23,45 @@ SUMMARY = "media/<xx>/<sha256>.<jpg|png|webp|gif>"
 
 @dataclass(frozen=True)
 class Facts:
-    """What a stored file is (None: not an acceptable image), the SHA-256 of its bytes, and
-    whether it carries location metadata."""
+    """What a stored file is (None: not an acceptable image, `refused` saying why when the
+    checks of an upload said more than that), the SHA-256 of its bytes, and whether it
+    carries location metadata."""
 
     info: ImageInfo | None
     sha256: str
     located: bool
+    refused: str | None = None
 
     def problems(self, path: str) -> Problems:
         """The problems of this file at `path` (an empty dict: it may be served there)."""
         if self.info is None:
-            return {"content": ["Not a JPEG, PNG, WebP or GIF image that decodes completely."]}
+            return {"content": [self.refused or "Not a JPEG, PNG, WebP or GIF image that "
+                                                "decodes completely."]}
         found: Problems = {}
         expected = media_path(self.sha256, self.info.ext)
         if path != expected:
             found["path"] = [f"A media file is named by the SHA-256 of its bytes and its "
                              f"format: this one belongs at {expected}."]
         if self.located:
-            found["location"] = ["It carries location metadata (EXIF GPS); upload it through "
-                                 "the API, which removes it, or remove it first."]
+            found["location"] = ["It carries location metadata, or metadata an upload drops "
+                                 "because it can hold some (a GPS position in EXIF, XMP or "
+                                 "text; vendors' blocks; data after the image); upload it "
+                                 "through the API, which removes it, or remove it first."]
         return found
 
 
 def facts(data: bytes) -> Facts:
-    """Decode `data` (see `check_image`) and say what it is."""
+    """Check `data` as an upload is checked (see `check_image` and `without_location`) and say
+    what it is."""
     digest = hashlib.sha256(data).hexdigest()
     try:
         info = check_image(data)
-    except CMSError:
+        located = without_location(data, info) != data
+    except UnsupportedMediaType:
         return Facts(None, digest, False)
-    return Facts(info, digest, without_location(data, info) != data)
+    except CMSError as e:
+        return Facts(None, digest, False, e.detail)
+    return Facts(info, digest, located)
 
 
 def path_problems(path: str) -> Problems:

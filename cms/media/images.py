@@ -2,12 +2,15 @@
 
 `check_image(data)` decides from the bytes alone (never a file name or a Content-Type) whether
 they are a JPEG, PNG, WebP or GIF this CMS stores, and returns what it found. SVG is refused
-like any other format: it can carry script. `without_location(data, info)` removes EXIF GPS
-(and XMP packets that carry GPS fields) by rewriting only the metadata segments, so pixels are
-never re-encoded and the orientation tag stays where it was.
+like any other format: it can carry script. Before a pixel is decoded, `check_cost` walks a
+JPEG's segments and refuses one with more scans than an honest file has.
+`without_location(data, info)` takes location out of every metadata container of the format
+(EXIF, XMP, text chunks, comments, Photoshop resources, ImageMagick's raw profiles) by
+rewriting or dropping only those, so pixels are never re-encoded and the orientation tag
+stays where it was; a container it cannot read refuses the file.
 
-The API, the git gate and the renditions all go through `check_image`, so a file is held to
-the same rules however it arrives.
+The API, the git gate and the renditions all go through these, so a file is held to the same
+rules however it arrives.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from cms.errors import UnsupportedMediaType, ValidationFailed
+from cms.media import gif, jpeg, png, webp
+from cms.media.jpeg import TooManyScans
+from cms.media.metadata import Unreadable
 
 MAX_PIXELS = 50_000_000
 # format -> (file extension, content type); the extension is the one paths carry
@@ -30,7 +36,6 @@ FORMATS = {
     "GIF": ("gif", "image/gif"),
 }
 EXTENSIONS = {ext: fmt for fmt, (ext, _) in FORMATS.items()}
-GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 # Our own pixel check runs on the header, before any pixel is decoded, and is stricter than
 # Pillow's (89 megapixels, a warning, then an error at twice that), so Pillow's is turned off
@@ -85,6 +90,7 @@ def check_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
                 f"the limit is {max_pixels / 1e6:g} megapixels.",
                 {"file": [f"More than {max_pixels / 1e6:g} megapixels."]},
             )
+        check_cost(data)  # before a pixel is decoded
         try:
             image.load()
             frames = getattr(image, "n_frames", 1)
@@ -106,109 +112,45 @@ def _damaged() -> ValidationFailed:
 
 
 def without_location(data: bytes, info: ImageInfo) -> bytes:
-    """Return `data` with EXIF GPS and GPS-bearing XMP removed (the same bytes when there is
-    none). Only metadata segments are rewritten; pixels, ICC profile and orientation stay."""
-    if info.format == "JPEG":
-        return _jpeg(data)
-    if info.format == "PNG":
-        return _png(data)
-    if info.format == "WEBP":
-        return _webp(data)
-    return data  # GIF has no EXIF
+    """Return `data` without location metadata (the same bytes when there is none): every
+    metadata container of its format read, inflated where compressed, and rewritten or
+    dropped (see `jpeg`, `png`, `webp`, `gif`). Only metadata is touched: pixels, ICC profile
+    and orientation stay.
+
+    Raises ValidationFailed when a container cannot be read (or a JPEG has too many scans).
+    """
+    try:
+        return _WALKERS[info.format](data)
+    except TooManyScans as e:
+        raise _too_many_scans() from e
+    except Unreadable as e:
+        raise ValidationFailed(
+            f"The image's metadata or structure cannot be read ({e}), so its location "
+            "cannot be removed.",
+            {"file": [f"Unreadable metadata: {e}."]},
+        ) from e
 
 
-def _exif_without_gps(tiff: bytes) -> bytes | None:
-    """The TIFF-structured EXIF `tiff` (after any `Exif\\0\\0`) without its GPS IFD, or None
-    when it has none."""
-    exif = Image.Exif()
-    exif.load(tiff)
-    if GPS_IFD not in exif:
-        return None
-    del exif[GPS_IFD]
-    return exif.tobytes()[6:]  # tobytes() puts `Exif\0\0` in front
+def check_cost(data: bytes) -> None:
+    """Refuse, without decoding, an image whose decoding costs far more than its size says:
+    a JPEG with more than `jpeg.MAX_SCANS` scans. Raises ValidationFailed."""
+    if data[:2] != b"\xff\xd8":
+        return
+    try:
+        jpeg.walk(data)
+    except TooManyScans as e:
+        raise _too_many_scans() from e
+    except Unreadable as e:
+        raise _damaged() from e
 
 
-def _xmp_has_location(packet: bytes) -> bool:
-    return b"GPS" in packet or b"LocationShown" in packet or b"LocationCreated" in packet
+def _too_many_scans() -> ValidationFailed:
+    return ValidationFailed(
+        f"The JPEG has more than {jpeg.MAX_SCANS} scans; each makes decoding it cost a pass "
+        "over the whole picture. Save it again as a baseline or ordinary progressive JPEG.",
+        {"file": [f"More than {jpeg.MAX_SCANS} scans."]},
+    )
 
 
-EXIF_HEADER = b"Exif\x00\x00"
-XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
-XMP_EXTENDED = b"http://ns.adobe.com/xmp/extension/\x00"
-
-
-def _jpeg(data: bytes) -> bytes:
-    out, at, changed = [data[:2]], 2, False
-    while at + 4 <= len(data) and data[at] == 0xFF:
-        marker = data[at + 1]
-        if marker in (0xDA, 0xD9):  # start of scan, end of image: no metadata after these
-            break
-        length = struct.unpack(">H", data[at + 2:at + 4])[0]
-        segment, payload = data[at:at + 2 + length], data[at + 4:at + 2 + length]
-        at += 2 + length
-        if marker == 0xE1 and payload.startswith(EXIF_HEADER):
-            tiff = _exif_without_gps(payload[len(EXIF_HEADER):])
-            if tiff is not None:
-                changed = True
-                body = EXIF_HEADER + tiff
-                segment = b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
-        elif marker == 0xE1 and (payload.startswith(XMP_HEADER) or payload.startswith(
-                XMP_EXTENDED)) and _xmp_has_location(payload):
-            changed = True
-            continue
-        out.append(segment)
-    if not changed:
-        return data
-    out.append(data[at:])
-    return b"".join(out)
-
-
-def _png(data: bytes) -> bytes:
-    out, at, changed = [data[:8]], 8, False
-    while at + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
-        chunk, payload = data[at:at + 12 + length], data[at + 8:at + 8 + length]
-        at += 12 + length
-        if kind == b"eXIf":
-            tiff = _exif_without_gps(payload.removeprefix(EXIF_HEADER))
-            if tiff is not None:
-                changed = True
-                chunk = (struct.pack(">I", len(tiff)) + kind + tiff
-                         + struct.pack(">I", zlib.crc32(kind + tiff)))
-        elif kind in (b"iTXt", b"tEXt", b"zTXt") and payload.startswith(
-                b"XML:com.adobe.xmp\x00") and _xmp_has_location(payload):
-            changed = True
-            continue
-        out.append(chunk)
-        if kind == b"IEND":
-            break
-    return b"".join(out) if changed else data
-
-
-def _webp(data: bytes) -> bytes:
-    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        return data
-    chunks, at, changed = [], 12, False
-    dropped_xmp = False
-    while at + 8 <= len(data):
-        kind, length = struct.unpack("<4sI", data[at:at + 8])
-        payload = data[at + 8:at + 8 + length]
-        at += 8 + length + (length & 1)
-        if kind == b"EXIF":
-            tiff = _exif_without_gps(payload.removeprefix(EXIF_HEADER))
-            if tiff is not None:
-                changed, payload = True, tiff
-        elif kind == b"XMP " and _xmp_has_location(payload):
-            changed = dropped_xmp = True
-            continue
-        chunks.append([kind, payload])
-    if not changed:
-        return data
-    for chunk in chunks:
-        if chunk[0] == b"VP8X" and dropped_xmp:
-            flags = chunk[1][0] & ~0x04  # the XMP flag: no XMP chunk is left
-            chunk[1] = bytes([flags]) + chunk[1][1:]
-    body = b"WEBP" + b"".join(
-        struct.pack("<4sI", kind, len(payload)) + payload + b"\x00" * (len(payload) & 1)
-        for kind, payload in chunks)
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+_WALKERS = {"JPEG": jpeg.without_location, "PNG": png.without_location,
+            "WEBP": webp.without_location, "GIF": gif.without_location}

@@ -1,9 +1,10 @@
 """What the server works out from a stored image once and keeps on disk, outside the repository.
 
-`<git dir>/cms/renditions/<xx>/<blob id>/` holds `facts.json` (what `checks.facts` found) and one
-`<width>.webp` per rendition made. Everything there is derived from the blob, whose id names
-the folder, so it is never stale, and deleting the folder is always safe: it is made again on
-the next request. A rendition is made under an flock on `<width>.lock`, so however many
+`<git dir>/cms/renditions/<xx>/<blob id>/` holds `facts.json` (what `checks.facts` found, and
+under which version of the rules) and one `<width>.webp` per rendition made. Everything there
+is derived from the blob, whose id names the folder, so it is stale only when the rules change
+(then the facts are worked out again), and deleting the folder is always safe: it is made
+again on the next request. A rendition is made under an flock on `<width>.lock`, so however many
 threads and workers ask at once, each image is rendered once per width.
 """
 
@@ -22,18 +23,25 @@ from dataclasses import asdict
 from PIL import Image, ImageOps
 
 from cms.media.checks import Facts, facts
-from cms.media.images import ORIENTATION, ImageInfo
+from cms.media.images import ORIENTATION, ImageInfo, check_cost
 
 # The widths a frontend may ask for: a short fixed list, so nobody can fill the disk with one
 # rendition per pixel, and CDNs see few distinct URLs.
 WIDTHS = (320, 640, 960, 1280, 1920)
 CONTENT_TYPE = "image/webp"
 WEBP_QUALITY = 80
+# The version of the rules `facts.json` was worked out under: facts kept under older rules
+# (before every metadata container was read, before scans were counted) are worked out again.
+RULES = 2
 
 
 def render(data: bytes, width: int) -> bytes:
     """`data` (a checked image) scaled to `width` pixels wide as it is shown (EXIF orientation
-    applied), as WebP. The first frame of an animation."""
+    applied), as WebP. The first frame of an animation.
+
+    Raises ValidationFailed, before decoding, for a file whose decoding would cost far more
+    than its size says (see `check_cost`)."""
+    check_cost(data)
     with Image.open(io.BytesIO(data)) as image:
         quarter_turn = image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
         scale = width / (image.height if quarter_turn else image.width)
@@ -65,33 +73,46 @@ class MediaCache:
 
     def facts(self, blob: str, source: Callable[[], bytes]) -> Facts:
         """What the stored file `blob` is (see `checks.facts`); `source` reads its bytes when
-        they are needed, once per blob and machine."""
+        they are needed, once per blob and machine (and again when the rules change)."""
+        found = self.known(blob)
+        if found is None:
+            found = facts(source())
+            self.remember(blob, found)
+        return found
+
+    def known(self, blob: str) -> Facts | None:
+        """What was found of `blob` under today's rules, in memory or on disk; None when it
+        was never checked, or checked under older rules."""
         with self._lock:
             if blob in self._facts:
                 self._facts.move_to_end(blob)
                 return self._facts[blob]
-        path = os.path.join(self._dir(blob), "facts.json")
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(os.path.join(self._dir(blob), "facts.json"), encoding="utf-8") as f:
                 kept = json.load(f)
+            if kept.get("rules") != RULES:
+                return None
             found = Facts(ImageInfo(**kept["info"]) if kept["info"] else None,
-                          kept["sha256"], kept["located"])
-        except (OSError, ValueError, TypeError, KeyError):
-            found = facts(source())
-            self.remember(blob, found)
-        with self._lock:
-            self._facts[blob] = found
-            if len(self._facts) > self._size:
-                self._facts.popitem(last=False)
+                          kept["sha256"], kept["located"], kept.get("refused"))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+        self._keep(blob, found)
         return found
 
     def remember(self, blob: str, found: Facts) -> None:
         """Keep what is known of `blob` (on upload, it was just checked)."""
         self._write(os.path.join(self._dir(blob), "facts.json"), json.dumps(
-            {"info": asdict(found.info) if found.info else None, "sha256": found.sha256,
-             "located": found.located}).encode())
+            {"rules": RULES, "info": asdict(found.info) if found.info else None,
+             "sha256": found.sha256, "located": found.located,
+             "refused": found.refused}).encode())
+        self._keep(blob, found)
+
+    def _keep(self, blob: str, found: Facts) -> None:
         with self._lock:
             self._facts[blob] = found
+            self._facts.move_to_end(blob)
+            if len(self._facts) > self._size:
+                self._facts.popitem(last=False)
 
     def rendition(self, blob: str, width: int, source: Callable[[], bytes]) -> bytes:
         """The WebP rendition of `blob` at `width`, rendered now if no process has yet (one

@@ -22,7 +22,7 @@ from cms.content.media_paths import ROOT, digest_of, is_media_path, media_path
 from cms.content.messages import SUBJECT_MAX
 from cms.errors import BadRequest, Conflict, MediaNotFound, PayloadTooLarge, StorageUnavailable
 from cms.git.objects import MODE_TREE
-from cms.git.repository import Repository, Tips
+from cms.git.repository import Repository, Tips, blob_id
 from cms.media.checks import Facts
 from cms.media.images import ImageInfo, check_image, without_location
 from cms.media.renditions import CONTENT_TYPE as RENDITION_TYPE
@@ -51,6 +51,10 @@ class GitStorage:
     def put(self, data: bytes) -> str:
         """Store `data`; return the id of the blob that goes into the tree."""
         return self.repo.write("blob", data)
+
+    def id_of(self, data: bytes) -> str:
+        """The id `put` returns for `data`, without storing it."""
+        return blob_id(data)
 
     def get(self, blob: str) -> bytes:
         """The bytes of the file whose tree entry is `blob`."""
@@ -99,7 +103,8 @@ class MediaLibrary:
 
     def upload(self, data: bytes, uploader: Person, filename: str | None = None) -> MediaFile:
         """Check `data`, remove its location, and commit it on `main` unless the same file is
-        there already. Returns the stored file.
+        there already (bytes already stored and checked are not decoded again). Returns the
+        stored file.
 
         Raises PayloadTooLarge, UnsupportedMediaType, ValidationFailed (see `check_image`),
         StorageUnavailable.
@@ -109,11 +114,17 @@ class MediaLibrary:
                 f"The file is {len(data):,} bytes; the limit is {self.max_bytes:,}.",
                 {"file": [f"Larger than {self.max_bytes:,} bytes."]},
             )
-        info = check_image(data)
-        stored = without_location(data, info)
-        if stored is not data:
-            info = check_image(stored)  # the rewritten file must still decode
-        digest = hashlib.sha256(stored).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()
+        known = self.cache.known(self.storage.id_of(data))
+        if known is not None and known.info is not None and not known.located and (
+                known.sha256 == digest):
+            info, stored = known.info, data  # stored before: checked then, not decoded again
+        else:
+            info = check_image(data)
+            stored = without_location(data, info)
+            if stored is not data:
+                info = check_image(stored)  # the rewritten file must still decode
+                digest = hashlib.sha256(stored).hexdigest()
         path = media_path(digest, info.ext)
         try:
             blob = self.storage.put(stored)
