@@ -15,6 +15,8 @@ import sqlite3
 import tempfile
 from typing import Any
 
+from cms.git.objects import fsync_path
+
 FOLDER = "cms"
 # seconds a SQLite connection waits for another process's write to end, for every database
 BUSY_TIMEOUT = 60.0
@@ -47,11 +49,7 @@ def write_bytes(target: str, data: bytes, *, durable: bool = True) -> None:
             os.unlink(tmp)
         raise
     if durable:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(folder)
 
 
 def write_json(target: str, data: Any, *, durable: bool = True) -> None:
