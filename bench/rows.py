@@ -176,7 +176,8 @@ def build(m: Measured) -> list[Row]:
             + replication.rows(m.replication) + readscale.rows(m.readscale)
             + media.rows(m.media))
     order = ["store_saves_per_s", "save_cost_growth", "http_saves_per_s", "webhook_saves_ratio",
-             "get_article_cached_rps", "get_article_uncached_rps", "list_p99_ms",
+             "webhook_drip_latency_ratio", "get_article_cached_rps", "get_article_uncached_rps",
+             "list_p99_ms",
              "revisions_http_ms", "revisions_store_ms", "startup_s", "worker_rss_mb",
              "index_build_s", "index_catch_up_s", "search_relevance_p99_ms",
              "search_long_p99_ms", "import_s", "gate_push_commits_s", "gate_push_files_s",

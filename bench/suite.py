@@ -5,7 +5,8 @@
 3. reads: `cms serve` and the bare app side by side, wrk, list latency, worker memory, then
    more start-up rounds (`reads`, `servers`);
 4. saves over HTTP against `cms serve` (`http_saves`);
-5. webhooks: saves over HTTP with three slow webhooks beside none (`webhooks`);
+5. webhooks: saves over HTTP with three slow webhooks beside none, and delivery latency with
+   a dripping receiver beside none (`webhooks`);
 6. history: update commits added by fast-import, index catch-up, revisions beside `git log`;
 7. search over the published repository and over long articles (`long_search`), then
    `cms import` of an archive (`migration`);
@@ -255,8 +256,11 @@ class Suite:
 
     def webhooks(self) -> None:
         assert self.store is not None
-        self.measured.webhooks = webhooks.run(self.settings, self.store.repo.git_dir,
-                                              self.workdir, self.token, self.seed)
+        git_dir = self.store.repo.git_dir
+        self.measured.webhooks = webhooks.run(self.settings, git_dir, self.workdir, self.token,
+                                              self.seed)
+        self.measured.webhooks["drip"] = webhooks.drip_run(self.settings, git_dir, self.workdir,
+                                                           self.token, self.seed)
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)

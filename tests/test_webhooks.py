@@ -237,7 +237,8 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
     newest = listed["items"][2]  # newest first: the two of the delete, then the publish
     assert newest == {"id": calls[-1]["id"], "event": newest["event"],
                       "type": "article.published", "status": "delivered", "attempts": 1,
-                      "response_status": 204, "next_attempt_at": None}
+                      "response_status": 204, "error": None,
+                      "next_attempt_at": None}
 
 
 PUBLIC_URL = "https://93.184.216.34/hooks/cms"  # a public address: no DNS needed

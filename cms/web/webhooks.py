@@ -17,9 +17,9 @@ from cms.web.pages import page
 from cms.web.request_helpers import PATCH_TYPES, json_body, requires
 from cms.web.schemas import PageArgs, PageMetaSchema
 from cms.web.services import services
+from cms.webhooks.addresses import check_url
 from cms.webhooks.feed import TYPES
 from cms.webhooks.outbox import Outbox
-from cms.webhooks.sender import check_url
 
 blp = CMSBlueprint(
     "webhooks", __name__, url_prefix="/api/v1/manage/webhooks",
@@ -71,6 +71,9 @@ class DeliverySchema(Schema):
     status = fields.String(validate=validate.OneOf(["pending", "delivered", "failed"]))
     attempts = fields.Integer()
     response_status = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True, metadata={
+        "description": "Why the last attempt got no answer (refused address, connection "
+                       "error, no complete answer within CMS_WEBHOOK_TIMEOUT), else null."})
     next_attempt_at = fields.String(allow_none=True)
 
 

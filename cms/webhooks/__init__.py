@@ -2,7 +2,9 @@
 
 - `feed`: the events of new commits on `main` and `published`, read from git;
 - `outbox`: webhooks, secrets, cursors and deliveries in `<git dir>/cms/webhooks.sqlite`;
-- `sender`: where a webhook may point, and the signed POST;
+- `addresses`: where a webhook may point (public addresses only);
+- `deadline`: sockets bounded by one deadline per attempt;
+- `sender`: the signed POST;
 - `dispatcher`: the thread in each server worker that queues and sends.
 """
 

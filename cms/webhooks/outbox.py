@@ -13,7 +13,9 @@ Delivery is at least once and in commit order per webhook: only the oldest pendi
 a webhook may be sent (a redelivery asked for by hand is the exception), so while it waits for
 a retry, the later ones wait too. A worker claims a delivery by writing a lease into its row
 (under `BEGIN IMMEDIATE`), so two workers never send the same attempt at once; the lease of a
-worker that died is taken over at once when its process is gone, otherwise when it expires.
+worker that died is taken over at once when its process is gone, otherwise when it expires;
+the worker renews the leases of what it is still sending, so a live sender keeps its own. A
+webhook has one attempt in flight at most, in all workers together.
 """
 
 from __future__ import annotations
@@ -353,8 +355,26 @@ class Outbox:
             "  AND d.replay = 1 JOIN events e ON e.seq = d.event WHERE w.active = 1",
             (PENDING, PENDING)).fetchall()
         rows.sort(key=lambda r: r["seq"])
-        return [r for r in rows if r["next_attempt_at"] <= now and (
-            r["lease_until"] is None or r["lease_until"] < now or _gone(r["lease_owner"]))]
+        # one attempt in flight per webhook, in every worker together: a slow receiver holds
+        # one sender at most, however many of its deliveries are due
+        busy = {r["webhook"] for r in rows if _held(r, now)}
+        due = []
+        for row in rows:
+            if row["webhook"] not in busy and row["next_attempt_at"] <= now:
+                busy.add(row["webhook"])
+                due.append(row)
+        return due
+
+    def renew(self, claims: list[Claim]) -> None:
+        """Extend the leases of `claims`, still being sent, by the lease time from now, so
+        that no other worker takes over a delivery whose sender is alive however long it
+        takes. A lease taken over meanwhile stays with its new holder."""
+        if not claims:
+            return
+        with self._write() as db:
+            db.executemany(
+                "UPDATE deliveries SET lease_until = ? WHERE seq = ? AND lease_owner = ?",
+                [(time.time() + self.lease, c.seq, c.owner) for c in claims])
 
     def complete(self, claim: Claim, status: int | None, error: str | None) -> None:
         """Record the attempt: delivered on a 2xx; a 410 fails it and deactivates the webhook;
@@ -391,6 +411,12 @@ def _message_id(webhook: str, event: str) -> str:
     return "msg_" + sha1(f"{webhook}\0{event}".encode()).hexdigest()[:24]
 
 
+def _held(row: sqlite3.Row, now: float) -> bool:
+    """Whether a live worker holds the lease of a delivery."""
+    return row["lease_until"] is not None and row["lease_until"] >= now and \
+        not _gone(row["lease_owner"])
+
+
 def _gone(owner: str | None) -> bool:
     """Whether the process that holds a lease has died (on this machine), so the lease can be
     taken over before it expires."""
@@ -419,6 +445,6 @@ def _webhook(row: sqlite3.Row) -> dict[str, Any]:
 def _delivery(row: sqlite3.Row) -> dict[str, Any]:
     return {"id": row["id"], "event": row["event_id"], "type": row["type"],
             "status": row["status"], "attempts": row["attempts"],
-            "response_status": row["response_status"],
+            "response_status": row["response_status"], "error": row["error"],
             "next_attempt_at": _iso(row["next_attempt_at"]) if row["status"] == PENDING else None}
 
