@@ -3,7 +3,7 @@ deliveries and redeliver one. The secret is shown once, in the answer to the cre
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from functools import partial
 from typing import Any
 
 from flask import url_for
@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from cms.content.document import flatten_errors
 from cms.content.fields import Strict, Text, Url
 from cms.errors import ValidationFailed
+from cms.web import documented, paths
 from cms.web.manage import CMSBlueprint
 from cms.web.pages import page
 from cms.web.request_helpers import PATCH_TYPES, json_body, requires
@@ -22,9 +23,10 @@ from cms.webhooks.feed import TYPES
 from cms.webhooks.outbox import Outbox
 
 blp = CMSBlueprint(
-    "webhooks", __name__, url_prefix="/api/v1/manage/webhooks",
+    "webhooks", __name__, url_prefix=paths.MANAGE + "/webhooks",
     description="Webhooks (admin): signed notices of every change on `main` and `published`.",
 )
+problems = partial(documented.problems, blp, *documented.TOKEN)
 PATCH_BODY = {
     "content": {"application/merge-patch+json": {"schema": "WebhookChange"}},
     "required": True,
@@ -84,17 +86,6 @@ class DeliveryListSchema(Schema):
 
 def outbox() -> Outbox:
     return services().webhooks
-
-
-def problems(*codes: int) -> Any:
-    """Document the problem+json answers of a view, besides 401, 403 and 429."""
-
-    def decorator(view: Any) -> Any:
-        for code in (401, 403, 429, *codes):
-            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
-        return view
-
-    return decorator
 
 
 def _checked(data: dict[str, Any]) -> dict[str, Any]:
