@@ -18,6 +18,7 @@
     ├── UnsupportedMediaType (415)
     ├── ValidationFailed (422)      carries {"dotted.field": [messages]}
     ├── PreconditionRequired (428)
+    ├── TooManyFailures (429)       an address that sent too many bad tokens; carries retry_after
     └── StorageUnavailable (503)    the repository could not be written or locked
 
 The storage library raises these; the HTTP layer renders any of them as problem+json and the
@@ -125,6 +126,17 @@ class ValidationFailed(CMSError):
 class PreconditionRequired(CMSError):
     status = 428
     title = "Precondition Required"
+
+
+class TooManyFailures(CMSError):
+    """Too many failed attempts from one client; `retry_after`: seconds until it may retry."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class StorageUnavailable(CMSError):

@@ -10,7 +10,7 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from cms.content.document import flatten_errors
-from cms.errors import CMSError
+from cms.errors import CMSError, TooManyFailures
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -31,7 +31,10 @@ def problem(status: int, title: str, detail: str,
 def from_cms_error(e: CMSError) -> Response:
     log.log(logging.WARNING if e.status >= 500 else logging.INFO, "%s: %s",
             type(e).__name__, e.detail)
-    return problem(e.status, e.title, e.detail, e.errors)
+    response = problem(e.status, e.title, e.detail, e.errors)
+    if isinstance(e, TooManyFailures):
+        response.headers["Retry-After"] = str(e.retry_after)
+    return response
 
 
 def from_http_exception(e: HTTPException) -> Response:

@@ -23,6 +23,7 @@ from cms.errors import (
     UnsupportedMediaType,
 )
 from cms.web.cookies import cookie_token
+from cms.web.failed_tokens import verify_bearer
 
 JSON_TYPES = {"application/json"}
 PATCH_TYPES = {"application/json", "application/merge-patch+json"}
@@ -124,7 +125,7 @@ def _token() -> Token:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send Authorization: Bearer <token>.")
-    token = current_app.extensions["cms.tokens"].verify(secret.strip())
+    token = verify_bearer(secret.strip())
     if token is None:
         raise Unauthorized("The token is unknown or revoked.")
     return token
