@@ -21,7 +21,15 @@ from typing import Any
 
 from cms.errors import BadRequest
 from cms.git.refs import read_ref
-from cms.git.remotes import GIT_ENV, check_url, first_error, read_json, redact, scrub, write_json
+from cms.git.remotes import (
+    check_url,
+    first_error,
+    git_call,
+    read_json,
+    redact,
+    scrub,
+    write_json,
+)
 from cms.git.repository import Repository
 from cms.replication import leader
 from cms.replication.mirrors import LINES
@@ -100,14 +108,15 @@ class Replica:
         Only what changed is transferred; an unchanged source costs one ref advertisement.
         `maintenance`: let git check afterwards whether the copy needs packing (one more
         process, so the fetcher asks for it only now and then)."""
+        url, env = git_call(self.source, self.git_dir)
         command = ["git", "--git-dir", self.git_dir, "fetch", "--atomic", "--no-tags",
                    "--no-write-fetch-head", "--quiet",
                    "--auto-maintenance" if maintenance else "--no-auto-maintenance",
-                   "--", self.source, *REFSPECS]
+                   "--", url, *REFSPECS]
         started = time.time()
         try:
             run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                 env={**os.environ, **GIT_ENV}, stdin=subprocess.DEVNULL)
+                                 env=env, stdin=subprocess.DEVNULL)
             error = None if run.returncode == 0 else scrub(
                 first_error(run.stderr) or f"git fetch exit {run.returncode}", self.source)
         except subprocess.TimeoutExpired:
