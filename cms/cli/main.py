@@ -193,15 +193,36 @@ def token_list(ctx: click.Context) -> None:
 
 @token.command("revoke", epilog="""\b
 Example:
-  cms token revoke 1a2b3c4d
+  cms token revoke 1a2b3c4d    # prints each schedule it cancelled
 """)
 @click.argument("token_id")
+@click.option("--keep-schedules", is_flag=True,
+              help="Leave the schedules set under the token's name and email to run.")
+@click.option("--author", "author", help='Who cancels the schedules, "Name <email>" '
+                                         "(default: your git user.name and user.email).")
 @click.pass_context
 @cms_errors
-def token_revoke(ctx: click.Context, token_id: str) -> None:
-    """Revoke a token by its id; it stops working at once in every server process."""
-    t = TokenStore(open_store(ctx).repo.git_dir).revoke(token_id)
+def token_revoke(ctx: click.Context, token_id: str, keep_schedules: bool,
+                 author: str | None) -> None:
+    """Revoke a token by its id; it stops working at once in every server process.
+
+    The schedules still to run that were set under the token's name and email are cancelled
+    (one "Unschedule <slug>" commit each, with a `Revoked-Token:` trailer), so nothing the
+    token scheduled goes live after it; each is printed on stdout."""
+    store = open_store(ctx)
+    editor = _editor(author, None, None, Person("CMS Command Line", "cli@localhost"))
+    t = TokenStore(store.repo.git_dir).revoke(token_id)
     click.echo(f"Revoked {t.id} ({t.name} <{t.email}>)", err=True)
+    if keep_schedules:
+        return
+    cancelled = store.cancel_schedules(Person(t.name, t.email), editor,
+                                       detail=f"(token {t.id} revoked)",
+                                       trailers={"Revoked-Token": t.id})
+    for slug, when in cancelled:
+        click.echo(f"Unscheduled {slug} (was {when})")
+    if cancelled:
+        click.echo(f"{len(cancelled)} pending schedule(s) cancelled; an editor can set "
+                   "them again.", err=True)
 
 
 @main.command(epilog="""\b
