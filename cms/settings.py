@@ -51,6 +51,8 @@ class Settings:
     webhook_interval: float = 0.25
     replica_of: str | None = None  # a git URL: serve as a read replica of it
     primary_url: str | None = None  # named in a replica's refusals
+    # a public key file: a replica takes onto `published` only what it signed (cms.replica)
+    verify_signatures: str | None = None
     replica_interval: float = 1.0
     mirror_poll_interval: float = 0.05
     mirror_retry_max: float = 30.0

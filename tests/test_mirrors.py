@@ -405,3 +405,55 @@ def test_a_password_in_a_git_url_is_never_on_a_command_line(repo: Path, tmp_path
     else:
         assert "Cannot copy http://alice:***@127.0.0.1:" in output, output
         assert not (tmp_path / "replica").exists()
+
+
+# -- a replica that checks signatures, set up from the command line --------------------------
+
+
+def keypair(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f",
+                    str(path)], check=True)
+    return path
+
+
+def test_verify_signatures_wants_a_replica_and_a_public_key(repo: Path, tmp_path: Path) -> None:
+    key = keypair(tmp_path / "cms-key")
+    mirror = bare(tmp_path / "m.git")
+    (tmp_path / "not-a-key.pub").write_text("hello\n")
+    code, output = cms(repo, "serve", "--verify-signatures", f"{key}.pub")
+    assert code == 2 and "--verify-signatures is for a replica: give --replica-of too" in output
+    for given, says in [(key, "is a private key; give the public half"),
+                        (tmp_path / "missing.pub", "Cannot read the public key"),
+                        (tmp_path / "not-a-key.pub", "is not an SSH public key")]:
+        code, output = cms(tmp_path / "replica", "serve", "--replica-of", f"file://{mirror}",
+                           "--verify-signatures", str(given))
+        assert code == 1 and says in output, output
+        assert "\n  verify_signatures: The public half of the primary's signing key" in output
+        assert not (tmp_path / "replica").exists()
+
+
+def test_a_first_copy_whose_published_the_primary_did_not_sign_is_refused(
+        tmp_path: Path) -> None:
+    key = keypair(tmp_path / "cms-key")
+    primary = ArticleStore.init(str(tmp_path / "primary"), signing_key=str(key))
+    editor = Person("Eve Editor", "eve@example.org")
+    primary.publish(primary.create(article("Signed story"), editor).slug, editor)
+    mirror = bare(tmp_path / "m.git")
+    git("--git-dir", str(tmp_path / "primary"), "push", "-q", str(mirror), "main", "published")
+    # a signed tip is copied, with the history it was made on
+    signed = tmp_path / "signed-replica"
+    Replica.prepare(str(signed), f"file://{mirror}", verify_key=f"{key}.pub")
+    assert refs(signed) == refs(mirror)
+    # a tip nobody signed is not: nothing is left behind
+    work = tmp_path / "work"
+    git("clone", "-q", "-b", "published", str(mirror), str(work))
+    (work / "README.md").write_text("Edited on the mirror\n")
+    git("commit", "-qam", "Edit the README on the mirror", cwd=work)
+    git("push", "-q", "origin", "published", cwd=work)
+    forged = git("rev-parse", "HEAD", cwd=work)
+    code, output = cms(tmp_path / "replica", "serve", "--replica-of", f"file://{mirror}",
+                       "--verify-signatures", f"{key}.pub")
+    assert code == 1, output
+    assert output.startswith(f"Error: Cannot copy file://{mirror}: commit {forged} on the "
+                             "source's published is not signed by the primary's key"), output
+    assert not (tmp_path / "replica").exists()

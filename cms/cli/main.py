@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 import time
@@ -125,6 +126,8 @@ def init(ctx: click.Context, demo: bool, first_token: bool) -> None:
 Example:
   cms serve --port 8000 --workers 4
   cms --repo ./replica serve --port 8001 --replica-of git://git.example.org/content.git
+  cms --repo ./replica serve --port 8001 --replica-of git://git.example.org/content.git \\
+      --verify-signatures cms-key.pub
 """)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -135,21 +138,30 @@ Example:
               help="Serve as a read replica of this git URL (a mirror of the primary).")
 @click.option("--primary-url", metavar="URL", envvar="CMS_PRIMARY_URL",
               help="With --replica-of: the primary's address, named in refusals.")
+@click.option("--verify-signatures", metavar="KEYFILE", envvar="CMS_VERIFY_SIGNATURES",
+              type=click.Path(dir_okay=False),
+              help="With --replica-of: the public half of the primary's CMS_SIGNING_KEY; "
+                   "serve no commit on `published` that it did not sign.")
 @click.pass_context
 @cms_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int,
-          replica_of: str | None, primary_url: str | None) -> None:
+          replica_of: str | None, primary_url: str | None,
+          verify_signatures: str | None) -> None:
     """Serve the API with gunicorn."""
     from cms.cli.server import serve as run
     from cms.replication.replica import Replica
 
     settings = ctx.obj["settings"]
+    if verify_signatures and not replica_of:
+        raise click.UsageError("--verify-signatures is for a replica: give --replica-of too.")
+    key = os.path.abspath(verify_signatures) if verify_signatures else None
     if replica_of:
-        Replica.prepare(settings.repo, replica_of)
+        Replica.prepare(settings.repo, replica_of, verify_key=key)
     store = open_store(ctx)  # fail early, with a clear message, if there is no repository
     gate.refresh(store.repo.git_dir, settings.committer_email)
     run(settings.repo, host, port, workers, threads,
-        {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url} if replica_of else None)
+        {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url, "VERIFY_SIGNATURES": key}
+        if replica_of else None)
 
 
 @main.group(epilog="""\b

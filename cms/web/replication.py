@@ -30,7 +30,7 @@ def init(app: Flask, store: ArticleStore, settings: Settings) -> None:
     """Set the app up as a replica or as a primary, and start its background job."""
     source = settings.replica_of
     if source:
-        replica = Replica(store.repo.git_dir, source)
+        replica = Replica(store.repo.git_dir, source, settings.verify_signatures)
         app.extensions["cms.replica"] = replica
         primary = settings.primary_url
         where = f"the primary at {primary}" if primary else "the primary"
@@ -57,10 +57,18 @@ def init(app: Flask, store: ArticleStore, settings: Settings) -> None:
                      settle=float(settings.mirror_settle))
 
 
+def status() -> str:
+    """`/healthz`'s status: "degraded" while a replica refuses what its source holds (it
+    serves what it had), else "ok"."""
+    replica: Replica | None = current_app.extensions.get("cms.replica")
+    return "degraded" if replica is not None and "refused" in replica.status() else "ok"
+
+
 def health(admin: bool) -> dict[str, Any]:
-    """What `/healthz` adds: a replica's lag and its source's `published` tip (for anyone;
-    its `main` tip, source URL and last error for admins), a primary's mirrors and their
-    state (for admins only: names and errors say where the content goes)."""
+    """What `/healthz` adds: a replica's lag, the `published` tip it serves and the commit it
+    refuses, if any (for anyone; its `main` tip, source URL and last error for admins), a
+    primary's mirrors and their state (for admins only: names and errors say where the
+    content goes)."""
     replica: Replica | None = current_app.extensions.get("cms.replica")
     if replica is not None:
         status = replica.status()

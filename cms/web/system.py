@@ -20,13 +20,16 @@ blp = Blueprint("system", __name__, description="Service status.")
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "`ok`, or `degraded` on a replica that refuses a commit its source "
+                       "holds (see `replica.refused`) and serves what it had."})
     revision = fields.String(allow_none=True, metadata={
         "description": "Admins only: the commit `main` points at."})
     published_revision = fields.String(allow_none=True, metadata={
         "description": "Admins only: the commit `published` points at."})
     articles = fields.Integer(metadata={"description": "Admins only: articles on `main`."})
-    replica = fields.Dict(metadata={"description": "A replica's lag and its source's tips."})
+    replica = fields.Dict(metadata={"description": "A replica's lag, the tips it serves, and "
+                                                   "`refused` while it refuses a commit."})
     mirrors = fields.List(fields.Dict(), metadata={"description": "Admins only: each mirror."})
 
 
@@ -47,7 +50,8 @@ def healthz() -> Any:
     store = current_app.extensions["cms.store"]
     store.catch_up()  # reads both refs and the index: fails if the repository cannot be read
     admin = _admin()
-    body = {"status": "ok", **(admin_details() if admin else {}), **replication.health(admin)}
+    body = {"status": replication.status(), **(admin_details() if admin else {}),
+            **replication.health(admin)}
     return body, 200, {"Cache-Control": "no-store"}
 
 
