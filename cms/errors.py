@@ -22,6 +22,7 @@ none: the HTTP edge (`cms.web.problems`) answers them with HTTP's preconditions.
     ├── UnsupportedMediaType (415)
     ├── ValidationFailed (422)      carries {"dotted.field": [messages]}
     ├── PreconditionRequired (428)  a write without If-Match (raised at the HTTP edge)
+    ├── TooManyFailures (429)       an address that sent too many bad tokens; carries retry_after
     ├── StorageUnavailable (503)    the repository could not be written or locked
     ├── RevisionRequired            a write that does not say which revision it changes
     │                               (answered 428)
@@ -139,6 +140,17 @@ class ValidationFailed(CMSError):
 class PreconditionRequired(CMSError):
     status = 428
     title = "Precondition Required"
+
+
+class TooManyFailures(CMSError):
+    """Too many failed attempts from one client; `retry_after`: seconds until it may retry."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class StorageUnavailable(CMSError):

@@ -260,6 +260,10 @@ class Settings:
     primary_url: str | None = setting(
         OPTIONAL_TEXT, None, "a replica's primary, named in its refusals (`cms serve "
         "--primary-url`)")
+    verify_signatures: str | None = setting(
+        OPTIONAL_PATH, None, "a public key file (`cms serve --replica-of URL "
+        "--verify-signatures KEY.pub`): a replica takes onto `published` only commits signed "
+        "with it, and says in `/healthz` which commit it refuses")
     replica_interval: float = setting(
         SECONDS, 1.0, "seconds between a replica's fetches (at least 0.1 is used)")
     mirror_poll_interval: float = setting(

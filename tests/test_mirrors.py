@@ -3,15 +3,19 @@ to mirrors on disk (file URLs), and a replica app answering every route of the U
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
 import os
 import re
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import GIT_ENV, article
+from conftest import GIT_ENV, article, cms_command
 
 from cms.auth.tokens import TokenStore
 from cms.cli.main import main
@@ -308,3 +312,148 @@ def test_a_replica_promoted_as_the_readme_says_pushes_on_from_the_mirror(
     # a replica's fetches would now overwrite it: --replica-of refuses it
     code, output = cms(replica, "serve", "--replica-of", f"file://{mirror}")
     assert code == 1 and "holds its own history and is not a replica" in output
+
+
+# -- credentials never on a command line ------------------------------------------------------
+
+PASSWORD = "Wq8-hunter2-Zx%40y"  # as written in the URL; git sends "Wq8-hunter2-Zx@y"
+
+
+class StallingGitHost:
+    """An HTTP server that asks for a password (401), then holds the request that brings one
+    without answering, until `release()`: long enough to look at every process running."""
+
+    def __init__(self) -> None:
+        self.authorizations: list[str] = []
+        self.released = threading.Event()
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                sent = self.headers.get("Authorization")
+                if sent is None:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                host.authorizations.append(sent)
+                host.released.wait(60)
+                self.close_connection = True
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def release(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def command_lines() -> list[bytes]:
+    lines = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                lines.append((proc / "cmdline").read_bytes().replace(b"\0", b" "))
+            except OSError:
+                pass  # gone meanwhile, or not ours to read
+    return lines
+
+
+@pytest.mark.parametrize("run", ["mirror push", "serve --replica-of"])
+def test_a_password_in_a_git_url_is_never_on_a_command_line(repo: Path, tmp_path: Path,
+                                                            run: str) -> None:
+    host = StallingGitHost()
+    url = f"http://alice:{PASSWORD}@127.0.0.1:{host.port}/content.git"
+    env = {**os.environ, **ENV}
+    if run == "mirror push":
+        assert cms(repo, "mirror", "add", "backup", url)[0] == 0
+        command = [cms_command(), "--repo", str(repo), "mirror", "push"]
+    else:
+        # given by the variable: an option would put the password on cms's own command line
+        command = [cms_command(), "--repo", str(tmp_path / "replica"), "serve"]
+        env["CMS_REPLICA_OF"] = url
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not host.authorizations and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[0]
+            time.sleep(0.05)
+        # git is waiting for the answer now, with the password it was given
+        assert host.authorizations == [
+            "Basic " + base64.b64encode(b"alice:Wq8-hunter2-Zx@y").decode()]
+        running = command_lines()
+        assert any(f"127.0.0.1:{host.port}".encode() in line for line in running), running
+        for line in running:
+            assert b"hunter2" not in line, line
+    finally:
+        host.release()
+        output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 1, output
+    assert "hunter2" not in output
+    if run == "mirror push":
+        assert output.startswith("backup: "), output
+        shown = cms(repo, "mirror", "list")[1]
+        assert f"alice:***@127.0.0.1:{host.port}" in shown and "hunter2" not in shown
+    else:
+        assert "Cannot copy http://alice:***@127.0.0.1:" in output, output
+        assert not (tmp_path / "replica").exists()
+
+
+# -- a replica that checks signatures, set up from the command line --------------------------
+
+
+def keypair(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f",
+                    str(path)], check=True)
+    return path
+
+
+def test_verify_signatures_wants_a_replica_and_a_public_key(repo: Path, tmp_path: Path) -> None:
+    key = keypair(tmp_path / "cms-key")
+    mirror = bare(tmp_path / "m.git")
+    (tmp_path / "not-a-key.pub").write_text("hello\n")
+    code, output = cms(repo, "serve", "--verify-signatures", f"{key}.pub")
+    assert code == 2 and "--verify-signatures is for a replica: give --replica-of too" in output
+    for given, says in [(key, "is a private key; give the public half"),
+                        (tmp_path / "missing.pub", "Cannot read the public key"),
+                        (tmp_path / "not-a-key.pub", "is not an SSH public key")]:
+        code, output = cms(tmp_path / "replica", "serve", "--replica-of", f"file://{mirror}",
+                           "--verify-signatures", str(given))
+        assert code == 1 and says in output, output
+        assert "\n  verify_signatures: The public half of the primary's signing key" in output
+        assert not (tmp_path / "replica").exists()
+
+
+def test_a_first_copy_whose_published_the_primary_did_not_sign_is_refused(
+        tmp_path: Path) -> None:
+    key = keypair(tmp_path / "cms-key")
+    primary = ArticleStore.init(str(tmp_path / "primary"), signing_key=str(key))
+    editor = Person("Eve Editor", "eve@example.org")
+    primary.publish(primary.create(article("Signed story"), editor).slug, editor)
+    mirror = bare(tmp_path / "m.git")
+    git("--git-dir", str(tmp_path / "primary"), "push", "-q", str(mirror), "main", "published")
+    # a signed tip is copied, with the history it was made on
+    signed = tmp_path / "signed-replica"
+    Replica.prepare(str(signed), f"file://{mirror}", verify_key=f"{key}.pub")
+    assert refs(signed) == refs(mirror)
+    # a tip nobody signed is not: nothing is left behind
+    work = tmp_path / "work"
+    git("clone", "-q", "-b", "published", str(mirror), str(work))
+    (work / "README.md").write_text("Edited on the mirror\n")
+    git("commit", "-qam", "Edit the README on the mirror", cwd=work)
+    git("push", "-q", "origin", "published", cwd=work)
+    forged = git("rev-parse", "HEAD", cwd=work)
+    code, output = cms(tmp_path / "replica", "serve", "--replica-of", f"file://{mirror}",
+                       "--verify-signatures", f"{key}.pub")
+    assert code == 1, output
+    assert output.startswith(f"Error: Cannot copy file://{mirror}: commit {forged} on the "
+                             "source's published is not signed by the primary's key"), output
+    assert not (tmp_path / "replica").exists()

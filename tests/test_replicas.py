@@ -5,6 +5,7 @@ plain git), polling with a deadline and never asserting how long anything took."
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ import requests
 from conftest import GIT_ENV, answers, article, cms_command, free_port, stop
 
 from cms.auth.tokens import TokenStore
+from cms.content import canonical
 from cms.replication.mirrors import Mirrors
 from cms.store import ArticleStore
 
@@ -66,8 +68,13 @@ def wait_until_up(proc: subprocess.Popen[bytes], ready: str, log: Path) -> None:
 class Cluster:
     """The primary, the git daemon with the mirror, and two replicas."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, signing_key: Path | None = None,
+                  replica_args: tuple[str, ...] = ()) -> None:
+        """`signing_key`: the primary signs its commits with it; `replica_args`: more
+        options for each replica's `cms serve`."""
         self.root = root
+        self.signing_key = signing_key
+        self.replica_args = replica_args
         self.primary_repo = root / "primary"
         self.mirrors = root / "mirrors"
         self.mirror = self.mirrors / "mirror.git"
@@ -77,7 +84,8 @@ class Cluster:
         self.primary = f"http://127.0.0.1:{self.primary_port}"
         self.replicas: list[str] = []
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        ArticleStore.init(str(self.primary_repo))
+        ArticleStore.init(str(self.primary_repo),
+                          signing_key=str(signing_key) if signing_key else None)
         _, secret = TokenStore(str(self.primary_repo)).create("Eve Editor", "eve@example.org",
                                                               "admin")
         self.auth = {"Authorization": f"Bearer {secret}"}
@@ -110,7 +118,8 @@ class Cluster:
         started = [("primary", f"{self.primary}/healthz", spawn(
             [cms_command(), "--repo", str(self.primary_repo), "serve", "--port",
              str(self.primary_port), "--workers", "2"], self.root / "primary.log",
-            {"CMS_MIRROR_RETRY_MAX": "0.5", "CMS_MIRROR_MIN_INTERVAL": "0.2"}))]
+            {"CMS_MIRROR_RETRY_MAX": "0.5", "CMS_MIRROR_MIN_INTERVAL": "0.2",
+             **({"CMS_SIGNING_KEY": str(self.signing_key)} if self.signing_key else {})}))]
         for n in range(len(self.replicas) + 1, len(self.replicas) + 1 + replicas):
             port = free_port()
             self.replicas.append(f"http://127.0.0.1:{port}")
@@ -118,7 +127,8 @@ class Cluster:
             started.append((f"replica{n}", f"{self.replicas[-1]}/healthz", spawn(
                 [cms_command(), "--repo", str(self.root / f"replica{n}"), "serve", "--port",
                  str(port), "--workers", str(2 if n == 1 else 1), "--replica-of", self.mirror_url,
-                 "--primary-url", self.primary], self.root / f"replica{n}.log",
+                 "--primary-url", self.primary, *self.replica_args],
+                self.root / f"replica{n}.log",
                 {"CMS_REPLICA_INTERVAL": "0.2"})))
         for name, _, proc in started:
             self.procs[name] = proc
@@ -339,3 +349,106 @@ def test_a_mirror_pushed_to_directly_is_reported_not_overwritten(cluster: Cluste
         assert gone.status_code == 410, gone.text
         kept = requests.get(f"{base}/api/v1/sync", params={"token": old_token}, timeout=10)
         assert [a["slug"] for a in kept.json()["changed"]] == [slug]
+
+
+# -- a replica that checks the primary's signatures ----------------------------------------------
+
+
+def keypair(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f",
+                    str(path)], check=True)
+    return path
+
+
+@pytest.fixture
+def signed(tmp_path: Path) -> Iterator[Cluster]:
+    """A primary that signs its commits, and one replica that checks them."""
+    key = keypair(tmp_path / "cms-key")
+    c = Cluster(tmp_path, signing_key=key,
+                replica_args=("--verify-signatures", f"{key}.pub"))
+    try:
+        c.start_daemon()
+        Mirrors(str(c.primary_repo)).push("mirror")
+        c.start_servers(replicas=1)
+        yield c
+    finally:
+        c.stop_all()
+
+
+def forge(cluster: Cluster, slug: str, title: str, sign_with: Path | None = None) -> str:
+    """Push to the mirror a commit on `published` that makes `slug` read `title`, dressed as
+    the CMS's own publication (its committer, its trailers); return it."""
+    work = cluster.root / f"forge-{time.monotonic_ns()}"
+    git("clone", "-q", "-b", "published", cluster.mirror_url, str(work))
+    (path,) = work.glob(f"articles/*/{slug}.json")
+    doc = json.loads(path.read_text())
+    path.write_bytes(canonical.dumps({**doc, "title": title}))
+    signing = (["-c", "gpg.format=ssh", "-c", f"user.signingkey={sign_with}"]
+               if sign_with else [])
+    git("-c", "user.name=Git CMS", "-c", "user.email=cms@localhost", *signing, "commit", "-q",
+        *(["-S"] if sign_with else []), "-am",
+        f"Publish {slug}\n\nArticle: {slug}\nAction: publish", cwd=work)
+    git("push", "-q", "origin", "published", cwd=work)
+    return git("rev-parse", "HEAD", cwd=work)
+
+
+def test_a_replica_checking_signatures_refuses_what_the_primary_did_not_sign(
+        signed: Cluster) -> None:
+    replica, replica_repo = signed.replicas[0], signed.root / "replica1"
+    slug = signed.call("POST", "/articles", json=article("Genuine story")).json()["slug"]
+    signed.call("POST", f"/articles/{slug}/publish")
+    eventually(lambda: delivered(signed, slug) == ["Genuine story"], "the signed publish")
+    eventually(signed.settled, "everything in sync")
+    assert requests.get(f"{replica}/healthz", timeout=10).json()["status"] == "ok"
+    good = refs(replica_repo)
+
+    def refusing(commit: str) -> dict[str, Any] | None:
+        health = requests.get(f"{replica}/healthz", timeout=10).json()
+        refused = health["replica"].get("refused") or {}
+        return health if refused.get("commit") == commit else None
+
+    def holds_the_last_good_state(why: str) -> None:
+        for _ in range(5):  # across several of its fetches
+            assert delivered(signed, slug) == ["Genuine story"]
+            assert refs(replica_repo) == good  # nothing moved, and no ref left behind
+            time.sleep(0.2)
+        health = requests.get(f"{replica}/healthz", timeout=10).json()
+        assert health["status"] == "degraded"
+        assert health["replica"]["tips"] == {"published": good["refs/heads/published"]}
+        assert why in health["replica"]["refused"]["reason"], health
+
+    # 1. a commit nobody signed, pushed straight to the mirror, claiming to be a publication
+    unsigned = forge(signed, slug, "Forged story")
+    health = eventually(lambda: refusing(unsigned), "the unsigned commit refused")
+    assert health["status"] == "degraded"
+    holds_the_last_good_state("not signed by the primary's key")
+
+    # 2. one signed, but with another key
+    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
+        "published:published")
+    eventually(lambda: requests.get(f"{replica}/healthz", timeout=10).json()["status"] == "ok",
+               "the replica at ease again once the mirror is repaired")
+    other = forge(signed, slug, "Forged with another key", keypair(signed.root / "other-key"))
+    eventually(lambda: refusing(other), "the commit signed by another key refused")
+    holds_the_last_good_state("not signed by the primary's key")
+
+    # 3. the mirror's published put back to an older state the primary really signed
+    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
+        "published:published")
+    eventually(lambda: requests.get(f"{replica}/healthz", timeout=10).json()["status"] == "ok",
+               "repaired again")
+    older = git("--git-dir", str(signed.primary_repo), "rev-parse", "published~1")
+    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
+        f"{older}:refs/heads/published")
+    eventually(lambda: refusing(older), "the step back refused")
+    holds_the_last_good_state("not a descendant")
+
+    # the primary's own next publication, once the mirror is right, goes through
+    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
+        "published:published")
+    signed.call("PUT", f"/articles/{slug}", json=article("Genuine story, updated"),
+                headers={"If-Match": signed.etag(slug)})
+    signed.call("POST", f"/articles/{slug}/publish")
+    eventually(lambda: delivered(signed, slug) == ["Genuine story, updated"], "the update")
+    health = requests.get(f"{replica}/healthz", timeout=10).json()
+    assert health["status"] == "ok" and "refused" not in health["replica"], health

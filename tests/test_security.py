@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import requests
 from conftest import article, cms_command
 
@@ -119,3 +120,82 @@ def test_a_revoked_token_fails_at_once_in_every_worker(server, repo):
     statuses = [requests.get(f"{server}/api/v1/manage/articles", headers=headers).status_code
                 for _ in range(15)]
     assert set(statuses) <= {401, 429} and statuses[:10] == [401] * 10
+
+
+BAD = {"Authorization": "Bearer cms_deadbeef_" + "x" * 43}
+OWN_ORIGIN = {"Origin": "http://localhost"}
+
+
+def reading_tokens(app):
+    """Every route that reads a bearer token (all but the public and open ones, plus
+    `/healthz`, which looks at one for an admin's details), as (rule, method, url)."""
+    for rule, method, url in routes(app):
+        if rule == "/healthz" or (rule not in PUBLIC and rule not in OPEN):
+            yield rule, method, url
+
+
+def refused(response, what):
+    assert response.status_code == 429, (what, response.status_code, response.get_data())
+    assert response.mimetype == "application/problem+json", what
+    assert int(response.headers["Retry-After"]) > 0, what
+
+
+def limited_app(repo):
+    return create_app({"REPO": str(repo), "TESTING": True, "AUTH_FAILURE_LIMIT": "3 per minute"})
+
+
+@pytest.mark.parametrize("exhausted_on", ["manage", "healthz", "webhooks", "releases",
+                                          "sign-in", "session cookie"])
+def test_one_limit_on_failed_tokens_covers_every_route_that_reads_one(repo, editor_token,
+                                                                      exhausted_on):
+    app = limited_app(repo)
+    client = app.test_client()
+
+    def fail() -> int:
+        if exhausted_on == "sign-in":
+            return client.post("/api/v1/session", json={"token": BAD["Authorization"][7:]},
+                               headers=OWN_ORIGIN).status_code
+        if exhausted_on == "session cookie":
+            client.set_cookie("cms_session", "not-a-session")
+            try:
+                return client.get("/api/v1/manage/articles").status_code
+            finally:
+                client.delete_cookie("cms_session")
+        url = {"manage": "/api/v1/manage/articles", "healthz": "/healthz",
+               "webhooks": "/api/v1/manage/webhooks",
+               "releases": "/api/v1/manage/releases"}[exhausted_on]
+        if exhausted_on == "releases":
+            return client.post(url, json={"slugs": ["a"]}, headers=BAD).status_code
+        return client.get(url, headers=BAD).status_code
+
+    # /healthz never answers 401: a bad token there is just anonymous, but it still counts
+    expected = 200 if exhausted_on == "healthz" else 401
+    assert [fail() for _ in range(3)] == [expected] * 3
+    checked = 0
+    for rule, method, url in reading_tokens(app):
+        refused(client.open(url, method=method, json=article(), headers=BAD), (method, rule))
+        checked += 1
+    assert checked >= 30
+    # while blocked, a good token is refused too (an answer must not tell a good guess)
+    refused(client.get("/api/v1/manage/articles", headers=editor_token), "good token")
+    refused(client.get("/healthz", headers=editor_token), "good token on /healthz")
+    # the routes that read a token some other way: signing in, and the session cookie
+    refused(client.post("/api/v1/session", json={"token": "cms_deadbeef_" + "y" * 43},
+                        headers=OWN_ORIGIN), "sign-in")
+    client.set_cookie("cms_session", "not-a-session")
+    refused(client.get("/admin/"), "the workbench with a session cookie")
+    refused(client.post("/api/v1/decap", json={"action": "entriesByFolder", "params": {}},
+                        headers=OWN_ORIGIN), "Decap with a session cookie")
+    client.delete_cookie("cms_session")
+    # what reads no token is not throttled: the public API, /healthz and the sign-in page
+    # without one
+    assert client.get("/api/v1/articles").status_code == 200
+    assert client.get("/api/v1/articles", headers=BAD).status_code == 200
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/admin/").status_code == 200
+    # another address is not affected
+    other = {"REMOTE_ADDR": "192.0.2.7"}
+    assert client.get("/api/v1/manage/webhooks", headers=BAD,
+                      environ_base=other).status_code == 401
+    assert client.get("/api/v1/manage/articles", headers=editor_token,
+                      environ_base=other).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 import time
@@ -148,6 +149,8 @@ def init(ctx: click.Context, demo: bool, first_token: bool, bare_from: str | Non
 Example:
   cms serve --port 8000 --workers 4
   cms --repo ./replica serve --port 8001 --replica-of git://git.example.org/content.git
+  cms --repo ./replica serve --port 8001 --replica-of git://git.example.org/content.git \\
+      --verify-signatures cms-key.pub
 """)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -158,21 +161,30 @@ Example:
               help="Serve as a read replica of this git URL (a mirror of the primary).")
 @click.option("--primary-url", metavar="URL", envvar="CMS_PRIMARY_URL",
               help="With --replica-of: the primary's address, named in refusals.")
+@click.option("--verify-signatures", metavar="KEYFILE", envvar="CMS_VERIFY_SIGNATURES",
+              type=click.Path(dir_okay=False),
+              help="With --replica-of: the public half of the primary's CMS_SIGNING_KEY; "
+                   "serve no commit on `published` that it did not sign.")
 @click.pass_context
 @cms_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int,
-          replica_of: str | None, primary_url: str | None) -> None:
+          replica_of: str | None, primary_url: str | None,
+          verify_signatures: str | None) -> None:
     """Serve the API with gunicorn."""
     from cms.cli.server import serve as run
     from cms.replication.replica import Replica
 
     settings = ctx.obj["settings"]
+    if verify_signatures and not replica_of:
+        raise click.UsageError("--verify-signatures is for a replica: give --replica-of too.")
+    key = os.path.abspath(verify_signatures) if verify_signatures else None
     if replica_of:
-        Replica.prepare(settings.repo, replica_of)
+        Replica.prepare(settings.repo, replica_of, verify_key=key)
     store = open_store(ctx)  # fail early, with a clear message, if there is no repository
     gate.refresh(store.repo.git_dir, settings.committer_email)
     run(settings.repo, host, port, workers, threads,
-        {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url} if replica_of else None)
+        {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url, "VERIFY_SIGNATURES": key}
+        if replica_of else None)
 
 
 @main.group(epilog="""\b
@@ -216,15 +228,36 @@ def token_list(ctx: click.Context) -> None:
 
 @token.command("revoke", epilog="""\b
 Example:
-  cms token revoke 1a2b3c4d
+  cms token revoke 1a2b3c4d    # prints each schedule it cancelled
 """)
 @click.argument("token_id")
+@click.option("--keep-schedules", is_flag=True,
+              help="Leave the schedules set under the token's name and email to run.")
+@click.option("--author", "author", help='Who cancels the schedules, "Name <email>" '
+                                         "(default: your git user.name and user.email).")
 @click.pass_context
 @cms_errors
-def token_revoke(ctx: click.Context, token_id: str) -> None:
-    """Revoke a token by its id; it stops working at once in every server process."""
-    t = TokenStore(open_store(ctx).repo.git_dir).revoke(token_id)
+def token_revoke(ctx: click.Context, token_id: str, keep_schedules: bool,
+                 author: str | None) -> None:
+    """Revoke a token by its id; it stops working at once in every server process.
+
+    The schedules still to run that were set under the token's name and email are cancelled
+    (one "Unschedule <slug>" commit each, with a `Revoked-Token:` trailer), so nothing the
+    token scheduled goes live after it; each is printed on stdout."""
+    store = open_store(ctx)
+    editor = _editor(author, None, None, Person("CMS Command Line", "cli@localhost"))
+    t = TokenStore(store.repo.git_dir).revoke(token_id)
     click.echo(f"Revoked {t.id} ({t.name} <{t.email}>)", err=True)
+    if keep_schedules:
+        return
+    cancelled = store.publishing.cancel_schedules(Person(t.name, t.email), editor,
+                                       detail=f"(token {t.id} revoked)",
+                                       trailers={"Revoked-Token": t.id})
+    for slug, when in cancelled:
+        click.echo(f"Unscheduled {slug} (was {when})")
+    if cancelled:
+        click.echo(f"{len(cancelled)} pending schedule(s) cancelled; an editor can set "
+                   "them again.", err=True)
 
 
 @main.command(epilog="""\b

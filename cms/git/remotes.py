@@ -1,18 +1,81 @@
 """Talking to other git repositories: which URLs are accepted, how they are shown without
-their credentials, how git is run so that it never waits for a password, and the small JSON
-files in `<git dir>/cms/` where mirrors and replicas keep their state."""
+their credentials, how git is run so that it never waits for a password and never has one on
+its command line, and the small JSON files in `<git dir>/cms/` where mirrors and replicas keep
+their state.
+
+A command line is world-readable (`ps`, `/proc/PID/cmdline`) for as long as the process runs,
+so a URL's user and password never go on git's: git gets the URL without them and asks for them
+through `GIT_ASKPASS`, a small script (`<git dir>/cms/git-askpass`) that answers from the
+environment git was started with, which only the same user (and root) can read.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit, urlunsplit
+import tempfile
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # what git accepts as a remote: a URL with a scheme, scp-like `user@host:path`, or a path
 URL_SCHEMES = ("git", "http", "https", "ssh", "git+ssh", "ssh+git", "file")
 # git must never stop to ask for a password in a server
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true",
            "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")}
+
+
+# git asks "Username for '<url>': " or "Password for '<url>': " (its first argument)
+ASKPASS = """#!/bin/sh
+# written by the CMS (cms.git.remotes): answers git's questions from the environment
+case "$1" in
+  Username*) printf '%s\\n' "$CMS_GIT_USERNAME" ;;
+  *) printf '%s\\n' "$CMS_GIT_PASSWORD" ;;
+esac
+"""
+
+
+def git_call(url: str, git_dir: str) -> tuple[str, dict[str, str]]:
+    """The URL to give git on its command line and the environment to run it in (this
+    process's, plus GIT_ENV): a user and password in an http(s) `url` go to git through
+    GIT_ASKPASS instead, and no credential helper is asked (it could answer for another
+    account). Elsewhere only the password is left out (ssh asks none: BatchMode)."""
+    env = {**os.environ, **GIT_ENV}
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, env
+    if not parts.scheme or "@" not in parts.netloc:
+        return url, env
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    if not parts.scheme.lower().startswith("http"):
+        shown = f"{user}@{host}" if user else host
+        return urlunsplit(parts._replace(netloc=shown)), env
+    env.update({"GIT_ASKPASS": _askpass(git_dir), "CMS_GIT_USERNAME": unquote(user),
+                "CMS_GIT_PASSWORD": unquote(password),
+                # config given by the environment, so that nothing more goes on the command
+                # line: an empty helper empties the list of credential helpers
+                "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper",
+                "GIT_CONFIG_VALUE_0": ""})
+    return urlunsplit(parts._replace(netloc=host)), env
+
+
+def _askpass(git_dir: str) -> str:
+    """The askpass script's path, written (mode 0700) when it is missing or out of date."""
+    folder = os.path.join(git_dir, "cms")
+    path = os.path.join(folder, "git-askpass")
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == ASKPASS and os.access(path, os.X_OK):
+                return path
+    except FileNotFoundError:
+        pass
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(ASKPASS)
+    os.chmod(tmp, 0o700)
+    os.replace(tmp, path)
+    return path
 
 
 def redact(url: str) -> str:

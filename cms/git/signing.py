@@ -6,10 +6,14 @@ writes carries a `gpgsig` header made by `ssh-keygen -Y sign`, exactly as `git c
 signer (`<git dir>/cms/allowed_signers`) and points the repository's git config at it, so
 `git log --show-signature` and `git verify-commit` say which commits the CMS really made.
 Without the setting nothing is signed and nothing is run.
+
+A read replica given the public half (`--verify-signatures`) asks `unsigned` which of the
+commits it fetched are not signed by it, before it serves them.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from cms.errors import CMSError
@@ -44,3 +48,58 @@ def install(git_dir: str, email: str, key: str) -> str:
     for name, value in (("gpg.format", "ssh"), ("gpg.ssh.allowedSignersFile", path)):
         subprocess.run(["git", "--git-dir", git_dir, "config", name, value], check=True)
     return path
+
+
+def public_key(path: str) -> tuple[str, str]:
+    """The public key in the file at `path` (a line `ssh-ed25519 AAAA... comment`, as a
+    `.pub` file holds it), without its comment, and its fingerprint (`SHA256:...`).
+    Raises CMSError for a missing or unreadable file, or a private key."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read(100_000)
+    except (OSError, UnicodeDecodeError) as e:
+        raise CMSError(f"Cannot read the public key {path}: {e}.") from e
+    if "PRIVATE KEY" in text:
+        raise CMSError(f"{path} is a private key; give the public half (its .pub file): the "
+                       "private key stays on the primary.")
+    result = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", path],
+                            capture_output=True, text=True)
+    fields = result.stdout.split()
+    lines = [line.split() for line in text.splitlines() if line.strip()
+             and not line.startswith("#")]
+    if result.returncode != 0 or len(fields) < 2 or len(lines) != 1 or len(lines[0]) < 2:
+        raise CMSError(f"{path} is not an SSH public key (one line, as in a .pub file).")
+    return " ".join(lines[0][:2]), fields[1]
+
+
+def unsigned(git_dir: str, revisions: list[str], key: str) -> list[str]:
+    """Of the commits `git log REVISIONS` lists (commit ids, `^` ids, `--no-walk`), those
+    that do not carry a good signature by the public key in the file `key`, oldest first.
+    Raises CMSError (see `public_key`)."""
+    line, fingerprint = public_key(key)
+    signers = private.path(git_dir, "verify_signers")
+    wanted = f'primary namespaces="{NAMESPACE}" {line}\n'
+    try:
+        with open(signers, encoding="utf-8") as f:
+            current = f.read()
+    except FileNotFoundError:
+        current = None
+    if current != wanted:
+        tmp = f"{signers}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(wanted)
+        os.replace(tmp, signers)
+    # %G? is G only for a good signature by a key in the allowed signers, which hold just
+    # this one; the fingerprint is checked as well, so nothing else in git's config counts
+    result = subprocess.run(
+        ["git", "-c", f"gpg.ssh.allowedSignersFile={signers}", "--git-dir", git_dir, "log",
+         "--no-show-signature", "--reverse", "--format=%H %G? %GF", *revisions, "--"],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CMSError(f"Could not check the signatures: {result.stderr.strip()}")
+    bad = []
+    for row in result.stdout.splitlines():
+        sha, status, *found = row.split()
+        if status != "G" or found != [fingerprint]:
+            bad.append(sha)
+    return bad

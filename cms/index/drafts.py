@@ -115,6 +115,14 @@ class DraftQueries:
         )
         return [r[0] for r in rows]
 
+    def pending(self, now: int) -> list[str]:
+        """Slugs of valid drafts with a schedule still to run: a `publish_at` ahead, or due."""
+        rows = self.tables.db.execute(
+            "SELECT a.slug FROM articles a WHERE a.problems IS NULL AND a.publish_at > :now "
+            f"OR ({DUE}) ORDER BY a.publish_at, a.slug", {"now": now}
+        )
+        return [r[0] for r in rows]
+
     def revisions_exist(self) -> bool:
         return self.tables.db.execute("SELECT 1 FROM revisions LIMIT 1").fetchone() is not None
 

@@ -29,7 +29,7 @@ from typing import Any
 from cms.errors import BadRequest, Conflict, NotFound
 from cms.git import private
 from cms.git.private import read_json, write_json
-from cms.git.remotes import GIT_ENV, check_url, first_error, redact, scrub
+from cms.git.remotes import check_url, first_error, git_call, redact, scrub
 from cms.git.repository import Repository
 from cms.times import iso
 
@@ -234,11 +234,12 @@ class Mirrors:
         specs = [f"{sha}:refs/heads/{line}" for line, sha in tips.items() if sha]
         if not specs:
             return PushResult(True, False, None, tips)
+        url, env = git_call(mirror.url, self.git_dir)
         command = [*prefix, "git", *PUSH_CONFIG, "--git-dir", self.git_dir, "push", "--porcelain",
-                   "--atomic", "--no-verify", "--", mirror.url, *specs]
+                   "--atomic", "--no-verify", "--", url, *specs]
         try:
             run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                 env={**os.environ, **GIT_ENV}, stdin=subprocess.DEVNULL)
+                                 env=env, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return PushResult(False, False, f"no answer within {timeout:g} s", tips)
         if run.returncode == 0:

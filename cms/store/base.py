@@ -81,11 +81,12 @@ class Writes:
 
     def edit(self, slug: str, editor: Person, expected: Collection[str] | None,
              make: Callable[[dict[str, Any]], dict[str, Any]], *, verb: str | None = None,
-             detail: str | None = None, may_schedule: bool = False) -> Article:
+             detail: str | None = None, may_schedule: bool = False,
+             trailers: dict[str, str] | None = None) -> Article:
         """Change the draft of `slug` to what `make` makes of it (no commit if nothing
-        changes); return the article. Raises ArticleNotFound, RevisionRequired,
-        StaleRevision, Forbidden (a change of `publish_at` without `may_schedule`), and
-        what `make` raises."""
+        changes, else one with `trailers` besides the usual ones); return the article.
+        Raises ArticleNotFound, RevisionRequired, StaleRevision, Forbidden (a change of
+        `publish_at` without `may_schedule`), and what `make` raises."""
         def plan(tips: Tips) -> builtins.list[Step] | None:
             current_blob = self.current(tips[MAIN], slug, expected)
             found = self.reading.file_at(tips[MAIN], slug)
@@ -96,7 +97,8 @@ class Writes:
                 return None
             changed = [k for k in {**current, **doc} if current.get(k) != doc.get(k)]
             return [Step(MAIN, slug, "update", doc=doc, verb=verb,
-                         detail=", ".join(changed) if detail is None else detail)]
+                         detail=", ".join(changed) if detail is None else detail,
+                         trailers=trailers or {})]
 
         return self.saved(plan, editor, slug)
 

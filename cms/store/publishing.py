@@ -123,6 +123,42 @@ class Publishing:
             verb="Schedule", detail=f"for {when}", may_schedule=True,
         )
 
+    def cancel_schedules(self, of: Person, editor: Person, *, detail: str = "",
+                         trailers: dict[str, str] | None = None
+                         ) -> builtins.list[tuple[str, str]]:
+        """Take off the draft every schedule still to run (ahead, or due and not yet
+        published) that `of` set, so it never goes live: the same commit "Unschedule <slug>"
+        as publishing now makes, authored by `editor`, with `detail` and `trailers`.
+        Returns (slug, the time it was scheduled for) of each one cancelled.
+
+        Who set a schedule is who its publication would be authored by (`_scheduled_by`);
+        a schedule changed or removed meanwhile is left alone."""
+        self.index.catch_up()
+        now = int(time.time())
+        cancelled = []
+        for slug in self.index.drafts.pending(now):
+            row = self.index.drafts.article(slug, now)
+            if row is None:
+                continue
+            when = self._field(row["blob"], "publish_at")
+            if self._scheduled_by(slug, seconds(when)) != of:
+                continue
+
+            def drop(current: dict[str, Any], slug: str = slug, when: Any = when
+                     ) -> dict[str, Any]:
+                if seconds(current.get("publish_at")) != seconds(when):
+                    raise Conflict(f"The schedule of '{slug}' changed meanwhile.")
+                return with_slug(
+                    validate({k: v for k, v in current.items() if k != "publish_at"}), slug)
+
+            try:
+                self.writes.edit(slug, editor, {"*"}, drop, verb="Unschedule", detail=detail,
+                                 may_schedule=True, trailers=trailers)
+            except (Conflict, ArticleNotFound, ValidationFailed):
+                continue  # rescheduled, deleted or broken meanwhile: not this schedule now
+            cancelled.append((slug, str(when)))
+        return cancelled
+
     def _scheduled_by(self, slug: str, when: int | None) -> Person:
         """Who set the draft's current `publish_at`: the author of the oldest of the latest
         draft revisions that all carry it (later edits that kept it do not count), so that

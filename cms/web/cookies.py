@@ -14,6 +14,7 @@ from flask import request
 from cms.auth.sessions import SessionStore
 from cms.auth.tokens import Token, TokenStore
 from cms.errors import Forbidden, Unauthorized
+from cms.web import failed_tokens
 from cms.web.services import services
 
 COOKIE = "cms_session"
@@ -50,12 +51,15 @@ def cookie_token() -> Token | None:
     if origin is None and request.method not in SAFE_METHODS:
         raise Forbidden("A signed-in request that changes something must carry Origin.",
                         {"Origin": ["Missing header."]})
+    failed_tokens.checking()
     session = sessions().get(session_id)
     if session is None:
+        failed_tokens.failed()
         raise Unauthorized("Your session has ended; sign in again.")
     token = next((t for t in tokens().list() if t.id == session.token_id), None)
     if token is None or token.revoked or token.hash != session.token_hash:
         sessions().close(session_id)
+        failed_tokens.failed()
         raise Unauthorized("The token of this session was revoked; sign in again.")
     return token
 

@@ -16,6 +16,7 @@ from cms.errors import (
     PreconditionRequired,
     RevisionRequired,
     StaleRevision,
+    TooManyFailures,
 )
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,10 @@ def from_cms_error(e: CMSError) -> Response:
     status, title = answer(e)
     log.log(logging.WARNING if status >= 500 else logging.INFO, "%s: %s",
             type(e).__name__, e.detail)
-    return problem(status, title, e.detail, e.errors)
+    response = problem(status, title, e.detail, e.errors)
+    if isinstance(e, TooManyFailures):
+        response.headers["Retry-After"] = str(e.retry_after)
+    return response
 
 
 def from_http_exception(e: HTTPException) -> Response:

@@ -41,10 +41,18 @@ def init(app: Flask) -> None:
             raise ReadOnlyReplica(detail)
 
 
+def status() -> str:
+    """`/healthz`'s status: "degraded" while a replica refuses what its source holds (it
+    serves what it had), else "ok"."""
+    replica = services().replica
+    return "degraded" if replica is not None and "refused" in replica.status() else "ok"
+
+
 def health(admin: bool) -> dict[str, Any]:
-    """What `/healthz` adds: a replica's lag and its source's `published` tip (for anyone;
-    its `main` tip, source URL and last error for admins), a primary's mirrors and their
-    state (for admins only: names and errors say where the content goes)."""
+    """What `/healthz` adds: a replica's lag, the `published` tip it serves and the commit it
+    refuses, if any (for anyone; its `main` tip, source URL and last error for admins), a
+    primary's mirrors and their state (for admins only: names and errors say where the
+    content goes)."""
     built = services()
     if built.replica is not None:
         status = built.replica.status()

@@ -25,6 +25,7 @@ from cms.errors import (
     UnsupportedMediaType,
 )
 from cms.web.cookies import cookie_token
+from cms.web.failed_tokens import verify_bearer
 from cms.web.services import services
 
 JSON_TYPES = {"application/json"}
@@ -127,7 +128,7 @@ def _token() -> Token:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send Authorization: Bearer <token>.")
-    token = services().tokens.verify(secret.strip())
+    token = verify_bearer(secret.strip())
     if token is None:
         raise Unauthorized("The token is unknown or revoked.")
     return token

@@ -60,7 +60,8 @@ class Services:
         store = ArticleStore.open(settings, make_card=public.card)
         git_dir = store.repo.git_dir
         media = MediaLibrary(store, max_bytes=settings.media_max_bytes)
-        replica = Replica(git_dir, settings.replica_of) if settings.replica_of else None
+        replica = (Replica(git_dir, settings.replica_of, settings.verify_signatures)
+                   if settings.replica_of else None)
         return cls(
             settings=settings, store=store, tokens=TokenStore(git_dir),
             sessions=SessionStore(git_dir, settings.session_lifetime), media=media,

@@ -13,8 +13,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from cms.errors import Forbidden, Unauthorized
-from cms.web.cookies import COOKIE, own_origin, sessions, tokens
+from cms.web.cookies import COOKIE, own_origin, sessions
 from cms.web.documented import problems
+from cms.web.failed_tokens import verify_bearer
 from cms.web.request_helpers import Parser
 
 
@@ -40,7 +41,7 @@ class SignInArgs(Schema):
          security=[])
 @problems(blp, 400, 401, 403, 413, 415, 422, 429)
 def sign_in(args: dict[str, Any]) -> Any:
-    token = tokens().verify(args["token"].strip())
+    token = verify_bearer(args["token"].strip())
     if token is None:
         raise Unauthorized("The token is unknown or revoked.")
     response = Response(status=204)

@@ -14,19 +14,23 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from cms.web import replication
+from cms.web.failed_tokens import verify_bearer
 from cms.web.services import services
 
 blp = Blueprint("system", __name__, description="Service status.")
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "`ok`, or `degraded` on a replica that refuses a commit its source "
+                       "holds (see `replica.refused`) and serves what it had."})
     revision = fields.String(allow_none=True, metadata={
         "description": "Admins only: the commit `main` points at."})
     published_revision = fields.String(allow_none=True, metadata={
         "description": "Admins only: the commit `published` points at."})
     articles = fields.Integer(metadata={"description": "Admins only: articles on `main`."})
-    replica = fields.Dict(metadata={"description": "A replica's lag and its source's tips."})
+    replica = fields.Dict(metadata={"description": "A replica's lag, the tips it serves, and "
+                                                   "`refused` while it refuses a commit."})
     mirrors = fields.List(fields.Dict(), metadata={"description": "Admins only: each mirror."})
 
 
@@ -47,15 +51,18 @@ def healthz() -> Any:
     store = services().store
     store.catch_up()  # reads both refs and the index: fails if the repository cannot be read
     admin = _admin()
-    body = {"status": "ok", **(admin_details() if admin else {}), **replication.health(admin)}
+    body = {"status": replication.status(), **(admin_details() if admin else {}),
+            **replication.health(admin)}
     return body, 200, {"Cache-Control": "no-store"}
 
 
 def _admin() -> bool:
     """Whether the request carries a live admin token. A missing, unknown or lower token is
-    simply anonymous here: a health check never answers 401."""
+    simply anonymous here: a health check never answers 401. A bad token still counts
+    against the limit on failed tokens (and a limited address gets 429): this answer tells an
+    admin's token from any other."""
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return False
-    token = services().tokens.verify(secret.strip())
+    token = verify_bearer(secret.strip())
     return token is not None and token.can("admin")

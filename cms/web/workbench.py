@@ -24,10 +24,10 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from cms.delivery.preview import DEFAULT_LINK_LIFETIME
-from cms.errors import CMSError, StorageUnavailable, Unauthorized
+from cms.errors import CMSError, StorageUnavailable, TooManyFailures, Unauthorized
 from cms.web.cookies import cookie_token, session_id, sessions
 from cms.web.documented import problems
-from cms.web.problems import answer, problem
+from cms.web.problems import from_cms_error
 from cms.web.request_helpers import editor, json_body, requires
 from cms.web.schemas import ProblemSchema
 from cms.web.services import services
@@ -82,8 +82,12 @@ def _page(name: str, csp: str) -> Response:
 
 
 def _signed_in() -> bool:
+    """Whether the request carries a live session; raises TooManyFailures (an address that
+    sent too many bad credentials is refused here too, as everywhere a cookie is read)."""
     try:
         return cookie_token() is not None
+    except TooManyFailures:
+        raise
     except CMSError:
         return False
 
@@ -191,7 +195,7 @@ def render_preview() -> Any:
 def decap_problem(e: CMSError) -> Response:
     """The problem+json body, plus `error` for Decap's calls: the line Decap shows its user
     (with the fields)."""
-    response = problem(*answer(e), e.detail, e.errors)
+    response = from_cms_error(e)
     if not request.path.startswith("/api/v1/decap"):
         return response
     body = json.loads(response.get_data())
