@@ -203,7 +203,10 @@ class Settings:
         "--show-signature` verifies them")
     auth_failure_limit: str = setting(
         RATE, "20 per minute", "failed token attempts allowed per client address and worker "
-        "(flask-limiter's notation)")
+        "(the `limits` package's notation)")
+    ratelimit_enabled: bool = setting(
+        FLAG, True, "refuse an address that used up `CMS_AUTH_FAILURE_LIMIT` (`false`: no "
+        "limit, e.g. for a test suite that sends many bad tokens on purpose)")
     manage_cors_origins: tuple[str, ...] = setting(
         ORIGINS, (), "origins allowed to call the management API from a browser")
     delivery_cache_control: str = setting(
@@ -352,7 +355,7 @@ used stops it with a line naming the variable and what it expected, e.g.
 `CMS_WEBHOOK_TIMEOUT: expected a number of seconds, got 'abc'`. A yes/no setting takes
 `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`; a list is comma-separated (or a JSON
 array); a setting whose default is "none" is unset when empty. Other `CMS_*` variables go to
-Flask's own configuration, e.g. `CMS_RATELIMIT_ENABLED=false` for flask-limiter.
+Flask's own configuration.
 
 | variable | type | default | meaning |
 |---|---|---|---|

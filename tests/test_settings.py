@@ -209,9 +209,10 @@ def test_every_default_the_docs_show_reads_back_as_the_default() -> None:
         assert getattr(Settings.load(environ={variable: value}), f.name) == f.default, variable
 
 
-# what `cms init` tells a person to export for curl; a Flask extension's own setting, which
-# `create_app` passes to Flask's config as every undeclared `CMS_*` variable
-NOT_SETTINGS = {"CMS_TOKEN", "CMS_RATELIMIT_ENABLED"}
+# what `cms init` tells a person to export for curl
+# CMS_GIT_USERNAME/PASSWORD: how `git` is handed a mirror's credentials (GIT_ASKPASS), by the
+# server to its own git processes, never read from the server's environment
+NOT_SETTINGS = {"CMS_TOKEN", "CMS_GIT_USERNAME", "CMS_GIT_PASSWORD"}
 
 
 def test_every_cms_variable_the_code_names_is_declared() -> None:

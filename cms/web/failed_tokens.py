@@ -9,7 +9,7 @@ tells a right guess from a wrong one. A request that carries no credential is ne
 refused here, and neither is a route that reads none (the delivery API ignores a token sent to
 it). Counts live in each worker's memory (no shared store is needed), so with W workers a client
 gets at most W times the limit; that still makes guessing a 256-bit token hopeless.
-`RATELIMIT_ENABLED=false` in the app's config (`CMS_RATELIMIT_ENABLED`) turns the limit off.
+`CMS_RATELIMIT_ENABLED=false` turns the limit off.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ class FailedTokens:
 
 
 def init(app: Flask) -> None:
-    app.extensions[EXTENSION] = FailedTokens(
-        services(app).settings.auth_failure_limit, enabled=app.config.get("RATELIMIT_ENABLED", True)
-        not in (False, "false", "0", 0))
+    settings = services(app).settings
+    app.extensions[EXTENSION] = FailedTokens(settings.auth_failure_limit,
+                                             enabled=settings.ratelimit_enabled)
 
 
 def _address() -> str:
