@@ -31,9 +31,9 @@ def path(git_dir: str, *parts: str) -> str:
     return full
 
 
-def write_bytes(target: str, data: bytes, *, durable: bool = True) -> None:
-    """Replace the file `target` with `data` atomically (0600). With `durable`, the bytes and
-    the folder entry naming them are on disk when this returns."""
+def write_bytes(target: str, data: bytes, *, durable: bool = True, mode: int = 0o600) -> None:
+    """Replace the file `target` with `data` atomically (`mode`: 0600, or 0700 for a script).
+    With `durable`, the bytes and the folder entry naming them are on disk when this returns."""
     folder = os.path.dirname(target)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
@@ -42,7 +42,7 @@ def write_bytes(target: str, data: bytes, *, durable: bool = True) -> None:
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

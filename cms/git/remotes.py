@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from cms.git import private
 
 # what git accepts as a remote: a URL with a scheme, scp-like `user@host:path`, or a path
 URL_SCHEMES = ("git", "http", "https", "ssh", "git+ssh", "ssh+git", "file")
@@ -61,20 +62,14 @@ def git_call(url: str, git_dir: str) -> tuple[str, dict[str, str]]:
 
 def _askpass(git_dir: str) -> str:
     """The askpass script's path, written (mode 0700) when it is missing or out of date."""
-    folder = os.path.join(git_dir, "cms")
-    path = os.path.join(folder, "git-askpass")
+    path = private.path(git_dir, "git-askpass")
     try:
         with open(path, encoding="utf-8") as f:
             if f.read() == ASKPASS and os.access(path, os.X_OK):
                 return path
     except FileNotFoundError:
         pass
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(ASKPASS)
-    os.chmod(tmp, 0o700)
-    os.replace(tmp, path)
+    private.write_bytes(path, ASKPASS.encode(), durable=False, mode=0o700)
     return path
 
 

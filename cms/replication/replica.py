@@ -32,7 +32,6 @@ from cms import times
 from cms.errors import BadRequest, CMSError
 from cms.git import private, signing
 from cms.git.private import read_json, write_json
-from cms.git.refs import read_ref
 from cms.git.remotes import check_url, first_error, git_call, redact, scrub
 from cms.git.repository import Repository
 from cms.replication import leader
@@ -154,7 +153,7 @@ class Replica:
         Returns the refusal (`commit`, `reason`, `since`: `before`'s when it is the same
         commit again), or None."""
         coming = self._fetched()
-        serving = {line: read_ref(self.git_dir, f"refs/heads/{line}") for line in LINES}
+        serving = dict(Repository(self.git_dir).tips())
         refused = self._refusal(serving["published"], coming["published"])
         commands = [f"update refs/heads/{line} {coming[line]} {serving[line] or ZERO}\n"
                     for line in LINES if refused is None and coming[line] != serving[line]]

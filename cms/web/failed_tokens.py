@@ -14,48 +14,10 @@ gets at most W times the limit; that still makes guessing a 256-bit token hopele
 
 from __future__ import annotations
 
-import math
-import time
-
-from flask import Flask, current_app, request
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
+from flask import request
 
 from cms.auth.tokens import Token
-from cms.errors import TooManyFailures
 from cms.web.services import services
-
-EXTENSION = "cms.failed_tokens"
-
-
-class FailedTokens:
-    """Failed token attempts per client address, against one limit (`"20 per minute"`)."""
-
-    def __init__(self, limit: str, enabled: bool = True) -> None:
-        self.item = parse(limit)
-        self.enabled = enabled
-        self.counter = FixedWindowRateLimiter(MemoryStorage())
-
-    def refuse_if_limited(self, address: str) -> None:
-        """Raises TooManyFailures, with the seconds to wait, when `address` has used up its
-        failures."""
-        if not self.enabled or self.counter.test(self.item, address):
-            return
-        reset = self.counter.get_window_stats(self.item, address).reset_time
-        raise TooManyFailures(
-            "Too many requests with a bad token from your address; wait and try again.",
-            retry_after=max(1, math.ceil(reset - time.time())))
-
-    def failed(self, address: str) -> None:
-        if self.enabled:
-            self.counter.hit(self.item, address)
-
-
-def init(app: Flask) -> None:
-    settings = services(app).settings
-    app.extensions[EXTENSION] = FailedTokens(settings.auth_failure_limit,
-                                             enabled=settings.ratelimit_enabled)
 
 
 def _address() -> str:
@@ -65,12 +27,12 @@ def _address() -> str:
 
 def checking() -> None:
     """Call before verifying a credential the request carries; raises TooManyFailures."""
-    current_app.extensions[EXTENSION].refuse_if_limited(_address())
+    services().failed_tokens.refuse_if_limited(_address())
 
 
 def failed() -> None:
     """Call when the credential the request carries turned out bad."""
-    current_app.extensions[EXTENSION].failed(_address())
+    services().failed_tokens.failed(_address())
 
 
 def verify_bearer(secret: str) -> Token | None:

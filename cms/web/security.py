@@ -1,11 +1,11 @@
-"""Defences every response shares: security headers, no caching of editors' data, and the
-limit on failed token attempts (`failed_tokens`), so tokens cannot be guessed by brute force."""
+"""Defences every response shares: security headers and no caching of editors' data (the
+limit on failed token attempts is `failed_tokens`, where tokens are verified)."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from cms.web import failed_tokens
+from cms.web import paths
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -16,12 +16,11 @@ HEADERS = {
 
 
 def init(app: Flask) -> None:
-    failed_tokens.init(app)
 
     @app.after_request
     def secure(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.path.startswith("/api/v1/manage"):
+        if request.path.startswith(paths.MANAGE):
             response.headers["Cache-Control"] = "no-store"
         return response

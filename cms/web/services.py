@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
+from cms.auth.failures import FailedTokens
 from cms.auth.sessions import SessionStore
 from cms.auth.tokens import TokenStore
 from cms.delivery import cards as public
@@ -40,6 +41,7 @@ class Services:
     settings: Settings
     store: ArticleStore
     tokens: TokenStore
+    failed_tokens: FailedTokens  # bad tokens per client address, in this process
     sessions: SessionStore
     media: MediaLibrary
     delivery: Delivery
@@ -64,6 +66,8 @@ class Services:
                    if settings.replica_of else None)
         return cls(
             settings=settings, store=store, tokens=TokenStore(git_dir),
+            failed_tokens=FailedTokens(settings.auth_failure_limit,
+                                       enabled=settings.ratelimit_enabled),
             sessions=SessionStore(git_dir, settings.session_lifetime), media=media,
             delivery=Delivery(store, small=settings.catch_up_inline_commits, media=media,
                               media_url=media_base),
