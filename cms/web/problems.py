@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from cms.content.document import flatten_errors
 from cms.errors import (
     CMSError,
+    MergeConflict,
     PreconditionFailed,
     PreconditionRequired,
     RevisionRequired,
@@ -50,7 +51,12 @@ def from_cms_error(e: CMSError) -> Response:
     status, title = answer(e)
     log.log(logging.WARNING if status >= 500 else logging.INFO, "%s: %s",
             type(e).__name__, e.detail)
-    return problem(status, title, e.detail, e.errors)
+    response = problem(status, title, e.detail, e.errors)
+    if isinstance(e, MergeConflict):
+        body = json.loads(response.get_data())
+        response.set_data(json.dumps({**body, "conflicts": e.conflicts}))
+        response.headers["ETag"] = f'"{e.etag}"'
+    return response
 
 
 def from_http_exception(e: HTTPException) -> Response:

@@ -28,6 +28,10 @@ class MetaSchema(Schema):
         keys=fields.String(), values=fields.List(fields.String()),
         metadata={"description": "Only for state `invalid`: what is wrong with the file git "
                                  "holds, by field; PUT or DELETE repairs it."})
+    merged = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "Only after a merged save (`Prefer: merge`): the paths that "
+                                 "took the other editor's change (`theirs`) and yours."})
     publish_at = UTCDateTime(allow_none=True, metadata={
         "description": "The pending schedule: when the draft goes live by itself (null when "
                        "none is ahead). A live article keeps its state meanwhile."})
