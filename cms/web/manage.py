@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from cms.content.articles import Article
 from cms.content.document import SLUG_MAX, SLUG_RE
 from cms.errors import ArticleNotFound
-from cms.store import ArticleStore
+from cms.store import ArticleStore, blaming
 from cms.web import documented, paths
 from cms.web.pages import page
 from cms.web.request_helpers import (
@@ -29,6 +29,7 @@ from cms.web.request_helpers import (
 from cms.web.schemas import (
     ArticleListSchema,
     ArticleSchema,
+    BlameSchema,
     DiffArgs,
     DiffSchema,
     ManageListArgs,
@@ -210,6 +211,20 @@ def revision(slug: str, revision: str) -> Any:
 def diff(args: dict[str, Any], slug: str) -> Any:
     result = store().reading.diff(checked(slug), args["from_"], args.get("to"))
     return {"from_": result["from"], "to": result["to"], "changes": result["changes"]}
+
+
+@blp.route("/articles/<slug>/blame", methods=["GET"])
+@requires("author")
+@blp.arguments(PageArgs(), location="query", error_status_code=400)
+@blp.response(200, BlameSchema)
+@blp.doc(summary="Who last changed each field and each body block (paginated over blocks)")
+@problems(400, 404)
+def blame(args: dict[str, Any], slug: str) -> Any:
+    found = blaming.blame(store().reading, checked(slug))
+    number, size = args["page"], args["per_page"]
+    blocks = [{"index": i, **b} for i, b in enumerate(found["blocks"])]
+    body, headers = page(blocks[(number - 1) * size:number * size], len(blocks), number, size)
+    return {**body, "revision": found["revision"], "fields_": found["fields"]}, 200, headers
 
 
 @blp.route("/articles/<slug>/restore", methods=["POST"])

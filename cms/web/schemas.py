@@ -107,6 +107,25 @@ class RevisionListSchema(Schema):
     meta = fields.Nested(PageMetaSchema)
 
 
+class OriginSchema(Schema):
+    revision = fields.String()
+    author = fields.Nested(PersonSchema)
+    date = UTCDateTime(metadata={"description": "The commit's author date."})
+
+
+class BlockOriginSchema(OriginSchema):
+    index = fields.Integer()
+
+
+class BlameSchema(Schema):
+    revision = fields.String(metadata={"description": "The draft revision blamed."})
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(),
+                          values=fields.Nested(OriginSchema))
+    items = fields.List(fields.Nested(BlockOriginSchema),
+                        metadata={"description": "One page of the body's blocks."})
+    meta = fields.Nested(PageMetaSchema)
+
+
 class RevisionArticleSchema(ArticleFields):
     """An article as it was at one revision."""
 
