@@ -15,6 +15,15 @@ from cms.content.layout import article_path
 from cms.store import ArticleStore
 
 
+def _doc_block(page: str, heading: str) -> str:
+    text = (Path(__file__).parent.parent / "docs" / page).read_text()
+    after = text.split(f"\n## {heading.removeprefix('# ')}\n", 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+DOC_BLOCK = _doc_block("editing-together.md", "# Plain git: the merge driver")
+
+
 def _git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV},
                           capture_output=True, text=True)
@@ -26,8 +35,11 @@ def _clones(repo: Path, tmp_path: Path) -> tuple[str, Path, Path]:
     for name in ("ann", "bob"):
         work = tmp_path / name
         assert _git("clone", "-q", str(repo), str(work), cwd=tmp_path).returncode == 0
-        _git("config", "merge.cms.driver", f"{cms_command()} merge-driver %O %A %B", cwd=work)
-        (work / ".git" / "info" / "attributes").write_text("articles/**/*.json merge=cms\n")
+        # the two lines docs/editing-together.md gives, with this checkout's `cms`
+        lines = DOC_BLOCK.replace("'cms ", f"'{cms_command()} ")
+        done = subprocess.run(["sh", "-e", "-c", lines], cwd=work, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stderr
         _git("config", "pull.rebase", "false", cwd=work)
         clones.append(work)
     return slug, clones[0], clones[1]
