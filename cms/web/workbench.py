@@ -27,7 +27,7 @@ from cms.delivery.preview import DEFAULT_LINK_LIFETIME
 from cms.errors import CMSError, StorageUnavailable, Unauthorized
 from cms.web.cookies import cookie_token, session_id, sessions
 from cms.web.documented import problems
-from cms.web.problems import answer, problem
+from cms.web.problems import from_cms_error
 from cms.web.request_helpers import editor, json_body, requires
 from cms.web.schemas import ProblemSchema
 from cms.web.services import services
@@ -191,7 +191,7 @@ def render_preview() -> Any:
 def decap_problem(e: CMSError) -> Response:
     """The problem+json body, plus `error` for Decap's calls: the line Decap shows its user
     (with the fields)."""
-    response = problem(*answer(e), e.detail, e.errors)
+    response = from_cms_error(e)  # with a merge conflict's `conflicts` and ETag
     if not request.path.startswith("/api/v1/decap"):
         return response
     body = json.loads(response.get_data())
