@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from . import gate, long_search, media, migration, readscale, replication, webhooks
+from . import gate, long_search, media, merges, migration, readscale, replication, webhooks
 from .reads import WrkRun
 from .report import Row
 from .stats import median
@@ -174,7 +174,7 @@ def build(m: Measured) -> list[Row]:
             + migration.rows(m.migration) + long_search.rows(m.migration)
             + webhooks.rows(m.webhooks) + gate.rows(m.gate)
             + replication.rows(m.replication) + readscale.rows(m.readscale)
-            + media.rows(m.media))
+            + media.rows(m.media) + merges.rows(m.merges))
     order = ["store_saves_per_s", "save_cost_growth", "http_saves_per_s", "webhook_saves_ratio",
              "webhook_drip_latency_ratio", "get_article_cached_rps", "get_article_uncached_rps",
              "list_p99_ms",
@@ -182,5 +182,6 @@ def build(m: Measured) -> list[Row]:
              "index_build_s", "index_catch_up_s", "search_relevance_p99_ms",
              "search_long_p99_ms", "import_s", "gate_push_commits_s", "gate_push_files_s",
              *replication.ROWS, *readscale.ROWS,
-             "media_rendition_p99_ms", "media_upload_5mb_ms", "decap_media_answer_bytes"]
+             "media_rendition_p99_ms", "media_upload_5mb_ms", "decap_media_answer_bytes",
+             "merged_save_cost", "merge_writers_lost"]
     return sorted(rows, key=lambda r: order.index(r.name))

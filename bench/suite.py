@@ -38,6 +38,7 @@ from . import (
     http_saves,
     long_search,
     media,
+    merges,
     migration,
     reads,
     readscale,
@@ -53,7 +54,8 @@ from .settings import Settings
 PHASES = {"saves": "saves", "publish": "publish", "reads": "reads", "startup": "start-up",
           "http": "http saves", "webhooks": "webhooks", "history": "history",
           "search": "search", "migration": "migration", "gate": "gate pushes",
-          "replicas": "replicas", "readscale": "read scale", "media": "media"}
+          "replicas": "replicas", "readscale": "read scale", "media": "media",
+          "merges": "merged saves"}
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
 
@@ -77,6 +79,7 @@ class Measured:
     phases_s: dict[str, float] = field(default_factory=dict)
     replication: replication.Replication | None = None
     media: dict[str, Any] = field(default_factory=dict)
+    merges: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,7 @@ class Measured:
             "replication": self.replication.to_json() if self.replication else None,
             "readscale": self.readscale,
             "media": self.media,
+            "merges": self.merges,
         }
 
 
@@ -125,7 +129,8 @@ class Suite:
                  "history": self.history, "search": self.search,
                  "migration": self.migration,
                  "gate": self.gate_pushes, "replicas": self.replicas,
-                 "readscale": self.readscale, "media": self.media_phase}
+                 "readscale": self.readscale, "media": self.media_phase,
+                 "merges": self.merges_phase}
         try:
             for key, name in PHASES.items():
                 if wanted is not None and key not in wanted:
@@ -261,6 +266,13 @@ class Suite:
                                               self.seed)
         self.measured.webhooks["drip"] = webhooks.drip_run(self.settings, git_dir, self.workdir,
                                                            self.token, self.seed)
+
+    def merges_phase(self) -> None:
+        self.measured.merges = merges.run(self.workdir)
+        m = self.measured.merges
+        print(f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
+              f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
+              flush=True)
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)

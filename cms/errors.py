@@ -15,7 +15,9 @@ none: the HTTP edge (`cms.web.problems`) answers them with HTTP's preconditions.
     │   ├── RevisionNotFound
     │   └── MediaNotFound
     ├── Conflict (409)
-    │   └── ArticleExists
+    │   ├── ArticleExists
+    │   └── MergeConflict           a `Prefer: merge` save whose two sides changed one
+    │                               field or block differently (carries the conflicts)
     ├── Gone (410)                  a sync token that names no known state
     ├── PreconditionFailed (412)    If-Match names no current ETag (raised at the HTTP edge)
     ├── PayloadTooLarge (413)       a media file over CMS_MEDIA_MAX_BYTES
@@ -99,6 +101,18 @@ class Conflict(CMSError):
 
 class ArticleExists(Conflict):
     pass
+
+
+class MergeConflict(Conflict):
+    """Both editors changed the same field or body block differently: nothing was saved.
+    `conflicts` are `{path, base, theirs, yours, theirs_by, theirs_revision}`; `etag` is the
+    current one, to send with the resolved save."""
+
+    def __init__(self, detail: str, conflicts: list[dict[str, object]], etag: str) -> None:
+        super().__init__(detail, {c["path"]: ["Changed by both sides."]  # type: ignore[misc]
+                                  for c in conflicts})
+        self.conflicts = conflicts
+        self.etag = etag
 
 
 class RefMoved(Conflict):

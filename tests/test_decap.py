@@ -223,13 +223,29 @@ def test_a_conflicting_save_is_refused_not_lost(app, repo, eve, ann, git):
                                                   "path": "articles/tide-tables.json"})
     persist(eve, "tide-tables", article("Tide tables, corrected"))
     persist(eve, "tide-tables", article("Tide tables, corrected twice"))  # her own base
-    refused = persist(ann, "tide-tables", article("Tide tables, by Ann"), expect=412)
-    assert "changed since you read it" in refused["detail"]
+    refused = persist(ann, "tide-tables", article("Tide tables, by Ann"), expect=409)
+    assert "both sides changed /title" in refused["detail"]
+    assert [(c["path"], c["theirs"], c["yours"], c["theirs_by"]["name"])
+            for c in refused["conflicts"]] == [
+        ("/title", "Tide tables, corrected twice", "Tide tables, by Ann", "Eve Editor")]
     stored = json.loads(git("show", f"main:{layout.article_path('tide-tables')}"))
     assert stored["title"] == "Tide tables, corrected twice"
     # a new entry whose slug is taken does not overwrite it either
     other = signed_in(app, repo, "Olaf Other", "olaf@example.org", "author")
     persist(other, "tide-tables", article("Tide tables"), expect=409)
+
+
+def test_saves_of_different_fields_from_two_sessions_merge(eve, ann, git):
+    persist(eve, "harbour-fees", article("Harbour fees"))
+    for client in (eve, ann):  # both open the entry
+        call(client, "unpublishedEntryDataFile", {**entry("harbour-fees"),
+                                                  "path": "articles/harbour-fees.json"})
+    persist(eve, "harbour-fees", article("Harbour fees rise"))
+    persist(ann, "harbour-fees", article("Harbour fees", summary="Ann's summary"))
+    stored = json.loads(git("show", f"main:{layout.article_path('harbour-fees')}"))
+    assert (stored["title"], stored["summary"]) == ("Harbour fees rise", "Ann's summary")
+    assert len(git("log", "-1", "--format=%P", "main").split()) == 2
+    assert git("log", "-1", "--format=%an", "main").strip() == "Ann Author"
 
 
 def test_discarding_changes_restores_the_live_version_or_deletes_a_new_draft(

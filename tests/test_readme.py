@@ -109,6 +109,8 @@ ACCOUNTED = {
     ("docs/replication.md", "Mirrors and read replicas", 0):
         "not run: placeholders (git.example.org); tests/test_replicas.py and "
         "tests/test_mirrors.py run a mirror and a replica",
+    ("docs/editing-together.md", "Plain git: the merge driver", 0):
+        "tests/test_merge_driver.py",
     ("docs/deploying.md", "Docker", 0): "not run: no Docker engine runs where this is developed",
 }
 

@@ -458,5 +458,30 @@ def _progress(items: Iterable[Any], label: str, length: int) -> Any:
 
 main.add_command(mirror)
 
+
+@main.command("merge-driver", epilog="""\b
+In a clone of the content repository:
+  git config merge.cms.driver 'cms merge-driver %O %A %B'
+  echo 'articles/**/*.json merge=cms' >> .git/info/attributes""")
+@click.argument("base", type=click.Path(exists=True, dir_okay=False))
+@click.argument("ours", type=click.Path(exists=True, dir_okay=False))
+@click.argument("theirs", type=click.Path(exists=True, dir_okay=False))
+def merge_driver(base: str, ours: str, theirs: str) -> None:
+    """git's merge driver for article files: merge BASE, OURS and THEIRS field by field
+    into OURS. Exits 1 on a conflict, naming the fields (the file says them too)."""
+    from cms.content.merge_files import merge_files
+
+    with open(base, "rb") as f1, open(ours, "rb") as f2, open(theirs, "rb") as f3:
+        found = merge_files(f1.read(), f2.read(), f3.read())
+    if found is None:  # not three valid articles: fall back to git's own line merge
+        sys.exit(subprocess.run(["git", "merge-file", "-L", "ours", "-L", "base", "-L",
+                                 "theirs", ours, base, theirs]).returncode and 1)
+    with open(ours, "wb") as f:
+        f.write(found.data)
+    if found.conflicts:
+        click.echo(f"cms merge-driver: {ours}: both sides changed "
+                   f"{', '.join(found.conflicts)}", err=True)
+        sys.exit(1)
+
 if __name__ == "__main__":
     main()

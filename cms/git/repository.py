@@ -350,9 +350,13 @@ class Repository:
 
     def commit(
         self, tree: str, parent: str | None, author: Person, committer: Person, when: int,
-        message: str, authored: int | None = None,
+        message: str, authored: int | None = None, merged: str | None = None,
     ) -> str:
+        """Write a commit on `parent`; with `merged`, a merge commit joining it as the second
+        parent (a merged save: the editor's own commit, see `cms.store.commits`)."""
         parents = [parent] if parent else []
+        if merged:
+            parents.append(merged)
         data = serialize_commit(tree, parents, author, committer, when, message, authored)
         if self.signing_key:
             data = signing.sign(data, self.signing_key)

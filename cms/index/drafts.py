@@ -161,6 +161,18 @@ class DraftQueries:
             "ORDER BY sha LIMIT 2", {"lo": prefix, "hi": prefix + "g", "line": line},
         ).fetchall()
 
+    def revision_with(self, slug: str, blobs: list[str]) -> str | None:
+        """The newest draft revision of `slug`'s current life whose file was one of `blobs`
+        (an If-Match an editor read): the base of a merged save. None when none was."""
+        if not blobs:
+            return None
+        marks = ", ".join("?" * len(blobs))
+        row = self.tables.db.execute(
+            f"SELECT sha FROM revisions WHERE slug = ? AND line = 'main' AND seq > ? "
+            f"AND blob IN ({marks}) ORDER BY seq DESC LIMIT 1",
+            [slug, self.life_start(slug), *blobs]).fetchone()
+        return row[0] if row else None
+
     def life_start(self, slug: str) -> int:
         """Where the current life of `slug` began in the index's order of commits: after the
         last commit that removed it from `main` (0 if none did)."""

@@ -132,14 +132,18 @@ class ArticleStore:
         return self.drafts.create(data, editor, may_schedule=may_schedule)
 
     def replace(self, slug: str, data: Any, editor: Person,
-                expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
+                expected: Collection[str] | None, *, may_schedule: bool = False,
+                merge: bool = False) -> Article:
         """`Drafts.replace`: a new draft of `slug`."""
-        return self.drafts.replace(slug, data, editor, expected, may_schedule=may_schedule)
+        return self.drafts.replace(slug, data, editor, expected, may_schedule=may_schedule,
+                                   merge=merge)
 
     def patch(self, slug: str, patch: Any, editor: Person,
-              expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
+              expected: Collection[str] | None, *, may_schedule: bool = False,
+              merge: bool = False) -> Article:
         """`Drafts.patch`: a JSON Merge Patch applied to the draft of `slug`."""
-        return self.drafts.patch(slug, patch, editor, expected, may_schedule=may_schedule)
+        return self.drafts.patch(slug, patch, editor, expected, may_schedule=may_schedule,
+                                 merge=merge)
 
     def delete(self, slug: str, editor: Person, expected: Collection[str] | None) -> None:
         """`Drafts.delete`: `slug` off both lines."""

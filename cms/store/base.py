@@ -23,7 +23,7 @@ from cms.git.repository import Repository, Tips, blob_id
 from cms.index import Index
 from cms.index.catch_up import content_id
 from cms.settings import Settings
-from cms.store import commits
+from cms.store import commits, merging
 from cms.store.commits import Made, Plan, Step
 from cms.store.reading import Reading
 from cms.times import seconds
@@ -82,12 +82,24 @@ class Writes:
     def edit(self, slug: str, editor: Person, expected: Collection[str] | None,
              make: Callable[[dict[str, Any]], dict[str, Any]], *, verb: str | None = None,
              detail: str | None = None, may_schedule: bool = False,
-             trailers: dict[str, str] | None = None) -> Article:
+             trailers: dict[str, str] | None = None, merge: bool = False) -> Article:
         """Change the draft of `slug` to what `make` makes of it (no commit if nothing
         changes, else one with `trailers` besides the usual ones); return the article.
         Raises ArticleNotFound, RevisionRequired, StaleRevision, Forbidden (a change of
-        `publish_at` without `may_schedule`), and what `make` raises."""
+        `publish_at` without `may_schedule`), and what `make` raises.
+
+        With `merge`, a stale `expected` is merged instead (see `cms.store.merging`): `make`
+        is applied to the revision `expected` names, and the result joined to the draft as
+        a merge commit; the article's `meta.merged` says which paths came from whom.
+        Raises MergeConflict when both sides changed one field or block differently."""
+        note: dict[str, Any] = {}
         def plan(tips: Tips) -> builtins.list[Step] | None:
+            note.clear()
+            if merge and expected is not None and "*" not in expected:
+                blob = self.repo.lookup(tips[MAIN], layout.article_path(slug))
+                if blob is not None and blob not in expected:
+                    return merging.plan(self, tips, slug, expected, make, note,
+                                        may_schedule)
             current_blob = self.current(tips[MAIN], slug, expected)
             found = self.reading.file_at(tips[MAIN], slug)
             current = found[1] if found else {}
@@ -100,7 +112,10 @@ class Writes:
                          detail=", ".join(changed) if detail is None else detail,
                          trailers=trailers or {})]
 
-        return self.saved(plan, editor, slug)
+        article = self.saved(plan, editor, slug)
+        if note:
+            article.meta["merged"] = note
+        return article
 
     def current(self, tip: str | None, slug: str, expected: Collection[str] | None) -> str:
         """Return the blob of `slug` at `tip` after checking the revision the caller expects

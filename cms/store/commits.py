@@ -51,6 +51,11 @@ class Step:
     message: str | None = None
     authored: int | None = None
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # a merged save: the editor's own version `yours`, committed on the revision `base` they
+    # started from, is joined to the line by this step's commit (a merge commit)
+    base: str | None = None
+    yours: dict[str, Any] | None = None
+    yours_detail: str = ""
 
 
 @dataclass
@@ -119,9 +124,25 @@ def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,
         tree = repo.with_files(parent, changes)
         message = step.message or messages.compose(step.action, step.slug, step.detail,
                                                    step.trailers, verb=step.verb)
-        sha = repo.commit(tree, parent, author, committer, when, message, step.authored)
-        record = CommitRecord(sha, [parent] if parent else [], author, committer.email,
+        side = None
+        if step.base is not None and step.yours is not None:
+            side = _side(repo, committer, author, when, step, path)
+        sha = repo.commit(tree, parent, author, committer, when, message, step.authored,
+                          merged=side)
+        parents = ([parent] if parent else []) + ([side] if side else [])
+        record = CommitRecord(sha, parents, author, committer.email,
                               when if step.authored is None else step.authored, message,
                               changes)
         made.append(Made(step, record, blob))
     return made
+
+
+def _side(repo: Repository, committer: Person, author: Person, when: int, step: Step,
+          path: str) -> str:
+    """The editor's own commit of a merged save: their version on the revision they started
+    from, so the history shows the concurrent edit as it was made."""
+    assert step.base is not None and step.yours is not None
+    blob = repo.write("blob", canonical.dumps(step.yours))
+    tree = repo.with_files(step.base, {path: blob})
+    message = messages.compose("update", step.slug, step.yours_detail, {})
+    return repo.commit(tree, step.base, author, committer, when, message)

@@ -60,10 +60,11 @@ class Drafts:
         return candidate
 
     def replace(self, slug: str, data: Any, editor: Person,
-                expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
+                expected: Collection[str] | None, *, may_schedule: bool = False,
+                merge: bool = False) -> Article:
         """Replace the draft of `slug`. Raises ArticleNotFound, RevisionRequired,
         StaleRevision, ValidationFailed, Forbidden (a change of `publish_at` without
-        `may_schedule`)."""
+        `may_schedule`); with `merge`, a stale `expected` is merged (see `Writes.edit`)."""
         doc = validate(data)
         if doc.get("slug", slug) != slug:
             raise ValidationFailed(
@@ -72,11 +73,13 @@ class Drafts:
             )
         doc = with_slug(doc, slug)
         return self.writes.edit(slug, editor, expected, lambda current: doc,
-                                may_schedule=may_schedule)
+                                may_schedule=may_schedule, merge=merge)
 
     def patch(self, slug: str, patch: Any, editor: Person,
-              expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
-        """Apply a JSON Merge Patch to the draft of `slug`; raises as `replace`."""
+              expected: Collection[str] | None, *, may_schedule: bool = False,
+              merge: bool = False) -> Article:
+        """Apply a JSON Merge Patch to the draft of `slug` (with `merge` and a stale
+        `expected`, to the revision `expected` names, merged); raises as `replace`."""
         if not isinstance(patch, dict):
             raise ValidationFailed(
                 "A merge patch must be a JSON object.", {"_schema": ["Must be a JSON object."]}
@@ -89,7 +92,7 @@ class Drafts:
         return self.writes.edit(
             slug, editor, expected,
             lambda current: with_slug(validate(merge_patch(current, patch)), slug),
-            may_schedule=may_schedule,
+            may_schedule=may_schedule, merge=merge,
         )
 
     def delete(self, slug: str, editor: Person, expected: Collection[str] | None) -> None:

@@ -6,12 +6,13 @@ import re
 from functools import partial
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from flask_smorest import Blueprint
 
+from cms.content.articles import Article
 from cms.content.document import SLUG_MAX, SLUG_RE
 from cms.errors import ArticleNotFound
-from cms.store import ArticleStore
+from cms.store import ArticleStore, blaming
 from cms.web import documented, paths
 from cms.web.pages import page
 from cms.web.request_helpers import (
@@ -28,6 +29,7 @@ from cms.web.request_helpers import (
 from cms.web.schemas import (
     ArticleListSchema,
     ArticleSchema,
+    BlameSchema,
     DiffArgs,
     DiffSchema,
     ManageListArgs,
@@ -73,6 +75,19 @@ def checked(slug: str) -> str:
     return slug
 
 
+def wants_merge() -> bool:
+    """`Prefer: merge` (RFC 7240): merge a stale If-Match instead of refusing it."""
+    prefs = ",".join(request.headers.getlist("Prefer"))
+    return any(p.split(";")[0].strip().lower() == "merge" for p in prefs.split(","))
+
+
+def merged_headers(article: Article) -> dict[str, str]:
+    headers = etag_header(article.etag)
+    if "merged" in article.meta:
+        headers["Preference-Applied"] = "merge"
+    return headers
+
+
 @blp.route("/articles", methods=["POST"])
 @requires("author")
 @blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft")
@@ -110,12 +125,12 @@ def show(slug: str) -> Any:
 @requires("author")
 @blp.doc(requestBody=ARTICLE_BODY, parameters=[IF_MATCH], summary="Replace the draft")
 @blp.response(200, ArticleSchema)
-@problems(400, 404, 412, 413, 415, 422, 428)
+@problems(400, 404, 409, 412, 413, 415, 422, 428)
 @if_match_problems
 def replace(slug: str) -> Any:
     article = store().replace(checked(slug), json_body(), editor(), if_match(),
-                              may_schedule=may_schedule())
-    return article.to_dict(), 200, etag_header(article.etag)
+                              may_schedule=may_schedule(), merge=wants_merge())
+    return article.to_dict(), 200, merged_headers(article)
 
 
 @blp.route("/articles/<slug>", methods=["PATCH"])
@@ -123,12 +138,12 @@ def replace(slug: str) -> Any:
 @blp.doc(requestBody=PATCH_BODY, parameters=[IF_MATCH],
          summary="Change the draft with a JSON Merge Patch (RFC 7396)")
 @blp.response(200, ArticleSchema)
-@problems(400, 404, 412, 413, 415, 422, 428)
+@problems(400, 404, 409, 412, 413, 415, 422, 428)
 @if_match_problems
 def patch(slug: str) -> Any:
     article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match(),
-                            may_schedule=may_schedule())
-    return article.to_dict(), 200, etag_header(article.etag)
+                            may_schedule=may_schedule(), merge=wants_merge())
+    return article.to_dict(), 200, merged_headers(article)
 
 
 @blp.route("/articles/<slug>", methods=["DELETE"])
@@ -196,6 +211,20 @@ def revision(slug: str, revision: str) -> Any:
 def diff(args: dict[str, Any], slug: str) -> Any:
     result = store().reading.diff(checked(slug), args["from_"], args.get("to"))
     return {"from_": result["from"], "to": result["to"], "changes": result["changes"]}
+
+
+@blp.route("/articles/<slug>/blame", methods=["GET"])
+@requires("author")
+@blp.arguments(PageArgs(), location="query", error_status_code=400)
+@blp.response(200, BlameSchema)
+@blp.doc(summary="Who last changed each field and each body block (paginated over blocks)")
+@problems(400, 404)
+def blame(args: dict[str, Any], slug: str) -> Any:
+    found = blaming.blame(store().reading, checked(slug))
+    number, size = args["page"], args["per_page"]
+    blocks = [{"index": i, **b} for i, b in enumerate(found["blocks"])]
+    body, headers = page(blocks[(number - 1) * size:number * size], len(blocks), number, size)
+    return {**body, "revision": found["revision"], "fields_": found["fields"]}, 200, headers
 
 
 @blp.route("/articles/<slug>/restore", methods=["POST"])

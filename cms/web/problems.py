@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from cms.content.document import flatten_errors
 from cms.errors import (
     CMSError,
+    MergeConflict,
     PreconditionFailed,
     PreconditionRequired,
     RevisionRequired,
@@ -54,6 +55,10 @@ def from_cms_error(e: CMSError) -> Response:
     response = problem(status, title, e.detail, e.errors)
     if isinstance(e, TooManyFailures):
         response.headers["Retry-After"] = str(e.retry_after)
+    if isinstance(e, MergeConflict):
+        body = json.loads(response.get_data())
+        response.set_data(json.dumps({**body, "conflicts": e.conflicts}))
+        response.headers["ETag"] = f'"{e.etag}"'
     return response
 
 

@@ -28,6 +28,10 @@ class MetaSchema(Schema):
         keys=fields.String(), values=fields.List(fields.String()),
         metadata={"description": "Only for state `invalid`: what is wrong with the file git "
                                  "holds, by field; PUT or DELETE repairs it."})
+    merged = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "Only after a merged save (`Prefer: merge`): the paths that "
+                                 "took the other editor's change (`theirs`) and yours."})
     publish_at = UTCDateTime(allow_none=True, metadata={
         "description": "The pending schedule: when the draft goes live by itself (null when "
                        "none is ahead). A live article keeps its state meanwhile."})
@@ -100,6 +104,25 @@ class RevisionSchema(Schema):
 
 class RevisionListSchema(Schema):
     items = fields.List(fields.Nested(RevisionSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class OriginSchema(Schema):
+    revision = fields.String()
+    author = fields.Nested(PersonSchema)
+    date = UTCDateTime(metadata={"description": "The commit's author date."})
+
+
+class BlockOriginSchema(OriginSchema):
+    index = fields.Integer()
+
+
+class BlameSchema(Schema):
+    revision = fields.String(metadata={"description": "The draft revision blamed."})
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(),
+                          values=fields.Nested(OriginSchema))
+    items = fields.List(fields.Nested(BlockOriginSchema),
+                        metadata={"description": "One page of the body's blocks."})
     meta = fields.Nested(PageMetaSchema)
 
 

@@ -195,7 +195,7 @@ def render_preview() -> Any:
 def decap_problem(e: CMSError) -> Response:
     """The problem+json body, plus `error` for Decap's calls: the line Decap shows its user
     (with the fields)."""
-    response = from_cms_error(e)
+    response = from_cms_error(e)  # with a merge conflict's `conflicts` and ETag
     if not request.path.startswith("/api/v1/decap"):
         return response
     body = json.loads(response.get_data())

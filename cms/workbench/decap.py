@@ -445,8 +445,10 @@ class DecapBackend:
             raise Conflict(f"An article '{slug}' exists already; open it to change it, or "
                            "choose another title.", {"slug": ["An article with this slug "
                                                               "exists."]})
+        # always merged: another editor's save since this session loaded the entry merges
+        # with this one field by field (silently), and only a real conflict is refused
         return self.store.replace(slug, doc, user.person, {base},
-                                  may_schedule=user.is_editor)
+                                  may_schedule=user.is_editor, merge=True)
 
     def update_status(self, user: User, params: dict[str, Any]) -> Any:
         slug = self._key(params)
