@@ -27,6 +27,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cms.content import layout
@@ -170,9 +171,13 @@ def _group_lines(git_dir: str, objects: ObjectStream,
         for slug, (path, blob) in at.items():
             if blob in named:
                 problems = translations.group_problems(
-                    {**docs[slug], "slug": slug}, docs.get, lambda s, links=links: links.get(s, []))
+                    {**docs[slug], "slug": slug}, docs.get, partial(_linked, links))
                 found += lines(path, problems)
     return list(dict.fromkeys(found))
+
+
+def _linked(links: dict[str, list[dict[str, Any]]], source: str) -> list[dict[str, Any]]:
+    return links.get(source, [])
 
 
 def _new_commits(git_dir: str, tips: list[str]) -> list[str]:
