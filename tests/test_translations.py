@@ -172,3 +172,143 @@ def test_deleting_a_source_leaves_its_translations_standing(client, editor_token
     assert [(m["slug"], m["stale"]) for m in group.get_json()["items"]] == [
         ("quake-ru", False)]
     assert client.get(f"{BASE}/quake-ru", headers=editor_token).status_code == 200
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+def publish(client: Any, token: dict[str, str], slug: str) -> None:
+    assert client.post(f"{BASE}/{slug}/publish", headers=token).status_code == 200
+
+
+def live_group(client: Any, token: dict[str, str]) -> None:
+    """en source `summit` with ru and de translations, all live, and a draft fr."""
+    source = make(client, token, "summit", "en")
+    for language in ("ru", "de", "fr"):
+        make(client, token, f"summit-{language}", language, translation_of="summit",
+             translated_from=source["meta"]["revision"])
+    for slug in ("summit", "summit-ru", "summit-de"):
+        publish(client, token, slug)
+
+
+def test_a_delivered_article_carries_its_groups_live_members(client, editor_token):
+    live_group(client, editor_token)
+    for slug in ("summit", "summit-ru"):
+        body = client.get(f"/api/v1/articles/{slug}").get_json()
+        assert body["translations"] == [
+            {"language": "en", "slug": "summit", "title": "summit title"},
+            {"language": "de", "slug": "summit-de", "title": "summit-de title"},
+            {"language": "ru", "slug": "summit-ru", "title": "summit-ru title"}]
+    make(client, editor_token, "alone", "en")
+    publish(client, editor_token, "alone")
+    assert client.get("/api/v1/articles/alone").get_json()["translations"] == []
+    listed = client.get("/api/v1/articles?language=ru").get_json()["items"]
+    assert [m["slug"] for m in listed[0]["translations"]] == ["summit", "summit-de",
+                                                             "summit-ru"]
+
+
+def test_unpublishing_a_source_keeps_its_translations_delivered(client, editor_token):
+    live_group(client, editor_token)
+    assert client.post(f"{BASE}/summit/unpublish", headers=editor_token).status_code == 200
+    body = client.get("/api/v1/articles/summit-ru").get_json()
+    assert [m["slug"] for m in body["translations"]] == ["summit-de", "summit-ru"]
+    assert client.get("/api/v1/articles/summit").status_code == 404
+
+
+def test_fallback_lists_page_across_languages_with_exact_totals(client, editor_token):
+    # 5 English articles; 2 of them have a live Russian translation, one a draft one;
+    # 1 Russian article of its own
+    for n in range(5):
+        make(client, editor_token, f"en-{n}", "en")
+        publish(client, editor_token, f"en-{n}")
+    for n in (1, 3):
+        make(client, editor_token, f"ru-{n}", "ru", translation_of=f"en-{n}")
+        publish(client, editor_token, f"ru-{n}")
+    make(client, editor_token, "ru-4", "ru", translation_of="en-4")
+    make(client, editor_token, "ru-own", "ru")
+    publish(client, editor_token, "ru-own")
+
+    seen, totals = [], set()
+    for number in (1, 2, 3):
+        answer = client.get(f"/api/v1/articles?language=ru&fallback=en&per_page=2"
+                            f"&page={number}").get_json()
+        seen += [(i["slug"], i["language"]) for i in answer["items"]]
+        totals.add(answer["meta"]["total"])
+    assert totals == {6}
+    assert seen == [("ru-own", "ru"), ("ru-3", "ru"), ("ru-1", "ru"), ("en-4", "en"),
+                    ("en-2", "en"), ("en-0", "en")]
+    plain = client.get("/api/v1/articles?language=ru").get_json()
+    assert plain["meta"]["total"] == 3
+    bad = client.get("/api/v1/articles?fallback=en")
+    assert bad.status_code == 400 and "fallback" in bad.get_json()["errors"]
+
+
+SITEMAP_XSD = b"""<?xml version="1.0" encoding="UTF-8"?>
+<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+    targetNamespace="http://www.sitemaps.org/schemas/sitemap/0.9"
+    xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" elementFormDefault="qualified">
+  <xsd:import namespace="http://www.w3.org/1999/xhtml" schemaLocation="xhtml-link.xsd"/>
+  <xsd:element name="urlset">
+    <xsd:complexType><xsd:sequence>
+      <xsd:element name="url" maxOccurs="unbounded" type="tUrl"/>
+    </xsd:sequence></xsd:complexType>
+  </xsd:element>
+  <xsd:complexType name="tUrl"><xsd:sequence>
+    <xsd:element name="loc" type="tLoc"/>
+    <xsd:element name="lastmod" type="xsd:string" minOccurs="0"/>
+    <xsd:element name="changefreq" type="xsd:string" minOccurs="0"/>
+    <xsd:element name="priority" type="xsd:decimal" minOccurs="0"/>
+    <xsd:any namespace="##other" processContents="strict" minOccurs="0"
+             maxOccurs="unbounded"/>
+  </xsd:sequence></xsd:complexType>
+  <xsd:simpleType name="tLoc"><xsd:restriction base="xsd:anyURI">
+    <xsd:minLength value="12"/><xsd:maxLength value="2048"/>
+  </xsd:restriction></xsd:simpleType>
+</xsd:schema>
+"""
+# Google's hreflang sitemap element: xhtml:link with rel, hreflang and href
+XHTML_LINK_XSD = b"""<?xml version="1.0" encoding="UTF-8"?>
+<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+    targetNamespace="http://www.w3.org/1999/xhtml" elementFormDefault="qualified">
+  <xsd:element name="link"><xsd:complexType>
+    <xsd:attribute name="rel" use="required">
+      <xsd:simpleType><xsd:restriction base="xsd:string">
+        <xsd:enumeration value="alternate"/></xsd:restriction></xsd:simpleType>
+    </xsd:attribute>
+    <xsd:attribute name="hreflang" use="required">
+      <xsd:simpleType><xsd:restriction base="xsd:string">
+        <xsd:pattern value="x-default|[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*"/>
+      </xsd:restriction></xsd:simpleType>
+    </xsd:attribute>
+    <xsd:attribute name="href" type="xsd:anyURI" use="required"/>
+  </xsd:complexType></xsd:element>
+</xsd:schema>
+"""
+
+
+def test_the_sitemap_carries_hreflang_alternates_valid_against_the_schema(
+        client, editor_token, tmp_path):
+    from lxml import etree
+
+    live_group(client, editor_token)
+    make(client, editor_token, "alone", "en")
+    publish(client, editor_token, "alone")
+    (tmp_path / "xhtml-link.xsd").write_bytes(XHTML_LINK_XSD)
+    (tmp_path / "sitemap.xsd").write_bytes(SITEMAP_XSD)
+    schema = etree.XMLSchema(etree.parse(str(tmp_path / "sitemap.xsd")))
+
+    answer = client.get("/sitemap.xml")
+    assert answer.status_code == 200
+    document = etree.fromstring(answer.data)
+    schema.assertValid(document)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9",
+          "x": "http://www.w3.org/1999/xhtml"}
+    links = {}
+    for url in document.findall("s:url", ns):
+        loc = url.findtext("s:loc", namespaces=ns)
+        links[loc.rsplit("/", 1)[-1]] = [
+            (link.get("hreflang"), link.get("href").rsplit("/", 1)[-1])
+            for link in url.findall("x:link", ns)]
+    expected = [("en", "summit"), ("x-default", "summit"), ("de", "summit-de"),
+                ("ru", "summit-ru")]
+    assert links == {"summit": expected, "summit-ru": expected, "summit-de": expected,
+                     "alone": []}
