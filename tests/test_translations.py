@@ -312,3 +312,37 @@ def test_the_sitemap_carries_hreflang_alternates_valid_against_the_schema(
                 ("ru", "summit-ru")]
     assert links == {"summit": expected, "summit-ru": expected, "summit-de": expected,
                      "alone": []}
+
+
+def test_publishing_a_source_emits_translation_stale_for_each_it_made_stale(
+        client, editor_token, git, repo):
+    from cms.git.repository import Repository
+    from cms.webhooks import feed
+
+    source = make(client, editor_token, "storm", "en")
+    make(client, editor_token, "storm-ru", "ru", translation_of="storm",
+         translated_from=source["meta"]["revision"])
+    make(client, editor_token, "storm-de", "de", translation_of="storm")  # no revision: stale
+    publish(client, editor_token, "storm")  # what ru was made from: ru stays fresh
+    start = {line: git("rev-parse", line).strip() for line in ("main", "published")}
+    current = client.get(f"{BASE}/storm", headers=editor_token)
+    assert client.patch(f"{BASE}/storm", json={"title": "Storm hits the coast"},
+                        headers={**editor_token, "If-Match": current.headers["ETag"],
+                                 "Content-Type": "application/merge-patch+json"}
+                        ).status_code == 200
+    publish(client, editor_token, "storm")
+    tips = {line: git("rev-parse", line).strip() for line in ("main", "published")}
+
+    events, _ = feed.pending(Repository(str(repo)), start, tips, "cms@localhost")
+    stale = [json.loads(e.body) for e in events if e.type == "article.translation_stale"]
+    assert sorted((s["data"]["slug"], s["data"]["language"]) for s in stale) == [
+        ("storm-de", "de"), ("storm-ru", "ru")]
+    assert {s["data"]["source"]["revision"] for s in stale} == {tips["published"]}
+    assert [e.type for e in events if e.type != "article.translation_stale"] == [
+        "article.updated", "article.published"]
+
+    # the first publication made only the translation without translated_from stale
+    first, _ = feed.pending(Repository(str(repo)), {"main": None, "published": None},
+                            start, "cms@localhost")
+    assert [json.loads(e.body)["data"]["slug"] for e in first
+            if e.type == "article.translation_stale"] == ["storm-de"]
