@@ -346,3 +346,24 @@ def test_publishing_a_source_emits_translation_stale_for_each_it_made_stale(
                             start, "cms@localhost")
     assert [json.loads(e.body)["data"]["slug"] for e in first
             if e.type == "article.translation_stale"] == ["storm-de"]
+
+
+def test_cms_import_refuses_a_translation_of_a_translation_and_imports_nothing(
+        repo, git, tmp_path):
+    import os
+    import subprocess
+
+    from conftest import GIT_ENV, cms_command
+
+    records = [
+        {"slug": "a", "title": "A", "language": "en"},
+        {"slug": "a-ru", "title": "A ru", "language": "ru", "translation_of": "a"},
+        {"slug": "a-uk", "title": "A uk", "language": "uk", "translation_of": "a-ru"}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(article(**r)) + "\n" for r in records))
+    before = git("rev-parse", "main")
+    result = subprocess.run([cms_command(), "--repo", str(repo), "import", str(path)],
+                            capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    assert result.returncode == 1
+    assert "translation_of: 'a-ru' is itself a translation" in result.stderr
+    assert git("rev-parse", "main") == before
