@@ -367,3 +367,14 @@ def test_cms_import_refuses_a_translation_of_a_translation_and_imports_nothing(
     assert result.returncode == 1
     assert "translation_of: 'a-ru' is itself a translation" in result.stderr
     assert git("rev-parse", "main") == before
+
+
+def test_feeds_take_language(client, editor_token):
+    live_group(client, editor_token)
+    russian = client.get("/feed.json?language=ru").get_json()
+    assert [i["url"].rsplit("/", 1)[-1] for i in russian["items"]] == ["summit-ru"]
+    everything = client.get("/feed.json").get_json()
+    assert len(everything["items"]) == 3
+    atom = client.get("/feed.xml?language=de")
+    assert atom.status_code == 200 and b"summit-de" in atom.data and b"summit-ru" not in (
+        atom.data)

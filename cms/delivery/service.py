@@ -164,10 +164,11 @@ class Delivery:
                     functools.partial(self._text, row["blob"]), item.get("language"))
         return items, total
 
-    def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
-        """The newest live articles, whole, for feeds."""
+    def latest(self, limit: int, language: str | None = None
+               ) -> builtins.list[dict[str, Any]]:
+        """The newest live articles (in `language`, when given), whole, for feeds."""
         self._current()
-        rows, _ = self.index.live.articles(limit=limit, offset=0)
+        rows, _ = self.index.live.articles(limit=limit, offset=0, language=language)
         return [json.loads(document) for document in self._documents(rows)]
 
     def sitemap_files(self, per_file: int) -> int:

@@ -182,6 +182,13 @@ class PublishedAtRevisionSchema(PublicArticleSchema):
         exclude = ("publish_at", "previous", "next", "updated_at")
 
 
+class FeedArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    language = fields.String(validate=validate.Length(max=35))
+
+
 class SyncArgs(Schema):
     class Meta:
         unknown = EXCLUDE
