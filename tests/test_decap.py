@@ -87,7 +87,8 @@ def test_config_is_generated_from_the_article_schema(client):
         "articles", "json", "json")
     by_name = {f["name"]: f for f in articles["fields"]}
     assert list(by_name) == ["title", "summary", "section", "tags", "authors", "source",
-                             "language", "image", "publish_at", "body"]
+                             "language", "image", "publish_at", "body",
+                             "translation_of", "translated_from"]
     assert by_name["title"]["required"] is True
     assert by_name["title"]["pattern"][0] == "^.{1,300}$"
     assert by_name["summary"]["required"] is False and by_name["summary"]["widget"] == "text"
@@ -509,3 +510,18 @@ def test_every_action_is_covered_and_broken_requests_are_problems(eve):
     form = eve.post("/api/v1/decap", data="a=b", headers=OWN,
                     content_type="application/x-www-form-urlencoded")
     assert form.status_code == 415
+
+
+def test_the_workbench_links_a_translation_and_refuses_a_translation_of_a_translation(
+        eve, git):
+    persist(eve, "summit", {**article("Summit opens"), "language": "en"})
+    done = persist(eve, "summit-ru", {**article("Саммит открылся"), "language": "ru",
+                                      "translation_of": "summit"})
+    assert done["slug"] == "summit-ru"
+    stored = json.loads(git("show", f"main:{layout.article_path('summit-ru')}"))
+    assert stored["translation_of"] == "summit"
+    before = git("rev-parse", "main")
+    problem = persist(eve, "summit-uk", {**article("Саміт"), "language": "uk",
+                                         "translation_of": "summit-ru"}, expect=422)
+    assert "translation of a translation" in problem["errors"]["translation_of"][0]
+    assert git("rev-parse", "main") == before

@@ -325,3 +325,24 @@ def test_a_preview_link_opens_a_draft_without_a_token_until_it_expires(server, f
     expect(page.get_by_test_id("article")).to_have_count(0)
     # the browser reports the expired link's 410 on the console; nothing else went wrong
     assert [e for e in errors if not (e["kind"] == "console" and "410" in e["text"])] == []
+
+
+def test_a_translated_article_switches_language_with_html_lang_and_hreflang(
+        api, frontend, page, errors, editor_token):
+    source = publish(api, editor_token, {**article("Summit opens"), "slug": "summit-en",
+                                         "language": "en"})
+    translation = publish(api, editor_token, {**article("Саммит открылся"),
+                                              "slug": "summit-ru", "language": "ru",
+                                              "translation_of": source})
+    page.goto(at(frontend, api, f"/articles/{source}"))
+    expect(page.get_by_test_id("article-title")).to_have_text("Summit opens")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator('link[rel="alternate"][hreflang="ru"]')).to_have_attribute(
+        "href", re.compile(rf"#/articles/{translation}$"))
+    expect(page.locator('link[rel="alternate"][hreflang]')).to_have_count(2)
+
+    page.get_by_test_id("language-link").click()
+    expect(page.get_by_test_id("article-title")).to_have_text("Саммит открылся")
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(page.get_by_test_id("language-link")).to_have_text("en")
+    assert_no_errors(errors)

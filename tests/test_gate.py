@@ -3,10 +3,12 @@ pre-receive hook it installs."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import GIT_ENV, cms_command
@@ -185,3 +187,44 @@ def test_the_identity_cms_init_recorded_is_refused_without_the_servers_environme
     assert (f"commit {sha[:7]}: committer: <robot@news.example> is the CMS's own identity"
             in result.stderr)
     assert run(repo, "rev-parse", "main") == base
+
+
+def _pushed_articles(work: Path, docs: dict[str, dict[str, Any]]) -> str:
+    from gitcraft import article_doc
+
+    from cms.content import layout
+    return with_files(work, run(work, "rev-parse", "main"), {
+        layout.article_path(slug): json.dumps(article_doc(slug, **fields)).encode()
+        for slug, fields in docs.items()})
+
+
+def test_a_group_in_three_languages_pushed_with_plain_git_is_accepted(server: Path,
+                                                                       work: Path):
+    sha = _pushed_articles(work, {
+        "vote": {"language": "en"},
+        "vote-ru": {"language": "ru", "translation_of": "vote"},
+        "vote-de": {"language": "de", "translation_of": "vote"}})
+    result = push(work, f"{sha}:refs/heads/main")
+    assert result.returncode == 0, result.stderr
+    assert run(server, "rev-parse", "main") == sha
+
+
+def test_the_gate_refuses_a_translation_of_a_translation(server: Path, work: Path):
+    before = run(server, "rev-parse", "main")
+    sha = _pushed_articles(work, {
+        "vote": {"language": "en"},
+        "vote-ru": {"language": "ru", "translation_of": "vote"},
+        "vote-uk": {"language": "uk", "translation_of": "vote-ru"}})
+    result = push(work, f"{sha}:refs/heads/main")
+    assert result.returncode != 0
+    assert "vote-uk.json: translation_of: 'vote-ru' is itself a translation" in result.stderr
+    assert run(server, "rev-parse", "main") == before
+
+    second = _pushed_articles(work, {
+        "vote": {"language": "en"},
+        "vote-ru": {"language": "ru", "translation_of": "vote"},
+        "vote-ru2": {"language": "ru", "translation_of": "vote"}})
+    result = push(work, f"{second}:refs/heads/main")
+    assert result.returncode != 0 and ": language: 'vote' already has a translation" in (
+        result.stderr)
+    assert run(server, "rev-parse", "main") == before

@@ -158,7 +158,8 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
     hook = add_webhook(server, admin, receiver, description="static site")
     assert hook["secret"].startswith("whsec_") and hook["active"] is True
     assert hook["events"] == ["article.created", "article.updated", "article.deleted",
-                              "article.published", "article.unpublished"]
+                              "article.published", "article.unpublished",
+                              "article.translation_stale"]
 
     slug = write(server, editor, "Bridge reopens")
     published = requests.post(f"{server}{ARTICLES}/{slug}/publish", headers=editor)

@@ -56,6 +56,11 @@ class ArticleFields(Strict):
     image = fields.Nested(ImageSchema)
     publish_at = UTCDateTime()
     body = fields.List(Block(), required=True, validate=validate.Length(min=1, max=2000))
+    # the article this one translates (see `cms.integrity.translations`) and the source's
+    # revision it was made from, which is what tells a stale translation from a fresh one
+    translation_of = fields.String(validate=[validate.Length(max=SLUG_MAX),
+                                             FullMatch(SLUG_RE)])
+    translated_from = fields.String(validate=FullMatch(REVISION_RE.pattern))
 
     @pre_load
     def drop_meta(self, data: Any, **kwargs: Any) -> Any:
@@ -65,6 +70,17 @@ class ArticleFields(Strict):
             # lower-cased before the length rules run: "İ" lower-cases to two characters
             data = {**data, "tags": [t.lower() if isinstance(t, str) else t
                                      for t in data["tags"]]}
+        return data
+
+    @post_load
+    def translated_from_needs_source(self, data: dict[str, Any], **kwargs: Any
+                                     ) -> dict[str, Any]:
+        if "translated_from" in data and "translation_of" not in data:
+            raise ValidationError({"translated_from": [
+                "Only a translation (an article with translation_of) has a source revision."]})
+        if data.get("translation_of") is not None and data.get("translation_of") == data.get(
+                "slug"):
+            raise ValidationError({"translation_of": ["An article cannot translate itself."]})
         return data
 
     @post_load

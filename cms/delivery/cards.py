@@ -28,6 +28,12 @@ class NeighbourSchema(Schema):
     title = fields.String()
 
 
+class TranslationLinkSchema(Schema):
+    language = fields.String()
+    slug = fields.String()
+    title = fields.String()
+
+
 class PublicArticleSchema(ArticleFields):
     """A live article as frontends get it."""
 
@@ -42,6 +48,8 @@ class PublicArticleSchema(ArticleFields):
     revision = fields.String()
     previous = fields.Nested(NeighbourSchema, allow_none=True)
     next = fields.Nested(NeighbourSchema, allow_none=True)
+    # the live members of its translation group (see `LiveQueries.translations`)
+    translations = fields.List(fields.Nested(TranslationLinkSchema))
 
 
 class PublicCardSchema(PublicArticleSchema):
@@ -49,7 +57,7 @@ class PublicCardSchema(PublicArticleSchema):
 
     class Meta:
         exclude = ("publish_at", "body", "previous", "next", "published_at", "updated_at",
-                   "revision")
+                   "revision", "translations")
 
 
 class PublicDocumentSchema(PublicArticleSchema):
@@ -57,7 +65,8 @@ class PublicDocumentSchema(PublicArticleSchema):
     card and its body (see `public`); delivery adds when and at which revision it went live."""
 
     class Meta:
-        exclude = ("publish_at", "previous", "next", "published_at", "updated_at", "revision")
+        exclude = ("publish_at", "previous", "next", "published_at", "updated_at", "revision",
+                   "translations")
 
 
 CARD = PublicCardSchema()

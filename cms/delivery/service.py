@@ -141,8 +141,9 @@ class Delivery:
         except ArticleNotFound:
             raise ArticleNotFound(f"There is no published article '{slug}'.") from None
         previous, following = self.index.live.neighbours(slug)
-        return public.with_fields(self._with_media_text(document),
-                                  {**self._when(row), "previous": previous, "next": following})
+        return public.with_fields(self._with_media_text(document), {
+            **self._when(row), "previous": previous, "next": following,
+            "translations": self.index.live.translations(slug)})
 
     def list(self, *, page: int, per_page: int, **filters: Any
              ) -> tuple[builtins.list[dict[str, Any]], int]:
@@ -152,7 +153,10 @@ class Delivery:
         rows, total = self.index.live.articles(limit=per_page, offset=(page - 1) * per_page,
                                            **filters)
         shown = self._cards(rows)
-        items = [{**self._with_media(card), **self._when(row)} for card, row in shown]
+        links = self.index.live.group_links([row["slug"] for _, row in shown])
+        items = [{**self._with_media(card), **self._when(row), "translations": [
+            {k: v for k, v in m.items() if k != "source"} for m in links.get(row["slug"], [])
+        ]} for card, row in shown]
         if filters.get("sort") == "relevance" and filters.get("q"):
             for item, (_, row) in zip(items, shown, strict=True):
                 item["highlight"] = search.highlight(
@@ -160,10 +164,11 @@ class Delivery:
                     functools.partial(self._text, row["blob"]), item.get("language"))
         return items, total
 
-    def latest(self, limit: int) -> builtins.list[dict[str, Any]]:
-        """The newest live articles, whole, for feeds."""
+    def latest(self, limit: int, language: str | None = None
+               ) -> builtins.list[dict[str, Any]]:
+        """The newest live articles (in `language`, when given), whole, for feeds."""
         self._current()
-        rows, _ = self.index.live.articles(limit=limit, offset=0)
+        rows, _ = self.index.live.articles(limit=limit, offset=0, language=language)
         return [json.loads(document) for document in self._documents(rows)]
 
     def sitemap_files(self, per_file: int) -> int:
@@ -179,6 +184,11 @@ class Delivery:
             raise ArticleNotFound(f"There is no sitemap file {number}.")
         offset = (number - 1) * per_file
         line = sitemap.urlset_line(site)
+        if self.index.live.has_translations():
+            # hreflang alternates: the file's slugs are read to look up their groups
+            rows = self.index.states.sitemap_rows(offset, per_file)
+            links = self.index.live.group_links([slug for slug, _ in rows])
+            return sitemap.urlset(site, rows, links)
         if line is None:
             return sitemap.urlset(site, self.index.states.sitemap_rows(offset, per_file))
         return sitemap.urlset_document(self.index.states.sitemap_text(offset, per_file, line))

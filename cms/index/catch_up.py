@@ -237,17 +237,18 @@ class CatchUp:
     def _remember_live(self, db: sqlite3.Connection, article: int | None, slug: str,
                        blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
         fields = (blob, content_id(blob, doc), record.sha, _text(doc, "title"),
-                  _text(doc, "section"), _text(doc, "language"))
+                  _text(doc, "section"), _text(doc, "language"),
+                  _text(doc, "translation_of") or slug)
         if article is None:
             article = db.execute(
                 "INSERT INTO live (slug, blob, content, revision, title, section, language, "
-                "published_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "grp, published_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, *fields, record.date, record.date),
             ).lastrowid
         else:
             db.execute(
                 "UPDATE live SET blob = ?, content = ?, revision = ?, title = ?, section = ?, "
-                "language = ?, updated_at = ? WHERE id = ?",
+                "language = ?, grp = ?, updated_at = ? WHERE id = ?",
                 (*fields, record.date, article),
             )
         assert article is not None

@@ -39,7 +39,7 @@ class LiveQueries:
     def articles(
         self, *, section: str | None = None, tag: str | None = None, author: str | None = None,
         language: str | None = None, q: str | None = None, sort: str | None = None,
-        limit: int, offset: int,
+        fallback: str | None = None, limit: int, offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
         """Return one page of live articles, newest `published_at` first (best match first
         with `sort="relevance"` and `q`), each with its kept card (JSON, or None), and the
@@ -47,9 +47,11 @@ class LiveQueries:
 
         Both walk one index already in (published_at, article) order, the first filter's
         (tag, author, section, language) or `live_order`; only the page's rows are read.
+        With `fallback` (and `language`), the articles in `language` and those in `fallback`
+        whose group has no live member in `language`, in one ordering.
         """
         given = {"tag": tag and tag.lower(), "author": author and author.lower(),
-                 "section": section, "language": language}
+                 "section": section, "language": None if fallback else language}
         args: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         ranked = q is not None and sort == "relevance"
         walk, key, where = "live k", "k.id", list[str]()
@@ -60,6 +62,14 @@ class LiveQueries:
                 where.append(f"k.{column} = :{name}")
             else:
                 where.append(f"{key} IN (SELECT {article} FROM {table} WHERE {column} = :{name})")
+        if fallback is not None and language is not None:
+            # a group's member in `language` hides the group's member in `fallback`
+            where.append(
+                f"{key} IN (SELECT f.id FROM live f WHERE f.language = :language OR "
+                "(f.language = :fallback AND NOT EXISTS (SELECT 1 FROM live t WHERE "
+                "t.grp = f.grp AND t.language = :language AND t.id NOT IN "
+                "(SELECT article FROM withdrawn))))")
+            args.update(language=language, fallback=fallback)
         if q is not None and not self.tables.matching(q, key, "live_text", language, where, args):
             return [], 0
         if ranked:
@@ -126,6 +136,42 @@ class LiveQueries:
                      "skip": search.RANK_WINDOW + max(offset - search.RANK_WINDOW, 0)},
                 ).fetchall()
         return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
+
+    def translations(self, slug: str) -> list[dict[str, str]]:
+        """The live members of the translation group of `slug`, source first, then by
+        language: `{language, slug, title}` each; empty when it has no live translation."""
+        rows = self.tables.db.execute(
+            f"SELECT l.language, l.slug, l.title FROM live l WHERE l.grp = (SELECT grp FROM "
+            f"live WHERE slug = ?) AND {VISIBLE} ORDER BY l.slug != l.grp, l.language",
+            (slug,)).fetchall()
+        if len(rows) < 2:
+            return []
+        return [{"language": r[0] or "en", "slug": r[1], "title": r[2]} for r in rows]
+
+    def group_links(self, slugs: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """For each of `slugs` that has live translations, its group's live members as
+        `translations` shows them, plus `source` (whether it is the group's source), for
+        lists and a sitemap's hreflang links."""
+        rows: list[tuple[Any, ...]] = []
+        for at in range(0, len(slugs), 500):  # within SQLite's limit of bound variables
+            chunk = slugs[at:at + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self.tables.db.execute(
+                f"SELECT k.slug, l.language, l.slug, l.title, l.slug = l.grp FROM live k "
+                f"JOIN live l ON l.grp = k.grp WHERE k.slug IN ({marks}) AND {VISIBLE} "
+                "AND k.id NOT IN (SELECT article FROM withdrawn) "
+                "AND EXISTS (SELECT 1 FROM live o WHERE o.grp = k.grp AND o.id != k.id) "
+                "ORDER BY k.slug, l.slug != l.grp, l.language", chunk).fetchall()
+        out: dict[str, list[dict[str, Any]]] = {}
+        for of, language, member, title, source in rows:
+            out.setdefault(of, []).append({"language": language or "en", "slug": member,
+                                           "title": title, "source": bool(source)})
+        return {k: v for k, v in out.items() if len(v) > 1}
+
+    def has_translations(self) -> bool:
+        """Whether any live article translates another (a sitemap then names alternates)."""
+        return self.tables.db.execute(
+            "SELECT 1 FROM live WHERE grp != slug LIMIT 1").fetchone() is not None
 
     def order(self) -> list[str]:
         """Every live article's slug, in the order they went live (previous/next order)."""

@@ -21,7 +21,8 @@ REVISION_COLUMNS = "sha, parent, date, author_name, author_email, message, actio
 # 8: articles' problems, revisions' validity, checks (see `cms.rules`)
 # 9: a live file's public document is kept (see `cms.readiness`)
 # 10: `content` of drafts and live files (a schedule alone is no change), revisions in graph order
-SCHEMA_VERSION = 10
+# 11: a live article's translation group (`grp`: the source's slug, see `cms.store.translating`)
+SCHEMA_VERSION = 11
 SCHEMA = f"""
 CREATE TABLE tips (line TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE commits (seq INTEGER PRIMARY KEY AUTOINCREMENT, sha TEXT NOT NULL,
@@ -47,8 +48,9 @@ CREATE INDEX tags_article ON tags (article);
 CREATE VIRTUAL TABLE fulltext USING fts5({', '.join(search.COLUMNS)}, {search.FTS_OPTIONS});
 CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
     content TEXT, revision TEXT NOT NULL, published_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL, title TEXT, section TEXT, language TEXT);
+    updated_at INTEGER NOT NULL, title TEXT, section TEXT, language TEXT, grp TEXT NOT NULL);
 CREATE INDEX live_order ON live (published_at, id);
+CREATE INDEX live_group ON live (grp, language);
 CREATE INDEX live_section ON live (section, published_at, id);
 CREATE INDEX live_language ON live (language, published_at, id);
 CREATE TABLE live_tags (tag TEXT NOT NULL, published_at INTEGER NOT NULL,

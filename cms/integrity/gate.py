@@ -27,11 +27,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
+from cms.content import layout
 from cms.errors import CMSError
 from cms.git import rawcommit
 from cms.git.objects import ObjectStream
-from cms.integrity import rules
+from cms.integrity import rules, translations
 from cms.settings import Settings
 
 ZERO = "0" * 40
@@ -132,7 +135,49 @@ def review(git_dir: str, updates: list[Update], cms_emails: Iterable[str]) -> li
 
         files = _changed_files(git_dir, tree, known, commits, wanted)
         found += _file_lines(objects, files)
+        if not found:
+            found += _group_lines(git_dir, objects, files, wanted)
     return found
+
+
+def _group_lines(git_dir: str, objects: ObjectStream,
+                 files: dict[tuple[str, int, str], None], updates: list[Update]) -> list[str]:
+    """The translation-group problems (`translations.group_problems`) of the pushed articles
+    that name a source, in the tree each ref moves to; the other articles are read only when
+    one does."""
+    pushed = [(path, blob) for path, _, blob in files if layout.slug_from_path(path)]
+    named = {blob: data for blob, data in objects.many(list(dict.fromkeys(
+        b for _, b in pushed))) if b'"translation_of"' in data}
+    if not named:
+        return []
+    found: list[str] = []
+    for u in updates:
+        if u.ref != LINES[0]:
+            continue  # a group is whole on main; `published` may lack a draft-only source
+        listing = _git(git_dir, "ls-tree", "-r", "-z", "--full-tree", u.new, "--",
+                       layout.ROOT).decode("utf-8", "surrogateescape").split("\0")
+        at: dict[str, tuple[str, str]] = {}
+        for entry in filter(None, listing):
+            info, path = entry.split("\t", 1)
+            slug = layout.slug_from_path(path)
+            if slug is not None:
+                at[slug] = (path, info.split()[2])
+        docs = {slug: rules.loose(data) for (slug, (_, blob)), (_, data) in zip(
+            at.items(), objects.many([blob for _, blob in at.values()]), strict=True)}
+        links: dict[str, list[dict[str, Any]]] = {}
+        for slug, doc in docs.items():
+            if isinstance(doc.get("translation_of"), str):
+                links.setdefault(doc["translation_of"], []).append({**doc, "slug": slug})
+        for slug, (path, blob) in at.items():
+            if blob in named:
+                problems = translations.group_problems(
+                    {**docs[slug], "slug": slug}, docs.get, partial(_linked, links))
+                found += lines(path, problems)
+    return list(dict.fromkeys(found))
+
+
+def _linked(links: dict[str, list[dict[str, Any]]], source: str) -> list[dict[str, Any]]:
+    return links.get(source, [])
 
 
 def _new_commits(git_dir: str, tips: list[str]) -> list[str]:

@@ -9,7 +9,9 @@ goes to:
   edit of a draft, the check of the revision a writer changes);
 - `drafts` (`drafts.Drafts`): the editor's writes to `main`;
 - `publishing` (`publishing.Publishing`): writes to `published` (publish, unpublish,
-  scheduled publication).
+  scheduled publication);
+- `translating` (`translating.Translating`): translation groups, stale translations, a
+  translation started from its source.
 
 The calls most callers make (`get`, `list`, `count`, `revisions`, `create`, `replace`,
 `patch`, `delete`, `publish`, `unpublish`, `publish_due`) are also one-line delegations on the
@@ -37,6 +39,7 @@ from cms.store.base import CONTENT_README, DEFAULT_COMMITTER, Writes
 from cms.store.drafts import Drafts
 from cms.store.publishing import Publishing
 from cms.store.reading import Reading
+from cms.store.translating import Translating
 
 __all__ = ["CONTENT_README", "DEFAULT_COMMITTER", "ArticleStore"]
 
@@ -59,6 +62,7 @@ class ArticleStore:
         self.drafts = Drafts(self.repo, self.reading, self.writes)
         self.publishing = Publishing(self.repo, self.index, committer, self.reading,
                                      self.writes)
+        self.translating = Translating(self.reading, self.writes, self.drafts)
 
     @classmethod
     def open(cls, settings: Settings, *, make_card: CardMaker | None = None) -> Self:

@@ -25,6 +25,7 @@ from cms.index.catch_up import content_id
 from cms.settings import Settings
 from cms.store import commits, merging
 from cms.store.commits import Made, Plan, Step
+from cms.store.groups import Groups
 from cms.store.reading import Reading
 from cms.times import seconds
 
@@ -67,10 +68,22 @@ class Writes:
         self.index = index
         self.committer = committer
         self.reading = reading
+        self.groups = Groups(repo)
 
     def write(self, author: Person, plan: Plan) -> builtins.list[Made]:
-        """Commit what `plan` says, authored by `author` (see `commits.write`)."""
-        return commits.write(self.repo, self.index, self.committer, author, plan)
+        """Commit what `plan` says, authored by `author` (see `commits.write`); every draft it
+        writes must keep the translation groups whole (see `groups.Groups.check`)."""
+        def checked(tips: Tips) -> builtins.list[Step] | None:
+            steps = plan(tips)
+            for step in steps or []:
+                if step.line == MAIN and step.doc is not None:
+                    self.groups.check(tips[MAIN], {**step.doc, "slug": step.slug})
+                for slug, doc in step.docs.items():
+                    if step.line == MAIN:
+                        self.groups.check(tips[MAIN], {**doc, "slug": slug})
+            return steps
+
+        return commits.write(self.repo, self.index, self.committer, author, checked)
 
     def last_change(self, slug: str, blob: str, tips: Tips) -> str:
         """The draft revision that last changed `slug` (whose file is `blob` at `tips`), for the

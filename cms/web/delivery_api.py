@@ -19,6 +19,7 @@ from cms.web.pages import page
 from cms.web.request_helpers import Parser
 from cms.web.schemas import (
     DeliveryListArgs,
+    FeedArgs,
     PageArgs,
     PublicListSchema,
     PublishedAtRevisionSchema,
@@ -49,6 +50,7 @@ problems = partial(documented.problems, blp, 304)
 LIST_PARAMS = frozenset(DeliveryListArgs().fields)
 PAGE_PARAMS = frozenset(PageArgs().fields)
 SYNC_PARAMS = frozenset(SyncArgs().fields)
+FEED_PARAMS = frozenset(FeedArgs().fields)
 
 
 def cache_params(path: str) -> frozenset[str] | None:
@@ -61,7 +63,9 @@ def cache_params(path: str) -> frozenset[str] | None:
     if path.startswith("/api/v1/articles/"):
         parts = path.split("/")[4:]
         return PAGE_PARAMS if len(parts) == 2 and parts[1] == "history" else frozenset()
-    if path in ("/feed.xml", "/feed.json") or path.startswith("/sitemap"):
+    if path in ("/feed.xml", "/feed.json"):
+        return FEED_PARAMS
+    if path.startswith("/sitemap"):
         return frozenset()
     return None
 
@@ -152,8 +156,10 @@ def _site() -> feeds.Site:
 @blp.doc(summary="Atom 1.0 feed of the newest published articles", **PUBLIC,
          responses={"200": {"description": "Atom feed",
                             "content": {"application/atom+xml": {"schema": {"type": "string"}}}}})
-def atom() -> Any:
-    body = feeds.atom(_site(), delivery().latest(50), external(request.path))
+@blp.arguments(FeedArgs(), location="query", error_status_code=400)
+def atom(args: dict[str, Any]) -> Any:
+    body = feeds.atom(_site(), delivery().latest(50, args.get("language")),
+                      external(request.path))
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -162,8 +168,10 @@ def atom() -> Any:
 @blp.doc(summary="JSON Feed 1.1 of the newest published articles", **PUBLIC,
          responses={"200": {"description": "JSON Feed", "content": {
              "application/feed+json": {"schema": {"type": "object"}}}}})
-def json_feed() -> Any:
-    body = feeds.json_feed(_site(), delivery().latest(50), external(request.path))
+@blp.arguments(FeedArgs(), location="query", error_status_code=400)
+def json_feed(args: dict[str, Any]) -> Any:
+    body = feeds.json_feed(_site(), delivery().latest(50, args.get("language")),
+                           external(request.path))
     return Response(current_app.json.dumps(body), mimetype="application/feed+json")
 
 

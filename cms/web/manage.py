@@ -239,3 +239,27 @@ def restore(args: dict[str, Any], slug: str) -> Any:
     article = store().drafts.restore(checked(slug), args["revision"], editor(), if_match(),
                               may_schedule=may_schedule())
     return article.to_dict(), 200, etag_header(article.etag)
+
+
+@blp.route("/articles/<slug>/translations", methods=["GET"])
+@requires("author")
+@blp.doc(summary="The article's translation group: each member's language and state, and "
+                 "for a translation whether it is stale and what changed in its source")
+@problems(404)
+def translations(slug: str) -> Any:
+    return {"items": store().translating.group(checked(slug))}
+
+
+@blp.route("/articles/<slug>/translations", methods=["POST"])
+@requires("author")
+@blp.doc(requestBody={"content": {"application/json": {"schema": {"type": "object"}}},
+                      "required": True},
+         summary="Start a translation: a draft in `language` prefilled with this article's "
+                 "fields")
+@blp.response(201, ArticleSchema)
+@problems(400, 404, 409, 413, 415, 422)
+def start_translation(slug: str) -> Any:
+    article = store().translating.start(checked(slug), json_body(), editor(),
+                                        may_schedule=may_schedule())
+    location = url_for("manage.show", slug=article.slug)
+    return article.to_dict(), 201, {**etag_header(article.etag), "Location": location}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from cms.content.document import REVISION_RE, STATES, ArticleFields
 from cms.content.fields import FullMatch, Strict, UTCDateTime
@@ -177,6 +179,14 @@ class DeliveryListArgs(SearchArgs):
     tag = fields.String(validate=validate.Length(max=50))
     author = fields.String(validate=validate.Length(max=200))
     language = fields.String(validate=validate.Length(max=35))
+    # with `language`: also the articles in this language that have no live translation
+    # into `language`
+    fallback = fields.String(validate=validate.Length(max=35))
+
+    @validates_schema
+    def fallback_needs_language(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "fallback" in data and "language" not in data:
+            raise ValidationError({"fallback": ["Needs language (the language wanted)."]})
 
 
 class PublishedVersionSchema(Schema):
@@ -193,6 +203,13 @@ class PublishedVersionListSchema(Schema):
 class PublishedAtRevisionSchema(PublicArticleSchema):
     class Meta:
         exclude = ("publish_at", "previous", "next", "updated_at")
+
+
+class FeedArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    language = fields.String(validate=validate.Length(max=35))
 
 
 class SyncArgs(Schema):

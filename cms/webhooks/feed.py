@@ -15,6 +15,9 @@ same changes).
     published   added or changed                                  article.published
     published   removed (an unpublish, or the live half of a       article.unpublished
                 delete, whose `action` then says `delete`)
+    published   added or changed, and a translation on `main`      article.translation_stale
+                names it, made from a revision whose content
+                differs from what went live (one per translation)
 
 `action` is the commit's `Action:` trailer when the CMS made the commit, `external` otherwise.
 """
@@ -31,11 +34,12 @@ from git import GitCommandError
 from cms.content import layout, messages
 from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.git.repository import Repository
+from cms.store.groups import Groups
 from cms.times import iso
 
 log = logging.getLogger(__name__)
 TYPES = ("article.created", "article.updated", "article.deleted", "article.published",
-         "article.unpublished")
+         "article.unpublished", "article.translation_stale")
 _MAIN_TYPES = {"A": "article.created", "D": "article.deleted"}
 
 
@@ -109,8 +113,56 @@ def pending(repo: Repository, cursors: dict[str, str | None], tips: dict[str, st
             moved[line] = batch[done - 1].sha
         elif not batch:
             moved[line] = tips.get(line)  # nothing new, or the line moved back
-    events = [e for commit in merged for e in _events(commit, committer_email)]
+    groups = Groups(repo)
+    events = [e for commit in merged for e in (
+        *_events(commit, committer_email), *_stale(repo, groups, tips.get(MAIN), commit))]
     return events, moved
+
+
+def _stale(repo: Repository, groups: Groups, main: str | None, commit: _Commit
+           ) -> list[Event]:
+    """The `article.translation_stale` events of a publication: each translation on `main`
+    (as it is now) of an article `commit` put live, whose `translated_from` content is not
+    what went live. Only publications of an article that some translation names read the
+    tree's translations (see `Groups`)."""
+    if commit.line != PUBLISHED or main is None:
+        return []
+    events = []
+    for status, path in commit.changes:
+        slug = layout.slug_from_path(path)
+        if slug is None or status == "D":
+            continue
+        members = groups.members(main, slug)
+        if not members:
+            continue
+        live = _fields(repo, commit.sha, path)
+        for member in members:
+            made_from = member.get("translated_from")
+            then = _fields(repo, made_from, path) if isinstance(made_from, str) else None
+            if then is not None and then == live:
+                continue
+            body = json.dumps({"type": "article.translation_stale",
+                               "timestamp": iso(commit.date), "data": {
+                                   "slug": member["slug"], "language": member.get("language"),
+                                   "source": {"slug": slug, "revision": commit.sha},
+                                   "translated_from": made_from}},
+                              ensure_ascii=False, separators=(",", ":"))
+            key = hashlib.sha1(f"{commit.line}\0{commit.sha}\0{slug}\0stale\0"
+                               f"{member['slug']}".encode()).hexdigest()[:24]
+            events.append(Event(f"evt_{key}", "article.translation_stale", commit.line,
+                                commit.sha, body))
+    return events
+
+
+def _fields(repo: Repository, commit: str, path: str) -> dict[str, object] | None:
+    """The JSON at `path` in `commit` (a commit id or prefix), None when there is none."""
+    try:
+        full = repo.git.git.rev_parse("--verify", "--quiet", f"{commit}^{{commit}}")
+        blob = repo.lookup(full, path)
+        found = json.loads(repo.read(blob)) if blob else None
+    except (GitCommandError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _before(draft: _Commit, live: _Commit, drafts: list[_Commit], first: str) -> bool:

@@ -20,7 +20,11 @@ from cms.content.fields import FullMatch, ImageSource, StrictBoolean, Text, Url
 MEDIA_FOLDER = "media"
 NOT_IN_FORM = {"slug"}
 LABELS = {"publish_at": "Publish at (editors only)", "image": "Lead image",
-          "src": "Image", "alt": "Alternative text", "url": "URL", "cite": "Cited source"}
+          "src": "Image", "alt": "Alternative text", "url": "URL", "cite": "Cited source",
+          # Decap's own i18n (one entry, a file per locale) does not fit an article per
+          # language linked by slug, so the link is two plain fields (see docs/translations.md)
+          "translation_of": "Translation of (the source article's slug)",
+          "translated_from": "Translated from (the source's revision)"}
 
 
 def config(proxy_url: str, site_url: str | None, logout_url: str, *,

@@ -154,6 +154,8 @@
 
   async function showList(token) {
     const data = await getJSON(`/api/v1/articles?per_page=${PER_PAGE}`);
+    document.documentElement.lang = "en";
+    languages({ translations: [] });  // the list has no alternates
     const items = data.items || [];
     const list = el("ol", { class: "article-list", "data-testid": "article-list" });
     for (const item of items) {
@@ -278,6 +280,28 @@
       el("span", { class: "neighbour-title", text: target.title }));
   }
 
+  // The article's live translations (`translations` from the delivery API): a language
+  // switcher, and `<link rel="alternate" hreflang>` in the head for search engines.
+  function languages(article) {
+    document.querySelectorAll('link[rel="alternate"][hreflang]').forEach((l) => l.remove());
+    const members = article.translations || [];
+    for (const member of members) {
+      const link = document.createElement("link");
+      link.rel = "alternate";
+      link.hreflang = member.language;
+      link.href = new URL(articleHref(member.slug), window.location.href).href;
+      document.head.append(link);
+    }
+    if (members.length < 2) return null;
+    return el("nav", { class: "languages", lang: "en", "aria-label": "Languages",
+                       "data-testid": "language-switcher" },
+      ...members.map((member) => member.slug === article.slug
+        ? el("span", { lang: member.language, "aria-current": "true", text: member.language })
+        : el("a", { href: articleHref(member.slug), lang: member.language,
+                    hreflang: member.language, "data-testid": "language-link",
+                    title: member.title, text: member.language })));
+  }
+
   async function showArticle(token, slug) {
     const article = await getJSON(`/api/v1/articles/${encodeURIComponent(slug)}`);
     showLoaded(token, article, false);
@@ -290,10 +314,12 @@
 
   function showLoaded(token, article, preview) {
     const minutes = article.reading_time_minutes;
+    document.documentElement.lang = article.language || "en";
     const source = article.source && article.source.name;
     show(token, article.title,
       preview ? el("p", { class: "preview-banner", "data-testid": "preview-banner",
                           text: "Preview of an unpublished draft" }) : backLink(),
+      !preview && languages(article),
       el("article", { class: "article", lang: article.language, "data-testid": "article" },
         el("header", { class: "article-header" },
           article.section && el("p", { class: "section", lang: "en", text: article.section }),
