@@ -60,7 +60,9 @@ class Preview:
     def list(self, *, page: int, per_page: int) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of drafts, most recently updated first, each as a delivery list item."""
         articles, total = self.store.list(page=page, per_page=per_page, valid=True)
-        return [{**public.card(a.fields), **self._when(a)} for a in articles], total
+        live = self.store.index.live
+        return [{**public.card(a.fields), **self._when(a),
+                 "translations": live.translations(a.slug)} for a in articles], total
 
     def article(self, slug: str) -> dict[str, Any]:
         """The draft of `slug` as the delivery API would show it; raises ArticleNotFound."""
@@ -68,8 +70,10 @@ class Preview:
         if "problems" in draft.meta:  # like delivery, nothing of an invalid file is shown
             raise ArticleNotFound(f"The draft of '{slug}' is not a valid article.")
         previous, following = self._neighbours(draft)
+        # the translations readers see: the live members of its group
         return {**public.card(draft.fields), "body": draft.fields.get("body", []),
-                **self._when(draft), "previous": previous, "next": following}
+                **self._when(draft), "previous": previous, "next": following,
+                "translations": self.store.index.live.translations(slug)}
 
     def _neighbours(self, draft: Article) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """The drafts just before (updated earlier) and after `draft` in the list's order."""
