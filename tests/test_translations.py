@@ -113,7 +113,7 @@ def test_stale_after_a_source_edit_and_after_its_publication_then_fresh(
     member = client.get(f"{BASE}/budget-ru/translations",
                         headers=editor_token).get_json()["items"][1]
     assert member["stale"] is True
-    assert member["source_changes"]["from_"] == source["meta"]["revision"]
+    assert member["source_changes"]["from"] == source["meta"]["revision"]
     assert [(c["path"], c["new"]) for c in member["source_changes"]["changes"]] == [
         ("/title", "Budget passed")]
 

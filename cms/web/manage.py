@@ -38,6 +38,7 @@ from cms.web.schemas import (
     RestoreArgs,
     RevisionArticleSchema,
     RevisionListSchema,
+    TranslationGroupSchema,
 )
 from cms.web.services import services
 
@@ -245,6 +246,7 @@ def restore(args: dict[str, Any], slug: str) -> Any:
 @requires("author")
 @blp.doc(summary="The article's translation group: each member's language and state, and "
                  "for a translation whether it is stale and what changed in its source")
+@blp.response(200, TranslationGroupSchema)
 @problems(404)
 def translations(slug: str) -> Any:
     return {"items": store().translating.group(checked(slug))}

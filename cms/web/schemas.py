@@ -157,6 +157,21 @@ class DiffSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema))
 
 
+class TranslationMemberSchema(Schema):
+    slug = fields.String()
+    language = fields.String()
+    title = fields.String(allow_none=True)
+    role = fields.String(metadata={"enum": ["source", "translation"]})
+    state = fields.String()
+    translated_from = fields.String(allow_none=True)
+    stale = fields.Boolean()
+    source_changes = fields.Nested(DiffSchema, allow_none=True)
+
+
+class TranslationGroupSchema(Schema):
+    items = fields.List(fields.Nested(TranslationMemberSchema))
+
+
 class RestoreArgs(Strict):
     revision = fields.String(required=True, validate=FullMatch(REVISION_RE))
 
