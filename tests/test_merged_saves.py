@@ -221,3 +221,17 @@ def _eight_edits(doc: dict[str, Any]) -> list[dict[str, Any]]:
         {"body": [{"type": "paragraph", "text": "First, rewritten."}, body[1]]},
         {"body": [body[0], {"type": "paragraph", "text": "Second, rewritten."}]},
     ]
+
+
+def test_a_conflict_names_who_changed_that_field_not_the_last_saver(client, editor_token,
+                                                                    admin_token, author_token):
+    slug, doc, etag = _two_editors(client, editor_token, admin_token)  # Ada's title
+    current = client.get(f"{URL}/{slug}", headers=author_token)
+    later = client.patch(f"{URL}/{slug}", json={"summary": "Ann's summary"},
+                         headers={**author_token, "If-Match": current.headers["ETag"]})
+    assert later.status_code == 200
+    r = _put(client, slug, {**doc, "title": "Editor's title"}, editor_token, etag, **MERGE)
+    assert r.status_code == 409
+    conflict = r.get_json()["conflicts"][0]
+    assert conflict["theirs_by"] == {"name": "Ada Admin"}
+    assert conflict["theirs_revision"] == current.get_json()["meta"]["revision"]

@@ -20,6 +20,7 @@ from cms.content.layout import MAIN, article_path
 from cms.content.merge import merge
 from cms.errors import MergeConflict, StaleRevision, ValidationFailed
 from cms.git.repository import Tips, blob_id
+from cms.store import blaming
 from cms.store.commits import Step
 
 if TYPE_CHECKING:
@@ -59,15 +60,19 @@ def plan(writes: Writes, tips: Tips, slug: str, expected: Collection[str],
     check_schedule(base, yours, may_schedule)
     result = merge(base, theirs, yours, problems)
     if result.conflicts:
-        row = writes.index.drafts.article(slug, 0) or {}
-        by = row.get("updated_by") or {}
-        revision = row.get("revision") or tips[MAIN]
+        # who made theirs: the revision that last changed the field in the draft
+        origins = blaming.blame(reading, slug)["fields"]
+
+        def origin(path: str) -> dict[str, Any]:
+            return origins.get(path.split("/")[1]) or {"revision": tips[MAIN],
+                                                        "author": {"name": None}}
         raise MergeConflict(
             f"'{slug}' was changed since you read it, and both sides changed "
             f"{', '.join(c.path for c in result.conflicts)}: nothing was saved. Resolve each "
             "conflict and save again with the current ETag.",
             [{"path": c.path, "base": c.base, "theirs": c.theirs, "yours": c.yours,
-              "theirs_by": {"name": by.get("name")}, "theirs_revision": revision}
+              "theirs_by": {"name": origin(c.path)["author"]["name"]},
+              "theirs_revision": origin(c.path)["revision"]}
              for c in result.conflicts],
             writes.repo.lookup(tips[MAIN], article_path(slug)) or "")
     merged = result.fields
