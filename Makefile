@@ -50,6 +50,7 @@ run: $(SERVE_STAMP) $(WORKBENCH_STAMP)
 	$(BIN)/cms serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
+	$(BIN)/ruff format --check cms tests bench soak harness
 	$(BIN)/ruff check cms tests bench soak harness
 	$(BIN)/lint-imports
 	$(BIN)/mypy cms

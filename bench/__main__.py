@@ -47,30 +47,55 @@ def replot(results: Path, target: Path) -> None:
     sizes = report_["details"]["saves"]
     medians = {k: [s["median_ms"][k]["all"] for s in sizes] for k in ("store", "git", "gitpython")}
     info = report_["machine"]
-    chart.draw(target, [s["n"] for s in sizes], medians,
-               f"{report_['mode']} run, {info['date']}, {info['cpu_count']} CPUs", 1.5)
+    chart.draw(
+        target,
+        [s["n"] for s in sizes],
+        medians,
+        f"{report_['mode']} run, {info['date']}, {info['cpu_count']} CPUs",
+        1.5,
+    )
     print(f"chart: {target}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes and short loads (CI smoke, under two minutes)")
-    parser.add_argument("--sizes", type=int, nargs="+", metavar="N",
-                        help="repository sizes for the save curve (the largest serves reads)")
-    parser.add_argument("--tmpdir", default=None,
-                        help="where to build repositories (default: a temp dir on disk)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes and short loads (CI smoke, under two minutes)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="repository sizes for the save curve (the largest serves reads)",
+    )
+    parser.add_argument(
+        "--tmpdir", default=None, help="where to build repositories (default: a temp dir on disk)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "cms-bench",
-                        help="folder for results.json and write-cost.png "
-                             "(default: %(default)s)")
-    parser.add_argument("--phases", nargs="+", metavar="PHASE", choices=list(PHASES)[2:],
-                        help="run only these phases (and what they need) after building and "
-                             "publishing the repository; the table has their rows only. "
-                             "Phases: %(choices)s")
-    parser.add_argument("--replot", action="store_true",
-                        help="only redraw the chart from the results file, measuring nothing")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "cms-bench",
+        help="folder for results.json and write-cost.png (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        metavar="PHASE",
+        choices=list(PHASES)[2:],
+        help="run only these phases (and what they need) after building and "
+        "publishing the repository; the table has their rows only. "
+        "Phases: %(choices)s",
+    )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="only redraw the chart from the results file, measuring nothing",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     args.output, args.chart = args.out / "results.json", args.out / "write-cost.png"
@@ -88,14 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     workdir = tempfile.mkdtemp(prefix="cms-bench-", dir=tmpdir)
     mode = "quick" if settings.quick else "full"
     info = {**report.machine(), "tmpdir": workdir, "tmpdir_filesystem": filesystem(workdir)}
-    print(f"bench ({mode}): sizes {list(settings.sizes)}, work directory {workdir} "
-          f"({info['tmpdir_filesystem']}), load average {os.getloadavg()}, cms at "
-          f"{info['cms_commit']} ({len(info['cms_uncommitted'])} files changed in cms/)",
-          flush=True)
+    print(
+        f"bench ({mode}): sizes {list(settings.sizes)}, work directory {workdir} "
+        f"({info['tmpdir_filesystem']}), load average {os.getloadavg()}, cms at "
+        f"{info['cms_commit']} ({len(info['cms_uncommitted'])} files changed in cms/)",
+        flush=True,
+    )
     started = time.perf_counter()
     try:
         measured = Suite(settings, args.seed, workdir).run(
-            None if args.phases is None else set(args.phases))
+            None if args.phases is None else set(args.phases)
+        )
     finally:
         if args.keep:
             print(f"kept {workdir}")
@@ -106,11 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     found = rows.build(measured)
     n = settings.largest
     if settings.quick:
-        title = (f"QUICK MODE: {n:,} articles, {settings.history_commits:,} extra commits, "
-                 f"short loads; targets are judged only in the full run ({elapsed:.0f}s)")
+        title = (
+            f"QUICK MODE: {n:,} articles, {settings.history_commits:,} extra commits, "
+            f"short loads; targets are judged only in the full run ({elapsed:.0f}s)"
+        )
     else:
-        title = (f"FULL RUN: {n:,} articles, {settings.history_commits:,} extra commits "
-                 f"({elapsed / 60:.1f} min)")
+        title = (
+            f"FULL RUN: {n:,} articles, {settings.history_commits:,} extra commits "
+            f"({elapsed / 60:.1f} min)"
+        )
     if args.phases:
         title += f"; ONLY the phases {', '.join(args.phases)} (--phases)"
     title += f" | {info['platform']}, {info['cpu_count']} CPUs, load {os.getloadavg()[0]:.2f}"
@@ -120,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     report.write(args.output, mode, info, found, judged, measured.details())
     sizes = [s.n for s in measured.sizes]
     medians = {k: [s.median_ms(k) for s in measured.sizes] for k in ("store", "git", "gitpython")}
-    chart.draw(args.chart, sizes, medians,
-               f"{mode} run, {info['date']}, {info['cpu_count']} CPUs", 1.5)
+    chart.draw(
+        args.chart, sizes, medians, f"{mode} run, {info['date']}, {info['cpu_count']} CPUs", 1.5
+    )
     print(f"\nresults: {args.output}\nchart:   {args.chart}")
     missed = [r.name for r in found if r.passed is False]
     if judged and missed:

@@ -33,8 +33,18 @@ TITLE_WORDS = (
     "Harbour Council River Transit Library Budget Schools Market Bridge Festival Housing "
     "Rents Parks Museum Station Coast Storm Water Energy Cycling Theatre Clinic Archive"
 ).split()
-TITLE_VERBS = ("Weighs", "Delays", "Backs", "Rejects", "Reviews", "Expands", "Funds",
-               "Questions", "Revives", "Trims")
+TITLE_VERBS = (
+    "Weighs",
+    "Delays",
+    "Backs",
+    "Rejects",
+    "Reviews",
+    "Expands",
+    "Funds",
+    "Questions",
+    "Revives",
+    "Trims",
+)
 TAGS = tuple(
     "politics transport housing culture environment education health business science sport "
     "weather local europe asia africa americas economy climate energy technology media courts "
@@ -44,8 +54,20 @@ TAGS = tuple(
 )
 assert len(TAGS) == 50
 SECTIONS = ("news", "world", "politics", "opinion", "culture", "business", "science", "sport")
-AUTHORS = ("Ana Ruiz", "Ben Okafor", "Chen Wei", "Dara Novak", "Eli Haddad", "Fay Lindqvist",
-           "Gus Mendel", "Hana Sato", "Ivo Petrov", "Jin Park", "Kemi Adeyemi", "Lars Berg")
+AUTHORS = (
+    "Ana Ruiz",
+    "Ben Okafor",
+    "Chen Wei",
+    "Dara Novak",
+    "Eli Haddad",
+    "Fay Lindqvist",
+    "Gus Mendel",
+    "Hana Sato",
+    "Ivo Petrov",
+    "Jin Park",
+    "Kemi Adeyemi",
+    "Lars Berg",
+)
 
 
 def slug_for(number: int) -> str:
@@ -59,7 +81,7 @@ def _prose(rng: random.Random, words: int) -> str:
     while left > 0:
         length = min(left, rng.randint(8, 20))
         start = rng.randrange(len(WORDS) - length)
-        sentences.append(" ".join(WORDS[start:start + length]).capitalize() + ".")
+        sentences.append(" ".join(WORDS[start : start + length]).capitalize() + ".")
         left -= length
     return " ".join(sentences)
 
@@ -97,4 +119,5 @@ def check_canonical(rng: random.Random, samples: int = 200) -> None:
     for number in range(samples):
         doc = make_article(rng, number)
         assert canonical.dumps(validate_article(doc)) == canonical.dumps(doc), (
-            "bench.articles.make_article no longer emits canonical articles")
+            "bench.articles.make_article no longer emits canonical articles"
+        )

@@ -47,8 +47,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--data", required=True)
     args = parser.parse_args()
-    Server(lambda: create_app(args.data),
-           options(args.host, args.port, args.workers, args.threads)).run()
+    Server(
+        lambda: create_app(args.data), options(args.host, args.port, args.workers, args.threads)
+    ).run()
 
 
 if __name__ == "__main__":

@@ -40,8 +40,12 @@ class Built:
     kib_per_article: float = 0.0
 
 
-def bulk_load(store: ArticleStore, n: int, rng: random.Random,
-              make: Callable[[random.Random, int], dict[str, Any]] = make_article) -> Built:
+def bulk_load(
+    store: ArticleStore,
+    n: int,
+    rng: random.Random,
+    make: Callable[[random.Random, int], dict[str, Any]] = make_article,
+) -> Built:
     """Write articles 1..n (`make(rng, number)`, canonical already) as one commit on `main`,
     then let the index catch up."""
     check_canonical(rng)
@@ -55,16 +59,16 @@ def bulk_load(store: ArticleStore, n: int, rng: random.Random,
         total += len(data)
         slug = slug_for(number)
         blob = repo.write("blob", data)
-        shards.setdefault(layout.shard(slug), {})[f"{slug}.json"] = (
-            MODE_FILE, bytes.fromhex(blob))
+        shards.setdefault(layout.shard(slug), {})[f"{slug}.json"] = (MODE_FILE, bytes.fromhex(blob))
     articles: Tree = {
         name: (MODE_TREE, bytes.fromhex(repo.write_tree(tree))) for name, tree in shards.items()
     }
     old = repo.ref(MAIN)
     root = repo.root_tree(old)
     root[layout.ROOT] = (MODE_TREE, bytes.fromhex(repo.write_tree(articles)))
-    new = repo.commit(repo.write_tree(root), old, LOADER, LOADER, int(time.time()),
-                      f"Bulk load {n} articles\n")
+    new = repo.commit(
+        repo.write_tree(root), old, LOADER, LOADER, int(time.time()), f"Bulk load {n} articles\n"
+    )
     repo.move((MAIN, old, new))
     built.write_s = time.perf_counter() - t0
     built.kib_per_article = total / max(n, 1) / 1024
@@ -81,8 +85,7 @@ def publish_all(store: ArticleStore) -> float:
     main, published = tips.main, tips.published
     tree = repo.read(main or "").split(b"\n", 1)[0][5:].decode()
     message = "Publish every article (benchmark bulk load)\n\nAction: publish\n"
-    new = repo.commit(tree, published, store.committer, store.committer, int(time.time()),
-                      message)
+    new = repo.commit(tree, published, store.committer, store.committer, int(time.time()), message)
     repo.move((MAIN, main, main or ""), (PUBLISHED, published, new))
     t0 = time.perf_counter()
     store.catch_up()
@@ -104,14 +107,19 @@ def clone(git_dir: str, target: str) -> float:
     """
     t0 = time.perf_counter()
     git("clone", "--quiet", "--shared", "--branch", MAIN, git_dir, target)
-    for key, value in (("user.name", EDITOR.name), ("user.email", EDITOR.email),
-                       ("core.fsync", "none"), ("gc.auto", "0")):
+    for key, value in (
+        ("user.name", EDITOR.name),
+        ("user.email", EDITOR.email),
+        ("core.fsync", "none"),
+        ("gc.auto", "0"),
+    ):
         git("config", key, value, cwd=target)
     return time.perf_counter() - t0
 
 
-def _history_stream(start: str, commits: int, n: int, focus: int, focus_commits: int,
-                    rng: random.Random) -> Iterator[bytes]:
+def _history_stream(
+    start: str, commits: int, n: int, focus: int, focus_commits: int, rng: random.Random
+) -> Iterator[bytes]:
     """fast-import commands: `commits` updates, `focus_commits` of them to article `focus`."""
     templates = [make_article(rng, number) for number in range(64)]
     step = max(commits // max(focus_commits, 1), 1)
@@ -122,24 +130,38 @@ def _history_stream(start: str, commits: int, n: int, focus: int, focus_commits:
         number = focus if k % step == 0 and k // step < focus_commits else rng.randint(1, n)
         slug = slug_for(number)
         template = templates[k % len(templates)]
-        doc = {**template, "slug": slug,
-               "title": f"{template['title'].rsplit(',', 1)[0]}, No. {number} (v{k})"}
+        doc = {
+            **template,
+            "slug": slug,
+            "title": f"{template['title'].rsplit(',', 1)[0]}, No. {number} (v{k})",
+        }
         data = canonical.dumps(doc)
-        message = (f"Update {slug}: title, summary, body\n\n"
-                   f"Article: {slug}\nAction: update\n").encode()
+        message = (
+            f"Update {slug}: title, summary, body\n\nArticle: {slug}\nAction: update\n"
+        ).encode()
         when = base + k // 100
-        parts = [b"commit refs/heads/main\n", author % when, committer % when,
-                 b"data %d\n" % len(message), message]
+        parts = [
+            b"commit refs/heads/main\n",
+            author % when,
+            committer % when,
+            b"data %d\n" % len(message),
+            message,
+        ]
         if k == 0:
             parts.append(f"from {start}\n".encode())
-        parts += [f"M 100644 inline {layout.article_path(slug)}\n".encode(),
-                  b"data %d\n" % len(data), data, b"\n"]
+        parts += [
+            f"M 100644 inline {layout.article_path(slug)}\n".encode(),
+            b"data %d\n" % len(data),
+            data,
+            b"\n",
+        ]
         yield b"".join(parts)
     yield b"done\n"
 
 
-def add_history(store: ArticleStore, commits: int, focus: int, focus_commits: int,
-                rng: random.Random) -> float:
+def add_history(
+    store: ArticleStore, commits: int, focus: int, focus_commits: int, rng: random.Random
+) -> float:
     """Add `commits` update commits on `main` with git fast-import; return the seconds."""
     repo = store.repo
     n = store.count()
@@ -148,7 +170,8 @@ def add_history(store: ArticleStore, commits: int, focus: int, focus_commits: in
     t0 = time.perf_counter()
     process = subprocess.Popen(
         ["git", "--git-dir", repo.git_dir, "fast-import", "--quiet", "--done"],
-        stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert process.stdin is not None
     chunk: list[bytes] = []

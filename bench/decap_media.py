@@ -39,8 +39,12 @@ def _session(cms: Server, token: str) -> dict[str, str]:
     """Headers of a signed-in workbench session (its cookie, this server's Origin)."""
     conn = http.client.HTTPConnection(HOST, cms.port, timeout=30)
     origin = cms.url()
-    conn.request("POST", "/api/v1/session", json.dumps({"token": token}),
-                 {"Content-Type": "application/json", "Origin": origin})
+    conn.request(
+        "POST",
+        "/api/v1/session",
+        json.dumps({"token": token}),
+        {"Content-Type": "application/json", "Origin": origin},
+    )
     response = conn.getresponse()
     response.read()
     conn.close()
@@ -52,8 +56,7 @@ def _session(cms: Server, token: str) -> dict[str, str]:
 
 def _get_media(cms: Server, headers: dict[str, str]) -> tuple[list[dict[str, Any]], int, float]:
     """Decap's getMedia: the files, the answer's size in bytes, and its milliseconds."""
-    body = json.dumps({"action": "getMedia", "params": {"branch": "main",
-                                                         "mediaFolder": "media"}})
+    body = json.dumps({"action": "getMedia", "params": {"branch": "main", "mediaFolder": "media"}})
     conn = http.client.HTTPConnection(HOST, cms.port, timeout=300)
     t0 = time.perf_counter()
     conn.request("POST", "/api/v1/decap", body, headers)
@@ -79,25 +82,42 @@ def run(cms: Server, token: str, upload: Any, count: int) -> dict[str, Any]:
     answers = []
     for _ in range(-(-count // MEDIA_RENDERS) + 1):  # until every thumbnail is made, and once
         files, size, ms = _get_media(cms, headers)
-        answers.append({"bytes": size, "ms": ms, "files": len(files),
-                        "with_thumbnail": sum(bool(f["content"]) for f in files),
-                        "worker_rss_mb": cms.worker_rss_mb(),
-                        "worker_peak_rss_mb": cms.worker_peak_rss_mb()})
+        answers.append(
+            {
+                "bytes": size,
+                "ms": ms,
+                "files": len(files),
+                "with_thumbnail": sum(bool(f["content"]) for f in files),
+                "worker_rss_mb": cms.worker_rss_mb(),
+                "worker_peak_rss_mb": cms.worker_peak_rss_mb(),
+            }
+        )
     together: list[int] = []
-    threads = [threading.Thread(target=lambda: together.append(_get_media(cms, headers)[1]))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: together.append(_get_media(cms, headers)[1]))
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    out = {"count": count, "original_bytes": sizes, "answers": answers,
-           "worker_rss_mb_after_uploads": after_uploads,
-           "three_at_once_bytes": together, "worker_rss_mb": cms.worker_rss_mb(),
-           "worker_peak_rss_mb": cms.worker_peak_rss_mb(), "budget_bytes": MEDIA_ANSWER_BYTES}
-    print(f"  Decap getMedia over {count} PNGs of {sizes[0] / 1e6:.0f} MB: answers "
-          f"{', '.join(str(a['bytes']) for a in answers)} bytes (first {answers[0]['ms']:.0f} "
-          f"ms, last {answers[-1]['ms']:.0f} ms); workers' peak RSS "
-          f"{max(out['worker_peak_rss_mb']):.0f} MB", flush=True)
+    out = {
+        "count": count,
+        "original_bytes": sizes,
+        "answers": answers,
+        "worker_rss_mb_after_uploads": after_uploads,
+        "three_at_once_bytes": together,
+        "worker_rss_mb": cms.worker_rss_mb(),
+        "worker_peak_rss_mb": cms.worker_peak_rss_mb(),
+        "budget_bytes": MEDIA_ANSWER_BYTES,
+    }
+    print(
+        f"  Decap getMedia over {count} PNGs of {sizes[0] / 1e6:.0f} MB: answers "
+        f"{', '.join(str(a['bytes']) for a in answers)} bytes (first {answers[0]['ms']:.0f} "
+        f"ms, last {answers[-1]['ms']:.0f} ms); workers' peak RSS "
+        f"{max(out['worker_peak_rss_mb']):.0f} MB",
+        flush=True,
+    )
     return out
 
 
@@ -107,12 +127,20 @@ def rows(result: dict[str, Any] | None) -> list[Row]:
     largest = max([a["bytes"] for a in result["answers"]] + result["three_at_once_bytes"])
     before = sum(result["original_bytes"]) * 4 / 3
     peak = max(result["worker_peak_rss_mb"])
-    return [Row(
-        "decap_media_answer_bytes",
-        f"Decap getMedia over {result['count']} PNGs of "
-        f"{result['original_bytes'][0] / 1e6:.0f} MB, 1 answer then 3 at once",
-        f"<= {MEDIA_ANSWER_BYTES / 2**20:.0f} MiB", largest, "bytes",
-        f"largest answer {largest / 1e3:.0f} kB; workers' peak RSS {peak:.0f} MB", before,
-        f"originals as base64 {before / 1e6:.0f} MB", largest / before if before else None,
-        f"{largest / before:.4f}x" if before else "-",
-        largest <= MEDIA_ANSWER_BYTES + 500 * result["count"], result)]
+    return [
+        Row(
+            "decap_media_answer_bytes",
+            f"Decap getMedia over {result['count']} PNGs of "
+            f"{result['original_bytes'][0] / 1e6:.0f} MB, 1 answer then 3 at once",
+            f"<= {MEDIA_ANSWER_BYTES / 2**20:.0f} MiB",
+            largest,
+            "bytes",
+            f"largest answer {largest / 1e3:.0f} kB; workers' peak RSS {peak:.0f} MB",
+            before,
+            f"originals as base64 {before / 1e6:.0f} MB",
+            largest / before if before else None,
+            f"{largest / before:.4f}x" if before else "-",
+            largest <= MEDIA_ANSWER_BYTES + 500 * result["count"],
+            result,
+        )
+    ]

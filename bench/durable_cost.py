@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             ArticleStore.init(str(path))
             store = ArticleStore(str(path), durable=durable)
             for n in range(ARTICLES):
-                store.create({"slug": f"a{n}", "title": f"Article {n}", "body": body("0")},
-                             EDITOR)
+                store.create({"slug": f"a{n}", "title": f"Article {n}", "body": body("0")}, EDITOR)
             stores[durable] = store
         times: dict[bool, list[float]] = {True: [], False: []}
         for i in range(args.saves):
@@ -71,10 +70,14 @@ def main(argv: list[str] | None = None) -> int:
             t = times[durable]
             rates[durable] = len(t) / sum(t)
             p95 = sorted(t)[int(len(t) * 0.95) - 1]
-            print(f"{label}: {rates[durable]:7.1f} saves/s  median "
-                  f"{statistics.median(t) * 1000:6.2f} ms  p95 {p95 * 1000:6.2f} ms")
-        print(f"ratio: durable saves take {rates[False] / rates[True]:.2f}x as long "
-              f"({rates[True] / rates[False]:.0%} of the throughput)")
+            print(
+                f"{label}: {rates[durable]:7.1f} saves/s  median "
+                f"{statistics.median(t) * 1000:6.2f} ms  p95 {p95 * 1000:6.2f} ms"
+            )
+        print(
+            f"ratio: durable saves take {rates[False] / rates[True]:.2f}x as long "
+            f"({rates[True] / rates[False]:.0%} of the throughput)"
+        )
         for store in stores.values():
             ok, output = store.repo.fsck()
             assert ok, output

@@ -62,8 +62,9 @@ def _many_commits(rng: random.Random, n: int, articles: int) -> list[dict[str, b
 
 
 def _many_files(rng: random.Random, n: int) -> list[dict[str, bytes]]:
-    return [{layout.article_path(slug_for(k)): canonical.dumps(make_article(rng, k))
-             for k in range(n)}]
+    return [
+        {layout.article_path(slug_for(k)): canonical.dumps(make_article(rng, k)) for k in range(n)}
+    ]
 
 
 def _prepare(base: Path, target: Path, variant: str) -> None:
@@ -115,9 +116,14 @@ def run(workdir: str, quick: bool, rounds: int | None = None) -> dict[str, Any]:
                 cpu[name][variant].append(used)
                 shutil.rmtree(target)
         shutil.rmtree(src)
-        print(f"  push of {name}: " + ", ".join(
-            f"{v} {median(t):.2f}s (CPU {median(cpu[name][v]):.2f}s)"
-            for v, t in times[name].items()), flush=True)
+        print(
+            f"  push of {name}: "
+            + ", ".join(
+                f"{v} {median(t):.2f}s (CPU {median(cpu[name][v]):.2f}s)"
+                for v, t in times[name].items()
+            ),
+            flush=True,
+        )
     return {"pushes": times, "cpu": cpu, "commits": commits, "files": files}
 
 
@@ -127,11 +133,20 @@ def rows(measured: dict[str, Any]) -> list[Row]:
     for name, times in measured.get("pushes", {}).items():
         gated, plain, fsck = (median(times[v]) for v in ("gate", "plain", "fsck"))
         cpu = {v: median(t) for v, t in measured["cpu"][name].items()}
-        out.append(Row(
-            f"gate_push_{name.split()[-1]}_s", f"git push of {name} through the gate", "info",
-            gated, "s", f"{gated:.2f} s, CPU {cpu['gate']:.2f} s (hook and fsck)", plain,
-            f"no gate {plain:.2f} s (CPU {cpu['plain']:.2f}); fsck only {fsck:.2f} s",
-            gated / plain if plain else None, f"{gated / plain:.1f}x" if plain else "-", None,
-            {"seconds": times, "cpu_seconds": measured["cpu"][name]},
-        ))
+        out.append(
+            Row(
+                f"gate_push_{name.split()[-1]}_s",
+                f"git push of {name} through the gate",
+                "info",
+                gated,
+                "s",
+                f"{gated:.2f} s, CPU {cpu['gate']:.2f} s (hook and fsck)",
+                plain,
+                f"no gate {plain:.2f} s (CPU {cpu['plain']:.2f}); fsck only {fsck:.2f} s",
+                gated / plain if plain else None,
+                f"{gated / plain:.1f}x" if plain else "-",
+                None,
+                {"seconds": times, "cpu_seconds": measured["cpu"][name]},
+            )
+        )
     return out

@@ -51,8 +51,10 @@ def http_revisions(server: Server, token: str, slug: str, repeats: int) -> dict[
 
 def drop_commit_graph(git_dir: str) -> None:
     info = os.path.join(git_dir, "objects", "info")
-    for path in [os.path.join(info, "commit-graph"),
-                 *glob.glob(os.path.join(info, "commit-graphs", "*"))]:
+    for path in [
+        os.path.join(info, "commit-graph"),
+        *glob.glob(os.path.join(info, "commit-graphs", "*")),
+    ]:
         if os.path.isfile(path):
             os.unlink(path)
 
@@ -69,8 +71,12 @@ def git_log(git_dir: str, path: str, repeats: int) -> dict[str, Any]:
     found = 0
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = subprocess.run(["git", "-C", git_dir, "log", "--format=%H", "main", "--", path],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["git", "-C", git_dir, "log", "--format=%H", "main", "--", path],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         times.append((time.perf_counter() - t0) * 1000)
         found = len(out.split())
     return {"ms": summary(times), "commits": found}

@@ -39,8 +39,9 @@ class HttpSaves:
         return self.acknowledged / self.elapsed_s if self.elapsed_s else 0.0
 
 
-def run(server: Server, token: str, clients: int, seconds: float, max_saves: int,
-        seed: int) -> tuple[HttpSaves, list[str]]:
+def run(
+    server: Server, token: str, clients: int, seconds: float, max_saves: int, seed: int
+) -> tuple[HttpSaves, list[str]]:
     """Drive the saves; return the result and every acknowledged revision."""
     revisions: list[str] = []
     times: list[float] = []
@@ -56,8 +57,10 @@ def run(server: Server, token: str, clients: int, seconds: float, max_saves: int
         rng = random.Random(seed * 7919 + number)
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
-        docs = [make_article(rng, number * 100000 + i, f"http-save-{seed}-{number}-{i}")
-                for i in range(max_saves // clients + 1)]
+        docs = [
+            make_article(rng, number * 100000 + i, f"http-save-{seed}-{number}-{i}")
+            for i in range(max_saves // clients + 1)
+        ]
         mine: list[tuple[str, str]] = []  # (slug, etag)
         ready.wait()
         go.wait()
@@ -68,8 +71,13 @@ def run(server: Server, token: str, clients: int, seconds: float, max_saves: int
                     return
             patch = bool(mine) and i % 4 == 3
             # a client may take more than its share of `max_saves`: make the rest here
-            doc = None if patch else docs[i] if i < len(docs) else make_article(
-                rng, number * 100000 + i, f"http-save-{seed}-{number}-{i}")
+            doc = (
+                None
+                if patch
+                else docs[i]
+                if i < len(docs)
+                else make_article(rng, number * 100000 + i, f"http-save-{seed}-{number}-{i}")
+            )
             t0 = time.perf_counter()
             if patch:
                 k = rng.randrange(len(mine))
@@ -78,10 +86,10 @@ def run(server: Server, token: str, clients: int, seconds: float, max_saves: int
                     server.url(f"/api/v1/manage/articles/{slug}"),
                     json={"summary": f"Edited by client {number}, save {i}."},
                     headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
-                    timeout=60)
+                    timeout=60,
+                )
             else:
-                response = session.post(server.url("/api/v1/manage/articles"), json=doc,
-                                        timeout=60)
+                response = session.post(server.url("/api/v1/manage/articles"), json=doc, timeout=60)
             elapsed = (time.perf_counter() - t0) * 1000
             i += 1
             with lock:
@@ -110,8 +118,15 @@ def run(server: Server, token: str, clients: int, seconds: float, max_saves: int
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
-    result = HttpSaves(clients, elapsed, len(revisions), counts["create"], counts["update"],
-                       failures, summary(times))
+    result = HttpSaves(
+        clients,
+        elapsed,
+        len(revisions),
+        counts["create"],
+        counts["update"],
+        failures,
+        summary(times),
+    )
     return result, revisions
 
 

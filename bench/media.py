@@ -53,8 +53,13 @@ def noise_jpeg(seed: int, target: int = TARGET_BYTES) -> bytes:
         side = int(side * (target / len(data)) ** 0.5) + 16
 
 
-def _request(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
+def _request(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes, float]:
     t0 = time.perf_counter()
     conn.request(method, path, body=body, headers=headers or {})
     response = conn.getresponse()
@@ -64,17 +69,27 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body: byt
 
 def _multipart(data: bytes, name: str) -> tuple[bytes, str]:
     boundary = "bench-media-boundary"
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"'
-            f"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"'
+        f"\r\nContent-Type: image/jpeg\r\n\r\n"
+    ).encode()
     return head + data + f"\r\n--{boundary}--\r\n".encode(), boundary
 
 
-def _upload(conn: http.client.HTTPConnection, token: str, data: bytes, name: str
-            ) -> tuple[dict[str, Any], float]:
+def _upload(
+    conn: http.client.HTTPConnection, token: str, data: bytes, name: str
+) -> tuple[dict[str, Any], float]:
     body, boundary = _multipart(data, name)
-    status, answer, ms = _request(conn, "POST", "/api/v1/manage/media", body, {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    status, answer, ms = _request(
+        conn,
+        "POST",
+        "/api/v1/manage/media",
+        body,
+        {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
     if status != 201:
         raise RuntimeError(f"upload answered {status}: {answer[:300]!r}")
     return json.loads(answer), ms
@@ -103,9 +118,12 @@ def _serving(cms: Server, path: str, requests: int) -> dict[str, Any]:
                     raise RuntimeError(f"{kind} answered {status}")
                 times[kind].append(ms)
     conn.close()
-    return {"first_rendition_ms": cold_ms, "bytes": sizes,
-            "elapsed_s": time.perf_counter() - t0,
-            **{kind: summary(samples) for kind, samples in times.items()}}
+    return {
+        "first_rendition_ms": cold_ms,
+        "bytes": sizes,
+        "elapsed_s": time.perf_counter() - t0,
+        **{kind: summary(samples) for kind, samples in times.items()},
+    }
 
 
 def _uploads(cms: Server, token: str, workdir: str, count: int) -> dict[str, Any]:
@@ -126,35 +144,47 @@ def _uploads(cms: Server, token: str, workdir: str, count: int) -> dict[str, Any
         if not scratch.exists():
             subprocess.run(["git", "init", "-q", "--bare", str(scratch)], check=True)
         t0 = time.perf_counter()
-        subprocess.run(["git", "--git-dir", str(scratch), "hash-object", "-w", str(target)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "--git-dir", str(scratch), "hash-object", "-w", str(target)],
+            check=True,
+            capture_output=True,
+        )
         hash_ms.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         check_image(data)
         decode_ms.append((time.perf_counter() - t0) * 1000)
         target.unlink()
-    return {"count": count, "bytes": [len(d) for d in images], "upload_ms": upload_ms,
-            "git_hash_object_ms": hash_ms, "decode_ms": decode_ms,
-            "worker_rss_mb_idle": idle, "worker_rss_mb_after": after}
+    return {
+        "count": count,
+        "bytes": [len(d) for d in images],
+        "upload_ms": upload_ms,
+        "git_hash_object_ms": hash_ms,
+        "decode_ms": decode_ms,
+        "worker_rss_mb_idle": idle,
+        "worker_rss_mb_after": after,
+    }
 
 
 def run(workdir: str, quick: bool) -> dict[str, Any]:
     """Measure both in a repository of their own; return the figures."""
     folder = os.path.join(workdir, "media-repo")
     store = ArticleStore.init(folder)
-    _, token = TokenStore(store.repo.git_dir).create("Bench Editor", "bench@example.org",
-                                                     "editor")
+    _, token = TokenStore(store.repo.git_dir).create("Bench Editor", "bench@example.org", "editor")
     cms = start_cms(store.repo.git_dir, workdir, "/healthz")
     try:
         conn = http.client.HTTPConnection(HOST, cms.port, timeout=60)
         picture = pictures()["library-reading-room"]
         stored, _ = _upload(conn, token, picture, "library.jpg")
-        article = {"title": "Media bench", "image": {"src": stored["path"], "alt": "A room"},
-                   "body": [{"type": "paragraph", "text": "A picture."}]}
+        article = {
+            "title": "Media bench",
+            "image": {"src": stored["path"], "alt": "A room"},
+            "body": [{"type": "paragraph", "text": "A picture."}],
+        }
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         for method, path, body in (
-                ("POST", "/api/v1/manage/articles", json.dumps(article).encode()),
-                ("POST", "/api/v1/manage/articles/media-bench/publish", b"{}")):
+            ("POST", "/api/v1/manage/articles", json.dumps(article).encode()),
+            ("POST", "/api/v1/manage/articles/media-bench/publish", b"{}"),
+        ):
             status, answer, _ = _request(conn, method, path, body, auth)
             if status not in (200, 201):
                 raise RuntimeError(f"{path} answered {status}: {answer[:300]!r}")
@@ -163,16 +193,19 @@ def run(workdir: str, quick: bool) -> dict[str, Any]:
         out["uploads"] = _uploads(cms, token, workdir, 2 if quick else 6)
         conn = http.client.HTTPConnection(HOST, cms.port, timeout=120)
         out["decap"] = decap_media.run(
-            cms, token, lambda data, name: _upload(conn, token, data, name), 2 if quick else 10)
+            cms, token, lambda data, name: _upload(conn, token, data, name), 2 if quick else 10
+        )
         conn.close()
     finally:
         cms.stop()
     s, u = out["serving"], out["uploads"]
-    print(f"  /media p99: rendition {s['rendition']['p99']:.2f} ms, original "
-          f"{s['original']['p99']:.2f} ms (first rendition {s['first_rendition_ms']:.0f} ms); "
-          f"5 MB upload median {median(u['upload_ms']):.0f} ms, worker RSS "
-          f"{max(u['worker_rss_mb_after']):.0f} MB (idle {max(u['worker_rss_mb_idle']):.0f})",
-          flush=True)
+    print(
+        f"  /media p99: rendition {s['rendition']['p99']:.2f} ms, original "
+        f"{s['original']['p99']:.2f} ms (first rendition {s['first_rendition_ms']:.0f} ms); "
+        f"5 MB upload median {median(u['upload_ms']):.0f} ms, worker RSS "
+        f"{max(u['worker_rss_mb_after']):.0f} MB (idle {max(u['worker_rss_mb_idle']):.0f})",
+        flush=True,
+    )
     return out
 
 
@@ -187,15 +220,34 @@ def rows(media: dict[str, Any]) -> list[Row]:
     rss, idle = max(u["worker_rss_mb_after"]), max(u["worker_rss_mb_idle"])
     mb = median(u["bytes"]) / 1e6
     return [
-        Row("media_rendition_p99_ms", "GET /media ?w=640 once made, 1 client", "<= 1.5x original",
-            rendition, "ms", f"p99 {rendition:.2f} ms (p50 {s['rendition']['median']:.2f}; "
-            f"first render {s['first_rendition_ms']:.0f} ms)", original,
-            f"original 1600x1000 JPEG p99 {original:.2f} ms", rendition / original,
-            f"{rendition / original:.2f}x", rendition <= 1.5 * original, s),
-        Row("media_upload_5mb_ms", f"upload of a {mb:.1f} MB JPEG over HTTP", "info", upload,
-            "ms", f"median {upload:.0f} ms; worker RSS {rss:.0f} MB after", hashing,
-            f"git hash-object -w {hashing:.0f} ms; decode {decode:.0f} ms; idle RSS "
-            f"{idle:.0f} MB", upload / hashing if hashing else None,
-            f"{upload / hashing:.1f}x hash-object" if hashing else "-", None, u),
+        Row(
+            "media_rendition_p99_ms",
+            "GET /media ?w=640 once made, 1 client",
+            "<= 1.5x original",
+            rendition,
+            "ms",
+            f"p99 {rendition:.2f} ms (p50 {s['rendition']['median']:.2f}; "
+            f"first render {s['first_rendition_ms']:.0f} ms)",
+            original,
+            f"original 1600x1000 JPEG p99 {original:.2f} ms",
+            rendition / original,
+            f"{rendition / original:.2f}x",
+            rendition <= 1.5 * original,
+            s,
+        ),
+        Row(
+            "media_upload_5mb_ms",
+            f"upload of a {mb:.1f} MB JPEG over HTTP",
+            "info",
+            upload,
+            "ms",
+            f"median {upload:.0f} ms; worker RSS {rss:.0f} MB after",
+            hashing,
+            f"git hash-object -w {hashing:.0f} ms; decode {decode:.0f} ms; idle RSS {idle:.0f} MB",
+            upload / hashing if hashing else None,
+            f"{upload / hashing:.1f}x hash-object" if hashing else "-",
+            None,
+            u,
+        ),
         *decap_media.rows(media.get("decap")),
     ]

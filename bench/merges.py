@@ -27,16 +27,25 @@ FIELDS = ("title", "summary", "section", "tags", "authors", "language", "source"
 
 
 def _doc() -> dict[str, Any]:
-    return {"title": "Merge bench", "body": [
-        {"type": "paragraph", "text": f"Paragraph {i} of the merge bench."} for i in range(20)]}
+    return {
+        "title": "Merge bench",
+        "body": [
+            {"type": "paragraph", "text": f"Paragraph {i} of the merge bench."} for i in range(20)
+        ],
+    }
 
 
 def _change(name: str, n: int) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "title": f"Title {n}", "summary": f"Summary {n}", "section": f"section-{n}",
-        "tags": [f"tag-{n}"], "authors": [{"name": f"Author {n}"}],
-        "language": "fr" if n % 2 else "de", "source": {"name": f"Source {n}"},
-        "image": {"src": f"https://example.org/{n}.jpg", "alt": f"Picture {n}"}}
+        "title": f"Title {n}",
+        "summary": f"Summary {n}",
+        "section": f"section-{n}",
+        "tags": [f"tag-{n}"],
+        "authors": [{"name": f"Author {n}"}],
+        "language": "fr" if n % 2 else "de",
+        "source": {"name": f"Source {n}"},
+        "image": {"src": f"https://example.org/{n}.jpg", "alt": f"Picture {n}"},
+    }
     return {name: values[name]}
 
 
@@ -60,8 +69,12 @@ def run(workdir: str, samples: int = 60, rounds: int = 10) -> dict[str, Any]:
     for r in range(rounds):
         stale = store.get(slug).etag
         edits = [_change(name, r * 10 + i) for i, name in enumerate(FIELDS)]
-        threads = [threading.Thread(target=store.patch, args=(slug, e, EVE, {stale}),
-                                    kwargs={"merge": True}) for e in edits]
+        threads = [
+            threading.Thread(
+                target=store.patch, args=(slug, e, EVE, {stale}), kwargs={"merge": True}
+            )
+            for e in edits
+        ]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
@@ -71,9 +84,16 @@ def run(workdir: str, samples: int = 60, rounds: int = 10) -> dict[str, Any]:
         final = store.get(slug).fields
         lost += sum(1 for e in edits for k, v in e.items() if final.get(k) != v)
         saves += len(edits)
-    return {"plain_ms": median(plain), "merged_ms": median(merged), "samples": samples,
-            "writers": len(FIELDS), "rounds": rounds, "changes": saves, "lost": lost,
-            "saves_per_s": saves / elapsed if elapsed else 0.0}
+    return {
+        "plain_ms": median(plain),
+        "merged_ms": median(merged),
+        "samples": samples,
+        "writers": len(FIELDS),
+        "rounds": rounds,
+        "changes": saves,
+        "lost": lost,
+        "saves_per_s": saves / elapsed if elapsed else 0.0,
+    }
 
 
 def rows(figures: dict[str, Any]) -> list[Row]:
@@ -81,13 +101,33 @@ def rows(figures: dict[str, Any]) -> list[Row]:
         return []
     ratio = figures["merged_ms"] / figures["plain_ms"] if figures["plain_ms"] else 0.0
     return [
-        Row("merged_save_cost", "a merged save beside a plain save (store, same run)",
-            "<= 1.5x", ratio, "x", f"{figures['merged_ms']:.1f} ms", figures["plain_ms"],
-            f"plain: {figures['plain_ms']:.1f} ms", ratio, f"{ratio:.2f}x", ratio <= 1.5,
-            figures),
-        Row("merge_writers_lost", f"{figures['writers']} writers, one stale ETag, "
-            f"{figures['rounds']} rounds (store, threads)", "0 lost", figures["lost"],
-            "changes", f"{figures['lost']} of {figures['changes']} lost; "
-            f"{figures['saves_per_s']:.0f} saves/s", None, "-", None, "-",
-            figures["lost"] == 0, figures),
+        Row(
+            "merged_save_cost",
+            "a merged save beside a plain save (store, same run)",
+            "<= 1.5x",
+            ratio,
+            "x",
+            f"{figures['merged_ms']:.1f} ms",
+            figures["plain_ms"],
+            f"plain: {figures['plain_ms']:.1f} ms",
+            ratio,
+            f"{ratio:.2f}x",
+            ratio <= 1.5,
+            figures,
+        ),
+        Row(
+            "merge_writers_lost",
+            f"{figures['writers']} writers, one stale ETag, "
+            f"{figures['rounds']} rounds (store, threads)",
+            "0 lost",
+            figures["lost"],
+            "changes",
+            f"{figures['lost']} of {figures['changes']} lost; {figures['saves_per_s']:.0f} saves/s",
+            None,
+            "-",
+            None,
+            "-",
+            figures["lost"] == 0,
+            figures,
+        ),
     ]

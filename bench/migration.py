@@ -31,9 +31,23 @@ from .articles import make_article
 from .report import Row
 from .stats import percentile
 
-QUERIES = ("bridges", "repairs", "brid", "harbour council", "library annex", "storms",
-           "engineers warned", "rents rising", "festival", "museum funds", "cycling plans",
-           "archive", "wall repair", "schools budget", "transit")
+QUERIES = (
+    "bridges",
+    "repairs",
+    "brid",
+    "harbour council",
+    "library annex",
+    "storms",
+    "engineers warned",
+    "rents rising",
+    "festival",
+    "museum funds",
+    "cycling plans",
+    "archive",
+    "wall repair",
+    "schools budget",
+    "transit",
+)
 EPOCH = 1_262_304_000  # 2010-01-01: the archive's first day
 
 
@@ -50,31 +64,59 @@ def import_run(n: int, workdir: str, seed: int) -> dict[str, Any]:
     repo = Path(workdir) / "imported"
     ArticleStore.init(str(repo))
     cms = str(Path(sys.executable).parent / "cms")
-    seconds, rss = _measure([cms, "--repo", str(repo), "import", str(source), "--publish",
-                             "--author", "Bench Importer <import@example.org>"])
+    seconds, rss = _measure(
+        [
+            cms,
+            "--repo",
+            str(repo),
+            "import",
+            str(source),
+            "--publish",
+            "--author",
+            "Bench Importer <import@example.org>",
+        ]
+    )
     base = Path(workdir) / "fast-import"
     subprocess.run(["git", "init", "-q", "--bare", str(base)], check=True)
     stream = Path(workdir) / "fast-import.stream"
     _fast_import_stream(source, stream)
     with stream.open("rb") as feed:
-        base_s, base_rss = _measure(["git", "--git-dir", str(base), "fast-import", "--quiet"],
-                                    feed)
-    commits = {line: int(subprocess.run(
-        ["git", "--git-dir", str(repo), "rev-list", "--count", line], capture_output=True,
-        text=True, check=True).stdout) for line in ("main", "published")}
-    out = {"n": n, "seconds": seconds, "peak_rss_mb": rss, "per_s": n / seconds,
-           "commits": commits, "fast_import_s": base_s, "fast_import_rss_mb": base_rss,
-           "archive_mb": source.stat().st_size / 2**20}
-    print(f"  import of {n} articles (--publish): {seconds:.1f}s = {n / seconds:.0f}/s, peak "
-          f"RSS {rss:.0f} MB; git fast-import {base_s:.1f}s", flush=True)
+        base_s, base_rss = _measure(["git", "--git-dir", str(base), "fast-import", "--quiet"], feed)
+    commits = {
+        line: int(
+            subprocess.run(
+                ["git", "--git-dir", str(repo), "rev-list", "--count", line],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for line in ("main", "published")
+    }
+    out = {
+        "n": n,
+        "seconds": seconds,
+        "peak_rss_mb": rss,
+        "per_s": n / seconds,
+        "commits": commits,
+        "fast_import_s": base_s,
+        "fast_import_rss_mb": base_rss,
+        "archive_mb": source.stat().st_size / 2**20,
+    }
+    print(
+        f"  import of {n} articles (--publish): {seconds:.1f}s = {n / seconds:.0f}/s, peak "
+        f"RSS {rss:.0f} MB; git fast-import {base_s:.1f}s",
+        flush=True,
+    )
     return out
 
 
 def _measure(command: list[str], stdin: Any = None) -> tuple[float, float]:
     """Run `command`; its wall seconds and its own peak RSS in MB (not the suite's)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -118,31 +160,44 @@ def search_run(store: ArticleStore, requests: int, seed: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         baseline.execute(
             "SELECT rowid, bm25(t, 10.0, 4.0, 1.0) AS s FROM t WHERE t MATCH ? ORDER BY s "
-            "LIMIT 20 OFFSET ?", (words, (page - 1) * 20)).fetchall()
+            "LIMIT 20 OFFSET ?",
+            (words, (page - 1) * 20),
+        ).fetchall()
         baseline.execute("SELECT COUNT(*) FROM t WHERE t MATCH ?", (words,)).fetchone()
         base.append((time.perf_counter() - t0) * 1000)
-    out = {"requests": requests, "articles": store.index.tables.db.execute(
-        "SELECT COUNT(*) FROM live").fetchone()[0],
-        "ms": {"p50": percentile(mine, 50), "p95": percentile(mine, 95),
-               "p99": percentile(mine, 99)},
+    out = {
+        "requests": requests,
+        "articles": store.index.tables.db.execute("SELECT COUNT(*) FROM live").fetchone()[0],
+        "ms": {
+            "p50": percentile(mine, 50),
+            "p95": percentile(mine, 95),
+            "p99": percentile(mine, 99),
+        },
         "baseline_ms": {"p50": percentile(base, 50), "p99": percentile(base, 99)},
-        "median_total": sorted(hits)[len(hits) // 2]}
-    print(f"  search, sort=relevance: p99 {out['ms']['p99']:.1f} ms (p50 "
-          f"{out['ms']['p50']:.1f}); unstemmed baseline p99 {out['baseline_ms']['p99']:.1f} ms",
-          flush=True)
+        "median_total": sorted(hits)[len(hits) // 2],
+    }
+    print(
+        f"  search, sort=relevance: p99 {out['ms']['p99']:.1f} ms (p50 "
+        f"{out['ms']['p50']:.1f}); unstemmed baseline p99 {out['baseline_ms']['p99']:.1f} ms",
+        flush=True,
+    )
     return out
 
 
 def _plain_table(store: ArticleStore) -> sqlite3.Connection:
     """An in-memory FTS5 table of every live article's text as written."""
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(title, summary, body, "
-               "tokenize = 'unicode61 remove_diacritics 2')")
+    db.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(title, summary, body, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
     rows = store.index.tables.db.execute("SELECT id, blob FROM live").fetchall()
     for article, blob in rows:
         doc = json.loads(store.repo.read(blob))
-        db.execute("INSERT INTO t (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
-                   (article, doc.get("title", ""), doc.get("summary", ""), search_text(doc)))
+        db.execute(
+            "INSERT INTO t (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
+            (article, doc.get("title", ""), doc.get("summary", ""), search_text(doc)),
+        )
     return db
 
 
@@ -152,21 +207,38 @@ def rows(result: dict[str, Any]) -> list[Row]:
     if "search" in result:
         s = result["search"]
         p99, base = s["ms"]["p99"], s["baseline_ms"]["p99"]
-        out.append(Row(
-            "search_relevance_p99_ms",
-            f"search, sort=relevance + highlight, {s['articles']:,} published",
-            "p99 <= 50 ms", p99, "ms",
-            f"p99 {p99:.1f} ms (p50 {s['ms']['p50']:.1f}; median {s['median_total']:,} hits)",
-            base, f"unstemmed FTS5 bm25 page p99 {base:.1f} ms", p99 / base if base else None,
-            f"{p99 / base:.1f}x" if base else "-", p99 <= 50, s))
+        out.append(
+            Row(
+                "search_relevance_p99_ms",
+                f"search, sort=relevance + highlight, {s['articles']:,} published",
+                "p99 <= 50 ms",
+                p99,
+                "ms",
+                f"p99 {p99:.1f} ms (p50 {s['ms']['p50']:.1f}; median {s['median_total']:,} hits)",
+                base,
+                f"unstemmed FTS5 bm25 page p99 {base:.1f} ms",
+                p99 / base if base else None,
+                f"{p99 / base:.1f}x" if base else "-",
+                p99 <= 50,
+                s,
+            )
+        )
     if "import" in result:
         i = result["import"]
-        out.append(Row(
-            "import_s", f"cms import --publish of {i['n']:,} dated articles", "info",
-            i["seconds"], "s",
-            f"{i['seconds']:.0f} s ({i['per_s']:.0f}/s), peak RSS {i['peak_rss_mb']:.0f} MB",
-            i["fast_import_s"], f"git fast-import, 1 commit each: {i['fast_import_s']:.1f} s",
-            i["seconds"] / i["fast_import_s"] if i["fast_import_s"] else None,
-            f"{i['seconds'] / i['fast_import_s']:.0f}x" if i["fast_import_s"] else "-",
-            None, i))
+        out.append(
+            Row(
+                "import_s",
+                f"cms import --publish of {i['n']:,} dated articles",
+                "info",
+                i["seconds"],
+                "s",
+                f"{i['seconds']:.0f} s ({i['per_s']:.0f}/s), peak RSS {i['peak_rss_mb']:.0f} MB",
+                i["fast_import_s"],
+                f"git fast-import, 1 commit each: {i['fast_import_s']:.1f} s",
+                i["seconds"] / i["fast_import_s"] if i["fast_import_s"] else None,
+                f"{i['seconds'] / i['fast_import_s']:.0f}x" if i["fast_import_s"] else "-",
+                None,
+                i,
+            )
+        )
     return out

@@ -48,27 +48,38 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * UNITS[m.group(2)]
 
 
-def wrk(server: Server, path: str, seconds: int, connections: int, mode: str,
-        script: str | None = None) -> WrkRun:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-               "--timeout", "10s"]
+def wrk(
+    server: Server, path: str, seconds: int, connections: int, mode: str, script: str | None = None
+) -> WrkRun:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", script]
     cpu_before = server.worker_cpu_s()
-    out = subprocess.run([*command, server.url(path)], capture_output=True, text=True,
-                         timeout=seconds + 60, check=True).stdout
+    out = subprocess.run(
+        [*command, server.url(path)],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
     cpu = server.worker_cpu_s() - cpu_before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = 0
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors += int(m.group(1))
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                      out):
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(g) for g in m.groups())
     latency = {f"p{p}": _ms(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M)}
-    return WrkRun(server.name, mode, rate, total, errors, latency,
-                  cpu * 1000 / total if total else float("nan"))
+    return WrkRun(
+        server.name,
+        mode,
+        rate,
+        total,
+        errors,
+        latency,
+        cpu * 1000 / total if total else float("nan"),
+    )
 
 
 def rotation_script(folder: str, paths: list[str]) -> str:
@@ -98,27 +109,32 @@ end
     return str(target)
 
 
-def throughput(cms: Server, bare: Server, path: str, script: str, seconds: int, rounds: int,
-               connections: int) -> list[WrkRun]:
+def throughput(
+    cms: Server, bare: Server, path: str, script: str, seconds: int, rounds: int, connections: int
+) -> list[WrkRun]:
     """wrk on both servers, cached and uncached, in alternating order each round."""
     runs = []
     for round_ in range(rounds):
         servers = (cms, bare) if round_ % 2 == 0 else (bare, cms)
         for mode in ("cached", "uncached"):
             for server in servers:
-                run = wrk(server, path, seconds, connections, mode,
-                          script if mode == "uncached" else None)
+                run = wrk(
+                    server, path, seconds, connections, mode, script if mode == "uncached" else None
+                )
                 run.round = round_
-                print(f"  wrk {mode:<8} {server.name:<4} {run.requests_per_s:8.0f} req/s "
-                      f"(p99 {run.latency_ms.get('p99', float('nan')):.1f} ms, "
-                      f"{run.cpu_ms_per_request:.2f} ms CPU/request, {run.errors} errors)",
-                      flush=True)
+                print(
+                    f"  wrk {mode:<8} {server.name:<4} {run.requests_per_s:8.0f} req/s "
+                    f"(p99 {run.latency_ms.get('p99', float('nan')):.1f} ms, "
+                    f"{run.cpu_ms_per_request:.2f} ms CPU/request, {run.errors} errors)",
+                    flush=True,
+                )
                 runs.append(run)
     return runs
 
 
-def fetch_bare_data(cms: Server, slugs: list[str], list_path: str, target: str,
-                    threads: int = 4) -> None:
+def fetch_bare_data(
+    cms: Server, slugs: list[str], list_path: str, target: str, threads: int = 4
+) -> None:
     """Write the bare app's data file: each article's and one list page's exact bytes."""
     bodies: dict[str, str] = {}
     lock = threading.Lock()
@@ -163,16 +179,24 @@ class Latencies:
 
     @classmethod
     def merge(cls, parts: list[Latencies]) -> Latencies:
-        return cls(parts[0].server, sum(p.errors for p in parts),
-                   sum(p.elapsed_s for p in parts), [t for p in parts for t in p.times_ms])
+        return cls(
+            parts[0].server,
+            sum(p.errors for p in parts),
+            sum(p.elapsed_s for p in parts),
+            [t for p in parts for t in p.times_ms],
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"server": self.server, "requests": self.requests, "errors": self.errors,
-                "elapsed_s": self.elapsed_s, "ms": self.ms}
+        return {
+            "server": self.server,
+            "requests": self.requests,
+            "errors": self.errors,
+            "elapsed_s": self.elapsed_s,
+            "ms": self.ms,
+        }
 
 
-def list_latency(server: Server, paths: list[str], clients: int, max_seconds: float
-                 ) -> Latencies:
+def list_latency(server: Server, paths: list[str], clients: int, max_seconds: float) -> Latencies:
     """GET every path once from `clients` threads (keep-alive); time each request."""
     times: list[float] = []
     errors = 0

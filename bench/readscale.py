@@ -51,8 +51,10 @@ def run(quick: bool, store: ArticleStore, workdir: str, seed: int) -> dict[str, 
     rng = random.Random(seed)
     out: dict[str, Any] = {"articles": store.index.states.live_count()}
     out["documents_s"] = _fill(store)
-    print(f"  documents of {out['articles']:,} live articles made in {out['documents_s']:.1f}s",
-          flush=True)
+    print(
+        f"  documents of {out['articles']:,} live articles made in {out['documents_s']:.1f}s",
+        flush=True,
+    )
     data = str(Path(workdir) / "bare-data.json")
     slugs = list(json.loads(Path(data).read_text())["articles"])
     git_dir = store.repo.git_dir
@@ -63,34 +65,49 @@ def run(quick: bool, store: ArticleStore, workdir: str, seed: int) -> dict[str, 
         script = reads.rotation_script(workdir, [f"/api/v1/articles/{s}" for s in slugs])
         runs = []
         for round_ in range(1 if quick else 3):
-            for server in ((cms, bare) if round_ % 2 == 0 else (bare, cms)):
+            for server in (cms, bare) if round_ % 2 == 0 else (bare, cms):
                 runs.append(reads.wrk(server, "/", 3 if quick else 5, 16, "uncached", script))
-                print(f"  wrk uncached {server.name:<4} {runs[-1].requests_per_s:8.0f} req/s "
-                      f"({runs[-1].cpu_ms_per_request:.2f} ms CPU/request)", flush=True)
+                print(
+                    f"  wrk uncached {server.name:<4} {runs[-1].requests_per_s:8.0f} req/s "
+                    f"({runs[-1].cpu_ms_per_request:.2f} ms CPU/request)",
+                    flush=True,
+                )
         out["uncached"] = _ratio(runs)
         out["catch_up"] = _catch_up(cms, store, slugs, 1000 if quick else 10_000, rng)
-        print(f"  catch-up of {out['catch_up']['commits']:,} commits: "
-              f"{out['catch_up']['seconds']:.1f}s; read p99 "
-              f"{out['catch_up']['during_ms']['p99']:.1f} ms (before "
-              f"{out['catch_up']['before_ms']['p99']:.1f})", flush=True)
+        print(
+            f"  catch-up of {out['catch_up']['commits']:,} commits: "
+            f"{out['catch_up']['seconds']:.1f}s; read p99 "
+            f"{out['catch_up']['during_ms']['p99']:.1f} ms (before "
+            f"{out['catch_up']['before_ms']['p99']:.1f})",
+            flush=True,
+        )
     finally:
         cms.stop()
         bare.stop()
     cms = start_cms(git_dir, workdir, "/healthz")
     try:
         out["sitemap"] = _sitemap(cms, store)
-        print(f"  sitemap p99: index {out['sitemap']['index_ms']['p99']:.1f} ms, file "
-              f"{out['sitemap']['file_ms']['p99']:.1f} ms (first, a cache miss: "
-              f"{out['sitemap']['index_miss_ms']:.0f} and {out['sitemap']['file_miss_ms']:.0f}"
-              " ms)", flush=True)
+        print(
+            f"  sitemap p99: index {out['sitemap']['index_ms']['p99']:.1f} ms, file "
+            f"{out['sitemap']['file_ms']['p99']:.1f} ms (first, a cache miss: "
+            f"{out['sitemap']['index_miss_ms']:.0f} and {out['sitemap']['file_miss_ms']:.0f}"
+            " ms)",
+            flush=True,
+        )
         out["sync"] = {"live": store.index.states.live_count(), **_sync(cms, git_dir)}
-        print(f"  full sync of {out['sync']['articles']:,}: {out['sync']['seconds']:.1f}s in "
-              f"{out['sync']['pages']} pages, peak worker RSS {out['sync']['peak_rss_mb']:.0f} "
-              f"MB; git cat-file {out['sync']['git_s']:.1f}s", flush=True)
+        print(
+            f"  full sync of {out['sync']['articles']:,}: {out['sync']['seconds']:.1f}s in "
+            f"{out['sync']['pages']} pages, peak worker RSS {out['sync']['peak_rss_mb']:.0f} "
+            f"MB; git cat-file {out['sync']['git_s']:.1f}s",
+            flush=True,
+        )
         out["memory"] = _busting(cms, 2000 if quick else 20_000)
-        print(f"  RSS after {out['memory']['requests']:,} cache-busting requests: "
-              f"{max(out['memory']['after_mb']):.0f} MB (before "
-              f"{max(out['memory']['before_mb']):.0f})", flush=True)
+        print(
+            f"  RSS after {out['memory']['requests']:,} cache-busting requests: "
+            f"{max(out['memory']['after_mb']):.0f} MB (before "
+            f"{max(out['memory']['before_mb']):.0f})",
+            flush=True,
+        )
     finally:
         cms.stop()
     return out
@@ -111,11 +128,15 @@ def _ratio(runs: list[reads.WrkRun]) -> dict[str, Any]:
         return sum(values) / len(values)
 
     cms_rps, bare_rps = mean("cms", "requests_per_s"), mean("bare", "requests_per_s")
-    return {"cms_rps": cms_rps, "bare_rps": bare_rps, "ratio": cms_rps / bare_rps,
-            "cms_cpu_ms": mean("cms", "cpu_ms_per_request"),
-            "bare_cpu_ms": mean("bare", "cpu_ms_per_request"),
-            "errors": sum(r.errors for r in runs),
-            "runs": [r.__dict__ for r in runs]}
+    return {
+        "cms_rps": cms_rps,
+        "bare_rps": bare_rps,
+        "ratio": cms_rps / bare_rps,
+        "cms_cpu_ms": mean("cms", "cpu_ms_per_request"),
+        "bare_cpu_ms": mean("bare", "cpu_ms_per_request"),
+        "errors": sum(r.errors for r in runs),
+        "runs": [r.__dict__ for r in runs],
+    }
 
 
 def _timed(port: int, paths: list[str]) -> list[float]:
@@ -141,9 +162,14 @@ def _sitemap(cms: Server, store: ArticleStore) -> dict[str, Any]:
     site = feeds.Site("Bench", "http://bench/", "http://bench/{slug}")
     t0 = time.perf_counter()
     sitemap.sitemap(site, [{"slug": s, "updated_at": iso(t)} for s, t in rows])
-    return {"index_ms": summary(index), "file_ms": summary(one), "urls": len(rows),
-            "index_miss_ms": index[0], "file_miss_ms": one[0],
-            "elementtree_ms": (time.perf_counter() - t0) * 1000}
+    return {
+        "index_ms": summary(index),
+        "file_ms": summary(one),
+        "urls": len(rows),
+        "index_miss_ms": index[0],
+        "file_miss_ms": one[0],
+        "elementtree_ms": (time.perf_counter() - t0) * 1000,
+    }
 
 
 def _sync(cms: Server, git_dir: str) -> dict[str, Any]:
@@ -178,12 +204,24 @@ def _sync(cms: Server, git_dir: str) -> dict[str, Any]:
         done.set()
         sampler.join()
     t0 = time.perf_counter()
-    listing = subprocess.run(["git", "--git-dir", git_dir, "ls-tree", "-r", "--object-only",
-                              PUBLISHED, layout.ROOT], capture_output=True, check=True).stdout
-    subprocess.run(["git", "--git-dir", git_dir, "cat-file", "--batch"], input=listing,
-                   stdout=subprocess.DEVNULL, check=True)
-    return {"articles": articles, "pages": pages, "seconds": seconds, "peak_rss_mb": peak[0],
-            "git_s": time.perf_counter() - t0}
+    listing = subprocess.run(
+        ["git", "--git-dir", git_dir, "ls-tree", "-r", "--object-only", PUBLISHED, layout.ROOT],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(
+        ["git", "--git-dir", git_dir, "cat-file", "--batch"],
+        input=listing,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return {
+        "articles": articles,
+        "pages": pages,
+        "seconds": seconds,
+        "peak_rss_mb": peak[0],
+        "git_s": time.perf_counter() - t0,
+    }
 
 
 def _busting(cms: Server, requests: int) -> dict[str, Any]:
@@ -198,8 +236,10 @@ def _busting(cms: Server, requests: int) -> dict[str, Any]:
         elif kind == 2:
             paths.append(f"/api/v1/sync?b={n}")
         else:  # distinct list pages: the parameters a list reads, each combination once
-            paths.append(f"/api/v1/articles?tag={tags[n % len(tags)]}&page={n // 35 + 1}"
-                         f"&per_page={n % 3 * 20 + 20}&b={n}")
+            paths.append(
+                f"/api/v1/articles?tag={tags[n % len(tags)]}&page={n // 35 + 1}"
+                f"&per_page={n % 3 * 20 + 20}&b={n}"
+            )
     _timed(cms.port, paths[:10])
     before = cms.worker_rss_mb()
     chunks = [paths[i::4] for i in range(4)]
@@ -209,15 +249,23 @@ def _busting(cms: Server, requests: int) -> dict[str, Any]:
         t.start()
     for t in threads:
         t.join()
-    return {"requests": requests, "seconds": time.perf_counter() - t0, "before_mb": before,
-            "after_mb": cms.worker_rss_mb()}
+    return {
+        "requests": requests,
+        "seconds": time.perf_counter() - t0,
+        "before_mb": before,
+        "after_mb": cms.worker_rss_mb(),
+    }
 
 
 def _push(git_dir: str, commits: int, live: list[str], rng: random.Random) -> None:
     """`commits` commits on `published`, each updating one of the `live` articles (slugs), by
     plain git: the push publishes no new article, so the live count stays as it was."""
-    start = subprocess.run(["git", "--git-dir", git_dir, "rev-parse", PUBLISHED],
-                           capture_output=True, text=True, check=True).stdout.strip()
+    start = subprocess.run(
+        ["git", "--git-dir", git_dir, "rev-parse", PUBLISHED],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     template = make_article(rng, 1)
     now = int(time.time())
     stream = [f"reset refs/heads/{PUBLISHED}\nfrom {start}\n\n".encode()]
@@ -225,19 +273,28 @@ def _push(git_dir: str, commits: int, live: list[str], rng: random.Random) -> No
         slug = rng.choice(live)
         data = canonical.dumps({**template, "slug": slug, "title": f"Pushed {slug} v{k}"})
         message = f"Update {slug}\n".encode()
-        stream += [f"commit refs/heads/{PUBLISHED}\n".encode(),
-                   f"author Plain Git <plain@example.org> {now} +0000\n".encode(),
-                   f"committer Plain Git <plain@example.org> {now} +0000\n".encode(),
-                   b"data %d\n" % len(message), message,
-                   f"M 100644 inline {layout.article_path(slug)}\n".encode(),
-                   b"data %d\n" % len(data), data, b"\n"]
+        stream += [
+            f"commit refs/heads/{PUBLISHED}\n".encode(),
+            f"author Plain Git <plain@example.org> {now} +0000\n".encode(),
+            f"committer Plain Git <plain@example.org> {now} +0000\n".encode(),
+            b"data %d\n" % len(message),
+            message,
+            f"M 100644 inline {layout.article_path(slug)}\n".encode(),
+            b"data %d\n" % len(data),
+            data,
+            b"\n",
+        ]
     stream.append(b"done\n")
-    subprocess.run(["git", "--git-dir", git_dir, "fast-import", "--quiet", "--done"],
-                   input=b"".join(stream), check=True)
+    subprocess.run(
+        ["git", "--git-dir", git_dir, "fast-import", "--quiet", "--done"],
+        input=b"".join(stream),
+        check=True,
+    )
 
 
-def _catch_up(cms: Server, store: ArticleStore, slugs: list[str], commits: int,
-              rng: random.Random) -> dict[str, Any]:
+def _catch_up(
+    cms: Server, store: ArticleStore, slugs: list[str], commits: int, rng: random.Random
+) -> dict[str, Any]:
     git_dir = store.repo.git_dir
     index = sqlite3.connect(store.index.tables.path, timeout=60)
 
@@ -268,52 +325,107 @@ def _catch_up(cms: Server, store: ArticleStore, slugs: list[str], commits: int,
     for t in threads:
         t.join()
     index.close()
-    return {"commits": commits, "seconds": seconds, "reads": len(during),
-            "during_ms": summary(during), "before_ms": summary(before)}
+    return {
+        "commits": commits,
+        "seconds": seconds,
+        "reads": len(during),
+        "during_ms": summary(during),
+        "before_ms": summary(before),
+    }
 
 
-ROWS = ("get_article_miss_rps", "sync_full_s", "sitemap_p99_ms", "rss_cache_busting_mb",
-        "catch_up_read_p99_ms")
+ROWS = (
+    "get_article_miss_rps",
+    "sync_full_s",
+    "sitemap_p99_ms",
+    "rss_cache_busting_mb",
+    "catch_up_read_p99_ms",
+)
 
 
 def rows(result: dict[str, Any]) -> list[Row]:
     if not result:
         return []
-    u, s, m, c, sm = (result["uncached"], result["sync"], result["memory"],
-                      result["catch_up"], result["sitemap"])
+    u, s, m, c, sm = (
+        result["uncached"],
+        result["sync"],
+        result["memory"],
+        result["catch_up"],
+        result["sitemap"],
+    )
     sitemap_p99 = max(sm["index_ms"]["p99"], sm["file_ms"]["p99"])
     rss = max(m["after_mb"])
     return [
-        Row("get_article_miss_rps", "GET article, every request a cache miss (cache off)",
-            ">= 0.6x bare", u["cms_rps"], "req/s",
-            f"{u['cms_rps']:.0f} req/s, {u['cms_cpu_ms']:.2f} ms CPU/req", u["bare_rps"],
+        Row(
+            "get_article_miss_rps",
+            "GET article, every request a cache miss (cache off)",
+            ">= 0.6x bare",
+            u["cms_rps"],
+            "req/s",
+            f"{u['cms_rps']:.0f} req/s, {u['cms_cpu_ms']:.2f} ms CPU/req",
+            u["bare_rps"],
             f"bare Flask {u['bare_rps']:.0f} req/s, {u['bare_cpu_ms']:.2f} ms CPU/req",
-            u["ratio"], f"{u['ratio']:.2f}x", u["ratio"] >= 0.6 and not u["errors"], u),
-        Row("sync_full_s", f"full sync of {s['articles']:,} in pages of 1,000",
-            "peak RSS <= 300 MB", s["peak_rss_mb"], "MB",
-            f"{s['seconds']:.1f} s, {s['pages']} pages, peak worker RSS "
-            f"{s['peak_rss_mb']:.0f} MB", s["git_s"],
+            u["ratio"],
+            f"{u['ratio']:.2f}x",
+            u["ratio"] >= 0.6 and not u["errors"],
+            u,
+        ),
+        Row(
+            "sync_full_s",
+            f"full sync of {s['articles']:,} in pages of 1,000",
+            "peak RSS <= 300 MB",
+            s["peak_rss_mb"],
+            "MB",
+            f"{s['seconds']:.1f} s, {s['pages']} pages, peak worker RSS {s['peak_rss_mb']:.0f} MB",
+            s["git_s"],
             f"git cat-file of every file: {s['git_s']:.1f} s",
             s["seconds"] / s["git_s"] if s["git_s"] else None,
             f"{s['seconds'] / s['git_s']:.1f}x" if s["git_s"] else "-",
-            s["peak_rss_mb"] <= 300 and s["articles"] == s["live"], s),
-        Row("sitemap_p99_ms", f"sitemap index + one file of {sm['urls']:,} URLs, 200 GETs each",
-            "p99 <= 50 ms", sitemap_p99, "ms",
+            s["peak_rss_mb"] <= 300 and s["articles"] == s["live"],
+            s,
+        ),
+        Row(
+            "sitemap_p99_ms",
+            f"sitemap index + one file of {sm['urls']:,} URLs, 200 GETs each",
+            "p99 <= 50 ms",
+            sitemap_p99,
+            "ms",
             f"index p99 {sm['index_ms']['p99']:.1f} ms, file p99 {sm['file_ms']['p99']:.1f} ms"
             f" (misses: {sm['index_miss_ms']:.0f}, {sm['file_miss_ms']:.0f} ms)",
-            sm["elementtree_ms"], f"ElementTree, same URLs: {sm['elementtree_ms']:.0f} ms",
-            sitemap_p99 / sm["elementtree_ms"], f"{sitemap_p99 / sm['elementtree_ms']:.2f}x",
-            sitemap_p99 <= 50, sm),
-        Row("rss_cache_busting_mb", f"worker RSS after {m['requests']:,} cache-busting "
-            "requests (feeds, sync, lists)", "<= 300 MB", rss, "MB", f"{rss:.0f} MB",
-            max(m["before_mb"]), f"before them: {max(m['before_mb']):.0f} MB",
-            rss / max(m["before_mb"]), f"{rss / max(m['before_mb']):.1f}x", rss <= 300, m),
-        Row("catch_up_read_p99_ms", f"article reads while {c['commits']:,} pushed commits "
-            "are caught up", "p99 <= 100 ms", c["during_ms"]["p99"], "ms",
+            sm["elementtree_ms"],
+            f"ElementTree, same URLs: {sm['elementtree_ms']:.0f} ms",
+            sitemap_p99 / sm["elementtree_ms"],
+            f"{sitemap_p99 / sm['elementtree_ms']:.2f}x",
+            sitemap_p99 <= 50,
+            sm,
+        ),
+        Row(
+            "rss_cache_busting_mb",
+            f"worker RSS after {m['requests']:,} cache-busting requests (feeds, sync, lists)",
+            "<= 300 MB",
+            rss,
+            "MB",
+            f"{rss:.0f} MB",
+            max(m["before_mb"]),
+            f"before them: {max(m['before_mb']):.0f} MB",
+            rss / max(m["before_mb"]),
+            f"{rss / max(m['before_mb']):.1f}x",
+            rss <= 300,
+            m,
+        ),
+        Row(
+            "catch_up_read_p99_ms",
+            f"article reads while {c['commits']:,} pushed commits are caught up",
+            "p99 <= 100 ms",
+            c["during_ms"]["p99"],
+            "ms",
             f"p99 {c['during_ms']['p99']:.1f} ms over {c['reads']:,} reads; catch-up "
-            f"{c['seconds']:.1f} s", c["before_ms"]["p99"],
+            f"{c['seconds']:.1f} s",
+            c["before_ms"]["p99"],
             f"before the push: p99 {c['before_ms']['p99']:.1f} ms",
             c["during_ms"]["p99"] / c["before_ms"]["p99"],
             f"{c['during_ms']['p99'] / c['before_ms']['p99']:.1f}x",
-            c["during_ms"]["p99"] <= 100, c),
+            c["during_ms"]["p99"] <= 100,
+            c,
+        ),
     ]

@@ -42,12 +42,21 @@ from .servers import Server, free_port, start_cms
 from .settings import Settings
 from .stats import median, summary
 
-ROWS = ("replication_lag_p99_ms", "replica_read_ratio", "mirror_pushes_per_saves",
-        "saves_two_mirrors_per_s")
+ROWS = (
+    "replication_lag_p99_ms",
+    "replica_read_ratio",
+    "mirror_pushes_per_saves",
+    "saves_two_mirrors_per_s",
+)
 PACE_S = 1.25  # between two publishes in the lag figure
 EDITOR = Person("Bench Editor", "bench@example.org")
-GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.org"}
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.org",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.org",
+}
 
 
 @dataclass
@@ -78,16 +87,21 @@ class Replication:
     pushes: dict[str, int] = field(default_factory=dict)
     saves_per_s: dict[str, list[float]] = field(default_factory=lambda: {"none": [], "two": []})
     # CPU ms per save: the primary's, and the mirrors' side (the git daemon and its children)
-    cpu_ms_per_save: dict[str, dict[str, list[float]]] = field(default_factory=lambda: {
-        "none": {"primary": [], "mirrors": []}, "two": {"primary": [], "mirrors": []}})
+    cpu_ms_per_save: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {
+            "none": {"primary": [], "mirrors": []},
+            "two": {"primary": [], "mirrors": []},
+        }
+    )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def git(*args: str, cwd: str | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=GIT_ENV, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 class Daemon:
@@ -97,9 +111,20 @@ class Daemon:
         self.base = base
         self.port = free_port()
         self.process = subprocess.Popen(
-            ["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
-             f"--base-path={base}", "--listen=127.0.0.1", f"--port={self.port}", str(base)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "git",
+                "daemon",
+                "--export-all",
+                "--enable=receive-pack",
+                "--reuseaddr",
+                f"--base-path={base}",
+                "--listen=127.0.0.1",
+                f"--port={self.port}",
+                str(base),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -139,10 +164,8 @@ def run(settings: Settings, workdir: str, seed: int) -> Replication:
     rng = random.Random(seed)
     store = ArticleStore.init(str(root / "primary"))
     for i in range(plan.articles):
-        store.publish(store.create(make_article(rng, i, f"replicated-{i}"), EDITOR).slug,
-                      EDITOR)
-    _, token = TokenStore(store.repo.git_dir).create("Bench Editor", "bench@example.org",
-                                                     "editor")
+        store.publish(store.create(make_article(rng, i, f"replicated-{i}"), EDITOR).slug, EDITOR)
+    _, token = TokenStore(store.repo.git_dir).create("Bench Editor", "bench@example.org", "editor")
     daemon = Daemon(root / "served")
     servers: list[Server] = []
     try:
@@ -153,8 +176,9 @@ def run(settings: Settings, workdir: str, seed: int) -> Replication:
         out.roundtrip_ms = _git_roundtrip(daemon, root)
         primary = start_cms(store.repo.git_dir, workdir, "/healthz")
         servers.append(primary)
-        replica = start_cms(str(root / "replica"), workdir, "/healthz",
-                            args=("--replica-of", urls["mirror"]))
+        replica = start_cms(
+            str(root / "replica"), workdir, "/healthz", args=("--replica-of", urls["mirror"])
+        )
         replica.name = "replica"
         servers.append(replica)
         _lag(out, primary, replica, token, rng)
@@ -191,8 +215,9 @@ def _git_roundtrip(daemon: Daemon, root: Path, rounds: int = 5) -> dict[str, flo
     return summary(times)
 
 
-def _lag(out: Replication, primary: Server, replica: Server, token: str,
-         rng: random.Random) -> None:
+def _lag(
+    out: Replication, primary: Server, replica: Server, token: str, rng: random.Random
+) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     acked: dict[str, float] = {}
@@ -214,10 +239,12 @@ def _lag(out: Replication, primary: Server, replica: Server, token: str,
     for i in range(out.plan.publishes):
         started = time.perf_counter()
         doc = make_article(rng, 10**6 + i, f"lag-{i}")
-        session.post(primary.url("/api/v1/manage/articles"), json=doc,
-                     timeout=30).raise_for_status()
-        session.post(primary.url(f"/api/v1/manage/articles/lag-{i}/publish"),
-                     timeout=30).raise_for_status()
+        session.post(
+            primary.url("/api/v1/manage/articles"), json=doc, timeout=30
+        ).raise_for_status()
+        session.post(
+            primary.url(f"/api/v1/manage/articles/lag-{i}/publish"), timeout=30
+        ).raise_for_status()
         acked[f"lag-{i}"] = time.perf_counter()
         time.sleep(max(0.0, PACE_S - (time.perf_counter() - started)))
     deadline = time.perf_counter() + 60
@@ -228,9 +255,12 @@ def _lag(out: Replication, primary: Server, replica: Server, token: str,
     lags = [(seen[s] - t) * 1000 for s, t in acked.items() if s in seen]
     out.unseen = len(acked) - len(lags)
     out.lag_ms = summary(lags)
-    print(f"  replication lag over {len(lags)} publishes: p50 {out.lag_ms['median']:.0f} ms, "
-          f"p99 {out.lag_ms['p99']:.0f} ms ({out.unseen} never seen); plain git push + "
-          f"fetch {out.roundtrip_ms['median']:.0f} ms", flush=True)
+    print(
+        f"  replication lag over {len(lags)} publishes: p50 {out.lag_ms['median']:.0f} ms, "
+        f"p99 {out.lag_ms['p99']:.0f} ms ({out.unseen} never seen); plain git push + "
+        f"fetch {out.roundtrip_ms['median']:.0f} ms",
+        flush=True,
+    )
 
 
 def _reads(out: Replication, primary: Server, replica: Server, path: str) -> None:
@@ -241,11 +271,20 @@ def _reads(out: Replication, primary: Server, replica: Server, path: str) -> Non
         first, second = (replica, primary) if round_ % 2 == 0 else (primary, replica)
         for server in (first, second, second, first):
             w = reads.wrk(server, path, out.plan.read_seconds, 16, "cached")
-            out.reads.append({"server": server.name, "round": round_,
-                              "requests_per_s": w.requests_per_s, "errors": w.errors,
-                              "cpu_ms_per_request": w.cpu_ms_per_request})
-            print(f"  wrk {server.name:<7} {w.requests_per_s:8.0f} req/s ({w.errors} errors), "
-                  f"worker CPU {w.cpu_ms_per_request:.3f} ms/request", flush=True)
+            out.reads.append(
+                {
+                    "server": server.name,
+                    "round": round_,
+                    "requests_per_s": w.requests_per_s,
+                    "errors": w.errors,
+                    "cpu_ms_per_request": w.cpu_ms_per_request,
+                }
+            )
+            print(
+                f"  wrk {server.name:<7} {w.requests_per_s:8.0f} req/s ({w.errors} errors), "
+                f"worker CPU {w.cpu_ms_per_request:.3f} ms/request",
+                flush=True,
+            )
 
 
 def _in_sync(mirrors: Mirrors, timeout: float = 60) -> None:
@@ -278,8 +317,15 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
-def _saves(out: Replication, primary: Server, mirrors: Mirrors, urls: dict[str, str],
-           token: str, seed: int, daemon: Daemon) -> None:
+def _saves(
+    out: Replication,
+    primary: Server,
+    mirrors: Mirrors,
+    urls: dict[str, str],
+    token: str,
+    seed: int,
+    daemon: Daemon,
+) -> None:
     for round_ in range(out.plan.save_rounds):
         order = ("none", "two") if round_ % 2 == 0 else ("two", "none")
         for config in order:
@@ -290,8 +336,14 @@ def _saves(out: Replication, primary: Server, mirrors: Mirrors, urls: dict[str, 
                     mirrors.add(name, url)
                 _in_sync(mirrors)
             cpu = (_cpu_s(primary.workers()), _cpu_s(daemon.pids()))
-            result, _ = http_saves.run(primary, token, 8, out.plan.save_seconds, 4000,
-                                       seed + 1000 * round_ + (config == "two"))
+            result, _ = http_saves.run(
+                primary,
+                token,
+                8,
+                out.plan.save_seconds,
+                4000,
+                seed + 1000 * round_ + (config == "two"),
+            )
             if config == "two":
                 _in_sync(mirrors)  # the pushes these saves caused are part of their cost
             used = (_cpu_s(primary.workers()) - cpu[0], _cpu_s(daemon.pids()) - cpu[1])
@@ -299,9 +351,12 @@ def _saves(out: Replication, primary: Server, mirrors: Mirrors, urls: dict[str, 
             out.saves_per_s[config].append(result.per_second)
             out.cpu_ms_per_save[config]["primary"].append(used[0] * 1000 / saves)
             out.cpu_ms_per_save[config]["mirrors"].append(used[1] * 1000 / saves)
-            print(f"  saves with {config} mirrors: {result.per_second:.0f}/s; CPU per save "
-                  f"{used[0] * 1000 / saves:.1f} ms primary, {used[1] * 1000 / saves:.1f} ms "
-                  "mirrors", flush=True)
+            print(
+                f"  saves with {config} mirrors: {result.per_second:.0f}/s; CPU per save "
+                f"{used[0] * 1000 / saves:.1f} ms primary, {used[1] * 1000 / saves:.1f} ms "
+                "mirrors",
+                flush=True,
+            )
 
 
 def rows(r: Replication | None) -> list[Row]:
@@ -313,43 +368,82 @@ def rows(r: Replication | None) -> list[Row]:
     ratios = []
     for round_ in sorted({x["round"] for x in r.reads}):
         runs = [x for x in r.reads if x["round"] == round_]
-        rates = {name: sum(x["requests_per_s"] for x in runs if x["server"] == name)
-                 for name in ("replica", "cms")}
+        rates = {
+            name: sum(x["requests_per_s"] for x in runs if x["server"] == name)
+            for name in ("replica", "cms")
+        }
         ratios.append(rates["replica"] / rates["cms"])
     errors = sum(x["errors"] for x in r.reads)
     # CPU per request is steadier than req/s on a shared machine: extra work per request on
     # the replica would show here
-    cpu_ms = {name: median([x.get("cpu_ms_per_request", float("nan")) for x in r.reads
-                            if x["server"] == name]) for name in ("replica", "cms")}
+    cpu_ms = {
+        name: median(
+            [x.get("cpu_ms_per_request", float("nan")) for x in r.reads if x["server"] == name]
+        )
+        for name in ("replica", "cms")
+    }
     pushes = max(r.pushes.values(), default=0)
     none, two = median(r.saves_per_s["none"]), median(r.saves_per_s["two"])
-    cpu = {k: {side: median(v) for side, v in sides.items()}
-           for k, sides in r.cpu_ms_per_save.items()}
+    cpu = {
+        k: {side: median(v) for side, v in sides.items()} for k, sides in r.cpu_ms_per_save.items()
+    }
     return [
-        Row("replication_lag_p99_ms", f"publish ack -> on a replica via a git:// mirror, "
-            f"{lag['count']:.0f} publishes", "p99 <= 2 s", lag["p99"], "ms",
+        Row(
+            "replication_lag_p99_ms",
+            f"publish ack -> on a replica via a git:// mirror, {lag['count']:.0f} publishes",
+            "p99 <= 2 s",
+            lag["p99"],
+            "ms",
             f"p99 {lag['p99']:.0f} ms (p50 {lag['median']:.0f}; {r.unseen} unseen)",
-            trip["median"], f"git push + fetch {trip['median']:.0f} ms; interval 1 s",
-            lag["p99"] / trip["median"], f"{lag['p99'] / trip['median']:.1f}x",
-            lag["p99"] <= 2000 and r.unseen == 0, {"lag_ms": lag, "git_roundtrip_ms": trip}),
-        Row("replica_read_ratio", "GET article on a replica, 2 workers, wrk -c16, ABBA rounds",
-            ">= 0.9x primary", replica, "req/s",
+            trip["median"],
+            f"git push + fetch {trip['median']:.0f} ms; interval 1 s",
+            lag["p99"] / trip["median"],
+            f"{lag['p99'] / trip['median']:.1f}x",
+            lag["p99"] <= 2000 and r.unseen == 0,
+            {"lag_ms": lag, "git_roundtrip_ms": trip},
+        ),
+        Row(
+            "replica_read_ratio",
+            "GET article on a replica, 2 workers, wrk -c16, ABBA rounds",
+            ">= 0.9x primary",
+            replica,
+            "req/s",
             f"{replica:.0f} req/s, {cpu_ms['replica']:.2f} ms CPU/request"
-            f"{f', {errors} errors' if errors else ''}", primary,
+            f"{f', {errors} errors' if errors else ''}",
+            primary,
             f"primary {primary:.0f} req/s, {cpu_ms['cms']:.2f} ms CPU/request",
-            median(ratios), f"{median(ratios):.2f}x",
-            median(ratios) >= 0.9 and not errors, {"runs": r.reads}),
-        Row("mirror_pushes_per_saves", f"pushes to a mirror during {r.saves:,} saves",
-            "<= 10% of saves", pushes, "pushes", f"{pushes} pushes ({r.pushes})", r.saves,
-            f"one push per save: {r.saves:,}", pushes / r.saves if r.saves else None,
+            median(ratios),
+            f"{median(ratios):.2f}x",
+            median(ratios) >= 0.9 and not errors,
+            {"runs": r.reads},
+        ),
+        Row(
+            "mirror_pushes_per_saves",
+            f"pushes to a mirror during {r.saves:,} saves",
+            "<= 10% of saves",
+            pushes,
+            "pushes",
+            f"{pushes} pushes ({r.pushes})",
+            r.saves,
+            f"one push per save: {r.saves:,}",
+            pushes / r.saves if r.saves else None,
             f"{pushes / r.saves:.3f}" if r.saves else "-",
-            bool(r.saves) and pushes <= r.saves / 10, {"pushes": r.pushes}),
-        Row("saves_two_mirrors_per_s", "saves over HTTP with two mirrors, 8 clients",
-            ">= 0.9x none", two, "saves/s",
+            bool(r.saves) and pushes <= r.saves / 10,
+            {"pushes": r.pushes},
+        ),
+        Row(
+            "saves_two_mirrors_per_s",
+            "saves over HTTP with two mirrors, 8 clients",
+            ">= 0.9x none",
+            two,
+            "saves/s",
             f"{two:.0f}/s; CPU/save {cpu['two']['primary']:.1f} ms + mirrors "
-            f"{cpu['two']['mirrors']:.1f}", none,
+            f"{cpu['two']['mirrors']:.1f}",
+            none,
             f"no mirrors {none:.0f}/s; CPU/save {cpu['none']['primary']:.1f} ms",
-            two / none if none else None, f"{two / none:.2f}x" if none else "-",
+            two / none if none else None,
+            f"{two / none:.2f}x" if none else "-",
             bool(none) and two / none >= 0.9,
-            {"saves_per_s": r.saves_per_s, "cpu_ms_per_save": r.cpu_ms_per_save}),
+            {"saves_per_s": r.saves_per_s, "cpu_ms_per_save": r.cpu_ms_per_save},
+        ),
     ]

@@ -43,11 +43,18 @@ class Row:
 
     def to_json(self, judged: bool) -> dict[str, Any]:
         return {
-            "name": self.name, "what": self.what, "target": self.target, "value": self.value,
-            "unit": self.unit, "measured": self.measured, "baseline": self.baseline,
-            "baseline_text": self.baseline_text, "ratio": self.ratio,
+            "name": self.name,
+            "what": self.what,
+            "target": self.target,
+            "value": self.value,
+            "unit": self.unit,
+            "measured": self.measured,
+            "baseline": self.baseline,
+            "baseline_text": self.baseline_text,
+            "ratio": self.ratio,
             "passed": self.passed if judged else None,
-            "would_pass": self.passed, "detail": self.detail,
+            "would_pass": self.passed,
+            "detail": self.detail,
         }
 
 
@@ -75,19 +82,32 @@ def machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "git": _command("git", "--version"),
-        "wrk": _command("wrk", "--version").splitlines()[0] if _command("wrk", "--version")
+        "wrk": _command("wrk", "--version").splitlines()[0]
+        if _command("wrk", "--version")
         else "not installed",
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "load_average_at_start": os.getloadavg(),
         "cms_commit": _command("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"),
-        "cms_uncommitted": _command("git", "-C", str(ROOT), "status", "--porcelain", "--",
-                                    "cms").splitlines(),
+        "cms_uncommitted": _command(
+            "git", "-C", str(ROOT), "status", "--porcelain", "--", "cms"
+        ).splitlines(),
     }
 
 
-def write(path: Path, mode: str, info: dict[str, Any], rows: list[Row], judged: bool,
-          details: dict[str, Any]) -> None:
+def write(
+    path: Path,
+    mode: str,
+    info: dict[str, Any],
+    rows: list[Row],
+    judged: bool,
+    details: dict[str, Any],
+) -> None:
     info = {**info, "load_average_at_end": os.getloadavg()}
-    report = {"benchmark": "git-cms", "mode": mode, "machine": info,
-              "rows": [row.to_json(judged) for row in rows], "details": details}
+    report = {
+        "benchmark": "git-cms",
+        "mode": mode,
+        "machine": info,
+        "rows": [row.to_json(judged) for row in rows],
+        "details": details,
+    }
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")

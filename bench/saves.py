@@ -58,14 +58,20 @@ class SizeResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "n": self.n, "build_s": self.built.write_s, "index_build_s": self.built.index_s,
-            "kib_per_article": self.built.kib_per_article, "clone_s": self.clone_s,
-            "median_ms": {m: {"all": self.median_ms(m),
-                              **{op: self.median_ms(m, op) for op in OPERATIONS}}
-                          for m in METHODS},
-            "samples": {m: {op: len(v) for op, v in ops.items()}
-                        for m, ops in self.times_ms.items()},
-            "times_ms": self.times_ms, "checks": self.checks,
+            "n": self.n,
+            "build_s": self.built.write_s,
+            "index_build_s": self.built.index_s,
+            "kib_per_article": self.built.kib_per_article,
+            "clone_s": self.clone_s,
+            "median_ms": {
+                m: {"all": self.median_ms(m), **{op: self.median_ms(m, op) for op in OPERATIONS}}
+                for m in METHODS
+            },
+            "samples": {
+                m: {op: len(v) for op, v in ops.items()} for m, ops in self.times_ms.items()
+            },
+            "times_ms": self.times_ms,
+            "checks": self.checks,
         }
 
 
@@ -80,7 +86,8 @@ class SizeBench:
         self.store = ArticleStore.init(str(self.folder / "content.git"))
         self.work = str(self.folder / "clone")
         self.times: dict[str, dict[str, list[float]]] = {
-            m: {op: [] for op in OPERATIONS} for m in METHODS}
+            m: {op: [] for op in OPERATIONS} for m in METHODS
+        }
         self.spent = {m: 0.0 for m in METHODS}
         self.counts = {m: {op: 0 for op in OPERATIONS} for m in METHODS}
         pool = list(range(1, n + 1))
@@ -98,9 +105,11 @@ class SizeBench:
         self.built = bulk_load(self.store, self.n, self.rng)
         self.clone_s = clone(self.store.repo.git_dir, self.work)
         self.gp = gitpython.Repo(self.work)
-        print(f"  N={self.n}: articles written in {self.built.write_s:.1f}s, index build "
-              f"{self.built.index_s:.1f}s, clone with working tree {self.clone_s:.1f}s",
-              flush=True)
+        print(
+            f"  N={self.n}: articles written in {self.built.write_s:.1f}s, index build "
+            f"{self.built.index_s:.1f}s, clone with working tree {self.clone_s:.1f}s",
+            flush=True,
+        )
 
     def warm_up(self) -> None:
         warm = self.settings.warmup_saves
@@ -164,13 +173,22 @@ class SizeBench:
 
     def git_save(self, operation: str) -> None:
         rel, data, message = self._baseline_change("git", operation)
-        env = {**os.environ, "GIT_AUTHOR_NAME": EDITOR.name, "GIT_AUTHOR_EMAIL": EDITOR.email,
-               "GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1]}
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": EDITOR.name,
+            "GIT_AUTHOR_EMAIL": EDITOR.email,
+            "GIT_COMMITTER_NAME": COMMITTER[0],
+            "GIT_COMMITTER_EMAIL": COMMITTER[1],
+        }
         t0 = time.perf_counter()
         self._write(rel, data)
         subprocess.run(["git", "add", "--", rel], cwd=self.work, env=env, check=True)
-        subprocess.run(["git", "commit", "--quiet", "--no-verify", "-m", message],
-                       cwd=self.work, env=env, check=True)
+        subprocess.run(
+            ["git", "commit", "--quiet", "--no-verify", "-m", message],
+            cwd=self.work,
+            env=env,
+            check=True,
+        )
         self._record("git", operation, time.perf_counter() - t0)
 
     def gitpython_save(self, operation: str) -> None:
@@ -205,10 +223,15 @@ class SizeBench:
         assert commits == 2 + made["store"], (commits, made)
         clone_commits = commit_count(self.work, "HEAD")
         assert clone_commits == 2 + made["git"] + made["gitpython"], clone_commits
-        checks = {"store_articles": articles, "store_commits_on_main": commits,
-                  "clone_commits": clone_commits, "saves": made}
-        return SizeResult(self.n, self.built, self.clone_s, self.times,
-                          self.store.repo.git_dir, checks)
+        checks = {
+            "store_articles": articles,
+            "store_commits_on_main": commits,
+            "clone_commits": clone_commits,
+            "saves": made,
+        }
+        return SizeResult(
+            self.n, self.built, self.clone_s, self.times, self.store.repo.git_dir, checks
+        )
 
 
 def run(settings: Settings, seed: int, workdir: str) -> list[SizeResult]:
@@ -231,12 +254,17 @@ def run(settings: Settings, seed: int, workdir: str) -> list[SizeResult]:
             bench.store_saves(batch, batch)
         for bench in order:
             bench.baseline_round()
-        print(f"  round {round_ + 1}/{rounds}: " + ", ".join(
-            f"N={b.n} store {b.times['store']['update'][-1]:.1f}ms" for b in benches),
-            flush=True)
+        print(
+            f"  round {round_ + 1}/{rounds}: "
+            + ", ".join(f"N={b.n} store {b.times['store']['update'][-1]:.1f}ms" for b in benches),
+            flush=True,
+        )
     # baselines still short of samples (fewer rounds than samples) finish here, interleaved
-    while any(len(b.times["git"]["create"]) < settings.baseline_saves
-              and b.spent["git"] < settings.baseline_budget_s for b in benches):
+    while any(
+        len(b.times["git"]["create"]) < settings.baseline_saves
+        and b.spent["git"] < settings.baseline_budget_s
+        for b in benches
+    ):
         before = sum(len(b.times["git"]["create"]) for b in benches)
         for bench in benches:
             bench.baseline_round()

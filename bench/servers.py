@@ -100,31 +100,84 @@ def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         conn.close()
 
 
-def _start(name: str, command: list[str], workdir: str, ready_path: str, timeout: float,
-           env: dict[str, str] | None = None) -> Server:
+def _start(
+    name: str,
+    command: list[str],
+    workdir: str,
+    ready_path: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
+) -> Server:
     port = free_port()
     command = [part.replace("{port}", str(port)) for part in command]
     log = Path(workdir) / f"{name}-{port}.log"
     t0 = time.perf_counter()
-    process = start(command, f"http://{HOST}:{port}{ready_path}", log, env, timeout,
-                    stdout_to_log=True, every=0.01, cwd=ROOT)
+    process = start(
+        command,
+        f"http://{HOST}:{port}{ready_path}",
+        log,
+        env,
+        timeout,
+        stdout_to_log=True,
+        every=0.01,
+        cwd=ROOT,
+    )
     return Server(name, process, port, log, time.perf_counter() - t0)
 
 
-def start_cms(repo: str, workdir: str, ready_path: str, *, workers: int = 2,
-              threads: int | None = None, timeout: float = 120.0,
-              env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Server:
+def start_cms(
+    repo: str,
+    workdir: str,
+    ready_path: str,
+    *,
+    workers: int = 2,
+    threads: int | None = None,
+    timeout: float = 120.0,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Server:
     """`cms serve` on a free port (default threads unless `threads` is given), with `args`
     added to its command line."""
-    command = [CMS, "--repo", repo, "serve", "--host", HOST, "--port", "{port}",
-               "--workers", str(workers), *args]
+    command = [
+        CMS,
+        "--repo",
+        repo,
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        "{port}",
+        "--workers",
+        str(workers),
+        *args,
+    ]
     if threads is not None:
         command += ["--threads", str(threads)]
     return _start("cms", command, workdir, ready_path, timeout, env)
 
 
-def start_bare(data: str, workdir: str, ready_path: str, *, workers: int = 2, threads: int = 4,
-               timeout: float = 120.0) -> Server:
-    command = [sys.executable, "-m", "bench.bare_app", "--host", HOST, "--port", "{port}",
-               "--workers", str(workers), "--threads", str(threads), "--data", data]
+def start_bare(
+    data: str,
+    workdir: str,
+    ready_path: str,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    timeout: float = 120.0,
+) -> Server:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.bare_app",
+        "--host",
+        HOST,
+        "--port",
+        "{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--data",
+        data,
+    ]
     return _start("bare", command, workdir, ready_path, timeout)

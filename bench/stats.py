@@ -24,8 +24,11 @@ def median(values: Sequence[float]) -> float:
 def summary(values: Sequence[float]) -> dict[str, float]:
     """count, median, p95, p99, min, max and mean of a list of samples."""
     return {
-        "count": len(values), "median": median(values), "p95": percentile(values, 95),
-        "p99": percentile(values, 99), "min": min(values, default=float("nan")),
+        "count": len(values),
+        "median": median(values),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "min": min(values, default=float("nan")),
         "max": max(values, default=float("nan")),
         "mean": statistics.fmean(values) if values else float("nan"),
     }

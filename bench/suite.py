@@ -51,11 +51,22 @@ from .servers import Server, start_bare, start_cms
 from .settings import Settings
 
 # phase id -> its title in the log, in the order they run
-PHASES = {"saves": "saves", "publish": "publish", "reads": "reads", "startup": "start-up",
-          "http": "http saves", "webhooks": "webhooks", "history": "history",
-          "search": "search", "migration": "migration", "gate": "gate pushes",
-          "replicas": "replicas", "readscale": "read scale", "media": "media",
-          "merges": "merged saves"}
+PHASES = {
+    "saves": "saves",
+    "publish": "publish",
+    "reads": "reads",
+    "startup": "start-up",
+    "http": "http saves",
+    "webhooks": "webhooks",
+    "history": "history",
+    "search": "search",
+    "migration": "migration",
+    "gate": "gate pushes",
+    "replicas": "replicas",
+    "readscale": "read scale",
+    "media": "media",
+    "merges": "merged saves",
+}
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
 
@@ -122,15 +133,27 @@ class Suite:
     def run(self, only: set[str] | None = None) -> Measured:
         """Every phase in order, or (`only`: phase ids) those and what they need; the
         repository they measure is always built and published."""
-        wanted = None if only is None else {"saves", "publish", *only,
-                                            *(n for p in only for n in NEEDS.get(p, ()))}
-        steps = {"saves": self.saves, "publish": self.publish, "reads": self.reads,
-                 "startup": self.startup, "http": self.http_saves, "webhooks": self.webhooks,
-                 "history": self.history, "search": self.search,
-                 "migration": self.migration,
-                 "gate": self.gate_pushes, "replicas": self.replicas,
-                 "readscale": self.readscale, "media": self.media_phase,
-                 "merges": self.merges_phase}
+        wanted = (
+            None
+            if only is None
+            else {"saves", "publish", *only, *(n for p in only for n in NEEDS.get(p, ()))}
+        )
+        steps = {
+            "saves": self.saves,
+            "publish": self.publish,
+            "reads": self.reads,
+            "startup": self.startup,
+            "http": self.http_saves,
+            "webhooks": self.webhooks,
+            "history": self.history,
+            "search": self.search,
+            "migration": self.migration,
+            "gate": self.gate_pushes,
+            "replicas": self.replicas,
+            "readscale": self.readscale,
+            "media": self.media_phase,
+            "merges": self.merges_phase,
+        }
         try:
             for key, name in PHASES.items():
                 if wanted is not None and key not in wanted:
@@ -146,8 +169,9 @@ class Suite:
 
     def _start_cms(self, ready: str) -> Server:
         assert self.store is not None
-        server = start_cms(self.store.repo.git_dir, self.workdir, ready,
-                           timeout=self.settings.startup_timeout_s)
+        server = start_cms(
+            self.store.repo.git_dir, self.workdir, ready, timeout=self.settings.startup_timeout_s
+        )
         self.servers.append(server)
         return server
 
@@ -167,18 +191,21 @@ class Suite:
         largest = self.measured.sizes[-1]
         for result in self.measured.sizes:  # keep only the largest repository, without clone
             folder = Path(result.git_dir).parent
-            shutil.rmtree(folder / "clone" if result is largest else folder,
-                          ignore_errors=True)
+            shutil.rmtree(folder / "clone" if result is largest else folder, ignore_errors=True)
         self.store = ArticleStore(largest.git_dir, make_card=public.card)
 
     def publish(self) -> None:
         assert self.store is not None
         self.measured.publish_index_s = build.publish_all(self.store)
         _, self.token = TokenStore(self.store.repo.git_dir).create(
-            "Bench Editor", "bench@example.org", "editor")
+            "Bench Editor", "bench@example.org", "editor"
+        )
         self.measured.published = self.store.count()
-        print(f"  published {self.measured.published} articles in one commit; index build "
-              f"{self.measured.publish_index_s:.1f}s", flush=True)
+        print(
+            f"  published {self.measured.published} articles in one commit; index build "
+            f"{self.measured.publish_index_s:.1f}s",
+            flush=True,
+        )
 
     def reads(self) -> None:
         assert self.store is not None
@@ -196,13 +223,22 @@ class Suite:
         measured.startup_s["bare"].append(bare.startup_s)
         print(f"  start-up: cms {cms.startup_s:.2f}s, bare {bare.startup_s:.2f}s", flush=True)
         script = reads.rotation_script(self.workdir, [f"/api/v1/articles/{s}" for s in slugs])
-        measured.wrk = reads.throughput(cms, bare, path, script, settings.wrk_seconds,
-                                        settings.wrk_rounds, settings.wrk_connections)
+        measured.wrk = reads.throughput(
+            cms,
+            bare,
+            path,
+            script,
+            settings.wrk_seconds,
+            settings.wrk_rounds,
+            settings.wrk_connections,
+        )
         measured.list_requests = len(lists) - 1
         self._list_latency(cms, bare, lists[1:])
         measured.memory_mb = {"cms": cms.worker_rss_mb(), "bare": bare.worker_rss_mb()}
-        print(f"  worker RSS MB: cms {measured.memory_mb['cms']}, "
-              f"bare {measured.memory_mb['bare']}", flush=True)
+        print(
+            f"  worker RSS MB: cms {measured.memory_mb['cms']}, bare {measured.memory_mb['bare']}",
+            flush=True,
+        )
         self._stop(cms)
         self._stop(bare)
 
@@ -211,9 +247,13 @@ class Suite:
         bare app's list page."""
         assert self.store is not None
         counts = self.store.index.tables.db.execute(
-            "SELECT tag, COUNT(*) FROM live_tags GROUP BY tag").fetchall()
-        combos = [f"/api/v1/articles?tag={tag}&page={page}"
-                  for tag, count in counts for page in range(1, math.ceil(count / 20) + 1)]
+            "SELECT tag, COUNT(*) FROM live_tags GROUP BY tag"
+        ).fetchall()
+        combos = [
+            f"/api/v1/articles?tag={tag}&page={page}"
+            for tag, count in counts
+            for page in range(1, math.ceil(count / 20) + 1)
+        ]
         self.rng.shuffle(combos)
         return combos[: self.settings.list_requests + 1]
 
@@ -224,14 +264,18 @@ class Suite:
         parts: dict[str, list[reads.Latencies]] = {"cms": [], "bare": []}
         for server_order, chunk in (((cms, bare), paths[:half]), ((bare, cms), paths[half:])):
             for server in server_order:
-                parts[server.name].append(reads.list_latency(
-                    server, chunk, self.settings.list_clients, bound))
+                parts[server.name].append(
+                    reads.list_latency(server, chunk, self.settings.list_clients, bound)
+                )
         for name, halves in parts.items():
             merged = reads.Latencies.merge(halves)
             self.measured.lists[name] = merged
-            print(f"  list latency {name}: p50 {merged.ms['median']:.1f} ms, p95 "
-                  f"{merged.ms['p95']:.1f}, p99 {merged.ms['p99']:.1f} ({merged.requests} "
-                  f"requests, {merged.errors} errors)", flush=True)
+            print(
+                f"  list latency {name}: p50 {merged.ms['median']:.1f} ms, p95 "
+                f"{merged.ms['p95']:.1f}, p99 {merged.ms['p99']:.1f} ({merged.requests} "
+                f"requests, {merged.errors} errors)",
+                flush=True,
+            )
 
     def startup(self) -> None:
         data = str(Path(self.workdir) / "bare-data.json")
@@ -248,31 +292,42 @@ class Suite:
         assert self.store is not None
         settings = self.settings
         cms = self._start_cms("/healthz")
-        result, revisions = http_saves.run(cms, self.token, settings.http_clients,
-                                           settings.http_seconds, settings.http_max_saves,
-                                           self.seed)
+        result, revisions = http_saves.run(
+            cms,
+            self.token,
+            settings.http_clients,
+            settings.http_seconds,
+            settings.http_max_saves,
+            self.seed,
+        )
         self._stop(cms)
         http_saves.verify(result, self.store.repo.git_dir, revisions)
         self.measured.http = result
-        print(f"  {result.acknowledged} saves acknowledged in {result.elapsed_s:.1f}s = "
-              f"{result.per_second:.0f}/s; failures {result.failures}; "
-              f"{result.checked - len(result.missing)}/{result.checked} in git rev-list main",
-              flush=True)
+        print(
+            f"  {result.acknowledged} saves acknowledged in {result.elapsed_s:.1f}s = "
+            f"{result.per_second:.0f}/s; failures {result.failures}; "
+            f"{result.checked - len(result.missing)}/{result.checked} in git rev-list main",
+            flush=True,
+        )
 
     def webhooks(self) -> None:
         assert self.store is not None
         git_dir = self.store.repo.git_dir
-        self.measured.webhooks = webhooks.run(self.settings, git_dir, self.workdir, self.token,
-                                              self.seed)
-        self.measured.webhooks["drip"] = webhooks.drip_run(self.settings, git_dir, self.workdir,
-                                                           self.token, self.seed)
+        self.measured.webhooks = webhooks.run(
+            self.settings, git_dir, self.workdir, self.token, self.seed
+        )
+        self.measured.webhooks["drip"] = webhooks.drip_run(
+            self.settings, git_dir, self.workdir, self.token, self.seed
+        )
 
     def merges_phase(self) -> None:
         self.measured.merges = merges.run(self.workdir)
         m = self.measured.merges
-        print(f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
-              f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
-              flush=True)
+        print(
+            f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
+            f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
+            flush=True,
+        )
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)
@@ -283,12 +338,15 @@ class Suite:
         git_dir = store.repo.git_dir
         slug = slug_for(1)
         out: dict[str, Any] = {"slug": slug}
-        out["fast_import_s"] = build.add_history(store, settings.history_commits, 1,
-                                                 settings.focus_commits, self.rng)
+        out["fast_import_s"] = build.add_history(
+            store, settings.history_commits, 1, settings.focus_commits, self.rng
+        )
         out["commits_on_main"] = build.commit_count(git_dir)
-        print(f"  {settings.history_commits} commits added by fast-import in "
-              f"{out['fast_import_s']:.1f}s; main has {out['commits_on_main']} commits",
-              flush=True)
+        print(
+            f"  {settings.history_commits} commits added by fast-import in "
+            f"{out['fast_import_s']:.1f}s; main has {out['commits_on_main']} commits",
+            flush=True,
+        )
         t0 = time.perf_counter()
         store.catch_up()
         out["index_catch_up_s"] = time.perf_counter() - t0
@@ -304,21 +362,27 @@ class Suite:
         out["commit_graph_write_s"] = history.write_commit_graph(git_dir)
         out["git_log_commit_graph"] = history.git_log(git_dir, path, 3)
         self.measured.history = out
-        print(f"  revisions: http median {out['http']['ms']['median']:.1f} ms, store "
-              f"{out['store']['ms']['median']:.1f} ms, git log "
-              f"{out['git_log']['ms']['median']:.0f} ms, with commit-graph "
-              f"{out['git_log_commit_graph']['ms']['median']:.0f} ms", flush=True)
+        print(
+            f"  revisions: http median {out['http']['ms']['median']:.1f} ms, store "
+            f"{out['store']['ms']['median']:.1f} ms, git log "
+            f"{out['git_log']['ms']['median']:.0f} ms, with commit-graph "
+            f"{out['git_log_commit_graph']['ms']['median']:.0f} ms",
+            flush=True,
+        )
 
     def search(self) -> None:
         assert self.store is not None
         self.measured.migration["search"] = migration.search_run(
-            self.store, 100 if self.settings.quick else 600, self.seed)
+            self.store, 100 if self.settings.quick else 600, self.seed
+        )
         self.measured.migration["search_long"] = long_search.run(
-            self.workdir, 50 if self.settings.quick else 200, self.seed)
+            self.workdir, 50 if self.settings.quick else 200, self.seed
+        )
 
     def migration(self) -> None:
         self.measured.migration["import"] = migration.import_run(
-            500 if self.settings.quick else 100_000, self.workdir, self.seed)
+            500 if self.settings.quick else 100_000, self.workdir, self.seed
+        )
 
     def gate_pushes(self) -> None:
         self.measured.gate = gate.run(self.workdir, self.settings.quick)
@@ -328,5 +392,6 @@ class Suite:
 
     def readscale(self) -> None:
         assert self.store is not None
-        self.measured.readscale = readscale.run(self.settings.quick, self.store, self.workdir,
-                                                self.seed)
+        self.measured.readscale = readscale.run(
+            self.settings.quick, self.store, self.workdir, self.seed
+        )

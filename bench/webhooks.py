@@ -62,8 +62,7 @@ class _Slow(BaseHTTPRequestHandler):
         pass
 
 
-def run(settings: Settings, git_dir: str, workdir: str, token: str, seed: int
-        ) -> dict[str, Any]:
+def run(settings: Settings, git_dir: str, workdir: str, token: str, seed: int) -> dict[str, Any]:
     """Measure both modes in alternating rounds, saving with `token` (an editor's) and managing
     the webhooks with an admin token made here; return the figures."""
     receiver = ThreadingHTTPServer((HOST, 0), _Slow)
@@ -81,27 +80,43 @@ def run(settings: Settings, git_dir: str, workdir: str, token: str, seed: int
             order = ("none", "webhooks") if round_ % 2 == 0 else ("webhooks", "none")
             for mode in order:
                 for hook in _hooks(cms.url(HOOKS), admin):
-                    requests.delete(cms.url(f"{HOOKS}/{hook['id']}"), headers=admin,
-                                    timeout=30).raise_for_status()
+                    requests.delete(
+                        cms.url(f"{HOOKS}/{hook['id']}"), headers=admin, timeout=30
+                    ).raise_for_status()
                 if mode == "webhooks":
                     for n in range(3):
-                        requests.post(cms.url(HOOKS), headers=admin, timeout=30,
-                                      json={"url": f"{url}/{n}"}).raise_for_status()
-                result, _ = http_saves.run(cms, token, settings.http_clients, seconds,
-                                           settings.http_max_saves, seed * 31 + round_ * 2 +
-                                           (mode == "webhooks"))
+                        requests.post(
+                            cms.url(HOOKS), headers=admin, timeout=30, json={"url": f"{url}/{n}"}
+                        ).raise_for_status()
+                result, _ = http_saves.run(
+                    cms,
+                    token,
+                    settings.http_clients,
+                    seconds,
+                    settings.http_max_saves,
+                    seed * 31 + round_ * 2 + (mode == "webhooks"),
+                )
                 rates[mode].append(result.per_second)
                 if mode == "webhooks":
-                    queued += sum(requests.get(cms.url(f"{HOOKS}/{h['id']}/deliveries"),
-                                               headers=admin, timeout=30).json()["meta"]["total"]
-                                  for h in _hooks(cms.url(HOOKS), admin))
+                    queued += sum(
+                        requests.get(
+                            cms.url(f"{HOOKS}/{h['id']}/deliveries"), headers=admin, timeout=30
+                        ).json()["meta"]["total"]
+                        for h in _hooks(cms.url(HOOKS), admin)
+                    )
                 print(f"  {mode}: {result.per_second:.0f} saves/s", flush=True)
     finally:
         cms.stop()
         receiver.shutdown()
         receiver.server_close()
-    return {"saves_per_s": rates, "rounds": rounds, "round_s": seconds, "slow_s": SLOW_S,
-            "deliveries_queued": queued, "deliveries_received": _Slow.received}
+    return {
+        "saves_per_s": rates,
+        "rounds": rounds,
+        "round_s": seconds,
+        "slow_s": SLOW_S,
+        "deliveries_queued": queued,
+        "deliveries_received": _Slow.received,
+    }
 
 
 def _hooks(url: str, admin: dict[str, str]) -> list[dict[str, Any]]:
@@ -170,8 +185,9 @@ class _DripServer(socketserver.ThreadingTCPServer):
         super().process_request(request, client_address)
 
 
-def drip_run(settings: Settings, git_dir: str, workdir: str, token: str, seed: int
-             ) -> dict[str, Any]:
+def drip_run(
+    settings: Settings, git_dir: str, workdir: str, token: str, seed: int
+) -> dict[str, Any]:
     """Measure delivery latency to three healthy receivers with and without a dripping
     fourth, in alternating rounds; return the figures."""
     healthy = [_TimedServer() for _ in range(3)]
@@ -181,28 +197,43 @@ def drip_run(settings: Settings, git_dir: str, workdir: str, token: str, seed: i
         threading.Thread(target=server.serve_forever, daemon=True).start()
     rounds = 2 if settings.quick else 3
     saves = 30 if settings.quick else 100
-    cms = start_cms(git_dir, workdir, "/healthz", env={
-        "CMS_WEBHOOK_ALLOW_PRIVATE": "true", "CMS_WEBHOOK_RETRY_DELAYS": ",".join(["0.2"] * 50)})
+    cms = start_cms(
+        git_dir,
+        workdir,
+        "/healthz",
+        env={
+            "CMS_WEBHOOK_ALLOW_PRIVATE": "true",
+            "CMS_WEBHOOK_RETRY_DELAYS": ",".join(["0.2"] * 50),
+        },
+    )
     _, secret = TokenStore(git_dir).create("Bench Admin", "bench-admin@example.org", "admin")
     admin = {"Authorization": f"Bearer {secret}"}
     latency: dict[str, list[float]] = {"none": [], "drip": []}
     rng = random.Random(seed)
     try:
         for hook in _hooks(cms.url(HOOKS), admin):
-            requests.delete(cms.url(f"{HOOKS}/{hook['id']}"), headers=admin,
-                            timeout=30).raise_for_status()
+            requests.delete(
+                cms.url(f"{HOOKS}/{hook['id']}"), headers=admin, timeout=30
+            ).raise_for_status()
         for receiver in healthy:
-            requests.post(cms.url(HOOKS), headers=admin, timeout=30, json={
-                "url": f"http://{HOST}:{receiver.server_address[1]}/build",
-                "events": ["article.created"]}).raise_for_status()
+            requests.post(
+                cms.url(HOOKS),
+                headers=admin,
+                timeout=30,
+                json={
+                    "url": f"http://{HOST}:{receiver.server_address[1]}/build",
+                    "events": ["article.created"],
+                },
+            ).raise_for_status()
         drip_url = f"http://{HOST}:{dripper.server_address[1]}/build"
         for round_ in range(rounds):
             for mode in ("none", "drip") if round_ % 2 == 0 else ("drip", "none"):
                 drip_hook = None
                 if mode == "drip":
                     dripper.hang_up.clear()
-                    response = requests.post(cms.url(HOOKS), headers=admin, timeout=30,
-                                             json={"url": drip_url})
+                    response = requests.post(
+                        cms.url(HOOKS), headers=admin, timeout=30, json={"url": drip_url}
+                    )
                     response.raise_for_status()
                     drip_hook = response.json()["id"]
                 prefix = f"drip-{seed}-{round_}-{mode}"
@@ -213,33 +244,45 @@ def drip_run(settings: Settings, git_dir: str, workdir: str, token: str, seed: i
                 samples = _arrivals(healthy, started)
                 latency[mode] += samples
                 if drip_hook:
-                    requests.delete(cms.url(f"{HOOKS}/{drip_hook}"), headers=admin,
-                                    timeout=30).raise_for_status()
+                    requests.delete(
+                        cms.url(f"{HOOKS}/{drip_hook}"), headers=admin, timeout=30
+                    ).raise_for_status()
                     dripper.hang_up.set()  # ends the attempt in flight before the next round
                 p99 = summary(samples)["p99"]
-                print(f"  {mode}: delivery p99 {p99:.0f} ms ({len(samples)} deliveries)",
-                      flush=True)
+                print(
+                    f"  {mode}: delivery p99 {p99:.0f} ms ({len(samples)} deliveries)", flush=True
+                )
     finally:
         cms.stop()
         for server in servers:
             server.shutdown()
             server.server_close()
-    return {"latency_ms": {k: summary(v) for k, v in latency.items()}, "rounds": rounds,
-            "saves_per_round": saves, "gap_s": GAP_S, "drip_s": DRIP_S,
-            "drip_attempts": dripper.connections}
+    return {
+        "latency_ms": {k: summary(v) for k, v in latency.items()},
+        "rounds": rounds,
+        "saves_per_round": saves,
+        "gap_s": GAP_S,
+        "drip_s": DRIP_S,
+        "drip_attempts": dripper.connections,
+    }
 
 
 def _redeliver_all(cms: Server, admin: dict[str, str], hook: str) -> None:
-    response = requests.get(cms.url(f"{HOOKS}/{hook}/deliveries?per_page=100"), headers=admin,
-                            timeout=30)
+    response = requests.get(
+        cms.url(f"{HOOKS}/{hook}/deliveries?per_page=100"), headers=admin, timeout=30
+    )
     response.raise_for_status()
     for delivery in response.json()["items"]:
-        requests.post(cms.url(f"{HOOKS}/{hook}/deliveries/{delivery['id']}/redeliver"),
-                      headers=admin, timeout=30).raise_for_status()
+        requests.post(
+            cms.url(f"{HOOKS}/{hook}/deliveries/{delivery['id']}/redeliver"),
+            headers=admin,
+            timeout=30,
+        ).raise_for_status()
 
 
-def _save(cms: Server, token: str, rng: random.Random, prefix: str, numbers: range
-          ) -> dict[str, float]:
+def _save(
+    cms: Server, token: str, rng: random.Random, prefix: str, numbers: range
+) -> dict[str, float]:
     """Create an article per number, one every GAP_S seconds; return when each save
     started."""
     session = requests.Session()
@@ -248,8 +291,9 @@ def _save(cms: Server, token: str, rng: random.Random, prefix: str, numbers: ran
     for n in numbers:
         slug = f"{prefix}-{n}"
         began = time.perf_counter()
-        session.post(cms.url("/api/v1/manage/articles"), json=make_article(rng, n, slug),
-                     timeout=60).raise_for_status()
+        session.post(
+            cms.url("/api/v1/manage/articles"), json=make_article(rng, n, slug), timeout=60
+        ).raise_for_status()
         started[slug] = began
         time.sleep(max(0.0, began + GAP_S - time.perf_counter()))
     return started
@@ -260,10 +304,14 @@ def _arrivals(healthy: list[_TimedServer], started: dict[str, float]) -> list[fl
     latencies in ms (a delivery that never came counts as the wait)."""
     deadline = time.perf_counter() + 120
     while time.perf_counter() < deadline and not all(
-            slug in r.arrived for r in healthy for slug in started):
+        slug in r.arrived for r in healthy for slug in started
+    ):
         time.sleep(0.05)
-    return [(r.arrived.get(slug, deadline) - began) * 1000
-            for r in healthy for slug, began in started.items()]
+    return [
+        (r.arrived.get(slug, deadline) - began) * 1000
+        for r in healthy
+        for slug, began in started.items()
+    ]
 
 
 def rows(figures: dict[str, Any]) -> list[Row]:
@@ -277,23 +325,43 @@ def _drip_rows(figures: dict[str, Any]) -> list[Row]:
         return []
     drip, none = figures["latency_ms"]["drip"], figures["latency_ms"]["none"]
     ratio = drip["p99"] / none["p99"] if none["p99"] else 0.0
-    return [Row(
-        "webhook_drip_latency_ratio", "webhook delivery p99, 3 receivers, a 4th one dripping "
-        f"a byte per {figures['drip_s']:g} s", "<= 1.2x of none", ratio, "x",
-        f"p99 {drip['p99']:.0f} ms (p50 {drip['median']:.0f}, {drip['count']} deliveries; "
-        f"{figures['drip_attempts']} dripped)",
-        none["p99"], f"no dripping one: p99 {none['p99']:.0f} ms (p50 {none['median']:.0f})",
-        ratio, f"{ratio:.2f}x", ratio <= 1.2, figures,
-    )]
+    return [
+        Row(
+            "webhook_drip_latency_ratio",
+            "webhook delivery p99, 3 receivers, a 4th one dripping "
+            f"a byte per {figures['drip_s']:g} s",
+            "<= 1.2x of none",
+            ratio,
+            "x",
+            f"p99 {drip['p99']:.0f} ms (p50 {drip['median']:.0f}, {drip['count']} deliveries; "
+            f"{figures['drip_attempts']} dripped)",
+            none["p99"],
+            f"no dripping one: p99 {none['p99']:.0f} ms (p50 {none['median']:.0f})",
+            ratio,
+            f"{ratio:.2f}x",
+            ratio <= 1.2,
+            figures,
+        )
+    ]
 
 
 def _saves_rows(figures: dict[str, Any]) -> list[Row]:
     with_hooks = median(figures["saves_per_s"]["webhooks"])
     without = median(figures["saves_per_s"]["none"])
     ratio = with_hooks / without if without else 0.0
-    return [Row(
-        "webhook_saves_ratio", f"saves over HTTP with 3 webhooks to a receiver taking "
-        f"{figures['slow_s']:.0f} s", ">= 0.9x of none", ratio, "x",
-        f"{with_hooks:.0f}/s ({figures['deliveries_queued']:,} deliveries queued)", without,
-        f"no webhooks: {without:.0f}/s", ratio, f"{ratio:.2f}x", ratio >= 0.9, figures,
-    )]
+    return [
+        Row(
+            "webhook_saves_ratio",
+            f"saves over HTTP with 3 webhooks to a receiver taking {figures['slow_s']:.0f} s",
+            ">= 0.9x of none",
+            ratio,
+            "x",
+            f"{with_hooks:.0f}/s ({figures['deliveries_queued']:,} deliveries queued)",
+            without,
+            f"no webhooks: {without:.0f}/s",
+            ratio,
+            f"{ratio:.2f}x",
+            ratio >= 0.9,
+            figures,
+        )
+    ]

@@ -109,8 +109,13 @@ class MergeConflict(Conflict):
     current one, to send with the resolved save."""
 
     def __init__(self, detail: str, conflicts: list[dict[str, object]], etag: str) -> None:
-        super().__init__(detail, {c["path"]: ["Changed by both sides."]  # type: ignore[misc]
-                                  for c in conflicts})
+        super().__init__(
+            detail,
+            {
+                c["path"]: ["Changed by both sides."]  # type: ignore[misc]
+                for c in conflicts
+            },
+        )
         self.conflicts = conflicts
         self.etag = etag
 

@@ -160,25 +160,39 @@ OPTIONAL_TEXT = Kind("text", "some text, or nothing", _optional(_text))
 URL = Kind("URL", "an http or https URL, or nothing", _optional(_url))
 FLAG = Kind("yes/no", "true or false (also 1/0, yes/no, on/off)", _flag)
 SECONDS = Kind("seconds", "a number of seconds", _seconds(), "a number of seconds >= 0")
-TIMEOUT = Kind("seconds", "a number of seconds", _seconds(above_zero=True),
-               "a number of seconds > 0")
-WHOLE_SECONDS = Kind("seconds", "a whole number of seconds", _whole(1),
-                     "a whole number of seconds >= 1")
+TIMEOUT = Kind(
+    "seconds", "a number of seconds", _seconds(above_zero=True), "a number of seconds > 0"
+)
+WHOLE_SECONDS = Kind(
+    "seconds", "a whole number of seconds", _whole(1), "a whole number of seconds >= 1"
+)
 COUNT = Kind("count", "a whole number", _whole(0), "a whole number >= 0")
 AT_LEAST_ONE = Kind("count", "a whole number", _whole(1), "a whole number >= 1")
 BYTES = Kind("bytes", "a whole number of bytes", _whole(0), "a whole number of bytes >= 0")
-LIMIT_BYTES = Kind("bytes", "a whole number of bytes", _whole(1),
-                   "a whole number of bytes >= 1")
-OPTIONAL_LIMIT = Kind("bytes", "a whole number of bytes, or nothing", _optional(_whole(1)),
-                      "a whole number of bytes >= 1, or nothing")
-SECONDS_LIST = Kind("list of seconds", "comma-separated numbers of seconds",
-                    _list(_seconds()), "comma-separated numbers of seconds >= 0")
+LIMIT_BYTES = Kind("bytes", "a whole number of bytes", _whole(1), "a whole number of bytes >= 1")
+OPTIONAL_LIMIT = Kind(
+    "bytes",
+    "a whole number of bytes, or nothing",
+    _optional(_whole(1)),
+    "a whole number of bytes >= 1, or nothing",
+)
+SECONDS_LIST = Kind(
+    "list of seconds",
+    "comma-separated numbers of seconds",
+    _list(_seconds()),
+    "comma-separated numbers of seconds >= 0",
+)
 ORIGINS = Kind("list of origins", "comma-separated origins", _list(_text))
 RATE = Kind("rate limit", "a rate limit such as '20 per minute'", _rate)
-NAME = Kind("text", "a name git can write (1..200 characters, no < > or control characters, "
-                    "no space at either end)", _identity(identity.name_problems))
-EMAIL = Kind("email", "an email address git can write (name@domain)",
-             _identity(identity.email_problems))
+NAME = Kind(
+    "text",
+    "a name git can write (1..200 characters, no < > or control characters, "
+    "no space at either end)",
+    _identity(identity.name_problems),
+)
+EMAIL = Kind(
+    "email", "an email address git can write (name@domain)", _identity(identity.email_problems)
+)
 
 
 def setting(kind: Kind, default: Any, help: str, *, shown: str | None = None) -> Any:
@@ -193,114 +207,188 @@ class Settings:
 
     repo: str = setting(PATH, "./content-repo", "the content repository")
     committer_name: str = setting(
-        NAME, "Git CMS", "the committer of every commit the CMS makes (commits by anyone "
-        "else are `external`)")
+        NAME,
+        "Git CMS",
+        "the committer of every commit the CMS makes (commits by anyone else are `external`)",
+    )
     committer_email: str = setting(EMAIL, "cms@localhost", "the committer's email")
     durable: bool = setting(FLAG, False, "fsync objects and refs before acknowledging a write")
     signing_key: str | None = setting(
-        OPTIONAL_PATH, None, "an SSH private key file (no passphrase): every commit the CMS "
+        OPTIONAL_PATH,
+        None,
+        "an SSH private key file (no passphrase): every commit the CMS "
         "makes is signed with it, and `cms init` records its public half so `git log "
-        "--show-signature` verifies them")
+        "--show-signature` verifies them",
+    )
     auth_failure_limit: str = setting(
-        RATE, "20 per minute", "failed token attempts allowed per client address and worker "
-        "(the `limits` package's notation)")
+        RATE,
+        "20 per minute",
+        "failed token attempts allowed per client address and worker "
+        "(the `limits` package's notation)",
+    )
     ratelimit_enabled: bool = setting(
-        FLAG, True, "refuse an address that used up `CMS_AUTH_FAILURE_LIMIT` (`false`: no "
-        "limit, e.g. for a test suite that sends many bad tokens on purpose)")
+        FLAG,
+        True,
+        "refuse an address that used up `CMS_AUTH_FAILURE_LIMIT` (`false`: no "
+        "limit, e.g. for a test suite that sends many bad tokens on purpose)",
+    )
     manage_cors_origins: tuple[str, ...] = setting(
-        ORIGINS, (), "origins allowed to call the management API from a browser")
+        ORIGINS, (), "origins allowed to call the management API from a browser"
+    )
     delivery_cache_control: str = setting(
-        TEXT, "public, max-age=60, stale-while-revalidate=300",
-        "`Cache-Control` of every delivery response")
+        TEXT,
+        "public, max-age=60, stale-while-revalidate=300",
+        "`Cache-Control` of every delivery response",
+    )
     scheduler_interval: float = setting(
-        SECONDS, 5.0, "seconds between checks for scheduled articles in each worker (`0`: "
-        "off; use `cms publish-due`)")
+        SECONDS,
+        5.0,
+        "seconds between checks for scheduled articles in each worker (`0`: "
+        "off; use `cms publish-due`)",
+    )
     site_title: str = setting(TEXT, "Git CMS", "the feeds' title")
     site_url: str | None = setting(
-        URL, None, "the public address of this server (scheme, host, any path prefix), e.g. "
+        URL,
+        None,
+        "the public address of this server (scheme, host, any path prefix), e.g. "
         "`https://news.example.org`: every absolute URL in a response (pagination `Link`, "
         "feed self links, article links, the feeds' home page) is built on it, never on the "
         "request's `Host`. Set it in production: public answers are cached, and without it "
-        "they follow the `Host` a client sent", shown="none: the address each request came to")
+        "they follow the `Host` a client sent",
+        shown="none: the address each request came to",
+    )
     trusted_proxies: int = setting(
-        COUNT, 0, "how many reverse proxies stand in front of the server; their "
+        COUNT,
+        0,
+        "how many reverse proxies stand in front of the server; their "
         "`X-Forwarded-For` and `X-Forwarded-Proto` are then believed (werkzeug's ProxyFix), "
         "so the limit on failed tokens counts per real client and URLs get the real scheme. "
-        "With `0` these headers are ignored: anyone could forge them")
+        "With `0` these headers are ignored: anyone could forge them",
+    )
     article_url: str | None = setting(
-        URL, None, "where feeds and the sitemap link an article, e.g. "
-        "`https://news.example.org/{slug}`", shown="the delivery API's URL of the article")
+        URL,
+        None,
+        "where feeds and the sitemap link an article, e.g. `https://news.example.org/{slug}`",
+        shown="the delivery API's URL of the article",
+    )
     max_content_length: int | None = setting(
-        OPTIONAL_LIMIT, 1024 * 1024, "the largest request body, in bytes, of every call but a "
-        "media upload (413 above it; empty: no limit)", shown="`1048576` (1 MiB)")
+        OPTIONAL_LIMIT,
+        1024 * 1024,
+        "the largest request body, in bytes, of every call but a "
+        "media upload (413 above it; empty: no limit)",
+        shown="`1048576` (1 MiB)",
+    )
     media_max_bytes: int = setting(
-        LIMIT_BYTES, 20_000_000, "the largest media upload, in bytes (413 above it)")
+        LIMIT_BYTES, 20_000_000, "the largest media upload, in bytes (413 above it)"
+    )
     media_url: str | None = setting(
-        URL, None, "where public media URLs start in delivered articles, e.g. a CDN in front "
-        "of `/media/`", shown="`CMS_SITE_URL` when set, else this server's own address")
-    session_lifetime: int = setting(
-        WHOLE_SECONDS, 12 * 3600, "seconds a workbench session lasts")
+        URL,
+        None,
+        "where public media URLs start in delivered articles, e.g. a CDN in front of `/media/`",
+        shown="`CMS_SITE_URL` when set, else this server's own address",
+    )
+    session_lifetime: int = setting(WHOLE_SECONDS, 12 * 3600, "seconds a workbench session lasts")
     workbench_dist: str | None = setting(
-        OPTIONAL_PATH, None, "where Decap CMS's built files are (the Docker image sets its "
-        "own)", shown="`workbench/node_modules/decap-cms/dist`")
+        OPTIONAL_PATH,
+        None,
+        "where Decap CMS's built files are (the Docker image sets its own)",
+        shown="`workbench/node_modules/decap-cms/dist`",
+    )
     preview_frontend: str | None = setting(
-        URL, None, "a frontend URL with `{url}` in it: Decap's \"View preview\" opens preview "
-        "links there")
+        URL,
+        None,
+        'a frontend URL with `{url}` in it: Decap\'s "View preview" opens preview links there',
+    )
     webhook_retry_delays: tuple[float, ...] = setting(
-        SECONDS_LIST, (5.0, 30.0, 120.0, 600.0, 3600.0, 21600.0, 86400.0),
+        SECONDS_LIST,
+        (5.0, 30.0, 120.0, 600.0, 3600.0, 21600.0, 86400.0),
         "seconds before each retry of a failed delivery (then `failed`); the default spans "
-        "about 31 hours")
-    webhook_timeout: float = setting(
-        TIMEOUT, 10.0, "seconds a receiver has to answer one delivery")
+        "about 31 hours",
+    )
+    webhook_timeout: float = setting(TIMEOUT, 10.0, "seconds a receiver has to answer one delivery")
     webhook_allow_private: bool = setting(
-        FLAG, False, "allow webhook URLs on loopback, private and link-local addresses")
+        FLAG, False, "allow webhook URLs on loopback, private and link-local addresses"
+    )
     webhook_interval: float = setting(
-        SECONDS, 0.25, "seconds between each worker's looks at the refs and the outbox "
-        "(`0`: no deliveries from this server)")
+        SECONDS,
+        0.25,
+        "seconds between each worker's looks at the refs and the outbox "
+        "(`0`: no deliveries from this server)",
+    )
     replica_of: str | None = setting(
-        OPTIONAL_TEXT, None, "a git URL: serve as a read replica of it (`cms serve "
-        "--replica-of`)")
+        OPTIONAL_TEXT, None, "a git URL: serve as a read replica of it (`cms serve --replica-of`)"
+    )
     primary_url: str | None = setting(
-        OPTIONAL_TEXT, None, "a replica's primary, named in its refusals (`cms serve "
-        "--primary-url`)")
+        OPTIONAL_TEXT,
+        None,
+        "a replica's primary, named in its refusals (`cms serve --primary-url`)",
+    )
     verify_signatures: str | None = setting(
-        OPTIONAL_PATH, None, "a public key file (`cms serve --replica-of URL "
+        OPTIONAL_PATH,
+        None,
+        "a public key file (`cms serve --replica-of URL "
         "--verify-signatures KEY.pub`): a replica takes onto `published` only commits signed "
-        "with it, and says in `/healthz` which commit it refuses")
+        "with it, and says in `/healthz` which commit it refuses",
+    )
     replica_interval: float = setting(
-        SECONDS, 1.0, "seconds between a replica's fetches (at least 0.1 is used)")
+        SECONDS, 1.0, "seconds between a replica's fetches (at least 0.1 is used)"
+    )
     mirror_poll_interval: float = setting(
-        SECONDS, 0.05, "seconds between the pusher's looks at `main` and `published` (`0`: "
-        "no pusher; use `cms mirror push`)")
+        SECONDS,
+        0.05,
+        "seconds between the pusher's looks at `main` and `published` (`0`: "
+        "no pusher; use `cms mirror push`)",
+    )
     mirror_settle: float = setting(
-        SECONDS, 0.1, "seconds `main` and `published` must stand still before the pusher "
-        "pushes them (an edit and its publish go in one push)")
+        SECONDS,
+        0.1,
+        "seconds `main` and `published` must stand still before the pusher "
+        "pushes them (an edit and its publish go in one push)",
+    )
     mirror_min_interval: float = setting(
-        SECONDS, 1.0, "while writes keep coming (never settling), the seconds a mirror may "
+        SECONDS,
+        1.0,
+        "while writes keep coming (never settling), the seconds a mirror may "
         "stay behind before it is pushed to anyway: a bulk load is pushed about once a second "
-        "(a mirror's `--min-interval` spaces its pushes further)")
+        "(a mirror's `--min-interval` spaces its pushes further)",
+    )
     mirror_retry_max: float = setting(
-        SECONDS, 30.0, "the longest wait, in seconds, before pushing again to a mirror whose "
-        "last push failed")
+        SECONDS,
+        30.0,
+        "the longest wait, in seconds, before pushing again to a mirror whose last push failed",
+    )
     mirror_timeout: float = setting(
-        TIMEOUT, 120.0, "seconds a push may take before it counts as failed")
+        TIMEOUT, 120.0, "seconds a push may take before it counts as failed"
+    )
     response_cache_bytes: int = setting(
-        BYTES, 64 * 1024 * 1024, "each worker's response cache: the most it holds (`0`: no "
-        "cache)", shown="`67108864` (64 MiB)")
+        BYTES,
+        64 * 1024 * 1024,
+        "each worker's response cache: the most it holds (`0`: no cache)",
+        shown="`67108864` (64 MiB)",
+    )
     # (8 MiB: a sitemap file of 50,000 URLs, about 4 MB, is kept)
     response_cache_entry_bytes: int = setting(
-        BYTES, 8 * 1024 * 1024, "the largest answer the response cache keeps",
-        shown="`8388608` (8 MiB)")
+        BYTES,
+        8 * 1024 * 1024,
+        "the largest answer the response cache keeps",
+        shown="`8388608` (8 MiB)",
+    )
     sitemap_max_urls: int = setting(
-        AT_LEAST_ONE, 50_000, "URLs per sitemap file (the protocol's limit); past it "
-        "`/sitemap.xml` is a sitemap index")
+        AT_LEAST_ONE,
+        50_000,
+        "URLs per sitemap file (the protocol's limit); past it `/sitemap.xml` is a sitemap index",
+    )
     catch_up_inline_commits: int = setting(
-        COUNT, 200, "a request catches the index up itself with at most this many new "
-        "commits; more are caught up in the background")
+        COUNT,
+        200,
+        "a request catches the index up itself with at most this many new "
+        "commits; more are caught up in the background",
+    )
 
     @classmethod
-    def load(cls, config: Mapping[str, Any] | None = None,
-             environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls, config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         """Return the settings from defaults, then `CMS_*` variables of `environ` (default:
         this process's environment), then the `<NAME>` keys of `config` (others are ignored).
         Raises BadSetting naming every variable whose value cannot be used."""

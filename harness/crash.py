@@ -50,8 +50,17 @@ from harness.inspect import (
 from harness.killable import Server
 from harness.writers import ABSENT, Ack, Client, Gate
 
-__all__ = ["FIRST_WRITE_LIMIT", "URL", "CrashRun", "Server", "cms_check_problems",
-           "fsck_problems", "leftovers", "summaries_on", "tip"]
+__all__ = [
+    "FIRST_WRITE_LIMIT",
+    "URL",
+    "CrashRun",
+    "Server",
+    "cms_check_problems",
+    "fsck_problems",
+    "leftovers",
+    "summaries_on",
+    "tip",
+]
 PROBE = "crash-probe"
 # "The first write after a restart succeeds within a few seconds."
 FIRST_WRITE_LIMIT = 5.0
@@ -138,8 +147,7 @@ class CrashRun:
                 # the repository exactly as the kill left it
                 for p in fsck_problems(self.repo) + cms_check_problems(self.repo):
                     self.problem(f"after kill: {p}")
-                self._boot(server, Restart(self.generation, 0, 0, 0, locks, temps, killed,
-                                           load))
+                self._boot(server, Restart(self.generation, 0, 0, 0, locks, temps, killed, load))
             time.sleep(self.rng.uniform(*self.load))  # let in-doubt writes be read back
             self.gate.close(timeout=60)
             self.checkpoint(server, final=True)
@@ -158,13 +166,20 @@ class CrashRun:
             s.headers.update(self.headers)
             marker = f"probe-g{self.generation}"
             if restart.generation == 0:
-                r = s.post(server.base + URL, json=article("Probe", slug=PROBE, summary=marker),
-                           timeout=TIMEOUT)
+                r = s.post(
+                    server.base + URL,
+                    json=article("Probe", slug=PROBE, summary=marker),
+                    timeout=TIMEOUT,
+                )
                 ok = r.status_code == 201
             else:  # the first write after the restart: does a lock left by the kill block it?
                 began = time.monotonic()
-                r = s.patch(f"{server.base}{URL}/{PROBE}", json={"summary": marker},
-                            headers={"If-Match": "*"}, timeout=TIMEOUT)
+                r = s.patch(
+                    f"{server.base}{URL}/{PROBE}",
+                    json={"summary": marker},
+                    headers={"If-Match": "*"},
+                    timeout=TIMEOUT,
+                )
                 restart.first_write = time.monotonic() - began
                 ok = r.status_code == 200
             if not ok:
@@ -177,12 +192,20 @@ class CrashRun:
             if r.status_code != 200:
                 self.problem(f"first publish after restart -> {r.status_code} {r.text[:300]}")
             else:
-                self.ack(Ack("publish", PROBE, "published",
-                             r.json()["meta"]["published_revision"], marker))
+                self.ack(
+                    Ack(
+                        "publish",
+                        PROBE,
+                        "published",
+                        r.json()["meta"]["published_revision"],
+                        marker,
+                    )
+                )
             slow = max(restart.first_write, restart.first_publish)
             if slow > FIRST_WRITE_LIMIT and not restart.locks:
-                self.problem(f"first write after restart took {slow:.1f} s with no lock left "
-                             "by the kill")
+                self.problem(
+                    f"first write after restart took {slow:.1f} s with no lock left by the kill"
+                )
             self.restarts.append(restart)
             self.checkpoint(server)
         self.gate.open(server.base)
@@ -219,8 +242,10 @@ class CrashRun:
             if a.revision is not None:
                 assert a.line is not None
                 if a.revision not in lines[a.line]:
-                    lost.append(f"LOST: acknowledged {a.kind} of {a.slug} ({a.revision[:12]}) "
-                                f"is not on {a.line}")
+                    lost.append(
+                        f"LOST: acknowledged {a.kind} of {a.slug} ({a.revision[:12]}) "
+                        f"is not on {a.line}"
+                    )
                     continue
                 raw = contents.get(f"{a.revision}:{layout.article_path(a.slug)}")
                 try:
@@ -228,12 +253,16 @@ class CrashRun:
                 except ValueError:
                     summary = "<not JSON>"
                 if summary != a.marker:
-                    lost.append(f"LOST: {a.kind} of {a.slug} at {a.revision[:12]} holds "
-                                f"{summary!r}, not {a.marker!r}")
+                    lost.append(
+                        f"LOST: {a.kind} of {a.slug} at {a.revision[:12]} holds "
+                        f"{summary!r}, not {a.marker!r}"
+                    )
             elif a.kind == "delete":
                 if a.slug in main or a.slug in published:
-                    lost.append(f"LOST: acknowledged delete of {a.slug}, but it is on "
-                                f"{'main' if a.slug in main else 'published'}")
+                    lost.append(
+                        f"LOST: acknowledged delete of {a.slug}, but it is on "
+                        f"{'main' if a.slug in main else 'published'}"
+                    )
                 if actions[("main", a.slug, "delete")] < 1:
                     lost.append(f"LOST: no delete commit for {a.slug} on main")
             elif a.kind == "unpublish" and actions[("published", a.slug, "unpublish")] < 1:
@@ -243,23 +272,30 @@ class CrashRun:
             lost.append("two acknowledged writes share one commit")
         commits = len(lines["main"]) - 1  # less the initial commit
         acked = len(revisions) + sum(a.kind == "delete" for a in ledger)
-        doubts = sum(n for k, n in self.counts.items() if k.startswith("in doubt: ")
-                     and k[10:] in ("create", "patch", "put", "delete")) + sum(
-            n for k, n in self.counts.items() if k.startswith("503"))
+        doubts = sum(
+            n
+            for k, n in self.counts.items()
+            if k.startswith("in doubt: ") and k[10:] in ("create", "patch", "put", "delete")
+        ) + sum(n for k, n in self.counts.items() if k.startswith("503"))
         if not acked <= commits <= acked + doubts:
-            lost.append(f"main has {commits} commits for {acked} acknowledged writes and "
-                        f"{doubts} in doubt")
+            lost.append(
+                f"main has {commits} commits for {acked} acknowledged writes and {doubts} in doubt"
+            )
         return lost, len(ledger)
 
     def _actions(self) -> Counter[tuple[str, str, str]]:
         """(line, slug, action) -> number of commits, from the trailers."""
         found: Counter[tuple[str, str, str]] = Counter()
         for line in ("main", "published"):
-            out = git(self.repo, "log", "--first-parent", "--format=%B%x1e",
-                      f"refs/heads/{line}").stdout.decode()
+            out = git(
+                self.repo, "log", "--first-parent", "--format=%B%x1e", f"refs/heads/{line}"
+            ).stdout.decode()
             for message in out.split("\x1e"):
-                trailers = dict(t.split(": ", 1) for t in message.strip().splitlines()
-                                if t.startswith(("Article: ", "Action: ")))
+                trailers = dict(
+                    t.split(": ", 1)
+                    for t in message.strip().splitlines()
+                    if t.startswith(("Article: ", "Action: "))
+                )
                 if "Article" in trailers and "Action" in trailers:
                     found[(line, trailers["Article"], trailers["Action"])] += 1
         return found
@@ -276,8 +312,7 @@ class CrashRun:
                 if on_main not in a.draft:
                     found.append(f"{a.slug}: main holds {on_main!r}, expected {sorted(a.draft)}")
                 if live not in a.live:
-                    found.append(f"{a.slug}: published holds {live!r}, expected "
-                                 f"{sorted(a.live)}")
+                    found.append(f"{a.slug}: published holds {live!r}, expected {sorted(a.live)}")
         return found
 
     def report(self, seconds: float) -> None:
@@ -286,24 +321,34 @@ class CrashRun:
         pubs = [r.first_publish for r in self.restarts if r.generation]
         ups = [r.startup for r in self.restarts]
         say = self.say
-        say(f"\ncrash run: seed {self.seed}, {self.generation} kill -9 survived in {seconds:.0f} s"
-            f", {self.threads} client threads, cms serve --workers 2")
-        say(f"  writes acknowledged: {len(self.ledger)} ({dict(kinds)}); checked at the end: "
-            f"{self.checked}; lost: {self.lost}")
+        say(
+            f"\ncrash run: seed {self.seed}, {self.generation} kill -9 survived in {seconds:.0f} s"
+            f", {self.threads} client threads, cms serve --workers 2"
+        )
+        say(
+            f"  writes acknowledged: {len(self.ledger)} ({dict(kinds)}); checked at the end: "
+            f"{self.checked}; lost: {self.lost}"
+        )
         say(f"  outcomes: {dict(sorted(self.counts.items()))}")
         if firsts:
-            say(f"  first write after restart: median {statistics.median(firsts):.3f} s, max "
+            say(
+                f"  first write after restart: median {statistics.median(firsts):.3f} s, max "
                 f"{max(firsts):.3f} s; first publish: median {statistics.median(pubs):.3f} s, "
-                f"max {max(pubs):.3f} s; startup median {statistics.median(ups):.2f} s")
+                f"max {max(pubs):.3f} s; startup median {statistics.median(ups):.2f} s"
+            )
         for r in self.restarts:
             if r.locks or max(r.first_write, r.first_publish) > 1:
-                say(f"  generation {r.generation}: locks left {r.locks}, object temp files "
+                say(
+                    f"  generation {r.generation}: locks left {r.locks}, object temp files "
                     f"{len(r.temps)}, first write {r.first_write:.2f} s, first publish "
-                    f"{r.first_publish:.2f} s")
+                    f"{r.first_publish:.2f} s"
+                )
         temps = len(leftovers(self.repo)[1])
-        say(f"  object temp files left by kills (never removed): {temps}; ref lock files left "
+        say(
+            f"  object temp files left by kills (never removed): {temps}; ref lock files left "
             f"by kills: {sum(len(r.locks) for r in self.restarts)} in "
-            f"{sum(bool(r.locks) for r in self.restarts)} of {self.generation} kills")
+            f"{sum(bool(r.locks) for r in self.restarts)} of {self.generation} kills"
+        )
         say(f"  problems: {len(self.problems)}")
         for p in self.problems[:40]:
             say(f"    {p}")

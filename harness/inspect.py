@@ -23,8 +23,11 @@ TIMEOUT = (3.0, LOCK_WAIT_SECONDS + STALE_LOCK_SECONDS + 20.0)
 
 def git(repo: Path, *args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        ["git", "--git-dir", str(repo), *args], input=data, capture_output=True,
-        env={**os.environ, **GIT_ENV}, timeout=120,
+        ["git", "--git-dir", str(repo), *args],
+        input=data,
+        capture_output=True,
+        env={**os.environ, **GIT_ENV},
+        timeout=120,
     )
 
 
@@ -52,7 +55,7 @@ def cat_files(repo: Path, specs: list[str]) -> dict[str, bytes | None]:
             found[spec] = None
             continue
         size = int(header[2])
-        found[spec] = data[at:at + size]
+        found[spec] = data[at : at + size]
         at += size + 1
     return found
 
@@ -95,16 +98,20 @@ def fsck_problems(repo: Path) -> list[str]:
     """`git fsck --strict`: non-zero exit, or any line that is not a dangling object."""
     result = git(repo, "fsck", "--strict", "--no-progress")
     output = (result.stdout + result.stderr).decode(errors="replace")
-    bad = [line for line in output.splitlines()
-           if line.strip() and not line.startswith(("dangling ", "notice: "))]
+    bad = [
+        line
+        for line in output.splitlines()
+        if line.strip() and not line.startswith(("dangling ", "notice: "))
+    ]
     if result.returncode != 0 or bad:
         return [f"git fsck --strict (exit {result.returncode}): {output.strip()[:2000]}"]
     return []
 
 
 def cms_check_problems(repo: Path) -> list[str]:
-    result = subprocess.run([cms_command(), "--repo", str(repo), "check"], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [cms_command(), "--repo", str(repo), "check"], capture_output=True, text=True, timeout=120
+    )
     if result.returncode != 0:
         return [f"cms check exit {result.returncode}: {(result.stdout + result.stderr)[:2000]}"]
     return []
@@ -139,13 +146,14 @@ def index_problems(session: requests.Session, base: str, repo: Path) -> list[str
     if listed != main:
         missing, extra = sorted(set(main) - set(listed)), sorted(set(listed) - set(main))
         differ = sorted(s for s in set(main) & set(listed) if main[s] != listed[s])
-        problems.append(f"index != main: missing {missing[:5]}, extra {extra[:5]}, "
-                        f"stale {differ[:5]}")
+        problems.append(
+            f"index != main: missing {missing[:5]}, extra {extra[:5]}, stale {differ[:5]}"
+        )
     live = {s: v for s, v in published.items() if s in main}
-    delivered = {a["slug"]: a.get("summary") for a in api_items(session,
-                                                                base + "/api/v1/articles")}
+    delivered = {a["slug"]: a.get("summary") for a in api_items(session, base + "/api/v1/articles")}
     if delivered != live:
         stale = sorted(s for s in set(live) & set(delivered) if live[s] != delivered[s])
-        problems.append(f"delivery != published: {sorted(set(delivered) ^ set(live))[:5]} "
-                        f"stale {stale[:5]}")
+        problems.append(
+            f"delivery != published: {sorted(set(delivered) ^ set(live))[:5]} stale {stale[:5]}"
+        )
     return problems

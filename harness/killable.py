@@ -30,8 +30,9 @@ def group_members(pgid: int) -> list[int]:
 class Server:
     """`cms serve --workers N` on a fresh port each start; `kill()` is kill -9 of the group."""
 
-    def __init__(self, repo: Path, log: Path, *, workers: int = 2,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, repo: Path, log: Path, *, workers: int = 2, env: dict[str, str] | None = None
+    ) -> None:
         self.repo, self.log_path, self.workers = repo, log, workers
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -45,9 +46,24 @@ class Server:
         started = time.monotonic()
         base = f"http://127.0.0.1:{port}"
         self.proc = start(
-            [cms_command(), "--repo", str(self.repo), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(self.workers)],
-            f"{base}/healthz", self.log_path, self.env, timeout, new_session=True)
+            [
+                cms_command(),
+                "--repo",
+                str(self.repo),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(self.workers),
+            ],
+            f"{base}/healthz",
+            self.log_path,
+            self.env,
+            timeout,
+            new_session=True,
+        )
         self.base = base
         return time.monotonic() - started
 

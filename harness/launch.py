@@ -29,8 +29,7 @@ def cms_command() -> str:
     return shutil.which("cms") or str(Path(sys.executable).parent / "cms")
 
 
-def answers(url: str, proc: subprocess.Popen[bytes], timeout: float,
-            every: float = 0.05) -> bool:
+def answers(url: str, proc: subprocess.Popen[bytes], timeout: float, every: float = 0.05) -> bool:
     """Wait until `url` answers 200: True, or False once `proc` exits or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while True:
@@ -57,16 +56,29 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def start(command: list[str], ready: str, log: Path | None = None,
-          env: dict[str, str] | None = None, timeout: float = 30, *,
-          stdout_to_log: bool = False, new_session: bool = False, every: float = 0.05,
-          cwd: str | Path | None = None) -> subprocess.Popen[bytes]:
+def start(
+    command: list[str],
+    ready: str,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+    *,
+    stdout_to_log: bool = False,
+    new_session: bool = False,
+    every: float = 0.05,
+    cwd: str | Path | None = None,
+) -> subprocess.Popen[bytes]:
     """Start `command` (stderr, and stdout if asked, appended to `log`) and return it once
     `ready` answers 200. Raises RuntimeError with the log's tail if it never does."""
-    with (log.open("ab") if log else open(os.devnull, "ab")) as err:
+    with log.open("ab") if log else open(os.devnull, "ab") as err:
         proc = subprocess.Popen(
-            command, stdout=err if stdout_to_log else subprocess.DEVNULL, stderr=err,
-            env={**os.environ, **(env or {})}, start_new_session=new_session, cwd=cwd)
+            command,
+            stdout=err if stdout_to_log else subprocess.DEVNULL,
+            stderr=err,
+            env={**os.environ, **(env or {})},
+            start_new_session=new_session,
+            cwd=cwd,
+        )
     if not answers(ready, proc, timeout, every):
         stop(proc)
         tail = log.read_bytes()[-4000:].decode(errors="replace") if log else ""
@@ -75,8 +87,13 @@ def start(command: list[str], ready: str, log: Path | None = None,
 
 
 @contextmanager
-def running(command: list[str], ready: str, log: Path | None = None,
-            env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[None]:
+def running(
+    command: list[str],
+    ready: str,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Iterator[None]:
     """Run `command` (stderr to `log`) while the block runs, once `ready` answers 200."""
     proc = start(command, ready, log, env, timeout)
     try:
@@ -86,11 +103,25 @@ def running(command: list[str], ready: str, log: Path | None = None,
 
 
 @contextmanager
-def cms_server(repo: Path, log: Path, env: dict[str, str] | None = None,
-               workers: int = 2) -> Iterator[str]:
+def cms_server(
+    repo: Path, log: Path, env: dict[str, str] | None = None, workers: int = 2
+) -> Iterator[str]:
     """`cms serve` on a free port; yields its base URL."""
     port = free_port()
     base = f"http://{HOST}:{port}"
-    with running([cms_command(), "--repo", str(repo), "serve", "--port", str(port),
-                  "--workers", str(workers)], f"{base}/healthz", log, env):
+    with running(
+        [
+            cms_command(),
+            "--repo",
+            str(repo),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        f"{base}/healthz",
+        log,
+        env,
+    ):
         yield base

@@ -173,8 +173,9 @@ class Client(threading.Thread):
         self.made += 1
         return f"w{self.number}-{self.made}-g{self.crash_run.generation}"
 
-    def send(self, s: requests.Session, method: str, url: str, **kw: Any
-              ) -> requests.Response | None:
+    def send(
+        self, s: requests.Session, method: str, url: str, **kw: Any
+    ) -> requests.Response | None:
         """The response, or None when the outcome is unknown (cut off, or a 503)."""
         try:
             r = s.request(method, url, timeout=TIMEOUT, **kw)
@@ -209,16 +210,25 @@ class Client(threading.Thread):
             self.crash_run.problem(f"create {slug} -> {r.status_code} {r.text[:300]}")
             a.retired = True
 
-    def edit(self, s: requests.Session, base: str, a: Tracked, method: str,
-              body: dict[str, Any], marker: str) -> None:
-        r = self.send(s, method, f"{base}{URL}/{a.slug}", json=body,
-                       headers={"If-Match": a.etag or "*"})
+    def edit(
+        self,
+        s: requests.Session,
+        base: str,
+        a: Tracked,
+        method: str,
+        body: dict[str, Any],
+        marker: str,
+    ) -> None:
+        r = self.send(
+            s, method, f"{base}{URL}/{a.slug}", json=body, headers={"If-Match": a.etag or "*"}
+        )
         if r is None:
             a.draft.add(marker)
             self.mark_doubt(a, method.lower())
         elif r.status_code == 200:
-            self.crash_run.ack(Ack(method.lower(), a.slug, "main", r.json()["meta"]["revision"],
-                                   marker))
+            self.crash_run.ack(
+                Ack(method.lower(), a.slug, "main", r.json()["meta"]["revision"], marker)
+            )
             a.draft, a.etag = {marker}, r.headers["ETag"]
         else:  # the article is this thread's alone: a 412 means a write was lost or misread
             self.crash_run.problem(f"{method} {a.slug} -> {r.status_code} {r.text[:300]}")
@@ -240,8 +250,9 @@ class Client(threading.Thread):
             a.live.add(draft)
             self.mark_doubt(a, "publish")
         elif r.status_code == 200 and r.json()["meta"]["state"] == "published":
-            self.crash_run.ack(Ack("publish", a.slug, "published",
-                                   r.json()["meta"]["published_revision"], draft))
+            self.crash_run.ack(
+                Ack("publish", a.slug, "published", r.json()["meta"]["published_revision"], draft)
+            )
             a.live = {draft}
         else:
             self.crash_run.problem(f"publish {a.slug} -> {r.status_code} {r.text[:300]}")
@@ -260,8 +271,7 @@ class Client(threading.Thread):
             a.doubt = "unexpected"
 
     def op_delete(self, s: requests.Session, base: str, a: Tracked) -> None:
-        r = self.send(s, "DELETE", f"{base}{URL}/{a.slug}",
-                       headers={"If-Match": a.etag or "*"})
+        r = self.send(s, "DELETE", f"{base}{URL}/{a.slug}", headers={"If-Match": a.etag or "*"})
         if r is None:
             a.draft.add(ABSENT)
             a.live.add(ABSENT)
@@ -283,25 +293,31 @@ class Client(threading.Thread):
             return
         if draft.status_code >= 500 or live.status_code >= 500:
             if 503 not in (draft.status_code, live.status_code):
-                self.crash_run.problem(f"read back {a.slug} -> {draft.status_code} "
-                                       f"{live.status_code} {draft.text[:200]}")
+                self.crash_run.problem(
+                    f"read back {a.slug} -> {draft.status_code} "
+                    f"{live.status_code} {draft.text[:200]}"
+                )
             return
         seen_draft = draft.json().get("summary") if draft.status_code == 200 else ABSENT
         seen_live = live.json().get("summary") if live.status_code == 200 else ABSENT
         if draft.status_code not in (200, 404) or live.status_code not in (200, 404):
-            self.crash_run.problem(f"read back {a.slug} -> {draft.status_code} "
-                                   f"{live.status_code}")
+            self.crash_run.problem(f"read back {a.slug} -> {draft.status_code} {live.status_code}")
             return
         if seen_draft not in a.draft:
-            self.crash_run.problem(f"{a.slug}: draft is {seen_draft!r}, expected one of "
-                                   f"{sorted(a.draft)} after a {a.doubt} in doubt")
+            self.crash_run.problem(
+                f"{a.slug}: draft is {seen_draft!r}, expected one of "
+                f"{sorted(a.draft)} after a {a.doubt} in doubt"
+            )
         if seen_live not in a.live and seen_draft != ABSENT:
-            self.crash_run.problem(f"{a.slug}: live is {seen_live!r}, expected one of "
-                                   f"{sorted(a.live)} after a {a.doubt} in doubt")
+            self.crash_run.problem(
+                f"{a.slug}: live is {seen_live!r}, expected one of "
+                f"{sorted(a.live)} after a {a.doubt} in doubt"
+            )
         if a.doubt != "unexpected":
             before = {"create": ABSENT, "delete": ABSENT}.get(a.doubt or "")
-            self.crash_run.count(f"in doubt, then read back ({len(a.draft)}/{len(a.live)} "
-                                 "outcomes possible)")
+            self.crash_run.count(
+                f"in doubt, then read back ({len(a.draft)}/{len(a.live)} outcomes possible)"
+            )
             if before is not None and seen_draft != before:
                 self.crash_run.count(f"in doubt: {a.doubt} had not happened")
         a.draft = {seen_draft}

@@ -21,8 +21,16 @@ from cms.web import create_app
 from harness import GIT_ENV, article
 from harness.launch import answers, cms_command, cms_server, free_port, running, stop
 
-__all__ = ["GIT_ENV", "answers", "article", "cms_command", "cms_server", "free_port", "running",
-           "stop"]
+__all__ = [
+    "GIT_ENV",
+    "answers",
+    "article",
+    "cms_command",
+    "cms_server",
+    "free_port",
+    "running",
+    "stop",
+]
 
 
 @pytest.fixture

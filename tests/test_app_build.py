@@ -17,26 +17,35 @@ from cms.replication.replica import Replica
 from cms.web import Services, create_app, paths, services, start
 
 MANAGE = "/api/v1/manage/articles"
-FAST = {"SCHEDULER_INTERVAL": 0.05, "WEBHOOK_INTERVAL": 0.05, "MIRROR_POLL_INTERVAL": 0.05,
-        "RATELIMIT_ENABLED": False}
+FAST = {
+    "SCHEDULER_INTERVAL": 0.05,
+    "WEBHOOK_INTERVAL": 0.05,
+    "MIRROR_POLL_INTERVAL": 0.05,
+    "RATELIMIT_ENABLED": False,
+}
 
 
 def background_threads() -> set[str]:
-    return {t.name for t in threading.enumerate()
-            if t.name in ("cms-scheduler", "cms-webhooks", "cms-pusher", "cms-replica-fetcher")}
+    return {
+        t.name
+        for t in threading.enumerate()
+        if t.name in ("cms-scheduler", "cms-webhooks", "cms-pusher", "cms-replica-fetcher")
+    }
 
 
 def scheduled_in_the_past(client: FlaskClient, repo: Path) -> str:
     """A draft whose publication time has passed: only a scheduler publishes it."""
     _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
-    created = client.post(MANAGE, json=article(publish_at="2020-01-01T00:00:00Z"),
-                          headers={"Authorization": f"Bearer {secret}"})
+    created = client.post(
+        MANAGE,
+        json=article(publish_at="2020-01-01T00:00:00Z"),
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     assert created.status_code == 201, created.get_json()
     return str(created.get_json()["slug"])
 
 
-def test_an_app_built_without_testing_starts_no_thread_until_start_is_called(
-        repo: Path) -> None:
+def test_an_app_built_without_testing_starts_no_thread_until_start_is_called(repo: Path) -> None:
     before = background_threads()
     app = create_app({"REPO": str(repo), **FAST})  # not TESTING: as a tool would build it
     assert not app.testing
@@ -57,8 +66,9 @@ def test_an_app_built_without_testing_starts_no_thread_until_start_is_called(
         running.stop()
 
 
-def test_a_replica_starts_its_fetcher_and_no_scheduler_nor_pusher(repo: Path,
-                                                                   tmp_path: Path) -> None:
+def test_a_replica_starts_its_fetcher_and_no_scheduler_nor_pusher(
+    repo: Path, tmp_path: Path
+) -> None:
     replica = tmp_path / "replica"
     Replica.prepare(str(replica), f"file://{repo}")
     app = create_app({"REPO": str(replica), "REPLICA_OF": f"file://{repo}", **FAST})
@@ -83,17 +93,23 @@ def test_every_route_belongs_to_exactly_one_area_of_the_table(app) -> None:  # t
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        found = [area.name for area in paths.AREAS
-                 if rule.rule.startswith(area.prefixes)]
+        found = [area.name for area in paths.AREAS if rule.rule.startswith(area.prefixes)]
         assert len(found) == 1, (rule.rule, found)
 
 
-@pytest.mark.parametrize(("path", "area"), [
-    ("/api/v1/articles/budget", "delivery"), ("/feed.xml", "delivery"),
-    ("/sitemap-2.xml", "delivery"), ("/media/3f/3f.jpg", "media"),
-    ("/api/v1/manage/webhooks", "management"), ("/admin/", "workbench"),
-    ("/api/v1/preview/links/abc", "preview links"), ("/healthz", "service"),
-])
+@pytest.mark.parametrize(
+    ("path", "area"),
+    [
+        ("/api/v1/articles/budget", "delivery"),
+        ("/feed.xml", "delivery"),
+        ("/sitemap-2.xml", "delivery"),
+        ("/media/3f/3f.jpg", "media"),
+        ("/api/v1/manage/webhooks", "management"),
+        ("/admin/", "workbench"),
+        ("/api/v1/preview/links/abc", "preview links"),
+        ("/healthz", "service"),
+    ],
+)
 def test_the_table_names_the_area_of_a_path(path: str, area: str) -> None:
     found = paths.area(path)
     assert found is not None and found.name == area

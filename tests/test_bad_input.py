@@ -1051,49 +1051,73 @@ def test_author_cannot_restore(
 
 # An author sending publish_at by any route: 403 naming the field, nothing committed.
 AUTHOR_SCHEDULES = [
-    pytest.param("POST", "", article("Another story", publish_at="2020-01-01T00:00:00Z"),
-                 id="create-past"),
-    pytest.param("POST", "", article("Another story", publish_at="2099-01-01T00:00:00Z"),
-                 id="create-future"),
+    pytest.param(
+        "POST", "", article("Another story", publish_at="2020-01-01T00:00:00Z"), id="create-past"
+    ),
+    pytest.param(
+        "POST", "", article("Another story", publish_at="2099-01-01T00:00:00Z"), id="create-future"
+    ),
     pytest.param("PATCH", "/{slug}", {"publish_at": "2020-01-01T00:00:00Z"}, id="patch-past"),
-    pytest.param("PATCH", "/{slug}", {"publish_at": "2099-01-01T00:00:00+02:00"},
-                 id="patch-future"),
+    pytest.param(
+        "PATCH", "/{slug}", {"publish_at": "2099-01-01T00:00:00+02:00"}, id="patch-future"
+    ),
     pytest.param("PUT", "/{slug}", article(publish_at="2020-01-01T00:00:00Z"), id="put-past"),
 ]
 
 
 @pytest.mark.parametrize(("method", "suffix", "payload"), AUTHOR_SCHEDULES)
 def test_author_cannot_set_publish_at(
-    client: FlaskClient, author_token: dict[str, str], git: Git, created: dict[str, Any],
-    method: str, suffix: str, payload: Any,
+    client: FlaskClient,
+    author_token: dict[str, str],
+    git: Git,
+    created: dict[str, Any],
+    method: str,
+    suffix: str,
+    payload: Any,
 ) -> None:
     before = repo_state(git)
-    response = client.open(f"{ARTICLES}{suffix.format(slug=created['slug'])}", method=method,
-                           json=payload, headers={**author_token, "If-Match": "*"})
+    response = client.open(
+        f"{ARTICLES}{suffix.format(slug=created['slug'])}",
+        method=method,
+        json=payload,
+        headers={**author_token, "If-Match": "*"},
+    )
     assert_problem(response, 403, ("publish_at",))
     assert repo_state(git) == before
 
 
 def test_author_cannot_remove_a_schedule(
-    client: FlaskClient, author_token: dict[str, str], editor_token: dict[str, str], git: Git,
+    client: FlaskClient,
+    author_token: dict[str, str],
+    editor_token: dict[str, str],
+    git: Git,
 ) -> None:
     # an article of its own: the module's shared `created` must stay as it was
     made = client.post(ARTICLES, json=article("Scheduled story"), headers=editor_token)
     assert made.status_code == 201
     slug = made.get_json()["slug"]
-    client.post(f"{ARTICLES}/{slug}/publish", json={"publish_at": "2099-01-01T00:00:00Z"},
-                headers=editor_token)
+    client.post(
+        f"{ARTICLES}/{slug}/publish",
+        json={"publish_at": "2099-01-01T00:00:00Z"},
+        headers=editor_token,
+    )
     before = repo_state(git)
     star = {**author_token, "If-Match": "*"}
-    assert_problem(client.patch(f"{ARTICLES}/{slug}", json={"publish_at": None}, headers=star),
-                   403, ("publish_at",))
-    assert_problem(client.put(f"{ARTICLES}/{slug}", json=article(), headers=star), 403,
-                   ("publish_at",))
+    assert_problem(
+        client.patch(f"{ARTICLES}/{slug}", json={"publish_at": None}, headers=star),
+        403,
+        ("publish_at",),
+    )
+    assert_problem(
+        client.put(f"{ARTICLES}/{slug}", json=article(), headers=star), 403, ("publish_at",)
+    )
     assert repo_state(git) == before
 
 
 def test_token_whose_identity_would_break_a_commit_is_refused(
-    client: FlaskClient, repo: Path, git: Git,
+    client: FlaskClient,
+    repo: Path,
+    git: Git,
 ) -> None:
     """A token stored by an older version, with a newline ending its email."""
     _, secret = TokenStore(str(repo)).create("Mal", "mal@example.org", "editor")
@@ -1103,8 +1127,7 @@ def test_token_whose_identity_would_break_a_commit_is_refused(
     mal["email"] = "mal@example.org\nparent 0000000000000000000000000000000000000000"
     path.write_text(json.dumps(records))
     before = repo_state(git)
-    response = client.post(ARTICLES, json=article(),
-                           headers={"Authorization": f"Bearer {secret}"})
+    response = client.post(ARTICLES, json=article(), headers={"Authorization": f"Bearer {secret}"})
     assert_problem(response, 403, ("token.email",))
     assert repo_state(git) == before
 

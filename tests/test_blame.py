@@ -24,18 +24,21 @@ def _git_blame(git: Any, path: str) -> dict[str, str]:
     return out
 
 
-def test_blame_names_each_editor_and_agrees_with_git_blame(client, editor_token,
-                                                           admin_token, git):
-    made = client.post(URL, json=article(summary="First", section="news"),
-                       headers=editor_token)
+def test_blame_names_each_editor_and_agrees_with_git_blame(client, editor_token, admin_token, git):
+    made = client.post(URL, json=article(summary="First", section="news"), headers=editor_token)
     slug, etag = made.get_json()["slug"], made.headers["ETag"]
-    admin = client.patch(f"{URL}/{slug}", json={"title": "Admin's title"},
-                         headers={**admin_token, "If-Match": etag})
+    admin = client.patch(
+        f"{URL}/{slug}", json={"title": "Admin's title"}, headers={**admin_token, "If-Match": etag}
+    )
     body = made.get_json()["body"]
-    merged = client.patch(f"{URL}/{slug}", json={
-        "summary": "Editor's summary",
-        "body": [body[0], {"type": "paragraph", "text": "Editor's block."}]},
-        headers={**editor_token, "If-Match": etag, "Prefer": "merge"})
+    merged = client.patch(
+        f"{URL}/{slug}",
+        json={
+            "summary": "Editor's summary",
+            "body": [body[0], {"type": "paragraph", "text": "Editor's block."}],
+        },
+        headers={**editor_token, "If-Match": etag, "Prefer": "merge"},
+    )
     assert merged.status_code == 200
     r = client.get(f"{URL}/{slug}/blame", headers=editor_token)
     assert r.status_code == 200

@@ -15,8 +15,12 @@ SAMPLES = {
     "heading": {"type": "heading", "text": "Heading words", "level": 2},
     "quote": {"type": "quote", "text": "Quoted words", "cite": "Cited person"},
     "list": {"type": "list", "items": ["First item", "Second item"], "ordered": True},
-    "image": {"type": "image", "src": "https://example.org/a.jpg", "alt": "Alt words",
-              "caption": "Caption words"},
+    "image": {
+        "type": "image",
+        "src": "https://example.org/a.jpg",
+        "alt": "Alt words",
+        "caption": "Caption words",
+    },
     "embed": {"type": "embed", "url": "https://example.org/video"},
 }
 
@@ -36,10 +40,16 @@ def test_feeds_render_every_block_type(kind):
 def test_search_summaries_and_word_counts_read_the_fields_the_table_names():
     doc = {"title": "Title", "body": list(SAMPLES.values())}
     assert search_text(doc).split("\n") == [
-        "Paragraph words", "Heading words", "Quoted words", "Cited person", "First item",
-        "Second item", "Caption words", "Alt words"]
-    assert prose(doc["body"]) == ["Paragraph words", "Quoted words", "First item",
-                                  "Second item"]
+        "Paragraph words",
+        "Heading words",
+        "Quoted words",
+        "Cited person",
+        "First item",
+        "Second item",
+        "Caption words",
+        "Alt words",
+    ]
+    assert prose(doc["body"]) == ["Paragraph words", "Quoted words", "First item", "Second item"]
     # title 1 + paragraph 2 + heading 2 + quote 2 + list 4 + caption 2
     assert word_count(doc) == 13
 

@@ -48,17 +48,30 @@ ENV = {
 # -- helpers -----------------------------------------------------------------------------
 
 
-def cms(*args: str, repo: Path | None = None, cwd: Path | None = None,
-        timeout: float = 120, process: bool = False) -> subprocess.CompletedProcess[str]:
+def cms(
+    *args: str,
+    repo: Path | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    process: bool = False,
+) -> subprocess.CompletedProcess[str]:
     """Run `cms` with `args`; never raises on a non-zero exit. In this process unless
     `process`; an exception the command lets out is on stderr as a traceback, as the installed
     script would print it."""
     argv = [*(["--repo", str(repo)] if repo is not None else []), *args]
     if process:
-        return subprocess.run([CMS, *argv], env=ENV, cwd=cwd, capture_output=True, text=True,
-                              encoding="utf-8", timeout=timeout)
-    runner = CliRunner(env={"CMS_REPO": None, "CMS_TOKEN": None, **GIT_ENV,
-                            "GIT_CONFIG_GLOBAL": os.devnull})
+        return subprocess.run(
+            [CMS, *argv],
+            env=ENV,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=timeout,
+        )
+    runner = CliRunner(
+        env={"CMS_REPO": None, "CMS_TOKEN": None, **GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
+    )
     before = os.getcwd()
     os.chdir(cwd or before)
     try:
@@ -104,8 +117,10 @@ def tree_slugs(repo: Path) -> list[str]:
 
 def commits(repo: Path) -> list[dict[str, str]]:
     """Every commit on main except the root, oldest first."""
-    fmt = ("%an <%ae>%x1f%s%x1f%(trailers:key=Article,valueonly)%x1f"
-           "%(trailers:key=Action,valueonly)%x1f%P%x1e")
+    fmt = (
+        "%an <%ae>%x1f%s%x1f%(trailers:key=Article,valueonly)%x1f"
+        "%(trailers:key=Action,valueonly)%x1f%P%x1e"
+    )
     out = []
     for record in git(repo, "log", "--reverse", f"--format={fmt}", "main").split("\x1e"):
         if not record.strip():
@@ -123,8 +138,9 @@ def token_lines(repo: Path) -> list[str]:
 def push_files(repo: Path, work: Path, files: dict[str, bytes]) -> None:
     """Commit `files` with plain git in a clone and bring them to the content repository's
     `main` past the gate (fetched there, as a ref moved on the server by hand would)."""
-    subprocess.run(["git", "clone", "-q", str(repo), str(work)], env=ENV, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", str(repo), str(work)], env=ENV, check=True, capture_output=True
+    )
     for path, data in files.items():
         target = work / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -149,10 +165,24 @@ def demo(tmp_path: Path) -> Path:
 # -- help ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [
-    [], ["init"], ["serve"], ["token"], ["token", "create"], ["token", "list"],
-    ["token", "revoke"], ["check"], ["import"], ["export"], ["publish-due"], ["publish"],
-], ids=lambda c: " ".join(c) or "cms")
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["init"],
+        ["serve"],
+        ["token"],
+        ["token", "create"],
+        ["token", "list"],
+        ["token", "revoke"],
+        ["check"],
+        ["import"],
+        ["export"],
+        ["publish-due"],
+        ["publish"],
+    ],
+    ids=lambda c: " ".join(c) or "cms",
+)
 def test_help_shows_an_example(command: list[str], tmp_path: Path) -> None:
     # `cms --help` through the installed script too: the entry point itself works
     result = cms(*command, "--help", cwd=tmp_path, process=not command)
@@ -217,12 +247,14 @@ def test_init_demo_adds_each_demo_article_as_one_commit(tmp_path: Path):
     path = tmp_path / "content"
     ok(cms("init", "--demo", repo=path))
     # the pictures it draws itself, one upload commit each, then one commit per article
-    paths = {name: media_path(hashlib.sha256(data).hexdigest(), "jpg")
-             for name, data in demo_pictures().items()}
+    paths = {
+        name: media_path(hashlib.sha256(data).hexdigest(), "jpg")
+        for name, data in demo_pictures().items()
+    }
     assert count(path) == len(DEMO_ARTICLES) + len(paths) + 1
     found = commits(path)
-    assert [c["action"] for c in found[:len(paths)]] == ["upload"] * len(paths)
-    found = found[len(paths):]
+    assert [c["action"] for c in found[: len(paths)]] == ["upload"] * len(paths)
+    found = found[len(paths) :]
     assert len(found) == len(DEMO_ARTICLES)
     for c in found:
         assert c["author"] == "Demo Editor <demo@example.org>"
@@ -233,7 +265,8 @@ def test_init_demo_adds_each_demo_article_as_one_commit(tmp_path: Path):
     for a in with_pictures(paths):
         assert json.loads(blob(path, a["slug"])) == json.loads(canonical_bytes(a))
     assert git(path, "ls-tree", "-r", "--name-only", "published", "media").split() == sorted(
-        paths.values())
+        paths.values()
+    )
     grep = git(path, "log", "--grep", "Action: create", "--format=%s", "main").splitlines()
     assert len(grep) == len(DEMO_ARTICLES)
 
@@ -249,8 +282,19 @@ def test_init_demo_adds_each_demo_article_as_one_commit(tmp_path: Path):
 
 
 def test_token_create_list_revoke(repo: Path, client: FlaskClient) -> None:
-    result = ok(cms("token", "create", "--name", "Eve Editor", "--email", "eve@example.org",
-                    "--role", "editor", repo=repo))
+    result = ok(
+        cms(
+            "token",
+            "create",
+            "--name",
+            "Eve Editor",
+            "--email",
+            "eve@example.org",
+            "--role",
+            "editor",
+            repo=repo,
+        )
+    )
     lines = result.stdout.splitlines()
     assert len(lines) == 1, result.stdout
     secret = lines[0]
@@ -286,11 +330,23 @@ def test_tokens_are_private_and_never_in_history(tmp_path: Path) -> None:
     path = tmp_path / "content"
     first = ok(cms("init", "--demo", repo=path))
     admin = re.findall(r"CMS_TOKEN=(\S+)", first.stderr)[0]
-    editor = ok(cms("token", "create", "--name", "Eve Editor", "--email", "eve@example.org",
-                    "--role", "editor", repo=path)).stdout.strip()
+    editor = ok(
+        cms(
+            "token",
+            "create",
+            "--name",
+            "Eve Editor",
+            "--email",
+            "eve@example.org",
+            "--role",
+            "editor",
+            repo=path,
+        )
+    ).stdout.strip()
     client = create_app({"REPO": str(path), "TESTING": True}).test_client()
-    response = client.post(MANAGE, json=article("Secrets stay out"),
-                           headers={"Authorization": f"Bearer {editor}"})
+    response = client.post(
+        MANAGE, json=article("Secrets stay out"), headers={"Authorization": f"Bearer {editor}"}
+    )
     assert response.status_code == 201
 
     tokens_file = path / "cms" / "tokens.json"
@@ -305,14 +361,27 @@ def test_tokens_are_private_and_never_in_history(tmp_path: Path) -> None:
     assert b"tokens.json" not in everything
     # A clone carries no tokens.
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--mirror", str(path), str(clone)], env=ENV,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--mirror", str(path), str(clone)],
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     assert not (clone / "cms").exists()
 
 
 def test_token_create_rejects_a_bad_role(repo: Path) -> None:
-    result = cms("token", "create", "--name", "N", "--email", "n@example.org",
-                 "--role", "overlord", repo=repo)
+    result = cms(
+        "token",
+        "create",
+        "--name",
+        "N",
+        "--email",
+        "n@example.org",
+        "--role",
+        "overlord",
+        repo=repo,
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     assert "Usage: cms token create" in result.stderr
@@ -321,8 +390,9 @@ def test_token_create_rejects_a_bad_role(repo: Path) -> None:
 
 
 def test_token_create_rejects_a_bad_email(repo: Path) -> None:
-    result = cms("token", "create", "--name", "N", "--email", "not-an-email",
-                 "--role", "editor", repo=repo)
+    result = cms(
+        "token", "create", "--name", "N", "--email", "not-an-email", "--role", "editor", repo=repo
+    )
     assert result.returncode == 1
     assert result.stdout == ""
     assert "email" in result.stderr
@@ -349,8 +419,11 @@ def _missing_body() -> tuple[str, bytes, str]:
 def _wrong_shard() -> tuple[str, bytes, str]:
     slug = "filed-in-the-wrong-place"
     wrong = "00" if layout.shard(slug) != "00" else "01"
-    return (f"{layout.ROOT}/{wrong}/{slug}.json",
-            canonical_bytes(article("Filed in the wrong place", slug=slug)), "")
+    return (
+        f"{layout.ROOT}/{wrong}/{slug}.json",
+        canonical_bytes(article("Filed in the wrong place", slug=slug)),
+        "",
+    )
 
 
 def _not_canonical() -> tuple[str, bytes, str]:
@@ -359,16 +432,25 @@ def _not_canonical() -> tuple[str, bytes, str]:
     return layout.article_path(slug), json.dumps(data).encode(), ""
 
 
-@pytest.mark.parametrize("make", [_missing_body, _wrong_shard, _not_canonical],
-                         ids=["missing-body", "wrong-shard", "not-canonical"])
-def test_check_reports_a_bad_file_pushed_with_plain_git(demo: Path, tmp_path: Path,
-                                                        make: Any) -> None:
+@pytest.mark.parametrize(
+    "make",
+    [_missing_body, _wrong_shard, _not_canonical],
+    ids=["missing-body", "wrong-shard", "not-canonical"],
+)
+def test_check_reports_a_bad_file_pushed_with_plain_git(
+    demo: Path, tmp_path: Path, make: Any
+) -> None:
     path, data, field = make()
     # A valid, canonical neighbour in the same push must not be reported.
     good = article("A perfectly fine article", slug="perfectly-fine")
-    push_files(demo, tmp_path / "work", {
-        path: data, layout.article_path("perfectly-fine"): canonical_bytes(good),
-    })
+    push_files(
+        demo,
+        tmp_path / "work",
+        {
+            path: data,
+            layout.article_path("perfectly-fine"): canonical_bytes(good),
+        },
+    )
     assert git(demo, "cat-file", "-e", f"main:{path}") == ""
 
     result = cms("check", repo=demo)
@@ -410,15 +492,23 @@ def test_export_directory_files_match_the_repository(demo: Path, tmp_path: Path)
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "dir"])
-def test_import_of_an_export_recreates_the_articles(demo: Path, tmp_path: Path,
-                                                    kind: str) -> None:
+def test_import_of_an_export_recreates_the_articles(demo: Path, tmp_path: Path, kind: str) -> None:
     source = tmp_path / ("export.jsonl" if kind == "jsonl" else "export")
     ok(cms("export", str(source), repo=demo))
 
     fresh = tmp_path / "fresh"
     ok(cms("init", "--no-token", repo=fresh))
-    result = ok(cms("import", str(source), "--name", "Ivy Importer",
-                    "--email", "ivy@example.org", repo=fresh))
+    result = ok(
+        cms(
+            "import",
+            str(source),
+            "--name",
+            "Ivy Importer",
+            "--email",
+            "ivy@example.org",
+            repo=fresh,
+        )
+    )
     assert f"{len(DEMO_ARTICLES)} created" in result.stderr
     assert count(fresh) == len(DEMO_ARTICLES) + 1
     found = commits(fresh)
@@ -432,8 +522,17 @@ def test_import_of_an_export_recreates_the_articles(demo: Path, tmp_path: Path,
         assert blob(fresh, slug) == blob(demo, slug)
 
     head = tip(fresh)
-    again = ok(cms("import", str(source), "--name", "Ivy Importer",
-                   "--email", "ivy@example.org", repo=fresh))
+    again = ok(
+        cms(
+            "import",
+            str(source),
+            "--name",
+            "Ivy Importer",
+            "--email",
+            "ivy@example.org",
+            repo=fresh,
+        )
+    )
     assert f"0 created, 0 updated, {len(DEMO_ARTICLES)} unchanged" in again.stderr
     assert tip(fresh) == head
     assert ok(cms("check", repo=fresh)).stdout == ""
@@ -444,8 +543,9 @@ def test_import_updates_an_existing_article(repo: Path, tmp_path: Path) -> None:
     source.write_text(json.dumps(article("First version", slug="evolving")), encoding="utf-8")
     ok(cms("import", str(source), "--name", "Ivy", "--email", "ivy@example.org", repo=repo))
     source.write_text(json.dumps(article("Second version", slug="evolving")), encoding="utf-8")
-    result = ok(cms("import", str(source), "--name", "Ivy", "--email", "ivy@example.org",
-                    repo=repo))
+    result = ok(
+        cms("import", str(source), "--name", "Ivy", "--email", "ivy@example.org", repo=repo)
+    )
     assert "0 created, 1 updated, 0 unchanged" in result.stderr
     assert count(repo) == 3
     assert git(repo, "log", "-1", "--format=%s", "main").strip() == "Update evolving: title"
@@ -455,15 +555,20 @@ def test_import_updates_an_existing_article(repo: Path, tmp_path: Path) -> None:
 def test_import_with_an_invalid_line_imports_nothing(repo: Path, tmp_path: Path) -> None:
     source = tmp_path / "batch.jsonl"
     bad = {"slug": "no-body-here", "title": "No body"}
-    source.write_text("\n".join([
-        json.dumps(article("Valid one", slug="valid-one")),
-        json.dumps(bad),
-        json.dumps(article("Valid two", slug="valid-two")),
-    ]) + "\n", encoding="utf-8")
+    source.write_text(
+        "\n".join(
+            [
+                json.dumps(article("Valid one", slug="valid-one")),
+                json.dumps(bad),
+                json.dumps(article("Valid two", slug="valid-two")),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     head = tip(repo)
 
-    result = cms("import", str(source), "--name", "Ivy", "--email", "ivy@example.org",
-                 repo=repo)
+    result = cms("import", str(source), "--name", "Ivy", "--email", "ivy@example.org", repo=repo)
     assert result.returncode == 1
     problem = [line for line in result.stderr.splitlines() if f"{source}:2" in line]
     assert problem, result.stderr
@@ -479,8 +584,7 @@ def test_import_with_an_invalid_line_imports_nothing(repo: Path, tmp_path: Path)
 def test_import_of_unparsable_json_names_the_line(repo: Path, tmp_path: Path) -> None:
     source = tmp_path / "broken.jsonl"
     source.write_text(json.dumps(article(slug="fine")) + "\n{not json\n", encoding="utf-8")
-    result = cms("import", str(source), "--name", "Ivy", "--email", "ivy@example.org",
-                 repo=repo)
+    result = cms("import", str(source), "--name", "Ivy", "--email", "ivy@example.org", repo=repo)
     assert result.returncode == 1
     assert f"{source}:2" in result.stderr
     assert "Traceback" not in result.stderr
@@ -489,12 +593,20 @@ def test_import_of_unparsable_json_names_the_line(repo: Path, tmp_path: Path) ->
 
 def test_import_of_a_json_list(repo: Path, tmp_path: Path) -> None:
     source = tmp_path / "list.json"
-    source.write_text(json.dumps([
-        article("Listed first", slug="listed-first"),
-        article("Listed second", slug="listed-second"),
-    ]), encoding="utf-8")
-    result = ok(cms("import", str(source), "--name", "Ivy Importer",
-                    "--email", "ivy@example.org", repo=repo))
+    source.write_text(
+        json.dumps(
+            [
+                article("Listed first", slug="listed-first"),
+                article("Listed second", slug="listed-second"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    result = ok(
+        cms(
+            "import", str(source), "--name", "Ivy Importer", "--email", "ivy@example.org", repo=repo
+        )
+    )
     assert "2 created" in result.stderr
     assert count(repo) == 3
     assert tree_slugs(repo) == ["listed-first", "listed-second"]
@@ -505,12 +617,14 @@ def test_import_of_a_json_list(repo: Path, tmp_path: Path) -> None:
 def test_non_ascii_text_survives_the_round_trip_as_utf8(repo: Path, tmp_path: Path) -> None:
     title = "Café in Zürich öffnet — 東京 ☕"
     text = "Ünïcödé straße: „Grüße“ aus Kraków, Αθήνα и Москва."
-    data = article(title, slug="cafe-zurich",
-                   body=[{"type": "paragraph", "text": text}])
+    data = article(title, slug="cafe-zurich", body=[{"type": "paragraph", "text": text}])
     source = tmp_path / "one.json"
     source.write_text(json.dumps(data), encoding="utf-8")  # \u escapes in the input
-    ok(cms("import", str(source), "--name", "Zoë Ångström", "--email", "zoe@example.org",
-           repo=repo))
+    ok(
+        cms(
+            "import", str(source), "--name", "Zoë Ångström", "--email", "zoe@example.org", repo=repo
+        )
+    )
 
     stored = blob(repo, "cafe-zurich")
     for s in (title, text):
@@ -538,11 +652,23 @@ def test_non_ascii_text_survives_the_round_trip_as_utf8(repo: Path, tmp_path: Pa
 def test_serve_runs_gunicorn_that_answers_healthz(demo: Path, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
-    admin = ok(cms("token", "create", "--name", "Ada", "--email", "ada@example.org", "--role",
-                   "admin", repo=demo)).stdout.strip()
+    admin = ok(
+        cms(
+            "token",
+            "create",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.org",
+            "--role",
+            "admin",
+            repo=demo,
+        )
+    ).stdout.strip()
     log = tmp_path / "serve.log"
-    with running([CMS, "--repo", str(demo), "serve", "--port", str(port), "--workers", "2"],
-                 url, log, ENV):
+    with running(
+        [CMS, "--repo", str(demo), "serve", "--port", str(port), "--workers", "2"], url, log, ENV
+    ):
         with urllib.request.urlopen(url, timeout=10) as response:
             assert json.loads(response.read()) == {"status": "ok"}
         asked = urllib.request.Request(url, headers={"Authorization": f"Bearer {admin}"})
@@ -556,11 +682,17 @@ def test_serve_runs_gunicorn_that_answers_healthz(demo: Path, tmp_path: Path) ->
     assert output.count("Booting worker") >= 2, output
 
 
-@pytest.mark.parametrize("command", [
-    ["serve"], ["check"], ["token", "list"], ["export", "out.jsonl"],
-], ids=lambda c: " ".join(c))
-def test_commands_without_a_repository_say_run_cms_init(command: list[str],
-                                                        tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve"],
+        ["check"],
+        ["token", "list"],
+        ["export", "out.jsonl"],
+    ],
+    ids=lambda c: " ".join(c),
+)
+def test_commands_without_a_repository_say_run_cms_init(command: list[str], tmp_path: Path) -> None:
     missing = tmp_path / "nonexistent"
     result = cms(*command, repo=missing, cwd=tmp_path, timeout=30)
     assert result.returncode != 0

@@ -36,13 +36,15 @@ def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo,
                 failures.append(f"create {created.status_code} {created.text}")
                 continue
             with lock:
-                ledger.append((created.json()["meta"]["revision"], created.json()["slug"],
-                               marker))
+                ledger.append((created.json()["meta"]["revision"], created.json()["slug"], marker))
             slug = shared[(n + i) % len(shared)]
             for _ in range(100):  # read-modify-write until our If-Match wins
                 current = session.get(f"{server}{URL}/{slug}")
-                patched = session.patch(f"{server}{URL}/{slug}", json={"summary": marker},
-                                        headers={"If-Match": current.headers["ETag"]})
+                patched = session.patch(
+                    f"{server}{URL}/{slug}",
+                    json={"summary": marker},
+                    headers={"If-Match": current.headers["ETag"]},
+                )
                 if patched.status_code == 200:
                     with lock:
                         ledger.append((patched.json()["meta"]["revision"], slug, marker))
@@ -58,8 +60,7 @@ def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo,
         env = {**os.environ, **GIT_ENV}
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(["git", *args], cwd=work, env=env, capture_output=True,
-                                  text=True)
+            return subprocess.run(["git", *args], cwd=work, env=env, capture_output=True, text=True)
 
         subprocess.run(["git", "clone", "-q", str(repo), str(work)], env=env, check=True)
         for i in range(4):
@@ -109,8 +110,11 @@ def test_exactly_one_writer_wins_with_the_same_if_match(server, editor_token, gi
 
     def write(n: int) -> None:
         barrier.wait()
-        r = requests.patch(f"{server}{URL}/{slug}", json={"summary": f"writer {n}"},
-                           headers={**editor_token, "If-Match": etag})
+        r = requests.patch(
+            f"{server}{URL}/{slug}",
+            json={"summary": f"writer {n}"},
+            headers={**editor_token, "If-Match": etag},
+        )
         statuses.append(r.status_code)
 
     before = git("rev-parse", "main")

@@ -92,15 +92,17 @@ print("not killed")
 """
 
 
-@pytest.mark.parametrize("point", ["object", "ref-lock", "between-refs", "index",
-                                   "index-transaction"])
+@pytest.mark.parametrize(
+    "point", ["object", "ref-lock", "between-refs", "index", "index-transaction"]
+)
 def test_writer_killed_at_an_exact_instant(point, repo, tmp_path):
     """object: after two objects of a save, before the third is renamed in; ref-lock: holding
     `main.lock` with the new id written; between-refs: a delete of a live article, after `main`
     moved and before `published` did; index: refs moved, index not told; index-transaction:
     inside the index's SQLite transaction."""
-    child = subprocess.run([sys.executable, "-c", CHILD, str(repo), point],
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(repo), point], capture_output=True, text=True, timeout=120
+    )
     assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
     locks, temps = leftovers(repo)
     problems = fsck_problems(repo) + cms_check_problems(repo)
@@ -117,9 +119,11 @@ def test_writer_killed_at_an_exact_instant(point, repo, tmp_path):
     began = time.monotonic()
     published = client.post(f"{URL}/after/publish", headers=headers)
     first_publish = time.monotonic() - began
-    print(f"\nkilled at {point}: locks left {locks}, temp objects left {len(temps)}, first "
-          f"write {first_write:.2f} s ({created.status_code}), first publish "
-          f"{first_publish:.2f} s ({published.status_code}), problems {problems}")
+    print(
+        f"\nkilled at {point}: locks left {locks}, temp objects left {len(temps)}, first "
+        f"write {first_write:.2f} s ({created.status_code}), first publish "
+        f"{first_publish:.2f} s ({published.status_code}), problems {problems}"
+    )
 
     # the cut-off write happened entirely or not at all, and the index says what git says
     main, _ = summaries_on(repo, "main")
@@ -130,21 +134,25 @@ def test_writer_killed_at_an_exact_instant(point, repo, tmp_path):
         # not acknowledged: deleted from both lines, untouched, or (cut between the moves)
         # withdrawn first and still a draft; never live without a draft
         assert "victim" in main or "victim" not in live, (
-            "a delete cut between its two ref moves left a live article with no draft")
+            "a delete cut between its two ref moves left a live article with no draft"
+        )
     else:
         assert main["victim"] == "cut off"
         assert live["victim"] == "before"
-    listed = {a["slug"]: a.get("summary")
-              for a in client.get(URL, headers=headers).get_json()["items"]}
+    listed = {
+        a["slug"]: a.get("summary") for a in client.get(URL, headers=headers).get_json()["items"]
+    }
     assert listed == main
-    delivered = {a["slug"]: a.get("summary")
-                 for a in client.get("/api/v1/articles").get_json()["items"]}
+    delivered = {
+        a["slug"]: a.get("summary") for a in client.get("/api/v1/articles").get_json()["items"]
+    }
     assert delivered == {s: v for s, v in live.items() if s in main}
 
     assert problems == []
     assert created.status_code == 201 and published.status_code == 200
     assert first_write < FIRST_WRITE_LIMIT and first_publish < FIRST_WRITE_LIMIT, (
         f"a lock left by the killed writer blocked the next write for "
-        f"{max(first_write, first_publish):.1f} s (stale after {STALE_LOCK_SECONDS:.0f} s)")
+        f"{max(first_write, first_publish):.1f} s (stale after {STALE_LOCK_SECONDS:.0f} s)"
+    )
     assert fsck_problems(repo) == [] and cms_check_problems(repo) == []
     assert ArticleStore(str(repo)).count() == len(main)

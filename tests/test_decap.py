@@ -22,19 +22,32 @@ from cms.content import canonical, layout
 from cms.workbench import decap
 
 OWN = {"Origin": "http://localhost"}
-ACTIONS = ["info", "entriesByFolder", "entriesByFiles", "getEntry", "unpublishedEntries",
-           "unpublishedEntry", "unpublishedEntryDataFile", "unpublishedEntryMediaFile",
-           "updateUnpublishedEntryStatus", "publishUnpublishedEntry", "deleteUnpublishedEntry",
-           "persistEntry", "deleteFiles", "getMedia", "getMediaFile", "persistMedia",
-           "getDeployPreview"]
+ACTIONS = [
+    "info",
+    "entriesByFolder",
+    "entriesByFiles",
+    "getEntry",
+    "unpublishedEntries",
+    "unpublishedEntry",
+    "unpublishedEntryDataFile",
+    "unpublishedEntryMediaFile",
+    "updateUnpublishedEntryStatus",
+    "publishUnpublishedEntry",
+    "deleteUnpublishedEntry",
+    "persistEntry",
+    "deleteFiles",
+    "getMedia",
+    "getMediaFile",
+    "persistMedia",
+    "getDeployPreview",
+]
 
 
 def signed_in(app, repo, name: str, email: str, role: str):
     """A test client holding a workbench session for a new token."""
     _, secret = TokenStore(str(repo)).create(name, email, role)
     client = app.test_client()
-    assert client.post("/api/v1/session", json={"token": secret},
-                       headers=OWN).status_code == 204
+    assert client.post("/api/v1/session", json={"token": secret}, headers=OWN).status_code == 204
     return client
 
 
@@ -62,13 +75,25 @@ def raw(**fields: Any) -> str:
     return json.dumps(article(**fields) if "title" in fields else {**article(), **fields})
 
 
-def persist(client, slug: str, data: dict[str, Any], expect: int = 200,
-            status: str = "draft") -> Any:
-    return call(client, "persistEntry", {
-        "dataFiles": [{"path": f"articles/{slug}.json", "slug": slug, "raw": json.dumps(data)}],
-        "assets": [], "options": {"collectionName": "articles", "useWorkflow": True,
-                                  "status": status, "commitMessage": "Create Article"},
-        "cmsLabelPrefix": ""}, expect)
+def persist(
+    client, slug: str, data: dict[str, Any], expect: int = 200, status: str = "draft"
+) -> Any:
+    return call(
+        client,
+        "persistEntry",
+        {
+            "dataFiles": [{"path": f"articles/{slug}.json", "slug": slug, "raw": json.dumps(data)}],
+            "assets": [],
+            "options": {
+                "collectionName": "articles",
+                "useWorkflow": True,
+                "status": status,
+                "commitMessage": "Create Article",
+            },
+            "cmsLabelPrefix": "",
+        },
+        expect,
+    )
 
 
 def entry(slug: str) -> dict[str, str]:
@@ -79,16 +104,29 @@ def test_config_is_generated_from_the_article_schema(client):
     response = client.get("/admin/config.yml")
     assert response.status_code == 200 and response.mimetype == "text/yaml"
     config = json.loads(response.get_data())  # JSON is YAML
-    assert config["backend"] == {"name": "proxy", "proxy_url": "/api/v1/decap",
-                                 "branch": "main"}
+    assert config["backend"] == {"name": "proxy", "proxy_url": "/api/v1/decap", "branch": "main"}
     assert config["publish_mode"] == "editorial_workflow"
     (articles,) = config["collections"]
     assert (articles["folder"], articles["extension"], articles["format"]) == (
-        "articles", "json", "json")
+        "articles",
+        "json",
+        "json",
+    )
     by_name = {f["name"]: f for f in articles["fields"]}
-    assert list(by_name) == ["title", "summary", "section", "tags", "authors", "source",
-                             "language", "image", "publish_at", "body",
-                             "translation_of", "translated_from"]
+    assert list(by_name) == [
+        "title",
+        "summary",
+        "section",
+        "tags",
+        "authors",
+        "source",
+        "language",
+        "image",
+        "publish_at",
+        "body",
+        "translation_of",
+        "translated_from",
+    ]
     assert by_name["title"]["required"] is True
     assert by_name["title"]["pattern"][0] == "^.{1,300}$"
     assert by_name["summary"]["required"] is False and by_name["summary"]["widget"] == "text"
@@ -110,7 +148,11 @@ def test_config_is_generated_from_the_article_schema(client):
     assert list(types) == ["paragraph", "heading", "quote", "list", "image", "embed"]
     level = next(f for f in types["heading"]["fields"] if f["name"] == "level")
     assert (level["widget"], level["min"], level["max"], level["required"]) == (
-        "number", 2, 4, True)
+        "number",
+        2,
+        4,
+        True,
+    )
     items = next(f for f in types["list"]["fields"] if f["name"] == "items")
     assert (items["min"], items["max"]) == (1, 500)
     url = next(f for f in types["embed"]["fields"] if f["name"] == "url")
@@ -130,8 +172,11 @@ def test_admin_shows_sign_in_without_a_session_and_decap_with_one(client, eve):
     script.close()
     assert client.get("/admin/../pyproject.toml").status_code == 404
     # the strict policy everywhere else
-    assert eve.get("/api/v1/articles").headers["Content-Security-Policy"].startswith(
-        "default-src 'none'")
+    assert (
+        eve.get("/api/v1/articles")
+        .headers["Content-Security-Policy"]
+        .startswith("default-src 'none'")
+    )
 
 
 def test_info_and_every_action_needs_a_signed_in_user(client, eve):
@@ -141,15 +186,24 @@ def test_info_and_every_action_needs_a_signed_in_user(client, eve):
 
 
 def test_a_new_entry_is_one_commit_by_the_editor_in_canonical_form(eve, git, client):
-    fields = {**article("Harbour reopens"), "summary": "", "tags": ["Port", ""],
-              "image": {"src": "", "alt": ""}}
+    fields = {
+        **article("Harbour reopens"),
+        "summary": "",
+        "tags": ["Port", ""],
+        "image": {"src": "", "alt": ""},
+    }
     done = persist(eve, "harbour-reopens", fields)
     assert done["slug"] == "harbour-reopens"
     log = git("log", "--format=%an <%ae>|%s", "main").splitlines()
     assert log[0] == "Eve Editor <eve@example.org>|Create harbour-reopens"
     stored = git("show", f"main:{layout.article_path('harbour-reopens')}")
-    expected = {"slug": "harbour-reopens", "title": "Harbour reopens", "tags": ["port"],
-                "language": "en", "body": article()["body"]}
+    expected = {
+        "slug": "harbour-reopens",
+        "title": "Harbour reopens",
+        "tags": ["port"],
+        "language": "en",
+        "body": article()["body"],
+    }
     assert stored == canonical.dumps(expected).decode()  # empties left by widgets are gone
     status = git("log", "-1", "--format=%an|%s%n%b", "cms/workflow")
     assert status.startswith("Eve Editor|Move harbour-reopens to draft")
@@ -160,12 +214,16 @@ def test_a_new_entry_is_one_commit_by_the_editor_in_canonical_form(eve, git, cli
     assert unpublished["status"] == "draft" and unpublished["slug"] == "harbour-reopens"
     (diff,) = unpublished["diffs"]
     assert diff["path"] == "articles/harbour-reopens.json" and diff["newFile"] is True
-    data = call(eve, "unpublishedEntryDataFile", {**entry("harbour-reopens"),
-                                                  "path": diff["path"], "id": diff["id"]})
+    data = call(
+        eve,
+        "unpublishedEntryDataFile",
+        {**entry("harbour-reopens"), "path": diff["path"], "id": diff["id"]},
+    )
     assert json.loads(data["data"]) == {k: v for k, v in expected.items() if k != "slug"}
     # not live: absent from the collection, and getEntry finds no published file
-    assert call(eve, "entriesByFolder", {"folder": "articles", "extension": "json",
-                                         "depth": 1}) == []
+    assert (
+        call(eve, "entriesByFolder", {"folder": "articles", "extension": "json", "depth": 1}) == []
+    )
     got = call(eve, "getEntry", {"path": "articles/harbour-reopens.json"})
     assert got["data"] is None and got["file"]["path"] == "articles/harbour-reopens.json"
     assert client.get("/api/v1/articles/harbour-reopens").status_code == 404
@@ -173,10 +231,14 @@ def test_a_new_entry_is_one_commit_by_the_editor_in_canonical_form(eve, git, cli
 
 def test_an_invalid_entry_is_refused_naming_the_fields_and_nothing_is_committed(eve, git):
     before = git("rev-parse", "main")
-    bad = {"title": "x" * 301, "body": [{"type": "paragraph", "text": "fine"},
-                                        {"type": "heading", "text": "Level?", "level": 7},
-                                        {"type": "image", "src": "javascript:alert(1)",
-                                         "alt": "a"}]}
+    bad = {
+        "title": "x" * 301,
+        "body": [
+            {"type": "paragraph", "text": "fine"},
+            {"type": "heading", "text": "Level?", "level": 7},
+            {"type": "image", "src": "javascript:alert(1)", "alt": "a"},
+        ],
+    }
     problem = persist(eve, "bad-entry", bad, expect=422)
     assert set(problem["errors"]) == {"title", "body.1.level", "body.2.src"}
     assert "title" in problem["error"] and "body.1.level" in problem["error"]
@@ -187,13 +249,19 @@ def test_an_invalid_entry_is_refused_naming_the_fields_and_nothing_is_committed(
 def test_statuses_move_publishing_needs_an_editor_and_ready(app, repo, eve, ann, git, client):
     persist(ann, "ferry-strike", article("Ferry strike"))
     assert git("log", "-1", "--format=%an", "main").strip() == "Ann Author"
-    call(ann, "updateUnpublishedEntryStatus", {**entry("ferry-strike"),
-                                              "newStatus": "pending_review"})
+    call(
+        ann,
+        "updateUnpublishedEntryStatus",
+        {**entry("ferry-strike"), "newStatus": "pending_review"},
+    )
     assert call(eve, "unpublishedEntry", entry("ferry-strike"))["status"] == "pending_review"
     # only "ready" can be published, and only by an editor
     call(eve, "publishUnpublishedEntry", entry("ferry-strike"), expect=409)
-    call(ann, "updateUnpublishedEntryStatus", {**entry("ferry-strike"),
-                                              "newStatus": "pending_publish"})
+    call(
+        ann,
+        "updateUnpublishedEntryStatus",
+        {**entry("ferry-strike"), "newStatus": "pending_publish"},
+    )
     refused = call(ann, "publishUnpublishedEntry", entry("ferry-strike"), expect=403)
     assert "editor" in refused["detail"]
     assert client.get("/api/v1/articles/ferry-strike").status_code == 404
@@ -201,15 +269,17 @@ def test_statuses_move_publishing_needs_an_editor_and_ready(app, repo, eve, ann,
     live = client.get("/api/v1/articles/ferry-strike")
     assert live.status_code == 200 and live.get_json()["title"] == "Ferry strike"
     assert git("log", "-1", "--format=%an|%s", "published").strip() == (
-        "Eve Editor|Publish ferry-strike")
+        "Eve Editor|Publish ferry-strike"
+    )
     history = git("log", "--format=%an|%s", "cms/workflow").splitlines()
-    assert history == ["Eve Editor|Clear workflow of ferry-strike: published",
-                       "Ann Author|Move ferry-strike to pending_publish",
-                       "Ann Author|Move ferry-strike to pending_review",
-                       "Ann Author|Move ferry-strike to draft"]
+    assert history == [
+        "Eve Editor|Clear workflow of ferry-strike: published",
+        "Ann Author|Move ferry-strike to pending_publish",
+        "Ann Author|Move ferry-strike to pending_review",
+        "Ann Author|Move ferry-strike to draft",
+    ]
     assert call(eve, "unpublishedEntries") == []
-    listed = call(eve, "entriesByFolder", {"folder": "articles", "extension": "json",
-                                           "depth": 1})
+    listed = call(eve, "entriesByFolder", {"folder": "articles", "extension": "json", "depth": 1})
     assert [e["file"]["path"] for e in listed] == ["articles/ferry-strike.json"]
     # a status for changes that are live now does not stick to the next changes
     call(eve, "getEntry", {"path": "articles/ferry-strike.json"})
@@ -220,15 +290,18 @@ def test_statuses_move_publishing_needs_an_editor_and_ready(app, repo, eve, ann,
 def test_a_conflicting_save_is_refused_not_lost(app, repo, eve, ann, git):
     persist(eve, "tide-tables", article("Tide tables"))
     for client in (eve, ann):  # both open the entry
-        call(client, "unpublishedEntryDataFile", {**entry("tide-tables"),
-                                                  "path": "articles/tide-tables.json"})
+        call(
+            client,
+            "unpublishedEntryDataFile",
+            {**entry("tide-tables"), "path": "articles/tide-tables.json"},
+        )
     persist(eve, "tide-tables", article("Tide tables, corrected"))
     persist(eve, "tide-tables", article("Tide tables, corrected twice"))  # her own base
     refused = persist(ann, "tide-tables", article("Tide tables, by Ann"), expect=409)
     assert "both sides changed /title" in refused["detail"]
-    assert [(c["path"], c["theirs"], c["yours"], c["theirs_by"]["name"])
-            for c in refused["conflicts"]] == [
-        ("/title", "Tide tables, corrected twice", "Tide tables, by Ann", "Eve Editor")]
+    assert [
+        (c["path"], c["theirs"], c["yours"], c["theirs_by"]["name"]) for c in refused["conflicts"]
+    ] == [("/title", "Tide tables, corrected twice", "Tide tables, by Ann", "Eve Editor")]
     stored = json.loads(git("show", f"main:{layout.article_path('tide-tables')}"))
     assert stored["title"] == "Tide tables, corrected twice"
     # a new entry whose slug is taken does not overwrite it either
@@ -239,8 +312,11 @@ def test_a_conflicting_save_is_refused_not_lost(app, repo, eve, ann, git):
 def test_saves_of_different_fields_from_two_sessions_merge(eve, ann, git):
     persist(eve, "harbour-fees", article("Harbour fees"))
     for client in (eve, ann):  # both open the entry
-        call(client, "unpublishedEntryDataFile", {**entry("harbour-fees"),
-                                                  "path": "articles/harbour-fees.json"})
+        call(
+            client,
+            "unpublishedEntryDataFile",
+            {**entry("harbour-fees"), "path": "articles/harbour-fees.json"},
+        )
     persist(eve, "harbour-fees", article("Harbour fees rise"))
     persist(ann, "harbour-fees", article("Harbour fees", summary="Ann's summary"))
     stored = json.loads(git("show", f"main:{layout.article_path('harbour-fees')}"))
@@ -249,11 +325,11 @@ def test_saves_of_different_fields_from_two_sessions_merge(eve, ann, git):
     assert git("log", "-1", "--format=%an", "main").strip() == "Ann Author"
 
 
-def test_discarding_changes_restores_the_live_version_or_deletes_a_new_draft(
-        eve, ann, git, client):
+def test_discarding_changes_restores_the_live_version_or_deletes_a_new_draft(eve, ann, git, client):
     persist(eve, "river-walk", article("River walk"))
-    call(eve, "updateUnpublishedEntryStatus", {**entry("river-walk"),
-                                              "newStatus": "pending_publish"})
+    call(
+        eve, "updateUnpublishedEntryStatus", {**entry("river-walk"), "newStatus": "pending_publish"}
+    )
     call(eve, "publishUnpublishedEntry", entry("river-walk"))
     call(eve, "getEntry", {"path": "articles/river-walk.json"})
     persist(eve, "river-walk", article("River walk, rewritten"))
@@ -272,14 +348,19 @@ def test_discarding_changes_restores_the_live_version_or_deletes_a_new_draft(
 
 def test_delete_files_and_schedules_need_an_editor(eve, ann, git):
     persist(eve, "old-news", article("Old news"))
-    call(ann, "deleteFiles", {"paths": ["articles/old-news.json"],
-                              "options": {"commitMessage": "Delete"}}, expect=403)
+    call(
+        ann,
+        "deleteFiles",
+        {"paths": ["articles/old-news.json"], "options": {"commitMessage": "Delete"}},
+        expect=403,
+    )
     call(eve, "deleteFiles", {"paths": ["articles/old-news.json"]})
     assert git("log", "-1", "--format=%an|%s", "main").strip() == "Eve Editor|Delete old-news"
     call(eve, "deleteFiles", {"paths": ["articles/old-news.json"]}, expect=404)
     before = git("rev-parse", "main")
-    refused = persist(ann, "later", {**article("Later"), "publish_at": "2099-01-01T00:00:00Z"},
-                      expect=403)
+    refused = persist(
+        ann, "later", {**article("Later"), "publish_at": "2099-01-01T00:00:00Z"}, expect=403
+    )
     assert refused["errors"] == {"publish_at": ["Needs the editor role."]}
     assert git("rev-parse", "main") == before
 
@@ -295,8 +376,10 @@ def test_the_preview_pane_gets_the_unsaved_entry_shaped_like_delivery(eve, clien
     invalid = eve.post("/api/v1/decap/preview", json={"title": ""}, headers=OWN)
     assert invalid.status_code == 200 and set(invalid.get_json()["errors"]) == {"title", "body"}
     pending = {**article(), "body": [{"type": "image", "src": "media/new.png", "alt": "New"}]}
-    assert eve.post("/api/v1/decap/preview", json=pending, headers=OWN).get_json()[
-        "body"][0]["alt"] == "New"
+    assert (
+        eve.post("/api/v1/decap/preview", json=pending, headers=OWN).get_json()["body"][0]["alt"]
+        == "New"
+    )
     assert eve.post("/api/v1/decap/preview", json=[1], headers=OWN).status_code == 422
     assert client.post("/api/v1/decap/preview", json=fields, headers=OWN).status_code == 401
 
@@ -311,8 +394,14 @@ def png(color: tuple[int, int, int]) -> str:
 def test_images_go_to_the_media_library(eve, ann, git, client):
     assert call(eve, "getMedia", {"mediaFolder": "media"}) == []
     # the Media tab uploads at once: one "upload" commit by the uploader
-    sent = call(ann, "persistMedia", {"asset": {"path": "media/red.png", "content": png(
-        (200, 0, 0)), "encoding": "base64"}, "options": {"commitMessage": "Upload"}})
+    sent = call(
+        ann,
+        "persistMedia",
+        {
+            "asset": {"path": "media/red.png", "content": png((200, 0, 0)), "encoding": "base64"},
+            "options": {"commitMessage": "Upload"},
+        },
+    )
     assert re.fullmatch(r"media/[0-9a-f]{2}/[0-9a-f]{64}\.png", sent["path"])
     assert git("log", "-1", "--format=%an|%s", "main").startswith("Ann Author|Upload image")
     listed = call(eve, "getMedia", {"mediaFolder": "media"})
@@ -327,22 +416,46 @@ def test_images_go_to_the_media_library(eve, ann, git, client):
     fields = {**article("Blue boats"), "image": {"src": "media/blue.png", "alt": "Boats"}}
     before = git("rev-parse", "main")
     bad = {**fields, "title": ""}
-    call(eve, "persistEntry", {"dataFiles": [{"path": "articles/blue-boats.json",
-                                              "raw": json.dumps(bad)}],
-                               "assets": [blue], "options": {"useWorkflow": True}}, expect=422)
+    call(
+        eve,
+        "persistEntry",
+        {
+            "dataFiles": [{"path": "articles/blue-boats.json", "raw": json.dumps(bad)}],
+            "assets": [blue],
+            "options": {"useWorkflow": True},
+        },
+        expect=422,
+    )
     assert git("rev-parse", "main") == before  # an invalid entry uploads nothing either
-    call(eve, "persistEntry", {"dataFiles": [{"path": "articles/blue-boats.json",
-                                              "raw": json.dumps(fields)}],
-                               "assets": [blue], "options": {"useWorkflow": True}})
+    call(
+        eve,
+        "persistEntry",
+        {
+            "dataFiles": [{"path": "articles/blue-boats.json", "raw": json.dumps(fields)}],
+            "assets": [blue],
+            "options": {"useWorkflow": True},
+        },
+    )
     log = git("log", "-2", "--format=%an|%s", "main").splitlines()
     assert log[0] == "Eve Editor|Create blue-boats"
     assert log[1].startswith("Eve Editor|Upload image")
     stored = json.loads(git("show", f"main:{layout.article_path('blue-boats')}"))
     assert re.fullmatch(r"media/[0-9a-f]{2}/[0-9a-f]{64}\.png", stored["image"]["src"])
-    call(eve, "persistEntry", {"dataFiles": [{"path": "articles/x.json", "raw": raw()}],
-                               "assets": [{**blue, "content": "not base64!"}]}, expect=422)
-    call(eve, "unpublishedEntryMediaFile", {**entry("x"), "path": "media/x.png", "id": "1"},
-         expect=404)
+    call(
+        eve,
+        "persistEntry",
+        {
+            "dataFiles": [{"path": "articles/x.json", "raw": raw()}],
+            "assets": [{**blue, "content": "not base64!"}],
+        },
+        expect=422,
+    )
+    call(
+        eve,
+        "unpublishedEntryMediaFile",
+        {**entry("x"), "path": "media/x.png", "id": "1"},
+        expect=404,
+    )
 
 
 def noise_png(seed: int, width: int = 480, height: int = 360) -> bytes:
@@ -361,11 +474,19 @@ def big_library(app, repo) -> list[str]:
     client = app.test_client()
     paths = []
     for seed in range(12):
-        boundary, body = encode_multipart({"file": FileStorage(
-            io.BytesIO(noise_png(seed)), f"noise-{seed}.png", content_type="image/png")})
-        made = client.post("/api/v1/manage/media", data=body,
-                           headers={"Authorization": f"Bearer {secret}"},
-                           content_type=f"multipart/form-data; boundary={boundary}")
+        boundary, body = encode_multipart(
+            {
+                "file": FileStorage(
+                    io.BytesIO(noise_png(seed)), f"noise-{seed}.png", content_type="image/png"
+                )
+            }
+        )
+        made = client.post(
+            "/api/v1/manage/media",
+            data=body,
+            headers={"Authorization": f"Bearer {secret}"},
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
         assert made.status_code == 201, made.get_json()
         paths.append(made.get_json()["path"])
     return sorted(paths)
@@ -379,13 +500,15 @@ def thumbnail(item: dict[str, Any]) -> Image.Image:
     return image
 
 
-def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_library,
-                                                                    monkeypatch):
+def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_library, monkeypatch):
     originals = 12 * len(noise_png(0))
     # every file is listed, in path order, as Decap's proxy backend reads one: base64
     # `content` (what it turns into the picture it shows), never the original's bytes
-    response = eve.post("/api/v1/decap", json={"action": "getMedia", "params": {
-        "branch": "main", "mediaFolder": "media"}}, headers=OWN)
+    response = eve.post(
+        "/api/v1/decap",
+        json={"action": "getMedia", "params": {"branch": "main", "mediaFolder": "media"}},
+        headers=OWN,
+    )
     assert response.status_code == 200
     first = response.get_json()
     assert [f["path"] for f in first] == big_library
@@ -393,11 +516,14 @@ def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_libr
     # an answer makes at most MEDIA_RENDERS thumbnails; the others come blank this time
     made = [f for f in first if f["content"]]
     assert len(made) == decap.MEDIA_RENDERS
-    assert all(f["content"] == "" for f in first[decap.MEDIA_RENDERS:])
+    assert all(f["content"] == "" for f in first[decap.MEDIA_RENDERS :])
     for item in made:
         thumbnail(item)
-    again = eve.post("/api/v1/decap", json={"action": "getMedia", "params": {
-        "branch": "main", "mediaFolder": "media"}}, headers=OWN)
+    again = eve.post(
+        "/api/v1/decap",
+        json={"action": "getMedia", "params": {"branch": "main", "mediaFolder": "media"}},
+        headers=OWN,
+    )
     listed = again.get_json()
     assert all(thumbnail(f) for f in listed)  # kept from before, or made now
     assert len(again.get_data()) < originals / 5
@@ -420,9 +546,17 @@ def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_libr
 
 def test_an_upload_answers_its_thumbnail_and_a_file_its_bytes(eve, ann):
     data = noise_png(99)
-    sent = call(ann, "persistMedia", {"asset": {
-        "path": "media/noise.png", "content": base64.b64encode(data).decode(),
-        "encoding": "base64"}})
+    sent = call(
+        ann,
+        "persistMedia",
+        {
+            "asset": {
+                "path": "media/noise.png",
+                "content": base64.b64encode(data).decode(),
+                "encoding": "base64",
+            }
+        },
+    )
     thumbnail(sent)
     # made at upload: the library's next answer has it, within its budget of renders
     listed = call(eve, "getMedia", {"mediaFolder": "media"})
@@ -453,10 +587,14 @@ BAD_PARAMS: list[tuple[str, Any]] = [
     ("unpublishedEntryDataFile", {"collection": "articles", "slug": "a"}),
     ("unpublishedEntryDataFile", {"collection": "articles", "slug": "a", "path": "x.json"}),
     ("unpublishedEntryMediaFile", {"collection": "articles"}),
-    ("updateUnpublishedEntryStatus", {"collection": "articles", "slug": "a",
-                                      "newStatus": "published"}),
-    ("updateUnpublishedEntryStatus", {"collection": "articles", "slug": "no-such",
-                                      "newStatus": "pending_review"}),
+    (
+        "updateUnpublishedEntryStatus",
+        {"collection": "articles", "slug": "a", "newStatus": "published"},
+    ),
+    (
+        "updateUnpublishedEntryStatus",
+        {"collection": "articles", "slug": "no-such", "newStatus": "pending_review"},
+    ),
     ("publishUnpublishedEntry", {"collection": "articles"}),
     ("publishUnpublishedEntry", {"collection": "articles", "slug": "no-such"}),
     ("deleteUnpublishedEntry", {"collection": "articles", "slug": "../../x"}),
@@ -465,16 +603,29 @@ BAD_PARAMS: list[tuple[str, Any]] = [
     ("persistEntry", {"dataFiles": [{"path": "pages/a.json", "raw": "{}"}]}),
     ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": "[1]"}]}),
     ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": "{not json"}]}),
-    ("persistEntry", {"dataFiles": [{"path": "articles/a.json",
-                                     "raw": json.dumps({**article(), "slug": "b"})}]}),
-    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw()}],
-                      "options": {"useWorkflow": False}}),
-    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw(),
-                                     "newPath": "articles/b.json"}]}),
-    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw()}],
-                      "assets": [{"path": "media/a.png", "content": "AA"}]}),
-    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw()}],
-                      "options": "yes"}),
+    (
+        "persistEntry",
+        {"dataFiles": [{"path": "articles/a.json", "raw": json.dumps({**article(), "slug": "b"})}]},
+    ),
+    (
+        "persistEntry",
+        {
+            "dataFiles": [{"path": "articles/a.json", "raw": raw()}],
+            "options": {"useWorkflow": False},
+        },
+    ),
+    (
+        "persistEntry",
+        {"dataFiles": [{"path": "articles/a.json", "raw": raw(), "newPath": "articles/b.json"}]},
+    ),
+    (
+        "persistEntry",
+        {
+            "dataFiles": [{"path": "articles/a.json", "raw": raw()}],
+            "assets": [{"path": "media/a.png", "content": "AA"}],
+        },
+    ),
+    ("persistEntry", {"dataFiles": [{"path": "articles/a.json", "raw": raw()}], "options": "yes"}),
     ("deleteFiles", {"paths": []}),
     ("deleteFiles", {"paths": ["media/a.png"]}),
     ("getMedia", {"mediaFolder": {}}),
@@ -490,8 +641,7 @@ BAD_PARAMS: list[tuple[str, Any]] = [
 @pytest.mark.parametrize(("action", "params"), BAD_PARAMS)
 def test_bad_params_are_a_problem_never_a_server_error(eve, git, action, params):
     before = git("for-each-ref")
-    response = eve.post("/api/v1/decap", json={"action": action, "params": params},
-                        headers=OWN)
+    response = eve.post("/api/v1/decap", json={"action": action, "params": params}, headers=OWN)
     assert 400 <= response.status_code < 500, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["error"]
@@ -500,28 +650,39 @@ def test_bad_params_are_a_problem_never_a_server_error(eve, git, action, params)
 
 def test_every_action_is_covered_and_broken_requests_are_problems(eve):
     assert {action for action, _ in BAD_PARAMS} | {"info", "unpublishedEntries"} == set(ACTIONS)
-    for body, status in [({"params": {}}, 400), ({"action": "launchMissiles"}, 422),
-                         ({"action": "getEntry", "params": "x"}, 422), ([1, 2], 400)]:
+    for body, status in [
+        ({"params": {}}, 400),
+        ({"action": "launchMissiles"}, 422),
+        ({"action": "getEntry", "params": "x"}, 422),
+        ([1, 2], 400),
+    ]:
         response = eve.post("/api/v1/decap", json=body, headers=OWN)
         assert response.status_code == status, body
         assert response.mimetype == "application/problem+json"
     broken = eve.post("/api/v1/decap", data="{", content_type="application/json", headers=OWN)
     assert broken.status_code == 400
-    form = eve.post("/api/v1/decap", data="a=b", headers=OWN,
-                    content_type="application/x-www-form-urlencoded")
+    form = eve.post(
+        "/api/v1/decap", data="a=b", headers=OWN, content_type="application/x-www-form-urlencoded"
+    )
     assert form.status_code == 415
 
 
-def test_the_workbench_links_a_translation_and_refuses_a_translation_of_a_translation(
-        eve, git):
+def test_the_workbench_links_a_translation_and_refuses_a_translation_of_a_translation(eve, git):
     persist(eve, "summit", {**article("Summit opens"), "language": "en"})
-    done = persist(eve, "summit-ru", {**article("Саммит открылся"), "language": "ru",
-                                      "translation_of": "summit"})
+    done = persist(
+        eve,
+        "summit-ru",
+        {**article("Саммит открылся"), "language": "ru", "translation_of": "summit"},
+    )
     assert done["slug"] == "summit-ru"
     stored = json.loads(git("show", f"main:{layout.article_path('summit-ru')}"))
     assert stored["translation_of"] == "summit"
     before = git("rev-parse", "main")
-    problem = persist(eve, "summit-uk", {**article("Саміт"), "language": "uk",
-                                         "translation_of": "summit-ru"}, expect=422)
+    problem = persist(
+        eve,
+        "summit-uk",
+        {**article("Саміт"), "language": "uk", "translation_of": "summit-ru"},
+        expect=422,
+    )
     assert "translation of a translation" in problem["errors"]["translation_of"][0]
     assert git("rev-parse", "main") == before

@@ -19,11 +19,17 @@ PUBLIC = "/api/v1/articles"
 
 def story(title, **fields):
     body = [
-        {"type": "paragraph", "text": "The river rose overnight. Forecasters had warned of "
-                                      "rain for days. Volunteers filled sandbags at dawn."},
+        {
+            "type": "paragraph",
+            "text": "The river rose overnight. Forecasters had warned of "
+            "rain for days. Volunteers filled sandbags at dawn.",
+        },
         {"type": "heading", "text": "What happens next", "level": 2},
-        {"type": "paragraph", "text": "The council will meet on Friday to discuss the flood "
-                                      "defences. Residents can ask questions at the library."},
+        {
+            "type": "paragraph",
+            "text": "The council will meet on Friday to discuss the flood "
+            "defences. Residents can ask questions at the library.",
+        },
     ]
     return {"title": title, "body": body, **fields}
 
@@ -32,21 +38,34 @@ def story(title, **fields):
 def newsroom(client, editor_token):
     """Three published stories (oldest first), one draft, one changed after publishing."""
     slugs = []
-    for i, fields in enumerate([
-        {"section": "local", "tags": ["Flood"], "authors": [{"name": "Rita Reporter"}]},
-        {"section": "politics", "tags": ["council"], "language": "de",
-         "summary": "Der Rat tagt."},
-        {"section": "local", "tags": ["flood", "river"], "source": {"name": "Wire"}},
-    ]):
-        created = client.post(MANAGE, json=story(f"Story number {i}", **fields),
-                              headers=editor_token).get_json()
+    for i, fields in enumerate(
+        [
+            {"section": "local", "tags": ["Flood"], "authors": [{"name": "Rita Reporter"}]},
+            {
+                "section": "politics",
+                "tags": ["council"],
+                "language": "de",
+                "summary": "Der Rat tagt.",
+            },
+            {"section": "local", "tags": ["flood", "river"], "source": {"name": "Wire"}},
+        ]
+    ):
+        created = client.post(
+            MANAGE, json=story(f"Story number {i}", **fields), headers=editor_token
+        ).get_json()
         client.post(f"{MANAGE}/{created['slug']}/publish", headers=editor_token)
         slugs.append(created["slug"])
-    draft = client.post(MANAGE, json=article("Secret embargoed draft", tags=["flood"],
-                                             section="local"), headers=editor_token)
+    draft = client.post(
+        MANAGE,
+        json=article("Secret embargoed draft", tags=["flood"], section="local"),
+        headers=editor_token,
+    )
     changed = client.get(f"{MANAGE}/{slugs[0]}", headers=editor_token)
-    client.patch(f"{MANAGE}/{slugs[0]}", json={"title": "Unpublished new headline"},
-                 headers={**editor_token, "If-Match": changed.headers["ETag"]})
+    client.patch(
+        f"{MANAGE}/{slugs[0]}",
+        json={"title": "Unpublished new headline"},
+        headers={**editor_token, "If-Match": changed.headers["ETag"]},
+    )
     return {"live": slugs, "draft": draft.get_json()["slug"]}
 
 
@@ -66,7 +85,8 @@ def test_one_article_with_reading_aids_and_neighbours(client, newsroom):
     generated = client.get(f"{PUBLIC}/{third}").get_json()
     assert generated["summary_generated"] is True
     assert generated["summary"] and generated["summary"] in " ".join(
-        b.get("text", "") for b in generated["body"])
+        b.get("text", "") for b in generated["body"]
+    )
     assert client.get(f"{PUBLIC}/{third}").get_json()["next"] is None
 
 
@@ -110,8 +130,7 @@ def every_page(client, query: str, per_page: int = 7) -> tuple[list[str], int]:
     return slugs, total
 
 
-def test_every_filter_and_combination_lists_the_live_articles_newest_first(client,
-                                                                           editor_token):
+def test_every_filter_and_combination_lists_the_live_articles_newest_first(client, editor_token):
     rng = random.Random(11)
     docs: dict[str, dict] = {}
     order: list[str] = []  # publication order; many share a second, so ties are exercised
@@ -119,18 +138,20 @@ def test_every_filter_and_combination_lists_the_live_articles_newest_first(clien
         fields = {
             "section": rng.choice(["local", "world", "sport"]),
             "tags": rng.sample(["flood", "river", "council", "budget"], rng.randint(0, 2)),
-            "authors": [{"name": n} for n in rng.sample(["Rita Reporter", "Sam Stringer"],
-                                                        rng.randint(0, 2))],
+            "authors": [
+                {"name": n}
+                for n in rng.sample(["Rita Reporter", "Sam Stringer"], rng.randint(0, 2))
+            ],
             "language": rng.choice(["en", "de"]),
         }
         if i % 5 == 0:
             fields["summary"] = "A storm warning for the harbour."
-        slug = client.post(MANAGE, json=story(f"Story {i}", **fields),
-                           headers=editor_token).get_json()["slug"]
+        slug = client.post(
+            MANAGE, json=story(f"Story {i}", **fields), headers=editor_token
+        ).get_json()["slug"]
         docs[slug] = fields
         if i % 9 != 4:  # a few stay drafts
-            assert client.post(f"{MANAGE}/{slug}/publish", headers=editor_token).status_code \
-                == 200
+            assert client.post(f"{MANAGE}/{slug}/publish", headers=editor_token).status_code == 200
             order.append(slug)
     for slug in order[3:6]:
         client.post(f"{MANAGE}/{slug}/unpublish", headers=editor_token)
@@ -147,25 +168,41 @@ def test_every_filter_and_combination_lists_the_live_articles_newest_first(clien
         "language": lambda d, v: d["language"] == v,
         "q": lambda d, v: "summary" in d,
     }
-    values = {"tag": "river", "author": "sam stringer", "section": "local", "language": "de",
-              "q": "harbour"}
-    combinations = [()] + [(n,) for n in checks] + [
-        ("tag", "section"), ("tag", "author"), ("section", "language"), ("author", "section"),
-        ("tag", "language", "author"), ("q", "tag"), ("q", "section")]
+    values = {
+        "tag": "river",
+        "author": "sam stringer",
+        "section": "local",
+        "language": "de",
+        "q": "harbour",
+    }
+    combinations = (
+        [()]
+        + [(n,) for n in checks]
+        + [
+            ("tag", "section"),
+            ("tag", "author"),
+            ("section", "language"),
+            ("author", "section"),
+            ("tag", "language", "author"),
+            ("q", "tag"),
+            ("q", "section"),
+        ]
+    )
     for names in combinations:
         query = "&".join(f"{n}={values[n]}" for n in names)
-        expected = [s for s in reversed(order)
-                    if all(checks[n](docs[s], values[n]) for n in names)]
+        expected = [s for s in reversed(order) if all(checks[n](docs[s], values[n]) for n in names)]
         assert expected, names
         assert every_page(client, query) == (expected, len(expected)), names
 
 
-def test_a_list_total_follows_every_publication(client, editor_token, git, repo,
-                                                tmp_path: Path, newsroom):
+def test_a_list_total_follows_every_publication(
+    client, editor_token, git, repo, tmp_path: Path, newsroom
+):
     first, _, third = newsroom["live"]
     assert every_page(client, "tag=flood", per_page=1) == ([third, first], 2)
-    slug = client.post(MANAGE, json=story("Flood update", tags=["flood"]),
-                       headers=editor_token).get_json()["slug"]
+    slug = client.post(
+        MANAGE, json=story("Flood update", tags=["flood"]), headers=editor_token
+    ).get_json()["slug"]
     client.post(f"{MANAGE}/{slug}/publish", headers=editor_token)
     assert every_page(client, "tag=flood", per_page=1) == ([slug, third, first], 3)
     client.post(f"{MANAGE}/{slug}/unpublish", headers=editor_token)
@@ -178,8 +215,9 @@ def test_a_list_total_follows_every_publication(client, editor_token, git, repo,
     assert every_page(client, "tag=flood", per_page=1) == ([third], 1)
 
 
-def test_a_list_item_is_the_article_without_body_and_neighbours(client, git, repo,
-                                                                 tmp_path: Path, newsroom):
+def test_a_list_item_is_the_article_without_body_and_neighbours(
+    client, git, repo, tmp_path: Path, newsroom
+):
     # one article gets a field no schema knows, by plain git on both lines: it is no longer
     # a valid article, so it is not delivered at all (tests/test_read_side.py has the rest)
     slug = newsroom["live"][2]
@@ -199,13 +237,22 @@ def test_a_list_item_is_the_article_without_body_and_neighbours(client, git, rep
     for item in listed:
         whole = client.get(f"{PUBLIC}/{item['slug']}").get_json()
         assert item == {k: v for k, v in whole.items() if k not in ("body", "previous", "next")}
-        assert set(item) >= {"title", "summary", "summary_generated", "word_count",
-                             "reading_time_minutes", "published_at", "updated_at", "revision"}
+        assert set(item) >= {
+            "title",
+            "summary",
+            "summary_generated",
+            "word_count",
+            "reading_time_minutes",
+            "published_at",
+            "updated_at",
+            "revision",
+        }
     assert "do not print" not in json.dumps(listed) and "rita@" not in json.dumps(listed)
 
 
 def test_an_article_deleted_from_main_by_plain_git_is_no_longer_delivered(
-        client, git, repo, tmp_path: Path, newsroom):
+    client, git, repo, tmp_path: Path, newsroom
+):
     first, second, third = newsroom["live"]
     work = tmp_path / "clone"
     git("clone", "-q", "--branch", "main", str(repo), str(work), cwd=tmp_path)
@@ -232,8 +279,7 @@ def test_history_of_published_versions(client, editor_token, newsroom):
     first = newsroom["live"][0]
     client.post(f"{MANAGE}/{first}/publish", headers=editor_token)
     history = client.get(f"{PUBLIC}/{first}/history").get_json()
-    assert [v["title"] for v in history["items"]] == ["Unpublished new headline",
-                                                       "Story number 0"]
+    assert [v["title"] for v in history["items"]] == ["Unpublished new headline", "Story number 0"]
     old = history["items"][1]["revision"]
     then = client.get(f"{PUBLIC}/{first}/history/{old[:8]}")
     assert then.status_code == 200 and then.get_json()["title"] == "Story number 0"
@@ -247,7 +293,11 @@ def test_sync_deltas_list_changes_and_deletions(client, editor_token, newsroom):
     assert everything["deleted"] == []
     token = everything["next_token"]
     assert client.get(f"/api/v1/sync?token={token}").get_json() == {
-        "changed": [], "deleted": [], "next_token": token, "has_more": False}
+        "changed": [],
+        "deleted": [],
+        "next_token": token,
+        "has_more": False,
+    }
 
     client.post(f"{MANAGE}/{first}/publish", headers=editor_token)
     client.post(f"{MANAGE}/{second}/unpublish", headers=editor_token)
@@ -268,15 +318,21 @@ def test_feeds_parse_with_a_real_parser(client, newsroom):
     assert atom.mimetype == "application/atom+xml"
     parsed = feedparser.parse(atom.data)
     assert not parsed.bozo
-    assert [e.title for e in parsed.entries] == ["Story number 2", "Story number 1",
-                                                  "Story number 0"]
+    assert [e.title for e in parsed.entries] == [
+        "Story number 2",
+        "Story number 1",
+        "Story number 0",
+    ]
     assert parsed.entries[0].link.endswith(f"/api/v1/articles/{newsroom['live'][2]}")
     as_json = client.get("/feed.json")
     assert as_json.mimetype == "application/feed+json"
     feed = json.loads(as_json.data)
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
-    assert [i["title"] for i in feed["items"]] == ["Story number 2", "Story number 1",
-                                                   "Story number 0"]
+    assert [i["title"] for i in feed["items"]] == [
+        "Story number 2",
+        "Story number 1",
+        "Story number 0",
+    ]
     assert all(item["id"] and item["url"] and item["content_html"] for item in feed["items"])
     sitemap = client.get("/sitemap.xml").get_data(as_text=True)
     assert sitemap.count("<loc>") == 3 or sitemap.count(":loc>") == 3
@@ -287,21 +343,30 @@ def test_caching_headers_and_conditional_requests(client, editor_token, newsroom
     first = client.get(url)
     etag = first.headers["ETag"]
     assert re.fullmatch(r'"[^"]+"', etag)  # strong
-    assert first.headers["Cache-Control"] == (
-        "public, max-age=60, stale-while-revalidate=300")
+    assert first.headers["Cache-Control"] == ("public, max-age=60, stale-while-revalidate=300")
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
-    for path in (PUBLIC, "/api/v1/sync", "/feed.xml", "/feed.json", "/sitemap.xml",
-                 f"{url}/history"):
+    for path in (
+        PUBLIC,
+        "/api/v1/sync",
+        "/feed.xml",
+        "/feed.json",
+        "/sitemap.xml",
+        f"{url}/history",
+    ):
         response = client.get(path)
         assert response.headers.get("ETag"), path
-        assert client.get(path, headers={"If-None-Match": response.headers["ETag"]}
-                          ).status_code == 304, path
+        assert (
+            client.get(path, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+        ), path
     # a new publication changes the answer at once, never a stale copy
     etag_before = client.get(url).headers["ETag"]
     current = client.get(f"{MANAGE}/{newsroom['live'][1]}", headers=editor_token)
-    client.patch(f"{MANAGE}/{newsroom['live'][1]}", json={"title": "Fresh"},
-                 headers={**editor_token, "If-Match": current.headers["ETag"]})
+    client.patch(
+        f"{MANAGE}/{newsroom['live'][1]}",
+        json={"title": "Fresh"},
+        headers={**editor_token, "If-Match": current.headers["ETag"]},
+    )
     assert client.get(url).headers["ETag"] == etag_before  # a draft edit is not live
     client.post(f"{MANAGE}/{newsroom['live'][1]}/publish", headers=editor_token)
     fresh = client.get(url, headers={"If-None-Match": etag_before})
@@ -311,47 +376,55 @@ def test_caching_headers_and_conditional_requests(client, editor_token, newsroom
 def test_cache_control_is_configurable(repo, newsroom):
     from cms.web import create_app
 
-    app = create_app({"REPO": str(repo), "TESTING": True,
-                      "DELIVERY_CACHE_CONTROL": "public, max-age=5"})
+    app = create_app(
+        {"REPO": str(repo), "TESTING": True, "DELIVERY_CACHE_CONTROL": "public, max-age=5"}
+    )
     response = app.test_client().get(PUBLIC)
     assert response.headers["Cache-Control"] == "public, max-age=5"
 
 
-def test_cors_is_open_for_delivery_and_closed_for_management(client, repo, editor_token,
-                                                             newsroom):
+def test_cors_is_open_for_delivery_and_closed_for_management(client, repo, editor_token, newsroom):
     origin = {"Origin": "https://frontend.example"}
     assert client.get(PUBLIC, headers=origin).headers["Access-Control-Allow-Origin"] == "*"
-    assert client.get("/feed.json", headers=origin).headers[
-        "Access-Control-Allow-Origin"] == "*"
+    assert client.get("/feed.json", headers=origin).headers["Access-Control-Allow-Origin"] == "*"
     manage = client.get(MANAGE, headers={**origin, **editor_token})
     assert "Access-Control-Allow-Origin" not in manage.headers
     from cms.web import create_app
 
-    allowed = create_app({"REPO": str(repo), "TESTING": True,
-                          "MANAGE_CORS_ORIGINS": "https://editor.example"}).test_client()
-    response = allowed.get(MANAGE, headers={"Origin": "https://editor.example",
-                                            **editor_token})
+    allowed = create_app(
+        {"REPO": str(repo), "TESTING": True, "MANAGE_CORS_ORIGINS": "https://editor.example"}
+    ).test_client()
+    response = allowed.get(MANAGE, headers={"Origin": "https://editor.example", **editor_token})
     assert response.headers["Access-Control-Allow-Origin"] == "https://editor.example"
     other = allowed.get(MANAGE, headers={**origin, **editor_token})
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
 def public_routes(app):
-    return sorted({str(rule) for rule in app.url_map.iter_rules()
-                   # the preview of drafts needs a token, like the management API
-                   if not str(rule).startswith(("/api/v1/manage", "/static",
-                                                "/api/v1/preview/articles"))
-                   and "GET" in (rule.methods or ())})
+    return sorted(
+        {
+            str(rule)
+            for rule in app.url_map.iter_rules()
+            # the preview of drafts needs a token, like the management API
+            if not str(rule).startswith(("/api/v1/manage", "/static", "/api/v1/preview/articles"))
+            and "GET" in (rule.methods or ())
+        }
+    )
 
 
-def test_no_draft_and_no_email_leaks_through_any_public_endpoint(app, client, editor_token,
-                                                                 newsroom, store):
+def test_no_draft_and_no_email_leaks_through_any_public_endpoint(
+    app, client, editor_token, newsroom, store
+):
     live = newsroom["live"]
     # also a scheduled, an unpublished and a deleted article
-    scheduled = client.post(MANAGE, json=article("Scheduled embargoed story"),
-                            headers=editor_token).get_json()["slug"]
-    client.post(f"{MANAGE}/{scheduled}/publish", json={"publish_at": "2099-01-01T00:00:00Z"},
-                headers=editor_token)
+    scheduled = client.post(
+        MANAGE, json=article("Scheduled embargoed story"), headers=editor_token
+    ).get_json()["slug"]
+    client.post(
+        f"{MANAGE}/{scheduled}/publish",
+        json={"publish_at": "2099-01-01T00:00:00Z"},
+        headers=editor_token,
+    )
     client.post(f"{MANAGE}/{live[1]}/unpublish", headers=editor_token)
     etag = client.get(f"{MANAGE}/{live[2]}", headers=editor_token).headers["ETag"]
     client.delete(f"{MANAGE}/{live[2]}", headers={**editor_token, "If-Match": etag})
@@ -375,19 +448,22 @@ def test_no_draft_and_no_email_leaks_through_any_public_endpoint(app, client, ed
                 assert response.status_code == 404, url
                 never = client.get(url.replace(asked, "never-existed"))
                 assert text.replace(asked, "X") == never.get_data(as_text=True).replace(
-                    "never-existed", "X"), url
+                    "never-existed", "X"
+                ), url
                 text = text.replace(asked, "")
             for slug in hidden:
                 assert slug not in text, (url, slug)
-            for words in ("Secret embargoed draft", "Scheduled embargoed story",
-                          "Unpublished new headline"):
+            for words in (
+                "Secret embargoed draft",
+                "Scheduled embargoed story",
+                "Unpublished new headline",
+            ):
                 assert words not in text, url
             seen += 1
     assert seen >= 20
 
 
-def test_a_plain_git_push_to_published_is_delivered(client, git, repo, tmp_path: Path,
-                                                    newsroom):
+def test_a_plain_git_push_to_published_is_delivered(client, git, repo, tmp_path: Path, newsroom):
     work = tmp_path / "clone"
     git("clone", "-q", "--branch", "published", str(repo), str(work), cwd=tmp_path)
     path = work / layout.article_path(newsroom["live"][1])

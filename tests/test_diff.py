@@ -41,8 +41,10 @@ def test_removing_the_tail_of_a_list_removes_the_last_first() -> None:
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 3) | st.text("ab/~", max_size=2),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text("ab/~", max_size=2), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text("ab/~", max_size=2), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 

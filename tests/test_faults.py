@@ -192,36 +192,41 @@ def assert_whole(repo: Path) -> None:
     assert cms_check_problems(repo) == []
 
 
-def create(client: Any, headers: dict[str, str], slug: str, base: str = "",
-           publish: bool = False) -> str:
+def create(
+    client: Any, headers: dict[str, str], slug: str, base: str = "", publish: bool = False
+) -> str:
     """Create (and publish) an article; return its ETag."""
-    r = client.post(base + URL, json=article(f"Story {slug}", slug=slug, summary=slug),
-                    headers=headers)
+    r = client.post(
+        base + URL, json=article(f"Story {slug}", slug=slug, summary=slug), headers=headers
+    )
     assert answer(r)[0] == 201, answer(r)
     if publish:
         assert answer(client.post(f"{base}{URL}/{slug}/publish", headers=headers))[0] == 200
     return r.headers["ETag"]
 
 
-def writes(client: Any, headers: dict[str, str], kept: str, draft: str, base: str = ""
-           ) -> dict[str, Callable[[], Any]]:
+def writes(
+    client: Any, headers: dict[str, str], kept: str, draft: str, base: str = ""
+) -> dict[str, Callable[[], Any]]:
     """One of each kind of save, on a published article `kept` and a draft `draft`."""
     h = {**headers, "If-Match": "*"}
     return {
-        "create": lambda: client.post(base + URL, json=article("Never saved", slug="never"),
-                                      headers=headers),
-        "patch": lambda: client.patch(f"{base}{URL}/{kept}", json={"summary": "not saved"},
-                                      headers=h),
-        "put": lambda: client.put(f"{base}{URL}/{draft}",
-                                  json=article("Not saved", slug=draft), headers=h),
+        "create": lambda: client.post(
+            base + URL, json=article("Never saved", slug="never"), headers=headers
+        ),
+        "patch": lambda: client.patch(
+            f"{base}{URL}/{kept}", json={"summary": "not saved"}, headers=h
+        ),
+        "put": lambda: client.put(
+            f"{base}{URL}/{draft}", json=article("Not saved", slug=draft), headers=h
+        ),
         "publish": lambda: client.post(f"{base}{URL}/{draft}/publish", headers=headers),
         "unpublish": lambda: client.post(f"{base}{URL}/{kept}/unpublish", headers=headers),
         "delete": lambda: client.delete(f"{base}{URL}/{draft}", headers=h),
     }
 
 
-def read_problems(client: Any, headers: dict[str, str], kept: str, base: str = ""
-                  ) -> list[str]:
+def read_problems(client: Any, headers: dict[str, str], kept: str, base: str = "") -> list[str]:
     """Reads of an existing article, lists and health: each must be a 200 with the right
     content. Returns what is wrong."""
     found = []
@@ -242,8 +247,11 @@ def read_problems(client: Any, headers: dict[str, str], kept: str, base: str = "
 
 
 def commits_since(repo: Path, since: str | None, line: str = "main") -> int:
-    out = subprocess.run(["git", "--git-dir", str(repo), "rev-list", "--count",
-                          f"{since}..refs/heads/{line}"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "--git-dir", str(repo), "rev-list", "--count", f"{since}..refs/heads/{line}"],
+        capture_output=True,
+        text=True,
+    )
     return int(out.stdout)
 
 
@@ -260,8 +268,10 @@ def test_full_disk_every_save_is_a_clean_503_and_the_next_one_succeeds(tmp_path)
             before = state(repo)
             filler = Filler(disk)
             filler.fill()
-            details = {name: assert_unavailable(save(), disk)
-                       for name, save in writes(client, headers, "kept", "draft").items()}
+            details = {
+                name: assert_unavailable(save(), disk)
+                for name, save in writes(client, headers, "kept", "draft").items()
+            }
             print(f"\nfull disk: {len(details)} saves refused: {set(details.values())}")
             problems = read_problems(client, headers, "kept")
             assert_untouched(repo, before)
@@ -269,15 +279,20 @@ def test_full_disk_every_save_is_a_clean_503_and_the_next_one_succeeds(tmp_path)
 
             filler.clear()
             create(client, headers, "after")
-            r = client.patch(f"{URL}/kept", json={"summary": "kept"}, headers={
-                **headers, "If-Match": "*"})  # unchanged: no commit
+            r = client.patch(
+                f"{URL}/kept", json={"summary": "kept"}, headers={**headers, "If-Match": "*"}
+            )  # unchanged: no commit
             assert r.status_code == 200
-            r = client.patch(f"{URL}/draft", json={"summary": "saved"}, headers={
-                **headers, "If-Match": "*"})
+            r = client.patch(
+                f"{URL}/draft", json={"summary": "saved"}, headers={**headers, "If-Match": "*"}
+            )
             assert r.status_code == 200
             assert commits_since(repo, before["main"]) == 2
-            assert summaries_on(repo, "main")[0] == {"kept": "kept", "draft": "saved",
-                                                     "after": "after"}
+            assert summaries_on(repo, "main")[0] == {
+                "kept": "kept",
+                "draft": "saved",
+                "after": "after",
+            }
             assert_whole(repo)
             assert problems == [], "reads failed while the disk was full"
         finally:
@@ -301,36 +316,45 @@ def test_disk_filling_up_in_the_middle_of_a_save(tmp_path):
                 filler.fill()
                 filler.free(pages)
                 slug = f"saved-with-{pages}-pages-free"
-                r = client.post(URL, json=article("Tight", slug=slug, summary=slug),
-                                headers=headers)
+                r = client.post(
+                    URL, json=article("Tight", slug=slug, summary=slug), headers=headers
+                )
                 read = client.get(f"{URL}/{slug}", headers=headers)
                 listed = client.get(URL, headers=headers, query_string={"per_page": 100})
                 committed = commits_since(repo, before["main"])
-                outcomes[pages] = (f"{r.status_code}, {'committed' if committed else 'nothing'}"
-                                   f", then GET {read.status_code}, list {listed.status_code}")
+                outcomes[pages] = (
+                    f"{r.status_code}, {'committed' if committed else 'nothing'}"
+                    f", then GET {read.status_code}, list {listed.status_code}"
+                )
                 if r.status_code == 503:
                     assert_unavailable(r, disk)
                     if committed:
                         problems.append(f"{pages} pages: 503, but the save was committed")
                 elif r.status_code != 201 or committed != 1:
-                    problems.append(f"{pages} pages: {r.status_code} "
-                                    f"{r.get_data(as_text=True)[:200]}, {committed} commits")
+                    problems.append(
+                        f"{pages} pages: {r.status_code} "
+                        f"{r.get_data(as_text=True)[:200]}, {committed} commits"
+                    )
                 if committed == 0:
                     assert_untouched(repo, before)
                 if read.status_code not in ((200 if committed else 404), 503):
-                    problems.append(f"{pages} pages: GET {read.status_code} "
-                                    f"(committed: {committed})")
+                    problems.append(
+                        f"{pages} pages: GET {read.status_code} (committed: {committed})"
+                    )
                 elif read.status_code == 200 and read.get_json()["summary"] != slug:
                     problems.append(f"{pages} pages: GET shows {read.get_json()['summary']}")
                 if listed.status_code not in (200, 503):
                     problems.append(f"{pages} pages: list {listed.status_code}")
                 assert leftovers(repo)[0] == [] and fsck_problems(repo) == []
                 filler.clear()
-            print(f"\nsave with N pages ({PAGE} bytes) free -> " + "".join(
-                f"\n  {n}: {o}" for n, o in outcomes.items()))
+            print(
+                f"\nsave with N pages ({PAGE} bytes) free -> "
+                + "".join(f"\n  {n}: {o}" for n, o in outcomes.items())
+            )
             listed = client.get(URL, headers=headers, query_string={"per_page": 100})
             assert {a["slug"]: a["summary"] for a in listed.get_json()["items"]} == (
-                summaries_on(repo, "main")[0])
+                summaries_on(repo, "main")[0]
+            )
             assert_whole(repo)
             assert any(o.startswith("503") for o in outcomes.values())
             assert outcomes[max(outcomes)].startswith("201")
@@ -388,8 +412,9 @@ def read_only_repository(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
 
 
 def _options(where: Path) -> list[str]:
-    out = subprocess.run(["findmnt", "-n", "-o", "OPTIONS", "--target", str(where)],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["findmnt", "-n", "-o", "OPTIONS", "--target", str(where)], capture_output=True, text=True
+    ).stdout
     return out.strip().split(",")
 
 
@@ -413,8 +438,10 @@ def test_read_only_repository_refuses_saves_and_recovers(via, tmp_path):
             before = state(repo)
             remount(disk, "ro")
             assert "ro" in _options(disk)
-            details = {assert_unavailable(save(), disk)
-                       for save in writes(client, headers, "kept", "draft", base).values()}
+            details = {
+                assert_unavailable(save(), disk)
+                for save in writes(client, headers, "kept", "draft", base).values()
+            }
             print(f"\nread-only repository ({via}): {details}")
             assert read_problems(client, headers, "kept", base) == []
             assert state(repo) == before
@@ -498,15 +525,17 @@ def test_repository_goes_read_only_in_the_middle_of_a_save(when, tmp_path, monke
                     real_swap(*args, **kwargs)
 
                 monkeypatch.setattr(cms.git.refs, "compare_and_swap", compare_and_swap)
-            r = client.patch(f"{URL}/kept", json={"summary": "half"},
-                             headers={**headers, "If-Match": "*"})
+            r = client.patch(
+                f"{URL}/kept", json={"summary": "half"}, headers={**headers, "If-Match": "*"}
+            )
             assert not armed[0], "the fault was not injected"
             assert_unavailable(r, disk)
             assert read_problems(client, headers, "kept") == []
             assert_untouched(repo, before)
             remount(disk, "rw")
-            r = client.patch(f"{URL}/kept", json={"summary": "whole"},
-                             headers={**headers, "If-Match": "*"})
+            r = client.patch(
+                f"{URL}/kept", json={"summary": "whole"}, headers={**headers, "If-Match": "*"}
+            )
             assert r.status_code == 200
             assert commits_since(repo, before["main"]) == 1
             assert_whole(repo)
@@ -534,8 +563,11 @@ def test_index_on_a_full_disk_answers_correctly_or_503_never_500(tmp_path):
             filler.fill()
             h = {**headers, "If-Match": "*"}
             seen = {
-                "create": client.post(URL, json=article("Indexless", slug="indexless",
-                                                        summary="indexless"), headers=headers),
+                "create": client.post(
+                    URL,
+                    json=article("Indexless", slug="indexless", summary="indexless"),
+                    headers=headers,
+                ),
                 "get new": client.get(f"{URL}/indexless", headers=headers),
                 "patch": client.patch(f"{URL}/kept", json={"summary": "kept 2"}, headers=h),
                 "get kept": client.get(f"{URL}/kept", headers=headers),
@@ -561,7 +593,8 @@ def test_index_on_a_full_disk_answers_correctly_or_503_never_500(tmp_path):
             assert {a["slug"]: a["summary"] for a in listed} == main
             live = client.get("/api/v1/articles").get_json()["items"]
             assert {a["slug"]: a["summary"] for a in live} == {
-                s: v for s, v in summaries_on(repo, "published")[0].items() if s in main}
+                s: v for s, v in summaries_on(repo, "published")[0].items() if s in main
+            }
             assert_whole(repo)
             assert problems == []
         finally:
@@ -571,11 +604,16 @@ def test_index_on_a_full_disk_answers_correctly_or_503_never_500(tmp_path):
 # -- a stale ref lock ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ref", "age"), [("main", 0.0), ("main", STALE_LOCK_SECONDS - 1),
-                                          ("main", STALE_LOCK_SECONDS + 1),
-                                          ("published", STALE_LOCK_SECONDS + 1)])
-def test_stale_ref_lock_left_by_a_crashed_writer(ref, age, repo, client, editor_token,
-                                                 created):
+@pytest.mark.parametrize(
+    ("ref", "age"),
+    [
+        ("main", 0.0),
+        ("main", STALE_LOCK_SECONDS - 1),
+        ("main", STALE_LOCK_SECONDS + 1),
+        ("published", STALE_LOCK_SECONDS + 1),
+    ],
+)
+def test_stale_ref_lock_left_by_a_crashed_writer(ref, age, repo, client, editor_token, created):
     """`refs/heads/<ref>.lock`, as a writer killed while holding it leaves it, `age` seconds
     old. The next write waits and then succeeds once the lock is older than the stale
     threshold, or fails with 503 within the lock wait; it never hangs."""
@@ -587,8 +625,11 @@ def test_stale_ref_lock_left_by_a_crashed_writer(ref, age, repo, client, editor_
 
     def save() -> Any:
         if ref == "main":
-            return client.patch(f"{URL}/{slug}", json={"summary": "after the lock"},
-                                headers={**editor_token, "If-Match": created["etag"]})
+            return client.patch(
+                f"{URL}/{slug}",
+                json={"summary": "after the lock"},
+                headers={**editor_token, "If-Match": created["etag"]},
+            )
         return client.post(f"{URL}/{slug}/publish", headers=editor_token)
 
     result: list[Any] = []
@@ -599,8 +640,10 @@ def test_stale_ref_lock_left_by_a_crashed_writer(ref, age, repo, client, editor_
     waited = time.monotonic() - began
     assert not worker.is_alive(), f"the write hung for {waited:.0f} s behind {lock.name}"
     r = result[0]
-    print(f"\n{ref}.lock {age:.0f} s old: {r.status_code} after {waited:.2f} s "
-          f"(stale after {STALE_LOCK_SECONDS:.0f} s, lock wait {LOCK_WAIT_SECONDS:.0f} s)")
+    print(
+        f"\n{ref}.lock {age:.0f} s old: {r.status_code} after {waited:.2f} s "
+        f"(stale after {STALE_LOCK_SECONDS:.0f} s, lock wait {LOCK_WAIT_SECONDS:.0f} s)"
+    )
     if r.status_code == 503:
         assert_unavailable(r, repo)
         assert waited <= LOCK_WAIT_SECONDS + 2

@@ -24,12 +24,15 @@ from cms.delivery.sitemap import sitemap
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-SITE = Site(title="The Example Gazette", home_url="https://news.example.org/",
-            article_url="https://news.example.org/articles/{slug}")
+SITE = Site(
+    title="The Example Gazette",
+    home_url="https://news.example.org/",
+    article_url="https://news.example.org/articles/{slug}",
+)
 FEED_URL = "https://news.example.org/feed.xml"
 HOSTILE_TITLE = "<script>alert('x')</script> & Sons \"quoted\" ]]> done"
 GERMAN = "Bäckerei Sonnenkorn – Grüße"
-PARAGRAPH = "Bread & <butter> \"daily\" ]]> — at 5 < 6"
+PARAGRAPH = 'Bread & <butter> "daily" ]]> — at 5 < 6'
 
 # The JSON Feed 1.1 rules a reader relies on (https://jsonfeed.org/version/1.1).
 JSON_FEED_SCHEMA: dict[str, Any] = {
@@ -78,8 +81,7 @@ JSON_FEED_SCHEMA: dict[str, Any] = {
 }
 
 
-def article(slug: str, title: str, *, published: str, updated: str, **extra: Any
-            ) -> dict[str, Any]:
+def article(slug: str, title: str, *, published: str, updated: str, **extra: Any) -> dict[str, Any]:
     return {
         "slug": slug,
         "title": title,
@@ -99,33 +101,56 @@ def articles() -> list[dict[str, Any]]:
     """Three articles, newest first; the oldest was edited most recently."""
     return [
         article(
-            "bakery-opens", GERMAN,
-            published="2026-11-28T10:00:00Z", updated="2026-11-28T11:30:00Z",
-            summary="Frische Brötchen ab 6 Uhr.", section="local", language="en",
+            "bakery-opens",
+            GERMAN,
+            published="2026-11-28T10:00:00Z",
+            updated="2026-11-28T11:30:00Z",
+            summary="Frische Brötchen ab 6 Uhr.",
+            section="local",
+            language="en",
             tags=["Food & Drink", "Läden"],
-            authors=[{"name": "Jürgen Groß", "url": "https://news.example.org/people/jg",
-                      "email": "jgross@news.example.org"},
-                     {"name": "Ana Silva", "email": "ana@example.com", "phone": "555"}],
-            image={"src": "https://cdn.example.org/bakery.jpg", "alt": "Loaves",
-                   "caption": "The counter", "credit": "Photo: K. Lee"},
+            authors=[
+                {
+                    "name": "Jürgen Groß",
+                    "url": "https://news.example.org/people/jg",
+                    "email": "jgross@news.example.org",
+                },
+                {"name": "Ana Silva", "email": "ana@example.com", "phone": "555"},
+            ],
+            image={
+                "src": "https://cdn.example.org/bakery.jpg",
+                "alt": "Loaves",
+                "caption": "The counter",
+                "credit": "Photo: K. Lee",
+            },
             body=[
                 {"type": "paragraph", "text": PARAGRAPH},
                 {"type": "heading", "text": "Opening <hours>", "level": 3},
                 {"type": "quote", "text": "Best rolls & buns", "cite": "A <neighbour>"},
                 {"type": "list", "items": ["Rye", "Spelt & oat"], "ordered": True},
-                {"type": "image", "src": "https://cdn.example.org/oven.jpg",
-                 "alt": 'The "big" oven', "caption": "Oven", "credit": "K. Lee"},
+                {
+                    "type": "image",
+                    "src": "https://cdn.example.org/oven.jpg",
+                    "alt": 'The "big" oven',
+                    "caption": "Oven",
+                    "credit": "K. Lee",
+                },
                 {"type": "embed", "url": "https://video.example.org/watch?v=1&t=2"},
             ],
         ),
         article(
-            "hostile-title", HOSTILE_TITLE,
-            published="2026-11-27T09:00:00Z", updated="2026-11-27T09:00:00Z",
-            tags=["<b>bold</b>"], authors=[{"name": "Ed <Itor> & Co", "email": "ed@x.org"}],
+            "hostile-title",
+            HOSTILE_TITLE,
+            published="2026-11-27T09:00:00Z",
+            updated="2026-11-27T09:00:00Z",
+            tags=["<b>bold</b>"],
+            authors=[{"name": "Ed <Itor> & Co", "email": "ed@x.org"}],
         ),
         article(
-            "old-news", "Old news",
-            published="2026-11-01T08:00:00Z", updated="2026-11-29T12:00:00Z",
+            "old-news",
+            "Old news",
+            published="2026-11-01T08:00:00Z",
+            updated="2026-11-29T12:00:00Z",
         ),
     ]
 
@@ -220,8 +245,7 @@ def test_atom_language_is_the_feeds_when_uniform_else_each_entrys(articles):
     root = ET.fromstring(atom(SITE, articles, FEED_URL))
     assert root.get(xml_lang) is None
     assert [e.get(xml_lang) for e in root.iter(f"{ATOM}entry")] == ["en", "de-AT", "en"]
-    assert parse_atom(atom(SITE, articles, FEED_URL)).entries[1].title_detail.language == (
-        "de-AT")
+    assert parse_atom(atom(SITE, articles, FEED_URL)).entries[1].title_detail.language == ("de-AT")
 
 
 def test_characters_xml_cannot_carry_are_dropped(articles):
@@ -250,14 +274,21 @@ def test_output_is_a_function_of_the_input(articles):
     seed and with every object's keys in another order; the feed's time is its newest entry's,
     not the clock's; and the input is not changed."""
     before = copy.deepcopy(articles)
-    here = [atom(SITE, articles, FEED_URL).decode(), json_feed(SITE, articles, FEED_URL),
-            sitemap(SITE, articles).decode()]
+    here = [
+        atom(SITE, articles, FEED_URL).decode(),
+        json_feed(SITE, articles, FEED_URL),
+        sitemap(SITE, articles).decode(),
+    ]
     assert articles == before
     reordered = [dict(reversed(list(a.items()))) for a in articles]
     child = subprocess.run(
-        [sys.executable, "-c", FEEDS_IN_A_CHILD], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", FEEDS_IN_A_CHILD],
+        capture_output=True,
+        text=True,
+        check=True,
         input=json.dumps([dataclasses.asdict(SITE), reordered, FEED_URL]),
-        env={**os.environ, "PYTHONHASHSEED": "12345"})
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
     assert json.loads(child.stdout) == here
     assert parse_atom(here[0].encode()).feed.updated == "2026-11-29T12:00:00Z"
 
@@ -266,17 +297,24 @@ def test_output_is_a_function_of_the_input(articles):
 
 
 def test_body_html_renders_each_block_escaped():
-    rendered = body_html([
-        {"type": "paragraph", "text": "a < b & \"c\"\nnext line"},
-        {"type": "heading", "text": "H & h", "level": 4},
-        {"type": "quote", "text": "</blockquote><script>", "cite": "Q & A"},
-        {"type": "quote", "text": "uncited"},
-        {"type": "list", "items": ["<one>", "two"], "ordered": False},
-        {"type": "image", "src": "https://img.example/a.png?x=1&y=2", "alt": 'say "hi"',
-         "caption": "Cap <tion>", "credit": "Cred & it"},
-        {"type": "image", "src": "https://img.example/b.png", "alt": "", "credit": "Only"},
-        {"type": "embed", "url": "https://video.example/v?a=1&b=2"},
-    ])
+    rendered = body_html(
+        [
+            {"type": "paragraph", "text": 'a < b & "c"\nnext line'},
+            {"type": "heading", "text": "H & h", "level": 4},
+            {"type": "quote", "text": "</blockquote><script>", "cite": "Q & A"},
+            {"type": "quote", "text": "uncited"},
+            {"type": "list", "items": ["<one>", "two"], "ordered": False},
+            {
+                "type": "image",
+                "src": "https://img.example/a.png?x=1&y=2",
+                "alt": 'say "hi"',
+                "caption": "Cap <tion>",
+                "credit": "Cred & it",
+            },
+            {"type": "image", "src": "https://img.example/b.png", "alt": "", "credit": "Only"},
+            {"type": "embed", "url": "https://video.example/v?a=1&b=2"},
+        ]
+    )
     assert rendered.split("\n") == [
         "<p>a &lt; b &amp; &quot;c&quot;<br>",
         "next line</p>",
@@ -292,33 +330,48 @@ def test_body_html_renders_each_block_escaped():
         '<p><a href="https://video.example/v?a=1&amp;b=2">'
         "https://video.example/v?a=1&amp;b=2</a></p>",
     ]
-    assert body_html([{"type": "list", "items": ["x"], "ordered": True}]) == (
-        "<ol><li>x</li></ol>")
+    assert body_html([{"type": "list", "items": ["x"], "ordered": True}]) == ("<ol><li>x</li></ol>")
     assert body_html([]) == ""
 
 
-@pytest.mark.parametrize("url", [
-    "javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)",
-    "data:text/html;base64,PHNjcmlwdD4=", "vbscript:x", "mailto:someone@example.org",
-    "//evil.example/x", "/relative/path", "https://user:pw@evil.example/",
-    "https://evil.example/a b", "https:///no-host", "ftp://files.example/x", "",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:x",
+        "mailto:someone@example.org",
+        "//evil.example/x",
+        "/relative/path",
+        "https://user:pw@evil.example/",
+        "https://evil.example/a b",
+        "https:///no-host",
+        "ftp://files.example/x",
+        "",
+    ],
+)
 def test_body_html_emits_only_http_urls(url):
-    rendered = body_html([
-        {"type": "image", "src": url, "alt": "pic", "caption": "c"},
-        {"type": "embed", "url": url},
-        {"type": "paragraph", "text": "kept"},
-    ])
+    rendered = body_html(
+        [
+            {"type": "image", "src": url, "alt": "pic", "caption": "c"},
+            {"type": "embed", "url": url},
+            {"type": "paragraph", "text": "kept"},
+        ]
+    )
     assert rendered == "<p>kept</p>"
 
 
 def test_body_html_leaves_out_unknown_blocks_and_bounds_heading_levels():
-    rendered = body_html([
-        {"type": "html", "html": "<script>alert(1)</script>"},
-        {"type": "heading", "text": "too deep", "level": 9},
-        {"type": "heading", "text": "too high", "level": 1},
-        "not a block",
-    ])
+    rendered = body_html(
+        [
+            {"type": "html", "html": "<script>alert(1)</script>"},
+            {"type": "heading", "text": "too deep", "level": 9},
+            {"type": "heading", "text": "too high", "level": 1},
+            "not a block",
+        ]
+    )
     assert rendered == "<h4>too deep</h4>\n<h2>too high</h2>"
 
 
@@ -390,12 +443,24 @@ def test_sitemap_lists_every_article_with_its_last_change(articles):
 
 
 def test_article_urls_escape_the_slug_and_keep_other_braces():
-    site = Site(title="t", home_url="https://x.example/",
-                article_url="https://x.example/a/{slug}?ref={feed}&x=1")
-    root = ET.fromstring(sitemap(site, [article("a b&c", "T", published="2026-01-01T00:00:00Z",
-                                                updated="2026-01-01T00:00:00Z")]))
+    site = Site(
+        title="t",
+        home_url="https://x.example/",
+        article_url="https://x.example/a/{slug}?ref={feed}&x=1",
+    )
+    root = ET.fromstring(
+        sitemap(
+            site,
+            [
+                article(
+                    "a b&c", "T", published="2026-01-01T00:00:00Z", updated="2026-01-01T00:00:00Z"
+                )
+            ],
+        )
+    )
     assert root.findtext(f"{SITEMAP}url/{SITEMAP}loc") == (
-        "https://x.example/a/a%20b%26c?ref={feed}&x=1")
+        "https://x.example/a/a%20b%26c?ref={feed}&x=1"
+    )
 
 
 # --- across all three --------------------------------------------------------------------
@@ -404,8 +469,7 @@ def test_article_urls_escape_the_slug_and_keep_other_braces():
 def outputs(articles: list[dict[str, Any]]) -> dict[str, bytes]:
     return {
         "atom": atom(SITE, articles, FEED_URL),
-        "json": json.dumps(json_feed(SITE, articles, FEED_URL), ensure_ascii=False
-                           ).encode("utf-8"),
+        "json": json.dumps(json_feed(SITE, articles, FEED_URL), ensure_ascii=False).encode("utf-8"),
         "json-ascii": json.dumps(json_feed(SITE, articles, FEED_URL)).encode("ascii"),
         "sitemap": sitemap(SITE, articles),
     }
@@ -437,7 +501,8 @@ def test_an_empty_list_gives_valid_empty_feeds():
     assert as_utc(parsed.feed.updated_parsed) == "1970-01-01T00:00:00Z"
     root = ET.fromstring(atom(SITE, [], FEED_URL))
     assert [child.tag for child in root] == [
-        f"{ATOM}{tag}" for tag in ("id", "title", "updated", "link", "link")]
+        f"{ATOM}{tag}" for tag in ("id", "title", "updated", "link", "link")
+    ]
 
     feed = json_feed(SITE, [], FEED_URL)
     jsonschema.validate(feed, JSON_FEED_SCHEMA)

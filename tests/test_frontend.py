@@ -23,9 +23,15 @@ from cms.demo.articles import ARTICLES as DEMO_ARTICLES
 
 FRONTEND = Path(__file__).resolve().parent.parent / "examples" / "frontend"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SUMMARY_BUTTON = "No time to read? Get a summary"
 # Stands in for any image on another host (a test never reaches outside; the demo's own
 # pictures come from the media library of the server under test).
@@ -39,8 +45,11 @@ PLACEHOLDER_SVG = (
 @pytest.fixture
 def demo(repo: Path) -> Path:
     """The content repository with the demo articles, written before any server starts."""
-    done = subprocess.run([cms_command(), "--repo", str(repo), "init", "--demo", "--no-token"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [cms_command(), "--repo", str(repo), "init", "--demo", "--no-token"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return repo
 
@@ -56,8 +65,19 @@ def frontend() -> Iterator[str]:
     """examples/frontend/ served by `python -m http.server` on another port (another origin)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                  "--directory", str(FRONTEND)], f"{base}/index.html"):
+    with running(
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(FRONTEND),
+        ],
+        f"{base}/index.html",
+    ):
         yield base
 
 
@@ -85,20 +105,23 @@ def page(errors: list[dict[str, str]]) -> Iterator[Page]:
 
     def console(message: ConsoleMessage) -> None:
         if message.type == "error":
-            errors.append({"kind": "console", "text": message.text,
-                           "url": message.location.get("url", "")})
+            errors.append(
+                {"kind": "console", "text": message.text, "url": message.location.get("url", "")}
+            )
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
-            context = browser.new_context(viewport={"width": 1024, "height": 900},
-                                          locale="en-GB")
+            context = browser.new_context(viewport={"width": 1024, "height": 900}, locale="en-GB")
             context.route("**/*", outside)
             tab = context.new_page()
             tab.on("console", console)
-            tab.on("pageerror", lambda error: errors.append(
-                {"kind": "pageerror", "text": str(error), "url": ""}))
+            tab.on(
+                "pageerror",
+                lambda error: errors.append({"kind": "pageerror", "text": str(error), "url": ""}),
+            )
             yield tab
             context.close()
         finally:
@@ -109,8 +132,11 @@ def assert_no_errors(errors: list[dict[str, str]], *expected_404: str) -> None:
     """Nothing went wrong in the browser, except a favicon or one of the expected 404s."""
 
     def expected(error: dict[str, str]) -> bool:
-        return error["kind"] == "console" and "404" in error["text"] and (
-            error["url"].endswith("/favicon.ico") or error["url"] in expected_404)
+        return (
+            error["kind"] == "console"
+            and "404" in error["text"]
+            and (error["url"].endswith("/favicon.ico") or error["url"] in expected_404)
+        )
 
     assert [e for e in errors if not expected(e)] == []
 
@@ -126,18 +152,21 @@ def at(frontend: str, api: str, route: str = "/") -> str:
 
 
 def publish(api: str, headers: dict[str, str], fields: dict[str, Any]) -> str:
-    created = requests.post(f"{api}/api/v1/manage/articles", json=fields, headers=headers,
-                            timeout=10)
+    created = requests.post(
+        f"{api}/api/v1/manage/articles", json=fields, headers=headers, timeout=10
+    )
     assert created.status_code == 201, created.text
     slug = created.json()["slug"]
-    published = requests.post(f"{api}/api/v1/manage/articles/{slug}/publish", headers=headers,
-                              timeout=10)
+    published = requests.post(
+        f"{api}/api/v1/manage/articles/{slug}/publish", headers=headers, timeout=10
+    )
     assert published.status_code == 200, published.text
     return slug
 
 
-def test_a_reader_opens_an_article_its_summary_and_the_next_one(api, frontend, page, errors,
-                                                                tmp_path):
+def test_a_reader_opens_an_article_its_summary_and_the_next_one(
+    api, frontend, page, errors, tmp_path
+):
     listed = public(api, per_page=20)["items"]
     assert len(listed) == len(DEMO_ARTICLES)
 
@@ -147,11 +176,11 @@ def test_a_reader_opens_an_article_its_summary_and_the_next_one(api, frontend, p
     expect(page.get_by_test_id("article-link")).to_have_text([a["title"] for a in listed])
     expect(page.get_by_test_id("article-section").first).to_have_text(listed[0]["section"])
     expect(page.get_by_test_id("published-date").first).to_have_attribute(
-        "datetime", listed[0]["published_at"])
+        "datetime", listed[0]["published_at"]
+    )
 
     whole = [public(api, f"/{a['slug']}") for a in listed]
-    chosen = next(a for a in whole
-                  if a["previous"] and a["next"] and not a["summary_generated"])
+    chosen = next(a for a in whole if a["previous"] and a["next"] and not a["summary_generated"])
     assert chosen["summary"], "an editor-written summary must be delivered as it is"
 
     page.get_by_role("link", name=chosen["title"], exact=True).click()
@@ -162,7 +191,8 @@ def test_a_reader_opens_an_article_its_summary_and_the_next_one(api, frontend, p
     for author in chosen["authors"]:
         expect(page.get_by_test_id("byline")).to_contain_text(author["name"])
     expect(page.get_by_test_id("reading-time")).to_have_text(
-        f"{chosen['reading_time_minutes']} min read")
+        f"{chosen['reading_time_minutes']} min read"
+    )
     if chosen.get("image"):
         lead = page.get_by_role("img", name=chosen["image"]["alt"], exact=True)
         expect(lead).to_be_visible()
@@ -209,8 +239,9 @@ def test_a_reader_opens_an_article_its_summary_and_the_next_one(api, frontend, p
     assert_no_errors(errors)
 
 
-def test_a_newly_published_article_tops_the_list_on_reload(api, frontend, page, errors,
-                                                           editor_token):
+def test_a_newly_published_article_tops_the_list_on_reload(
+    api, frontend, page, errors, editor_token
+):
     page.goto(at(frontend, api))
     links = page.get_by_test_id("article-link")
     expect(links).to_have_count(len(DEMO_ARTICLES))
@@ -228,7 +259,8 @@ def test_a_newly_published_article_tops_the_list_on_reload(api, frontend, page, 
     links.first.click()
     expect(page.get_by_test_id("article-title")).to_have_text("Fresh from the newsroom")
     expect(page.get_by_test_id("article-body")).to_contain_text(
-        "The budget passed by seven votes to two.")
+        "The budget passed by seven votes to two."
+    )
     fresh = public(api, f"/{slug}")
     assert fresh["summary_generated"] is True and fresh["previous"] and fresh["next"] is None
     expect(page.get_by_test_id("next-link")).to_be_hidden()
@@ -243,8 +275,7 @@ def test_a_newly_published_article_tops_the_list_on_reload(api, frontend, page, 
     assert_no_errors(errors)
 
 
-def test_the_demo_pictures_come_from_the_media_library_with_a_srcset(api, frontend, page,
-                                                                     errors):
+def test_the_demo_pictures_come_from_the_media_library_with_a_srcset(api, frontend, page, errors):
     slug = "riverside-library-reopens-after-renovation"
     image = public(api, f"/{slug}")["image"]
     page.goto(at(frontend, api, f"/articles/{slug}"))
@@ -268,21 +299,26 @@ def test_an_unknown_article_is_not_found(api, frontend, page, errors):
     assert_no_errors(errors, f"{api}/api/v1/articles/no-such-article")
 
 
-def test_text_from_the_api_is_shown_as_text_never_as_markup(api, frontend, page, errors,
-                                                            editor_token):
+def test_text_from_the_api_is_shown_as_text_never_as_markup(
+    api, frontend, page, errors, editor_token
+):
     markup = '<img src="x" onerror="window.injected = 1">'
-    slug = publish(api, editor_token, {
-        "title": f"Markup {markup} in a title",
-        "summary": "<b>Not bold</b> & not <script>window.injected = 2</script>",
-        "authors": [{"name": "<em>Ed</em>", "url": "https://example.org/ed"}],
-        "body": [
-            {"type": "paragraph", "text": f"First line {markup}\nsecond line"},
-            {"type": "heading", "text": "<i>Heading</i>", "level": 3},
-            {"type": "quote", "text": "<u>quoted</u>", "cite": "<s>someone</s>"},
-            {"type": "list", "items": ["<li>one</li>", "two"], "ordered": True},
-            {"type": "embed", "url": "https://video.example.org/clip?a=1&b=<2>"},
-        ],
-    })
+    slug = publish(
+        api,
+        editor_token,
+        {
+            "title": f"Markup {markup} in a title",
+            "summary": "<b>Not bold</b> & not <script>window.injected = 2</script>",
+            "authors": [{"name": "<em>Ed</em>", "url": "https://example.org/ed"}],
+            "body": [
+                {"type": "paragraph", "text": f"First line {markup}\nsecond line"},
+                {"type": "heading", "text": "<i>Heading</i>", "level": 3},
+                {"type": "quote", "text": "<u>quoted</u>", "cite": "<s>someone</s>"},
+                {"type": "list", "items": ["<li>one</li>", "two"], "ordered": True},
+                {"type": "embed", "url": "https://video.example.org/clip?a=1&b=<2>"},
+            ],
+        },
+    )
     page.goto(at(frontend, api, f"/articles/{slug}"))
     shown = page.get_by_test_id("article")
     expect(page.get_by_test_id("article-title")).to_have_text(f"Markup {markup} in a title")
@@ -294,28 +330,40 @@ def test_text_from_the_api_is_shown_as_text_never_as_markup(api, frontend, page,
     expect(body.locator("figcaption")).to_have_text("— <s>someone</s>")
     expect(body.locator("ol > li")).to_have_text(["<li>one</li>", "two"])
     expect(body.get_by_role("link")).to_have_attribute(
-        "href", re.compile(r"^https://video\.example\.org/clip\?a=1&b="))
+        "href", re.compile(r"^https://video\.example\.org/clip\?a=1&b=")
+    )
     page.get_by_role("button", name=SUMMARY_BUTTON).click()
     expect(page.get_by_test_id("summary-text")).to_have_text(
-        "<b>Not bold</b> & not <script>window.injected = 2</script>")
+        "<b>Not bold</b> & not <script>window.injected = 2</script>"
+    )
     expect(shown.locator("img, b, i, u, s, em, script, ol li li")).to_have_count(0)
     assert page.evaluate("window.injected") is None
     assert_no_errors(errors)
 
 
-def test_a_preview_link_opens_a_draft_without_a_token_until_it_expires(server, frontend, page,
-                                                                      errors, author_token):
-    created = requests.post(f"{server}/api/v1/manage/articles", headers=author_token,
-                            json=article("Embargoed story"), timeout=10)
+def test_a_preview_link_opens_a_draft_without_a_token_until_it_expires(
+    server, frontend, page, errors, author_token
+):
+    created = requests.post(
+        f"{server}/api/v1/manage/articles",
+        headers=author_token,
+        json=article("Embargoed story"),
+        timeout=10,
+    )
     slug = created.json()["slug"]
-    link = requests.post(f"{server}/api/v1/manage/articles/{slug}/preview-link",
-                         json={"expires_in": 3}, headers=author_token, timeout=10).json()
+    link = requests.post(
+        f"{server}/api/v1/manage/articles/{slug}/preview-link",
+        json={"expires_in": 3},
+        headers=author_token,
+        timeout=10,
+    ).json()
     # the link carries no token, and the browser holds none
     page.goto(f"{frontend}/?api={server}&preview={quote(link['url'], safe='')}")
     expect(page.get_by_test_id("preview-banner")).to_have_text("Preview of an unpublished draft")
     expect(page.get_by_test_id("article-title")).to_have_text("Embargoed story")
     expect(page.get_by_test_id("article-body")).to_contain_text(
-        "The budget passed by seven votes to two.")
+        "The budget passed by seven votes to two."
+    )
     assert requests.get(f"{server}/api/v1/articles/{slug}", timeout=10).status_code == 404
 
     expires = datetime.fromisoformat(link["expires_at"].replace("Z", "+00:00"))
@@ -328,17 +376,27 @@ def test_a_preview_link_opens_a_draft_without_a_token_until_it_expires(server, f
 
 
 def test_a_translated_article_switches_language_with_html_lang_and_hreflang(
-        api, frontend, page, errors, editor_token):
-    source = publish(api, editor_token, {**article("Summit opens"), "slug": "summit-en",
-                                         "language": "en"})
-    translation = publish(api, editor_token, {**article("Саммит открылся"),
-                                              "slug": "summit-ru", "language": "ru",
-                                              "translation_of": source})
+    api, frontend, page, errors, editor_token
+):
+    source = publish(
+        api, editor_token, {**article("Summit opens"), "slug": "summit-en", "language": "en"}
+    )
+    translation = publish(
+        api,
+        editor_token,
+        {
+            **article("Саммит открылся"),
+            "slug": "summit-ru",
+            "language": "ru",
+            "translation_of": source,
+        },
+    )
     page.goto(at(frontend, api, f"/articles/{source}"))
     expect(page.get_by_test_id("article-title")).to_have_text("Summit opens")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator('link[rel="alternate"][hreflang="ru"]')).to_have_attribute(
-        "href", re.compile(rf"#/articles/{translation}$"))
+        "href", re.compile(rf"#/articles/{translation}$")
+    )
     expect(page.locator('link[rel="alternate"][hreflang]')).to_have_count(2)
 
     page.get_by_test_id("language-link").click()

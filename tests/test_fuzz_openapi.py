@@ -72,21 +72,29 @@ def _seed(store: ArticleStore) -> None:
         changed.slug, {"title": "Council approves a smaller budget"}, EDITOR, {changed.etag}
     )
     draft = store.create(
-        article("Rail strike called off", body=[
-            {"type": "heading", "text": "Talks", "level": 2},
-            {"type": "quote", "text": "We have a deal.", "cite": "Union"},
-            {"type": "list", "items": ["one", "two"], "ordered": True},
-            {"type": "image", "src": "https://example.org/a.jpg", "alt": "Trains"},
-            {"type": "embed", "url": "https://example.org/video"},
-        ]),
+        article(
+            "Rail strike called off",
+            body=[
+                {"type": "heading", "text": "Talks", "level": 2},
+                {"type": "quote", "text": "We have a deal.", "cite": "Union"},
+                {"type": "list", "items": ["one", "two"], "ordered": True},
+                {"type": "image", "src": "https://example.org/a.jpg", "alt": "Trains"},
+                {"type": "embed", "url": "https://example.org/video"},
+            ],
+        ),
         EDITOR,
     )
     gone = store.create(article("Withdrawn story"), EDITOR)
     store.publish(gone.slug, EDITOR)
     store.delete(gone.slug, EDITOR, {gone.etag})
     SLUGS[:] = [live.slug, changed.slug, draft.slug, gone.slug]
-    revisions = {live.meta["revision"], changed.meta["revision"], edited.meta["revision"],
-                 draft.meta["revision"], gone.meta["revision"]}
+    revisions = {
+        live.meta["revision"],
+        changed.meta["revision"],
+        edited.meta["revision"],
+        draft.meta["revision"],
+        gone.meta["revision"],
+    }
     revisions.update(sha for sha in store.catch_up().values() if sha)
     REVISIONS[:] = sorted(revisions)
 
@@ -114,6 +122,7 @@ def _closing(wsgi_app: Any) -> Any:
     """Read each answer whole and close it, as a WSGI server does. Schemathesis' WSGI transport
     does not close what the app returns, so a file the app sends (Decap's bundle under
     /admin/) would stay open until garbage collection, a ResourceWarning (an error here)."""
+
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         result = wsgi_app(environ, start_response)
         try:
@@ -122,6 +131,7 @@ def _closing(wsgi_app: Any) -> Any:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+
     return app
 
 
@@ -129,10 +139,12 @@ REPO, APP, AUTH = _build()
 schema = schemathesis.openapi.from_wsgi(
     "/api/v1/openapi.json",
     APP,
-    config=schemathesis.Config.from_dict({
-        "seed": SEED,
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-    }),
+    config=schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        }
+    ),
 )
 
 
@@ -171,7 +183,8 @@ def documented_status(ctx: Any, response: Any, case: Any) -> None:
     if case.method.upper() != case.operation.method.upper():
         expected = (200, 405) if case.method.upper() == "OPTIONS" else (405,)
         assert response.status_code in expected, (
-            f"{case.method} {case.operation.path} answered {response.status_code}")
+            f"{case.method} {case.operation.path} answered {response.status_code}"
+        )
         return
     listed = {code for code in case.operation.responses.status_codes if code != "default"}
     assert str(response.status_code) in listed, (
@@ -186,7 +199,8 @@ def problem_json(ctx: Any, response: Any, case: Any) -> None:
         return
     content_type = (response.headers.get("content-type") or [""])[0]
     assert content_type.split(";")[0].strip() == PROBLEM, (
-        f"{response.status_code} as {content_type!r}: {response.text[:300]}")
+        f"{response.status_code} as {content_type!r}: {response.text[:300]}"
+    )
     body = response.json()
     assert body["status"] == response.status_code, response.text[:300]
     assert body["title"] and body["detail"], response.text[:300]
@@ -203,7 +217,8 @@ def retry_after_only_when_refused(ctx: Any, response: Any, case: Any) -> None:
     """`Retry-After` says how long to wait, so it is on 429 and 503 answers only."""
     if response.status_code not in (429, 503):
         assert "retry-after" not in {k.lower() for k in response.headers}, (
-            f"Retry-After on a {response.status_code} of {case.operation.label}")
+            f"Retry-After on a {response.status_code} of {case.operation.label}"
+        )
 
 
 CHECKS: list[CheckFunction] = [
@@ -244,8 +259,9 @@ def test_api_conforms_to_its_openapi_document(case: Any) -> None:
 def test_repository_is_sound_after_fuzzing() -> None:
     """Whatever the fuzzing wrote went through the store: `git fsck` and `cms check` are clean,
     and the API still answers."""
-    fsck = subprocess.run(["git", "--git-dir", REPO, "fsck", "--no-progress"],
-                          capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "--git-dir", REPO, "fsck", "--no-progress"], capture_output=True, text=True
+    )
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     client = APP.test_client()
     assert client.get("/healthz").status_code == 200
@@ -279,23 +295,31 @@ def test_every_json_body_operation_documents_400_413_415() -> None:
 def test_publish_documents_its_body_as_optional() -> None:
     """api-v1.md: `POST .../publish` takes an optional body, and a bare POST publishes the
     draft; the document must not tell clients the body is required."""
-    publish = next(op for method, path, op in _operations()
-                   if method == "POST" and path.endswith("/{slug}/publish"))
+    publish = next(
+        op
+        for method, path, op in _operations()
+        if method == "POST" and path.endswith("/{slug}/publish")
+    )
     assert publish["requestBody"].get("required", False) is False, publish["requestBody"]
     # a draft of its own: the fuzzing above may have deleted or published the seeded ones
     client = APP.test_client()
-    created = client.post("/api/v1/manage/articles", headers=AUTH,
-                          json=article("Ferry timetable changes"))
+    created = client.post(
+        "/api/v1/manage/articles", headers=AUTH, json=article("Ferry timetable changes")
+    )
     assert created.status_code == 201, created.get_data(as_text=True)
     slug = created.get_json()["slug"]
     response = client.post(f"/api/v1/manage/articles/{slug}/publish", headers=AUTH)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert client.get(f"/api/v1/articles/{slug}").status_code == 200
     # as a generated client sends "no options": labelled JSON, and empty
-    again = client.post("/api/v1/manage/articles", headers=AUTH,
-                        json=article("Ferry timetable changes again"))
-    response = client.post(f"/api/v1/manage/articles/{again.get_json()['slug']}/publish",
-                           data=b"", headers={**AUTH, "Content-Type": "application/json"})
+    again = client.post(
+        "/api/v1/manage/articles", headers=AUTH, json=article("Ferry timetable changes again")
+    )
+    response = client.post(
+        f"/api/v1/manage/articles/{again.get_json()['slug']}/publish",
+        data=b"",
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
 
 

@@ -19,8 +19,12 @@ from cms.web import create_app
 
 
 def cms(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([cms_command(), "--repo", str(repo), *args], capture_output=True,
-                          text=True, env={**os.environ, **GIT_ENV})
+    return subprocess.run(
+        [cms_command(), "--repo", str(repo), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +56,12 @@ def refs(repo: Path) -> str:
 
 
 def push(work: Path, *refspecs: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "--git-dir", str(work), "push", "origin", *refspecs],
-                          capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    return subprocess.run(
+        ["git", "--git-dir", str(work), "push", "origin", *refspecs],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
 
 
 def test_init_installs_the_hook_and_fsck_and_is_idempotent(server: Path):
@@ -93,11 +101,13 @@ def test_a_good_push_is_accepted_and_shown_as_external(server: Path, work: Path)
     assert run(server, "rev-parse", "main") == sha
     app = create_app({"REPO": str(server), "TESTING": True, "RATELIMIT_ENABLED": False})
     _, secret = TokenStore(str(server)).create("Eve Editor", "eve@example.org", "editor")
-    revisions = app.test_client().get(f"/api/v1/manage/articles/{SLUG}/revisions",
-                                      headers={"Authorization": f"Bearer {secret}"})
+    revisions = app.test_client().get(
+        f"/api/v1/manage/articles/{SLUG}/revisions", headers={"Authorization": f"Bearer {secret}"}
+    )
     assert revisions.status_code == 200
     assert [(r["revision"], r["action"]) for r in revisions.get_json()["items"]] == [
-        (sha, "external")]
+        (sha, "external")
+    ]
 
 
 def test_a_merge_of_good_work_is_accepted(server: Path, work: Path):
@@ -127,12 +137,18 @@ def test_a_bad_push_is_refused_whole_naming_the_problem(server: Path, work: Path
 
 def test_every_problem_is_one_line(server: Path, work: Path):
     base = run(work, "rev-parse", "main")
-    bad = with_files(work, base, {PATH: b"{", "README.md": b"x" * (1024 * 1024 + 1),
-                                  "media/photo.jpg": b"\xff\xd8"},
-                     message=b"Many things\x07\n")
+    bad = with_files(
+        work,
+        base,
+        {PATH: b"{", "README.md": b"x" * (1024 * 1024 + 1), "media/photo.jpg": b"\xff\xd8"},
+        message=b"Many things\x07\n",
+    )
     result = push(work, f"{bad}:refs/heads/main")
-    lines = [line.removeprefix("remote: ").rstrip() for line in result.stderr.splitlines()
-             if line.startswith("remote: ")]
+    lines = [
+        line.removeprefix("remote: ").rstrip()
+        for line in result.stderr.splitlines()
+        if line.startswith("remote: ")
+    ]
     assert lines == [
         "The CMS refused this push (4 problem(s)); nothing was changed:",
         f"commit {bad[:7]}: message: Control character U+0007 is not allowed.",
@@ -149,9 +165,11 @@ def test_pushes_to_other_refs_and_deletions_are_refused(server: Path, work: Path
     sha = good(work, run(work, "rev-parse", "main"))
     result = push(work, f"{sha}:refs/heads/feature", f"{sha}:refs/tags/v1", ":published")
     assert result.returncode != 0
-    for line in ("refs/heads/feature: ref: Only main and published can be pushed to.",
-                 "refs/tags/v1: ref: Only main and published can be pushed to.",
-                 "refs/heads/published: ref: published cannot be deleted."):
+    for line in (
+        "refs/heads/feature: ref: Only main and published can be pushed to.",
+        "refs/tags/v1: ref: Only main and published can be pushed to.",
+        "refs/heads/published: ref: published cannot be deleted.",
+    ):
         assert line in result.stderr
     assert refs(server) == before
 
@@ -170,22 +188,27 @@ def test_moving_main_back_onto_unchecked_content_is_refused(server: Path, work: 
     assert run(server, "rev-parse", "main") == base
 
 
-def test_the_identity_cms_init_recorded_is_refused_without_the_servers_environment(
-        tmp_path: Path):
+def test_the_identity_cms_init_recorded_is_refused_without_the_servers_environment(tmp_path: Path):
     repo = tmp_path / "custom"
-    made = subprocess.run([cms_command(), "--repo", str(repo), "init", "--no-token"],
-                          capture_output=True, text=True,
-                          env={**os.environ, "CMS_COMMITTER_EMAIL": "robot@news.example"})
+    made = subprocess.run(
+        [cms_command(), "--repo", str(repo), "init", "--no-token"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CMS_COMMITTER_EMAIL": "robot@news.example"},
+    )
     assert made.returncode == 0, made.stderr
     work = tmp_path / "work.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(work)], check=True)
     base = run(work, "rev-parse", "main")
     tree = run(work, "rev-parse", f"{good(work, base)}^{{tree}}")
-    sha = commit(work, tree, [base],
-                 committer=b"Newsroom Robot <robot@news.example> 1767225600 +0000")
+    sha = commit(
+        work, tree, [base], committer=b"Newsroom Robot <robot@news.example> 1767225600 +0000"
+    )
     result = push(work, f"{sha}:refs/heads/main")  # the pusher's environment has no CMS_*
-    assert (f"commit {sha[:7]}: committer: <robot@news.example> is the CMS's own identity"
-            in result.stderr)
+    assert (
+        f"commit {sha[:7]}: committer: <robot@news.example> is the CMS's own identity"
+        in result.stderr
+    )
     assert run(repo, "rev-parse", "main") == base
 
 
@@ -193,17 +216,26 @@ def _pushed_articles(work: Path, docs: dict[str, dict[str, Any]]) -> str:
     from gitcraft import article_doc
 
     from cms.content import layout
-    return with_files(work, run(work, "rev-parse", "main"), {
-        layout.article_path(slug): json.dumps(article_doc(slug, **fields)).encode()
-        for slug, fields in docs.items()})
+
+    return with_files(
+        work,
+        run(work, "rev-parse", "main"),
+        {
+            layout.article_path(slug): json.dumps(article_doc(slug, **fields)).encode()
+            for slug, fields in docs.items()
+        },
+    )
 
 
-def test_a_group_in_three_languages_pushed_with_plain_git_is_accepted(server: Path,
-                                                                       work: Path):
-    sha = _pushed_articles(work, {
-        "vote": {"language": "en"},
-        "vote-ru": {"language": "ru", "translation_of": "vote"},
-        "vote-de": {"language": "de", "translation_of": "vote"}})
+def test_a_group_in_three_languages_pushed_with_plain_git_is_accepted(server: Path, work: Path):
+    sha = _pushed_articles(
+        work,
+        {
+            "vote": {"language": "en"},
+            "vote-ru": {"language": "ru", "translation_of": "vote"},
+            "vote-de": {"language": "de", "translation_of": "vote"},
+        },
+    )
     result = push(work, f"{sha}:refs/heads/main")
     assert result.returncode == 0, result.stderr
     assert run(server, "rev-parse", "main") == sha
@@ -211,20 +243,29 @@ def test_a_group_in_three_languages_pushed_with_plain_git_is_accepted(server: Pa
 
 def test_the_gate_refuses_a_translation_of_a_translation(server: Path, work: Path):
     before = run(server, "rev-parse", "main")
-    sha = _pushed_articles(work, {
-        "vote": {"language": "en"},
-        "vote-ru": {"language": "ru", "translation_of": "vote"},
-        "vote-uk": {"language": "uk", "translation_of": "vote-ru"}})
+    sha = _pushed_articles(
+        work,
+        {
+            "vote": {"language": "en"},
+            "vote-ru": {"language": "ru", "translation_of": "vote"},
+            "vote-uk": {"language": "uk", "translation_of": "vote-ru"},
+        },
+    )
     result = push(work, f"{sha}:refs/heads/main")
     assert result.returncode != 0
     assert "vote-uk.json: translation_of: 'vote-ru' is itself a translation" in result.stderr
     assert run(server, "rev-parse", "main") == before
 
-    second = _pushed_articles(work, {
-        "vote": {"language": "en"},
-        "vote-ru": {"language": "ru", "translation_of": "vote"},
-        "vote-ru2": {"language": "ru", "translation_of": "vote"}})
+    second = _pushed_articles(
+        work,
+        {
+            "vote": {"language": "en"},
+            "vote-ru": {"language": "ru", "translation_of": "vote"},
+            "vote-ru2": {"language": "ru", "translation_of": "vote"},
+        },
+    )
     result = push(work, f"{second}:refs/heads/main")
     assert result.returncode != 0 and ": language: 'vote' already has a translation" in (
-        result.stderr)
+        result.stderr
+    )
     assert run(server, "rev-parse", "main") == before

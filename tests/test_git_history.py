@@ -31,23 +31,27 @@ def test_create_is_one_commit_authored_by_the_editor(client, editor_token, git):
     assert committer == "Git CMS <cms@localhost>"
     assert subject == "Create flood-defences-approved"
     assert trailers == ["Article: flood-defences-approved", "Action: create"]
-    assert git("log", "--format=%H", "--author=eve@example.org", "main").split()[0] == (
-        response.get_json()["meta"]["revision"]
+    assert (
+        git("log", "--format=%H", "--author=eve@example.org", "main").split()[0]
+        == (response.get_json()["meta"]["revision"])
     )
     assert git("ls-tree", "-r", "--name-only", "main", "articles").split() == [path_of(slug)]
 
 
 def test_update_subject_names_the_changed_fields(client, editor_token, created, git):
     changed = {**article(), "title": "Council approves budget, again", "tags": ["Budget"]}
-    response = client.put(f"{URL}/{created['slug']}", json=changed,
-                          headers={**editor_token, "If-Match": created["etag"]})
+    response = client.put(
+        f"{URL}/{created['slug']}",
+        json=changed,
+        headers={**editor_token, "If-Match": created["etag"]},
+    )
     assert response.status_code == 200
     assert git("log", "-1", "--format=%s", "main").strip() == (
         f"Update {created['slug']}: title, tags"
     )
     assert "Action: update" in git("log", "-1", "--format=%B", "main")
-    assert git("log", "--grep", "Action: update", "--format=%s", "main").strip().startswith(
-        "Update "
+    assert (
+        git("log", "--grep", "Action: update", "--format=%s", "main").strip().startswith("Update ")
     )
 
 
@@ -61,18 +65,25 @@ def test_a_long_slug_keeps_the_subject_within_72_characters(client, editor_token
 
 
 def test_editing_one_paragraph_diffs_one_paragraph(client, editor_token, git):
-    paragraphs = [{"type": "paragraph", "text": f"Paragraph number {i} of a long report."}
-                  for i in range(40)]
+    paragraphs = [
+        {"type": "paragraph", "text": f"Paragraph number {i} of a long report."} for i in range(40)
+    ]
     long = {"title": "A long report", "body": paragraphs}
     created = client.post(URL, json=long, headers=editor_token)
     edited = json.loads(json.dumps(long))
     edited["body"][17]["text"] = "Paragraph seventeen, corrected after publication."
-    response = client.put(f"{URL}/a-long-report", json=edited,
-                          headers={**editor_token, "If-Match": created.headers["ETag"]})
+    response = client.put(
+        f"{URL}/a-long-report",
+        json=edited,
+        headers={**editor_token, "If-Match": created.headers["ETag"]},
+    )
     assert response.status_code == 200
     patch = git("log", "-1", "-p", "--format=", "main")
-    changed = [line for line in patch.splitlines()
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    changed = [
+        line
+        for line in patch.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
     assert changed == [
         '-      "text": "Paragraph number 17 of a long report."',
         '+      "text": "Paragraph seventeen, corrected after publication."',
@@ -80,8 +91,9 @@ def test_editing_one_paragraph_diffs_one_paragraph(client, editor_token, git):
 
 
 def test_file_is_canonical_utf8(client, editor_token, git):
-    doc = article("Grüße aus Köln: 東京 and emoji 🎉", language="de",
-                  tags=["Köln", "köln", "Reise"])
+    doc = article(
+        "Grüße aus Köln: 東京 and emoji 🎉", language="de", tags=["Köln", "köln", "Reise"]
+    )
     slug = client.post(URL, json=doc, headers=editor_token).get_json()["slug"]
     raw = git("cat-file", "blob", f"main:{path_of(slug)}").encode()
     assert "Grüße aus Köln: 東京 and emoji 🎉".encode() in raw
@@ -99,8 +111,9 @@ def test_a_save_that_changes_nothing_makes_no_commit(client, editor_token, creat
     same = {k: v for k, v in created.items() if k not in ("meta", "etag")}
     headers = {**editor_token, "If-Match": created["etag"]}
     put = client.put(f"{URL}/{created['slug']}", json=same, headers=headers)
-    patch = client.patch(f"{URL}/{created['slug']}", json={"title": created["title"]},
-                         headers=headers)
+    patch = client.patch(
+        f"{URL}/{created['slug']}", json={"title": created["title"]}, headers=headers
+    )
     assert put.status_code == patch.status_code == 200
     assert put.headers["ETag"] == patch.headers["ETag"] == created["etag"]
     assert git("rev-parse", "main") == before
@@ -109,13 +122,13 @@ def test_a_save_that_changes_nothing_makes_no_commit(client, editor_token, creat
 def test_delete_and_restore_are_new_commits(client, editor_token, created, git):
     slug = created["slug"]
     first = created["meta"]["revision"]
-    deleted = client.delete(f"{URL}/{slug}", headers={**editor_token,
-                                                      "If-Match": created["etag"]})
+    deleted = client.delete(f"{URL}/{slug}", headers={**editor_token, "If-Match": created["etag"]})
     assert deleted.status_code == 204
     assert git("log", "-1", "--format=%s", "main").strip() == f"Delete {slug}"
     assert path_of(slug) not in git("ls-tree", "-r", "--name-only", "main")
-    restored = client.post(f"{URL}/{slug}/restore", json={"revision": first[:7]},
-                           headers=editor_token)
+    restored = client.post(
+        f"{URL}/{slug}/restore", json={"revision": first[:7]}, headers=editor_token
+    )
     assert restored.status_code == 200
     assert git("log", "-1", "--format=%s", "main").strip() == f"Restore {slug} to {first[:12]}"
     assert f"Restored-From: {first}" in git("log", "-1", "--format=%B", "main")
@@ -133,7 +146,11 @@ def clone(git, repo: Path, tmp_path: Path) -> Path:
 
 
 def test_a_plain_git_push_is_seen_by_the_next_request(
-    client: FlaskClient, editor_token: dict[str, str], created: dict[str, Any], git, repo,
+    client: FlaskClient,
+    editor_token: dict[str, str],
+    created: dict[str, Any],
+    git,
+    repo,
     tmp_path: Path,
 ):
     slug = created["slug"]
@@ -154,8 +171,10 @@ def test_a_plain_git_push_is_seen_by_the_next_request(
     shown = client.get(f"{URL}/{slug}", headers=editor_token)
     assert shown.get_json()["title"] == "Edited with a text editor"
     assert shown.get_json()["meta"]["revision"] == pushed
-    assert shown.get_json()["meta"]["updated_by"] == {"name": "Plain Git",
-                                                       "email": "plain@example.org"}
+    assert shown.get_json()["meta"]["updated_by"] == {
+        "name": "Plain Git",
+        "email": "plain@example.org",
+    }
     assert shown.headers["ETag"] != created["etag"]
     revisions = client.get(f"{URL}/{slug}/revisions", headers=editor_token).get_json()
     assert [r["action"] for r in revisions["items"]] == ["external", "create"]
@@ -166,11 +185,17 @@ def test_a_plain_git_push_is_seen_by_the_next_request(
     assert {a["slug"] for a in listed["items"]} == {slug, new_slug}
 
     # a write through the API after the push builds on the pushed commit
-    stale = client.patch(f"{URL}/{slug}", json={"summary": "x"},
-                         headers={**editor_token, "If-Match": created["etag"]})
+    stale = client.patch(
+        f"{URL}/{slug}",
+        json={"summary": "x"},
+        headers={**editor_token, "If-Match": created["etag"]},
+    )
     assert stale.status_code == 412
-    fresh = client.patch(f"{URL}/{slug}", json={"summary": "Now with a summary."},
-                         headers={**editor_token, "If-Match": shown.headers["ETag"]})
+    fresh = client.patch(
+        f"{URL}/{slug}",
+        json={"summary": "Now with a summary."},
+        headers={**editor_token, "If-Match": shown.headers["ETag"]},
+    )
     assert fresh.status_code == 200
     assert git("rev-parse", "main^").strip() == pushed
 
@@ -199,8 +224,11 @@ def test_history_rewritten_by_force_push_is_followed(
 
 def test_the_index_is_rebuilt_from_git_when_deleted(client, editor_token, created, repo):
     other = client.post(URL, json=article("Second story"), headers=editor_token)
-    client.patch(f"{URL}/second-story", json={"summary": "Short."},
-                 headers={**editor_token, "If-Match": other.headers["ETag"]})
+    client.patch(
+        f"{URL}/second-story",
+        json={"summary": "Short."},
+        headers={**editor_token, "If-Match": other.headers["ETag"]},
+    )
     before_list = client.get(URL, headers=editor_token).get_json()
     before_revs = client.get(f"{URL}/second-story/revisions", headers=editor_token).get_json()
     for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
@@ -209,5 +237,6 @@ def test_the_index_is_rebuilt_from_git_when_deleted(client, editor_token, create
 
     fresh = create_app({"REPO": str(repo), "TESTING": True}).test_client()
     assert fresh.get(URL, headers=editor_token).get_json() == before_list
-    assert fresh.get(f"{URL}/second-story/revisions",
-                     headers=editor_token).get_json() == before_revs
+    assert (
+        fresh.get(f"{URL}/second-story/revisions", headers=editor_token).get_json() == before_revs
+    )

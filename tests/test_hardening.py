@@ -30,8 +30,13 @@ def future(seconds: int = 3600) -> str:
 def cms(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
     env.pop("CMS_REPO", None)
-    return subprocess.run([cms_command(), "--repo", str(repo), *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [cms_command(), "--repo", str(repo), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def etag(client, slug, headers) -> str:
@@ -65,12 +70,14 @@ def test_an_author_cannot_schedule_by_any_route(client, git, author_token, edito
     assert client.get(f"/api/v1/articles/{slug}").status_code == 404
 
 
-def test_an_author_cannot_change_or_remove_an_editors_schedule(client, git, author_token,
-                                                                editor_token):
+def test_an_author_cannot_change_or_remove_an_editors_schedule(
+    client, git, author_token, editor_token
+):
     slug = client.post(MANAGE, json=article(), headers=editor_token).get_json()["slug"]
     when = future()
-    scheduled = client.post(f"{MANAGE}/{slug}/publish", json={"publish_at": when},
-                            headers=editor_token)
+    scheduled = client.post(
+        f"{MANAGE}/{slug}/publish", json={"publish_at": when}, headers=editor_token
+    )
     assert scheduled.status_code == 200
     before = refs(git)
     star = {**author_token, "If-Match": "*"}
@@ -85,23 +92,35 @@ def test_an_author_cannot_change_or_remove_an_editors_schedule(client, git, auth
     kept = client.patch(f"{MANAGE}/{slug}", json={"title": "Budget passes"}, headers=star)
     assert kept.status_code == 200
     assert kept.get_json()["publish_at"] == when
-    put = client.put(f"{MANAGE}/{slug}", json=article("Budget passes at last", publish_at=when),
-                     headers={**author_token, "If-Match": kept.headers["ETag"]})
+    put = client.put(
+        f"{MANAGE}/{slug}",
+        json=article("Budget passes at last", publish_at=when),
+        headers={**author_token, "If-Match": kept.headers["ETag"]},
+    )
     assert put.status_code == 200
 
 
 def test_a_scheduled_publication_is_authored_by_the_editor_who_scheduled_it(
-        client, git, repo, author_token, editor_token):
+    client, git, repo, author_token, editor_token
+):
     slug = client.post(MANAGE, json=article(), headers=author_token).get_json()["slug"]
     # an editor schedules it (the time has already come), then an author fixes a typo
-    due = client.patch(f"{MANAGE}/{slug}", json={"publish_at": PAST},
-                       headers={**editor_token, "If-Match": "*"})
+    due = client.patch(
+        f"{MANAGE}/{slug}", json={"publish_at": PAST}, headers={**editor_token, "If-Match": "*"}
+    )
     assert due.status_code == 200
-    assert client.patch(f"{MANAGE}/{slug}", json={"summary": "Short."},
-                        headers={**author_token, "If-Match": "*"}).status_code == 200
+    assert (
+        client.patch(
+            f"{MANAGE}/{slug}",
+            json={"summary": "Short."},
+            headers={**author_token, "If-Match": "*"},
+        ).status_code
+        == 200
+    )
     assert cms(repo, "publish-due").stdout.split() == ["Published", slug]
-    author, committer, body = git("log", "-1", "--format=%an <%ae>%n%cn <%ce>%n%B",
-                                  "published").split("\n", 2)
+    author, committer, body = git(
+        "log", "-1", "--format=%an <%ae>%n%cn <%ce>%n%B", "published"
+    ).split("\n", 2)
     assert author == "Eve Editor <eve@example.org>"
     assert committer == "Git CMS <cms@localhost>"
     assert f"Scheduled-For: {PAST}" in body
@@ -112,25 +131,30 @@ def test_a_scheduled_publication_is_authored_by_the_editor_who_scheduled_it(
 
 
 BAD_IDENTITIES = [
-    ("name", "Mal\n"), ("name", "Mal\nparent 0000000000000000000000000000000000000000"),
-    ("name", "Mal\u2028"), ("email", "mal@example.org\n"), ("email", "mal@example.org\x7f"),
+    ("name", "Mal\n"),
+    ("name", "Mal\nparent 0000000000000000000000000000000000000000"),
+    ("name", "Mal\u2028"),
+    ("email", "mal@example.org\n"),
+    ("email", "mal@example.org\x7f"),
 ]
 
 
 def test_token_create_refuses_a_bad_name_or_email(repo):
     for field, value in BAD_IDENTITIES:
         given = {"name": "Mal", "email": "mal@example.org", field: value}
-        result = cms(repo, "token", "create", "--name", given["name"], "--email",
-                     given["email"])
+        result = cms(repo, "token", "create", "--name", given["name"], "--email", given["email"])
         assert result.returncode != 0 and result.stdout == "", (field, value)
         assert f"{field}:" in result.stderr, (field, value, result.stderr)
     assert cms(repo, "token", "list").stdout == ""
 
 
-@pytest.mark.parametrize(("option", "value"), [
-    ("--name", "Mal\nparent 0000000000000000000000000000000000000000"),
-    ("--email", "mal@example.org> 0 +0000\nparent x"),
-])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--name", "Mal\nparent 0000000000000000000000000000000000000000"),
+        ("--email", "mal@example.org> 0 +0000\nparent x"),
+    ],
+)
 def test_import_refuses_a_bad_identity_and_commits_nothing(repo, git, tmp_path, option, value):
     source = tmp_path / "one.json"
     source.write_text(json.dumps(article()))
@@ -145,14 +169,14 @@ def test_import_refuses_a_bad_identity_and_commits_nothing(repo, git, tmp_path, 
 def test_a_token_made_before_validation_cannot_write_a_bad_commit(app, client, repo, git):
     """A token record from an older version, with a newline in its email."""
     path = repo / "cms" / "tokens.json"
-    secret = cms(repo, "token", "create", "--name", "Mal", "--email", "mal@example.org",
-                 "--role", "editor").stdout.strip()
+    secret = cms(
+        repo, "token", "create", "--name", "Mal", "--email", "mal@example.org", "--role", "editor"
+    ).stdout.strip()
     records = json.loads(path.read_text())
     records[0]["email"] = "mal@example.org\n"
     path.write_text(json.dumps(records))
     before = refs(git)
-    response = client.post(MANAGE, json=article(),
-                           headers={"Authorization": f"Bearer {secret}"})
+    response = client.post(MANAGE, json=article(), headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 403
     assert response.mimetype == "application/problem+json"
     assert refs(git) == before
@@ -163,15 +187,19 @@ def test_a_token_made_before_validation_cannot_write_a_bad_commit(app, client, r
 
 
 def test_public_history_forgets_a_deleted_life(client, editor_token):
-    first = client.post(MANAGE, json=article(summary="The old life."),
-                        headers=editor_token).get_json()
+    first = client.post(
+        MANAGE, json=article(summary="The old life."), headers=editor_token
+    ).get_json()
     slug = first["slug"]
     old = client.post(f"{MANAGE}/{slug}/publish", headers=editor_token).get_json()
     old_revision = old["meta"]["published_revision"]
-    assert client.delete(f"{MANAGE}/{slug}", headers={**editor_token, "If-Match": "*"}
-                         ).status_code == 204
-    again = client.post(MANAGE, json=article(slug=slug, summary="The new life."),
-                        headers=editor_token)
+    assert (
+        client.delete(f"{MANAGE}/{slug}", headers={**editor_token, "If-Match": "*"}).status_code
+        == 204
+    )
+    again = client.post(
+        MANAGE, json=article(slug=slug, summary="The new life."), headers=editor_token
+    )
     assert again.status_code == 201
     new = client.post(f"{MANAGE}/{slug}/publish", headers=editor_token).get_json()
     history = client.get(f"/api/v1/articles/{slug}/history").get_json()
@@ -190,8 +218,9 @@ def test_public_history_forgets_a_deleted_life(client, editor_token):
 def test_healthz_shows_details_to_admins_only(client, editor_token, admin_token, created):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/healthz", headers=editor_token).get_json() == {"status": "ok"}
-    assert client.get("/healthz", headers={"Authorization": "Bearer nonsense"}
-                      ).get_json() == {"status": "ok"}
+    assert client.get("/healthz", headers={"Authorization": "Bearer nonsense"}).get_json() == {
+        "status": "ok"
+    }
     details = client.get("/healthz", headers=admin_token)
     assert details.status_code == 200
     body = details.get_json()
@@ -210,8 +239,14 @@ def two_live(client, headers) -> None:
 
 
 def test_public_urls_come_from_the_site_url_never_from_host(repo, editor_token):
-    client = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False,
-                         "SITE_URL": "https://news.example.org"}).test_client()
+    client = create_app(
+        {
+            "REPO": str(repo),
+            "TESTING": True,
+            "RATELIMIT_ENABLED": False,
+            "SITE_URL": "https://news.example.org",
+        }
+    ).test_client()
     two_live(client, editor_token)
     evil = {"Host": "evil.example"}
     for url in ("/feed.xml", "/feed.json", "/sitemap.xml", "/api/v1/articles?per_page=1"):
@@ -226,8 +261,9 @@ def test_public_urls_come_from_the_site_url_never_from_host(repo, editor_token):
     assert feed["feed_url"] == "https://news.example.org/feed.json"
     # a delivered article's media URLs too
     path = upload(client, editor_token, picture(40, 20)).get_json()["path"]
-    slug = client.post(MANAGE, json=article("Pictured", image={"src": path, "alt": "A view"}),
-                       headers=editor_token).get_json()["slug"]
+    slug = client.post(
+        MANAGE, json=article("Pictured", image={"src": path, "alt": "A view"}), headers=editor_token
+    ).get_json()["slug"]
     client.post(f"{MANAGE}/{slug}/publish", headers=editor_token)
     shown = client.get(f"/api/v1/articles/{slug}", headers=evil).get_json()
     assert shown["image"]["src"].startswith("https://news.example.org/"), shown["image"]
@@ -235,8 +271,9 @@ def test_public_urls_come_from_the_site_url_never_from_host(repo, editor_token):
 
 def test_trusted_proxies_give_the_client_address_and_scheme(repo, editor_token):
     def app(**config: Any):
-        return create_app({"REPO": str(repo), "TESTING": True,
-                           "AUTH_FAILURE_LIMIT": "2 per minute", **config}).test_client()
+        return create_app(
+            {"REPO": str(repo), "TESTING": True, "AUTH_FAILURE_LIMIT": "2 per minute", **config}
+        ).test_client()
 
     bad = {"Authorization": "Bearer cms_deadbeef_" + "x" * 43}
     behind = app(TRUSTED_PROXIES=1)
@@ -246,14 +283,21 @@ def test_trusted_proxies_give_the_client_address_and_scheme(repo, editor_token):
     assert behind.get(MANAGE, headers=bob).status_code == 401
     # a forged header does not help a client that talks to the server directly
     direct = app()
-    assert [direct.get(MANAGE, headers={**bad, "X-Forwarded-For": f"198.51.100.{i}"}
-                       ).status_code for i in range(3)] == [401, 401, 429]
+    assert [
+        direct.get(MANAGE, headers={**bad, "X-Forwarded-For": f"198.51.100.{i}"}).status_code
+        for i in range(3)
+    ] == [401, 401, 429]
     two_live(behind, editor_token)
-    link = behind.get("/api/v1/articles?per_page=1",
-                      headers={"X-Forwarded-Proto": "https"}).headers["Link"]
+    link = behind.get(
+        "/api/v1/articles?per_page=1", headers={"X-Forwarded-Proto": "https"}
+    ).headers["Link"]
     assert link.startswith("<https://"), link
-    assert app().get("/api/v1/articles?per_page=1", headers={"X-Forwarded-Proto": "https"}
-                     ).headers["Link"].startswith("<http://")
+    assert (
+        app()
+        .get("/api/v1/articles?per_page=1", headers={"X-Forwarded-Proto": "https"})
+        .headers["Link"]
+        .startswith("<http://")
+    )
 
 
 # -- 6, 7. a live article with a pending schedule -------------------------------------------------
@@ -263,27 +307,31 @@ def test_scheduling_a_live_article_keeps_it_published(client, editor_token):
     slug = client.post(MANAGE, json=article(), headers=editor_token).get_json()["slug"]
     client.post(f"{MANAGE}/{slug}/publish", headers=editor_token)
     when = future()
-    scheduled = client.post(f"{MANAGE}/{slug}/publish", json={"publish_at": when},
-                            headers=editor_token).get_json()
+    scheduled = client.post(
+        f"{MANAGE}/{slug}/publish", json={"publish_at": when}, headers=editor_token
+    ).get_json()
     assert scheduled["meta"]["state"] == "published"
     assert scheduled["meta"]["publish_at"] == when
     listed = client.get(f"{MANAGE}?state=published", headers=editor_token).get_json()
     assert [a["slug"] for a in listed["items"]] == [slug]
     assert client.get(f"/api/v1/articles/{slug}").status_code == 200
     # with other edits pending it is `changed`, still showing the schedule
-    edited = client.patch(f"{MANAGE}/{slug}", json={"title": "Budget passes"},
-                          headers={**editor_token, "If-Match": "*"}).get_json()
+    edited = client.patch(
+        f"{MANAGE}/{slug}",
+        json={"title": "Budget passes"},
+        headers={**editor_token, "If-Match": "*"},
+    ).get_json()
     assert edited["meta"]["state"] == "changed"
     assert edited["meta"]["publish_at"] == when
 
 
 def test_publishing_now_clears_a_pending_schedule(client, editor_token):
     slug = client.post(MANAGE, json=article(), headers=editor_token).get_json()["slug"]
-    scheduled = client.post(f"{MANAGE}/{slug}/publish", json={"publish_at": future()},
-                            headers=editor_token).get_json()
+    scheduled = client.post(
+        f"{MANAGE}/{slug}/publish", json={"publish_at": future()}, headers=editor_token
+    ).get_json()
     assert scheduled["meta"]["state"] == "scheduled"
-    now = client.post(f"{MANAGE}/{slug}/publish", json={"publish_at": PAST},
-                      headers=editor_token)
+    now = client.post(f"{MANAGE}/{slug}/publish", json={"publish_at": PAST}, headers=editor_token)
     assert now.status_code == 200
     body = now.get_json()
     assert body["meta"]["state"] == "published"
@@ -296,16 +344,14 @@ def test_publishing_now_clears_a_pending_schedule(client, editor_token):
 # -- 8. revisions follow the commit graph -------------------------------------------------------
 
 
-def test_revisions_in_one_second_come_out_in_the_order_they_were_made(client, git,
-                                                                       editor_token):
+def test_revisions_in_one_second_come_out_in_the_order_they_were_made(client, git, editor_token):
     for attempt in range(10):
-        slug = client.post(MANAGE, json=article(f"Story {attempt}"),
-                           headers=editor_token).get_json()["slug"]
+        slug = client.post(
+            MANAGE, json=article(f"Story {attempt}"), headers=editor_token
+        ).get_json()["slug"]
         client.post(f"{MANAGE}/{slug}/publish", headers=editor_token)
-        client.post(f"{MANAGE}/{slug}/publish", json={"publish_at": future()},
-                    headers=editor_token)
-        items = client.get(f"{MANAGE}/{slug}/revisions", headers=editor_token
-                           ).get_json()["items"]
+        client.post(f"{MANAGE}/{slug}/publish", json={"publish_at": future()}, headers=editor_token)
+        items = client.get(f"{MANAGE}/{slug}/revisions", headers=editor_token).get_json()["items"]
         if len({i["date"] for i in items}) == 1:
             break
     else:
@@ -313,16 +359,21 @@ def test_revisions_in_one_second_come_out_in_the_order_they_were_made(client, gi
     assert [i["message"].split()[0] for i in items] == ["Schedule", "Publish", "Create"]
 
 
-def test_a_commit_dated_before_its_parent_is_still_listed_after_it(repo, git, client,
-                                                                    editor_token, tmp_path):
+def test_a_commit_dated_before_its_parent_is_still_listed_after_it(
+    repo, git, client, editor_token, tmp_path
+):
     slug = client.post(MANAGE, json=article(), headers=editor_token).get_json()["slug"]
     work = tmp_path / "clone"
     git("clone", "-q", str(repo), str(work), cwd=tmp_path)
     path = next(work.glob(f"articles/*/{slug}.json"))
     path.write_text(path.read_text().replace("Council approves budget", "Council approves it"))
     old = {"GIT_AUTHOR_DATE": "2001-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2001-01-01T00:00:00Z"}
-    subprocess.run(["git", "commit", "-qam", "Fix the title"], cwd=work, check=True,
-                   env={**os.environ, **GIT_ENV, **old})
+    subprocess.run(
+        ["git", "commit", "-qam", "Fix the title"],
+        cwd=work,
+        check=True,
+        env={**os.environ, **GIT_ENV, **old},
+    )
     git("push", "-q", "origin", "main", cwd=work)
     items = client.get(f"{MANAGE}/{slug}/revisions", headers=editor_token).get_json()["items"]
     assert [i["action"] for i in items] == ["external", "create"]
@@ -332,8 +383,11 @@ def test_a_commit_dated_before_its_parent_is_still_listed_after_it(repo, git, cl
 
 
 def test_publish_with_an_empty_json_body_publishes(client, editor_token, created):
-    response = client.post(f"{MANAGE}/{created['slug']}/publish", data=b"",
-                           headers={**editor_token, "Content-Type": "application/json"})
+    response = client.post(
+        f"{MANAGE}/{created['slug']}/publish",
+        data=b"",
+        headers={**editor_token, "Content-Type": "application/json"},
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["meta"]["state"] == "published"
 
@@ -344,8 +398,12 @@ def test_publish_with_an_empty_json_body_publishes(client, editor_token, created
 def test_no_retry_after_on_success(repo, editor_token):
     client = create_app({"REPO": str(repo), "TESTING": True}).test_client()
     created = client.post(MANAGE, json=article(), headers=editor_token)
-    for response in (created, client.get(MANAGE, headers=editor_token),
-                     client.get("/api/v1/articles"), client.get("/healthz")):
+    for response in (
+        created,
+        client.get(MANAGE, headers=editor_token),
+        client.get("/api/v1/articles"),
+        client.get("/healthz"),
+    ):
         assert response.status_code < 300
         assert "Retry-After" not in response.headers
 
@@ -356,8 +414,9 @@ def test_no_retry_after_on_success(repo, editor_token):
 def test_sync_never_fails_while_editors_publish(repo, server, editor_token):
     slugs = []
     for i in range(30):
-        slug = requests.post(server + MANAGE, json=article(f"Story {i}"),
-                             headers=editor_token).json()["slug"]
+        slug = requests.post(
+            server + MANAGE, json=article(f"Story {i}"), headers=editor_token
+        ).json()["slug"]
         requests.post(f"{server}{MANAGE}/{slug}/publish", headers=editor_token)
         slugs.append(slug)
     stop = threading.Event()
@@ -391,33 +450,50 @@ def test_sync_never_fails_while_editors_publish(repo, server, editor_token):
 # -- restore validates like any write ("Roles, precisely") -----------------------------------------
 
 
-def test_restoring_a_version_that_no_longer_passes_is_422(client, git, repo, editor_token,
-                                                          tmp_path):
+def test_restoring_a_version_that_no_longer_passes_is_422(
+    client, git, repo, editor_token, tmp_path
+):
     slug = client.post(MANAGE, json=article(), headers=editor_token).get_json()["slug"]
     # a version with a 400-character title, moved onto main by hand (past any gate)
-    path = next(line.split("\t")[1] for line in git("ls-tree", "-r", "main").splitlines()
-                if line.endswith(f"/{slug}.json"))
+    path = next(
+        line.split("\t")[1]
+        for line in git("ls-tree", "-r", "main").splitlines()
+        if line.endswith(f"/{slug}.json")
+    )
     doc = json.loads(git("show", f"main:{path}"))
     doc["title"] = "x" * 400
-    blob = subprocess.run(["git", "--git-dir", str(repo), "hash-object", "-w", "--stdin"],
-                          input=json.dumps(doc), capture_output=True, text=True,
-                          check=True).stdout.strip()
+    blob = subprocess.run(
+        ["git", "--git-dir", str(repo), "hash-object", "-w", "--stdin"],
+        input=json.dumps(doc),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     env = {**os.environ, **GIT_ENV, "GIT_INDEX_FILE": str(tmp_path / "index")}
 
     def plumbing(*args: str) -> str:
-        return subprocess.run(["git", "--git-dir", str(repo), *args], env=env, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "--git-dir", str(repo), *args],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     plumbing("read-tree", "main")
     plumbing("update-index", "--cacheinfo", f"100644,{blob},{path}")
     bad = plumbing("commit-tree", plumbing("write-tree"), "-p", "main", "-m", "Long title")
     plumbing("update-ref", "refs/heads/main", bad)
-    fixed = client.put(f"{MANAGE}/{slug}", json=article(),
-                       headers={**editor_token, "If-Match": "*"})
+    fixed = client.put(
+        f"{MANAGE}/{slug}", json=article(), headers={**editor_token, "If-Match": "*"}
+    )
     assert fixed.status_code == 200
     before = refs(git)
-    response = client.post(f"{MANAGE}/{slug}/restore", json={"revision": bad},
-                           headers={**editor_token, "If-Match": fixed.headers["ETag"]})
+    response = client.post(
+        f"{MANAGE}/{slug}/restore",
+        json={"revision": bad},
+        headers={**editor_token, "If-Match": fixed.headers["ETag"]},
+    )
     assert response.status_code == 422, response.get_json()
     assert "title" in response.get_json()["errors"]
     assert refs(git) == before

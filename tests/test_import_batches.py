@@ -20,7 +20,8 @@ def story(n: int) -> dict[str, object]:
 
 
 def test_batched_writes_are_the_usual_commits_on_both_lines(
-        repo: Path, store: ArticleStore, git: Callable[..., str]) -> None:
+    repo: Path, store: ArticleStore, git: Callable[..., str]
+) -> None:
     made = []
     for n in transfer.in_batches(store, range(5), size=2):
         article = store.create(story(n), EDITOR)
@@ -28,14 +29,18 @@ def test_batched_writes_are_the_usual_commits_on_both_lines(
         if n == 3:  # inside the second batch: not in git yet, but the store reads it back
             assert git("rev-list", "--count", "main").strip() == "3"
             assert store.get("story-3").fields["title"] == "Story 3"
-    publications = [transfer.Publication(s, store.get(s).etag, store.get(s).meta["revision"],
-                                         1_500_000_000 + i) for i, s in enumerate(made)]
+    publications = [
+        transfer.Publication(s, store.get(s).etag, store.get(s).meta["revision"], 1_500_000_000 + i)
+        for i, s in enumerate(made)
+    ]
     assert list(transfer.publish(store, publications, EDITOR)) == made
     # one commit per article on each line, each with its own message, in order
     assert git("log", "--format=%s", "main").splitlines()[:5] == [
-        f"Create {s}" for s in reversed(made)]
+        f"Create {s}" for s in reversed(made)
+    ]
     assert git("log", "--format=%s", "published").splitlines()[:5] == [
-        f"Publish {s}" for s in reversed(made)]
+        f"Publish {s}" for s in reversed(made)
+    ]
     assert git("log", "--format=%at", "-1", "published").strip() == "1500000004"
     assert git("fsck", "--strict") == ""
     # three batches of creates, one of publications: a pack each, no loose object but the
@@ -50,7 +55,8 @@ def test_batched_writes_are_the_usual_commits_on_both_lines(
 
 
 def test_a_batch_that_fails_writes_nothing(
-        repo: Path, store: ArticleStore, git: Callable[..., str]) -> None:
+    repo: Path, store: ArticleStore, git: Callable[..., str]
+) -> None:
     before = git("rev-parse", "main", "published")
     with pytest.raises(RuntimeError):
         for n in transfer.in_batches(store, range(3)):

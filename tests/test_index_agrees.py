@@ -40,12 +40,16 @@ def git_history(git, slug: str) -> set[str]:
 
 def index_view(store: ArticleStore) -> dict:
     store.catch_up()
-    drafts = {a.slug: (a.etag, a.meta["revision"], a.meta["state"])
-              for a in store.list(per_page=100_000)[0]}
+    drafts = {
+        a.slug: (a.etag, a.meta["revision"], a.meta["state"])
+        for a in store.list(per_page=100_000)[0]
+    }
     live = store.index.live.blobs()
-    history = {slug: [r["revision"] for r in store.revisions(slug, per_page=100_000)[0]]
-               for slug in store.index.tables.db.execute(
-                   "SELECT DISTINCT slug FROM revisions").fetchall() for slug in slug}
+    history = {
+        slug: [r["revision"] for r in store.revisions(slug, per_page=100_000)[0]]
+        for slug in store.index.tables.db.execute("SELECT DISTINCT slug FROM revisions").fetchall()
+        for slug in slug
+    }
     return {"drafts": drafts, "live": live, "history": history}
 
 
@@ -54,11 +58,17 @@ def check(store: ArticleStore, git) -> dict:
     main, published = git_files(git, "main"), git_files(git, "published")
     assert {s: e for s, (e, _, _) in view["drafts"].items()} == main
     for slug, (_, revision, state) in view["drafts"].items():
-        last = git("log", "-1", "--first-parent", "--format=%H", "main", "--",
-                   layout.article_path(slug)).strip()
+        last = git(
+            "log", "-1", "--first-parent", "--format=%H", "main", "--", layout.article_path(slug)
+        ).strip()
         assert revision == last, slug
-        expected = ("published" if published.get(slug) == main[slug] else
-                    "draft" if slug not in published else "changed")
+        expected = (
+            "published"
+            if published.get(slug) == main[slug]
+            else "draft"
+            if slug not in published
+            else "changed"
+        )
         assert state == expected, slug
     assert view["live"] == {s: b for s, b in published.items() if s in main}
     for slug, shas in view["history"].items():
@@ -67,8 +77,9 @@ def check(store: ArticleStore, git) -> dict:
     return view
 
 
-def push(git, repo: Path, tmp_path: Path, line: str, edit, message: str,
-         force: bool = False) -> None:
+def push(
+    git, repo: Path, tmp_path: Path, line: str, edit, message: str, force: bool = False
+) -> None:
     work = tmp_path / f"clone-{time.monotonic_ns()}"
     git("clone", "-q", "--branch", line, str(repo), str(work), cwd=tmp_path)
     edit(work)
@@ -79,16 +90,18 @@ def push(git, repo: Path, tmp_path: Path, line: str, edit, message: str,
     git("push", "-q", *(["--force"] if force else []), "origin", line, cwd=work)
 
 
-def test_index_agrees_with_git_through_every_kind_of_change(client, editor_token, repo, git,
-                                                            tmp_path):
+def test_index_agrees_with_git_through_every_kind_of_change(
+    client, editor_token, repo, git, tmp_path
+):
     rng = random.Random(7)
     store = ArticleStore(str(repo))
     slugs: list[str] = []
     for step in range(60):
         roll = rng.random()
         if roll < 0.3 or not slugs:
-            created = client.post(MANAGE, json=article(f"Story {step}", tags=[f"t{step % 4}"]),
-                                  headers=editor_token)
+            created = client.post(
+                MANAGE, json=article(f"Story {step}", tags=[f"t{step % 4}"]), headers=editor_token
+            )
             slugs.append(created.get_json()["slug"])
             continue
         slug = rng.choice(slugs)
@@ -104,6 +117,7 @@ def test_index_agrees_with_git_through_every_kind_of_change(client, editor_token
             client.delete(f"{MANAGE}/{slug}", headers=headers)
             slugs.remove(slug)
         else:
+
             def edit(work: Path, slug=slug, step=step) -> None:
                 path = work / layout.article_path(slug)
                 doc = json.loads(path.read_text())
@@ -140,15 +154,17 @@ def test_index_agrees_with_git_through_every_kind_of_change(client, editor_token
 
 
 def test_a_worker_follows_lines_moved_back_after_another_worker_indexed_them(
-        app, client, editor_token, repo, git):
+    app, client, editor_token, repo, git
+):
     # two workers share the index file; `client` is one of them and has seen this state
     kept = client.post(MANAGE, json=article("Kept story"), headers=editor_token).get_json()
     client.post(f"{MANAGE}/{kept['slug']}/publish", headers=editor_token)
     assert client.get(f"/api/v1/articles/{kept['slug']}").status_code == 200
     before = {line: git("rev-parse", line).strip() for line in ("main", "published")}
     other = create_app({"REPO": str(repo), "TESTING": True}).test_client()
-    wrong = other.post(MANAGE, json=article("Published by mistake"),
-                       headers=editor_token).get_json()["slug"]
+    wrong = other.post(
+        MANAGE, json=article("Published by mistake"), headers=editor_token
+    ).get_json()["slug"]
     other.post(f"{MANAGE}/{wrong}/publish", headers=editor_token)
     assert other.get(f"/api/v1/articles/{wrong}").status_code == 200
     # both lines moved back by plain git, as a force push does

@@ -55,7 +55,7 @@ def test_no_import_cycle_in_cms() -> None:
 
     def visit(name: str, trail: list[str]) -> None:
         if name in trail:
-            cycle = trail[trail.index(name):] + [name]
+            cycle = trail[trail.index(name) :] + [name]
             raise AssertionError("import cycle: " + " -> ".join(cycle))
         if name in done:
             return
@@ -68,10 +68,13 @@ def test_no_import_cycle_in_cms() -> None:
 
 
 def test_the_store_and_the_index_load_no_summarizer_and_no_web_framework() -> None:
-    code = ("import sys, cms.store, cms.index, cms.cli; "
-            "print(sorted({'numpy', 'sumy', 'flask'} & set(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys, cms.store, cms.index, cms.cli; "
+        "print(sorted({'numpy', 'sumy', 'flask'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 

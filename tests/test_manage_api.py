@@ -10,8 +10,11 @@ URL = "/api/v1/manage/articles"
 
 
 def test_create_returns_the_article_with_location_and_etag(client, author_token):
-    response = client.post(URL, json=article(tags=["Budget", "Council", "budget"],
-                                             section="politics"), headers=author_token)
+    response = client.post(
+        URL,
+        json=article(tags=["Budget", "Council", "budget"], section="politics"),
+        headers=author_token,
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert response.headers["Location"] == f"{URL}/council-approves-budget"
@@ -22,8 +25,11 @@ def test_create_returns_the_article_with_location_and_etag(client, author_token)
     meta = body["meta"]
     assert meta["state"] == "draft"
     assert re.fullmatch(r"[0-9a-f]{40}", meta["revision"])
-    assert meta["created_by"] == meta["updated_by"] == {"name": "Ann Author",
-                                                         "email": "ann@example.org"}
+    assert (
+        meta["created_by"]
+        == meta["updated_by"]
+        == {"name": "Ann Author", "email": "ann@example.org"}
+    )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["created_at"])
     assert meta["published_revision"] is None and meta["published_at"] is None
     shown = client.get(response.headers["Location"], headers=author_token)
@@ -32,23 +38,32 @@ def test_create_returns_the_article_with_location_and_etag(client, author_token)
 
 
 def test_slugs_are_derived_from_titles_and_numbered_on_collision(client, author_token):
-    slugs = [client.post(URL, json=article("Ça va? Über-große Äpfel!"),
-                         headers=author_token).get_json()["slug"] for _ in range(3)]
-    assert slugs == ["ca-va-uber-grosse-apfel", "ca-va-uber-grosse-apfel-2",
-                     "ca-va-uber-grosse-apfel-3"]
+    slugs = [
+        client.post(URL, json=article("Ça va? Über-große Äpfel!"), headers=author_token).get_json()[
+            "slug"
+        ]
+        for _ in range(3)
+    ]
+    assert slugs == [
+        "ca-va-uber-grosse-apfel",
+        "ca-va-uber-grosse-apfel-2",
+        "ca-va-uber-grosse-apfel-3",
+    ]
     emoji = client.post(URL, json=article("🎉🎉"), headers=author_token).get_json()
     assert emoji["slug"] == "article"
 
 
 def test_put_replaces_and_patch_merges(client, author_token, created):
     slug, headers = created["slug"], {**author_token, "If-Match": created["etag"]}
-    replaced = client.put(f"{URL}/{slug}", json=article("New title", summary="Short."),
-                          headers=headers)
+    replaced = client.put(
+        f"{URL}/{slug}", json=article("New title", summary="Short."), headers=headers
+    )
     assert replaced.status_code == 200
     assert replaced.get_json()["title"] == "New title"
     assert replaced.headers["ETag"] != created["etag"]
     patched = client.patch(
-        f"{URL}/{slug}", data='{"summary": null, "section": "world"}',
+        f"{URL}/{slug}",
+        data='{"summary": null, "section": "world"}',
         content_type="application/merge-patch+json",
         headers={**author_token, "If-Match": replaced.headers["ETag"]},
     )
@@ -64,45 +79,66 @@ def test_meta_sent_back_is_ignored(client, author_token, created):
     sent = {k: v for k, v in created.items() if k != "etag"}
     sent["meta"] = {**sent["meta"], "state": "published"}
     sent["title"] = "Changed"
-    response = client.put(f"{URL}/{created['slug']}", json=sent,
-                          headers={**author_token, "If-Match": created["etag"]})
+    response = client.put(
+        f"{URL}/{created['slug']}", json=sent, headers={**author_token, "If-Match": created["etag"]}
+    )
     assert response.status_code == 200
     assert response.get_json()["meta"]["state"] == "draft"
 
 
 def test_if_match_star_and_lists(client, author_token, created):
     slug = created["slug"]
-    star = client.patch(f"{URL}/{slug}", json={"summary": "One."},
-                        headers={**author_token, "If-Match": "*"})
+    star = client.patch(
+        f"{URL}/{slug}", json={"summary": "One."}, headers={**author_token, "If-Match": "*"}
+    )
     assert star.status_code == 200
-    listed = client.patch(f"{URL}/{slug}", json={"summary": "Two."},
-                          headers={**author_token,
-                                   "If-Match": f'"{"0" * 40}", {star.headers["ETag"]}'})
+    listed = client.patch(
+        f"{URL}/{slug}",
+        json={"summary": "Two."},
+        headers={**author_token, "If-Match": f'"{"0" * 40}", {star.headers["ETag"]}'},
+    )
     assert listed.status_code == 200
 
 
 def test_roles(client, author_token, editor_token, admin_token, created):
     slug = created["slug"]
     first = created["meta"]["revision"]
-    denied = client.delete(f"{URL}/{slug}", headers={**author_token,
-                                                     "If-Match": created["etag"]})
+    denied = client.delete(f"{URL}/{slug}", headers={**author_token, "If-Match": created["etag"]})
     assert denied.status_code == 403
     assert denied.mimetype == "application/problem+json"
-    assert client.post(f"{URL}/{slug}/restore", json={"revision": first},
-                       headers=author_token).status_code == 403
+    assert (
+        client.post(
+            f"{URL}/{slug}/restore", json={"revision": first}, headers=author_token
+        ).status_code
+        == 403
+    )
     assert client.get(URL, headers=admin_token).status_code == 200
-    assert client.delete(f"{URL}/{slug}", headers={**editor_token,
-                                                   "If-Match": created["etag"]}).status_code == 204
+    assert (
+        client.delete(
+            f"{URL}/{slug}", headers={**editor_token, "If-Match": created["etag"]}
+        ).status_code
+        == 204
+    )
     assert client.get(f"{URL}/{slug}", headers=author_token).status_code == 404
 
 
 def test_list_filters_and_pagination(client, author_token):
     for i in range(5):
-        client.post(URL, json=article(f"Storm update {i}", section="weather", tags=["storm"]),
-                    headers=author_token)
-    client.post(URL, json=article("Budget vote", section="politics", tags=["Budget"],
-                                  summary="Councillors argued about potholes."),
-                headers=author_token)
+        client.post(
+            URL,
+            json=article(f"Storm update {i}", section="weather", tags=["storm"]),
+            headers=author_token,
+        )
+    client.post(
+        URL,
+        json=article(
+            "Budget vote",
+            section="politics",
+            tags=["Budget"],
+            summary="Councillors argued about potholes.",
+        ),
+        headers=author_token,
+    )
     everything = client.get(URL, headers=author_token).get_json()
     assert everything["meta"] == {"page": 1, "per_page": 20, "total": 6, "pages": 1}
     assert everything["items"][0]["slug"] == "budget-vote"  # most recently updated first
@@ -112,15 +148,17 @@ def test_list_filters_and_pagination(client, author_token):
     assert body["meta"] == {"page": 2, "per_page": 2, "total": 5, "pages": 3}
     assert len(body["items"]) == 2
     links = page.headers["Link"]
-    assert 'page=3' in links and 'rel="next"' in links
-    assert 'page=1' in links and 'rel="prev"' in links
+    assert "page=3" in links and 'rel="next"' in links
+    assert "page=1" in links and 'rel="prev"' in links
     assert "section=weather" in links
     last = client.get(f"{URL}?section=weather&per_page=2&page=3", headers=author_token)
     assert 'rel="next"' not in last.headers["Link"]
 
     def slugs(query: str) -> set[str]:
-        return {a["slug"] for a in client.get(f"{URL}?{query}",
-                                              headers=author_token).get_json()["items"]}
+        return {
+            a["slug"]
+            for a in client.get(f"{URL}?{query}", headers=author_token).get_json()["items"]
+        }
 
     assert slugs("tag=BUDGET") == {"budget-vote"}
     assert slugs("q=potholes") == {"budget-vote"}
@@ -138,8 +176,9 @@ def test_revisions_view_and_diff(client, editor_token, created):
     for i in range(3):
         body = article(summary=f"Version {i}")
         body["body"][1]["text"] = f"The budget passed, take {i}."
-        etag = client.put(f"{URL}/{slug}", json=body,
-                          headers={**editor_token, "If-Match": etag}).headers["ETag"]
+        etag = client.put(
+            f"{URL}/{slug}", json=body, headers={**editor_token, "If-Match": etag}
+        ).headers["ETag"]
     revisions = client.get(f"{URL}/{slug}/revisions?per_page=2", headers=editor_token)
     body = revisions.get_json()
     assert body["meta"]["total"] == 4
@@ -149,8 +188,9 @@ def test_revisions_view_and_diff(client, editor_token, created):
     assert newest["author"] == {"name": "Eve Editor", "email": "eve@example.org"}
     assert newest["message"].startswith(f"Update {slug}: summary, body")
     assert newest["published"] is False
-    oldest = client.get(f"{URL}/{slug}/revisions?page=2&per_page=2",
-                        headers=editor_token).get_json()["items"][-1]
+    oldest = client.get(
+        f"{URL}/{slug}/revisions?page=2&per_page=2", headers=editor_token
+    ).get_json()["items"][-1]
     assert oldest["revision"] == first and oldest["action"] == "create"
     assert newest["parent"] == body["items"][1]["revision"]
 
@@ -161,11 +201,16 @@ def test_revisions_view_and_diff(client, editor_token, created):
     assert diff["from"] == first and diff["to"] == newest["revision"]
     assert diff["changes"] == [
         {"op": "add", "path": "/summary", "new": "Version 2"},
-        {"op": "replace", "path": "/body/1/text",
-         "old": "The budget passed by seven votes to two.", "new": "The budget passed, take 2."},
+        {
+            "op": "replace",
+            "path": "/body/1/text",
+            "old": "The budget passed by seven votes to two.",
+            "new": "The budget passed, take 2.",
+        },
     ]
-    between = client.get(f"{URL}/{slug}/diff?from={first}&to={body['items'][1]['revision']}",
-                         headers=editor_token).get_json()
+    between = client.get(
+        f"{URL}/{slug}/diff?from={first}&to={body['items'][1]['revision']}", headers=editor_token
+    ).get_json()
     assert between["changes"][0] == {"op": "add", "path": "/summary", "new": "Version 1"}
 
 
@@ -173,23 +218,35 @@ def test_revisions_survive_delete_and_restore_needs_if_match_while_the_article_e
     client, editor_token, created
 ):
     slug, first = created["slug"], created["meta"]["revision"]
-    changed = client.patch(f"{URL}/{slug}", json={"title": "Changed"},
-                           headers={**editor_token, "If-Match": created["etag"]})
-    assert client.post(f"{URL}/{slug}/restore", json={"revision": first},
-                       headers=editor_token).status_code == 428
-    assert client.post(f"{URL}/{slug}/restore", json={"revision": first},
-                       headers={**editor_token, "If-Match": created["etag"]}).status_code == 412
-    client.delete(f"{URL}/{slug}", headers={**editor_token,
-                                            "If-Match": changed.headers["ETag"]})
+    changed = client.patch(
+        f"{URL}/{slug}",
+        json={"title": "Changed"},
+        headers={**editor_token, "If-Match": created["etag"]},
+    )
+    assert (
+        client.post(
+            f"{URL}/{slug}/restore", json={"revision": first}, headers=editor_token
+        ).status_code
+        == 428
+    )
+    assert (
+        client.post(
+            f"{URL}/{slug}/restore",
+            json={"revision": first},
+            headers={**editor_token, "If-Match": created["etag"]},
+        ).status_code
+        == 412
+    )
+    client.delete(f"{URL}/{slug}", headers={**editor_token, "If-Match": changed.headers["ETag"]})
     history = client.get(f"{URL}/{slug}/revisions", headers=editor_token).get_json()
     assert [r["action"] for r in history["items"]] == ["delete", "update", "create"]
     at = client.get(f"{URL}/{slug}/revisions/{first}", headers=editor_token)
     assert at.status_code == 200 and at.get_json()["title"] == "Council approves budget"
     at_delete = history["items"][0]["revision"]
-    assert client.get(f"{URL}/{slug}/revisions/{at_delete}",
-                      headers=editor_token).status_code == 404
-    restored = client.post(f"{URL}/{slug}/restore", json={"revision": first},
-                           headers=editor_token)
+    assert (
+        client.get(f"{URL}/{slug}/revisions/{at_delete}", headers=editor_token).status_code == 404
+    )
+    restored = client.post(f"{URL}/{slug}/restore", json={"revision": first}, headers=editor_token)
     assert restored.status_code == 200
     assert restored.get_json()["title"] == "Council approves budget"
     assert restored.headers["ETag"] == created["etag"]

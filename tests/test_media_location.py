@@ -30,8 +30,7 @@ XMP_GPS = (
     b'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Harbour</rdf:li></rdf:Alt></dc:title>'
     b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
 )
-GPS_ARGS = ["-GPSLatitude=52.52", "-GPSLatitudeRef=N", "-GPSLongitude=13.40",
-            "-GPSLongitudeRef=E"]
+GPS_ARGS = ["-GPSLatitude=52.52", "-GPSLatitudeRef=N", "-GPSLongitude=13.40", "-GPSLongitudeRef=E"]
 XMP_GPS_ARGS = ["-XMP-exif:GPSLatitude=52.52 N", "-XMP-exif:GPSLongitude=13.40 E"]
 
 
@@ -47,19 +46,24 @@ def exiftool(work: Path, data: bytes, ext: str, *args: str) -> bytes:
     """`data` rewritten by `exiftool ARGS` (it writes the file in place)."""
     path = work / f"exiftool-in.{ext}"
     path.write_bytes(data)
-    subprocess.run([tool("exiftool"), "-q", "-overwrite_original", *args, str(path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [tool("exiftool"), "-q", "-overwrite_original", *args, str(path)],
+        check=True,
+        capture_output=True,
+    )
     return path.read_bytes()
 
 
-def imagemagick(work: Path, data: bytes, source_ext: str, target_ext: str,
-                *args: str) -> bytes:
+def imagemagick(work: Path, data: bytes, source_ext: str, target_ext: str, *args: str) -> bytes:
     """`data` converted by ImageMagick (`convert SOURCE ARGS TARGET`)."""
     tool("identify")  # ImageMagick's own; another `convert` may be on PATH without it
     source, target = work / f"im-in.{source_ext}", work / f"im-out.{target_ext}"
     source.write_bytes(data)
-    subprocess.run([tool("magick", "convert"), str(source), *args, str(target)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [tool("magick", "convert"), str(source), *args, str(target)],
+        check=True,
+        capture_output=True,
+    )
     return target.read_bytes()
 
 
@@ -67,13 +71,18 @@ def location_tags(work: Path, data: bytes, ext: str) -> dict[str, Any]:
     """Every tag exiftool reads from `data` that says where it was made."""
     path = work / f"probe.{ext}"
     path.write_bytes(data)
-    out = subprocess.run([tool("exiftool"), "-j", "-a", "-G1", "-s", str(path)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [tool("exiftool"), "-j", "-a", "-G1", "-s", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     tags = json.loads(out)[0]
     return {k: v for k, v in tags.items() if "gps" in k.lower() or "location" in k.lower()}
 
 
 # -- the files ------------------------------------------------------------------------------
+
 
 def gif_with_xmp(work: Path) -> bytes:
     """A GIF with XMP (an application extension) written by exiftool."""
@@ -105,7 +114,7 @@ def png_with_compressed_xmp(work: Path) -> bytes:
 def raw_profile(kind: str, payload: bytes) -> str:
     """ImageMagick's text form of a profile: its name, its length and its bytes in hex."""
     hexed = payload.hex()
-    lines = "\n".join(hexed[i:i + 72] for i in range(0, len(hexed), 72))
+    lines = "\n".join(hexed[i : i + 72] for i in range(0, len(hexed), 72))
     return f"\n{kind}\n{len(payload):8d}\n{lines}\n"
 
 
@@ -144,8 +153,9 @@ def webp_by_exiftool(work: Path) -> bytes:
 
 def gif_by_imagemagick_with_comment(work: Path) -> bytes:
     """A GIF ImageMagick wrote with a comment naming the position, then XMP by exiftool."""
-    made = imagemagick(work, picture(120, 80), "png", "gif", "-set", "comment",
-                       "GPSPosition 52.52 N, 13.40 E")
+    made = imagemagick(
+        work, picture(120, 80), "png", "gif", "-set", "comment", "GPSPosition 52.52 N, 13.40 E"
+    )
     return exiftool(work, made, "gif", *XMP_GPS_ARGS)
 
 
@@ -169,8 +179,9 @@ def pixels(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("case", list(LOCATED))
-def test_an_upload_stores_and_serves_no_location(case, client, repo, tmp_path, author_token,
-                                                 editor_token):
+def test_an_upload_stores_and_serves_no_location(
+    case, client, repo, tmp_path, author_token, editor_token
+):
     make, ext = LOCATED[case]
     original = make(tmp_path)
     assert location_tags(tmp_path, original, ext), "the test file carries no location"
@@ -189,50 +200,53 @@ def test_an_upload_stores_and_serves_no_location(case, client, repo, tmp_path, a
     assert location_tags(tmp_path, served.data, ext) == {}
 
 
-def test_a_turned_png_keeps_its_orientation_without_its_location(client, tmp_path,
-                                                                 author_token):
+def test_a_turned_png_keeps_its_orientation_without_its_location(client, tmp_path, author_token):
     stored = upload(client, author_token, png_with_raw_exif_profile(tmp_path)).get_json()
     # 120x80 turned a quarter by the EXIF in the raw profile, which is kept without GPS
     assert (stored["width"], stored["height"]) == (80, 120)
 
 
-def test_the_gate_refuses_each_located_file_and_takes_the_uploads_bytes(client, repo,
-                                                                         tmp_path,
-                                                                         author_token):
+def test_the_gate_refuses_each_located_file_and_takes_the_uploads_bytes(
+    client, repo, tmp_path, author_token
+):
     server, work = tmp_path / "server", tmp_path / "work.git"
-    made = subprocess.run([cms_command(), "--repo", str(server), "init", "--no-token"],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        [cms_command(), "--repo", str(server), "init", "--no-token"], capture_output=True, text=True
+    )
     assert made.returncode == 0, made.stderr
     subprocess.run(["git", "clone", "-q", "--bare", str(server), str(work)], check=True)
     base = craft_run(work, "rev-parse", "main")
     originals = {case: (make(tmp_path), ext) for case, (make, ext) in LOCATED.items()}
 
     def push(commit: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", "--git-dir", str(work), "push", "origin",
-                               f"{commit}:refs/heads/main"], capture_output=True, text=True,
-                              env={**os.environ, **GIT_ENV})
+        return subprocess.run(
+            ["git", "--git-dir", str(work), "push", "origin", f"{commit}:refs/heads/main"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+        )
 
-    refused = push(with_files(work, base, {media_path_of(data, ext): data
-                                           for data, ext in originals.values()}))
+    refused = push(
+        with_files(work, base, {media_path_of(data, ext): data for data, ext in originals.values()})
+    )
     assert refused.returncode != 0
     for case, (data, ext) in originals.items():
-        assert f"{media_path_of(data, ext)}: location: It carries location" in refused.stderr, \
-            case
+        assert f"{media_path_of(data, ext)}: location: It carries location" in refused.stderr, case
     assert craft_run(server, "rev-parse", "main") == base
 
     # what the API stored for each is what the gate takes
     cleaned = {}
     for data, ext in originals.values():
         stored = upload(client, author_token, data, f"photo.{ext}").get_json()
-        cleaned[stored["path"]] = git(repo, "cat-file", "blob", f"main:{stored['path']}",
-                                      text=False)
+        cleaned[stored["path"]] = git(
+            repo, "cat-file", "blob", f"main:{stored['path']}", text=False
+        )
     accepted = push(with_files(work, base, cleaned))
     assert accepted.returncode == 0, accepted.stderr
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return (len(body).to_bytes(4, "big") + kind + body
-            + zlib.crc32(kind + body).to_bytes(4, "big"))
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
 
 
 def with_chunk(png: bytes, chunk: bytes) -> bytes:
@@ -242,17 +256,21 @@ def with_chunk(png: bytes, chunk: bytes) -> bytes:
 
 UNREADABLE = {
     "xmp-ztxt-broken-zlib": lambda: with_chunk(
-        picture(40, 30), png_chunk(b"zTXt", b"XML:com.adobe.xmp\x00\x00" + b"not zlib")),
+        picture(40, 30), png_chunk(b"zTXt", b"XML:com.adobe.xmp\x00\x00" + b"not zlib")
+    ),
     "raw-xmp-profile-bad-hex": lambda: with_chunk(
-        picture(40, 30), png_chunk(b"tEXt", b"Raw profile type xmp\x00\nxmp\n      40\nzz")),
-    "jpeg-exif-not-tiff": lambda: (lambda d: d[:2] + b"\xff\xe1\x00\x10Exif\x00\x00NOTTIFF!"
-                                   + d[2:])(picture(40, 30, "JPEG")),
+        picture(40, 30), png_chunk(b"tEXt", b"Raw profile type xmp\x00\nxmp\n      40\nzz")
+    ),
+    "jpeg-exif-not-tiff": lambda: (
+        lambda d: d[:2] + b"\xff\xe1\x00\x10Exif\x00\x00NOTTIFF!" + d[2:]
+    )(picture(40, 30, "JPEG")),
 }
 
 
 @pytest.mark.parametrize("case", list(UNREADABLE))
-def test_a_metadata_container_that_cannot_be_read_refuses_the_file(case, client, repo,
-                                                                   author_token):
+def test_a_metadata_container_that_cannot_be_read_refuses_the_file(
+    case, client, repo, author_token
+):
     before = git(repo, "rev-parse", "main")
     response = upload(client, author_token, UNREADABLE[case]())
     assert response.status_code == 422, response.get_json()
@@ -261,8 +279,7 @@ def test_a_metadata_container_that_cannot_be_read_refuses_the_file(case, client,
     assert git(repo, "rev-parse", "main") == before
 
 
-def test_files_without_location_are_stored_byte_for_byte(client, repo, tmp_path,
-                                                          author_token):
+def test_files_without_location_are_stored_byte_for_byte(client, repo, tmp_path, author_token):
     plain = {
         "jpg": imagemagick(tmp_path, picture(64, 48), "png", "jpg"),
         "png": exiftool(tmp_path, picture(64, 48), "png", "-XMP-dc:Title=Harbour"),

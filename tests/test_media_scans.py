@@ -71,30 +71,40 @@ def test_an_ordinary_progressive_jpeg_is_stored(client, repo, author_token):
     data = progressive(640, 480)
     response = upload(client, author_token, data, "fine.jpg", "image/jpeg")
     assert response.status_code == 201, response.get_json()
-    assert git(repo, "cat-file", "blob", f"main:{response.get_json()['path']}",
-               text=False) == data
+    assert git(repo, "cat-file", "blob", f"main:{response.get_json()['path']}", text=False) == data
 
 
 def test_the_gate_refuses_it_naming_the_scans(tmp_path):
     server, work = tmp_path / "server", tmp_path / "work.git"
-    made = subprocess.run([cms_command(), "--repo", str(server), "init", "--no-token"],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        [cms_command(), "--repo", str(server), "init", "--no-token"], capture_output=True, text=True
+    )
     assert made.returncode == 0, made.stderr
     subprocess.run(["git", "clone", "-q", "--bare", str(server), str(work)], check=True)
     base = craft_run(work, "rev-parse", "main")
     hostile = repeated_scans()
     path = media_path_of(hostile, "jpg")
-    pushed = subprocess.run(["git", "--git-dir", str(work), "push", "origin",
-                             f"{with_files(work, base, {path: hostile})}:refs/heads/main"],
-                            capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    pushed = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(work),
+            "push",
+            "origin",
+            f"{with_files(work, base, {path: hostile})}:refs/heads/main",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
     assert pushed.returncode != 0
-    assert re.search(rf"{path}: content: .*{jpeg.MAX_SCANS} scans", pushed.stderr), \
-        pushed.stderr
+    assert re.search(rf"{path}: content: .*{jpeg.MAX_SCANS} scans", pushed.stderr), pushed.stderr
     assert craft_run(server, "rev-parse", "main") == base
 
 
 def test_a_published_one_from_before_the_rule_is_not_served_nor_rendered(
-        client, repo, tmp_path, author_token, decodes):
+    client, repo, tmp_path, author_token, decodes
+):
     hostile = repeated_scans()
     path = media_path_of(hostile, "jpg")
     plant(repo, tmp_path, {path: hostile}, "main", "published")
@@ -102,10 +112,23 @@ def test_a_published_one_from_before_the_rule_is_not_served_nor_rendered(
     # what an older server kept for it: the facts of a file that decoded
     folder = repo / "cms" / "renditions" / blob[:2] / blob
     folder.mkdir(parents=True)
-    (folder / "facts.json").write_text(json.dumps({
-        "info": {"format": "JPEG", "ext": "jpg", "content_type": "image/jpeg", "width": 640,
-                 "height": 480, "frames": 1, "orientation": 1},
-        "sha256": hashlib.sha256(hostile).hexdigest(), "located": False}))
+    (folder / "facts.json").write_text(
+        json.dumps(
+            {
+                "info": {
+                    "format": "JPEG",
+                    "ext": "jpg",
+                    "content_type": "image/jpeg",
+                    "width": 640,
+                    "height": 480,
+                    "frames": 1,
+                    "orientation": 1,
+                },
+                "sha256": hashlib.sha256(hostile).hexdigest(),
+                "located": False,
+            }
+        )
+    )
     assert client.get(f"/{path}?w=320").status_code == 404
     assert client.get(f"/{path}").status_code == 404
     assert decodes == []
@@ -119,8 +142,7 @@ def test_a_published_one_from_before_the_rule_is_not_served_nor_rendered(
     assert decodes == []
 
 
-def test_the_same_bytes_uploaded_again_are_not_decoded_again(client, repo, author_token,
-                                                            decodes):
+def test_the_same_bytes_uploaded_again_are_not_decoded_again(client, repo, author_token, decodes):
     data = picture(300, 200, "JPEG")
     first = upload(client, author_token, data, "a.jpg", "image/jpeg")
     assert first.status_code == 201
@@ -132,4 +154,3 @@ def test_the_same_bytes_uploaded_again_are_not_decoded_again(client, repo, autho
     assert again.get_json() == first.get_json()
     assert decodes == []
     assert git(repo, "rev-list", "--count", "main") == commits
-

@@ -22,10 +22,14 @@ def paragraph(text: str) -> dict[str, Any]:
 
 
 def base_article(n_blocks: int) -> dict[str, Any]:
-    return {"title": "Base title", "summary": "Base summary.", "section": "news",
-            "tags": ["one", "two", "three"],
-            "authors": [{"name": "Ada"}],
-            "body": [paragraph(f"base block {i}") for i in range(n_blocks)]}
+    return {
+        "title": "Base title",
+        "summary": "Base summary.",
+        "section": "news",
+        "tags": ["one", "two", "three"],
+        "authors": [{"name": "Ada"}],
+        "body": [paragraph(f"base block {i}") for i in range(n_blocks)],
+    }
 
 
 @st.composite
@@ -51,8 +55,9 @@ def side(draw: Any, base: dict[str, Any], name: str) -> dict[str, Any]:
         at = draw(st.integers(0, max(len(body) - 1, 0)))
         if op == "edit" and body:  # sometimes the edit both sides make
             shared = draw(st.booleans())
-            body[at] = paragraph(f"shared edit of {body[at]['text']}" if shared
-                                 else f"{name} edit {next(counter)}")
+            body[at] = paragraph(
+                f"shared edit of {body[at]['text']}" if shared else f"{name} edit {next(counter)}"
+            )
         elif op == "insert":
             body.insert(at, paragraph(f"{name} new {next(counter)}"))
         elif op == "remove" and len(body) > 1:
@@ -123,8 +128,11 @@ def test_the_merge_is_the_same_whichever_side_is_theirs(case):
     base, theirs, yours = case
     one, other = merge(base, theirs, yours), merge(base, yours, theirs)
     assert {c.path for c in one.conflicts} == {c.path for c in other.conflicts}
-    for c, d in zip(sorted(one.conflicts, key=lambda c: c.path),
-                    sorted(other.conflicts, key=lambda c: c.path), strict=True):
+    for c, d in zip(
+        sorted(one.conflicts, key=lambda c: c.path),
+        sorted(other.conflicts, key=lambda c: c.path),
+        strict=True,
+    ):
         assert (c.base, c.theirs, c.yours) == (d.base, d.yours, d.theirs)
     if one.conflicts:
         return
@@ -161,7 +169,10 @@ def test_the_same_block_edited_differently_is_a_conflict_naming_it():
     [conflict] = merge(base, theirs, yours).conflicts
     assert conflict.path == "/body/1"
     assert (conflict.base, conflict.theirs, conflict.yours) == (
-        [paragraph("base block 1")], [paragraph("theirs")], [paragraph("yours")])
+        [paragraph("base block 1")],
+        [paragraph("theirs")],
+        [paragraph("yours")],
+    )
 
 
 def test_the_same_change_on_both_sides_is_no_conflict():
@@ -187,14 +198,16 @@ def test_tags_adding_up_past_the_limit_are_a_conflict_on_tags():
 
 # -- blame: who last changed each field and block ---------------------------------------------
 
+
 def test_blame_credits_each_field_and_block_to_the_version_that_last_changed_it():
     from cms.content.blame import Version, attribute
 
     v1 = {"title": "One", "summary": "S", "body": [paragraph("a"), paragraph("b")]}
     v2 = {**v1, "title": "Two"}
     v3 = {**v2, "body": [paragraph("a"), paragraph("inserted"), paragraph("b")]}
-    blame = attribute([Version("c1", (), v1), Version("c2", ("c1",), v2),
-                       Version("c3", ("c2",), v3)])
+    blame = attribute(
+        [Version("c1", (), v1), Version("c2", ("c1",), v2), Version("c3", ("c2",), v3)]
+    )
     assert blame is not None
     assert blame.fields == {"title": "c2", "summary": "c1", "body": "c3"}
     assert blame.blocks == ["c1", "c3", "c1"]
@@ -207,9 +220,14 @@ def test_blame_through_a_merge_credits_each_side_with_its_own_change():
     theirs = {**base, "title": "Theirs", "body": [paragraph("a2"), paragraph("b")]}
     yours = {**base, "summary": "Yours", "body": [paragraph("a"), paragraph("b2")]}
     merged = merge(base, theirs, yours).fields
-    blame = attribute([Version("base", (), base), Version("theirs", ("base",), theirs),
-                       Version("yours", ("base",), yours),
-                       Version("merge", ("theirs", "yours"), merged)])
+    blame = attribute(
+        [
+            Version("base", (), base),
+            Version("theirs", ("base",), theirs),
+            Version("yours", ("base",), yours),
+            Version("merge", ("theirs", "yours"), merged),
+        ]
+    )
     assert blame is not None
     assert blame.fields["title"] == "theirs" and blame.fields["summary"] == "yours"
     assert blame.blocks == ["theirs", "yours"]
@@ -219,6 +237,7 @@ def test_blame_starts_again_after_the_file_was_removed():
     from cms.content.blame import Version, attribute
 
     doc = {"title": "T", "body": [paragraph("a")]}
-    blame = attribute([Version("c1", (), doc), Version("c2", ("c1",), None),
-                       Version("c3", ("c2",), doc)])
+    blame = attribute(
+        [Version("c1", (), doc), Version("c2", ("c1",), None), Version("c3", ("c2",), doc)]
+    )
     assert blame is not None and blame.fields == {"title": "c3", "body": "c3"}

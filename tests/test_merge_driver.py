@@ -25,8 +25,9 @@ DOC_BLOCK = _doc_block("editing-together.md", "# Plain git: the merge driver")
 
 
 def _git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV},
-                          capture_output=True, text=True)
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
+    )
 
 
 def _clones(repo: Path, tmp_path: Path) -> tuple[str, Path, Path]:
@@ -37,8 +38,7 @@ def _clones(repo: Path, tmp_path: Path) -> tuple[str, Path, Path]:
         assert _git("clone", "-q", str(repo), str(work), cwd=tmp_path).returncode == 0
         # the two lines docs/editing-together.md gives, with this checkout's `cms`
         lines = DOC_BLOCK.replace("'cms ", f"'{cms_command()} ")
-        done = subprocess.run(["sh", "-e", "-c", lines], cwd=work, capture_output=True,
-                              text=True)
+        done = subprocess.run(["sh", "-e", "-c", lines], cwd=work, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         _git("config", "pull.rebase", "false", cwd=work)
         clones.append(work)
@@ -57,8 +57,13 @@ def test_a_pull_of_edits_to_different_fields_merges_cleanly(repo: Path, tmp_path
     _edit(ann, slug, "Ann's title", title="Ann's title")
     assert _git("push", "-q", "origin", "main", cwd=ann).returncode == 0
     body = json.loads((bob / article_path(slug)).read_text())["body"]
-    _edit(bob, slug, "Bob's summary and block", summary="Bob's summary",
-          body=[body[0], {"type": "paragraph", "text": "Bob's block."}])
+    _edit(
+        bob,
+        slug,
+        "Bob's summary and block",
+        summary="Bob's summary",
+        body=[body[0], {"type": "paragraph", "text": "Bob's block."}],
+    )
     pulled = _git("pull", "-q", "--no-edit", "origin", "main", cwd=bob)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     merged = json.loads((bob / article_path(slug)).read_text())
@@ -81,8 +86,14 @@ def test_a_real_conflict_leaves_a_file_naming_the_fields(repo: Path, tmp_path: P
     assert "CONFLICT" in pulled.stdout
     assert "both sides changed /title" in pulled.stdout + pulled.stderr
     left = json.loads((bob / article_path(slug)).read_text())
-    assert left["conflicts"] == [{"path": "/title", "base": article()["title"],
-                                  "ours": "Bob's title", "theirs": "Ann's title"}]
+    assert left["conflicts"] == [
+        {
+            "path": "/title",
+            "base": article()["title"],
+            "ours": "Bob's title",
+            "theirs": "Ann's title",
+        }
+    ]
     assert left["summary"] == "Bob's summary"
 
 
@@ -91,7 +102,10 @@ def test_files_that_are_not_articles_fall_back_to_a_line_merge(tmp_path: Path):
     base.write_text("one\ntwo\nthree\n")
     ours.write_text("ONE\ntwo\nthree\n")
     theirs.write_text("one\ntwo\nTHREE\n")
-    result = subprocess.run([cms_command(), "merge-driver", str(base), str(ours), str(theirs)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [cms_command(), "merge-driver", str(base), str(ours), str(theirs)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert ours.read_text() == "ONE\ntwo\nTHREE\n"

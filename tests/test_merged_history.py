@@ -23,8 +23,14 @@ ADA = Person("Ada Admin", "ada@example.org")
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def merged_save(store: ArticleStore) -> tuple[str, str, str]:
@@ -32,8 +38,7 @@ def merged_save(store: ArticleStore) -> tuple[str, str, str]:
     the revision Eve started from and the merge revision."""
     made = store.create(article(), EVE)
     store.patch(made.slug, {"title": "Ada's title"}, ADA, {made.etag})
-    merged = store.patch(made.slug, {"summary": "Eve's summary"}, EVE, {made.etag},
-                         merge=True)
+    merged = store.patch(made.slug, {"summary": "Eve's summary"}, EVE, {made.etag}, merge=True)
     assert merged.meta["merged"] == {"theirs": ["/title"], "yours": ["/summary"]}
     return made.slug, made.meta["revision"], merged.meta["revision"]
 
@@ -68,25 +73,31 @@ def test_webhooks_see_one_update_for_the_merge(store: ArticleStore, repo: Path):
     store.patch(made.slug, {"title": "Ada's title"}, ADA, {made.etag})
     store.patch(made.slug, {"summary": "Eve's summary"}, EVE, {made.etag}, merge=True)
     after = store.repo.tips()
-    events, _ = feed.pending(Repository(str(repo)), dict(before), dict(after),
-                             store.writes.committer.email)
+    events, _ = feed.pending(
+        Repository(str(repo)), dict(before), dict(after), store.writes.committer.email
+    )
     bodies = [json.loads(e.body) for e in events]
     assert [(b["type"], b["data"]["slug"]) for b in bodies] == [
-        ("article.updated", made.slug), ("article.updated", made.slug)]
+        ("article.updated", made.slug),
+        ("article.updated", made.slug),
+    ]
     assert bodies[-1]["data"]["revision"] == after["main"]
 
 
-def test_a_mirror_receives_the_merge_and_both_sides(store: ArticleStore, repo: Path,
-                                                    tmp_path: Path):
+def test_a_mirror_receives_the_merge_and_both_sides(
+    store: ArticleStore, repo: Path, tmp_path: Path
+):
     _, _, merge = merged_save(store)
     mirror = tmp_path / "mirror.git"
     _git("init", "-q", "--bare", "--initial-branch=main", str(mirror))
     runner = CliRunner()
-    added = runner.invoke(main, ["--repo", str(repo), "mirror", "add", "backup",
-                                 f"file://{mirror}"], catch_exceptions=False)
+    added = runner.invoke(
+        main,
+        ["--repo", str(repo), "mirror", "add", "backup", f"file://{mirror}"],
+        catch_exceptions=False,
+    )
     assert added.exit_code == 0, added.output
-    pushed = runner.invoke(main, ["--repo", str(repo), "mirror", "push"],
-                           catch_exceptions=False)
+    pushed = runner.invoke(main, ["--repo", str(repo), "mirror", "push"], catch_exceptions=False)
     assert pushed.output == "backup: pushed\n"
     assert _git("--git-dir", str(mirror), "rev-parse", "main") == merge
     parents = _git("--git-dir", str(mirror), "log", "-1", "--format=%P", "main").split()
@@ -95,8 +106,12 @@ def test_a_mirror_receives_the_merge_and_both_sides(store: ArticleStore, repo: P
 
 def test_the_gate_accepts_pushes_on_top_of_a_merged_save(tmp_path: Path):
     repo = tmp_path / "gated"
-    init = subprocess.run([cms_command(), "--repo", str(repo), "init", "--no-token"],
-                          capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    init = subprocess.run(
+        [cms_command(), "--repo", str(repo), "init", "--no-token"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
     assert init.returncode == 0, init.stderr
     store = ArticleStore(str(repo))
     slug, _, merge = merged_save(store)
@@ -106,7 +121,12 @@ def test_the_gate_accepts_pushes_on_top_of_a_merged_save(tmp_path: Path):
     doc = json.loads(path.read_text())
     path.write_text(json.dumps({**doc, "summary": "By hand"}, indent=2) + "\n")
     _git("commit", "-qam", "Edit by hand", cwd=work)
-    result = subprocess.run(["git", "push", "origin", "main"], cwd=work, capture_output=True,
-                            text=True, env={**os.environ, **GIT_ENV})
+    result = subprocess.run(
+        ["git", "push", "origin", "main"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
     assert result.returncode == 0, result.stderr
     assert _git("--git-dir", str(repo), "log", "-1", "--format=%P", "main") == merge

@@ -20,15 +20,24 @@ from cms.store import ArticleStore
 from cms.web import create_app
 
 CMS = shutil.which("cms") or str(Path(sys.executable).parent / "cms")
-ENV = {**{k: v for k, v in os.environ.items() if k not in ("CMS_REPO", "CMS_TOKEN")},
-       **GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
+ENV = {
+    **{k: v for k, v in os.environ.items() if k not in ("CMS_REPO", "CMS_TOKEN")},
+    **GIT_ENV,
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
 IVY = "Ivy Importer <ivy@example.org>"
 MANAGE = "/api/v1/manage/articles"
 
 
 def cms(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CMS, "--repo", str(repo), *args], env=ENV, capture_output=True,
-                          text=True, encoding="utf-8", timeout=120)
+    return subprocess.run(
+        [CMS, "--repo", str(repo), *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -37,8 +46,9 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "--git-dir", str(repo), *args], env=ENV, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "--git-dir", str(repo), *args], env=ENV, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def tips(repo: Path) -> tuple[str, str]:
@@ -60,22 +70,40 @@ def story(title: str, text: str, **fields: Any) -> dict[str, Any]:
 
 
 ARCHIVE = [
-    story("Harbour wall gives way", "The old harbour wall collapsed after the storm.",
-          published_at="2019-03-04T09:30:00Z", section="local"),
-    story("Mayor opens new library", "The library opened with a queue around the block.",
-          published_at="2018-11-20T17:00:00Z", tags=["Culture"]),
-    story("Ferry strike ends", "Ferries run again after a week.",
-          published_at="2019-03-04T09:30:00Z"),
-    story("Budget passes", "The council approved the budget.",
-          publish_at="2017-06-01T12:00:00Z", slug="budget-2017"),
+    story(
+        "Harbour wall gives way",
+        "The old harbour wall collapsed after the storm.",
+        published_at="2019-03-04T09:30:00Z",
+        section="local",
+    ),
+    story(
+        "Mayor opens new library",
+        "The library opened with a queue around the block.",
+        published_at="2018-11-20T17:00:00Z",
+        tags=["Culture"],
+    ),
+    story(
+        "Ferry strike ends", "Ferries run again after a week.", published_at="2019-03-04T09:30:00Z"
+    ),
+    story(
+        "Budget passes",
+        "The council approved the budget.",
+        publish_at="2017-06-01T12:00:00Z",
+        slug="budget-2017",
+    ),
 ]
-ARCHIVE_ORDER = ["budget-2017", "mayor-opens-new-library", "harbour-wall-gives-way",
-                 "ferry-strike-ends"]
+ARCHIVE_ORDER = [
+    "budget-2017",
+    "mayor-opens-new-library",
+    "harbour-wall-gives-way",
+    "ferry-strike-ends",
+]
 
 
 def delivery(repo: Path) -> Any:
-    return create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False,
-                       "SCHEDULER_INTERVAL": 0}).test_client()
+    return create_app(
+        {"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False, "SCHEDULER_INTERVAL": 0}
+    ).test_client()
 
 
 def test_importing_the_same_batch_twice_changes_nothing(repo: Path, tmp_path: Path) -> None:
@@ -92,14 +120,16 @@ def test_importing_the_same_batch_twice_changes_nothing(repo: Path, tmp_path: Pa
     assert slugs_on(repo) == sorted(ARCHIVE_ORDER)
 
 
-def test_a_corrected_batch_updates_the_articles_and_never_copies(repo: Path,
-                                                                 tmp_path: Path) -> None:
-    batch = [story("River levels fall", "Teh river fell overnight."),
-             story("Schools reopen", "Pupils returned on Monday.")]
+def test_a_corrected_batch_updates_the_articles_and_never_copies(
+    repo: Path, tmp_path: Path
+) -> None:
+    batch = [
+        story("River levels fall", "Teh river fell overnight."),
+        story("Schools reopen", "Pupils returned on Monday."),
+    ]
     ok(cms(repo, "import", str(jsonl(tmp_path / "b.jsonl", batch)), "--author", IVY))
     batch[0]["body"][0]["text"] = "The river fell overnight."
-    corrected = ok(cms(repo, "import", str(jsonl(tmp_path / "b.jsonl", batch)),
-                       "--author", IVY))
+    corrected = ok(cms(repo, "import", str(jsonl(tmp_path / "b.jsonl", batch)), "--author", IVY))
     assert "0 created, 1 updated, 1 unchanged" in corrected.stderr
     assert slugs_on(repo) == ["river-levels-fall", "schools-reopen"]
     assert git(repo, "log", "-1", "--format=%s", "main").strip() == "Update river-levels-fall: body"
@@ -108,13 +138,20 @@ def test_a_corrected_batch_updates_the_articles_and_never_copies(repo: Path,
 
     copies = ok(cms(repo, "import", str(tmp_path / "b.jsonl"), "--copies", "--author", IVY))
     assert "2 created" in copies.stderr
-    assert slugs_on(repo) == ["river-levels-fall", "river-levels-fall-2", "schools-reopen",
-                              "schools-reopen-2"]
+    assert slugs_on(repo) == [
+        "river-levels-fall",
+        "river-levels-fall-2",
+        "schools-reopen",
+        "schools-reopen-2",
+    ]
 
 
 def _path(repo: Path, slug: str) -> str:
-    return next(p for p in git(repo, "ls-tree", "-r", "--name-only", "main").split()
-                if p.endswith(f"/{slug}.json"))
+    return next(
+        p
+        for p in git(repo, "ls-tree", "-r", "--name-only", "main").split()
+        if p.endswith(f"/{slug}.json")
+    )
 
 
 def test_an_archive_keeps_its_dates_in_git_and_in_delivery(repo: Path, tmp_path: Path) -> None:
@@ -122,8 +159,9 @@ def test_an_archive_keeps_its_dates_in_git_and_in_delivery(repo: Path, tmp_path:
     result = ok(cms(repo, "import", str(source), "--publish", "--author", IVY))
     assert "Publishing: 4/4 done" in result.stderr  # piped: progress comes as lines
 
-    log = git(repo, "log", "--reverse", "--format=%aI %an %(trailers:key=Article,valueonly)",
-              "published").split("\n")
+    log = git(
+        repo, "log", "--reverse", "--format=%aI %an %(trailers:key=Article,valueonly)", "published"
+    ).split("\n")
     dated = [line.split() for line in log if "Ivy" in line]
     assert [(d[0], d[-1]) for d in dated] == [
         ("2017-06-01T12:00:00Z".replace("Z", "+00:00"), "budget-2017"),
@@ -136,10 +174,14 @@ def test_an_archive_keeps_its_dates_in_git_and_in_delivery(repo: Path, tmp_path:
     listed = client.get("/api/v1/articles").get_json()["items"]
     assert [a["slug"] for a in listed] == ARCHIVE_ORDER[::-1]
     assert [a["published_at"] for a in listed] == [
-        "2019-03-04T09:30:00Z", "2019-03-04T09:30:00Z", "2018-11-20T17:00:00Z",
-        "2017-06-01T12:00:00Z"]
-    for before, slug, after in zip([None, *ARCHIVE_ORDER[:-1]], ARCHIVE_ORDER,
-                                   [*ARCHIVE_ORDER[1:], None], strict=True):
+        "2019-03-04T09:30:00Z",
+        "2019-03-04T09:30:00Z",
+        "2018-11-20T17:00:00Z",
+        "2017-06-01T12:00:00Z",
+    ]
+    for before, slug, after in zip(
+        [None, *ARCHIVE_ORDER[:-1]], ARCHIVE_ORDER, [*ARCHIVE_ORDER[1:], None], strict=True
+    ):
         one = client.get(f"/api/v1/articles/{slug}").get_json()
         assert (one["previous"] or {}).get("slug") == before
         assert (one["next"] or {}).get("slug") == after
@@ -156,24 +198,33 @@ def _site(repo: Path) -> dict[str, bytes]:
         return re.sub(rb'"revision": ?"[0-9a-f]{40}"', b'"revision": "-"', response.data)
 
     listed = body("/api/v1/articles?per_page=100")
-    return {"list": listed, "de": body("/api/v1/articles?language=de"),
-            **{a["slug"]: body(f"/api/v1/articles/{a['slug']}")
-               for a in json.loads(listed)["items"]}}
+    return {
+        "list": listed,
+        "de": body("/api/v1/articles?language=de"),
+        **{a["slug"]: body(f"/api/v1/articles/{a['slug']}") for a in json.loads(listed)["items"]},
+    }
 
 
 def test_export_then_import_into_an_empty_repository_gives_the_same_site(
-        repo: Path, tmp_path: Path, client: Any, editor_token: dict[str, str]) -> None:
-    ok(cms(repo, "import", str(jsonl(tmp_path / "a.jsonl", ARCHIVE)), "--publish",
-           "--author", IVY))
+    repo: Path, tmp_path: Path, client: Any, editor_token: dict[str, str]
+) -> None:
+    ok(cms(repo, "import", str(jsonl(tmp_path / "a.jsonl", ARCHIVE)), "--publish", "--author", IVY))
     # live with newer draft edits, a plain draft, a scheduled one, and one live now
     read = client.get(f"{MANAGE}/ferry-strike-ends", headers=editor_token)
-    client.patch(f"{MANAGE}/ferry-strike-ends", json={"title": "Ferry strike: new talks"},
-                 headers={**editor_token, "If-Match": read.headers["ETag"]})
+    client.patch(
+        f"{MANAGE}/ferry-strike-ends",
+        json={"title": "Ferry strike: new talks"},
+        headers={**editor_token, "If-Match": read.headers["ETag"]},
+    )
     client.post(MANAGE, json=article("Embargoed report"), headers=editor_token)
-    client.post(MANAGE, json=article("Tomorrow's news", publish_at="2031-01-01T06:00:00Z"),
-                headers=editor_token)
-    now = client.post(MANAGE, json=article("Brücke gesperrt", language="de"),
-                      headers=editor_token).get_json()["slug"]
+    client.post(
+        MANAGE,
+        json=article("Tomorrow's news", publish_at="2031-01-01T06:00:00Z"),
+        headers=editor_token,
+    )
+    now = client.post(
+        MANAGE, json=article("Brücke gesperrt", language="de"), headers=editor_token
+    ).get_json()["slug"]
     assert client.post(f"{MANAGE}/{now}/publish", headers=editor_token).status_code == 200
     site = _site(repo)
 
@@ -190,12 +241,16 @@ def test_export_then_import_into_an_empty_repository_gives_the_same_site(
             assert _unordered(copy) == _unordered(site)
         else:
             assert copy == site, name
-        states = {a.slug: a.meta["state"] for a in ArticleStore(str(fresh)).list(
-            per_page=100)[0]}
-        assert states == {"budget-2017": "published", "mayor-opens-new-library": "published",
-                          "harbour-wall-gives-way": "published",
-                          "ferry-strike-ends": "changed", "embargoed-report": "draft",
-                          "tomorrow-s-news": "scheduled", now: "published"}, name
+        states = {a.slug: a.meta["state"] for a in ArticleStore(str(fresh)).list(per_page=100)[0]}
+        assert states == {
+            "budget-2017": "published",
+            "mayor-opens-new-library": "published",
+            "harbour-wall-gives-way": "published",
+            "ferry-strike-ends": "changed",
+            "embargoed-report": "draft",
+            "tomorrow-s-news": "scheduled",
+            now: "published",
+        }, name
 
     exported = json.loads((tmp_path / "site.json").read_text(encoding="utf-8"))
     assert isinstance(exported, list) and len(exported) == 7
@@ -216,26 +271,38 @@ def test_export_then_import_into_an_empty_repository_gives_the_same_site(
 
 
 def _unordered(site: dict[str, bytes]) -> dict[str, Any]:
-    articles = {k: {f: v for f, v in json.loads(a).items() if f not in ("previous", "next")}
-                for k, a in site.items() if k not in ("list", "de")}
-    return {**articles, "list": sorted(json.dumps(i, sort_keys=True)
-                                       for i in json.loads(site["list"])["items"])}
+    articles = {
+        k: {f: v for f, v in json.loads(a).items() if f not in ("previous", "next")}
+        for k, a in site.items()
+        if k not in ("list", "de")
+    }
+    return {
+        **articles,
+        "list": sorted(json.dumps(i, sort_keys=True) for i in json.loads(site["list"])["items"]),
+    }
 
 
 def test_every_bad_record_is_named_and_nothing_is_imported(repo: Path, tmp_path: Path) -> None:
     lines = tmp_path / "bad.jsonl"
-    lines.write_text("\n".join([
-        json.dumps(story("Fine one", "Fine.")),
-        '{"title": "Broken", "body": [',
-        json.dumps({"title": "No body"}),
-        json.dumps(story("From the future", "x", published_at="2999-01-01T00:00:00Z")),
-        json.dumps(story("Fine one", "Same title, same article twice.")),
-    ]) + "\n", encoding="utf-8")
+    lines.write_text(
+        "\n".join(
+            [
+                json.dumps(story("Fine one", "Fine.")),
+                '{"title": "Broken", "body": [',
+                json.dumps({"title": "No body"}),
+                json.dumps(story("From the future", "x", published_at="2999-01-01T00:00:00Z")),
+                json.dumps(story("Fine one", "Same title, same article twice.")),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     before = tips(repo)
     result = cms(repo, "import", str(lines), "--publish", "--author", IVY)
     assert result.returncode == 1
-    named = {line.split(": ", 1)[0] for line in result.stderr.splitlines()
-             if line.startswith(str(lines))}
+    named = {
+        line.split(": ", 1)[0] for line in result.stderr.splitlines() if line.startswith(str(lines))
+    }
     assert named == {f"{lines}:2", f"{lines}:3", f"{lines}:4", f"{lines}:5"}
     assert "body: Missing data for required field." in result.stderr
     assert "published_at: It is in the future" in result.stderr
@@ -245,9 +312,11 @@ def test_every_bad_record_is_named_and_nothing_is_imported(repo: Path, tmp_path:
     assert tips(repo) == before
 
     array = tmp_path / "bad.json"
-    array.write_text('[\n  {"title": "No body here"},\n  {"title": "Fine", "body": '
-                     '[{"type": "paragraph", "text": "ok"}]},\n  {"title": oops}\n]\n',
-                     encoding="utf-8")
+    array.write_text(
+        '[\n  {"title": "No body here"},\n  {"title": "Fine", "body": '
+        '[{"type": "paragraph", "text": "ok"}]},\n  {"title": oops}\n]\n',
+        encoding="utf-8",
+    )
     result = cms(repo, "import", str(array), "--author", IVY)
     assert result.returncode == 1
     assert f"{array}[0]: body: Missing data" in result.stderr
@@ -259,19 +328,31 @@ def test_every_bad_record_is_named_and_nothing_is_imported(repo: Path, tmp_path:
 def test_a_bad_author_is_refused(repo: Path, tmp_path: Path) -> None:
     source = jsonl(tmp_path / "one.jsonl", [story("Fine", "Fine.")])
     runner = CliRunner()
-    for author in ["Ivy", "<ivy@example.org>", "Ivy <ivy@example.org> extra",
-                   "Ivy\x07 <ivy@example.org>", "Ivy <ivy@example.org>\n", "Ivy <not-an-email>",
-                   "Ivy <<ivy@example.org>>", " <ivy@example.org>"]:
-        result = runner.invoke(main, ["--repo", str(repo), "import", str(source),
-                                      "--author", author])
+    for author in [
+        "Ivy",
+        "<ivy@example.org>",
+        "Ivy <ivy@example.org> extra",
+        "Ivy\x07 <ivy@example.org>",
+        "Ivy <ivy@example.org>\n",
+        "Ivy <not-an-email>",
+        "Ivy <<ivy@example.org>>",
+        " <ivy@example.org>",
+    ]:
+        result = runner.invoke(
+            main, ["--repo", str(repo), "import", str(source), "--author", author]
+        )
         assert result.exit_code == 1, author
         assert "--author" in result.output, author
     assert slugs_on(repo) == []
-    good = runner.invoke(main, ["--repo", str(repo), "import", str(source), "--author",
-                                "Zoë Ångström <zoe@example.org>"])
+    good = runner.invoke(
+        main,
+        ["--repo", str(repo), "import", str(source), "--author", "Zoë Ångström <zoe@example.org>"],
+    )
     assert good.exit_code == 0, good.output
-    assert git(repo, "log", "-1", "--format=%an <%ae>", "main").strip() == \
-        "Zoë Ångström <zoe@example.org>"
+    assert (
+        git(repo, "log", "-1", "--format=%an <%ae>", "main").strip()
+        == "Zoë Ångström <zoe@example.org>"
+    )
 
 
 # -- what an import skips, and why (issue 25, item 9) --------------------------------------
@@ -302,7 +383,8 @@ def write_json(path: Path, data: Any) -> Path:
 
 
 def test_a_folder_of_markdown_is_named_file_by_file_and_imports_nothing(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     posts = tmp_path / "posts"
     posts.mkdir()
     for name in ("harbour-wall.md", "library-opens.md"):
@@ -312,9 +394,9 @@ def test_a_folder_of_markdown_is_named_file_by_file_and_imports_nothing(
     assert result.returncode == 1, result.stderr
     assert skipped(result) == {
         f"{posts}/harbour-wall.md": "not a .json or .jsonl article file",
-        f"{posts}/library-opens.md": "not a .json or .jsonl article file"}
-    assert f"Nothing imported: no articles found in {posts}/; 2 file(s) skipped." in (
-        result.stderr)
+        f"{posts}/library-opens.md": "not a .json or .jsonl article file",
+    }
+    assert f"Nothing imported: no articles found in {posts}/; 2 file(s) skipped." in (result.stderr)
     assert "0 created" not in result.stderr and "Traceback" not in result.stderr
     assert tips(repo) == before
 
@@ -325,7 +407,8 @@ def test_a_folder_of_markdown_is_named_file_by_file_and_imports_nothing(
 
 
 def test_what_is_not_an_article_file_is_skipped_by_name_and_the_rest_imported(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     posts = tmp_path / "posts"
     write_json(posts / "budget.json", story("Budget passes", "The council approved it."))
     write_json(posts / "2019" / "ferry.json", story("Ferry strike ends", "Ferries run."))
@@ -348,13 +431,15 @@ def test_what_is_not_an_article_file_is_skipped_by_name_and_the_rest_imported(
         f"{posts}/linked.json": "a symbolic link, not followed",
         f"{posts}/notes.md": "not a .json or .jsonl article file",
         f"{posts}/pipe.json": "not a regular file",
-        f"{posts}/story.json": "a folder named like an article file; not read"}
+        f"{posts}/story.json": "a folder named like an article file; not read",
+    }
     assert "2 created, 0 updated, 0 unchanged, 0 published; 7 file(s) skipped" in result.stderr
     assert slugs_on(repo) == ["budget-passes", "ferry-strike-ends"]
 
 
 def test_good_and_bad_json_in_a_folder_names_each_bad_file_and_imports_nothing(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     posts = tmp_path / "posts"
     write_json(posts / "good.json", story("Fine story", "Fine."))
     write_json(posts / "no-body.json", {"title": "No body"})
@@ -374,8 +459,7 @@ def test_good_and_bad_json_in_a_folder_names_each_bad_file_and_imports_nothing(
     assert tips(repo) == before and slugs_on(repo) == []
 
 
-def test_an_empty_folder_or_file_imports_nothing_and_says_so(repo: Path,
-                                                              tmp_path: Path) -> None:
+def test_an_empty_folder_or_file_imports_nothing_and_says_so(repo: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     (tmp_path / "none.jsonl").write_text("\n\n", encoding="utf-8")
@@ -395,8 +479,16 @@ EXPORTED = ["harbour-wall-gives-way", "mayor-opens-new-library"]
 
 
 def two_articles(repo: Path, tmp_path: Path) -> None:
-    ok(cms(repo, "import", str(jsonl(tmp_path / "two.jsonl", ARCHIVE[:2])), "--publish",
-           "--author", IVY))
+    ok(
+        cms(
+            repo,
+            "import",
+            str(jsonl(tmp_path / "two.jsonl", ARCHIVE[:2])),
+            "--publish",
+            "--author",
+            IVY,
+        )
+    )
 
 
 def victim(tmp_path: Path) -> Path:
@@ -406,8 +498,7 @@ def victim(tmp_path: Path) -> Path:
     return path
 
 
-def test_export_refuses_a_link_in_the_folder_and_writes_nothing(repo: Path,
-                                                                tmp_path: Path) -> None:
+def test_export_refuses_a_link_in_the_folder_and_writes_nothing(repo: Path, tmp_path: Path) -> None:
     two_articles(repo, tmp_path)
     target = victim(tmp_path)
     out = tmp_path / "backup"
@@ -415,8 +506,10 @@ def test_export_refuses_a_link_in_the_folder_and_writes_nothing(repo: Path,
     (out / f"{EXPORTED[1]}.json").symlink_to(target)
     result = cms(repo, "export", str(out))
     assert result.returncode == 1, result.stderr
-    assert f"{out}/{EXPORTED[1]}.json: a symbolic link (an export never writes through one)" \
+    assert (
+        f"{out}/{EXPORTED[1]}.json: a symbolic link (an export never writes through one)"
         in result.stderr.splitlines()
+    )
     assert "Nothing exported" in result.stderr and "Traceback" not in result.stderr
     assert target.read_text() == "precious\n"
     assert sorted(p.name for p in out.iterdir()) == [f"{EXPORTED[1]}.json"]
@@ -430,7 +523,8 @@ def test_export_refuses_a_link_in_the_folder_and_writes_nothing(repo: Path,
 
 
 def test_export_refuses_a_hard_link_a_folder_or_a_pipe_where_it_would_write(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     two_articles(repo, tmp_path)
     target = victim(tmp_path)
     out = tmp_path / "backup"
@@ -440,8 +534,10 @@ def test_export_refuses_a_hard_link_a_folder_or_a_pipe_where_it_would_write(
     result = cms(repo, "export", str(out))
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
-    assert f"{out}/{EXPORTED[0]}.json: a file with other hard links (writing it would " \
+    assert (
+        f"{out}/{EXPORTED[0]}.json: a file with other hard links (writing it would "
         "change them too)" in lines
+    )
     assert f"{out}/{EXPORTED[1]}.json: a folder, not a file" in lines
     assert target.read_text() == "precious\n"
 
@@ -458,8 +554,10 @@ def test_export_refuses_a_link_as_the_file_it_writes(repo: Path, tmp_path: Path)
         (tmp_path / name).symlink_to(target)
         result = cms(repo, "export", str(tmp_path / name))
         assert result.returncode == 1, result.stderr
-        assert f"{tmp_path}/{name}: a symbolic link (an export never writes through one)" \
+        assert (
+            f"{tmp_path}/{name}: a symbolic link (an export never writes through one)"
             in result.stderr
+        )
         assert target.read_text() == "precious\n"
 
 
@@ -471,8 +569,10 @@ def test_export_refuses_a_link_anywhere_in_the_path(repo: Path, tmp_path: Path) 
     for given in ("shared/backup", "shared/site.jsonl"):
         result = cms(repo, "export", str(tmp_path / given))
         assert result.returncode == 1, result.stderr
-        assert f"{tmp_path}/shared: a symbolic link in the path (an export follows none; " \
+        assert (
+            f"{tmp_path}/shared: a symbolic link in the path (an export follows none; "
             f"give the real path: {real}/{given.split('/')[1]})" in result.stderr
+        )
         assert list(real.iterdir()) == []
 
     plain = tmp_path / "plain-file"

@@ -30,14 +30,21 @@ ENV = {**GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
 
 def cms(repo: Path, *args: str) -> tuple[int, str]:
     """Run `cms --repo REPO ARGS...` through click; return the exit code and all output."""
-    result = CliRunner().invoke(main, ["--repo", str(repo), *args], prog_name="cms",
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["--repo", str(repo), *args], prog_name="cms", catch_exceptions=False
+    )
     return result.exit_code, result.output
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **ENV}, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def bare(path: Path) -> Path:
@@ -50,23 +57,27 @@ def refs(git_dir: Path) -> dict[str, str]:
     return dict(line.split() for line in out.splitlines())
 
 
-@pytest.mark.parametrize(("name", "url", "field"), [
-    ("Backup", "git://example.org/x.git", "name"),
-    ("back up", "git://example.org/x.git", "name"),
-    ("-backup", "git://example.org/x.git", "name"),
-    ("backup-", "git://example.org/x.git", "name"),
-    ("a" * 41, "git://example.org/x.git", "name"),
-    ("../etc", "git://example.org/x.git", "name"),
-    ("backup", "ext::sh -c touch% /tmp/pwned", "url"),
-    ("backup", "ext::sh", "url"),
-    ("backup", "javascript://example.org/x", "url"),
-    ("backup", "https:///no-host.git", "url"),
-    ("backup", "relative/path.git", "url"),
-    ("backup", "git://example.org/x.git\n--upload-pack=touch", "url"),
-    ("backup", "", "url"),
-])
-def test_mirror_add_refuses_bad_input_naming_the_field(repo: Path, name: str, url: str,
-                                                        field: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "url", "field"),
+    [
+        ("Backup", "git://example.org/x.git", "name"),
+        ("back up", "git://example.org/x.git", "name"),
+        ("-backup", "git://example.org/x.git", "name"),
+        ("backup-", "git://example.org/x.git", "name"),
+        ("a" * 41, "git://example.org/x.git", "name"),
+        ("../etc", "git://example.org/x.git", "name"),
+        ("backup", "ext::sh -c touch% /tmp/pwned", "url"),
+        ("backup", "ext::sh", "url"),
+        ("backup", "javascript://example.org/x", "url"),
+        ("backup", "https:///no-host.git", "url"),
+        ("backup", "relative/path.git", "url"),
+        ("backup", "git://example.org/x.git\n--upload-pack=touch", "url"),
+        ("backup", "", "url"),
+    ],
+)
+def test_mirror_add_refuses_bad_input_naming_the_field(
+    repo: Path, name: str, url: str, field: str
+) -> None:
     code, output = cms(repo, "mirror", "add", "--", name, url)
     assert code == 1, output
     assert output.startswith("Error: Invalid mirror"), output
@@ -78,8 +89,18 @@ def test_mirror_add_list_remove(repo: Path, tmp_path: Path) -> None:
     code, output = cms(repo, "mirror", "list")
     assert (code, output) == (0, "No mirrors. Add one with `cms mirror add NAME URL`.\n")
     assert cms(repo, "mirror", "add", "backup", str(tmp_path / "m.git"))[0] == 0
-    assert cms(repo, "mirror", "add", "github", "https://ci-bot:s3cret@github.com/n/c.git",
-               "--min-interval", "10")[0] == 0
+    assert (
+        cms(
+            repo,
+            "mirror",
+            "add",
+            "github",
+            "https://ci-bot:s3cret@github.com/n/c.git",
+            "--min-interval",
+            "10",
+        )[0]
+        == 0
+    )
     code, output = cms(repo, "mirror", "add", "backup", "git://example.org/other.git")
     assert code == 1 and "There is already a mirror 'backup'" in output
     assert cms(repo, "mirror", "add", "backup", str(tmp_path / "m.git"))[0] == 0  # the same
@@ -92,14 +113,14 @@ def test_mirror_add_list_remove(repo: Path, tmp_path: Path) -> None:
     assert cms(repo, "mirror", "remove", "backup") == (0, "Removed mirror backup.\n")
     code, output = cms(repo, "mirror", "remove", "backup")
     assert code == 1 and "There is no mirror 'backup'" in output
-    assert [line.split()[0] for line in cms(repo, "mirror", "list")[1].splitlines()] == [
-        "github"]
+    assert [line.split()[0] for line in cms(repo, "mirror", "list")[1].splitlines()] == ["github"]
     # kept outside history, so a clone never carries the credential
     assert "s3cret" not in git("--git-dir", str(repo), "log", "--all", "-p")
 
 
 def test_push_sends_both_lines_and_a_diverged_mirror_is_left_alone(
-        repo: Path, store: ArticleStore, tmp_path: Path) -> None:
+    repo: Path, store: ArticleStore, tmp_path: Path
+) -> None:
     mirror = bare(tmp_path / "mirror.git")
     editor = Person("Eve Editor", "eve@example.org")
     store.publish(store.create(article(), editor).slug, editor)
@@ -121,8 +142,11 @@ def test_push_sends_both_lines_and_a_diverged_mirror_is_left_alone(
     store.create(article("Second article"), editor)
     code, output = cms(repo, "mirror", "push", "backup")
     assert code == 1
-    assert re.match(r"backup: the mirror's main has commits this repository does not have; "
-                    r"not force-pushed", output), output
+    assert re.match(
+        r"backup: the mirror's main has commits this repository does not have; "
+        r"not force-pushed",
+        output,
+    ), output
     assert refs(mirror) == theirs
     code, output = cms(repo, "mirror", "list")
     assert output.startswith("backup  diverged  ") and "failures 1" in output
@@ -137,7 +161,8 @@ def pushed_by(pusher: Pusher) -> None:
 
 
 def test_the_pusher_sends_an_edit_and_its_publish_together_once_writes_settle(
-        repo: Path, store: ArticleStore, tmp_path: Path) -> None:
+    repo: Path, store: ArticleStore, tmp_path: Path
+) -> None:
     mirror = bare(tmp_path / "mirror.git")
     cms(repo, "mirror", "add", "backup", f"file://{mirror}")
     editor = Person("Eve Editor", "eve@example.org")
@@ -161,7 +186,8 @@ def test_the_pusher_sends_an_edit_and_its_publish_together_once_writes_settle(
 
 
 def test_the_servers_pushes_yield_the_cpu_to_requests_and_a_push_by_hand_does_not(
-        repo: Path, store: ArticleStore, tmp_path: Path) -> None:
+    repo: Path, store: ArticleStore, tmp_path: Path
+) -> None:
     mirror = bare(tmp_path / "mirror.git")
     # a file:// push runs the mirror's receive-pack, and its hook, as a child of `git push`:
     # the hook records the CPU priority (nice value, field 19 of /proc/self/stat) it ran at
@@ -189,8 +215,9 @@ def test_a_mirror_that_cannot_be_reached_is_reported_failing(repo: Path) -> None
     assert "\n  error: " in output
 
 
-def test_healthz_shows_mirrors_to_admins_only(repo: Path, admin_token: dict[str, str],
-                                               editor_token: dict[str, str]) -> None:
+def test_healthz_shows_mirrors_to_admins_only(
+    repo: Path, admin_token: dict[str, str], editor_token: dict[str, str]
+) -> None:
     cms(repo, "mirror", "add", "backup", "https://bot:s3cret@git.example.org/c.git")
     client = create_app({"REPO": str(repo), "TESTING": True}).test_client()
     assert "mirrors" not in client.get("/healthz").get_json()
@@ -202,16 +229,29 @@ def test_healthz_shows_mirrors_to_admins_only(repo: Path, admin_token: dict[str,
 
 # -- a replica's app ------------------------------------------------------------------------
 
-PUBLIC_PREFIXES = ("/api/v1/articles", "/api/v1/sync", "/feed.", "/sitemap", "/media/",
-                   "/healthz", "/api/v1/openapi.json")
+PUBLIC_PREFIXES = (
+    "/api/v1/articles",
+    "/api/v1/sync",
+    "/feed.",
+    "/sitemap",
+    "/media/",
+    "/healthz",
+    "/api/v1/openapi.json",
+)
 
 
 def test_a_replica_refuses_every_route_but_reading_what_is_live(
-        repo: Path, admin_token: dict[str, str]) -> None:
+    repo: Path, admin_token: dict[str, str]
+) -> None:
     before = refs(repo)
-    app = create_app({"REPO": str(repo), "TESTING": True,
-                      "REPLICA_OF": "https://bot:s3cret@git.example.org/c.git",
-                      "PRIMARY_URL": "https://cms.example.org"})
+    app = create_app(
+        {
+            "REPO": str(repo),
+            "TESTING": True,
+            "REPLICA_OF": "https://bot:s3cret@git.example.org/c.git",
+            "PRIMARY_URL": "https://cms.example.org",
+        }
+    )
     client = app.test_client()
     refused = 0
     for rule in app.url_map.iter_rules():
@@ -228,17 +268,18 @@ def test_a_replica_refuses_every_route_but_reading_what_is_live(
             assert response.status_code == 403, (method, str(rule))
             assert response.mimetype == "application/problem+json"
             detail = response.get_json()["detail"]
-            assert detail == ("This server is a read-only replica of "
-                              "https://bot:***@git.example.org/c.git; send writes and "
-                              "management calls to the primary at https://cms.example.org.")
+            assert detail == (
+                "This server is a read-only replica of "
+                "https://bot:***@git.example.org/c.git; send writes and "
+                "management calls to the primary at https://cms.example.org."
+            )
     assert refused >= 12
     assert client.post("/api/v1/articles").status_code == 403
     assert client.get("/no/such/page").status_code == 404
     assert refs(repo) == before
 
 
-def test_replica_of_refuses_a_repository_with_its_own_history(repo: Path,
-                                                              tmp_path: Path) -> None:
+def test_replica_of_refuses_a_repository_with_its_own_history(repo: Path, tmp_path: Path) -> None:
     mirror = bare(tmp_path / "m.git")
     code, output = cms(repo, "serve", "--replica-of", f"file://{mirror}")
     assert code == 1
@@ -246,8 +287,9 @@ def test_replica_of_refuses_a_repository_with_its_own_history(repo: Path,
 
 
 def test_replica_of_an_unreachable_source_leaves_nothing_behind(tmp_path: Path) -> None:
-    code, output = cms(tmp_path / "replica", "serve", "--replica-of",
-                       "git://127.0.0.1:9/nothing.git")
+    code, output = cms(
+        tmp_path / "replica", "serve", "--replica-of", "git://127.0.0.1:9/nothing.git"
+    )
     assert code == 1 and output.startswith("Error: Cannot copy git://127.0.0.1:9/nothing.git")
     assert not (tmp_path / "replica").exists()
 
@@ -261,37 +303,49 @@ def test_mirror_state_files_are_private(repo: Path, tmp_path: Path) -> None:
     assert oct(state.stat().st_mode & 0o777) == "0o600"
 
 
-@pytest.mark.parametrize("command", [["mirror"], ["mirror", "add"], ["mirror", "list"],
-                                     ["mirror", "remove"], ["mirror", "push"], ["serve"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["mirror"],
+        ["mirror", "add"],
+        ["mirror", "list"],
+        ["mirror", "remove"],
+        ["mirror", "push"],
+        ["serve"],
+    ],
+)
 def test_help_shows_an_example(command: list[str], tmp_path: Path) -> None:
     code, output = cms(tmp_path / "none", *command, "--help")
     assert code == 0 and output.startswith("Usage: cms") and "Example" in output
     assert not (tmp_path / "none").exists()
 
 
-def test_a_replicas_healthz_shows_its_source_to_admins_only(tmp_path: Path,
-                                                            repo: Path) -> None:
+def test_a_replicas_healthz_shows_its_source_to_admins_only(tmp_path: Path, repo: Path) -> None:
     source = bare(tmp_path / "source.git")
     git("--git-dir", str(repo), "push", "-q", str(source), "main", "published")
     replica = tmp_path / "replica"
     Replica.prepare(str(replica), f"file://{source}")
     _, secret = TokenStore(str(replica)).create("Ada Admin", "ada@example.org", "admin")
-    client = create_app({"REPO": str(replica), "TESTING": True,
-                         "REPLICA_OF": f"file://{source}"}).test_client()
+    client = create_app(
+        {"REPO": str(replica), "TESTING": True, "REPLICA_OF": f"file://{source}"}
+    ).test_client()
     shown = client.get("/healthz").get_json()["replica"]
     assert set(shown) == {"lag_seconds", "last_fetch_at", "tips"}
     # the draft line's tip would show editorial activity: admins only, as on a primary
     assert shown["tips"] == {"published": refs(source)["refs/heads/published"]}
     admin = client.get("/healthz", headers={"Authorization": f"Bearer {secret}"}).get_json()
-    assert admin["replica"]["tips"] == {"main": refs(source)["refs/heads/main"],
-                                        "published": refs(source)["refs/heads/published"]}
+    assert admin["replica"]["tips"] == {
+        "main": refs(source)["refs/heads/main"],
+        "published": refs(source)["refs/heads/published"],
+    }
     assert admin["replica"]["source"] == f"file://{source}"
     assert admin["replica"]["last_error"] is None
     assert "mirrors" not in admin
 
 
 def test_a_replica_promoted_as_the_readme_says_pushes_on_from_the_mirror(
-        tmp_path: Path, repo: Path, store: ArticleStore) -> None:
+    tmp_path: Path, repo: Path, store: ArticleStore
+) -> None:
     editor = Person("Eve Editor", "eve@example.org")
     store.publish(store.create(article("Before the primary was lost"), editor).slug, editor)
     mirror = bare(tmp_path / "mirror.git")
@@ -367,8 +421,9 @@ def command_lines() -> list[bytes]:
 
 
 @pytest.mark.parametrize("run", ["mirror push", "serve --replica-of"])
-def test_a_password_in_a_git_url_is_never_on_a_command_line(repo: Path, tmp_path: Path,
-                                                            run: str) -> None:
+def test_a_password_in_a_git_url_is_never_on_a_command_line(
+    repo: Path, tmp_path: Path, run: str
+) -> None:
     host = StallingGitHost()
     url = f"http://alice:{PASSWORD}@127.0.0.1:{host.port}/content.git"
     env = {**os.environ, **ENV}
@@ -379,8 +434,7 @@ def test_a_password_in_a_git_url_is_never_on_a_command_line(repo: Path, tmp_path
         # given by the variable: an option would put the password on cms's own command line
         command = [cms_command(), "--repo", str(tmp_path / "replica"), "serve"]
         env["CMS_REPLICA_OF"] = url
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 60
         while not host.authorizations and time.monotonic() < deadline:
@@ -388,7 +442,8 @@ def test_a_password_in_a_git_url_is_never_on_a_command_line(repo: Path, tmp_path
             time.sleep(0.05)
         # git is waiting for the answer now, with the password it was given
         assert host.authorizations == [
-            "Basic " + base64.b64encode(b"alice:Wq8-hunter2-Zx@y").decode()]
+            "Basic " + base64.b64encode(b"alice:Wq8-hunter2-Zx@y").decode()
+        ]
         running = command_lines()
         assert any(f"127.0.0.1:{host.port}".encode() in line for line in running), running
         for line in running:
@@ -411,8 +466,10 @@ def test_a_password_in_a_git_url_is_never_on_a_command_line(repo: Path, tmp_path
 
 
 def keypair(path: Path) -> Path:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f",
-                    str(path)], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+        check=True,
+    )
     return path
 
 
@@ -422,18 +479,25 @@ def test_verify_signatures_wants_a_replica_and_a_public_key(repo: Path, tmp_path
     (tmp_path / "not-a-key.pub").write_text("hello\n")
     code, output = cms(repo, "serve", "--verify-signatures", f"{key}.pub")
     assert code == 2 and "--verify-signatures is for a replica: give --replica-of too" in output
-    for given, says in [(key, "is a private key; give the public half"),
-                        (tmp_path / "missing.pub", "Cannot read the public key"),
-                        (tmp_path / "not-a-key.pub", "is not an SSH public key")]:
-        code, output = cms(tmp_path / "replica", "serve", "--replica-of", f"file://{mirror}",
-                           "--verify-signatures", str(given))
+    for given, says in [
+        (key, "is a private key; give the public half"),
+        (tmp_path / "missing.pub", "Cannot read the public key"),
+        (tmp_path / "not-a-key.pub", "is not an SSH public key"),
+    ]:
+        code, output = cms(
+            tmp_path / "replica",
+            "serve",
+            "--replica-of",
+            f"file://{mirror}",
+            "--verify-signatures",
+            str(given),
+        )
         assert code == 1 and says in output, output
         assert "\n  verify_signatures: The public half of the primary's signing key" in output
         assert not (tmp_path / "replica").exists()
 
 
-def test_a_first_copy_whose_published_the_primary_did_not_sign_is_refused(
-        tmp_path: Path) -> None:
+def test_a_first_copy_whose_published_the_primary_did_not_sign_is_refused(tmp_path: Path) -> None:
     key = keypair(tmp_path / "cms-key")
     primary = ArticleStore.init(str(tmp_path / "primary"), signing_key=str(key))
     editor = Person("Eve Editor", "eve@example.org")
@@ -451,9 +515,17 @@ def test_a_first_copy_whose_published_the_primary_did_not_sign_is_refused(
     git("commit", "-qam", "Edit the README on the mirror", cwd=work)
     git("push", "-q", "origin", "published", cwd=work)
     forged = git("rev-parse", "HEAD", cwd=work)
-    code, output = cms(tmp_path / "replica", "serve", "--replica-of", f"file://{mirror}",
-                       "--verify-signatures", f"{key}.pub")
+    code, output = cms(
+        tmp_path / "replica",
+        "serve",
+        "--replica-of",
+        f"file://{mirror}",
+        "--verify-signatures",
+        f"{key}.pub",
+    )
     assert code == 1, output
-    assert output.startswith(f"Error: Cannot copy file://{mirror}: commit {forged} on the "
-                             "source's published is not signed by the primary's key"), output
+    assert output.startswith(
+        f"Error: Cannot copy file://{mirror}: commit {forged} on the "
+        "source's published is not signed by the primary's key"
+    ), output
     assert not (tmp_path / "replica").exists()

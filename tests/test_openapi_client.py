@@ -29,8 +29,15 @@ def test_the_document_names_operations_headers_and_the_patch_body(client):
     ids = [op.get("operationId") for _, _, op in operations(spec)]
     assert None not in ids and len(ids) == len(set(ids))
     by_id = {op["operationId"]: (path, method, op) for path, method, op in operations(spec)}
-    for name in ("createArticle", "patchArticle", "publishArticle", "listArticles",
-                 "getArticle", "listPublishedArticles", "sync"):
+    for name in (
+        "createArticle",
+        "patchArticle",
+        "publishArticle",
+        "listArticles",
+        "getArticle",
+        "listPublishedArticles",
+        "sync",
+    ):
         assert name in by_id, sorted(by_id)
 
     def headers(name, status):
@@ -46,35 +53,58 @@ def test_the_document_names_operations_headers_and_the_patch_body(client):
     assert body["schema"] == {"$ref": "#/components/schemas/ArticlePatch"}
     patch = spec["components"]["schemas"]["ArticlePatch"]
     assert patch["properties"]["summary"]["nullable"] is True
-    assert set(patch["properties"]) == set(spec["components"]["schemas"]["ArticleInput"]
-                                           ["properties"])
+    assert set(patch["properties"]) == set(
+        spec["components"]["schemas"]["ArticleInput"]["properties"]
+    )
     assert "required" not in patch
 
 
 def generate(spec: dict, into: Path) -> None:
     (into / "openapi.json").write_text(json.dumps(spec))
     (into / "config.yml").write_text("post_hooks: []\n")
-    subprocess.run([GENERATOR, "generate", "--path", str(into / "openapi.json"), "--meta",
-                    "none", "--output-path", str(into / "cms_client"), "--config",
-                    str(into / "config.yml")], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            GENERATOR,
+            "generate",
+            "--path",
+            str(into / "openapi.json"),
+            "--meta",
+            "none",
+            "--output-path",
+            str(into / "cms_client"),
+            "--config",
+            str(into / "config.yml"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
-def test_a_generated_client_creates_patches_publishes_and_lists(server, editor_token,
-                                                                tmp_path):
+def test_a_generated_client_creates_patches_publishes_and_lists(server, editor_token, tmp_path):
     generate(requests.get(server + "/api/v1/openapi.json").json(), tmp_path)
     models = [p.stem for p in (tmp_path / "cms_client" / "models").glob("*.py")]
     assert not [m for m in models if "type_0" in m], models
     sys.path.insert(0, str(tmp_path))
     try:
         pkg = importlib.import_module("cms_client")
-        api = {name: importlib.import_module(f"cms_client.api.{name}") for name in (
-            "manage.create_article", "manage.patch_article", "manage.publish_article",
-            "manage.list_articles", "delivery.list_published_articles",
-            "delivery.get_published_article")}
+        api = {
+            name: importlib.import_module(f"cms_client.api.{name}")
+            for name in (
+                "manage.create_article",
+                "manage.patch_article",
+                "manage.publish_article",
+                "manage.list_articles",
+                "delivery.list_published_articles",
+                "delivery.get_published_article",
+            )
+        }
         m = importlib.import_module("cms_client.models")
         token = editor_token["Authorization"].removeprefix("Bearer ")
-        with pkg.AuthenticatedClient(base_url=server, token=token) as client, \
-                pkg.Client(base_url=server) as public:
+        with (
+            pkg.AuthenticatedClient(base_url=server, token=token) as client,
+            pkg.Client(base_url=server) as public,
+        ):
             drive(api, m, client, public)
     finally:
         sys.path.remove(str(tmp_path))
@@ -85,14 +115,18 @@ def test_a_generated_client_creates_patches_publishes_and_lists(server, editor_t
 def drive(api, m, client, public) -> None:
     """Create, patch, publish and list with the generated functions and models."""
     created = api["manage.create_article"].sync_detailed(
-        client=client, body=m.ArticleInput.from_dict(article("Harbour reopens")))
+        client=client, body=m.ArticleInput.from_dict(article("Harbour reopens"))
+    )
     assert created.status_code == 201, created.content
     slug = created.parsed.slug
     assert created.headers["Location"].endswith(f"{MANAGE}/{slug}")
 
     patched = api["manage.patch_article"].sync_detailed(
-        slug, client=client, body=m.ArticlePatch.from_dict({"summary": "Ships are back."}),
-        if_match=created.headers["ETag"])
+        slug,
+        client=client,
+        body=m.ArticlePatch.from_dict({"summary": "Ships are back."}),
+        if_match=created.headers["ETag"],
+    )
     assert patched.status_code == 200, patched.content
     assert patched.parsed.summary == "Ships are back."
 

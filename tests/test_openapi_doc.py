@@ -15,5 +15,6 @@ def test_every_documented_error_response_is_problem_json(client: FlaskClient) ->
             continue
         assert list(response["content"]) == ["application/problem+json"], name
         assert response["content"]["application/problem+json"]["schema"] == {
-            "$ref": "#/components/schemas/Problem"}
+            "$ref": "#/components/schemas/Problem"
+        }
     assert responses["DEFAULT_ERROR"]["description"] == "Error"

@@ -37,8 +37,10 @@ def test_no_class_of_the_store_or_the_index_is_stacked_on_another() -> None:
                 if not isinstance(node, ast.ClassDef):
                     continue
                 bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
-                stacked += [f"cms/{package}/{path.name}: {node.name}({base})"
-                            for base in sorted(bases & own.keys())]
+                stacked += [
+                    f"cms/{package}/{path.name}: {node.name}({base})"
+                    for base in sorted(bases & own.keys())
+                ]
     assert stacked == []
     assert ArticleStore.__mro__ == (ArticleStore, object)
     assert Index.__mro__ == (Index, object)
@@ -46,20 +48,34 @@ def test_no_class_of_the_store_or_the_index_is_stacked_on_another() -> None:
 
 def test_the_store_and_the_index_hold_their_parts(repo: Path) -> None:
     store = ArticleStore(str(repo))
-    parts = {name: type(getattr(store, name)).__module__
-             for name in ("reading", "writes", "drafts", "publishing")}
-    assert parts == {"reading": "cms.store.reading", "writes": "cms.store.base",
-                     "drafts": "cms.store.drafts", "publishing": "cms.store.publishing"}
-    index = {name: type(getattr(store.index, name)).__module__
-             for name in ("tables", "writer", "batches", "drafts", "live", "states", "cards")}
-    assert index == {"tables": "cms.index.tables", "writer": "cms.index.catch_up",
-                     "batches": "cms.index.batches", "drafts": "cms.index.drafts",
-                     "live": "cms.index.live", "states": "cms.index.states",
-                     "cards": "cms.index.cards"}
+    parts = {
+        name: type(getattr(store, name)).__module__
+        for name in ("reading", "writes", "drafts", "publishing")
+    }
+    assert parts == {
+        "reading": "cms.store.reading",
+        "writes": "cms.store.base",
+        "drafts": "cms.store.drafts",
+        "publishing": "cms.store.publishing",
+    }
+    index = {
+        name: type(getattr(store.index, name)).__module__
+        for name in ("tables", "writer", "batches", "drafts", "live", "states", "cards")
+    }
+    assert index == {
+        "tables": "cms.index.tables",
+        "writer": "cms.index.catch_up",
+        "batches": "cms.index.batches",
+        "drafts": "cms.index.drafts",
+        "live": "cms.index.live",
+        "states": "cms.index.states",
+        "cards": "cms.index.cards",
+    }
     # the index's parts share one set of tables (one connection per thread)
-    assert {id(getattr(store.index, name).tables)
-            for name in ("writer", "batches", "drafts", "live", "states", "cards")} == {
-        id(store.index.tables)}
+    assert {
+        id(getattr(store.index, name).tables)
+        for name in ("writer", "batches", "drafts", "live", "states", "cards")
+    } == {id(store.index.tables)}
 
 
 def test_a_write_and_a_read_through_the_parts_are_what_git_holds(repo: Path, git: Any) -> None:
@@ -69,15 +85,22 @@ def test_a_write_and_a_read_through_the_parts_are_what_git_holds(repo: Path, git
     store.drafts.patch(created.slug, {"summary": "It is open."}, EDITOR, {live.etag})
 
     assert git("log", "--format=%s", "main").splitlines()[:2] == [
-        "Update harbour-opens: summary", "Create harbour-opens"]
+        "Update harbour-opens: summary",
+        "Create harbour-opens",
+    ]
     assert git("log", "--format=%s", "published").splitlines()[0] == "Publish harbour-opens"
     read = store.reading.get(created.slug)
     assert read.fields["summary"] == "It is open."
     assert read.meta["state"] == "changed"
-    assert store.index.drafts.article(created.slug, 0)["revision"] == git(
-        "rev-parse", "main").strip()
-    assert store.index.live.article(created.slug)["blob"] == git(
-        "rev-parse", f"published:{layout.article_path(created.slug)}").strip()
+    assert (
+        store.index.drafts.article(created.slug, 0)["revision"] == git("rev-parse", "main").strip()
+    )
+    assert (
+        store.index.live.article(created.slug)["blob"]
+        == git("rev-parse", f"published:{layout.article_path(created.slug)}").strip()
+    )
     assert store.index.states.live_count() == 1
-    assert store.index.catch_up() == {"main": git("rev-parse", "main").strip(),
-                                      "published": git("rev-parse", "published").strip()}
+    assert store.index.catch_up() == {
+        "main": git("rev-parse", "main").strip(),
+        "published": git("rev-parse", "published").strip(),
+    }

@@ -13,8 +13,9 @@ from cms.web import services
 
 
 def make(client, headers, title, **fields):
-    response = client.post("/api/v1/manage/articles", json=article(title, **fields),
-                           headers=headers)
+    response = client.post(
+        "/api/v1/manage/articles", json=article(title, **fields), headers=headers
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -35,8 +36,10 @@ def test_a_draft_is_shaped_exactly_like_a_live_article(client, editor_token):
     assert "meta" not in shown and "publish_at" not in shown
     assert client.get(f"/api/v1/articles/{slug}").status_code == 404  # still a draft
 
-    assert client.post(f"/api/v1/manage/articles/{slug}/publish",
-                       headers=editor_token).status_code == 200
+    assert (
+        client.post(f"/api/v1/manage/articles/{slug}/publish", headers=editor_token).status_code
+        == 200
+    )
     live = client.get(f"/api/v1/articles/{slug}").get_json()
     now = client.get(f"/api/v1/preview/articles/{slug}", headers=editor_token).get_json()
     # the same answer field for field, but `revision`: a draft's is its commit on main
@@ -44,8 +47,11 @@ def test_a_draft_is_shaped_exactly_like_a_live_article(client, editor_token):
     assert now["revision"] == made["meta"]["revision"] != live["revision"]
 
     etag = client.get(f"/api/v1/manage/articles/{slug}", headers=editor_token).headers["ETag"]
-    client.patch(f"/api/v1/manage/articles/{slug}", json={"summary": None},
-                 headers={**editor_token, "If-Match": etag})
+    client.patch(
+        f"/api/v1/manage/articles/{slug}",
+        json={"summary": None},
+        headers={**editor_token, "If-Match": etag},
+    )
     changed = client.get(f"/api/v1/preview/articles/{slug}", headers=editor_token).get_json()
     assert changed["summary_generated"] is True
     assert changed["published_at"] == live["published_at"]
@@ -78,8 +84,7 @@ def test_preview_needs_a_token_and_names_bad_input(client, author_token):
     assert bad.status_code == 400 and "page" in bad.get_json()["errors"]
 
 
-def test_a_preview_link_shows_the_draft_as_it_is_when_opened_without_a_token(
-        client, author_token):
+def test_a_preview_link_shows_the_draft_as_it_is_when_opened_without_a_token(client, author_token):
     slug = make(client, author_token, "Secret plans")["slug"]
     made = client.post(f"/api/v1/manage/articles/{slug}/preview-link", headers=author_token)
     assert made.status_code == 201
@@ -97,8 +102,11 @@ def test_a_preview_link_shows_the_draft_as_it_is_when_opened_without_a_token(
     assert shown["previous"] is None and shown["next"] is None  # that one draft, nothing else
 
     etag = client.get(f"/api/v1/manage/articles/{slug}", headers=author_token).headers["ETag"]
-    client.patch(f"/api/v1/manage/articles/{slug}", json={"title": "Secret plans, revised"},
-                 headers={**author_token, "If-Match": etag})
+    client.patch(
+        f"/api/v1/manage/articles/{slug}",
+        json={"title": "Secret plans, revised"},
+        headers={**author_token, "If-Match": etag},
+    )
     assert client.get(path).get_json()["title"] == "Secret plans, revised"
 
     tampered = path[:-3] + ("aaa" if not path.endswith("aaa") else "bbb")
@@ -107,8 +115,9 @@ def test_a_preview_link_shows_the_draft_as_it_is_when_opened_without_a_token(
 
 def test_a_preview_link_stops_working_after_it_expires(client, author_token):
     slug = make(client, author_token, "Brief exposure")["slug"]
-    made = client.post(f"/api/v1/manage/articles/{slug}/preview-link",
-                       json={"expires_in": 1}, headers=author_token)
+    made = client.post(
+        f"/api/v1/manage/articles/{slug}/preview-link", json={"expires_in": 1}, headers=author_token
+    )
     assert made.status_code == 201
     path = urlsplit(made.get_json()["url"]).path
     assert client.get(path).status_code == 200
@@ -122,8 +131,7 @@ def test_preview_link_requests_are_checked(client, author_token):
     slug = make(client, author_token, "Checked link")["slug"]
     url = f"/api/v1/manage/articles/{slug}/preview-link"
     assert client.post(url).status_code == 401
-    for body in ({"expires_in": 0}, {"expires_in": "soon"}, {"expires_in": 10**9},
-                 {"lifetime": 5}):
+    for body in ({"expires_in": 0}, {"expires_in": "soon"}, {"expires_in": 10**9}, {"lifetime": 5}):
         response = client.post(url, json=body, headers=author_token)
         assert response.status_code == 422, body
         assert set(response.get_json()["errors"]) <= {"expires_in", "lifetime"}
@@ -132,15 +140,18 @@ def test_preview_link_requests_are_checked(client, author_token):
     deleted_link = client.post(url, headers=author_token).get_json()["url"]
     editor = services(client.application).tokens.create("Ed", "ed@example.org", "editor")[1]
     etag = client.get(f"/api/v1/manage/articles/{slug}", headers=author_token).headers["ETag"]
-    client.delete(f"/api/v1/manage/articles/{slug}",
-                  headers={"Authorization": f"Bearer {editor}", "If-Match": etag})
+    client.delete(
+        f"/api/v1/manage/articles/{slug}",
+        headers={"Authorization": f"Bearer {editor}", "If-Match": etag},
+    )
     assert client.get(urlsplit(deleted_link).path).status_code == 404
 
 
 def delete(client, headers, slug):
     etag = client.get(f"/api/v1/manage/articles/{slug}", headers=headers).headers["ETag"]
-    response = client.delete(f"/api/v1/manage/articles/{slug}",
-                             headers={**headers, "If-Match": etag})
+    response = client.delete(
+        f"/api/v1/manage/articles/{slug}", headers={**headers, "If-Match": etag}
+    )
     assert response.status_code == 204, response.get_json()
 
 
@@ -157,8 +168,12 @@ def test_a_preview_link_ends_with_the_article_not_its_slug(client, editor_token)
     delete(client, editor_token, slug)
     assert client.get(old).status_code == 404
     # a different draft under the same slug is another article: the old link shows nothing
-    again = make(client, editor_token, "Quarterly figures",
-                 summary="EMBARGOED: merger talks with the harbour authority.")
+    again = make(
+        client,
+        editor_token,
+        "Quarterly figures",
+        summary="EMBARGOED: merger talks with the harbour authority.",
+    )
     assert again["slug"] == slug
     shown = client.get(old)
     assert shown.status_code == 404 and shown.mimetype == "application/problem+json"
@@ -167,13 +182,17 @@ def test_a_preview_link_ends_with_the_article_not_its_slug(client, editor_token)
     assert client.get(new).get_json()["summary"].startswith("EMBARGOED")
     # edits within the article's life keep its links working
     etag = client.get(f"/api/v1/manage/articles/{slug}", headers=editor_token).headers["ETag"]
-    client.patch(f"/api/v1/manage/articles/{slug}", json={"title": "Quarterly figures, v2"},
-                 headers={**editor_token, "If-Match": etag})
+    client.patch(
+        f"/api/v1/manage/articles/{slug}",
+        json={"title": "Quarterly figures, v2"},
+        headers={**editor_token, "If-Match": etag},
+    )
     assert client.get(new).get_json()["title"] == "Quarterly figures, v2"
 
 
-def test_an_editor_revokes_every_preview_link_of_an_article(client, author_token,
-                                                           editor_token, git):
+def test_an_editor_revokes_every_preview_link_of_an_article(
+    client, author_token, editor_token, git
+):
     slug = make(client, author_token, "Board changes")["slug"]
     other = make(client, author_token, "Budget leak")["slug"]
     first, second = link_path(client, author_token, slug), link_path(client, author_token, slug)
@@ -197,16 +216,13 @@ def test_an_editor_revokes_every_preview_link_of_an_article(client, author_token
     assert client.get(first).status_code == 410
     assert git("for-each-ref") == before  # revoking writes nothing into the repository
 
-    missing = client.delete("/api/v1/manage/articles/no-such/preview-links",
-                            headers=editor_token)
+    missing = client.delete("/api/v1/manage/articles/no-such/preview-links", headers=editor_token)
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
-    bad = client.delete("/api/v1/manage/articles/Not_A_Slug/preview-links",
-                        headers=editor_token)
+    bad = client.delete("/api/v1/manage/articles/Not_A_Slug/preview-links", headers=editor_token)
     assert bad.status_code == 404 and "slug" in bad.get_json()["errors"]
 
 
-def test_a_link_signed_before_links_named_their_article_is_refused(client, author_token,
-                                                                   repo):
+def test_a_link_signed_before_links_named_their_article_is_refused(client, author_token, repo):
     slug = make(client, author_token, "Old style")["slug"]
     key = (repo / "cms" / "preview.key").read_text().strip()
     signer = URLSafeSerializer(key.encode(), salt="cms-preview-link")

@@ -40,8 +40,19 @@ from cms.git.repository import blob_id
 from cms.store import ArticleStore
 
 EDITOR = Person("Eve Editor", "eve@example.org")
-FIELDS = ("slug", "title", "summary", "section", "tags", "authors", "source", "language",
-          "image", "publish_at", "body")
+FIELDS = (
+    "slug",
+    "title",
+    "summary",
+    "section",
+    "tags",
+    "authors",
+    "source",
+    "language",
+    "image",
+    "publish_at",
+    "body",
+)
 SETTINGS = settings(
     deadline=None,
     derandomize=True,
@@ -62,8 +73,10 @@ TRIED = {"valid": 0, "invalid": 0, "stored": 0}
 @pytest.fixture(scope="module", autouse=True)
 def _report_count() -> Iterator[None]:
     yield
-    print(f"\nproperties: {TRIED['valid']} valid articles, {TRIED['invalid']} broken ones, "
-          f"{TRIED['stored']} saved through the store")
+    print(
+        f"\nproperties: {TRIED['valid']} valid articles, {TRIED['invalid']} broken ones, "
+        f"{TRIED['stored']} saved through the store"
+    )
 
 
 # -- strategies: valid articles ---------------------------------------------------------------
@@ -71,9 +84,30 @@ def _report_count() -> Iterator[None]:
 # Characters worth meeting more often than chance would have it: non-BMP (emoji, maths letters),
 # combining marks, zero-width joiners, bidi controls, BOM, no-break and line/paragraph
 # separators (not control characters), letters whose lower case is longer (İ) or special (ß).
-SPICE = ["é", "e\u0301", "a\u0308\u0323", "😀", "👩\u200d👩\u200d👧", "𝔘𝔫𝔦", "\U00010348",
-         "\u200d", "\u202e", "\u2066", "\ufeff", "\u00a0", "\u2028", "\u2029", "İ", "ß", "ﬁ",
-         "Σ", "中文", "한", "\U0001f1fa\U0001f1e6", "\u0e01\u0e34"]
+SPICE = [
+    "é",
+    "e\u0301",
+    "a\u0308\u0323",
+    "😀",
+    "👩\u200d👩\u200d👧",
+    "𝔘𝔫𝔦",
+    "\U00010348",
+    "\u200d",
+    "\u202e",
+    "\u2066",
+    "\ufeff",
+    "\u00a0",
+    "\u2028",
+    "\u2029",
+    "İ",
+    "ß",
+    "ﬁ",
+    "Σ",
+    "中文",
+    "한",
+    "\U0001f1fa\U0001f1e6",
+    "\u0e01\u0e34",
+]
 PRINTABLE = st.characters(exclude_categories=("Cc", "Cs"))
 
 
@@ -81,24 +115,41 @@ PRINTABLE = st.characters(exclude_categories=("Cc", "Cs"))
 def text(max_size: int, *, multiline: bool = False, min_size: int = 1) -> st.SearchStrategy[str]:
     """Text a field of at most `max_size` characters accepts: usually short, now and then
     exactly at the limit."""
-    pieces = st.one_of(PRINTABLE.map(str), st.sampled_from(SPICE),
-                       *([st.sampled_from(["\n", "\t", "\n\n", "\t\n"])] if multiline else []))
-    short = st.lists(pieces, min_size=min_size, max_size=12).map("".join).filter(
-        lambda s: min_size <= len(s) <= max_size)
+    pieces = st.one_of(
+        PRINTABLE.map(str),
+        st.sampled_from(SPICE),
+        *([st.sampled_from(["\n", "\t", "\n\n", "\t\n"])] if multiline else []),
+    )
+    short = (
+        st.lists(pieces, min_size=min_size, max_size=12)
+        .map("".join)
+        .filter(lambda s: min_size <= len(s) <= max_size)
+    )
     pad = st.sampled_from(["x", "é", "😀", "\u0130", "\t" if multiline else "y"])
-    full = st.tuples(PRINTABLE, pad).map(
-        lambda pair: (pair[0] + pair[1] * max_size)[:max_size])
+    full = st.tuples(PRINTABLE, pad).map(lambda pair: (pair[0] + pair[1] * max_size)[:max_size])
     return st.one_of(short, short, short, full)
 
 
 SLUG = st.from_regex(r"\A[a-z0-9]{1,20}(?:-[a-z0-9]{1,20}){0,4}\Z")
 LANGUAGE = st.from_regex(r"\A[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}\Z").filter(
-    lambda s: len(s) <= 35)
-HOST = st.sampled_from([
-    "example.org", "news.example.co.uk", "localhost", "127.0.0.1", "10.0.0.1", "[::1]",
-    "a-b.example", "xn--bcher-kva.example", "bücher.example", "intranet", "EXAMPLE.ORG",
-    "cdn1.example.net.",
-])
+    lambda s: len(s) <= 35
+)
+HOST = st.sampled_from(
+    [
+        "example.org",
+        "news.example.co.uk",
+        "localhost",
+        "127.0.0.1",
+        "10.0.0.1",
+        "[::1]",
+        "a-b.example",
+        "xn--bcher-kva.example",
+        "bücher.example",
+        "intranet",
+        "EXAMPLE.ORG",
+        "cdn1.example.net.",
+    ]
+)
 URL_PATH_CHARS = string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@%/?#[]" + "éü中😀"
 
 
@@ -107,11 +158,14 @@ def urls(draw: st.DrawFn) -> str:
     scheme = draw(st.sampled_from(["http", "https", "HTTPS", "Http"]))
     userinfo = draw(st.sampled_from(["", "", "user@", "user:pass@"]))
     port = draw(st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}")))
-    rest = draw(st.one_of(
-        st.just(""), st.just("/"),
-        st.text(URL_PATH_CHARS, min_size=1, max_size=40).map(lambda s: "/" + s),
-        st.text(URL_PATH_CHARS, min_size=1, max_size=20).map(lambda s: "?q=" + s),
-    ))
+    rest = draw(
+        st.one_of(
+            st.just(""),
+            st.just("/"),
+            st.text(URL_PATH_CHARS, min_size=1, max_size=40).map(lambda s: "/" + s),
+            st.text(URL_PATH_CHARS, min_size=1, max_size=20).map(lambda s: "?q=" + s),
+        )
+    )
     return f"{scheme}://{userinfo}{draw(HOST)}{port}{rest}"
 
 
@@ -123,15 +177,23 @@ IMAGE = st.fixed_dictionaries(
     {"src": urls(), "alt": text(1000)}, optional={"caption": text(2000), "credit": text(300)}
 )
 BLOCKS = st.one_of(
-    st.fixed_dictionaries({"type": st.just("paragraph"),
-                           "text": text(BLOCK_TEXT_MAX, multiline=True)}),
-    st.fixed_dictionaries({"type": st.just("heading"), "text": text(300),
-                           "level": st.integers(2, 4)}),
-    st.fixed_dictionaries({"type": st.just("quote"), "text": text(BLOCK_TEXT_MAX, multiline=True)},
-                          optional={"cite": text(300)}),
-    st.fixed_dictionaries({"type": st.just("list"), "ordered": st.booleans(),
-                           "items": st.lists(text(BLOCK_TEXT_MAX, multiline=True), min_size=1,
-                                             max_size=5)}),
+    st.fixed_dictionaries(
+        {"type": st.just("paragraph"), "text": text(BLOCK_TEXT_MAX, multiline=True)}
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("heading"), "text": text(300), "level": st.integers(2, 4)}
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("quote"), "text": text(BLOCK_TEXT_MAX, multiline=True)},
+        optional={"cite": text(300)},
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("list"),
+            "ordered": st.booleans(),
+            "items": st.lists(text(BLOCK_TEXT_MAX, multiline=True), min_size=1, max_size=5),
+        }
+    ),
     IMAGE.map(lambda image: {"type": "image", **image}),
     st.fixed_dictionaries({"type": st.just("embed"), "url": urls()}),
 )
@@ -179,26 +241,68 @@ ARTICLES = st.fixed_dictionaries(
 NOT_STRING = st.sampled_from([None, 0, 7, -1.5, True, False, [], ["x"], {}, {"a": "b"}])
 NOT_LIST = st.sampled_from([None, 0, "x", "a,b", True, {}, {"0": "x"}])
 NOT_OBJECT = st.sampled_from([None, 0, "x", True, [], ["x"]])
-BAD_CHARS = st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\r", "\ud800",
-                             "\udfff", "\x0b", "\x0c"])
-BAD_URLS = st.sampled_from([
-    "javascript:alert(1)", "JAVASCRIPT:alert(1)", " javascript:alert(1)", "data:text/html,x",
-    "ftp://example.org/a", "file:///etc/passwd", "mailto:a@example.org", "//example.org/a",
-    "/relative/path", "http://", "https:// example.org", "http://exa mple.org",
-    "http://example.org/a b", "http://example.org/\n", "https://example.org/\x00", "",
-    "http:example.org", "vbscript:x", "https://" + "a" * 2000 + ".org",
-])
+BAD_CHARS = st.sampled_from(
+    ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\r", "\ud800", "\udfff", "\x0b", "\x0c"]
+)
+BAD_URLS = st.sampled_from(
+    [
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html,x",
+        "ftp://example.org/a",
+        "file:///etc/passwd",
+        "mailto:a@example.org",
+        "//example.org/a",
+        "/relative/path",
+        "http://",
+        "https:// example.org",
+        "http://exa mple.org",
+        "http://example.org/a b",
+        "http://example.org/\n",
+        "https://example.org/\x00",
+        "",
+        "http:example.org",
+        "vbscript:x",
+        "https://" + "a" * 2000 + ".org",
+    ]
+)
 _NOT_SLUGS = ["Upper", "a b", "a--b", "-a", "a-", "", "a_b", "é", "a/b", "a.b", "a\n", 7, None]
 BAD_SLUGS = st.sampled_from([*_NOT_SLUGS, "a" * 121])
 BAD_SECTIONS = st.sampled_from([*_NOT_SLUGS, "0" * 61])
-BAD_LANGUAGES = st.sampled_from(["", "e", "english!", "en_GB", "en-", "-en", "en--gb", "en\n",
-                                 "abcd", "en-abcdefghi", "en-" + "-".join(["abcdefgh"] * 4)])
-BAD_TIMES = st.sampled_from([
-    "tomorrow", "", "2030-13-01T00:00:00Z", "2030-02-30T00:00:00Z", "2030-01-01T24:00:01Z",
-    "2030-01-01T10:00:00", "2030-01-01", "10:00:00Z", "2030-01-01T10:00:00+25:00",
-    "0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "2030-06-30T23:59:60Z",
-    "+2030-01-01T00:00:00Z", "0000-01-01T00:00:00Z",
-])
+BAD_LANGUAGES = st.sampled_from(
+    [
+        "",
+        "e",
+        "english!",
+        "en_GB",
+        "en-",
+        "-en",
+        "en--gb",
+        "en\n",
+        "abcd",
+        "en-abcdefghi",
+        "en-" + "-".join(["abcdefgh"] * 4),
+    ]
+)
+BAD_TIMES = st.sampled_from(
+    [
+        "tomorrow",
+        "",
+        "2030-13-01T00:00:00Z",
+        "2030-02-30T00:00:00Z",
+        "2030-01-01T24:00:01Z",
+        "2030-01-01T10:00:00",
+        "2030-01-01",
+        "10:00:00Z",
+        "2030-01-01T10:00:00+25:00",
+        "0001-01-01T00:30:00+01:00",
+        "9999-12-31T23:30:00-01:00",
+        "2030-06-30T23:59:60Z",
+        "+2030-01-01T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+    ]
+)
 Path_ = tuple[str | int, ...]
 Mutation = tuple[Path_, Any, str]  # where, the new value (or _MISSING), the path errors name
 _MISSING = object()
@@ -215,8 +319,9 @@ def put(path: Path_, values: Any, expected: str | None = None) -> st.SearchStrat
 
 
 @functools.cache
-def bad_text(path: Path_, max_size: int, *, multiline: bool = False,
-             min_size: int = 1) -> st.SearchStrategy[Mutation]:
+def bad_text(
+    path: Path_, max_size: int, *, multiline: bool = False, min_size: int = 1
+) -> st.SearchStrategy[Mutation]:
     """Break a text field: wrong type, empty, one over the limit, or a forbidden character."""
     choices: list[st.SearchStrategy[Any]] = [
         NOT_STRING,
@@ -231,8 +336,9 @@ def bad_text(path: Path_, max_size: int, *, multiline: bool = False,
 
 
 @functools.cache
-def _mutations(has_authors: bool, has_image: bool, blocks: tuple[str, ...]
-               ) -> st.SearchStrategy[Mutation]:
+def _mutations(
+    has_authors: bool, has_image: bool, blocks: tuple[str, ...]
+) -> st.SearchStrategy[Mutation]:
     """Every way the contract names to break an article with these optional parts and blocks."""
     m = [
         bad_text(("title",), 300),
@@ -248,8 +354,13 @@ def _mutations(has_authors: bool, has_image: bool, blocks: tuple[str, ...]
         put(("publish_at",), st.one_of(BAD_TIMES, st.sampled_from([12345, None, True, []]))),
         put(("tags",), NOT_LIST),
         put(("tags",), [f"t{i}" for i in range(51)]),
-        put(("tags",), st.sampled_from(["", "x" * 51, 3, None, ["a"], "a\nb", "a\x00"]).map(
-            lambda v: ["a", "B", v]), "tags.2"),
+        put(
+            ("tags",),
+            st.sampled_from(["", "x" * 51, 3, None, ["a"], "a\nb", "a\x00"]).map(
+                lambda v: ["a", "B", v]
+            ),
+            "tags.2",
+        ),
         put(("authors",), NOT_LIST),
         put(("authors",), [{"name": "A"}] * 51),
         put(("source",), NOT_OBJECT),
@@ -259,7 +370,8 @@ def _mutations(has_authors: bool, has_image: bool, blocks: tuple[str, ...]
         put(("image",), {"alt": "A"}, "image.src"),
         put(("image",), BAD_URLS.map(lambda v: {"src": v, "alt": "A"}), "image.src"),
         st.sampled_from(["colour", "Title", "title ", "metadata", "_id", "__proto__"]).flatmap(
-            lambda k: put((k,), "x")),
+            lambda k: put((k,), "x")
+        ),
     ]
     if has_authors:
         m.append(bad_text(("authors", 0, "name"), 200))
@@ -273,8 +385,14 @@ def _mutations(has_authors: bool, has_image: bool, blocks: tuple[str, ...]
     return st.one_of(m)
 
 
-REQUIRED = {"paragraph": ["text"], "heading": ["text", "level"], "quote": ["text"],
-            "list": ["items", "ordered"], "image": ["src", "alt"], "embed": ["url"]}
+REQUIRED = {
+    "paragraph": ["text"],
+    "heading": ["text", "level"],
+    "quote": ["text"],
+    "list": ["items", "ordered"],
+    "image": ["src", "alt"],
+    "embed": ["url"],
+}
 
 
 def _block_mutations(i: int, kind: str) -> list[st.SearchStrategy[Mutation]]:
@@ -290,8 +408,12 @@ def _block_mutations(i: int, kind: str) -> list[st.SearchStrategy[Mutation]]:
         m.append(bad_text((*at, "text"), BLOCK_TEXT_MAX, multiline=True))
     if kind == "heading":
         m.append(bad_text((*at, "text"), 300))
-        m.append(put((*at, "level"),
-                     st.sampled_from([1, 5, 0, -2, 10**30, "2", 2.0, 3.5, None, True, [3]])))
+        m.append(
+            put(
+                (*at, "level"),
+                st.sampled_from([1, 5, 0, -2, 10**30, "2", 2.0, 3.5, None, True, [3]]),
+            )
+        )
     if kind == "quote":
         m.append(bad_text((*at, "cite"), 300))
     if kind == "list":
@@ -334,8 +456,9 @@ def broken_articles(draw: st.DrawFn) -> tuple[Any, list[str]]:
         return draw(st.sampled_from([[], [1], "article", None, 42, True, 1.5])), ["_schema"]
     doc = draw(ARTICLES)
     doc.pop("meta", None)
-    ways = _mutations(bool(doc.get("authors")), "image" in doc,
-                      tuple(block["type"] for block in doc["body"]))
+    ways = _mutations(
+        bool(doc.get("authors")), "image" in doc, tuple(block["type"] for block in doc["body"])
+    )
     broken: list[str] = []
     for _ in range(draw(st.integers(1, 3))):
         path, value, expected = draw(ways)
@@ -403,13 +526,18 @@ def test_valid_article_is_accepted_and_round_trips(data: dict[str, Any]) -> None
         assert first["tags"] == list(dict.fromkeys(t.lower() for t in data["tags"]))
 
 
-@pytest.mark.parametrize("data", [
-    pytest.param(EARLY_YEAR, id="publish-at-year-999"),
-    pytest.param({**EARLY_YEAR, "publish_at": "0005-01-01T00:00:00+00:00"}, id="year-5"),
-    pytest.param(LONGER_WHEN_LOWER, id="tag-longer-when-lower-cased"),
-    pytest.param({**LONGER_WHEN_LOWER, "tags": ["Tag", "\u0130" * 49 + "x"]},
-                 id="second-tag-longer-when-lower-cased"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(EARLY_YEAR, id="publish-at-year-999"),
+        pytest.param({**EARLY_YEAR, "publish_at": "0005-01-01T00:00:00+00:00"}, id="year-5"),
+        pytest.param(LONGER_WHEN_LOWER, id="tag-longer-when-lower-cased"),
+        pytest.param(
+            {**LONGER_WHEN_LOWER, "tags": ["Tag", "\u0130" * 49 + "x"]},
+            id="second-tag-longer-when-lower-cased",
+        ),
+    ],
+)
 def test_found_cases_are_refused_by_name_or_round_trip(data: dict[str, Any]) -> None:
     """Articles the properties below found accepted but unreadable: once stored, their file no
     longer validates, so `cms check` flags it and every later PATCH is a 422 about a field the
@@ -419,10 +547,13 @@ def test_found_cases_are_refused_by_name_or_round_trip(data: dict[str, Any]) -> 
         assert_round_trips(first)
 
 
-@pytest.mark.parametrize("data", [
-    pytest.param(TOO_EARLY_IN_UTC, id="0001-01-01T00:30+01:00"),
-    pytest.param(TOO_LATE_IN_UTC, id="9999-12-31T23:30-01:00"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(TOO_EARLY_IN_UTC, id="0001-01-01T00:30+01:00"),
+        pytest.param(TOO_LATE_IN_UTC, id="9999-12-31T23:30-01:00"),
+    ],
+)
 def test_found_times_out_of_range_in_utc_are_refused_by_name(data: dict[str, Any]) -> None:
     """A time whose UTC instant falls outside years 1..9999 raised OverflowError (a 500
     through the API) instead of a 422 naming `publish_at`."""
@@ -498,13 +629,18 @@ def test_saving_the_same_content_again_makes_no_commit(data: dict[str, Any]) -> 
         assert_as_stored(store, created)
         etag = created.etag
         again = assert_no_commit(
-            store, lambda: store.replace(created.slug, data, EDITOR, {etag}), etag)
+            store, lambda: store.replace(created.slug, data, EDITOR, {etag}), etag
+        )
         assert_as_stored(store, again)
-        assert_no_commit(store, lambda: store.replace(
-            created.slug, created.to_dict(), EDITOR, {etag}), etag)
+        assert_no_commit(
+            store, lambda: store.replace(created.slug, created.to_dict(), EDITOR, {etag}), etag
+        )
         assert_no_commit(store, lambda: store.patch(created.slug, {}, EDITOR, {etag}), etag)
-        assert_no_commit(store, lambda: store.patch(
-            created.slug, {"title": created.fields["title"]}, EDITOR, {"*"}), etag)
+        assert_no_commit(
+            store,
+            lambda: store.patch(created.slug, {"title": created.fields["title"]}, EDITOR, {"*"}),
+            etag,
+        )
 
 
 @settings(SETTINGS, max_examples=40)
@@ -522,5 +658,8 @@ def test_a_scheduled_article_saved_unchanged_makes_no_commit(data: dict[str, Any
         scheduled = store.publish(created.slug, EDITOR, publish_at=when)
         assert scheduled.meta["state"] == "scheduled"
         assert_as_stored(store, scheduled)
-        assert_no_commit(store, lambda: store.replace(
-            created.slug, scheduled.fields, EDITOR, {scheduled.etag}), scheduled.etag)
+        assert_no_commit(
+            store,
+            lambda: store.replace(created.slug, scheduled.fields, EDITOR, {scheduled.etag}),
+            scheduled.etag,
+        )

@@ -27,14 +27,16 @@ def test_states_through_publish_edit_and_unpublish(client, editor_token, created
     assert (subject, author) == (f"Publish {slug}", "Eve Editor")
     assert {"Action: publish", f"Revision: {created['meta']['revision']}"} <= set(message)
 
-    edited = client.patch(f"{URL}/{slug}", json={"title": "Edited after publishing"},
-                          headers={**editor_token, "If-Match": published.headers["ETag"]})
+    edited = client.patch(
+        f"{URL}/{slug}",
+        json={"title": "Edited after publishing"},
+        headers={**editor_token, "If-Match": published.headers["ETag"]},
+    )
     assert edited.get_json()["meta"]["state"] == "changed"
     diff = git("diff", "published", "main")
     assert '-  "title": "Council approves budget",' in diff
     assert '+  "title": "Edited after publishing",' in diff
-    assert client.get(f"{URL}?state=changed", headers=editor_token).get_json()["meta"][
-        "total"] == 1
+    assert client.get(f"{URL}?state=changed", headers=editor_token).get_json()["meta"]["total"] == 1
 
     again = publish(client, editor_token, slug)
     assert again.get_json()["meta"]["state"] == "published"
@@ -47,18 +49,25 @@ def test_states_through_publish_edit_and_unpublish(client, editor_token, created
     assert withdrawn.get_json()["title"] == "Edited after publishing"
     assert client.post(f"{URL}/{slug}/unpublish", headers=editor_token).status_code == 409
     assert git("log", "--format=%s", "published").split("\n")[:3] == [
-        f"Unpublish {slug}", f"Publish {slug}", f"Publish {slug}"]
-    assert git("log", "--grep", "Action: publish", "--format=%s", "published").count(
-        "Publish") == 2
+        f"Unpublish {slug}",
+        f"Publish {slug}",
+        f"Publish {slug}",
+    ]
+    assert git("log", "--grep", "Action: publish", "--format=%s", "published").count("Publish") == 2
 
     revisions = client.get(f"{URL}/{slug}/revisions", headers=editor_token).get_json()["items"]
     # all five happened within a second or two; git times have whole seconds, so only the
     # order along each line is certain
-    assert sorted((r["action"], r["published"]) for r in revisions) == sorted([
-        ("unpublish", True), ("publish", True), ("update", False), ("publish", True),
-        ("create", False)])
-    assert [r["action"] for r in revisions if r["published"]] == [
-        "unpublish", "publish", "publish"]
+    assert sorted((r["action"], r["published"]) for r in revisions) == sorted(
+        [
+            ("unpublish", True),
+            ("publish", True),
+            ("update", False),
+            ("publish", True),
+            ("create", False),
+        ]
+    )
+    assert [r["action"] for r in revisions if r["published"]] == ["unpublish", "publish", "publish"]
     assert [r["action"] for r in revisions if not r["published"]] == ["update", "create"]
     dates = [r["date"] for r in revisions]
     assert dates == sorted(dates, reverse=True)
@@ -66,8 +75,11 @@ def test_states_through_publish_edit_and_unpublish(client, editor_token, created
 
 def test_publish_a_named_revision(client, editor_token, created, git):
     slug, first = created["slug"], created["meta"]["revision"]
-    client.patch(f"{URL}/{slug}", json={"title": "Second thoughts"},
-                 headers={**editor_token, "If-Match": created["etag"]})
+    client.patch(
+        f"{URL}/{slug}",
+        json={"title": "Second thoughts"},
+        headers={**editor_token, "If-Match": created["etag"]},
+    )
     response = publish(client, editor_token, slug, revision=first[:10])
     assert response.status_code == 200
     assert response.get_json()["meta"]["state"] == "changed"
@@ -78,22 +90,22 @@ def test_publish_a_named_revision(client, editor_token, created, git):
 
 def test_publish_needs_an_editor_and_an_article(client, author_token, editor_token, created):
     assert publish(client, author_token, created["slug"]).status_code == 403
-    assert client.post(f"{URL}/{created['slug']}/unpublish",
-                       headers=author_token).status_code == 403
+    assert (
+        client.post(f"{URL}/{created['slug']}/unpublish", headers=author_token).status_code == 403
+    )
     assert publish(client, editor_token, "no-such-article").status_code == 404
-    assert client.post(f"{URL}/no-such-article/unpublish",
-                       headers=editor_token).status_code == 404
+    assert client.post(f"{URL}/no-such-article/unpublish", headers=editor_token).status_code == 404
     bad = publish(client, editor_token, created["slug"], publish_at="tomorrow")
     assert bad.status_code == 422 and "publish_at" in bad.get_json()["errors"]
 
 
-def test_delete_removes_the_article_from_both_lines_at_once(client, editor_token, created,
-                                                            git):
+def test_delete_removes_the_article_from_both_lines_at_once(client, editor_token, created, git):
     slug = created["slug"]
     live = publish(client, editor_token, slug)
     before = {line: git("rev-parse", line).strip() for line in ("main", "published")}
-    deleted = client.delete(f"{URL}/{slug}", headers={**editor_token,
-                                                      "If-Match": live.headers["ETag"]})
+    deleted = client.delete(
+        f"{URL}/{slug}", headers={**editor_token, "If-Match": live.headers["ETag"]}
+    )
     assert deleted.status_code == 204
     for line in ("main", "published"):
         assert git("rev-parse", f"{line}^").strip() == before[line]
@@ -101,24 +113,28 @@ def test_delete_removes_the_article_from_both_lines_at_once(client, editor_token
         assert layout.article_path(slug) not in git("ls-tree", "-r", "--name-only", line)
 
 
-def test_scheduling_saves_publish_at_and_publish_due_publishes_once(client, editor_token,
-                                                                    created, store, git):
+def test_scheduling_saves_publish_at_and_publish_due_publishes_once(
+    client, editor_token, created, store, git
+):
     slug = created["slug"]
     when = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
-    scheduled = publish(client, editor_token, slug,
-                        publish_at=when.isoformat().replace("+00:00", "Z"))
+    scheduled = publish(
+        client, editor_token, slug, publish_at=when.isoformat().replace("+00:00", "Z")
+    )
     assert scheduled.status_code == 200
     body = scheduled.get_json()
     assert body["meta"]["state"] == "scheduled"
     assert body["publish_at"] == when.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert git("log", "-1", "--format=%s", "main").strip() == (
-        f"Schedule {slug} for {body['publish_at']}")
+        f"Schedule {slug} for {body['publish_at']}"
+    )
     assert store.publish_due() == []
     time.sleep(max(0.0, when.timestamp() - time.time()) + 1.1)
     assert store.publish_due() == [slug]
     assert store.publish_due() == []
-    assert client.get(f"{URL}/{slug}", headers=editor_token).get_json()["meta"][
-        "state"] == "published"
+    assert (
+        client.get(f"{URL}/{slug}", headers=editor_token).get_json()["meta"]["state"] == "published"
+    )
     assert git("log", "-1", "--format=%s", "published").strip() == f"Publish {slug}"
     assert f"Scheduled-For: {body['publish_at']}" in git("log", "-1", "--format=%B", "published")
     # unpublishing after the scheduled time does not bring it back
@@ -134,8 +150,9 @@ def test_a_schedule_moved_later_is_not_published_early(client, editor_token, cre
     publish(client, editor_token, slug, publish_at=later)
     time.sleep(2.1)
     assert store.publish_due() == []
-    assert client.get(f"{URL}?state=scheduled", headers=editor_token).get_json()["meta"][
-        "total"] == 1
+    assert (
+        client.get(f"{URL}?state=scheduled", headers=editor_token).get_json()["meta"]["total"] == 1
+    )
 
 
 def test_published_demo_content(tmp_path):

@@ -21,17 +21,16 @@ SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 def make_app(repo: Path, **settings):
-    return create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False,
-                       **settings})
+    return create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False, **settings})
 
 
 def publish_many(client, token, count: int, prefix: str = "Story") -> list[str]:
     slugs = []
     for i in range(count):
-        created = client.post(MANAGE, json=article(f"{prefix} {i}", tags=["archive"]),
-                              headers=token).get_json()
-        assert client.post(f"{MANAGE}/{created['slug']}/publish",
-                           headers=token).status_code == 200
+        created = client.post(
+            MANAGE, json=article(f"{prefix} {i}", tags=["archive"]), headers=token
+        ).get_json()
+        assert client.post(f"{MANAGE}/{created['slug']}/publish", headers=token).status_code == 200
         slugs.append(created["slug"])
     return slugs
 
@@ -54,8 +53,9 @@ def test_the_cache_never_holds_more_than_its_byte_budget(repo, editor_token):
     slugs = publish_many(client, editor_token, 6)
     cache = app.wsgi_app
     urls = [f"{PUBLIC}?per_page={n}" for n in range(1, 21)]
-    urls += [f"{PUBLIC}/{s}" for s in slugs] + [f"{PUBLIC}?tag=archive&page={n}&per_page=1"
-                                                for n in range(1, 7)]
+    urls += [f"{PUBLIC}/{s}" for s in slugs] + [
+        f"{PUBLIC}?tag=archive&page={n}&per_page=1" for n in range(1, 7)
+    ]
     urls += [f"/api/v1/sync?limit={n}" for n in range(1, 7)] + ["/feed.json", "/feed.xml"]
     for url in urls * 2:
         assert client.get(url).status_code == 200
@@ -73,8 +73,14 @@ def test_cache_busting_parameters_share_one_entry(repo, editor_token):
     client = app.test_client()
     slug = publish_many(client, editor_token, 2)[0]
     cache = app.wsgi_app
-    for url in ("/feed.json", "/feed.xml", f"{PUBLIC}/{slug}", f"{PUBLIC}?tag=archive",
-                "/api/v1/sync", "/sitemap.xml"):
+    for url in (
+        "/feed.json",
+        "/feed.xml",
+        f"{PUBLIC}/{slug}",
+        f"{PUBLIC}?tag=archive",
+        "/api/v1/sync",
+        "/sitemap.xml",
+    ):
         plain = client.get(url)
         entries = cache.stats()["entries"]
         joiner = "&" if "?" in url else "?"
@@ -99,12 +105,17 @@ def test_article_reads_answered_outside_flask_match_the_apps_own(repo, editor_to
         direct = client.get(f"{PUBLIC}/{first}", headers=headers)
         assert direct.data == by_app.data
         assert sorted((k, v) for k, v in direct.headers.items() if k != "Date") == sorted(
-            (k, v) for k, v in by_app.headers.items() if k != "Date")
+            (k, v) for k, v in by_app.headers.items() if k != "Date"
+        )
         other = client.get(f"{PUBLIC}/{second}", headers=headers)
         assert other.get_json()["slug"] == second
         assert sorted(k for k, _ in other.headers) == sorted(k for k, _ in by_app.headers)
-        assert client.get(f"{PUBLIC}/{second}", headers={
-            **headers, "If-None-Match": other.headers["ETag"]}).status_code == 304
+        assert (
+            client.get(
+                f"{PUBLIC}/{second}", headers={**headers, "If-None-Match": other.headers["ETag"]}
+            ).status_code
+            == 304
+        )
     missing = client.get(f"{PUBLIC}/no-such-story")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
     client.post(f"{MANAGE}/{second}/unpublish", headers=editor_token)
@@ -136,8 +147,10 @@ def test_sync_pages_cover_every_article_once_while_editors_publish(repo, git, ed
     app = make_app(repo)
     client = app.test_client()
     live = publish_many(client, editor_token, 24)
-    drafts = [client.post(MANAGE, json=article(f"Draft {i}"), headers=editor_token)
-              .get_json()["slug"] for i in range(8)]
+    drafts = [
+        client.post(MANAGE, json=article(f"Draft {i}"), headers=editor_token).get_json()["slug"]
+        for i in range(8)
+    ]
     moved = threading.Event()
     stop = threading.Event()
 
@@ -169,20 +182,24 @@ def test_sync_pages_cover_every_article_once_while_editors_publish(repo, git, ed
     assert slugs == sorted(slugs)
     for item in changed:  # each as it was in that state of published
         assert item["title"] == expected[item["slug"]]
-        assert git("rev-parse", f"{item['revision']}:{layout.article_path(item['slug'])}"
-                   ).strip() == git("rev-parse", f"{state}:{layout.article_path(item['slug'])}"
-                                    ).strip()
+        assert (
+            git("rev-parse", f"{item['revision']}:{layout.article_path(item['slug'])}").strip()
+            == git("rev-parse", f"{state}:{layout.article_path(item['slug'])}").strip()
+        )
 
     # later: only what changed since that state
     changed, deleted, final = page_through(client, state, 3)
     assert final == git("rev-parse", "published").strip()
     now = files_at(git, final)
-    assert {a["slug"] for a in changed} == {s for s in now if s not in expected or git(
-        "rev-parse", f"{state}:{layout.article_path(s)}") != git(
-        "rev-parse", f"{final}:{layout.article_path(s)}")}
+    assert {a["slug"] for a in changed} == {
+        s
+        for s in now
+        if s not in expected
+        or git("rev-parse", f"{state}:{layout.article_path(s)}")
+        != git("rev-parse", f"{final}:{layout.article_path(s)}")
+    }
     assert set(deleted) == set(expected) - set(now)
-    assert {a["slug"]: a["title"] for a in changed} == {a["slug"]: now[a["slug"]]
-                                                        for a in changed}
+    assert {a["slug"]: a["title"] for a in changed} == {a["slug"]: now[a["slug"]] for a in changed}
     assert page_through(client, final, 3) == ([], [], final)
 
 
@@ -194,8 +211,13 @@ def test_sync_limit_and_tokens_are_checked(client, editor_token):
     first = client.get("/api/v1/sync?limit=2").get_json()
     assert first["has_more"] is True and len(first["changed"]) == 2
     token = first["next_token"]
-    for garbled in (token[:-1] + "!", token.replace(".", "-", 1), "a" * 40 + "..x",
-                    "0" * 40 + ".." + first["changed"][-1]["slug"], "nonsense"):
+    for garbled in (
+        token[:-1] + "!",
+        token.replace(".", "-", 1),
+        "a" * 40 + "..x",
+        "0" * 40 + ".." + first["changed"][-1]["slug"],
+        "nonsense",
+    ):
         response = client.get(f"/api/v1/sync?token={garbled}")
         assert response.status_code == 410, garbled
         assert response.mimetype == "application/problem+json"
@@ -207,8 +229,9 @@ def test_sync_limit_and_tokens_are_checked(client, editor_token):
 
 
 def test_past_the_limit_the_sitemap_is_an_index_of_files(repo, editor_token):
-    app = make_app(repo, SITEMAP_MAX_URLS=3,
-                   ARTICLE_URL="https://news.example/read?s=1&p=50%25/{slug}")
+    app = make_app(
+        repo, SITEMAP_MAX_URLS=3, ARTICLE_URL="https://news.example/read?s=1&p=50%25/{slug}"
+    )
     client = app.test_client()
     slugs = publish_many(client, editor_token, 3)
     one = ET.fromstring(client.get("/sitemap.xml").data)
@@ -220,8 +243,11 @@ def test_past_the_limit_the_sitemap_is_an_index_of_files(repo, editor_token):
     index = ET.fromstring(response.data)
     assert index.tag == f"{SITEMAP}sitemapindex"
     files = [s.find(f"{SITEMAP}loc").text for s in index]
-    assert [f.rsplit("/", 1)[1] for f in files] == ["sitemap-1.xml", "sitemap-2.xml",
-                                                    "sitemap-3.xml"]
+    assert [f.rsplit("/", 1)[1] for f in files] == [
+        "sitemap-1.xml",
+        "sitemap-2.xml",
+        "sitemap-3.xml",
+    ]
     seen = []
     for url in files:
         part = ET.fromstring(client.get(url.split("localhost", 1)[1]).data)
@@ -251,9 +277,16 @@ def test_a_large_push_is_caught_up_in_the_background(repo, git, tmp_path, editor
         for i in range(12):
             path = work / layout.article_path(f"pushed-{i}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            doc = {"slug": f"pushed-{i}", "title": f"Pushed {i}", "body": [
-                {"type": "paragraph", "text": f"A story pushed with plain git, number {i}. "
-                                              "It has two sentences."}]}
+            doc = {
+                "slug": f"pushed-{i}",
+                "title": f"Pushed {i}",
+                "body": [
+                    {
+                        "type": "paragraph",
+                        "text": f"A story pushed with plain git, number {i}. It has two sentences.",
+                    }
+                ],
+            }
             path.write_text(json.dumps(doc, indent=2) + "\n")
             git("add", ".", cwd=work)
             git("commit", "-qm", f"Add pushed-{i}", cwd=work)
@@ -265,8 +298,7 @@ def test_a_large_push_is_caught_up_in_the_background(repo, git, tmp_path, editor
     thread.join(60)
     settled = client.get(f"{PUBLIC}?per_page=100").get_json()
     assert settled["meta"]["total"] == 13 and answers[0] <= 13
-    assert {i["slug"] for i in settled["items"]} == {doomed[1]} | {
-        f"pushed-{i}" for i in range(12)}
+    assert {i["slug"] for i in settled["items"]} == {doomed[1]} | {f"pushed-{i}" for i in range(12)}
     assert client.get(f"{PUBLIC}/{doomed[0]}").status_code == 404
     pushed = client.get(f"{PUBLIC}/pushed-3").get_json()
     assert pushed["title"] == "Pushed 3" and pushed["summary_generated"] is True
@@ -282,8 +314,11 @@ def test_an_oversized_article_file_is_not_delivered(repo, git, tmp_path, editor_
         git("clone", "-q", "--branch", line, str(repo), str(work), cwd=tmp_path)
         path = work / layout.article_path("huge")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"slug": "huge", "title": "Huge", "body": [
-            {"type": "paragraph", "text": text}]}))
+        path.write_text(
+            json.dumps(
+                {"slug": "huge", "title": "Huge", "body": [{"type": "paragraph", "text": text}]}
+            )
+        )
         git("add", ".", cwd=work)
         git("commit", "-qm", "A huge story", cwd=work)
         git("push", "-q", "origin", line, cwd=work)
@@ -292,8 +327,9 @@ def test_an_oversized_article_file_is_not_delivered(repo, git, tmp_path, editor_
     assert [i["slug"] for i in client.get(PUBLIC).get_json()["items"]] == [kept]
     assert client.get("/sitemap.xml").data.count(b"<loc>") == 1
     assert [a["slug"] for a in client.get("/api/v1/sync").get_json()["changed"]] == [kept]
-    assert [i["id"].rsplit("/", 1)[1] for i in client.get("/feed.json").get_json()["items"]
-            ] == [kept]
+    assert [i["id"].rsplit("/", 1)[1] for i in client.get("/feed.json").get_json()["items"]] == [
+        kept
+    ]
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ MANAGE = "/api/v1/manage/articles"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-def plant(repo: Path, build: Any, slug: str = SLUG, lines: tuple[str, ...] = ("main",
-          "published")) -> dict[str, str]:
+def plant(
+    repo: Path, build: Any, slug: str = SLUG, lines: tuple[str, ...] = ("main", "published")
+) -> dict[str, str]:
     """Build a bad commit on each line's tip and move the line onto it, past any hook."""
     made = {}
     for line in lines:
@@ -34,29 +35,56 @@ def plant(repo: Path, build: Any, slug: str = SLUG, lines: tuple[str, ...] = ("m
     return made
 
 
-def walk(client: FlaskClient, headers: dict[str, str], slugs: list[str], revisions: list[str],
-         sync_token: str | None = None) -> dict[str, Any]:
+def walk(
+    client: FlaskClient,
+    headers: dict[str, str],
+    slugs: list[str],
+    revisions: list[str],
+    sync_token: str | None = None,
+) -> dict[str, Any]:
     """GET every route, management and delivery, for `slugs` at `revisions`; fail on a 5xx.
 
     Returns {path: response}."""
-    paths = ["/healthz", "/api/v1/openapi.json", MANAGE, f"{MANAGE}?per_page=100",
-             f"{MANAGE}?state=draft", f"{MANAGE}?state=invalid", f"{MANAGE}?q=hand",
-             f"{MANAGE}?q=hand&sort=relevance", f"{MANAGE}?tag=x",
-             "/api/v1/articles", "/api/v1/articles?per_page=100", "/api/v1/articles?q=hand",
-             "/api/v1/articles?q=written&sort=relevance",
-             "/api/v1/sync", "/feed.xml", "/feed.json", "/sitemap.xml"]
+    paths = [
+        "/healthz",
+        "/api/v1/openapi.json",
+        MANAGE,
+        f"{MANAGE}?per_page=100",
+        f"{MANAGE}?state=draft",
+        f"{MANAGE}?state=invalid",
+        f"{MANAGE}?q=hand",
+        f"{MANAGE}?q=hand&sort=relevance",
+        f"{MANAGE}?tag=x",
+        "/api/v1/articles",
+        "/api/v1/articles?per_page=100",
+        "/api/v1/articles?q=hand",
+        "/api/v1/articles?q=written&sort=relevance",
+        "/api/v1/sync",
+        "/feed.xml",
+        "/feed.json",
+        "/sitemap.xml",
+    ]
     if sync_token:
         paths.append(f"/api/v1/sync?token={sync_token}")
     paths += ["/api/v1/preview/articles?per_page=100"]
     for slug in slugs:
-        paths += [f"{MANAGE}/{slug}", f"{MANAGE}/{slug}/revisions",
-                  f"/api/v1/articles/{slug}", f"/api/v1/articles/{slug}/history",
-                  f"/api/v1/preview/articles/{slug}"]
+        paths += [
+            f"{MANAGE}/{slug}",
+            f"{MANAGE}/{slug}/revisions",
+            f"/api/v1/articles/{slug}",
+            f"/api/v1/articles/{slug}/history",
+            f"/api/v1/preview/articles/{slug}",
+        ]
         for rev in revisions:
-            paths += [f"{MANAGE}/{slug}/revisions/{rev}", f"{MANAGE}/{slug}/diff?from={rev}",
-                      f"/api/v1/articles/{slug}/history/{rev}"]
-        paths += [f"{MANAGE}/{slug}/diff?from={a}&to={b}"
-                  for a, b in zip(revisions, revisions[1:], strict=False)]
+            paths += [
+                f"{MANAGE}/{slug}/revisions/{rev}",
+                f"{MANAGE}/{slug}/diff?from={rev}",
+                f"/api/v1/articles/{slug}/history/{rev}",
+            ]
+        paths += [
+            f"{MANAGE}/{slug}/diff?from={a}&to={b}"
+            for a, b in zip(revisions, revisions[1:], strict=False)
+        ]
     seen = {}
     for path in paths:
         private = "/manage/" in path or "/preview/" in path
@@ -67,18 +95,24 @@ def walk(client: FlaskClient, headers: dict[str, str], slugs: list[str], revisio
     calls = [("entriesByFolder", {"folder": "articles"}), ("unpublishedEntries", {})]
     for slug in slugs:
         entry = {"collection": "articles", "slug": slug}
-        calls += [("getEntry", {"path": f"articles/{slug}.json"}),
-                  ("unpublishedEntry", entry),
-                  ("unpublishedEntryDataFile", {**entry, "path": f"articles/{slug}.json"})]
+        calls += [
+            ("getEntry", {"path": f"articles/{slug}.json"}),
+            ("unpublishedEntry", entry),
+            ("unpublishedEntryDataFile", {**entry, "path": f"articles/{slug}.json"}),
+        ]
     for action, params in calls:
-        response = client.post("/api/v1/decap", json={"action": action, "params": {
-            "branch": "main", **params}}, headers=headers)
+        response = client.post(
+            "/api/v1/decap",
+            json={"action": action, "params": {"branch": "main", **params}},
+            headers=headers,
+        )
         assert response.status_code < 500, (action, response.get_data(as_text=True)[:500])
         seen[f"decap {action} {params}"] = response
     for path, response in seen.items():
         if response.is_json and response.status_code == 200:
-            for date in re.findall(r'"(?:date|[a-z_]+_at)": ?"([^"]*)"', response.get_data(
-                    as_text=True)):
+            for date in re.findall(
+                r'"(?:date|[a-z_]+_at)": ?"([^"]*)"', response.get_data(as_text=True)
+            ):
                 assert RFC3339.match(date), (path, date)
     return seen
 
@@ -95,9 +129,11 @@ def live(client: FlaskClient, editor_token: dict[str, str]) -> str:
 def delivered(seen: dict[str, Any]) -> str:
     """Everything the delivery routes (and the draft preview shaped like them) answered 200,
     as one text."""
-    return "\n".join(r.get_data(as_text=True) for p, r in seen.items()
-                     if r.status_code == 200 and "/manage/" not in p
-                     and not p.startswith("decap "))
+    return "\n".join(
+        r.get_data(as_text=True)
+        for p, r in seen.items()
+        if r.status_code == 200 and "/manage/" not in p and not p.startswith("decap ")
+    )
 
 
 @pytest.mark.parametrize("bad", BAD, ids=[b.name for b in BAD])
@@ -114,13 +150,18 @@ def test_a_planted_bad_commit_breaks_no_route(client, editor_token, repo, live, 
         assert SLUG not in delivered(seen)
 
 
-FILE_AT_ITS_PATH = [b for b in BAD if b.file and b.name not in (
-    "wrong-folder", "undecodable-file-name", "outside-the-layout", "dot-entries")]
+FILE_AT_ITS_PATH = [
+    b
+    for b in BAD
+    if b.file
+    and b.name not in ("wrong-folder", "undecodable-file-name", "outside-the-layout", "dot-entries")
+]
 
 
 @pytest.mark.parametrize("bad", FILE_AT_ITS_PATH, ids=[b.name for b in FILE_AT_ITS_PATH])
-def test_an_invalid_file_is_shown_invalid_and_repaired_with_put(client, editor_token, repo,
-                                                                 bad: Bad):
+def test_an_invalid_file_is_shown_invalid_and_repaired_with_put(
+    client, editor_token, repo, bad: Bad
+):
     plant(repo, bad.build, lines=("main",))
     shown = client.get(f"{MANAGE}/{SLUG}", headers=editor_token)
     assert shown.status_code == 200
@@ -130,50 +171,62 @@ def test_an_invalid_file_is_shown_invalid_and_repaired_with_put(client, editor_t
     assert any(message in m for m in meta["problems"][field]), meta["problems"]
     listed = client.get(f"{MANAGE}?per_page=100", headers=editor_token).get_json()
     assert [a["meta"]["state"] for a in listed["items"] if a["slug"] == SLUG] == ["invalid"]
-    repaired = client.put(f"{MANAGE}/{SLUG}", json=article("Repaired"),
-                          headers={**editor_token, "If-Match": shown.headers["ETag"]})
+    repaired = client.put(
+        f"{MANAGE}/{SLUG}",
+        json=article("Repaired"),
+        headers={**editor_token, "If-Match": shown.headers["ETag"]},
+    )
     assert repaired.status_code == 200, repaired.get_json()
     assert repaired.get_json()["meta"]["state"] == "draft"
     assert client.get(f"{MANAGE}/{SLUG}", headers=editor_token).get_json()["title"] == "Repaired"
 
 
-def test_an_invalid_draft_is_not_published_alone_nor_in_a_release(client, editor_token,
-                                                                  repo):
+def test_an_invalid_draft_is_not_published_alone_nor_in_a_release(client, editor_token, repo):
     plant(repo, next(b for b in BAD if b.name == "gitlink").build, lines=("main",))
     before = run(repo, "rev-parse", "published")
     alone = client.post(f"{MANAGE}/{SLUG}/publish", headers=editor_token)
     assert alone.status_code == 422
     assert alone.get_json()["errors"] == {
-        "mode": ["This is a submodule (gitlink); only plain files are allowed."]}
+        "mode": ["This is a submodule (gitlink); only plain files are allowed."]
+    }
     draft = client.post(MANAGE, json=article("A fine draft"), headers=editor_token)
-    release = client.post("/api/v1/manage/releases",
-                          json={"slugs": [draft.get_json()["slug"], SLUG]}, headers=editor_token)
+    release = client.post(
+        "/api/v1/manage/releases",
+        json={"slugs": [draft.get_json()["slug"], SLUG]},
+        headers=editor_token,
+    )
     assert release.status_code == 422
-    assert release.get_json()["errors"] == {"slugs.1": [
-        f"The draft of '{SLUG}' is not valid (mode)."]}
+    assert release.get_json()["errors"] == {
+        "slugs.1": [f"The draft of '{SLUG}' is not valid (mode)."]
+    }
     assert run(repo, "rev-parse", "published") == before
 
 
 def test_an_invalid_file_is_removed_with_delete(client, editor_token, repo):
     plant(repo, next(b for b in BAD if b.name == "string-body").build)
     shown = client.get(f"{MANAGE}/{SLUG}", headers=editor_token)
-    gone = client.delete(f"{MANAGE}/{SLUG}",
-                         headers={**editor_token, "If-Match": shown.headers["ETag"]})
+    gone = client.delete(
+        f"{MANAGE}/{SLUG}", headers={**editor_token, "If-Match": shown.headers["ETag"]}
+    )
     assert gone.status_code == 204
     assert client.get(f"{MANAGE}/{SLUG}", headers=editor_token).status_code == 404
     assert run(repo, "ls-tree", "-r", "--name-only", "published") == "README.md"
 
 
-def test_restore_of_an_invalid_revision_is_a_422_naming_the_fields(client, editor_token, repo,
-                                                                  created):
+def test_restore_of_an_invalid_revision_is_a_422_naming_the_fields(
+    client, editor_token, repo, created
+):
     etag = created["etag"]
     slug = created["slug"]
     bad = next(b for b in BAD if b.name == "heading-level-two")
     planted = plant(repo, bad.build, slug, lines=("main",))["main"]
     current = client.get(f"{MANAGE}/{slug}", headers=editor_token)
     assert current.headers["ETag"] != etag
-    restore = client.post(f"{MANAGE}/{slug}/restore", json={"revision": planted},
-                          headers={**editor_token, "If-Match": current.headers["ETag"]})
+    restore = client.post(
+        f"{MANAGE}/{slug}/restore",
+        json={"revision": planted},
+        headers={**editor_token, "If-Match": current.headers["ETag"]},
+    )
     assert restore.status_code == 422
     assert "body.0.level" in restore.get_json()["errors"]
     assert run(repo, "rev-parse", "main") == planted
@@ -184,8 +237,9 @@ def test_check_names_every_planted_problem_and_exits_1(repo: Path):
     shas = {}
     for i, bad in enumerate(BAD):
         shas[bad.name] = plant(repo, bad.build, f"bad-{i}", lines=("main",))["main"]
-    result = subprocess.run([cms_command(), "--repo", str(repo), "check"], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [cms_command(), "--repo", str(repo), "check"], capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     for i, bad in enumerate(BAD):
@@ -201,24 +255,48 @@ def test_check_names_every_planted_problem_and_exits_1(repo: Path):
 TEXT = st.binary(max_size=40)
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(message=TEXT, name=TEXT, content=st.one_of(TEXT, st.builds(
-    lambda doc: json.dumps(doc).encode(), st.dictionaries(st.sampled_from(
-        ["slug", "title", "body", "tags", "publish_at", "image"]), st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4),
-                                                                    inner, max_size=3),
-        max_leaves=6)))))
-def test_any_bytes_in_commits_and_files_break_no_route(client, editor_token, repo, live,
-                                                       message, name, content):
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    message=TEXT,
+    name=TEXT,
+    content=st.one_of(
+        TEXT,
+        st.builds(
+            lambda doc: json.dumps(doc).encode(),
+            st.dictionaries(
+                st.sampled_from(["slug", "title", "body", "tags", "publish_at", "image"]),
+                st.recursive(
+                    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                    lambda inner: (
+                        st.lists(inner, max_size=3)
+                        | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+                    ),
+                    max_leaves=6,
+                ),
+            ),
+        ),
+    ),
+)
+def test_any_bytes_in_commits_and_files_break_no_route(
+    client, editor_token, repo, live, message, name, content
+):
     def build(git_dir: Path, parent: str, slug: str) -> str:
-        tree = tree_with(git_dir, parent, {layout.article_path(slug):
-                                           ("100644", blob(git_dir, content))})
+        tree = tree_with(
+            git_dir, parent, {layout.article_path(slug): ("100644", blob(git_dir, content))}
+        )
         # git's own rule for an identity: no <, > or newline in the name
         clean = bytes(b for b in name if b not in b"<>\n")
-        return commit(git_dir, tree, [parent], message=message,
-                      author=clean + b" <x@example.org> 1767225600 +0000")
+        return commit(
+            git_dir,
+            tree,
+            [parent],
+            message=message,
+            author=clean + b" <x@example.org> 1767225600 +0000",
+        )
 
     made = plant(repo, build, "fuzzed")
     walk(client, editor_token, ["fuzzed", live], list(made.values()))
@@ -232,14 +310,21 @@ def test_webhook_events_are_read_from_any_commit_bytes(repo: Path, store):
     start = {line: run(repo, "rev-parse", line) for line in ("main", "published")}
     made = []
     for name in ("record-separator-in-message", "unit-separator-in-author", "year-10000"):
-        made.append(plant(repo, next(b for b in BAD if b.name == name).build, f"hook-{name}",
-                          lines=("main",))["main"])
+        made.append(
+            plant(
+                repo, next(b for b in BAD if b.name == name).build, f"hook-{name}", lines=("main",)
+            )["main"]
+        )
     tips = {line: run(repo, "rev-parse", line) for line in ("main", "published")}
     events, moved = feed.pending(store.repo, start, tips, "cms@localhost")
     assert moved["main"] == tips["main"]
     assert [(e.commit, json.loads(e.body)["data"]["slug"]) for e in events] == [
-        (sha, f"hook-{name}") for sha, name in zip(made, (
-            "record-separator-in-message", "unit-separator-in-author", "year-10000"),
-            strict=True)]
+        (sha, f"hook-{name}")
+        for sha, name in zip(
+            made,
+            ("record-separator-in-message", "unit-separator-in-author", "year-10000"),
+            strict=True,
+        )
+    ]
     assert json.loads(events[1].body)["data"]["author"]["name"] == "Plain\x1fGit"
     assert RFC3339.match(json.loads(events[2].body)["timestamp"])

@@ -52,8 +52,11 @@ def parse(page: Path) -> tuple[list[str], list[Block]]:
         if fence is None and line.startswith("```"):
             fence, language = [], line[3:].strip()
         elif fence is not None and line.startswith("```"):
-            found.append(Block(name(page), headings[-1] if headings else "", language,
-                               "\n".join(fence) + "\n"))
+            found.append(
+                Block(
+                    name(page), headings[-1] if headings else "", language, "\n".join(fence) + "\n"
+                )
+            )
             fence = None
         elif fence is not None:
             fence.append(line)
@@ -71,8 +74,14 @@ def block(page: str, heading: str, language: str = "sh") -> str:
 
 
 def bash(script: str, cwd: Path, env: dict[str, str], timeout: int = 120) -> str:
-    ran = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env,
-                         capture_output=True, text=True, timeout=timeout)
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     return ran.stdout + ran.stderr
 
@@ -92,25 +101,42 @@ ACCOUNTED = {
     ("README.md", "Reading the history with git", 0): "test_readme_tour_then_git_commands",
     ("README.md", "Docker", 0): "not run: no Docker engine runs where this is developed",
     ("docs/tour.md", "A tour with curl", 0): "test_whole_tour_then_git_commands",
-    ("docs/git-and-the-gate.md", "Reading the history with git", 0):
-        "test_whole_tour_then_git_commands",
-    ("docs/git-and-the-gate.md", "Reading the history with git", 1):
-        "not run: an outline (clone, edit a file by hand, push); tests/test_gate.py pushes",
+    (
+        "docs/git-and-the-gate.md",
+        "Reading the history with git",
+        0,
+    ): "test_whole_tour_then_git_commands",
+    (
+        "docs/git-and-the-gate.md",
+        "Reading the history with git",
+        1,
+    ): "not run: an outline (clone, edit a file by hand, push); tests/test_gate.py pushes",
     ("docs/git-and-the-gate.md", "Signed commits", 0): "test_signed_commits_block",
-    ("docs/frontends.md", "For frontends", 0):
-        "not run: a browser's fetch; tests/test_frontend.py drives examples/frontend",
-    ("docs/frontends.md", "For frontends", 1):
-        "not run: a server that runs until stopped; tests/test_frontend.py serves the page",
+    (
+        "docs/frontends.md",
+        "For frontends",
+        0,
+    ): "not run: a browser's fetch; tests/test_frontend.py drives examples/frontend",
+    (
+        "docs/frontends.md",
+        "For frontends",
+        1,
+    ): "not run: a server that runs until stopped; tests/test_frontend.py serves the page",
     ("docs/media.md", "Media", 0): "tests/test_media.py",
     ("docs/migration.md", "Migration: import and export", 0): "test_migration_block",
-    ("docs/webhooks.md", "Webhooks", 0):
-        "not run: placeholders (a receiver on example.org, ids to fill in)",
+    (
+        "docs/webhooks.md",
+        "Webhooks",
+        0,
+    ): "not run: placeholders (a receiver on example.org, ids to fill in)",
     ("docs/webhooks.md", "Webhooks", 1): "tests/test_webhooks.py",
-    ("docs/replication.md", "Mirrors and read replicas", 0):
-        "not run: placeholders (git.example.org); tests/test_replicas.py and "
-        "tests/test_mirrors.py run a mirror and a replica",
-    ("docs/editing-together.md", "Plain git: the merge driver", 0):
-        "tests/test_merge_driver.py",
+    (
+        "docs/replication.md",
+        "Mirrors and read replicas",
+        0,
+    ): "not run: placeholders (git.example.org); tests/test_replicas.py and "
+    "tests/test_mirrors.py run a mirror and a replica",
+    ("docs/editing-together.md", "Plain git: the merge driver", 0): "tests/test_merge_driver.py",
     ("docs/deploying.md", "Docker", 0): "not run: no Docker engine runs where this is developed",
 }
 
@@ -146,7 +172,8 @@ def test_the_first_commands_are_make_run_and_make_test():
     first = re.search(r"```sh\n(.*?)```", README.read_text(), re.S)
     assert first is not None
     assert [line.split("#")[0].strip() for line in first.group(1).splitlines()] == [
-        "make run", "make test"
+        "make run",
+        "make test",
     ]
 
 
@@ -156,7 +183,8 @@ def test_the_readme_stays_short():
 
 def test_readme_tour_then_git_commands(repo, server, admin_secret):
     tour = block("README.md", "A tour with curl").replace(
-        "export CMS_URL=http://127.0.0.1:8000", f"export CMS_URL={server}")
+        "export CMS_URL=http://127.0.0.1:8000", f"export CMS_URL={server}"
+    )
     out = bash(tour, repo.parent, shell_env(CMS_TOKEN=admin_secret))
     assert '"status":"ok"' in out
     assert "about:blank" not in out  # no call in the tour answered with an error
@@ -172,10 +200,14 @@ def test_readme_tour_then_git_commands(repo, server, admin_secret):
 
 
 def test_whole_tour_then_git_commands(repo, server, admin_secret):
-    subprocess.run([cms_command(), "--repo", str(repo), "init", "--demo", "--no-token"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [cms_command(), "--repo", str(repo), "init", "--demo", "--no-token"],
+        check=True,
+        capture_output=True,
+    )
     tour = block("docs/tour.md", "A tour with curl").replace(
-        "export CMS_URL=http://127.0.0.1:8000", f"export CMS_URL={server}")
+        "export CMS_URL=http://127.0.0.1:8000", f"export CMS_URL={server}"
+    )
     out = bash(tour, repo.parent, shell_env(CMS_TOKEN=admin_secret))
     assert '"status":"ok"' in out
     assert "about:blank" not in out  # no call in the tour answered with an error
@@ -196,7 +228,7 @@ def test_whole_tour_then_git_commands(repo, server, admin_secret):
     assert "Delete bridge-reopens-after-repairs" in out
     assert "Restore bridge-reopens-after-repairs to" in out
     assert "Publish bridge-reopens-after-repairs" in out
-    assert "+  \"summary\": \"Traffic is back on the old bridge.\"," in out
+    assert '+  "summary": "Traffic is back on the old bridge.",' in out
     assert '"slug": "riverside-library-reopens-after-renovation"' in out
 
 
@@ -204,7 +236,8 @@ def test_signed_commits_block(tmp_path):
     key = tmp_path / "keys" / "cms-signing-key"
     key.parent.mkdir()
     script = block("docs/git-and-the-gate.md", "Signed commits").replace(
-        "/srv/cms-signing-key", str(key))
+        "/srv/cms-signing-key", str(key)
+    )
     assert str(key) in script
     out = bash(script, tmp_path, shell_env(CMS_REPO=str(tmp_path / "content-repo")))
     assert 'Good "git" signature for cms@localhost with ED25519 key SHA256:' in out
@@ -213,27 +246,39 @@ def test_signed_commits_block(tmp_path):
 
 def test_migration_block(tmp_path):
     records = [
-        {"title": "Harbour festival returns", "published_at": "2024-05-01T09:00:00Z",
-         "body": [{"type": "paragraph", "text": "Boats and music on the quay."}]},
-        {"title": "Council votes on the budget", "published_at": "2025-02-03T18:30:00Z",
-         "body": [{"type": "paragraph", "text": "The vote was close."}]},
+        {
+            "title": "Harbour festival returns",
+            "published_at": "2024-05-01T09:00:00Z",
+            "body": [{"type": "paragraph", "text": "Boats and music on the quay."}],
+        },
+        {
+            "title": "Council votes on the budget",
+            "published_at": "2025-02-03T18:30:00Z",
+            "body": [{"type": "paragraph", "text": "The vote was close."}],
+        },
     ]
     (tmp_path / "archive.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     env = shell_env(CMS_REPO=str(tmp_path / "content-repo"))
-    subprocess.run([cms_command(), "init", "--no-token"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([cms_command(), "init", "--no-token"], env=env, check=True, capture_output=True)
     new = tmp_path / "srv" / "new"
     script = block("docs/migration.md", "Migration: import and export").replace(
-        "/srv/new", str(new))
+        "/srv/new", str(new)
+    )
     out = bash(script, tmp_path, env)
     assert out.count("2 created, 0 updated, 0 unchanged, 2 published") == 2
     assert "Exported 2 articles to site.json" in out
     assert json.loads((tmp_path / "site.json").read_text())[0]["meta"]["state"] == "published"
     moved = subprocess.run(
         ["git", "--git-dir", str(new), "log", "--format=%ad %s", "--date=short", "published"],
-        env=env, capture_output=True, text=True, check=True).stdout.splitlines()
-    assert moved[:2] == ["2025-02-03 Publish council-votes-on-the-budget",
-                         "2024-05-01 Publish harbour-festival-returns"]
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert moved[:2] == [
+        "2025-02-03 Publish council-votes-on-the-budget",
+        "2024-05-01 Publish harbour-festival-returns",
+    ]
 
 
 def anchor(heading: str) -> str:
@@ -279,8 +324,10 @@ def test_every_relative_link_and_anchor_resolves():
 
 def test_the_checks_catch_a_broken_link_and_a_wrong_anchor(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("# A page\n\n## What survives what\n\n[x](missing.md) [y](#what-survives)\n"
-                    "```sh\n[not a link](nowhere.md)\n```\n")
+    page.write_text(
+        "# A page\n\n## What survives what\n\n[x](missing.md) [y](#what-survives)\n"
+        "```sh\n[not a link](nowhere.md)\n```\n"
+    )
     assert links(page) == ["missing.md", "#what-survives"]
     assert anchors(page) == {"a-page", "what-survives-what"}
     assert anchor("Migration: import and export") == "migration-import-and-export"
@@ -288,7 +335,8 @@ def test_the_checks_catch_a_broken_link_and_a_wrong_anchor(tmp_path):
 
 @pytest.mark.parametrize("page", [p for p in pages() if name(p) not in NOT_OURS], ids=name)
 def test_every_file_a_page_names_exists(page):
-    named = re.findall(r"`((?:cms|tests|bench|soak|harness|examples|workbench|docs)/[^`\s]*)`",
-                       page.read_text())
+    named = re.findall(
+        r"`((?:cms|tests|bench|soak|harness|examples|workbench|docs)/[^`\s]*)`", page.read_text()
+    )
     files = [p for p in named if re.search(r"\.\w+$|/$", p)]  # not branch names (cms/workflow)
     assert [p for p in files if not (ROOT / p).exists()] == []

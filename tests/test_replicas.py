@@ -43,8 +43,9 @@ def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE) -> 
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def refs(git_dir: Path) -> dict[str, str]:
@@ -55,8 +56,13 @@ def refs(git_dir: Path) -> dict[str, str]:
 def spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start `command` in its own process group, its stderr to `log`."""
     with log.open("ab") as err:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err,
-                                env={**ENV, **env}, start_new_session=True)
+        return subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env={**ENV, **env},
+            start_new_session=True,
+        )
 
 
 def wait_until_up(proc: subprocess.Popen[bytes], ready: str, log: Path) -> None:
@@ -68,8 +74,9 @@ def wait_until_up(proc: subprocess.Popen[bytes], ready: str, log: Path) -> None:
 class Cluster:
     """The primary, the git daemon with the mirror, and two replicas."""
 
-    def __init__(self, root: Path, signing_key: Path | None = None,
-                  replica_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, root: Path, signing_key: Path | None = None, replica_args: tuple[str, ...] = ()
+    ) -> None:
         """`signing_key`: the primary signs its commits with it; `replica_args`: more
         options for each replica's `cms serve`."""
         self.root = root
@@ -84,25 +91,44 @@ class Cluster:
         self.primary = f"http://127.0.0.1:{self.primary_port}"
         self.replicas: list[str] = []
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        ArticleStore.init(str(self.primary_repo),
-                          signing_key=str(signing_key) if signing_key else None)
-        _, secret = TokenStore(str(self.primary_repo)).create("Eve Editor", "eve@example.org",
-                                                              "admin")
+        ArticleStore.init(
+            str(self.primary_repo), signing_key=str(signing_key) if signing_key else None
+        )
+        _, secret = TokenStore(str(self.primary_repo)).create(
+            "Eve Editor", "eve@example.org", "admin"
+        )
         self.auth = {"Authorization": f"Bearer {secret}"}
         git("init", "-q", "--bare", "--initial-branch=main", str(self.mirror))
         Mirrors(str(self.primary_repo)).add("mirror", self.mirror_url)
 
     def cms(self, *args: str) -> str:
-        return subprocess.run([cms_command(), "--repo", str(self.primary_repo), *args],
-                              env=ENV, check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            [cms_command(), "--repo", str(self.primary_repo), *args],
+            env=ENV,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
 
     def start_daemon(self) -> None:
         with (self.root / "daemon.log").open("ab") as log:
             self.procs["daemon"] = subprocess.Popen(
-                ["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
-                 "--informative-errors", f"--base-path={self.mirrors}", "--listen=127.0.0.1",
-                 f"--port={self.daemon_port}", str(self.mirrors)],
-                env=ENV, stderr=log, start_new_session=True)
+                [
+                    "git",
+                    "daemon",
+                    "--export-all",
+                    "--enable=receive-pack",
+                    "--reuseaddr",
+                    "--informative-errors",
+                    f"--base-path={self.mirrors}",
+                    "--listen=127.0.0.1",
+                    f"--port={self.daemon_port}",
+                    str(self.mirrors),
+                ],
+                env=ENV,
+                stderr=log,
+                start_new_session=True,
+            )
 
         def listening() -> bool:
             try:
@@ -115,21 +141,59 @@ class Cluster:
 
     def start_servers(self, replicas: int = 0) -> None:
         """Start the primary and `replicas` new replicas together; return once all answer."""
-        started = [("primary", f"{self.primary}/healthz", spawn(
-            [cms_command(), "--repo", str(self.primary_repo), "serve", "--port",
-             str(self.primary_port), "--workers", "2"], self.root / "primary.log",
-            {"CMS_MIRROR_RETRY_MAX": "0.5", "CMS_MIRROR_MIN_INTERVAL": "0.2",
-             **({"CMS_SIGNING_KEY": str(self.signing_key)} if self.signing_key else {})}))]
+        started = [
+            (
+                "primary",
+                f"{self.primary}/healthz",
+                spawn(
+                    [
+                        cms_command(),
+                        "--repo",
+                        str(self.primary_repo),
+                        "serve",
+                        "--port",
+                        str(self.primary_port),
+                        "--workers",
+                        "2",
+                    ],
+                    self.root / "primary.log",
+                    {
+                        "CMS_MIRROR_RETRY_MAX": "0.5",
+                        "CMS_MIRROR_MIN_INTERVAL": "0.2",
+                        **({"CMS_SIGNING_KEY": str(self.signing_key)} if self.signing_key else {}),
+                    },
+                ),
+            )
+        ]
         for n in range(len(self.replicas) + 1, len(self.replicas) + 1 + replicas):
             port = free_port()
             self.replicas.append(f"http://127.0.0.1:{port}")
             # one replica with two workers (one of them fetches), one with a single worker
-            started.append((f"replica{n}", f"{self.replicas[-1]}/healthz", spawn(
-                [cms_command(), "--repo", str(self.root / f"replica{n}"), "serve", "--port",
-                 str(port), "--workers", str(2 if n == 1 else 1), "--replica-of", self.mirror_url,
-                 "--primary-url", self.primary, *self.replica_args],
-                self.root / f"replica{n}.log",
-                {"CMS_REPLICA_INTERVAL": "0.2"})))
+            started.append(
+                (
+                    f"replica{n}",
+                    f"{self.replicas[-1]}/healthz",
+                    spawn(
+                        [
+                            cms_command(),
+                            "--repo",
+                            str(self.root / f"replica{n}"),
+                            "serve",
+                            "--port",
+                            str(port),
+                            "--workers",
+                            str(2 if n == 1 else 1),
+                            "--replica-of",
+                            self.mirror_url,
+                            "--primary-url",
+                            self.primary,
+                            *self.replica_args,
+                        ],
+                        self.root / f"replica{n}.log",
+                        {"CMS_REPLICA_INTERVAL": "0.2"},
+                    ),
+                )
+            )
         for name, _, proc in started:
             self.procs[name] = proc
         for name, ready, proc in started:
@@ -156,9 +220,13 @@ class Cluster:
     # -- the primary's API ---------------------------------------------------------------
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = requests.request(method, f"{self.primary}/api/v1/manage{path}",
-                                    headers={**self.auth, **kwargs.pop("headers", {})},
-                                    timeout=30, **kwargs)
+        response = requests.request(
+            method,
+            f"{self.primary}/api/v1/manage{path}",
+            headers={**self.auth, **kwargs.pop("headers", {})},
+            timeout=30,
+            **kwargs,
+        )
         assert response.status_code < 300, (method, path, response.text)
         return response
 
@@ -178,8 +246,11 @@ class Cluster:
         pushes = re.search(r"  pushes (\d+)  ", listing)
         error = re.search(r"\n  error: (.*)", listing)
         assert status and pushes, listing
-        return {"status": status.group(1), "pushes": int(pushes.group(1)),
-                "error": error.group(1) if error else None}
+        return {
+            "status": status.group(1),
+            "pushes": int(pushes.group(1)),
+            "error": error.group(1) if error else None,
+        }
 
     def settled(self) -> bool:
         """The mirror and both replicas hold exactly what the primary holds."""
@@ -189,9 +260,10 @@ class Cluster:
         for n, base in enumerate(self.replicas, start=1):
             # anyone sees the published tip a replica fetched; its repository holds both lines
             shown = requests.get(f"{base}/healthz", timeout=10).json()["replica"]["tips"]
-            if (shown != {"published": tips["refs/heads/published"]}
-                    or {k: v for k, v in refs(self.root / f"replica{n}").items()
-                        if k in tips} != tips):
+            if (
+                shown != {"published": tips["refs/heads/published"]}
+                or {k: v for k, v in refs(self.root / f"replica{n}").items() if k in tips} != tips
+            ):
                 return False
         return True
 
@@ -223,8 +295,12 @@ def test_publish_update_unpublish_delete_reach_both_replicas(cluster: Cluster) -
     cluster.call("POST", f"/articles/{slug}/publish")
     eventually(lambda: delivered(cluster, slug) == ["Bridge reopens"] * 2, "publish")
 
-    cluster.call("PUT", f"/articles/{slug}", json=article("Bridge reopens at last"),
-                 headers={"If-Match": cluster.etag(slug)})
+    cluster.call(
+        "PUT",
+        f"/articles/{slug}",
+        json=article("Bridge reopens at last"),
+        headers={"If-Match": cluster.etag(slug)},
+    )
     cluster.call("POST", f"/articles/{slug}/publish")
     eventually(lambda: delivered(cluster, slug) == ["Bridge reopens at last"] * 2, "update")
 
@@ -249,25 +325,36 @@ def test_a_replica_refuses_every_management_call_and_never_commits(cluster: Clus
     commits = [git("--git-dir", str(r), "rev-list", "--all", "--count") for r in replica_repos]
     manage = "/api/v1/manage/articles"
     calls = [
-        ("POST", manage, article("Sneaky")), ("GET", manage, None),
-        ("GET", f"{manage}/{slug}", None), ("PUT", f"{manage}/{slug}", article("Changed")),
-        ("PATCH", f"{manage}/{slug}", {"title": "Patched"}), ("DELETE", f"{manage}/{slug}", None),
-        ("POST", f"{manage}/{slug}/publish", None), ("POST", f"{manage}/{slug}/unpublish", None),
+        ("POST", manage, article("Sneaky")),
+        ("GET", manage, None),
+        ("GET", f"{manage}/{slug}", None),
+        ("PUT", f"{manage}/{slug}", article("Changed")),
+        ("PATCH", f"{manage}/{slug}", {"title": "Patched"}),
+        ("DELETE", f"{manage}/{slug}", None),
+        ("POST", f"{manage}/{slug}/publish", None),
+        ("POST", f"{manage}/{slug}/unpublish", None),
         ("POST", f"{manage}/{slug}/restore", {"revision": before[0]["refs/heads/main"]}),
-        ("GET", f"{manage}/{slug}/revisions", None), ("POST", "/api/v1/articles", article()),
+        ("GET", f"{manage}/{slug}/revisions", None),
+        ("POST", "/api/v1/articles", article()),
         ("DELETE", f"/api/v1/articles/{slug}", None),
     ]
     for base in cluster.replicas:
         for method, path, body in calls:
-            r = requests.request(method, base + path, json=body, timeout=10,
-                                 headers={**cluster.auth, "If-Match": "*"})
+            r = requests.request(
+                method,
+                base + path,
+                json=body,
+                timeout=10,
+                headers={**cluster.auth, "If-Match": "*"},
+            )
             assert r.status_code == 403, (method, path, r.text)
             assert r.headers["Content-Type"] == "application/problem+json"
             assert f"the primary at {cluster.primary}" in r.json()["detail"]
         assert requests.get(f"{base}/api/v1/articles/{slug}", timeout=10).status_code == 200
     assert [refs(r) for r in replica_repos] == before
-    assert [git("--git-dir", str(r), "rev-list", "--all", "--count")
-            for r in replica_repos] == commits
+    assert [
+        git("--git-dir", str(r), "rev-list", "--all", "--count") for r in replica_repos
+    ] == commits
     assert set(before[0]) == {"refs/heads/main", "refs/heads/published"}
     assert before[0] == refs(cluster.mirror)
 
@@ -325,22 +412,32 @@ def test_a_mirror_pushed_to_directly_is_reported_not_overwritten(cluster: Cluste
     git("push", "-q", "origin", "published", cwd=work)
     theirs = refs(cluster.mirror)["refs/heads/published"]
     # replicas follow their source, whatever it holds
-    eventually(lambda: requests.get(f"{replica}/api/v1/sync", timeout=10)
-               .json()["next_token"] == theirs, "the replica follows the mirror")
+    eventually(
+        lambda: requests.get(f"{replica}/api/v1/sync", timeout=10).json()["next_token"] == theirs,
+        "the replica follows the mirror",
+    )
 
     slug = cluster.call("POST", "/articles", json=article("After the divergence")).json()["slug"]
     cluster.call("POST", f"/articles/{slug}/publish")
     eventually(lambda: cluster.mirror_status()["status"] == "diverged", "divergence reported")
     listed = cluster.mirror_listed()
     assert listed["status"] == "diverged"
-    assert listed["error"].startswith("the mirror's published has commits this repository "
-                                      "does not have; not force-pushed"), listed
+    assert listed["error"].startswith(
+        "the mirror's published has commits this repository does not have; not force-pushed"
+    ), listed
     assert refs(cluster.mirror)["refs/heads/published"] == theirs
     assert delivered(cluster, slug) == [404, 404]
 
     # the operator puts the mirror back; the pusher carries on, replicas follow (force)
-    git("--git-dir", str(cluster.primary_repo), "push", "-q", "--force", cluster.mirror_url,
-        "published:published")
+    git(
+        "--git-dir",
+        str(cluster.primary_repo),
+        "push",
+        "-q",
+        "--force",
+        cluster.mirror_url,
+        "published:published",
+    )
     eventually(cluster.settled, "the mirror repaired and the replicas following")
     eventually(lambda: cluster.mirror_status()["status"] == "in sync", "mirror in sync")
     eventually(lambda: delivered(cluster, slug) == ["After the divergence"] * 2, "publish")
@@ -355,8 +452,10 @@ def test_a_mirror_pushed_to_directly_is_reported_not_overwritten(cluster: Cluste
 
 
 def keypair(path: Path) -> Path:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f",
-                    str(path)], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+        check=True,
+    )
     return path
 
 
@@ -364,8 +463,7 @@ def keypair(path: Path) -> Path:
 def signed(tmp_path: Path) -> Iterator[Cluster]:
     """A primary that signs its commits, and one replica that checks them."""
     key = keypair(tmp_path / "cms-key")
-    c = Cluster(tmp_path, signing_key=key,
-                replica_args=("--verify-signatures", f"{key}.pub"))
+    c = Cluster(tmp_path, signing_key=key, replica_args=("--verify-signatures", f"{key}.pub"))
     try:
         c.start_daemon()
         Mirrors(str(c.primary_repo)).push("mirror")
@@ -383,17 +481,27 @@ def forge(cluster: Cluster, slug: str, title: str, sign_with: Path | None = None
     (path,) = work.glob(f"articles/*/{slug}.json")
     doc = json.loads(path.read_text())
     path.write_bytes(canonical.dumps({**doc, "title": title}))
-    signing = (["-c", "gpg.format=ssh", "-c", f"user.signingkey={sign_with}"]
-               if sign_with else [])
-    git("-c", "user.name=Git CMS", "-c", "user.email=cms@localhost", *signing, "commit", "-q",
-        *(["-S"] if sign_with else []), "-am",
-        f"Publish {slug}\n\nArticle: {slug}\nAction: publish", cwd=work)
+    signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={sign_with}"] if sign_with else []
+    git(
+        "-c",
+        "user.name=Git CMS",
+        "-c",
+        "user.email=cms@localhost",
+        *signing,
+        "commit",
+        "-q",
+        *(["-S"] if sign_with else []),
+        "-am",
+        f"Publish {slug}\n\nArticle: {slug}\nAction: publish",
+        cwd=work,
+    )
     git("push", "-q", "origin", "published", cwd=work)
     return git("rev-parse", "HEAD", cwd=work)
 
 
 def test_a_replica_checking_signatures_refuses_what_the_primary_did_not_sign(
-        signed: Cluster) -> None:
+    signed: Cluster,
+) -> None:
     replica, replica_repo = signed.replicas[0], signed.root / "replica1"
     slug = signed.call("POST", "/articles", json=article("Genuine story")).json()["slug"]
     signed.call("POST", f"/articles/{slug}/publish")
@@ -424,30 +532,66 @@ def test_a_replica_checking_signatures_refuses_what_the_primary_did_not_sign(
     holds_the_last_good_state("not signed by the primary's key")
 
     # 2. one signed, but with another key
-    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
-        "published:published")
-    eventually(lambda: requests.get(f"{replica}/healthz", timeout=10).json()["status"] == "ok",
-               "the replica at ease again once the mirror is repaired")
+    git(
+        "--git-dir",
+        str(signed.primary_repo),
+        "push",
+        "-q",
+        "--force",
+        signed.mirror_url,
+        "published:published",
+    )
+    eventually(
+        lambda: requests.get(f"{replica}/healthz", timeout=10).json()["status"] == "ok",
+        "the replica at ease again once the mirror is repaired",
+    )
     other = forge(signed, slug, "Forged with another key", keypair(signed.root / "other-key"))
     eventually(lambda: refusing(other), "the commit signed by another key refused")
     holds_the_last_good_state("not signed by the primary's key")
 
     # 3. the mirror's published put back to an older state the primary really signed
-    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
-        "published:published")
-    eventually(lambda: requests.get(f"{replica}/healthz", timeout=10).json()["status"] == "ok",
-               "repaired again")
+    git(
+        "--git-dir",
+        str(signed.primary_repo),
+        "push",
+        "-q",
+        "--force",
+        signed.mirror_url,
+        "published:published",
+    )
+    eventually(
+        lambda: requests.get(f"{replica}/healthz", timeout=10).json()["status"] == "ok",
+        "repaired again",
+    )
     older = git("--git-dir", str(signed.primary_repo), "rev-parse", "published~1")
-    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
-        f"{older}:refs/heads/published")
+    git(
+        "--git-dir",
+        str(signed.primary_repo),
+        "push",
+        "-q",
+        "--force",
+        signed.mirror_url,
+        f"{older}:refs/heads/published",
+    )
     eventually(lambda: refusing(older), "the step back refused")
     holds_the_last_good_state("not a descendant")
 
     # the primary's own next publication, once the mirror is right, goes through
-    git("--git-dir", str(signed.primary_repo), "push", "-q", "--force", signed.mirror_url,
-        "published:published")
-    signed.call("PUT", f"/articles/{slug}", json=article("Genuine story, updated"),
-                headers={"If-Match": signed.etag(slug)})
+    git(
+        "--git-dir",
+        str(signed.primary_repo),
+        "push",
+        "-q",
+        "--force",
+        signed.mirror_url,
+        "published:published",
+    )
+    signed.call(
+        "PUT",
+        f"/articles/{slug}",
+        json=article("Genuine story, updated"),
+        headers={"If-Match": signed.etag(slug)},
+    )
     signed.call("POST", f"/articles/{slug}/publish")
     eventually(lambda: delivered(signed, slug) == ["Genuine story, updated"], "the update")
     health = requests.get(f"{replica}/healthz", timeout=10).json()

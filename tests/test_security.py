@@ -13,16 +13,31 @@ from cms.web import create_app, services
 
 # Every route a client may call without a token. A new route is private unless listed here.
 PUBLIC = {
-    "/healthz", "/api/v1/openapi.json", "/api/v1/articles", "/api/v1/articles/<slug>",
-    "/api/v1/articles/<slug>/history", "/api/v1/articles/<slug>/history/<revision>",
-    "/api/v1/sync", "/feed.xml", "/feed.json", "/sitemap.xml", "/sitemap-<int:number>.xml",
+    "/healthz",
+    "/api/v1/openapi.json",
+    "/api/v1/articles",
+    "/api/v1/articles/<slug>",
+    "/api/v1/articles/<slug>/history",
+    "/api/v1/articles/<slug>/history/<revision>",
+    "/api/v1/sync",
+    "/feed.xml",
+    "/feed.json",
+    "/sitemap.xml",
+    "/sitemap-<int:number>.xml",
     "/media/<path:rest>",
 }
 # Open by design: signing in and out, the workbench's pages (a sign-in page without a session;
 # they hold no content: that comes through /api/v1/decap), and a signed preview link (the link
 # is the credential).
-OPEN = {"/api/v1/session", "/api/v1/preview/links/<link>", "/admin", "/admin/",
-        "/admin/signout", "/admin/config.yml", "/admin/<name>"}
+OPEN = {
+    "/api/v1/session",
+    "/api/v1/preview/links/<link>",
+    "/admin",
+    "/admin/",
+    "/admin/signout",
+    "/admin/config.yml",
+    "/admin/<name>",
+}
 
 
 def routes(app):
@@ -30,8 +45,11 @@ def routes(app):
         if rule.endpoint == "static":
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            url = str(rule).replace("<slug>", "council-approves-budget").replace(
-                "<revision>", "0" * 40)
+            url = (
+                str(rule)
+                .replace("<slug>", "council-approves-budget")
+                .replace("<revision>", "0" * 40)
+            )
             yield str(rule), method, url
 
 
@@ -53,10 +71,14 @@ def test_every_route_outside_the_public_list_needs_a_token(app, client, created)
 
 
 def test_security_headers_on_every_kind_of_response(client, editor_token, created):
-    for url, headers in [("/api/v1/articles", {}), ("/healthz", {}),
-                         ("/api/v1/openapi.json", {}), ("/nowhere", {}),
-                         ("/api/v1/manage/articles", editor_token),
-                         ("/api/v1/manage/articles", {})]:
+    for url, headers in [
+        ("/api/v1/articles", {}),
+        ("/healthz", {}),
+        ("/api/v1/openapi.json", {}),
+        ("/nowhere", {}),
+        ("/api/v1/manage/articles", editor_token),
+        ("/api/v1/manage/articles", {}),
+    ]:
         response = client.get(url, headers=headers)
         assert response.headers["X-Content-Type-Options"] == "nosniff", url
         assert response.headers["X-Frame-Options"] == "DENY", url
@@ -67,11 +89,13 @@ def test_security_headers_on_every_kind_of_response(client, editor_token, create
 
 
 def test_failed_tokens_are_throttled_per_address(repo, editor_token):
-    client = create_app({"REPO": str(repo), "TESTING": True,
-                         "AUTH_FAILURE_LIMIT": "5 per minute"}).test_client()
+    client = create_app(
+        {"REPO": str(repo), "TESTING": True, "AUTH_FAILURE_LIMIT": "5 per minute"}
+    ).test_client()
     bad = {"Authorization": "Bearer cms_deadbeef_" + "x" * 43}
-    assert [client.get("/api/v1/manage/articles", headers=bad).status_code
-            for _ in range(5)] == [401] * 5
+    assert [client.get("/api/v1/manage/articles", headers=bad).status_code for _ in range(5)] == [
+        401
+    ] * 5
     blocked = client.get("/api/v1/manage/articles", headers=bad)
     assert blocked.status_code == 429
     assert blocked.mimetype == "application/problem+json"
@@ -81,14 +105,17 @@ def test_failed_tokens_are_throttled_per_address(repo, editor_token):
     # another address is not affected, and successful calls never count
     other = {"REMOTE_ADDR": "192.0.2.7"}
     for _ in range(10):
-        assert client.get("/api/v1/manage/articles", headers=editor_token,
-                          environ_base=other).status_code == 200
+        assert (
+            client.get(
+                "/api/v1/manage/articles", headers=editor_token, environ_base=other
+            ).status_code
+            == 200
+        )
     # the public API is never throttled by this
     assert client.get("/api/v1/articles").status_code == 200
 
 
-def test_an_unexpected_error_is_a_bare_500_problem(app, client, editor_token, monkeypatch,
-                                                   repo):
+def test_an_unexpected_error_is_a_bare_500_problem(app, client, editor_token, monkeypatch, repo):
     store = services(app).store
 
     def broken(*args, **kwargs):
@@ -98,27 +125,52 @@ def test_an_unexpected_error_is_a_bare_500_problem(app, client, editor_token, mo
     response = client.get("/api/v1/manage/articles/anything", headers=editor_token)
     assert response.status_code == 500
     body = response.get_json()
-    assert body == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                    "detail": "Something went wrong on our side."}
+    assert body == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "Something went wrong on our side.",
+    }
     assert str(repo) not in response.get_data(as_text=True)
 
 
 def test_a_revoked_token_fails_at_once_in_every_worker(server, repo):
     created = subprocess.run(
-        [cms_command(), "--repo", str(repo), "token", "create", "--name", "Temp",
-         "--email", "temp@example.org", "--role", "editor"],
-        check=True, capture_output=True, text=True)
+        [
+            cms_command(),
+            "--repo",
+            str(repo),
+            "token",
+            "create",
+            "--name",
+            "Temp",
+            "--email",
+            "temp@example.org",
+            "--role",
+            "editor",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     secret = created.stdout.strip()
     session = requests.Session()
     headers = {"Authorization": f"Bearer {secret}"}
     # spread requests over the 3 workers (each keeps its own copy of the token list)
-    assert {session.get(f"{server}/api/v1/manage/articles", headers=headers).status_code
-            for _ in range(30)} == {200}
+    assert {
+        session.get(f"{server}/api/v1/manage/articles", headers=headers).status_code
+        for _ in range(30)
+    } == {200}
     token_id = secret.split("_")[1]
-    subprocess.run([cms_command(), "--repo", str(repo), "token", "revoke", token_id],
-                   check=True, capture_output=True)
-    statuses = [requests.get(f"{server}/api/v1/manage/articles", headers=headers).status_code
-                for _ in range(15)]
+    subprocess.run(
+        [cms_command(), "--repo", str(repo), "token", "revoke", token_id],
+        check=True,
+        capture_output=True,
+    )
+    statuses = [
+        requests.get(f"{server}/api/v1/manage/articles", headers=headers).status_code
+        for _ in range(15)
+    ]
     assert set(statuses) <= {401, 429} and statuses[:10] == [401] * 10
 
 
@@ -144,26 +196,32 @@ def limited_app(repo):
     return create_app({"REPO": str(repo), "TESTING": True, "AUTH_FAILURE_LIMIT": "3 per minute"})
 
 
-@pytest.mark.parametrize("exhausted_on", ["manage", "healthz", "webhooks", "releases",
-                                          "sign-in", "session cookie"])
-def test_one_limit_on_failed_tokens_covers_every_route_that_reads_one(repo, editor_token,
-                                                                      exhausted_on):
+@pytest.mark.parametrize(
+    "exhausted_on", ["manage", "healthz", "webhooks", "releases", "sign-in", "session cookie"]
+)
+def test_one_limit_on_failed_tokens_covers_every_route_that_reads_one(
+    repo, editor_token, exhausted_on
+):
     app = limited_app(repo)
     client = app.test_client()
 
     def fail() -> int:
         if exhausted_on == "sign-in":
-            return client.post("/api/v1/session", json={"token": BAD["Authorization"][7:]},
-                               headers=OWN_ORIGIN).status_code
+            return client.post(
+                "/api/v1/session", json={"token": BAD["Authorization"][7:]}, headers=OWN_ORIGIN
+            ).status_code
         if exhausted_on == "session cookie":
             client.set_cookie("cms_session", "not-a-session")
             try:
                 return client.get("/api/v1/manage/articles").status_code
             finally:
                 client.delete_cookie("cms_session")
-        url = {"manage": "/api/v1/manage/articles", "healthz": "/healthz",
-               "webhooks": "/api/v1/manage/webhooks",
-               "releases": "/api/v1/manage/releases"}[exhausted_on]
+        url = {
+            "manage": "/api/v1/manage/articles",
+            "healthz": "/healthz",
+            "webhooks": "/api/v1/manage/webhooks",
+            "releases": "/api/v1/manage/releases",
+        }[exhausted_on]
         if exhausted_on == "releases":
             return client.post(url, json={"slugs": ["a"]}, headers=BAD).status_code
         return client.get(url, headers=BAD).status_code
@@ -180,12 +238,20 @@ def test_one_limit_on_failed_tokens_covers_every_route_that_reads_one(repo, edit
     refused(client.get("/api/v1/manage/articles", headers=editor_token), "good token")
     refused(client.get("/healthz", headers=editor_token), "good token on /healthz")
     # the routes that read a token some other way: signing in, and the session cookie
-    refused(client.post("/api/v1/session", json={"token": "cms_deadbeef_" + "y" * 43},
-                        headers=OWN_ORIGIN), "sign-in")
+    refused(
+        client.post(
+            "/api/v1/session", json={"token": "cms_deadbeef_" + "y" * 43}, headers=OWN_ORIGIN
+        ),
+        "sign-in",
+    )
     client.set_cookie("cms_session", "not-a-session")
     refused(client.get("/admin/"), "the workbench with a session cookie")
-    refused(client.post("/api/v1/decap", json={"action": "entriesByFolder", "params": {}},
-                        headers=OWN_ORIGIN), "Decap with a session cookie")
+    refused(
+        client.post(
+            "/api/v1/decap", json={"action": "entriesByFolder", "params": {}}, headers=OWN_ORIGIN
+        ),
+        "Decap with a session cookie",
+    )
     client.delete_cookie("cms_session")
     # what reads no token is not throttled: the public API, /healthz and the sign-in page
     # without one
@@ -195,7 +261,8 @@ def test_one_limit_on_failed_tokens_covers_every_route_that_reads_one(repo, edit
     assert client.get("/admin/").status_code == 200
     # another address is not affected
     other = {"REMOTE_ADDR": "192.0.2.7"}
-    assert client.get("/api/v1/manage/webhooks", headers=BAD,
-                      environ_base=other).status_code == 401
-    assert client.get("/api/v1/manage/articles", headers=editor_token,
-                      environ_base=other).status_code == 200
+    assert client.get("/api/v1/manage/webhooks", headers=BAD, environ_base=other).status_code == 401
+    assert (
+        client.get("/api/v1/manage/articles", headers=editor_token, environ_base=other).status_code
+        == 200
+    )

@@ -33,9 +33,13 @@ def test_sign_in_sets_an_httponly_strict_cookie_that_never_holds_the_token(clien
     # the secret is everything after `cms_<id>_`; no 8-character piece of it is in the cookie
     hidden = secret.split("_", 2)[2]
     assert secret not in cookie
-    assert not any(hidden[i:i + 8] in cookie for i in range(len(hidden) - 7))
-    secure = client.post("/api/v1/session", json={"token": secret},
-                         base_url="https://localhost", headers={"Origin": "https://localhost"})
+    assert not any(hidden[i : i + 8] in cookie for i in range(len(hidden) - 7))
+    secure = client.post(
+        "/api/v1/session",
+        json={"token": secret},
+        base_url="https://localhost",
+        headers={"Origin": "https://localhost"},
+    )
     assert secure.status_code == 204 and "Secure" in secure.headers["Set-Cookie"]
 
 
@@ -70,12 +74,17 @@ def test_a_request_from_another_origin_is_refused_and_changes_nothing(client, re
     _, secret = make_token(repo, "editor")
     sign_in(client, secret)
     before = git("rev-parse", "main")
-    evil = client.post("/api/v1/manage/articles", json=article(),
-                       headers={"Origin": "https://evil.example"})
+    evil = client.post(
+        "/api/v1/manage/articles", json=article(), headers={"Origin": "https://evil.example"}
+    )
     assert evil.status_code == 403
     assert evil.get_json()["errors"] == {"Origin": ["Not this server's origin."]}
-    assert client.get("/api/v1/manage/articles",
-                      headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.get(
+            "/api/v1/manage/articles", headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
     # an unsafe method without any Origin is refused too; a plain read is not
     assert client.post("/api/v1/manage/articles", json=article()).status_code == 403
     assert client.get("/api/v1/manage/articles").status_code == 200
@@ -83,8 +92,11 @@ def test_a_request_from_another_origin_is_refused_and_changes_nothing(client, re
 
 
 def test_a_bearer_token_is_not_subject_to_the_origin_rule(client, editor_token):
-    response = client.post("/api/v1/manage/articles", json=article(),
-                           headers={**editor_token, "Origin": "https://elsewhere.example"})
+    response = client.post(
+        "/api/v1/manage/articles",
+        json=article(),
+        headers={**editor_token, "Origin": "https://elsewhere.example"},
+    )
     assert response.status_code == 201
 
 
@@ -107,8 +119,12 @@ def test_bad_sign_ins_are_problems(client, repo):
     missing = client.post("/api/v1/session", json={}, headers=OWN)
     assert missing.status_code == 422
     assert missing.get_json()["errors"] == {"token": ["Missing data for required field."]}
-    wrong_type = client.post("/api/v1/session", data="token=x", headers=OWN,
-                             content_type="application/x-www-form-urlencoded")
+    wrong_type = client.post(
+        "/api/v1/session",
+        data="token=x",
+        headers=OWN,
+        content_type="application/x-www-form-urlencoded",
+    )
     assert wrong_type.status_code == 415
     client.set_cookie("cms_session", "not-a-session")
     assert client.get("/api/v1/manage/articles").status_code == 401
@@ -117,8 +133,9 @@ def test_bad_sign_ins_are_problems(client, repo):
 def test_a_session_ends_after_its_lifetime(repo):
     from cms.web import create_app
 
-    app = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False,
-                      "SESSION_LIFETIME": 1})
+    app = create_app(
+        {"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False, "SESSION_LIFETIME": 1}
+    )
     client = app.test_client()
     _, secret = make_token(repo, "editor")
     response = sign_in(client, secret)

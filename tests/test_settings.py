@@ -27,16 +27,21 @@ CUSTOM = {"CMS_COMMITTER_NAME": "Newsroom Bot", "CMS_COMMITTER_EMAIL": "bot@news
 
 
 def cms(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([cms_command(), "--repo", str(repo), *args], capture_output=True,
-                            text=True, env={**os.environ, **GIT_ENV, **CUSTOM})
+    result = subprocess.run(
+        [cms_command(), "--repo", str(repo), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV, **CUSTOM},
+    )
     assert result.returncode == 0, result.stderr
     return result
 
 
 def history(repo: Path, slugs: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Every revision of each slug as the management API shows it (from a fresh app)."""
-    client = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False}
-                        ).test_client()
+    client = create_app(
+        {"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False}
+    ).test_client()
     _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
     headers = {"Authorization": f"Bearer {secret}"}
     found = {}
@@ -48,18 +53,19 @@ def history(repo: Path, slugs: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_cli_and_server_commits_are_indexed_alike_and_survive_a_rebuild(
-        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in CUSTOM.items():
         monkeypatch.setenv(name, value)
     # a server write
-    client = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False}
-                        ).test_client()
+    client = create_app(
+        {"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False}
+    ).test_client()
     _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
     headers = {"Authorization": f"Bearer {secret}"}
     created = client.post(MANAGE, json=article(slug="by-server"), headers=headers)
     assert created.status_code == 201
-    assert client.post(f"{MANAGE}/by-server/publish", json={},
-                       headers=headers).status_code == 200
+    assert client.post(f"{MANAGE}/by-server/publish", json={}, headers=headers).status_code == 200
     # CLI writes: an import, and the cron's publication of a draft whose time has come
     source = tmp_path / "due.json"
     source.write_text(json.dumps(article(slug="by-cron", publish_at="2020-01-01T00:00:00Z")))
@@ -76,9 +82,15 @@ def test_cli_and_server_commits_are_indexed_alike_and_survive_a_rebuild(
 
 
 def test_settings_come_from_defaults_then_environment_then_the_mapping() -> None:
-    settings = Settings.load({"REPO": "/srv/news"}, environ={
-        "CMS_REPO": "/elsewhere", "CMS_DURABLE": "true", "CMS_COMMITTER_EMAIL": "bot@x.example",
-        "CMS_SCHEDULER_INTERVAL": "0"})
+    settings = Settings.load(
+        {"REPO": "/srv/news"},
+        environ={
+            "CMS_REPO": "/elsewhere",
+            "CMS_DURABLE": "true",
+            "CMS_COMMITTER_EMAIL": "bot@x.example",
+            "CMS_SCHEDULER_INTERVAL": "0",
+        },
+    )
     assert (settings.repo, settings.durable, settings.scheduler_interval) == ("/srv/news", True, 0)
     assert settings.committer.name == "Git CMS"
     assert settings.committer.email == "bot@x.example"
@@ -100,8 +112,11 @@ BAD = [
     ("CMS_WEBHOOK_TIMEOUT", "abc", "expected a number of seconds, got 'abc'"),
     ("CMS_WEBHOOK_TIMEOUT", "0", "expected a number of seconds > 0, got '0'"),
     ("CMS_DURABLE", "maybe", "expected true or false (also 1/0, yes/no, on/off), got 'maybe'"),
-    ("CMS_WEBHOOK_ALLOW_PRIVATE", "sure", "expected true or false (also 1/0, yes/no, on/off), "
-                                          "got 'sure'"),
+    (
+        "CMS_WEBHOOK_ALLOW_PRIVATE",
+        "sure",
+        "expected true or false (also 1/0, yes/no, on/off), got 'sure'",
+    ),
     ("CMS_SCHEDULER_INTERVAL", "-1", "expected a number of seconds >= 0, got '-1'"),
     ("CMS_MIRROR_POLL_INTERVAL", "1e400", "expected a number of seconds, got '1e400'"),
     ("CMS_TRUSTED_PROXIES", "1.5", "expected a whole number, got '1.5'"),
@@ -109,21 +124,29 @@ BAD = [
     ("CMS_MEDIA_MAX_BYTES", "0", "expected a whole number of bytes >= 1, got '0'"),
     ("CMS_SESSION_LIFETIME", "12h", "expected a whole number of seconds, got '12h'"),
     ("CMS_SITEMAP_MAX_URLS", "0", "expected a whole number >= 1, got '0'"),
-    ("CMS_SITE_URL", "news.example.org", "expected an http or https URL, or nothing, got "
-                                         "'news.example.org'"),
-    ("CMS_AUTH_FAILURE_LIMIT", "lots", "expected a rate limit such as '20 per minute', got "
-                                       "'lots'"),
-    ("CMS_WEBHOOK_RETRY_DELAYS", "5,soon", "expected comma-separated numbers of seconds, got "
-                                           "'5,soon'"),
-    ("CMS_COMMITTER_EMAIL", "nobody", "expected an email address git can write (name@domain), "
-                                      "got 'nobody'"),
+    (
+        "CMS_SITE_URL",
+        "news.example.org",
+        "expected an http or https URL, or nothing, got 'news.example.org'",
+    ),
+    ("CMS_AUTH_FAILURE_LIMIT", "lots", "expected a rate limit such as '20 per minute', got 'lots'"),
+    (
+        "CMS_WEBHOOK_RETRY_DELAYS",
+        "5,soon",
+        "expected comma-separated numbers of seconds, got '5,soon'",
+    ),
+    (
+        "CMS_COMMITTER_EMAIL",
+        "nobody",
+        "expected an email address git can write (name@domain), got 'nobody'",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("variable", "value", "expected"), BAD)
 def test_a_bad_value_stops_create_app_with_a_line_naming_the_variable(
-        repo: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
-        expected: str) -> None:
+    repo: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError) as raised:
         create_app({"REPO": str(repo), "TESTING": True})
@@ -136,48 +159,69 @@ def test_a_bad_value_stops_create_app_with_a_line_naming_the_variable(
 
 
 def test_every_bad_setting_is_named_at_once_and_the_mapping_overrides_the_environment(
-        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CMS_WEBHOOK_TIMEOUT", "abc")
     monkeypatch.setenv("CMS_DURABLE", "maybe")
     with pytest.raises(ValueError) as raised:
         create_app({"REPO": str(repo), "TESTING": True})
     assert str(raised.value).splitlines() == [
         "CMS_DURABLE: expected true or false (also 1/0, yes/no, on/off), got 'maybe'",
-        "CMS_WEBHOOK_TIMEOUT: expected a number of seconds, got 'abc'"]
-    app = create_app({"REPO": str(repo), "TESTING": True, "WEBHOOK_TIMEOUT": 3,
-                      "DURABLE": "no"})
+        "CMS_WEBHOOK_TIMEOUT: expected a number of seconds, got 'abc'",
+    ]
+    app = create_app({"REPO": str(repo), "TESTING": True, "WEBHOOK_TIMEOUT": 3, "DURABLE": "no"})
     assert app.test_client().get("/healthz").status_code == 200
 
 
 def test_cms_serve_refuses_a_bad_setting_with_one_clear_line(repo: Path) -> None:
     port = free_port()
-    result = subprocess.run([cms_command(), "--repo", str(repo), "serve", "--port", str(port)],
-                            capture_output=True, text=True, timeout=60,
-                            env={**os.environ, **GIT_ENV, "CMS_WEBHOOK_TIMEOUT": "abc"})
+    result = subprocess.run(
+        [cms_command(), "--repo", str(repo), "serve", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **GIT_ENV, "CMS_WEBHOOK_TIMEOUT": "abc"},
+    )
     assert result.returncode != 0
-    assert result.stderr == "Error: CMS_WEBHOOK_TIMEOUT: expected a number of seconds, got " \
-                            "'abc'\n", result.stderr
+    assert (
+        result.stderr == "Error: CMS_WEBHOOK_TIMEOUT: expected a number of seconds, got 'abc'\n"
+    ), result.stderr
 
 
 def test_settings_come_typed_from_the_environment(
-        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings.load(environ={
-        "CMS_SITE_TITLE": "2024", "CMS_WEBHOOK_RETRY_DELAYS": "1, 2.5", "CMS_DURABLE": "on",
-        "CMS_MANAGE_CORS_ORIGINS": "https://a.example, https://b.example",
-        "CMS_MEDIA_MAX_BYTES": "40000", "CMS_SITE_URL": "", "CMS_MAX_CONTENT_LENGTH": ""})
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings.load(
+        environ={
+            "CMS_SITE_TITLE": "2024",
+            "CMS_WEBHOOK_RETRY_DELAYS": "1, 2.5",
+            "CMS_DURABLE": "on",
+            "CMS_MANAGE_CORS_ORIGINS": "https://a.example, https://b.example",
+            "CMS_MEDIA_MAX_BYTES": "40000",
+            "CMS_SITE_URL": "",
+            "CMS_MAX_CONTENT_LENGTH": "",
+        }
+    )
     assert (settings.site_title, settings.webhook_retry_delays, settings.durable) == (
-        "2024", (1.0, 2.5), True)
+        "2024",
+        (1.0, 2.5),
+        True,
+    )
     assert settings.manage_cors_origins == ("https://a.example", "https://b.example")
     assert (settings.media_max_bytes, settings.site_url, settings.max_content_length) == (
-        40000, None, None)
+        40000,
+        None,
+        None,
+    )
     # a title of digits is still a title
     monkeypatch.setenv("CMS_SITE_TITLE", "2024")
     feed = create_app({"REPO": str(repo), "TESTING": True}).test_client().get("/feed.json")
     assert feed.get_json()["title"] == "2024"
 
 
-def test_cms_max_content_length_bounds_a_json_body(repo: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cms_max_content_length_bounds_a_json_body(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CMS_MAX_CONTENT_LENGTH", "2000")
     client = create_app({"REPO": str(repo), "TESTING": True}).test_client()
     _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
@@ -185,16 +229,27 @@ def test_cms_max_content_length_bounds_a_json_body(repo: Path,
     response = client.post(MANAGE, json=big, headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 413
     assert response.content_type == "application/problem+json"
-    assert subprocess.run(["git", "--git-dir", str(repo), "rev-list", "--count", "main"],
-                          capture_output=True, text=True).stdout == "1\n"
+    assert (
+        subprocess.run(
+            ["git", "--git-dir", str(repo), "rev-list", "--count", "main"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        == "1\n"
+    )
 
 
 def test_docs_configuration_md_is_generated_from_the_declarations() -> None:
-    generated = subprocess.run([sys.executable, "-m", "cms.settings", "--docs"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout
+    generated = subprocess.run(
+        [sys.executable, "-m", "cms.settings", "--docs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert (ROOT / "docs" / "configuration.md").read_text() == generated, (
-        "docs/configuration.md is stale: python -m cms.settings --docs > "
-        "docs/configuration.md")
+        "docs/configuration.md is stale: python -m cms.settings --docs > docs/configuration.md"
+    )
     for variable in declared():
         assert f"| `{variable}` |" in generated
 
@@ -220,8 +275,9 @@ def test_every_cms_variable_the_code_names_is_declared() -> None:
     for path in CODE:
         for name in re.findall(r"\bCMS_[A-Z0-9_]+\b", path.read_text()):
             named.setdefault(name, path.name)
-    undeclared = {n: where for n, where in named.items()
-                  if n not in declared() and n not in NOT_SETTINGS}
+    undeclared = {
+        n: where for n, where in named.items() if n not in declared() and n not in NOT_SETTINGS
+    }
     assert undeclared == {}
 
 
@@ -230,38 +286,59 @@ def _is_settings(node: ast.expr) -> bool:
     Settings object."""
     if isinstance(node, ast.Call):
         node = node.func
-    return (isinstance(node, ast.Name) and node.id in ("settings", "_settings")
-            or isinstance(node, ast.Attribute) and node.attr == "settings")
+    return (
+        isinstance(node, ast.Name)
+        and node.id in ("settings", "_settings")
+        or isinstance(node, ast.Attribute)
+        and node.attr == "settings"
+    )
 
 
 def _config_key(node: ast.AST) -> str | None:
     """The key of `<x>.config["KEY"]` or `<x>.config.get("KEY")`, read."""
-    if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
-            and isinstance(node.value, ast.Attribute) and node.value.attr == "config"
-            and isinstance(node.slice, ast.Constant)):
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "config"
+        and isinstance(node.slice, ast.Constant)
+    ):
         return str(node.slice.value)
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "get" and isinstance(node.func.value, ast.Attribute)
-            and node.func.value.attr == "config" and node.args
-            and isinstance(node.args[0], ast.Constant)):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "config"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ):
         return str(node.args[0].value)
     return None
 
 
 def test_the_code_reads_only_declared_settings_and_never_converts_them_again() -> None:
     known = {f.name for f in dataclasses.fields(Settings)} | {
-        n for n in vars(Settings) if not n.startswith("_")}
+        n for n in vars(Settings) if not n.startswith("_")
+    }
     undeclared, converted, from_config = [], [], []
     for path in CODE:
         where = path.name
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and _is_settings(node.value) \
-                    and node.attr not in known:
+            if (
+                isinstance(node, ast.Attribute)
+                and _is_settings(node.value)
+                and node.attr not in known
+            ):
                 undeclared.append(f"{where}:{node.lineno} {node.attr}")
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("int", "float", "bool", "str") and node.args
-                    and isinstance(node.args[0], ast.Attribute)
-                    and _is_settings(node.args[0].value)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("int", "float", "bool", "str")
+                and node.args
+                and isinstance(node.args[0], ast.Attribute)
+                and _is_settings(node.args[0].value)
+            ):
                 converted.append(f"{where}:{node.lineno} {ast.unparse(node)}")
             key = _config_key(node)
             if key is not None:

@@ -18,14 +18,22 @@ from cms.errors import NotBareRepository
 from cms.web import create_app
 
 ROOT = Path(__file__).parent.parent
-ENV = {**{k: v for k, v in os.environ.items() if k != "CMS_REPO"}, **GIT_ENV,
-       "GIT_CONFIG_GLOBAL": os.devnull}
+ENV = {
+    **{k: v for k, v in os.environ.items() if k != "CMS_REPO"},
+    **GIT_ENV,
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
 
 
 def make_dry_run(*args: str) -> str:
     """What `make run` would do from scratch (-B: as if nothing were installed yet)."""
-    return subprocess.run(["make", "-n", "-B", "-C", str(ROOT), *args], env=ENV, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["make", "-n", "-B", "-C", str(ROOT), *args],
+        env=ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def test_make_run_installs_only_what_serving_needs():
@@ -46,9 +54,13 @@ def test_a_busy_port_is_a_clear_error(repo):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([cms_command(), "--repo", str(repo), "serve", "--port",
-                                 str(port)], env=ENV, capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            [cms_command(), "--repo", str(repo), "serve", "--port", str(port)],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode != 0
     assert f"127.0.0.1:{port} is already in use" in result.stderr, result.stderr
     assert "--port" in result.stderr and "PORT=" in result.stderr
@@ -70,11 +82,22 @@ def test_the_container_starts_without_demo_content_or_a_token_in_its_log(tmp_pat
     for step in steps[:-1]:
         argv = shlex.split(step)
         assert argv[0] == "cms", step
-        result = subprocess.run([cms_command(), *argv[1:]], env={**ENV, "CMS_REPO": str(repo)},
-                                capture_output=True, text=True, check=True, timeout=60)
+        result = subprocess.run(
+            [cms_command(), *argv[1:]],
+            env={**ENV, "CMS_REPO": str(repo)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         assert "cms_" not in result.stdout + result.stderr  # no secret in the container log
-    log = subprocess.run(["git", "--git-dir", str(repo), "log", "--format=%s", "--all"],
-                         env=ENV, capture_output=True, text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "--git-dir", str(repo), "log", "--format=%s", "--all"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert log.splitlines() == ["Initialize content repository"]
 
 
@@ -82,7 +105,7 @@ def test_compose_is_durable_and_the_readme_says_how_to_get_a_token():
     compose = (ROOT / "docker-compose.yml").read_text()
     assert re.search(r"CMS_DURABLE:\s*\"?true\"?", compose), compose
     readme = (ROOT / "README.md").read_text()
-    docker = readme[readme.index("## Docker"):]
+    docker = readme[readme.index("## Docker") :]
     assert "docker compose exec cms cms token create" in docker
     assert "CMS_DURABLE" in docker
 
@@ -91,13 +114,15 @@ def test_compose_is_durable_and_the_readme_says_how_to_get_a_token():
 
 
 def plain_git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def cms_run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([cms_command(), *args], env=ENV, cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [cms_command(), *args], env=ENV, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def checkout(tmp_path: Path, branch: str = "main") -> Path:
@@ -113,16 +138,19 @@ def checkout(tmp_path: Path, branch: str = "main") -> Path:
 def snapshot(work: Path) -> dict[str, str]:
     """What a user can see of a checkout: its status, its refs, its hooks and its config."""
     git_dir = work / ".git"
-    return {"status": plain_git("status", "--porcelain", "--untracked-files=all", cwd=work),
-            "refs": plain_git("show-ref", cwd=work),
-            "hooks": " ".join(sorted(p.name for p in (git_dir / "hooks").iterdir())),
-            "config": (git_dir / "config").read_text(),
-            "cms": str((git_dir / "cms").exists())}
+    return {
+        "status": plain_git("status", "--porcelain", "--untracked-files=all", cwd=work),
+        "refs": plain_git("show-ref", cwd=work),
+        "hooks": " ".join(sorted(p.name for p in (git_dir / "hooks").iterdir())),
+        "config": (git_dir / "config").read_text(),
+        "cms": str((git_dir / "cms").exists()),
+    }
 
 
 @pytest.mark.parametrize("given", ["checkout", "its .git folder"])
-def test_init_refuses_a_checkout_and_says_how_to_make_a_bare_repository(tmp_path: Path,
-                                                                        given: str) -> None:
+def test_init_refuses_a_checkout_and_says_how_to_make_a_bare_repository(
+    tmp_path: Path, given: str
+) -> None:
     work = checkout(tmp_path)
     before = snapshot(work)
     repo = work if given == "checkout" else work / ".git"
@@ -150,8 +178,7 @@ def test_serve_and_create_app_refuse_a_checkout(tmp_path: Path) -> None:
     assert snapshot(work) == before
 
 
-def test_a_bare_repository_with_main_checked_out_in_a_worktree_is_refused(
-        tmp_path: Path) -> None:
+def test_a_bare_repository_with_main_checked_out_in_a_worktree_is_refused(tmp_path: Path) -> None:
     bare = tmp_path / "content.git"
     assert cms_run("--repo", str(bare), "init", "--no-token").returncode == 0
     linked = tmp_path / "browse"
@@ -166,8 +193,7 @@ def test_a_bare_repository_with_main_checked_out_in_a_worktree_is_refused(
     assert cms_run("--repo", str(bare), "init", "--no-token").returncode == 0
 
 
-def test_init_bare_from_makes_a_bare_copy_that_the_checkout_can_pull_from(
-        tmp_path: Path) -> None:
+def test_init_bare_from_makes_a_bare_copy_that_the_checkout_can_pull_from(tmp_path: Path) -> None:
     work = checkout(tmp_path)
     before = snapshot(work)
     bare = tmp_path / "content.git"
@@ -183,8 +209,11 @@ def test_init_bare_from_makes_a_bare_copy_that_the_checkout_can_pull_from(
     secret = re.search(r"CMS_TOKEN=(\S+)", result.stderr)
     assert secret
     client = create_app({"REPO": str(bare), "TESTING": True}).test_client()
-    saved = client.post("/api/v1/manage/articles", json=article("First story"),
-                        headers={"Authorization": f"Bearer {secret.group(1)}"})
+    saved = client.post(
+        "/api/v1/manage/articles",
+        json=article("First story"),
+        headers={"Authorization": f"Bearer {secret.group(1)}"},
+    )
     assert saved.status_code == 201, saved.get_json()
     assert snapshot(work) == before  # the checkout shows nothing deleted
     plain_git("pull", "-q", str(bare), "main", cwd=work)
@@ -193,7 +222,8 @@ def test_init_bare_from_makes_a_bare_copy_that_the_checkout_can_pull_from(
 
 
 def test_init_bare_from_a_checkout_without_main_starts_main_and_keeps_its_branches(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     work = checkout(tmp_path, branch="master")
     bare = tmp_path / "content.git"
     result = cms_run("--repo", str(bare), "init", "--no-token", "--bare-from", str(work))
@@ -201,13 +231,12 @@ def test_init_bare_from_a_checkout_without_main_starts_main_and_keeps_its_branch
     assert f"{work} has no branch main" in result.stderr, result.stderr
     assert plain_git("--git-dir", str(bare), "symbolic-ref", "HEAD") == "refs/heads/main\n"
     assert plain_git("--git-dir", str(bare), "log", "--format=%s", "main") == (
-        "Initialize content repository\n")
-    assert plain_git("--git-dir", str(bare), "log", "--format=%s", "master") == (
-        "Our old site\n")
+        "Initialize content repository\n"
+    )
+    assert plain_git("--git-dir", str(bare), "log", "--format=%s", "master") == ("Our old site\n")
 
 
-def test_init_bare_from_a_clone_of_a_content_repository_keeps_its_articles(
-        tmp_path: Path) -> None:
+def test_init_bare_from_a_clone_of_a_content_repository_keeps_its_articles(tmp_path: Path) -> None:
     first = tmp_path / "first.git"
     assert cms_run("--repo", str(first), "init", "--demo", "--no-token").returncode == 0
     work = tmp_path / "work"
@@ -217,9 +246,11 @@ def test_init_bare_from_a_clone_of_a_content_repository_keeps_its_articles(
     result = cms_run("--repo", str(bare), "init", "--no-token", "--bare-from", str(work))
     assert result.returncode == 0, result.stderr
     assert f"{work} has no branch published (a clone has it only as origin/published)" in (
-        result.stderr)
+        result.stderr
+    )
     assert plain_git("--git-dir", str(bare), "rev-parse", "main") == plain_git(
-        "--git-dir", str(first), "rev-parse", "main")
+        "--git-dir", str(first), "rev-parse", "main"
+    )
     checked = cms_run("--repo", str(bare), "check")
     assert checked.returncode == 0 and "OK: " in checked.stderr, checked.stderr
 
@@ -234,8 +265,9 @@ def test_init_bare_from_never_overwrites_what_is_at_the_repo_path(tmp_path: Path
     assert f"{taken} already exists" in result.stderr, result.stderr
     assert sorted(p.name for p in taken.iterdir()) == ["keep.txt"]
 
-    missing = cms_run("--repo", str(tmp_path / "new.git"), "init", "--bare-from",
-                      str(tmp_path / "nowhere"))
+    missing = cms_run(
+        "--repo", str(tmp_path / "new.git"), "init", "--bare-from", str(tmp_path / "nowhere")
+    )
     assert missing.returncode == 1
     assert "nowhere" in missing.stderr and "Traceback" not in missing.stderr
     assert not (tmp_path / "new.git").exists()

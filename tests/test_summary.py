@@ -82,8 +82,15 @@ def sea_wall_article(**extra: Any) -> dict[str, Any]:
         {"type": "paragraph", "text": " ".join(p)} for p in SEA_WALL_PARAGRAPHS
     ]
     body.insert(3, {"type": "heading", "text": HEADING, "level": 2})
-    body.insert(6, {"type": "image", "src": "https://example.org/wall.jpg",
-                    "alt": "Waves over the harbour wall", "caption": CAPTION})
+    body.insert(
+        6,
+        {
+            "type": "image",
+            "src": "https://example.org/wall.jpg",
+            "alt": "Waves over the harbour wall",
+            "caption": CAPTION,
+        },
+    )
     body.append({"type": "embed", "url": "https://example.org/video"})
     return {"title": "Council approves harbour sea wall", "language": "en", "body": body, **extra}
 
@@ -95,7 +102,7 @@ def split_summary(summary: str, sentences: list[str]) -> list[str]:
     for sentence in sentences:
         if rest == sentence or rest.startswith(sentence + " "):
             found.append(sentence)
-            rest = rest[len(sentence) + 1:]
+            rest = rest[len(sentence) + 1 :]
     assert rest == "", f"not made of whole body sentences in order: {summary!r}"
     return found
 
@@ -105,6 +112,7 @@ def paragraphs(*texts: str) -> list[dict[str, Any]]:
 
 
 # -- the generated summary --------------------------------------------------------------------
+
 
 def test_summary_is_the_articles_central_sentences_verbatim_and_in_order() -> None:
     summary = summarize(sea_wall_article())
@@ -129,16 +137,19 @@ def test_summary_is_not_the_lead(title: bool) -> None:
 
 
 def test_longer_summaries_still_skip_the_filler() -> None:
-    picked = split_summary(summarize(sea_wall_article(), sentences=5, max_chars=2000),
-                           SEA_WALL_SENTENCES)
+    picked = split_summary(
+        summarize(sea_wall_article(), sentences=5, max_chars=2000), SEA_WALL_SENTENCES
+    )
     assert len(picked) == 5
     assert not FILLER & set(picked), picked
 
 
 def test_summary_is_deterministic() -> None:
     first = summarize(sea_wall_article(), sentences=3, max_chars=1000)
-    again = [summarize(json.loads(json.dumps(sea_wall_article())), sentences=3, max_chars=1000)
-             for _ in range(3)]
+    again = [
+        summarize(json.loads(json.dumps(sea_wall_article())), sentences=3, max_chars=1000)
+        for _ in range(3)
+    ]
     assert again == [first] * 3
 
 
@@ -172,22 +183,36 @@ def test_headings_and_captions_are_not_summarised() -> None:
     assert HEADING not in summary
     assert CAPTION not in summary
     # On its own, the caption would be the summary: it is left out because it is a caption.
-    only = {"body": [{"type": "image", "src": "https://example.org/a.jpg", "alt": "Waves",
-                      "caption": CAPTION}, {"type": "heading", "text": HEADING, "level": 2}]}
+    only = {
+        "body": [
+            {
+                "type": "image",
+                "src": "https://example.org/a.jpg",
+                "alt": "Waves",
+                "caption": CAPTION,
+            },
+            {"type": "heading", "text": HEADING, "level": 2},
+        ]
+    }
     assert summarize(only) == ""
 
 
 def test_quotes_and_list_items_count_as_text() -> None:
     body = [
         {"type": "heading", "text": "Background", "level": 2},
-        {"type": "quote", "text": "We will not let the sea take the harbour.",
-         "cite": "Mayor Elena Fischer"},
+        {
+            "type": "quote",
+            "text": "We will not let the sea take the harbour.",
+            "cite": "Mayor Elena Fischer",
+        },
         {"type": "list", "ordered": False, "items": ["Cost: 48 million euros.", "Length: 2.4 km."]},
         {"type": "image", "src": "https://example.org/a.jpg", "alt": "The harbour"},
         {"type": "embed", "url": "https://example.org/v"},
     ]
     assert prose(body) == [
-        "We will not let the sea take the harbour.", "Cost: 48 million euros.", "Length: 2.4 km.",
+        "We will not let the sea take the harbour.",
+        "Cost: 48 million euros.",
+        "Length: 2.4 km.",
     ]
     assert summarize({"body": body}, sentences=3) == (
         "We will not let the sea take the harbour. Cost: 48 million euros. Length: 2.4 km."
@@ -211,7 +236,9 @@ def test_short_bodies_are_returned_whole() -> None:
     two = paragraphs("The bridge reopened on Monday.", "Traffic is back to normal.")
     assert summarize({"body": two}) == "The bridge reopened on Monday. Traffic is back to normal."
     assert summarize({"body": two}, sentences=1) in {
-        "The bridge reopened on Monday.", "Traffic is back to normal."}
+        "The bridge reopened on Monday.",
+        "Traffic is back to normal.",
+    }
     # whole, but still within max_chars
     assert summarize({"body": two}, max_chars=40) == "The bridge reopened on Monday."
 
@@ -231,8 +258,7 @@ def test_a_body_of_only_stop_words_still_gives_a_summary() -> None:
 def test_repeated_sentences_appear_once() -> None:
     article = sea_wall_article()
     article["body"] = article["body"] + article["body"]
-    picked = split_summary(summarize(article, sentences=3, max_chars=2000),
-                           SEA_WALL_SENTENCES)
+    picked = split_summary(summarize(article, sentences=3, max_chars=2000), SEA_WALL_SENTENCES)
     assert len(set(picked)) == 3
 
 
@@ -272,8 +298,10 @@ def test_only_the_start_of_a_very_long_body_is_ranked(monkeypatch: pytest.Monkey
 
 
 def test_abbreviations_do_not_end_sentences() -> None:
-    text = ("Dr. Anna Weber arrived at 9 a.m. on Jan. 5 with the U.S. delegation. "
-            "She met Mr. Smith at the harbour. The sea wall plans were discussed at length.")
+    text = (
+        "Dr. Anna Weber arrived at 9 a.m. on Jan. 5 with the U.S. delegation. "
+        "She met Mr. Smith at the harbour. The sea wall plans were discussed at length."
+    )
     summary = summarize({"body": paragraphs(text)}, sentences=3, max_chars=1000)
     assert summary == text
 
@@ -316,8 +344,11 @@ DEICH_FILLER = {DEICH_SENTENCES[i] for i in (0, 4, 5, 8, 9)}
 
 
 def deich_article(language: str = "de") -> dict[str, Any]:
-    return {"title": "Neuer Deich für das Hafenviertel", "language": language,
-            "body": [{"type": "paragraph", "text": " ".join(p)} for p in DEICH_PARAGRAPHS]}
+    return {
+        "title": "Neuer Deich für das Hafenviertel",
+        "language": language,
+        "body": [{"type": "paragraph", "text": " ".join(p)} for p in DEICH_PARAGRAPHS],
+    }
 
 
 def test_german_article_is_summarised_in_german() -> None:
@@ -332,8 +363,9 @@ def test_german_article_is_summarised_in_german() -> None:
         assert summarize(deich_article("de-AT"), sentences=count, max_chars=2000) == summary
 
 
-@pytest.mark.parametrize("language", ["en", "de", "fr", "es", "it", "nl", "pt", "pt-BR",
-                                      "zz", "", "EN-gb"])
+@pytest.mark.parametrize(
+    "language", ["en", "de", "fr", "es", "it", "nl", "pt", "pt-BR", "zz", "", "EN-gb"]
+)
 def test_every_language_gives_whole_sentences(language: str) -> None:
     article = sea_wall_article(language=language)
     picked = split_summary(summarize(article, sentences=3, max_chars=2000), SEA_WALL_SENTENCES)
@@ -350,14 +382,16 @@ def test_unknown_languages_are_summarised_as_english() -> None:
 
 
 def test_romance_titles_do_not_end_sentences() -> None:
-    text = ("Según el Sr. Pérez, el nuevo dique protegerá el puerto. "
-            "La Sra. López no opinó sobre el dique. El puerto se inundó seis veces.")
-    summary = summarize({"language": "es", "body": paragraphs(text)}, sentences=3,
-                        max_chars=1000)
+    text = (
+        "Según el Sr. Pérez, el nuevo dique protegerá el puerto. "
+        "La Sra. López no opinó sobre el dique. El puerto se inundó seis veces."
+    )
+    summary = summarize({"language": "es", "body": paragraphs(text)}, sentences=3, max_chars=1000)
     assert summary == text
 
 
 # -- public_summary ---------------------------------------------------------------------------
+
 
 def test_the_editors_summary_wins() -> None:
     own = "Editors' words, kept as written. "
@@ -376,6 +410,7 @@ def test_a_generated_summary_stands_in_for_a_missing_or_blank_one() -> None:
 
 # -- word count and reading time --------------------------------------------------------------
 
+
 def test_word_count_counts_title_and_body_text() -> None:
     article = {
         "title": "Storm hits the coast",  # 4
@@ -384,8 +419,12 @@ def test_word_count_counts_title_and_body_text() -> None:
             {"type": "heading", "text": "What happened", "level": 2},  # 2
             {"type": "quote", "text": "It was frightening.", "cite": "A Resident Of Town"},  # 3
             {"type": "list", "items": ["One item", "Two more items"], "ordered": False},  # 5
-            {"type": "image", "src": "https://example.org/a.jpg", "alt": "not counted here",
-             "caption": "The harbour at dawn"},  # 4
+            {
+                "type": "image",
+                "src": "https://example.org/a.jpg",
+                "alt": "not counted here",
+                "caption": "The harbour at dawn",
+            },  # 4
             {"type": "embed", "url": "https://example.org/some/words/in/a/url"},  # 0
         ],
     }
@@ -393,9 +432,12 @@ def test_word_count_counts_title_and_body_text() -> None:
 
 
 def test_word_count_keeps_apostrophes_and_hyphens_inside_words() -> None:
-    article = {"title": "Don't panic — it’s a state-of-the-art sea-wall, 2024 edition!",
-               "body": paragraphs("Die Bürger in Baden-Württemberg grüßen — l'été à Zürich.",
-                                  "___ -- ' ...")}
+    article = {
+        "title": "Don't panic — it’s a state-of-the-art sea-wall, 2024 edition!",
+        "body": paragraphs(
+            "Die Bürger in Baden-Württemberg grüßen — l'été à Zürich.", "___ -- ' ..."
+        ),
+    }
     # Don't / panic / it’s / a / state-of-the-art / sea-wall / 2024 / edition
     # Die / Bürger / in / Baden-Württemberg / grüßen / l'été / à / Zürich
     assert word_count(article) == 16
@@ -406,9 +448,20 @@ def test_word_count_of_an_empty_article() -> None:
     assert word_count({"title": "", "body": []}) == 0
 
 
-@pytest.mark.parametrize(("words", "minutes"), [
-    (0, 1), (1, 1), (229, 1), (230, 1), (231, 2), (460, 2), (461, 3), (1500, 7), (2300, 10),
-])
+@pytest.mark.parametrize(
+    ("words", "minutes"),
+    [
+        (0, 1),
+        (1, 1),
+        (229, 1),
+        (230, 1),
+        (231, 2),
+        (460, 2),
+        (461, 3),
+        (1500, 7),
+        (2300, 10),
+    ],
+)
 def test_reading_time_rounds_up_at_230_words_a_minute(words: int, minutes: int) -> None:
     assert reading_time_minutes(words) == minutes
 
@@ -420,6 +473,7 @@ def test_reading_time_of_the_article() -> None:
 
 
 # -- offline ----------------------------------------------------------------------------------
+
 
 def test_no_nltk_data_is_needed(tmp_path: Path) -> None:
     """Summarise in a fresh interpreter whose NLTK finds no data and may not download any."""
@@ -440,10 +494,21 @@ from cms.delivery.summary import summarize
 article = json.load(sys.stdin)
 print(json.dumps([summarize(article), summarize({{**article, "language": "de"}})]))
 """
-    env = {**os.environ, "NLTK_DATA": str(nltk_data), "HOME": str(home),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(sea_wall_article()),
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    env = {
+        **os.environ,
+        "NLTK_DATA": str(nltk_data),
+        "HOME": str(home),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(sea_wall_article()),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     english, german = json.loads(done.stdout)
     assert english == summarize(sea_wall_article())
@@ -453,9 +518,11 @@ print(json.dumps([summarize(article), summarize({{**article, "language": "de"}})
 
 
 def test_a_long_article_gets_a_short_summary_of_distinct_sentences() -> None:
-    body = [{"type": "paragraph",
-             "text": " ".join(f"{s[:-1]}, report {n} says." for s in paragraph)}
-            for n in range(5) for paragraph in SEA_WALL_PARAGRAPHS]
+    body = [
+        {"type": "paragraph", "text": " ".join(f"{s[:-1]}, report {n} says." for s in paragraph)}
+        for n in range(5)
+        for paragraph in SEA_WALL_PARAGRAPHS
+    ]
     article = {"title": "Council approves harbour sea wall", "language": "en", "body": body}
     assert 1500 <= word_count(article) <= 2500
     summary = summarize(article, sentences=3)

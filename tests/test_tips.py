@@ -40,11 +40,14 @@ def test_tips_is_a_small_frozen_value(store: ArticleStore, git: Any) -> None:
 
 def test_tips_of_a_repository_without_branches(tmp_path: Path) -> None:
     assert dict(Repository.init(str(tmp_path / "empty")).tips()) == {
-        "main": None, "published": None}
+        "main": None,
+        "published": None,
+    }
 
 
 def test_a_publication_is_never_seen_before_the_revision_it_publishes(
-        repo: Path, git: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, git: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another process saves and publishes a draft right after the first of the two refs is
     read (whichever it is): the tips read must still hold the published commit's draft."""
     other = ArticleStore(str(repo))
@@ -64,11 +67,12 @@ def test_a_publication_is_never_seen_before_the_revision_it_publishes(
     tips = reader.tips()
     assert reads == ["published", "main"]
     assert tips.published is not None and tips.main is not None
-    revision = messages.trailers(git("log", "-1", "--format=%B", tips.published)).get(
-        "Revision")
+    revision = messages.trailers(git("log", "-1", "--format=%B", tips.published)).get("Revision")
     assert revision is not None
-    ancestor = subprocess.run(["git", "--git-dir", str(repo), "merge-base", "--is-ancestor",
-                               revision, tips.main], capture_output=True)
+    ancestor = subprocess.run(
+        ["git", "--git-dir", str(repo), "merge-base", "--is-ancestor", revision, tips.main],
+        capture_output=True,
+    )
     assert ancestor.returncode == 0, f"{tips} holds a publication of {revision}, not its draft"
 
 

@@ -12,10 +12,14 @@ from tests.conftest import article
 BASE = "/api/v1/manage/articles"
 
 
-def make(client: Any, token: dict[str, str], slug: str, language: str, **extra: Any
-         ) -> dict[str, Any]:
-    response = client.post(BASE, json=article(slug=slug, title=f"{slug} title",
-                                              language=language, **extra), headers=token)
+def make(
+    client: Any, token: dict[str, str], slug: str, language: str, **extra: Any
+) -> dict[str, Any]:
+    response = client.post(
+        BASE,
+        json=article(slug=slug, title=f"{slug} title", language=language, **extra),
+        headers=token,
+    )
     assert response.status_code == 201, response.get_json()
     return {**response.get_json(), "etag": response.headers["ETag"]}
 
@@ -27,16 +31,16 @@ def commits(git: Any) -> int:
 def test_a_group_in_three_languages_through_the_api(client, editor_token, git):
     source = make(client, editor_token, "summit", "en")
     revision = source["meta"]["revision"]
-    make(client, editor_token, "summit-ru", "ru", translation_of="summit",
-         translated_from=revision)
-    make(client, editor_token, "summit-de", "de", translation_of="summit",
-         translated_from=revision)
+    make(client, editor_token, "summit-ru", "ru", translation_of="summit", translated_from=revision)
+    make(client, editor_token, "summit-de", "de", translation_of="summit", translated_from=revision)
 
     for slug in ("summit", "summit-ru", "summit-de"):
         group = client.get(f"{BASE}/{slug}/translations", headers=editor_token).get_json()
         assert [(m["slug"], m["language"], m["role"]) for m in group["items"]] == [
-            ("summit", "en", "source"), ("summit-de", "de", "translation"),
-            ("summit-ru", "ru", "translation")]
+            ("summit", "en", "source"),
+            ("summit-de", "de", "translation"),
+            ("summit-ru", "ru", "translation"),
+        ]
         assert [m.get("stale") for m in group["items"]] == [None, False, False]
     # the link is in the files plain git shows
     shown = json.loads(git("show", "main:" + "articles/" + _shard("summit-ru")))
@@ -45,31 +49,42 @@ def test_a_group_in_three_languages_through_the_api(client, editor_token, git):
 
 def _shard(slug: str) -> str:
     from cms.content import layout
+
     return layout.article_path(slug).removeprefix("articles/")
 
 
-def test_a_translation_of_a_translation_is_refused_by_create_put_patch(
-        client, editor_token, git):
+def test_a_translation_of_a_translation_is_refused_by_create_put_patch(client, editor_token, git):
     make(client, editor_token, "talks", "en")
     make(client, editor_token, "talks-ru", "ru", translation_of="talks")
     plain = make(client, editor_token, "talks-de", "de")
     before = commits(git)
 
-    created = client.post(BASE, json=article(slug="talks-fr", language="fr",
-                                             translation_of="talks-ru"),
-                          headers=editor_token)
+    created = client.post(
+        BASE,
+        json=article(slug="talks-fr", language="fr", translation_of="talks-ru"),
+        headers=editor_token,
+    )
     assert created.status_code == 422
     assert "translation of a translation" in created.get_json()["errors"]["translation_of"][0]
 
-    patched = client.patch(f"{BASE}/talks-de", json={"translation_of": "talks-ru"},
-                           headers={**editor_token, "If-Match": plain["etag"],
-                                    "Content-Type": "application/merge-patch+json"})
+    patched = client.patch(
+        f"{BASE}/talks-de",
+        json={"translation_of": "talks-ru"},
+        headers={
+            **editor_token,
+            "If-Match": plain["etag"],
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
     assert patched.status_code == 422
     assert "translation_of" in patched.get_json()["errors"]
 
     sent = {k: v for k, v in plain.items() if k not in ("etag", "meta")}
-    put = client.put(f"{BASE}/talks-de", json={**sent, "translation_of": "talks-ru"},
-                     headers={**editor_token, "If-Match": plain["etag"]})
+    put = client.put(
+        f"{BASE}/talks-de",
+        json={**sent, "translation_of": "talks-ru"},
+        headers={**editor_token, "If-Match": plain["etag"]},
+    )
     assert put.status_code == 422
     assert commits(git) == before  # nothing written
 
@@ -92,53 +107,78 @@ def test_the_other_group_rules_are_422_naming_the_field(client, editor_token, gi
     # a source with translations cannot become a translation itself
     make(client, editor_token, "other", "de")
     current = client.get(f"{BASE}/vote", headers=editor_token)
-    answer = client.patch(f"{BASE}/vote", json={"translation_of": "other"},
-                          headers={**editor_token, "If-Match": current.headers["ETag"],
-                                   "Content-Type": "application/merge-patch+json"})
+    answer = client.patch(
+        f"{BASE}/vote",
+        json={"translation_of": "other"},
+        headers={
+            **editor_token,
+            "If-Match": current.headers["ETag"],
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
     assert answer.status_code == 422
     assert "has translations" in answer.get_json()["errors"]["translation_of"][0]
     assert commits(git) == before + 1
 
 
-def test_stale_after_a_source_edit_and_after_its_publication_then_fresh(
-        client, editor_token):
+def test_stale_after_a_source_edit_and_after_its_publication_then_fresh(client, editor_token):
     source = make(client, editor_token, "budget", "en")
-    translation = make(client, editor_token, "budget-ru", "ru", translation_of="budget",
-                       translated_from=source["meta"]["revision"])
+    translation = make(
+        client,
+        editor_token,
+        "budget-ru",
+        "ru",
+        translation_of="budget",
+        translated_from=source["meta"]["revision"],
+    )
 
-    edited = client.patch(f"{BASE}/budget", json={"title": "Budget passed"},
-                          headers={**editor_token, "If-Match": source["etag"],
-                                   "Content-Type": "application/merge-patch+json"})
+    edited = client.patch(
+        f"{BASE}/budget",
+        json={"title": "Budget passed"},
+        headers={
+            **editor_token,
+            "If-Match": source["etag"],
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
     assert edited.status_code == 200
-    member = client.get(f"{BASE}/budget-ru/translations",
-                        headers=editor_token).get_json()["items"][1]
+    member = client.get(f"{BASE}/budget-ru/translations", headers=editor_token).get_json()["items"][
+        1
+    ]
     assert member["stale"] is True
     assert member["source_changes"]["from"] == source["meta"]["revision"]
     assert [(c["path"], c["new"]) for c in member["source_changes"]["changes"]] == [
-        ("/title", "Budget passed")]
+        ("/title", "Budget passed")
+    ]
 
     published = client.post(f"{BASE}/budget/publish", headers=editor_token)
     assert published.status_code == 200
-    member = client.get(f"{BASE}/budget/translations",
-                        headers=editor_token).get_json()["items"][1]
+    member = client.get(f"{BASE}/budget/translations", headers=editor_token).get_json()["items"][1]
     assert member["stale"] is True
 
     now = client.get(f"{BASE}/budget", headers=editor_token).get_json()["meta"]["revision"]
-    saved = client.patch(f"{BASE}/budget-ru", json={"translated_from": now},
-                         headers={**editor_token, "If-Match": translation["etag"],
-                                  "Content-Type": "application/merge-patch+json"})
+    saved = client.patch(
+        f"{BASE}/budget-ru",
+        json={"translated_from": now},
+        headers={
+            **editor_token,
+            "If-Match": translation["etag"],
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
     assert saved.status_code == 200
-    member = client.get(f"{BASE}/budget/translations",
-                        headers=editor_token).get_json()["items"][1]
+    member = client.get(f"{BASE}/budget/translations", headers=editor_token).get_json()["items"][1]
     assert member["stale"] is False and member["source_changes"]["changes"] == []
 
 
-def test_start_a_translation_prefilled_from_its_source_in_one_commit(
-        client, editor_token, git):
+def test_start_a_translation_prefilled_from_its_source_in_one_commit(client, editor_token, git):
     source = make(client, editor_token, "flood", "en", tags=["weather"])
     before = commits(git)
-    started = client.post(f"{BASE}/flood/translations",
-                          json={"language": "ru", "slug": "flood-ru"}, headers=editor_token)
+    started = client.post(
+        f"{BASE}/flood/translations",
+        json={"language": "ru", "slug": "flood-ru"},
+        headers=editor_token,
+    )
     assert started.status_code == 201, started.get_json()
     body = started.get_json()
     assert body["slug"] == "flood-ru" and body["language"] == "ru"
@@ -149,11 +189,11 @@ def test_start_a_translation_prefilled_from_its_source_in_one_commit(
     assert body["meta"]["state"] == "draft"
     assert commits(git) == before + 1
 
-    again = client.post(f"{BASE}/flood/translations", json={"language": "ru"},
-                        headers=editor_token)
+    again = client.post(f"{BASE}/flood/translations", json={"language": "ru"}, headers=editor_token)
     assert again.status_code == 422 and "language" in again.get_json()["errors"]
-    of_translation = client.post(f"{BASE}/flood-ru/translations", json={"language": "de"},
-                                 headers=editor_token)
+    of_translation = client.post(
+        f"{BASE}/flood-ru/translations", json={"language": "de"}, headers=editor_token
+    )
     assert of_translation.status_code == 422
     assert "translation_of" in of_translation.get_json()["errors"]
     missing = client.post(f"{BASE}/flood/translations", json={}, headers=editor_token)
@@ -163,18 +203,24 @@ def test_start_a_translation_prefilled_from_its_source_in_one_commit(
 
 def test_deleting_a_source_leaves_its_translations_standing(client, editor_token):
     source = make(client, editor_token, "quake", "en")
-    make(client, editor_token, "quake-ru", "ru", translation_of="quake",
-         translated_from=source["meta"]["revision"])
+    make(
+        client,
+        editor_token,
+        "quake-ru",
+        "ru",
+        translation_of="quake",
+        translated_from=source["meta"]["revision"],
+    )
     gone = client.delete(f"{BASE}/quake", headers={**editor_token, "If-Match": source["etag"]})
     assert gone.status_code == 204
     group = client.get(f"{BASE}/quake-ru/translations", headers=editor_token)
     assert group.status_code == 200
-    assert [(m["slug"], m["stale"]) for m in group.get_json()["items"]] == [
-        ("quake-ru", False)]
+    assert [(m["slug"], m["stale"]) for m in group.get_json()["items"]] == [("quake-ru", False)]
     assert client.get(f"{BASE}/quake-ru", headers=editor_token).status_code == 200
 
 
 # --- delivery ----------------------------------------------------------------------------
+
 
 def publish(client: Any, token: dict[str, str], slug: str) -> None:
     assert client.post(f"{BASE}/{slug}/publish", headers=token).status_code == 200
@@ -184,8 +230,14 @@ def live_group(client: Any, token: dict[str, str]) -> None:
     """en source `summit` with ru and de translations, all live, and a draft fr."""
     source = make(client, token, "summit", "en")
     for language in ("ru", "de", "fr"):
-        make(client, token, f"summit-{language}", language, translation_of="summit",
-             translated_from=source["meta"]["revision"])
+        make(
+            client,
+            token,
+            f"summit-{language}",
+            language,
+            translation_of="summit",
+            translated_from=source["meta"]["revision"],
+        )
     for slug in ("summit", "summit-ru", "summit-de"):
         publish(client, token, slug)
 
@@ -197,13 +249,13 @@ def test_a_delivered_article_carries_its_groups_live_members(client, editor_toke
         assert body["translations"] == [
             {"language": "en", "slug": "summit", "title": "summit title"},
             {"language": "de", "slug": "summit-de", "title": "summit-de title"},
-            {"language": "ru", "slug": "summit-ru", "title": "summit-ru title"}]
+            {"language": "ru", "slug": "summit-ru", "title": "summit-ru title"},
+        ]
     make(client, editor_token, "alone", "en")
     publish(client, editor_token, "alone")
     assert client.get("/api/v1/articles/alone").get_json()["translations"] == []
     listed = client.get("/api/v1/articles?language=ru").get_json()["items"]
-    assert [m["slug"] for m in listed[0]["translations"]] == ["summit", "summit-de",
-                                                             "summit-ru"]
+    assert [m["slug"] for m in listed[0]["translations"]] == ["summit", "summit-de", "summit-ru"]
 
 
 def test_unpublishing_a_source_keeps_its_translations_delivered(client, editor_token):
@@ -229,13 +281,20 @@ def test_fallback_lists_page_across_languages_with_exact_totals(client, editor_t
 
     seen, totals = [], set()
     for number in (1, 2, 3):
-        answer = client.get(f"/api/v1/articles?language=ru&fallback=en&per_page=2"
-                            f"&page={number}").get_json()
+        answer = client.get(
+            f"/api/v1/articles?language=ru&fallback=en&per_page=2&page={number}"
+        ).get_json()
         seen += [(i["slug"], i["language"]) for i in answer["items"]]
         totals.add(answer["meta"]["total"])
     assert totals == {6}
-    assert seen == [("ru-own", "ru"), ("ru-3", "ru"), ("ru-1", "ru"), ("en-4", "en"),
-                    ("en-2", "en"), ("en-0", "en")]
+    assert seen == [
+        ("ru-own", "ru"),
+        ("ru-3", "ru"),
+        ("ru-1", "ru"),
+        ("en-4", "en"),
+        ("en-2", "en"),
+        ("en-0", "en"),
+    ]
     plain = client.get("/api/v1/articles?language=ru").get_json()
     assert plain["meta"]["total"] == 3
     bad = client.get("/api/v1/articles?fallback=en")
@@ -286,7 +345,8 @@ XHTML_LINK_XSD = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_the_sitemap_carries_hreflang_alternates_valid_against_the_schema(
-        client, editor_token, tmp_path):
+    client, editor_token, tmp_path
+):
     from lxml import etree
 
     live_group(client, editor_token)
@@ -300,56 +360,74 @@ def test_the_sitemap_carries_hreflang_alternates_valid_against_the_schema(
     assert answer.status_code == 200
     document = etree.fromstring(answer.data)
     schema.assertValid(document)
-    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9",
-          "x": "http://www.w3.org/1999/xhtml"}
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
     links = {}
     for url in document.findall("s:url", ns):
         loc = url.findtext("s:loc", namespaces=ns)
         links[loc.rsplit("/", 1)[-1]] = [
             (link.get("hreflang"), link.get("href").rsplit("/", 1)[-1])
-            for link in url.findall("x:link", ns)]
-    expected = [("en", "summit"), ("x-default", "summit"), ("de", "summit-de"),
-                ("ru", "summit-ru")]
-    assert links == {"summit": expected, "summit-ru": expected, "summit-de": expected,
-                     "alone": []}
+            for link in url.findall("x:link", ns)
+        ]
+    expected = [("en", "summit"), ("x-default", "summit"), ("de", "summit-de"), ("ru", "summit-ru")]
+    assert links == {"summit": expected, "summit-ru": expected, "summit-de": expected, "alone": []}
 
 
 def test_publishing_a_source_emits_translation_stale_for_each_it_made_stale(
-        client, editor_token, git, repo):
+    client, editor_token, git, repo
+):
     from cms.git.repository import Repository
     from cms.webhooks import feed
 
     source = make(client, editor_token, "storm", "en")
-    make(client, editor_token, "storm-ru", "ru", translation_of="storm",
-         translated_from=source["meta"]["revision"])
+    make(
+        client,
+        editor_token,
+        "storm-ru",
+        "ru",
+        translation_of="storm",
+        translated_from=source["meta"]["revision"],
+    )
     make(client, editor_token, "storm-de", "de", translation_of="storm")  # no revision: stale
     publish(client, editor_token, "storm")  # what ru was made from: ru stays fresh
     start = {line: git("rev-parse", line).strip() for line in ("main", "published")}
     current = client.get(f"{BASE}/storm", headers=editor_token)
-    assert client.patch(f"{BASE}/storm", json={"title": "Storm hits the coast"},
-                        headers={**editor_token, "If-Match": current.headers["ETag"],
-                                 "Content-Type": "application/merge-patch+json"}
-                        ).status_code == 200
+    assert (
+        client.patch(
+            f"{BASE}/storm",
+            json={"title": "Storm hits the coast"},
+            headers={
+                **editor_token,
+                "If-Match": current.headers["ETag"],
+                "Content-Type": "application/merge-patch+json",
+            },
+        ).status_code
+        == 200
+    )
     publish(client, editor_token, "storm")
     tips = {line: git("rev-parse", line).strip() for line in ("main", "published")}
 
     events, _ = feed.pending(Repository(str(repo)), start, tips, "cms@localhost")
     stale = [json.loads(e.body) for e in events if e.type == "article.translation_stale"]
     assert sorted((s["data"]["slug"], s["data"]["language"]) for s in stale) == [
-        ("storm-de", "de"), ("storm-ru", "ru")]
+        ("storm-de", "de"),
+        ("storm-ru", "ru"),
+    ]
     assert {s["data"]["source"]["revision"] for s in stale} == {tips["published"]}
     assert [e.type for e in events if e.type != "article.translation_stale"] == [
-        "article.updated", "article.published"]
+        "article.updated",
+        "article.published",
+    ]
 
     # the first publication made only the translation without translated_from stale
-    first, _ = feed.pending(Repository(str(repo)), {"main": None, "published": None},
-                            start, "cms@localhost")
-    assert [json.loads(e.body)["data"]["slug"] for e in first
-            if e.type == "article.translation_stale"] == ["storm-de"]
+    first, _ = feed.pending(
+        Repository(str(repo)), {"main": None, "published": None}, start, "cms@localhost"
+    )
+    assert [
+        json.loads(e.body)["data"]["slug"] for e in first if e.type == "article.translation_stale"
+    ] == ["storm-de"]
 
 
-def test_cms_import_refuses_a_translation_of_a_translation_and_imports_nothing(
-        repo, git, tmp_path):
+def test_cms_import_refuses_a_translation_of_a_translation_and_imports_nothing(repo, git, tmp_path):
     import os
     import subprocess
 
@@ -358,12 +436,17 @@ def test_cms_import_refuses_a_translation_of_a_translation_and_imports_nothing(
     records = [
         {"slug": "a", "title": "A", "language": "en"},
         {"slug": "a-ru", "title": "A ru", "language": "ru", "translation_of": "a"},
-        {"slug": "a-uk", "title": "A uk", "language": "uk", "translation_of": "a-ru"}]
+        {"slug": "a-uk", "title": "A uk", "language": "uk", "translation_of": "a-ru"},
+    ]
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(article(**r)) + "\n" for r in records))
     before = git("rev-parse", "main")
-    result = subprocess.run([cms_command(), "--repo", str(repo), "import", str(path)],
-                            capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    result = subprocess.run(
+        [cms_command(), "--repo", str(repo), "import", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
     assert result.returncode == 1
     assert "translation_of: 'a-ru' is itself a translation" in result.stderr
     assert git("rev-parse", "main") == before
@@ -376,5 +459,4 @@ def test_feeds_take_language(client, editor_token):
     everything = client.get("/feed.json").get_json()
     assert len(everything["items"]) == 3
     atom = client.get("/feed.xml?language=de")
-    assert atom.status_code == 200 and b"summit-de" in atom.data and b"summit-ru" not in (
-        atom.data)
+    assert atom.status_code == 200 and b"summit-de" in atom.data and b"summit-ru" not in (atom.data)

@@ -45,8 +45,9 @@ class Receiver:
     """A webhook receiver on 127.0.0.1: verifies each request with `standardwebhooks`, answers
     with the statuses in `answers` (then 204), and records everything it was sent."""
 
-    def __init__(self, port: int = 0, answers: list[int] | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, port: int = 0, answers: list[int] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.secret: str | None = None
         self.location: str | None = None  # sent with every answer (a redirect's target)
         self.answers = list(answers or [])
@@ -65,9 +66,15 @@ class Receiver:
                     body, verified = json.loads(data), False
                 with receiver.lock:
                     status = receiver.answers.pop(0) if receiver.answers else 204
-                    receiver.calls.append({"id": headers["webhook-id"], "body": body,
-                                           "verified": verified, "status": status,
-                                           "raw": data.decode()})
+                    receiver.calls.append(
+                        {
+                            "id": headers["webhook-id"],
+                            "body": body,
+                            "verified": verified,
+                            "status": status,
+                            "raw": data.decode(),
+                        }
+                    )
                     receiver.lock.notify_all()
                 self.send_response(status)
                 if receiver.location:
@@ -124,8 +131,9 @@ def token(repo: Path, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-def add_webhook(base: str, admin: dict[str, str], receiver: Receiver | str,
-                **fields: Any) -> dict[str, Any]:
+def add_webhook(
+    base: str, admin: dict[str, str], receiver: Receiver | str, **fields: Any
+) -> dict[str, Any]:
     url = receiver if isinstance(receiver, str) else receiver.url
     response = requests.post(base + HOOKS, json={"url": url, **fields}, headers=admin)
     assert response.status_code == 201, response.text
@@ -147,8 +155,9 @@ def write(base: str, headers: dict[str, str], title: str) -> str:
 
 def plain_git(*args: str, cwd: Path) -> str:
     env = {**os.environ, **GIT_ENV}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
@@ -157,27 +166,35 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
     admin, editor = token(repo, "admin"), token(repo, "editor")
     hook = add_webhook(server, admin, receiver, description="static site")
     assert hook["secret"].startswith("whsec_") and hook["active"] is True
-    assert hook["events"] == ["article.created", "article.updated", "article.deleted",
-                              "article.published", "article.unpublished",
-                              "article.translation_stale"]
+    assert hook["events"] == [
+        "article.created",
+        "article.updated",
+        "article.deleted",
+        "article.published",
+        "article.unpublished",
+        "article.translation_stale",
+    ]
 
     slug = write(server, editor, "Bridge reopens")
     published = requests.post(f"{server}{ARTICLES}/{slug}/publish", headers=editor)
     assert published.status_code == 200
     etag = published.headers["ETag"]
-    patched = requests.patch(f"{server}{ARTICLES}/{slug}", json={"summary": "It is open."},
-                             headers={**editor, "If-Match": etag})
+    patched = requests.patch(
+        f"{server}{ARTICLES}/{slug}",
+        json={"summary": "It is open."},
+        headers={**editor, "If-Match": etag},
+    )
     assert patched.status_code == 200
-    assert requests.post(f"{server}{ARTICLES}/{slug}/unpublish",
-                         headers=editor).status_code == 200
+    assert requests.post(f"{server}{ARTICLES}/{slug}/unpublish", headers=editor).status_code == 200
 
     # a plain git push: one commit adding an article and changing another
     work = tmp_path / "clone"
     plain_git("clone", "-q", str(repo), str(work), cwd=tmp_path)
     pushed = work / article_path("pushed-by-hand")
     pushed.parent.mkdir(parents=True, exist_ok=True)
-    pushed.write_text(json.dumps({"slug": "pushed-by-hand", **article("Pushed by hand")},
-                                 indent=2) + "\n")
+    pushed.write_text(
+        json.dumps({"slug": "pushed-by-hand", **article("Pushed by hand")}, indent=2) + "\n"
+    )
     mine = work / article_path(slug)
     mine.write_text(mine.read_text().replace("Bridge reopens", "Bridge reopens at last"))
     plain_git("add", "-A", cwd=work)
@@ -187,31 +204,36 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
 
     # the scheduler publishes it two seconds from now
     at = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    scheduled = requests.post(f"{server}{ARTICLES}/pushed-by-hand/publish",
-                              json={"publish_at": at}, headers=editor)
+    scheduled = requests.post(
+        f"{server}{ARTICLES}/pushed-by-hand/publish", json={"publish_at": at}, headers=editor
+    )
     assert scheduled.status_code == 200, scheduled.text
 
     receiver.wait(8)
     live = requests.get(f"{server}{ARTICLES}/pushed-by-hand", headers=editor)
-    deleted = requests.delete(f"{server}{ARTICLES}/pushed-by-hand",
-                              headers={**editor, "If-Match": live.headers["ETag"]})
+    deleted = requests.delete(
+        f"{server}{ARTICLES}/pushed-by-hand", headers={**editor, "If-Match": live.headers["ETag"]}
+    )
     assert deleted.status_code == 204
     receiver.wait(10)
     time.sleep(0.5)  # nothing more, and nothing twice
     calls = receiver.delivered()
     # a delete of a live article is two commits moved at once: one on each line
-    assert sorted(types(calls[8:])) == [("article.deleted", "pushed-by-hand"),
-                                        ("article.unpublished", "pushed-by-hand")]
+    assert sorted(types(calls[8:])) == [
+        ("article.deleted", "pushed-by-hand"),
+        ("article.unpublished", "pushed-by-hand"),
+    ]
     assert [c["body"]["data"]["action"] for c in calls[8:]] == ["delete", "delete"]
     calls = calls[:8]
     assert all(c["verified"] for c in receiver.calls)
     kinds = types(calls)
     # the push changed two articles in one commit: their order within it is git's path order
     pushed_pair = kinds[4:6]
-    assert sorted(pushed_pair) == [("article.created", "pushed-by-hand"),
-                                   ("article.updated", slug)]
+    assert sorted(pushed_pair) == [("article.created", "pushed-by-hand"), ("article.updated", slug)]
     assert kinds[:4] + kinds[6:] == [
-        ("article.created", slug), ("article.published", slug), ("article.updated", slug),
+        ("article.created", slug),
+        ("article.published", slug),
+        ("article.updated", slug),
         ("article.unpublished", slug),
         ("article.updated", "pushed-by-hand"),  # the schedule is saved on the draft
         ("article.published", "pushed-by-hand"),
@@ -236,10 +258,16 @@ def test_api_scheduler_and_plain_git_changes_arrive_once_signed_in_order(
     listed = requests.get(f"{server}{HOOKS}/{hook['id']}/deliveries", headers=admin).json()
     assert listed["meta"]["total"] == 10
     newest = listed["items"][2]  # newest first: the two of the delete, then the publish
-    assert newest == {"id": calls[-1]["id"], "event": newest["event"],
-                      "type": "article.published", "status": "delivered", "attempts": 1,
-                      "response_status": 204, "error": None,
-                      "next_attempt_at": None}
+    assert newest == {
+        "id": calls[-1]["id"],
+        "event": newest["event"],
+        "type": "article.published",
+        "status": "delivered",
+        "attempts": 1,
+        "response_status": 204,
+        "error": None,
+        "next_attempt_at": None,
+    }
 
 
 PUBLIC_URL = "https://93.184.216.34/hooks/cms"  # a public address: no DNS needed
@@ -250,12 +278,15 @@ def test_only_an_admin_manages_webhooks(client, admin_token, editor_token, autho
     assert created.status_code == 201
     hook = created.get_json()
     assert created.headers["Location"].endswith(f"{HOOKS}/{hook['id']}")
-    calls = [("POST", HOOKS, {"url": PUBLIC_URL}), ("GET", HOOKS, None),
-             ("GET", f"{HOOKS}/{hook['id']}", None),
-             ("PATCH", f"{HOOKS}/{hook['id']}", {"active": False}),
-             ("DELETE", f"{HOOKS}/{hook['id']}", None),
-             ("GET", f"{HOOKS}/{hook['id']}/deliveries", None),
-             ("POST", f"{HOOKS}/{hook['id']}/deliveries/msg_x/redeliver", None)]
+    calls = [
+        ("POST", HOOKS, {"url": PUBLIC_URL}),
+        ("GET", HOOKS, None),
+        ("GET", f"{HOOKS}/{hook['id']}", None),
+        ("PATCH", f"{HOOKS}/{hook['id']}", {"active": False}),
+        ("DELETE", f"{HOOKS}/{hook['id']}", None),
+        ("GET", f"{HOOKS}/{hook['id']}/deliveries", None),
+        ("POST", f"{HOOKS}/{hook['id']}/deliveries/msg_x/redeliver", None),
+    ]
     for headers in (editor_token, author_token, {}):
         for method, url, body in calls:
             response = client.open(url, method=method, json=body, headers=headers)
@@ -265,10 +296,16 @@ def test_only_an_admin_manages_webhooks(client, admin_token, editor_token, autho
     assert git("log", "--all", "-p").find(hook["secret"][6:]) == -1
 
 
-def test_the_secret_is_shown_once_and_webhooks_are_listed_changed_and_removed(
-        client, admin_token):
-    first = client.post(HOOKS, json={"url": PUBLIC_URL, "events": ["article.published"],
-                                     "description": "rebuild the site"}, headers=admin_token)
+def test_the_secret_is_shown_once_and_webhooks_are_listed_changed_and_removed(client, admin_token):
+    first = client.post(
+        HOOKS,
+        json={
+            "url": PUBLIC_URL,
+            "events": ["article.published"],
+            "description": "rebuild the site",
+        },
+        headers=admin_token,
+    )
     body = first.get_json()
     secret = body.pop("secret")
     assert secret.startswith("whsec_") and len(secret) > 40
@@ -285,27 +322,53 @@ def test_the_secret_is_shown_once_and_webhooks_are_listed_changed_and_removed(
     shown = client.get(f"{HOOKS}/{body['id']}", headers=admin_token)
     assert shown.get_json() == body
 
-    changed = client.patch(f"{HOOKS}/{body['id']}", headers=admin_token, json={
-        "events": ["article.unpublished", "article.created"], "active": False,
-        "description": None})
+    changed = client.patch(
+        f"{HOOKS}/{body['id']}",
+        headers=admin_token,
+        json={
+            "events": ["article.unpublished", "article.created"],
+            "active": False,
+            "description": None,
+        },
+    )
     assert changed.status_code == 200, changed.get_json()
-    assert changed.get_json() == {**body, "events": ["article.created", "article.unpublished"],
-                                  "active": False, "description": ""}
-    assert client.get(f"{HOOKS}/{body['id']}/deliveries", headers=admin_token).get_json()[
-        "items"] == []
+    assert changed.get_json() == {
+        **body,
+        "events": ["article.created", "article.unpublished"],
+        "active": False,
+        "description": "",
+    }
+    assert (
+        client.get(f"{HOOKS}/{body['id']}/deliveries", headers=admin_token).get_json()["items"]
+        == []
+    )
     assert client.delete(f"{HOOKS}/{body['id']}", headers=admin_token).status_code == 204
     gone = client.get(f"{HOOKS}/{body['id']}", headers=admin_token)
     assert gone.status_code == 404 and gone.mimetype == "application/problem+json"
     assert client.get(HOOKS, headers=admin_token).get_json()["meta"]["total"] == 2
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.1.2.3/",
-    "http://192.168.0.10/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
-    "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://224.0.0.1/",
-    "http://100.64.0.1/", "ftp://93.184.216.34/", "javascript:alert(1)",
-    "http://user:pw@93.184.216.34/", "http://no-such-host.invalid/", "not a url", "",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/",
+        "http://192.168.0.10/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://100.64.0.1/",
+        "ftp://93.184.216.34/",
+        "javascript:alert(1)",
+        "http://user:pw@93.184.216.34/",
+        "http://no-such-host.invalid/",
+        "not a url",
+        "",
+    ],
+)
 def test_webhook_urls_that_could_reach_inside_are_refused(client, admin_token, url):
     response = client.post(HOOKS, json={"url": url}, headers=admin_token)
     assert response.status_code == 422, response.get_json()
@@ -317,14 +380,17 @@ def test_webhook_urls_that_could_reach_inside_are_refused(client, admin_token, u
     assert client.get(HOOKS, headers=admin_token).get_json()["meta"]["total"] == 1
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"url": PUBLIC_URL, "events": ["article.eaten"]}, "events.0"),
-    ({"url": PUBLIC_URL, "events": []}, "events"),
-    ({"url": PUBLIC_URL, "events": "article.created"}, "events"),
-    ({"url": PUBLIC_URL, "description": "x" * 501}, "description"),
-    ({"url": PUBLIC_URL, "secret": "whsec_mine"}, "secret"),
-    ({}, "url"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"url": PUBLIC_URL, "events": ["article.eaten"]}, "events.0"),
+        ({"url": PUBLIC_URL, "events": []}, "events"),
+        ({"url": PUBLIC_URL, "events": "article.created"}, "events"),
+        ({"url": PUBLIC_URL, "description": "x" * 501}, "description"),
+        ({"url": PUBLIC_URL, "secret": "whsec_mine"}, "secret"),
+        ({}, "url"),
+    ],
+)
 def test_bad_webhook_fields_are_named(client, admin_token, body, field):
     response = client.post(HOOKS, json=body, headers=admin_token)
     assert response.status_code == 422
@@ -334,23 +400,42 @@ def test_bad_webhook_fields_are_named(client, admin_token, body, field):
 
 def test_bad_changes_and_unknown_ids(client, admin_token):
     hook = client.post(HOOKS, json={"url": PUBLIC_URL}, headers=admin_token).get_json()
-    for body, field in [({"active": "yes"}, "active"), ({"url": None}, "url"),
-                        ({"id": "wh_mine"}, "id"), ([1], "body")]:
+    for body, field in [
+        ({"active": "yes"}, "active"),
+        ({"url": None}, "url"),
+        ({"id": "wh_mine"}, "id"),
+        ([1], "body"),
+    ]:
         response = client.patch(f"{HOOKS}/{hook['id']}", json=body, headers=admin_token)
         assert response.status_code == 422 and field in response.get_json()["errors"], body
-    assert client.patch(f"{HOOKS}/{hook['id']}", data="{", headers={
-        **admin_token, "Content-Type": "application/json"}).status_code == 400
-    assert client.patch(f"{HOOKS}/{hook['id']}", data="x", headers={
-        **admin_token, "Content-Type": "text/plain"}).status_code == 415
-    for method, url in [("GET", f"{HOOKS}/wh_nope"), ("PATCH", f"{HOOKS}/wh_nope"),
-                        ("DELETE", f"{HOOKS}/wh_nope"), ("GET", f"{HOOKS}/wh_nope/deliveries"),
-                        ("POST", f"{HOOKS}/{hook['id']}/deliveries/msg_nope/redeliver")]:
+    assert (
+        client.patch(
+            f"{HOOKS}/{hook['id']}",
+            data="{",
+            headers={**admin_token, "Content-Type": "application/json"},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.patch(
+            f"{HOOKS}/{hook['id']}", data="x", headers={**admin_token, "Content-Type": "text/plain"}
+        ).status_code
+        == 415
+    )
+    for method, url in [
+        ("GET", f"{HOOKS}/wh_nope"),
+        ("PATCH", f"{HOOKS}/wh_nope"),
+        ("DELETE", f"{HOOKS}/wh_nope"),
+        ("GET", f"{HOOKS}/wh_nope/deliveries"),
+        ("POST", f"{HOOKS}/{hook['id']}/deliveries/msg_nope/redeliver"),
+    ]:
         response = client.open(url, method=method, json={"active": True}, headers=admin_token)
         assert response.status_code == 404, (method, url)
         assert response.mimetype == "application/problem+json"
     assert client.get(f"{HOOKS}?per_page=101", headers=admin_token).status_code == 400
     assert client.get(f"{HOOKS}/{hook['id']}", headers=admin_token).get_json() == {
-        k: v for k, v in hook.items() if k != "secret"}
+        k: v for k, v in hook.items() if k != "secret"
+    }
 
 
 def deliveries(base: str, admin: dict[str, str], hook: dict[str, Any]) -> list[dict[str, Any]]:
@@ -359,8 +444,9 @@ def deliveries(base: str, admin: dict[str, str], hook: dict[str, Any]) -> list[d
     return response.json()["items"]
 
 
-def settle(base: str, admin: dict[str, str], hook: dict[str, Any], count: int,
-           timeout: float = 20) -> list[dict[str, Any]]:
+def settle(
+    base: str, admin: dict[str, str], hook: dict[str, Any], count: int, timeout: float = 20
+) -> list[dict[str, Any]]:
     """Wait until the webhook has `count` deliveries, none pending; return them."""
     deadline = time.monotonic() + timeout
     while True:
@@ -395,44 +481,55 @@ def test_retries_keep_the_id_and_the_order_then_fail_and_410_deactivates(
         assert [c["body"]["data"]["slug"] for c in got] == [first, second]
         flaky_items = settle(server, admin, flaky_hook, 2)
         assert [(d["status"], d["attempts"], d["response_status"]) for d in flaky_items] == [
-            ("delivered", 1, 204), ("delivered", 3, 204)]
+            ("delivered", 1, 204),
+            ("delivered", 3, 204),
+        ]
 
         # 1 + 3 retries (CMS_WEBHOOK_RETRY_DELAYS has three), then failed; the next event
         # waited behind the first, then got its own four attempts
         down_items = settle(server, admin, down_hook, 2)
-        assert [(d["status"], d["attempts"], d["response_status"], d["next_attempt_at"])
-                for d in down_items] == [("failed", 4, 500, None)] * 2
+        assert [
+            (d["status"], d["attempts"], d["response_status"], d["next_attempt_at"])
+            for d in down_items
+        ] == [("failed", 4, 500, None)] * 2
         assert [c["body"]["data"]["slug"] for c in down.calls] == [first] * 4 + [second] * 4
 
         # a 410 fails that delivery and deactivates the webhook: nothing more is sent to it
         assert [c["status"] for c in leaving.calls] == [410]
-        assert requests.get(f"{server}{HOOKS}/{leaving_hook['id']}",
-                            headers=admin).json()["active"] is False
+        assert (
+            requests.get(f"{server}{HOOKS}/{leaving_hook['id']}", headers=admin).json()["active"]
+            is False
+        )
         items = deliveries(server, admin, leaving_hook)
         assert (items[-1]["status"], items[-1]["response_status"]) == ("failed", 410)
         # the second event is queued only if its commit was read before the 410 came back
         assert [(d["status"], d["attempts"]) for d in items[:-1]] in ([], [("pending", 0)])
-        refused = requests.post(f"{server}{HOOKS}/{leaving_hook['id']}/deliveries/"
-                                f"{items[-1]['id']}/redeliver", headers=admin)
+        refused = requests.post(
+            f"{server}{HOOKS}/{leaving_hook['id']}/deliveries/{items[-1]['id']}/redeliver",
+            headers=admin,
+        )
         assert refused.status_code == 409
 
         redirected = settle(server, admin, moved_hook, 2)
-        assert [(d["attempts"], d["response_status"]) for d in redirected] == [
-            (1, 204), (2, 204)]
+        assert [(d["attempts"], d["response_status"]) for d in redirected] == [(1, 204), (2, 204)]
         assert [c["status"] for c in moved.calls] == [307, 204, 204]
         assert elsewhere.calls == []
 
         # redeliver: sent again at once, with the same webhook-id
         down.answers.clear()
-        again = requests.post(f"{server}{HOOKS}/{down_hook['id']}/deliveries/"
-                              f"{down_items[1]['id']}/redeliver", headers=admin)
+        again = requests.post(
+            f"{server}{HOOKS}/{down_hook['id']}/deliveries/{down_items[1]['id']}/redeliver",
+            headers=admin,
+        )
         assert again.status_code == 202
         assert again.json()["status"] == "pending"
         delivered = down.wait(1)
         assert delivered[0]["id"] == down_items[1]["id"] == down.calls[0]["id"]
         items = settle(server, admin, down_hook, 2)
         assert [(d["status"], d["attempts"], d["response_status"]) for d in items] == [
-            ("failed", 4, 500), ("delivered", 5, 204)]
+            ("failed", 4, 500),
+            ("delivered", 5, 204),
+        ]
     finally:
         for r in (flaky, down, leaving, elsewhere, moved):
             r.close()
@@ -443,16 +540,22 @@ def test_pending_events_survive_kill_9_and_reach_a_receiver_that_was_down(
 ) -> None:
     admin, editor = token(repo, "admin"), token(repo, "editor")
     port = free_port()  # nothing listens here until the receiver comes up
-    server = Server(repo, tmp_path / "server.log", workers=2,
-                    env={**FAST, "CMS_WEBHOOK_RETRY_DELAYS": ",".join(["0.3"] * 40)})
+    server = Server(
+        repo,
+        tmp_path / "server.log",
+        workers=2,
+        env={**FAST, "CMS_WEBHOOK_RETRY_DELAYS": ",".join(["0.3"] * 40)},
+    )
     server.start()
     receiver: Receiver | None = None
     try:
         hook = add_webhook(server.base, admin, f"http://127.0.0.1:{port}/hook")
         slugs = [write(server.base, editor, f"Story number {n}") for n in range(4)]
         for slug in slugs[:2]:
-            assert requests.post(f"{server.base}{ARTICLES}/{slug}/publish",
-                                 headers=editor).status_code == 200
+            assert (
+                requests.post(f"{server.base}{ARTICLES}/{slug}/publish", headers=editor).status_code
+                == 200
+            )
         deadline = time.monotonic() + 20
         while not any(d["attempts"] for d in deliveries(server.base, admin, hook)):
             assert time.monotonic() < deadline
@@ -482,8 +585,8 @@ def test_pending_events_survive_kill_9_and_reach_a_receiver_that_was_down(
         calls = receiver.delivered()
         assert all(c["verified"] for c in receiver.calls)
         assert types(calls) == [("article.created", s) for s in slugs] + [
-            ("article.published", s) for s in slugs[:2]] + [
-            ("article.created", "written-while-down")]
+            ("article.published", s) for s in slugs[:2]
+        ] + [("article.created", "written-while-down")]
         assert len({c["id"] for c in calls}) == 7
         items = settle(server.base, admin, hook, 7)
         assert {d["status"] for d in items} == {"delivered"}
@@ -497,17 +600,22 @@ def test_the_readme_receiver_verifies_and_builds_once_per_live_change(
     repo: Path, server: str, tmp_path: Path
 ) -> None:
     text = (Path(__file__).parent.parent / "docs" / "webhooks.md").read_text()
-    section = text[text.index("# Webhooks"):]
-    code = section[section.index("```python\n") + 10:]
-    (tmp_path / "receiver.py").write_text(code[:code.index("```")])
+    section = text[text.index("# Webhooks") :]
+    code = section[section.index("```python\n") + 10 :]
+    (tmp_path / "receiver.py").write_text(code[: code.index("```")])
     admin, editor = token(repo, "admin"), token(repo, "editor")
     port = free_port()
     hook = add_webhook(server, admin, f"http://127.0.0.1:{port}/hooks/cms")
     built = tmp_path / "built"
-    env = {**os.environ, "CMS_WEBHOOK_SECRET": hook["secret"], "PORT": str(port),
-           "BUILD_COMMAND": f"echo built >> {built}"}
-    receiver = subprocess.Popen([sys.executable, str(tmp_path / "receiver.py")], env=env,
-                                stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "CMS_WEBHOOK_SECRET": hook["secret"],
+        "PORT": str(port),
+        "BUILD_COMMAND": f"echo built >> {built}",
+    }
+    receiver = subprocess.Popen(
+        [sys.executable, str(tmp_path / "receiver.py")], env=env, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 20
         while True:  # up before anything is sent, so no attempt is spent on it starting
@@ -518,20 +626,29 @@ def test_the_readme_receiver_verifies_and_builds_once_per_live_change(
                 assert time.monotonic() < deadline and receiver.poll() is None
                 time.sleep(0.05)
         slug = write(server, editor, "Built once")
-        assert requests.post(f"{server}{ARTICLES}/{slug}/publish",
-                             headers=editor).status_code == 200
+        assert (
+            requests.post(f"{server}{ARTICLES}/{slug}/publish", headers=editor).status_code == 200
+        )
         items = settle(server, admin, hook, 2)
         assert [(d["type"], d["status"], d["response_status"]) for d in items] == [
-            ("article.published", "delivered", 204), ("article.created", "delivered", 204)]
+            ("article.published", "delivered", 204),
+            ("article.created", "delivered", 204),
+        ]
         deadline = time.monotonic() + 10
         while not built.exists():
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert built.read_text() == "built\n"  # the create did not build; the publish did
         # a forged delivery is refused
-        forged = requests.post(f"http://127.0.0.1:{port}/hooks/cms", data=b"{}", headers={
-            "webhook-id": "msg_x", "webhook-timestamp": str(int(time.time())),
-            "webhook-signature": "v1,AAAA"})
+        forged = requests.post(
+            f"http://127.0.0.1:{port}/hooks/cms",
+            data=b"{}",
+            headers={
+                "webhook-id": "msg_x",
+                "webhook-timestamp": str(int(time.time())),
+                "webhook-signature": "v1,AAAA",
+            },
+        )
         assert forged.status_code == 401
     finally:
         receiver.terminate()
@@ -542,10 +659,30 @@ def certificate(folder: Path) -> tuple[Path, ssl.SSLContext]:
     """A self-signed certificate for 127.0.0.1 (made with openssl) and a server context."""
     folder.mkdir()
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return cert, context
@@ -568,7 +705,8 @@ def test_https_receivers_must_show_a_trusted_certificate(repo: Path, tmp_path: P
             assert delivered[0]["verified"]
             refused = settle(base, admin, bad_hook, 1)
             assert [(d["status"], d["attempts"], d["response_status"]) for d in refused] == [
-                ("failed", 4, None)]
+                ("failed", 4, None)
+            ]
             assert bad.calls == []  # the handshake failed; nothing was sent
     finally:
         good.close()
@@ -596,12 +734,18 @@ def test_a_pushed_merge_is_one_commit_against_its_first_parent(repo, git, tmp_pa
     git("push", "-q", "origin", "main", cwd=work)
     merge = git("rev-parse", "main").strip()
 
-    events, moved = feed.pending(Repository(str(repo)), {"main": before, "published": None},
-                                 {"main": merge, "published": None}, "cms@localhost")
+    events, moved = feed.pending(
+        Repository(str(repo)),
+        {"main": before, "published": None},
+        {"main": merge, "published": None},
+        "cms@localhost",
+    )
     bodies = [json.loads(e.body) for e in events]
     assert [(b["type"], b["data"]["slug"]) for b in bodies] == [
-        ("article.created", "on-main"), ("article.created", "also-from-the-side"),
-        ("article.created", "from-the-side")]
+        ("article.created", "on-main"),
+        ("article.created", "also-from-the-side"),
+        ("article.created", "from-the-side"),
+    ]
     assert [b["data"]["revision"] for b in bodies][1:] == [merge, merge]
     assert {b["data"]["action"] for b in bodies} == {"external"}
     assert moved == {"main": merge, "published": None}
@@ -609,7 +753,8 @@ def test_a_pushed_merge_is_one_commit_against_its_first_parent(repo, git, tmp_pa
 
 @pytest.mark.parametrize("first", ["main", "published"])
 def test_a_publication_and_the_next_edit_in_one_second_keep_their_order(
-        store: Any, first: str) -> None:
+    store: Any, first: str
+) -> None:
     """Create, publish, edit, unpublish within one second: the two lines merge in the order
     the CMS made them, whichever ref the dispatcher saw move first."""
     editor = Person("Eve Editor", "eve@example.org")
@@ -624,6 +769,10 @@ def test_a_publication_and_the_next_edit_in_one_second_keep_their_order(
     store.unpublish(created.slug, editor)
     tips = store.catch_up()
     events, _ = feed.pending(store.repo, start, tips, store.committer.email, first=first)
-    assert [e.type for e in events] == ["article.created", "article.published",
-                                        "article.updated", "article.unpublished"]
+    assert [e.type for e in events] == [
+        "article.created",
+        "article.published",
+        "article.updated",
+        "article.unpublished",
+    ]
     assert json.loads(events[2].body)["data"]["revision"] == edited.meta["revision"]

@@ -129,7 +129,8 @@ def dripper() -> Any:
 
 
 def test_a_dripping_receiver_is_cut_off_at_the_deadline_and_retried(
-        repo: Path, tmp_path: Path, dripper: Dripper) -> None:
+    repo: Path, tmp_path: Path, dripper: Dripper
+) -> None:
     env = {**FAST, "CMS_WEBHOOK_TIMEOUT": "1", "CMS_WEBHOOK_RETRY_DELAYS": "0.3," * 9 + "0.3"}
     admin, editor = token(repo, "admin"), token(repo, "editor")
     with cms_server(repo, tmp_path / "server.log", env, workers=2) as base:
@@ -140,8 +141,12 @@ def test_a_dripping_receiver_is_cut_off_at_the_deadline_and_retried(
             assert time.monotonic() < deadline, items
             time.sleep(0.1)
         # each attempt ended at its deadline, though bytes kept coming, and was retried
-        assert items[0] == {**items[0], "status": "pending", "response_status": None,
-                            "error": "No complete answer within 1 s."}
+        assert items[0] == {
+            **items[0],
+            "status": "pending",
+            "response_status": None,
+            "error": "No complete answer within 1 s.",
+        }
         dripper.wait(lambda: dripper.hung_up >= 2, 5)
     assert len(dripper.ids) >= 2 and set(dripper.ids) == {items[0]["id"]}
     assert dripper.most_open == 1
@@ -150,8 +155,10 @@ def test_a_dripping_receiver_is_cut_off_at_the_deadline_and_retried(
 def test_a_delivery_is_never_sent_twice_at_once(store: ArticleStore, dripper: Dripper) -> None:
     # two workers' outboxes with a lease far shorter than an attempt: only the sender's worker
     # renewing it keeps the other from taking the delivery over while it is being sent
-    outboxes = [Outbox(store.repo, store.committer.email, retry_delays=(0.2,) * 5, lease=2.0)
-                for _ in range(2)]
+    outboxes = [
+        Outbox(store.repo, store.committer.email, retry_delays=(0.2,) * 5, lease=2.0)
+        for _ in range(2)
+    ]
     outboxes[0].create(dripper.url, ["article.created"], "")
     workers = [Dispatcher(o, interval=0.05, timeout=4, allow_private=True) for o in outboxes]
     for worker in workers:
@@ -171,7 +178,8 @@ def test_a_delivery_is_never_sent_twice_at_once(store: ArticleStore, dripper: Dr
 
 
 def test_a_healthy_webhook_is_served_while_another_drips(
-        repo: Path, tmp_path: Path, dripper: Dripper) -> None:
+    repo: Path, tmp_path: Path, dripper: Dripper
+) -> None:
     env = {**FAST, "CMS_WEBHOOK_TIMEOUT": "2", "CMS_WEBHOOK_RETRY_DELAYS": "0.3," * 9 + "0.3"}
     admin, editor = token(repo, "admin"), token(repo, "editor")
     healthy = Receiver()
@@ -189,8 +197,10 @@ def test_a_healthy_webhook_is_served_while_another_drips(
             # all eight due at once, as an admin asking for them again makes them: the slow
             # webhook still gets one sender at a time, not all eight of both workers
             for delivery in queued:
-                again = requests.post(f"{base}{HOOKS}/{slow['id']}/deliveries/{delivery['id']}"
-                                      "/redeliver", headers=admin)
+                again = requests.post(
+                    f"{base}{HOOKS}/{slow['id']}/deliveries/{delivery['id']}/redeliver",
+                    headers=admin,
+                )
                 assert again.status_code == 202
             dripper.wait(lambda: len(dripper.ids) >= 3, 10)
             slug = write(base, editor, "After the pile-up")
@@ -203,14 +213,19 @@ def test_a_healthy_webhook_is_served_while_another_drips(
         healthy.close()
 
 
-@pytest.mark.parametrize("url,why", [
-    ("http://[2002:7f00:1::1]/", "6to4 address embedding 127.0.0.1"),
-    ("http://[2002:a9fe:a9fe::1]/latest/meta-data/", "6to4 address embedding 169.254.169.254"),
-    ("http://[2002:c0a8:1::1]:8080/", "6to4 address embedding 192.168.0.1"),
-    ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "Teredo address (its client is "
-                                                       "127.0.0.1)"),
-    ("http://[2001:0:5db8:d822::a247:27cb]/", "Teredo address (its client is 93.184.216.52)"),
-])
+@pytest.mark.parametrize(
+    "url,why",
+    [
+        ("http://[2002:7f00:1::1]/", "6to4 address embedding 127.0.0.1"),
+        ("http://[2002:a9fe:a9fe::1]/latest/meta-data/", "6to4 address embedding 169.254.169.254"),
+        ("http://[2002:c0a8:1::1]:8080/", "6to4 address embedding 192.168.0.1"),
+        (
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "Teredo address (its client is 127.0.0.1)",
+        ),
+        ("http://[2001:0:5db8:d822::a247:27cb]/", "Teredo address (its client is 93.184.216.52)"),
+    ],
+)
 def test_6to4_and_teredo_addresses_are_refused(client, admin_token, url, why) -> None:
     response = client.post(HOOKS, json={"url": url}, headers=admin_token)
     assert response.status_code == 422, response.get_json()
@@ -224,13 +239,11 @@ def test_6to4_and_teredo_addresses_are_refused(client, admin_token, url, why) ->
 
 
 def test_a_6to4_address_of_a_public_one_is_accepted(client, admin_token) -> None:
-    created = client.post(HOOKS, json={"url": "http://[2002:5db8:d822::1]/"},
-                          headers=admin_token)
+    created = client.post(HOOKS, json={"url": "http://[2002:5db8:d822::1]/"}, headers=admin_token)
     assert created.status_code == 201, created.get_json()
 
 
-def test_a_6to4_webhook_saved_before_the_check_is_refused_at_send_time(
-        store: ArticleStore) -> None:
+def test_a_6to4_webhook_saved_before_the_check_is_refused_at_send_time(store: ArticleStore) -> None:
     # as a webhook stored by an earlier version would be: the library does not check URLs
     outbox = Outbox(store.repo, store.committer.email, retry_delays=(60,))
     hook = outbox.create("http://[2002:7f00:1::1]:8080/hook", ["article.created"], "")
@@ -239,8 +252,10 @@ def test_a_6to4_webhook_saved_before_the_check_is_refused_at_send_time(
     try:
         store.create(article("Not for inside"), Person("Eve Editor", "eve@example.org"))
         deadline = time.monotonic() + 10
-        while not (items := outbox.deliveries(hook["id"], page=1, per_page=10)[0]) or \
-                not items[0]["attempts"]:
+        while (
+            not (items := outbox.deliveries(hook["id"], page=1, per_page=10)[0])
+            or not items[0]["attempts"]
+        ):
             assert time.monotonic() < deadline, items
             time.sleep(0.05)
     finally:

@@ -24,8 +24,9 @@ def browser() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -36,18 +37,25 @@ def signed_in(browser: Browser, server: str, secret: str, problems: list[str]) -
     """A fresh browser context on /admin/, signed in with `secret` through the sign-in page."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     # nothing leaves 127.0.0.1: the article's image (on example.org) gets a placeholder
-    context.route("**/*", lambda route: route.continue_()
-                  if urlsplit(route.request.url).hostname == "127.0.0.1"
-                  else route.fulfill(status=200, content_type="image/svg+xml",
-                                     body=PLACEHOLDER_SVG))
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if urlsplit(route.request.url).hostname == "127.0.0.1"
+            else route.fulfill(status=200, content_type="image/svg+xml", body=PLACEHOLDER_SVG)
+        ),
+    )
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # Decap confirms before publishing
     # Decap rejects its save promise with no reason when its own validation refuses an entry
     # (an "undefined" page error); any other page error is a problem
-    page.on("pageerror", lambda error: problems.append(f"pageerror {error}")
-            if str(error) != "undefined" else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 500 else None)
+    page.on(
+        "pageerror",
+        lambda error: problems.append(f"pageerror {error}") if str(error) != "undefined" else None,
+    )
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 else None
+    )
     page.goto(f"{server}/admin/")
     expect(page.get_by_role("heading", name="Newsroom workbench")).to_be_visible()
     page.get_by_label("Your API token").fill(secret)
@@ -61,8 +69,7 @@ def add_block(page: Page, kind: str) -> None:
     page.get_by_role("menuitem", name=kind, exact=True).click()
 
 
-def test_write_review_and_publish_an_article_in_the_workbench(repo, server, browser, git,
-                                                             tmp_path):
+def test_write_review_and_publish_an_article_in_the_workbench(repo, server, browser, git, tmp_path):
     _, eve = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
     _, ann = TokenStore(str(repo)).create("Ann Author", "ann@example.org", "author")
     problems: list[str] = []
@@ -100,12 +107,14 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     expect(pane.get_by_test_id("preview-meta")).to_have_text("1 min read")
     expect(pane.get_by_text("No time to read?")).to_be_visible()
     expect(pane.get_by_role("img", name="Boats in the harbour")).to_have_attribute(
-        "src", re.compile("^blob:"))  # the draft's picture, loaded through Decap
+        "src", re.compile("^blob:")
+    )  # the draft's picture, loaded through Decap
     slug = "harbour-festival-returns"
     # the new image is one upload commit, the article one commit, both by the editor
     log = git("log", "--format=%an <%ae>|%s", f"{before}..main").splitlines()
     assert len(log) == 2 and log[0] == (
-        "Eve Editor <eve@example.org>|Create harbour-festival-returns")
+        "Eve Editor <eve@example.org>|Create harbour-festival-returns"
+    )
     assert log[1].startswith("Eve Editor <eve@example.org>|Upload image")
     stored = git("show", f"main:{layout.article_path(slug)}")
     doc = json.loads(stored)
@@ -123,12 +132,17 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     bearer = {"Authorization": f"Bearer {eve}"}
     manage = f"{server}/api/v1/manage/articles/{slug}"
     etag = requests.get(manage, headers=bearer, timeout=10).headers["ETag"]
-    patched = requests.patch(manage, json={"title": "Harbour festival returns in June"},
-                             headers={**bearer, "If-Match": etag}, timeout=10)
+    patched = requests.patch(
+        manage,
+        json={"title": "Harbour festival returns in June"},
+        headers={**bearer, "If-Match": etag},
+        timeout=10,
+    )
     assert patched.status_code == 200
     page.reload()
     expect(page.get_by_label("Title", exact=True)).to_have_value(
-        "Harbour festival returns in June", timeout=20000)
+        "Harbour festival returns in June", timeout=20000
+    )
 
     page.get_by_role("button", name=re.compile("^Status: Draft")).click()
     page.get_by_role("menuitem", name="In review").click()
@@ -137,8 +151,10 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     page.get_by_role("menuitem", name="Ready").click()
     expect(page.get_by_role("button", name=re.compile("^Status: Ready"))).to_be_visible()
     statuses = git("log", "--format=%an|%s", "cms/workflow").splitlines()
-    assert statuses[:2] == [f"Eve Editor|Move {slug} to pending_publish",
-                            f"Eve Editor|Move {slug} to pending_review"]
+    assert statuses[:2] == [
+        f"Eve Editor|Move {slug} to pending_publish",
+        f"Eve Editor|Move {slug} to pending_review",
+    ]
     page.screenshot(path=str(tmp_path / "workbench.png"))
 
     # an author's session cannot publish
@@ -160,7 +176,8 @@ def test_write_review_and_publish_an_article_in_the_workbench(repo, server, brow
     picture = requests.get(delivered["src"], timeout=10)  # published with the article
     assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/png"
     assert git("log", "-1", "--format=%an|%s", "published").strip() == (
-        f"Eve Editor|Publish {slug}")
+        f"Eve Editor|Publish {slug}"
+    )
     assert problems == []
 
 
@@ -175,8 +192,7 @@ def test_signing_out_ends_the_session(repo, server, browser):
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.get_by_label("Your API token").fill("cms_00000000_" + "x" * 43)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("signin-message")).to_have_text(
-        "That token is unknown or revoked.")
+    expect(page.get_by_test_id("signin-message")).to_have_text("That token is unknown or revoked.")
     assert problems == []
 
 
@@ -185,16 +201,23 @@ def test_the_media_library_shows_thumbnails_of_big_images(repo, server, browser,
     width, height = 1600, 1200
     photo = tmp_path / "noise.png"  # about 5.8 MB: random pixels do not compress
     Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(
-        photo, compress_level=1)
+        photo, compress_level=1
+    )
     with photo.open("rb") as f:
-        made = requests.post(f"{server}/api/v1/manage/media", files={"file": f},
-                             headers={"Authorization": f"Bearer {eve}"}, timeout=60)
+        made = requests.post(
+            f"{server}/api/v1/manage/media",
+            files={"file": f},
+            headers={"Authorization": f"Bearer {eve}"},
+            timeout=60,
+        )
     assert made.status_code == 201, made.text
     problems: list[str] = []
     page = signed_in(browser, server, eve, problems)
     # Decap loads its media library as it starts
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/decap") and '"getMedia"' in (
-            r.request.post_data or ""), timeout=20000) as answer:
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/v1/decap") and '"getMedia"' in (r.request.post_data or ""),
+        timeout=20000,
+    ) as answer:
         page.reload()
     page.get_by_role("button", name="Media").click()
     assert len(answer.value.body()) < photo.stat().st_size / 20  # a thumbnail, not the file

@@ -30,7 +30,8 @@ class FailedTokens:
         reset = self.counter.get_window_stats(self.item, address).reset_time
         raise TooManyFailures(
             "Too many requests with a bad token from your address; wait and try again.",
-            retry_after=max(1, math.ceil(reset - time.time())))
+            retry_after=max(1, math.ceil(reset - time.time())),
+        )
 
     def failed(self, address: str) -> None:
         if self.enabled:

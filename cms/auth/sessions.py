@@ -57,10 +57,14 @@ class SessionStore:
         folder = self._folder(session_id)
         assert folder is not None
         os.makedirs(os.path.join(folder, "bases"), mode=0o700)
-        record = {"token_id": token.id, "token_hash": token.hash,
-                  "expires_at": int(time.time()) + self.lifetime}
-        private.write_bytes(os.path.join(folder, "session.json"), json.dumps(record).encode(),
-                            durable=False)
+        record = {
+            "token_id": token.id,
+            "token_hash": token.hash,
+            "expires_at": int(time.time()) + self.lifetime,
+        }
+        private.write_bytes(
+            os.path.join(folder, "session.json"), json.dumps(record).encode(), durable=False
+        )
         return session_id
 
     def get(self, session_id: str) -> Session | None:

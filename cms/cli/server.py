@@ -30,8 +30,14 @@ class Server(BaseApplication):  # type: ignore[misc]
 
 def options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
     """The gunicorn settings of `cms serve` (the benchmark's bare Flask baseline uses them too)."""
-    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-            "worker_class": "gthread", "accesslog": "-", "graceful_timeout": 10}
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "accesslog": "-",
+        "graceful_timeout": 10,
+    }
 
 
 def check_free(host: str, port: int) -> None:
@@ -50,8 +56,14 @@ def check_free(host: str, port: int) -> None:
         raise CMSError(f"Cannot listen on {host}:{port}: {e.strerror or e}.") from e
 
 
-def serve(repo: str, host: str, port: int, workers: int, threads: int,
-          config: dict[str, Any] | None = None) -> None:
+def serve(
+    repo: str,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    config: dict[str, Any] | None = None,
+) -> None:
     """Run the app under gunicorn until it is stopped; raises CMSError if the port is taken."""
     check_free(host, port)
 

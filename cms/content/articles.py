@@ -54,8 +54,14 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def state(blob: str, live_blob: str | None, publish_at: int | None, now: int,
-          content: str | None = None, live_content: str | None = None) -> str:
+def state(
+    blob: str,
+    live_blob: str | None,
+    publish_at: int | None,
+    now: int,
+    content: str | None = None,
+    live_content: str | None = None,
+) -> str:
     """draft, published, changed (live, with newer draft edits) or scheduled (not live, with a
     future `publish_at`). A live article stays `published` or `changed` whatever its schedule,
     and one whose draft differs from the live file only in `publish_at` is `published`
@@ -81,10 +87,18 @@ def from_row(row: dict[str, Any], doc: dict[str, Any]) -> Article:
     now = int(time.time())
     meta = {
         "revision": row["revision"],
-        "state": "invalid" if problems else state(
-            row["blob"], row["live_blob"], row["publish_at"], now, row.get("content"),
-            row.get("live_content")),
-        "publish_at": utc(row["publish_at"]) if row["publish_at"] and row["publish_at"] > now
+        "state": "invalid"
+        if problems
+        else state(
+            row["blob"],
+            row["live_blob"],
+            row["publish_at"],
+            now,
+            row.get("content"),
+            row.get("live_content"),
+        ),
+        "publish_at": utc(row["publish_at"])
+        if row["publish_at"] and row["publish_at"] > now
         else None,
         "created_at": utc(row["created_at"]),
         "updated_at": utc(row["updated_at"]),

@@ -66,8 +66,14 @@ def _one(version: Version, parents: Sequence[tuple[Mapping[str, Any], Blame]]) -
     assert doc is not None
     fields: dict[str, str] = {}
     for name, value in doc.items():
-        origin = next((blame.fields[name] for old, blame in parents
-                       if name in old and old[name] == value and name in blame.fields), None)
+        origin = next(
+            (
+                blame.fields[name]
+                for old, blame in parents
+                if name in old and old[name] == value and name in blame.fields
+            ),
+            None,
+        )
         fields[name] = origin or version.id
     body = doc.get("body") if isinstance(doc.get("body"), list) else []
     assert isinstance(body, list)

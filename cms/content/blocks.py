@@ -68,7 +68,6 @@ class EmbedBlock(Strict):
     url = Url(required=True)
 
 
-
 @dataclass(frozen=True)
 class BlockType:
     name: str
@@ -78,16 +77,21 @@ class BlockType:
     counted: tuple[str, ...] = ()
 
 
-BLOCKS: dict[str, BlockType] = {b.name: b for b in (
-    BlockType("paragraph", ParagraphBlock, searched=("text",), prose=("text",),
-              counted=("text",)),
-    BlockType("heading", HeadingBlock, searched=("text",), counted=("text",)),
-    BlockType("quote", QuoteBlock, searched=("text", "cite"), prose=("text",),
-              counted=("text",)),
-    BlockType("list", ListBlock, searched=("items",), prose=("items",), counted=("items",)),
-    BlockType("image", ImageBlock, searched=("caption", "alt"), counted=("caption",)),
-    BlockType("embed", EmbedBlock),
-)}
+BLOCKS: dict[str, BlockType] = {
+    b.name: b
+    for b in (
+        BlockType(
+            "paragraph", ParagraphBlock, searched=("text",), prose=("text",), counted=("text",)
+        ),
+        BlockType("heading", HeadingBlock, searched=("text",), counted=("text",)),
+        BlockType(
+            "quote", QuoteBlock, searched=("text", "cite"), prose=("text",), counted=("text",)
+        ),
+        BlockType("list", ListBlock, searched=("items",), prose=("items",), counted=("items",)),
+        BlockType("image", ImageBlock, searched=("caption", "alt"), counted=("caption",)),
+        BlockType("embed", EmbedBlock),
+    )
+}
 _LOADERS = {name: b.schema() for name, b in BLOCKS.items()}
 
 
@@ -113,13 +117,15 @@ def texts(block: Mapping[str, Any], names: tuple[str, ...]) -> list[str]:
 R = TypeVar("R")
 
 
-def renderers(what: str, table: dict[str, Callable[[dict[str, Any]], R]]
-              ) -> dict[str, Callable[[dict[str, Any]], R]]:
+def renderers(
+    what: str, table: dict[str, Callable[[dict[str, Any]], R]]
+) -> dict[str, Callable[[dict[str, Any]], R]]:
     """`table` (block type -> renderer), checked to cover exactly the block types."""
     missing, unknown = set(BLOCKS) - set(table), set(table) - set(BLOCKS)
     if missing or unknown:
-        raise TypeError(f"{what}: renderers missing for {sorted(missing)}, "
-                        f"unknown {sorted(unknown)}")
+        raise TypeError(
+            f"{what}: renderers missing for {sorted(missing)}, unknown {sorted(unknown)}"
+        )
     return table
 
 
@@ -150,5 +156,3 @@ def block_openapi(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
         "oneOf": [{"$ref": ref} for ref in refs.values()],
         "discriminator": {"propertyName": "type", "mapping": refs},
     }
-
-

@@ -58,8 +58,7 @@ class ArticleFields(Strict):
     body = fields.List(Block(), required=True, validate=validate.Length(min=1, max=2000))
     # the article this one translates (see `cms.integrity.translations`) and the source's
     # revision it was made from, which is what tells a stale translation from a fresh one
-    translation_of = fields.String(validate=[validate.Length(max=SLUG_MAX),
-                                             FullMatch(SLUG_RE)])
+    translation_of = fields.String(validate=[validate.Length(max=SLUG_MAX), FullMatch(SLUG_RE)])
     translated_from = fields.String(validate=FullMatch(REVISION_RE.pattern))
 
     @pre_load
@@ -68,18 +67,22 @@ class ArticleFields(Strict):
             data = {k: v for k, v in data.items() if k != "meta"}
         if isinstance(data, dict) and isinstance(data.get("tags"), list):
             # lower-cased before the length rules run: "İ" lower-cases to two characters
-            data = {**data, "tags": [t.lower() if isinstance(t, str) else t
-                                     for t in data["tags"]]}
+            data = {**data, "tags": [t.lower() if isinstance(t, str) else t for t in data["tags"]]}
         return data
 
     @post_load
-    def translated_from_needs_source(self, data: dict[str, Any], **kwargs: Any
-                                     ) -> dict[str, Any]:
+    def translated_from_needs_source(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if "translated_from" in data and "translation_of" not in data:
-            raise ValidationError({"translated_from": [
-                "Only a translation (an article with translation_of) has a source revision."]})
+            raise ValidationError(
+                {
+                    "translated_from": [
+                        "Only a translation (an article with translation_of) has a source revision."
+                    ]
+                }
+            )
         if data.get("translation_of") is not None and data.get("translation_of") == data.get(
-                "slug"):
+            "slug"
+        ):
             raise ValidationError({"translation_of": ["An article cannot translate itself."]})
         return data
 
@@ -123,8 +126,9 @@ def flatten_errors(messages: Any, prefix: str | None = None) -> dict[str, list[s
     if isinstance(messages, dict):
         out: dict[str, list[str]] = {}
         for key, value in messages.items():
-            path = str(key) if prefix is None else (
-                prefix if key == "_schema" else f"{prefix}.{key}")
+            path = (
+                str(key) if prefix is None else (prefix if key == "_schema" else f"{prefix}.{key}")
+            )
             for k, v in flatten_errors(value, path).items():
                 out.setdefault(k, []).extend(v)
         return out

@@ -104,8 +104,10 @@ class ImageSource(fields.String):
     which delivery turns into its public URL."""
 
     _url = validate.URL(
-        schemes={"http", "https"}, require_tld=False,
-        error="Must be an http(s) URL or a media path (media/<xx>/<sha256>.<ext>).")
+        schemes={"http", "https"},
+        require_tld=False,
+        error="Must be an http(s) URL or a media path (media/<xx>/<sha256>.<ext>).",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(validate=[validate.Length(max=2000), _bad_characters(False)], **kwargs)

@@ -50,7 +50,10 @@ def references(doc: Any) -> list[tuple[str, str]]:
         found.append(("image.src", image["src"]))
     body = doc.get("body")
     for i, block in enumerate(body if isinstance(body, list) else []):
-        if (isinstance(block, dict) and block.get("type") == "image"
-                and is_media_path(block.get("src"))):
+        if (
+            isinstance(block, dict)
+            and block.get("type") == "image"
+            and is_media_path(block.get("src"))
+        ):
             found.append((f"body.{i}.src", block["src"]))
     return found

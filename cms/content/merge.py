@@ -57,8 +57,12 @@ class Merged:
 Problems = Callable[[dict[str, Any]], dict[str, list[str]]]
 
 
-def merge(base: Mapping[str, Any], theirs: Mapping[str, Any], yours: Mapping[str, Any],
-          problems: Problems | None = None) -> Merged:
+def merge(
+    base: Mapping[str, Any],
+    theirs: Mapping[str, Any],
+    yours: Mapping[str, Any],
+    problems: Problems | None = None,
+) -> Merged:
     """Merge `theirs` and `yours`, both made from `base`. See the module's docstring.
 
     With `problems` (what is wrong with an article, as `{dotted.field: [messages]}`), a merge
@@ -79,9 +83,14 @@ def merge(base: Mapping[str, Any], theirs: Mapping[str, Any], yours: Mapping[str
             out.fields[name] = value
     if problems is not None and not out.conflicts:
         for name in dict.fromkeys(key.split(".", 1)[0] for key in problems(out.fields)):
-            out.conflicts.append(Conflict(f"/{name}", _shown(base.get(name, MISSING)),
-                                          _shown(theirs.get(name, MISSING)),
-                                          _shown(yours.get(name, MISSING))))
+            out.conflicts.append(
+                Conflict(
+                    f"/{name}",
+                    _shown(base.get(name, MISSING)),
+                    _shown(theirs.get(name, MISSING)),
+                    _shown(yours.get(name, MISSING)),
+                )
+            )
     return out
 
 
@@ -199,10 +208,14 @@ def _merge_blocks(b: list[Any], t: list[Any], y: list[Any], out: Merged, path: s
             conflicted = True
             start = min(e.start for e, _ in members)
             stop = max(e.stop for e, _ in members)
-            out.conflicts.append(Conflict(
-                f"{path}/{start}", [keys[k] for k in base[start:stop]],
-                [keys[k] for k in _apply(base, start, stop, members, "theirs")],
-                [keys[k] for k in _apply(base, start, stop, members, "yours")]))
+            out.conflicts.append(
+                Conflict(
+                    f"{path}/{start}",
+                    [keys[k] for k in base[start:stop]],
+                    [keys[k] for k in _apply(base, start, stop, members, "theirs")],
+                    [keys[k] for k in _apply(base, start, stop, members, "yours")],
+                )
+            )
     if conflicted:
         return t
     merged = _apply(base, 0, len(base), taken, None, out=out, path=path)
@@ -212,8 +225,15 @@ def _merge_blocks(b: list[Any], t: list[Any], y: list[Any], out: Merged, path: s
     return [keys[k] for k in merged]
 
 
-def _apply(base: Sequence[str], start: int, stop: int, edits: list[tuple[_Edit, str]],
-           side: str | None, out: Merged | None = None, path: str = "") -> list[str]:
+def _apply(
+    base: Sequence[str],
+    start: int,
+    stop: int,
+    edits: list[tuple[_Edit, str]],
+    side: str | None,
+    out: Merged | None = None,
+    path: str = "",
+) -> list[str]:
     """`base[start:stop]` with the edits of `side` (all of them when None) applied; with
     `out`, each applied edit's path in the result is added to the side it came from."""
     result: list[str] = []
@@ -222,7 +242,7 @@ def _apply(base: Sequence[str], start: int, stop: int, edits: list[tuple[_Edit, 
     # at one place, an insertion goes before the edit of the block that follows it
     chosen.sort(key=lambda item: (item[0].start, item[0].stop != item[0].start))
     for edit, who in chosen:
-        result += base[position:edit.start]
+        result += base[position : edit.start]
         if out is not None:  # a removal is named by the place it left
             places = range(len(result), len(result) + max(len(edit.blocks), 1))
             for where in (f"{path}/{k}" for k in places):

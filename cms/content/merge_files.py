@@ -52,7 +52,11 @@ def merge_files(base: bytes, ours: bytes, theirs: bytes) -> FileMerge | None:
     result = merge(b, o, t, _problems)
     if not result.conflicts:
         return FileMerge(canonical.dumps(result.fields), [])
-    shown = {**result.fields, "conflicts": [
-        {"path": c.path, "base": c.base, "ours": c.theirs, "theirs": c.yours}
-        for c in result.conflicts]}
+    shown = {
+        **result.fields,
+        "conflicts": [
+            {"path": c.path, "base": c.base, "ours": c.theirs, "theirs": c.yours}
+            for c in result.conflicts
+        ],
+    }
     return FileMerge(canonical.dumps(shown), [c.path for c in result.conflicts])

@@ -32,8 +32,13 @@ def subject(action: str, slug: str, detail: str = "", verb: str | None = None) -
     return head
 
 
-def compose(action: str, slug: str, detail: str = "", extra: dict[str, str] | None = None,
-            verb: str | None = None) -> str:
+def compose(
+    action: str,
+    slug: str,
+    detail: str = "",
+    extra: dict[str, str] | None = None,
+    verb: str | None = None,
+) -> str:
     """The whole message: subject, blank line, `Article:` and `Action:` trailers, extras."""
     trailers = {"Article": slug, "Action": action, **(extra or {})}
     lines = [f"{k}: {v}" for k, v in trailers.items()]

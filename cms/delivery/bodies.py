@@ -40,7 +40,6 @@ def safe_url(value: Any) -> str | None:
     return value
 
 
-
 def _escape(value: Any) -> str:
     return html.escape(clean(value), quote=True)
 
@@ -56,7 +55,8 @@ def _figure(block: dict[str, Any]) -> str:
         return ""
     parts = [f'<figure><img src="{_escape(src)}" alt="{_escape(block.get("alt"))}">']
     caption = " — ".join(
-        _escape(block[key]) for key in ("caption", "credit") if clean(block.get(key)).strip())
+        _escape(block[key]) for key in ("caption", "credit") if clean(block.get(key)).strip()
+    )
     if caption:
         parts.append(f"<figcaption>{caption}</figcaption>")
     parts.append("</figure>")
@@ -90,9 +90,17 @@ def _embed_html(block: dict[str, Any]) -> str:
     return f'<p><a href="{_escape(url)}">{_escape(url)}</a></p>' if url else ""
 
 
-HTML = renderers("body HTML", {"paragraph": _paragraph_html, "heading": _heading_html,
-                                 "quote": _quote_html, "list": _list_html, "image": _figure,
-                                 "embed": _embed_html})
+HTML = renderers(
+    "body HTML",
+    {
+        "paragraph": _paragraph_html,
+        "heading": _heading_html,
+        "quote": _quote_html,
+        "list": _list_html,
+        "image": _figure,
+        "embed": _embed_html,
+    },
+)
 
 
 def _block_html(block: Any) -> str:
@@ -118,15 +126,19 @@ def _list_text(block: dict[str, Any]) -> str:
     return "\n".join(f"• {item}" for item in items)
 
 
-TEXT = renderers("body text", {
-    "paragraph": lambda block: clean(block.get("text")),
-    "heading": lambda block: clean(block.get("text")),
-    "quote": _quote_text,
-    "list": _list_text,
-    "image": lambda block: " — ".join(clean(block[k]) for k in ("caption", "credit")
-                                      if clean(block.get(k)).strip()),
-    "embed": lambda block: safe_url(block.get("url")) or "",
-})
+TEXT = renderers(
+    "body text",
+    {
+        "paragraph": lambda block: clean(block.get("text")),
+        "heading": lambda block: clean(block.get("text")),
+        "quote": _quote_text,
+        "list": _list_text,
+        "image": lambda block: " — ".join(
+            clean(block[k]) for k in ("caption", "credit") if clean(block.get(k)).strip()
+        ),
+        "embed": lambda block: safe_url(block.get("url")) or "",
+    },
+)
 
 
 def _block_text(block: Any) -> str:

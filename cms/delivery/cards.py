@@ -56,8 +56,16 @@ class PublicCardSchema(PublicArticleSchema):
     """What a list shows of a live article and a function of its file alone (see `public`)."""
 
     class Meta:
-        exclude = ("publish_at", "body", "previous", "next", "published_at", "updated_at",
-                   "revision", "translations")
+        exclude = (
+            "publish_at",
+            "body",
+            "previous",
+            "next",
+            "published_at",
+            "updated_at",
+            "revision",
+            "translations",
+        )
 
 
 class PublicDocumentSchema(PublicArticleSchema):
@@ -65,8 +73,15 @@ class PublicDocumentSchema(PublicArticleSchema):
     card and its body (see `public`); delivery adds when and at which revision it went live."""
 
     class Meta:
-        exclude = ("publish_at", "previous", "next", "published_at", "updated_at", "revision",
-                   "translations")
+        exclude = (
+            "publish_at",
+            "previous",
+            "next",
+            "published_at",
+            "updated_at",
+            "revision",
+            "translations",
+        )
 
 
 CARD = PublicCardSchema()
@@ -76,8 +91,15 @@ DOCUMENT = PublicDocumentSchema()
 def card(doc: dict[str, Any]) -> dict[str, Any]:
     """The card of an article file's parsed content."""
     summary, generated, words = derive(doc)
-    return CARD.dump({**doc, "summary": summary, "summary_generated": generated,
-                      "word_count": words, "reading_time_minutes": reading_time_minutes(words)})
+    return CARD.dump(
+        {
+            **doc,
+            "summary": summary,
+            "summary_generated": generated,
+            "word_count": words,
+            "reading_time_minutes": reading_time_minutes(words),
+        }
+    )
 
 
 def quick_card(doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -91,9 +113,15 @@ def quick_card(doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     if has_own_summary(doc):
         return card(doc), False
     words = word_count(doc)
-    return CARD.dump({**doc, "summary": lead(doc), "summary_generated": True,
-                      "word_count": words, "reading_time_minutes": reading_time_minutes(words)}
-                     ), True
+    return CARD.dump(
+        {
+            **doc,
+            "summary": lead(doc),
+            "summary_generated": True,
+            "word_count": words,
+            "reading_time_minutes": reading_time_minutes(words),
+        }
+    ), True
 
 
 def lead(doc: dict[str, Any]) -> str:
@@ -113,5 +141,4 @@ def document(doc: dict[str, Any], card: dict[str, Any]) -> str:
 
 def with_fields(document: str, extra: dict[str, Any]) -> str:
     """A document's JSON text with more fields appended (no parsing of the document)."""
-    return document[:-1] + "," + json.dumps(extra, ensure_ascii=False,
-                                            separators=(",", ":"))[1:]
+    return document[:-1] + "," + json.dumps(extra, ensure_ascii=False, separators=(",", ":"))[1:]

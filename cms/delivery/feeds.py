@@ -213,5 +213,3 @@ def json_feed(site: Site, articles: list[dict[str, Any]], feed_url: str) -> dict
         items.append(item)
     feed["items"] = items
     return feed
-
-

@@ -53,16 +53,20 @@ class Preview:
     def _when(article: Article) -> dict[str, Any]:
         meta = article.meta
         published = meta["published_at"]
-        return {"published_at": None if published is None else iso(int(published.timestamp())),
-                "updated_at": iso(int(meta["updated_at"].timestamp())),
-                "revision": meta["revision"]}
+        return {
+            "published_at": None if published is None else iso(int(published.timestamp())),
+            "updated_at": iso(int(meta["updated_at"].timestamp())),
+            "revision": meta["revision"],
+        }
 
     def list(self, *, page: int, per_page: int) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of drafts, most recently updated first, each as a delivery list item."""
         articles, total = self.store.list(page=page, per_page=per_page, valid=True)
         live = self.store.index.live
-        return [{**public.card(a.fields), **self._when(a),
-                 "translations": live.translations(a.slug)} for a in articles], total
+        return [
+            {**public.card(a.fields), **self._when(a), "translations": live.translations(a.slug)}
+            for a in articles
+        ], total
 
     def article(self, slug: str) -> dict[str, Any]:
         """The draft of `slug` as the delivery API would show it; raises ArticleNotFound."""
@@ -71,9 +75,14 @@ class Preview:
             raise ArticleNotFound(f"The draft of '{slug}' is not a valid article.")
         previous, following = self._neighbours(draft)
         # the translations readers see: the live members of its group
-        return {**public.card(draft.fields), "body": draft.fields.get("body", []),
-                **self._when(draft), "previous": previous, "next": following,
-                "translations": self.store.index.live.translations(slug)}
+        return {
+            **public.card(draft.fields),
+            "body": draft.fields.get("body", []),
+            **self._when(draft),
+            "previous": previous,
+            "next": following,
+            "translations": self.store.index.live.translations(slug),
+        }
 
     def _neighbours(self, draft: Article) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """The drafts just before (updated earlier) and after `draft` in the list's order."""
@@ -82,13 +91,17 @@ class Preview:
         before = db.execute(
             "SELECT slug, title FROM articles WHERE problems IS NULL AND (updated_at < :at OR "
             "(updated_at = :at AND slug > :slug)) ORDER BY updated_at DESC, slug LIMIT 1",
-            key).fetchone()
+            key,
+        ).fetchone()
         after = db.execute(
             "SELECT slug, title FROM articles WHERE problems IS NULL AND (updated_at > :at OR "
             "(updated_at = :at AND slug < :slug)) ORDER BY updated_at, slug DESC LIMIT 1",
-            key).fetchone()
-        return (({"slug": before[0], "title": before[1]} if before else None),
-                ({"slug": after[0], "title": after[1]} if after else None))
+            key,
+        ).fetchone()
+        return (
+            ({"slug": before[0], "title": before[1]} if before else None),
+            ({"slug": after[0], "title": after[1]} if after else None),
+        )
 
 
 class PreviewLinks:
@@ -138,8 +151,9 @@ class PreviewLinks:
                 f.write(secrets.token_hex(16))
             os.replace(tmp, path)  # whole or not at all, whichever worker reads it
         except OSError as e:
-            raise StorageUnavailable("The preview links cannot be revoked: "
-                                     f"{os.strerror(e.errno or 0)}.") from e
+            raise StorageUnavailable(
+                f"The preview links cannot be revoked: {os.strerror(e.errno or 0)}."
+            ) from e
 
     def _open(self, link: str) -> tuple[str, str]:
         """(slug, life) of a valid link; raises NotFound or Gone."""
@@ -150,10 +164,15 @@ class PreviewLinks:
         if not isinstance(claims, list) or not claims or not isinstance(claims[0], str):
             raise NotFound("There is no such preview link.")
         if len(claims) == 2:
-            raise Gone("This preview link was made before links were tied to their article "
-                       "and no longer opens; ask for a new one.")
-        if len(claims) != 4 or not isinstance(claims[1], int) or not all(
-                isinstance(c, str) for c in claims[2:]):
+            raise Gone(
+                "This preview link was made before links were tied to their article "
+                "and no longer opens; ask for a new one."
+            )
+        if (
+            len(claims) != 4
+            or not isinstance(claims[1], int)
+            or not all(isinstance(c, str) for c in claims[2:])
+        ):
             raise NotFound("There is no such preview link.")
         slug, expires, life, mark = claims
         if expires <= time.time():

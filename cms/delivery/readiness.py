@@ -41,8 +41,9 @@ FILL_BATCH = 20
 class Readiness:
     """This process's background catch-up and filler for one store."""
 
-    def __init__(self, store: ArticleStore, *, small: int = SMALL,
-                 max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self, store: ArticleStore, *, small: int = SMALL, max_bytes: int = MAX_BYTES
+    ) -> None:
         """`max_bytes`: an article file larger than this is never read (not delivered)."""
         self.store = store
         self.index = store.index
@@ -86,8 +87,9 @@ class Readiness:
         with self._lock:
             if self.catching_up():
                 return
-            self._catching_up = threading.Thread(target=self._catch_up, daemon=True,
-                                                 name="cms-catch-up")
+            self._catching_up = threading.Thread(
+                target=self._catch_up, daemon=True, name="cms-catch-up"
+            )
             self._catching_up.start()
 
     def _catch_up(self) -> None:
@@ -113,8 +115,7 @@ class Readiness:
         """Have the filler look for live files without their document."""
         with self._lock:
             if self._filler is None or not self._filler.is_alive():
-                self._filler = threading.Thread(target=self._fill, daemon=True,
-                                                name="cms-filler")
+                self._filler = threading.Thread(target=self._fill, daemon=True, name="cms-filler")
                 self._filler.start()
         self._wake.set()
 
@@ -131,8 +132,9 @@ class Readiness:
             except Exception:  # noqa: BLE001 - a cache: readers work it out meanwhile
                 continue
 
-    def fill_batch(self, newest_first: bool = True, beyond: int | None = None,
-                   size: int = FILL_BATCH) -> int | None:
+    def fill_batch(
+        self, newest_first: bool = True, beyond: int | None = None, size: int = FILL_BATCH
+    ) -> int | None:
         """Make and keep the cards and documents of up to `size` live files that lack them,
         walking live articles by id from `beyond`; return the id to go on from, or None
         when there were none left."""

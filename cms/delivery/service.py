@@ -36,9 +36,15 @@ from cms.times import iso
 class Delivery:
     """Read-only views of the published line."""
 
-    def __init__(self, store: ArticleStore, *, max_bytes: int = MAX_BYTES,
-                 small: int = SMALL, media: MediaLibrary | None = None,
-                 media_url: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        store: ArticleStore,
+        *,
+        max_bytes: int = MAX_BYTES,
+        small: int = SMALL,
+        media: MediaLibrary | None = None,
+        media_url: Callable[[], str] | None = None,
+    ) -> None:
         """`max_bytes`: an article file larger than this is not delivered (and never read
         whole); `small`: see `readiness.SMALL`; `media` and `media_url` (where public media
         URLs start, for the request being answered): images naming stored media get their
@@ -59,14 +65,16 @@ class Delivery:
         """The same for a JSON text; parsed only when it may name a media file."""
         if self.media is None or '"media/' not in text:
             return text
-        return json.dumps(self._with_media(json.loads(text)), ensure_ascii=False,
-                          separators=(",", ":"))
+        return json.dumps(
+            self._with_media(json.loads(text)), ensure_ascii=False, separators=(",", ":")
+        )
 
     def _current(self, refs: Tips | None = None) -> Tips:
         return self.ready.current(refs)
 
-    def _cards(self, rows: builtins.list[dict[str, Any]]
-               ) -> builtins.list[tuple[dict[str, Any], dict[str, Any]]]:
+    def _cards(
+        self, rows: builtins.list[dict[str, Any]]
+    ) -> builtins.list[tuple[dict[str, Any], dict[str, Any]]]:
         """(card, row) of each listed file that can be delivered: the card the index kept,
         or one worked out on the spot (see `public.quick_card`)."""
         shown = []
@@ -126,8 +134,11 @@ class Delivery:
 
     @staticmethod
     def _when(row: dict[str, Any]) -> dict[str, Any]:
-        return {"published_at": iso(row["published_at"]), "updated_at": iso(row["updated_at"]),
-                "revision": row["revision"]}
+        return {
+            "published_at": iso(row["published_at"]),
+            "updated_at": iso(row["updated_at"]),
+            "revision": row["revision"],
+        }
 
     def article(self, slug: str, refs: Tips | None = None) -> str:
         """The live version of `slug` with `previous` and `next`, as JSON text (`refs`: where
@@ -141,31 +152,50 @@ class Delivery:
         except ArticleNotFound:
             raise ArticleNotFound(f"There is no published article '{slug}'.") from None
         previous, following = self.index.live.neighbours(slug)
-        return public.with_fields(self._with_media_text(document), {
-            **self._when(row), "previous": previous, "next": following,
-            "translations": self.index.live.translations(slug)})
+        return public.with_fields(
+            self._with_media_text(document),
+            {
+                **self._when(row),
+                "previous": previous,
+                "next": following,
+                "translations": self.index.live.translations(slug),
+            },
+        )
 
-    def list(self, *, page: int, per_page: int, **filters: Any
-             ) -> tuple[builtins.list[dict[str, Any]], int]:
+    def list(
+        self, *, page: int, per_page: int, **filters: Any
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of live articles, newest first, and the total: each its card (see
         `public`) and when and at which revision it was published, all serialized."""
         self._current()
-        rows, total = self.index.live.articles(limit=per_page, offset=(page - 1) * per_page,
-                                           **filters)
+        rows, total = self.index.live.articles(
+            limit=per_page, offset=(page - 1) * per_page, **filters
+        )
         shown = self._cards(rows)
         links = self.index.live.group_links([row["slug"] for _, row in shown])
-        items = [{**self._with_media(card), **self._when(row), "translations": [
-            {k: v for k, v in m.items() if k != "source"} for m in links.get(row["slug"], [])
-        ]} for card, row in shown]
+        items = [
+            {
+                **self._with_media(card),
+                **self._when(row),
+                "translations": [
+                    {k: v for k, v in m.items() if k != "source"}
+                    for m in links.get(row["slug"], [])
+                ],
+            }
+            for card, row in shown
+        ]
         if filters.get("sort") == "relevance" and filters.get("q"):
             for item, (_, row) in zip(items, shown, strict=True):
                 item["highlight"] = search.highlight(
-                    filters["q"], item.get("title") or "", item.get("summary") or "",
-                    functools.partial(self._text, row["blob"]), item.get("language"))
+                    filters["q"],
+                    item.get("title") or "",
+                    item.get("summary") or "",
+                    functools.partial(self._text, row["blob"]),
+                    item.get("language"),
+                )
         return items, total
 
-    def latest(self, limit: int, language: str | None = None
-               ) -> builtins.list[dict[str, Any]]:
+    def latest(self, limit: int, language: str | None = None) -> builtins.list[dict[str, Any]]:
         """The newest live articles (in `language`, when given), whole, for feeds."""
         self._current()
         rows, _ = self.index.live.articles(limit=limit, offset=0, language=language)
@@ -193,17 +223,27 @@ class Delivery:
             return sitemap.urlset(site, self.index.states.sitemap_rows(offset, per_file))
         return sitemap.urlset_document(self.index.states.sitemap_text(offset, per_file, line))
 
-    def history(self, slug: str, *, page: int, per_page: int
-                ) -> tuple[builtins.list[dict[str, Any]], int]:
+    def history(
+        self, slug: str, *, page: int, per_page: int
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
         """The published versions of a live article in its current life (since it was last
         deleted), newest first."""
         self._live_or_404(slug)
-        rows, total = self.index.drafts.revisions(slug, line=PUBLISHED, limit=per_page,
-                                           offset=(page - 1) * per_page,
-                                           since=self.index.drafts.life_start(slug))
-        items = [{"revision": r["revision"], "published_at": iso(r["date"]),
-                  "title": json.loads(self.store.repo.read(r["blob"])).get("title")}
-                 for r in rows]
+        rows, total = self.index.drafts.revisions(
+            slug,
+            line=PUBLISHED,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+            since=self.index.drafts.life_start(slug),
+        )
+        items = [
+            {
+                "revision": r["revision"],
+                "published_at": iso(r["date"]),
+                "title": json.loads(self.store.repo.read(r["blob"])).get("title"),
+            }
+            for r in rows
+        ]
         return items, total
 
     def at(self, slug: str, revision: str) -> dict[str, Any]:
@@ -214,8 +254,12 @@ class Delivery:
         found = self.store.reading.file_at(sha, slug)
         position = self.index.drafts.position(sha, PUBLISHED)
         # absent then, not a valid article, or published in an earlier life of the slug
-        if found is None or found[2] or position is None or (
-                position <= self.index.drafts.life_start(slug)):
+        if (
+            found is None
+            or found[2]
+            or position is None
+            or (position <= self.index.drafts.life_start(slug))
+        ):
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
         blob = found[0]
         kept = self.index.states.documents([blob]).get(blob)
@@ -224,8 +268,11 @@ class Delivery:
             kept = public.document(doc, self.index.cards.card(blob) or public.card(doc))
         elif not kept:
             raise RevisionNotFound(f"'{slug}' was not published at {sha[:12]}.")
-        return {**self._with_media(json.loads(kept)), "published_at": iso(int(date.timestamp())),
-                "revision": sha}
+        return {
+            **self._with_media(json.loads(kept)),
+            "published_at": iso(int(date.timestamp())),
+            "revision": sha,
+        }
 
     def _live_or_404(self, slug: str) -> None:
         self._current()
@@ -240,8 +287,10 @@ class Delivery:
         Raises Gone for a token that names no state of the published line.
         """
         where = position(token, self._current()[PUBLISHED])
-        gone = Gone("That sync token names no known state; sync again without a token.",
-                    {"token": ["Unknown or expired token."]})
+        gone = Gone(
+            "That sync token names no known state; sync again without a token.",
+            {"token": ["Unknown or expired token."]},
+        )
         if where.state is None:
             if token is not None:
                 raise gone
@@ -268,7 +317,10 @@ class Delivery:
         return _sync_page(self._documents(changed), deleted, where.token(more, last), more)
 
 
-def _sync_page(changed: builtins.list[str], deleted: builtins.list[str],
-               next_token: str | None, more: bool) -> str:
-    return (f'{{"changed":[{",".join(changed)}],"deleted":{json.dumps(deleted)},'
-            f'"next_token":{json.dumps(next_token)},"has_more":{json.dumps(more)}}}')
+def _sync_page(
+    changed: builtins.list[str], deleted: builtins.list[str], next_token: str | None, more: bool
+) -> str:
+    return (
+        f'{{"changed":[{",".join(changed)}],"deleted":{json.dumps(deleted)},'
+        f'"next_token":{json.dumps(next_token)},"has_more":{json.dumps(more)}}}'
+    )

@@ -25,12 +25,14 @@ def sitemap(site: Site, articles: list[dict[str, Any]]) -> bytes:
     The protocol allows 50,000 URLs in one file; past that the oldest articles are left out
     (the delivery API serves a sitemap index instead, see `sitemap_index`).
     """
-    return urlset(site, [(clean(a.get("slug")), updated(a))
-                         for a in articles[:SITEMAP_MAX_URLS]])
+    return urlset(site, [(clean(a.get("slug")), updated(a)) for a in articles[:SITEMAP_MAX_URLS]])
 
 
-def urlset(site: Site, entries: Iterable[tuple[str, int | str]],
-           alternates: Mapping[str, list[dict[str, Any]]] | None = None) -> bytes:
+def urlset(
+    site: Site,
+    entries: Iterable[tuple[str, int | str]],
+    alternates: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> bytes:
     """A sitemaps.org 0.9 urlset of (slug, last change) pairs, the change as Unix seconds or
     an RFC 3339 time. Written directly rather than through ElementTree: 50,000 URLs must
     take milliseconds, not a tenth of a second. `alternates` (slug: its translation group's
@@ -65,8 +67,12 @@ def urlset_line(site: Site) -> str | None:
 
 def urlset_document(lines: str) -> bytes:
     """A urlset around `<url>` elements already written (see `urlset_line`)."""
-    return (XML_DECLARATION + f'<urlset xmlns="{SITEMAP_NS}">\n'.encode() + lines.encode()
-            + b"\n</urlset>")
+    return (
+        XML_DECLARATION
+        + f'<urlset xmlns="{SITEMAP_NS}">\n'.encode()
+        + lines.encode()
+        + b"\n</urlset>"
+    )
 
 
 def sitemap_index(urls: list[str]) -> bytes:
@@ -82,8 +88,7 @@ def _alternates(site: Site, members: list[dict[str, Any]]) -> Iterable[str]:
         href = _xml_text(site.url_for(member["slug"]))
         languages = [member["language"], *(["x-default"] if member["source"] else [])]
         for language in languages:
-            yield (f'<xhtml:link rel="alternate" hreflang="{_xml_text(language)}" '
-                   f'href="{href}"/>')
+            yield (f'<xhtml:link rel="alternate" hreflang="{_xml_text(language)}" href="{href}"/>')
 
 
 def _xml_text(text: str) -> str:

@@ -237,9 +237,7 @@ def _fit(sentences: list[str], max_chars: int) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _summary(
-    title: str, paragraphs: tuple[str, ...], code: str, count: int, max_chars: int
-) -> str:
+def _summary(title: str, paragraphs: tuple[str, ...], code: str, count: int, max_chars: int) -> str:
     tokenizer, summarizer = _tools(code)
     seen: set[str] = set()
     words = 0

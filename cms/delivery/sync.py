@@ -44,6 +44,8 @@ def position(token: str | None, tip: str | None) -> Position:
         return Position(tip, token)
     match = PAGE_RE.fullmatch(token)
     if match is None or len(match.group(3)) > 120:
-        raise Gone("That sync token names no known state; sync again without a token.",
-                   {"token": ["Unknown or expired token."]})
+        raise Gone(
+            "That sync token names no known state; sync again without a token.",
+            {"token": ["Unknown or expired token."]},
+        )
     return Position(match.group(1), match.group(2) or None, match.group(3))

@@ -20,8 +20,10 @@ PICTURES_AT = "https://images.example.org/riverside/"
 
 def load() -> list[dict[str, Any]]:
     """The demo articles, in the order they are published."""
-    return [json.loads(path.read_text(encoding="utf-8"))
-            for path in sorted(DATA.glob("[0-9][0-9]-*.json"))]
+    return [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(DATA.glob("[0-9][0-9]-*.json"))
+    ]
 
 
 ARTICLES: list[dict[str, Any]] = load()

@@ -19,8 +19,12 @@ Colour = tuple[int, int, int]
 def _gradient(top: Colour, bottom: Colour, size: tuple[int, int] = SIZE) -> Image.Image:
     column = Image.new("RGB", (1, 256))
     for y in range(256):
-        column.putpixel((0, y), tuple(  # type: ignore[arg-type]
-            round(a + (b - a) * y / 255) for a, b in zip(top, bottom, strict=True)))
+        column.putpixel(
+            (0, y),
+            tuple(  # type: ignore[arg-type]
+                round(a + (b - a) * y / 255) for a, b in zip(top, bottom, strict=True)
+            ),
+        )
     return column.resize(size, Image.Resampling.BILINEAR)
 
 
@@ -55,8 +59,7 @@ def library_reading_room() -> Image.Image:
 def criterium_final_sprint() -> Image.Image:
     image = _gradient((120, 180, 235), (215, 235, 250))
     draw = ImageDraw.Draw(image)
-    for i, colour in enumerate([(200, 120, 90), (230, 200, 140), (150, 160, 190), (210, 150,
-                                                                                  120)]):
+    for i, colour in enumerate([(200, 120, 90), (230, 200, 140), (150, 160, 190), (210, 150, 120)]):
         draw.rectangle((i * 420 - 40, 160 + (i % 2) * 60, i * 420 + 360, 640), fill=colour)
         for wx in range(i * 420, i * 420 + 320, 80):
             for wy in range(220 + (i % 2) * 60, 600, 90):
@@ -64,8 +67,13 @@ def criterium_final_sprint() -> Image.Image:
     draw.polygon([(0, 640), (1600, 640), (1600, 1000), (0, 1000)], fill=(90, 92, 98))
     draw.line((0, 900, 1600, 900), fill=(240, 240, 240), width=10)
     draw.rectangle((180, 90, 1420, 210), fill=(200, 30, 45))
-    draw.text((800, 150), "FINISH", fill=(255, 255, 255), anchor="mm",
-              font=ImageFont.load_default(size=96))
+    draw.text(
+        (800, 150),
+        "FINISH",
+        fill=(255, 255, 255),
+        anchor="mm",
+        font=ImageFont.load_default(size=96),
+    )
     for x, jersey in ((380, (40, 120, 200)), (760, (250, 200, 30)), (1140, (30, 160, 90))):
         for wheel in (x - 110, x + 110):
             draw.ellipse((wheel - 90, 700, wheel + 90, 880), outline=(30, 30, 30), width=12)
@@ -88,12 +96,22 @@ def baeckerei_sonnenkorn() -> Image.Image:
             else:
                 draw.rounded_rectangle((x, y - 90, x + 150, y), radius=30, fill=crust)
             for cut in range(3):
-                draw.arc((x + 20 + cut * 35, y - 80, x + 70 + cut * 35, y - 30), 200, 340,
-                         fill=(240, 210, 160), width=5)
+                draw.arc(
+                    (x + 20 + cut * 35, y - 80, x + 70 + cut * 35, y - 30),
+                    200,
+                    340,
+                    fill=(240, 210, 160),
+                    width=5,
+                )
     draw.rectangle((0, 780, 1600, 1000), fill=(110, 70, 40))
     draw.rectangle((0, 760, 1600, 800), fill=(200, 170, 120))
-    draw.text((800, 890), "Sonnenkorn", fill=(250, 230, 180), anchor="mm",
-              font=ImageFont.load_default(size=110))
+    draw.text(
+        (800, 890),
+        "Sonnenkorn",
+        fill=(250, 230, 180),
+        anchor="mm",
+        font=ImageFont.load_default(size=110),
+    )
     return image
 
 
@@ -104,8 +122,7 @@ def gearheads_robot_otter() -> Image.Image:
     for x in range(0, 1600, 160):
         draw.line((x, 560, x - 200, 1000), fill=(170, 135, 90), width=4)
     for x in (140, 1260):
-        draw.rectangle((x, 620, x + 200, 780), fill=(150, 100, 50), outline=(90, 60, 30),
-                       width=8)
+        draw.rectangle((x, 620, x + 200, 780), fill=(150, 100, 50), outline=(90, 60, 30), width=8)
     draw.rounded_rectangle((560, 520, 1040, 820), radius=50, fill=(60, 150, 80))
     for wheel in (610, 990):
         draw.ellipse((wheel - 80, 760, wheel + 80, 920), fill=(30, 30, 30))
@@ -114,8 +131,9 @@ def gearheads_robot_otter() -> Image.Image:
     draw.ellipse((730, 320, 870, 420), fill=(40, 40, 40))
     draw.ellipse((770, 345, 830, 395), fill=(120, 200, 255))
     draw.line((1040, 640, 1200, 560, 1260, 640), fill=(90, 90, 90), width=18)
-    draw.text((800, 680), "OTTER", fill=(240, 250, 240), anchor="mm",
-              font=ImageFont.load_default(size=80))
+    draw.text(
+        (800, 680), "OTTER", fill=(240, 250, 240), anchor="mm", font=ImageFont.load_default(size=80)
+    )
     return image
 
 

@@ -32,16 +32,20 @@ def refuse_working_trees(repo: git.Repo) -> None:
             "article as deleted, and `git commit -a` would delete it. Give the CMS a bare "
             f"repository: `git clone --bare {shlex.quote(top)} {new}` and then "
             f"`cms --repo {new} init`, or both in one step: "
-            f"`cms --repo {new} init --bare-from {shlex.quote(top)}`.")
-    checked_out = [f"{path} has {branch} checked out"
-                   for path, branch in _linked_worktrees(os.fspath(repo.common_dir))
-                   if branch in (MAIN, PUBLISHED)]
+            f"`cms --repo {new} init --bare-from {shlex.quote(top)}`."
+        )
+    checked_out = [
+        f"{path} has {branch} checked out"
+        for path, branch in _linked_worktrees(os.fspath(repo.common_dir))
+        if branch in (MAIN, PUBLISHED)
+    ]
     if checked_out:
         raise NotBareRepository(
             f"{'; '.join(checked_out)} (a linked worktree of {repo.common_dir}). The CMS moves "
             "that branch without updating the worktree, so its saves would show there as "
             "deleted files. Remove the worktree (`git worktree remove PATH`) or switch it to "
-            "a branch of its own (`git switch -c NAME` in it).")
+            "a branch of its own (`git switch -c NAME` in it)."
+        )
 
 
 def _linked_worktrees(common_dir: str) -> list[tuple[str, str | None]]:
@@ -75,11 +79,14 @@ def clone_bare(source: str, path: str) -> list[str]:
     Raises CMSError, leaving nothing at `path`, when something is there already or `source`
     cannot be cloned."""
     if os.path.lexists(path) and not (os.path.isdir(path) and not os.listdir(path)):
-        raise CMSError(f"{path} already exists; --bare-from makes a new repository there. "
-                       "Give --repo a new path (or, to use the repository already there, run "
-                       "`cms init` without --bare-from).")
-    cloned = subprocess.run(["git", "clone", "--bare", "--quiet", "--", source, path],
-                            capture_output=True, text=True)
+        raise CMSError(
+            f"{path} already exists; --bare-from makes a new repository there. "
+            "Give --repo a new path (or, to use the repository already there, run "
+            "`cms init` without --bare-from)."
+        )
+    cloned = subprocess.run(
+        ["git", "clone", "--bare", "--quiet", "--", source, path], capture_output=True, text=True
+    )
     if cloned.returncode != 0:
         said = cloned.stderr.strip().splitlines()
         raise CMSError(f"Cannot copy {source}: {said[-1] if said else 'git clone failed'}")
@@ -92,5 +99,6 @@ def clone_bare(source: str, path: str) -> list[str]:
 
 
 def _git(git_dir: str, *args: str) -> str:
-    return subprocess.run(["git", "--git-dir", git_dir, *args], check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "--git-dir", git_dir, *args], check=True, capture_output=True, text=True
+    ).stdout

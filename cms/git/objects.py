@@ -104,14 +104,21 @@ def parse_tree(data: bytes) -> Tree:
     while at < end:
         space = data.index(b" ", at)
         nul = data.index(b"\0", space)
-        tree[data[space + 1:nul].decode("utf-8", "surrogateescape")] = (
-            int(data[at:space], 8), data[nul + 1:nul + 21])
+        tree[data[space + 1 : nul].decode("utf-8", "surrogateescape")] = (
+            int(data[at:space], 8),
+            data[nul + 1 : nul + 21],
+        )
         at = nul + 21
     return tree
 
 
 def serialize_commit(
-    tree: str, parents: list[str], author: Person, committer: Person, when: int, message: str,
+    tree: str,
+    parents: list[str],
+    author: Person,
+    committer: Person,
+    when: int,
+    message: str,
     authored: int | None = None,
 ) -> bytes:
     """The bytes of a commit object made at `when`; `authored` (default: `when`) is the author
@@ -124,8 +131,9 @@ def serialize_commit(
             raise ValueError(f"refusing to write the identity {person!r} into a commit: {found}")
     lines = [f"tree {tree}"]
     lines += [f"parent {p}" for p in parents]
-    lines.append(f"author {author.name} <{author.email}> {when if authored is None else authored}"
-                 " +0000")
+    lines.append(
+        f"author {author.name} <{author.email}> {when if authored is None else authored} +0000"
+    )
     lines.append(f"committer {committer.name} <{committer.email}> {when} +0000")
     return ("\n".join(lines) + "\n\n" + message).encode()
 
@@ -165,8 +173,11 @@ class ObjectStream:
 
     def __init__(self, git_dir: str) -> None:
         self.git_dir = git_dir
-        self._proc = subprocess.Popen(["git", "--git-dir", git_dir, "cat-file", "--batch"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._proc = subprocess.Popen(
+            ["git", "--git-dir", git_dir, "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
 
     def __enter__(self) -> ObjectStream:
         return self
@@ -220,10 +231,18 @@ class ObjectStream:
         """Return the size of each object, without reading it."""
         if not shas:
             return {}
-        out = subprocess.run(["git", "--git-dir", self.git_dir, "cat-file",
-                              "--batch-check=%(objectname) %(objectsize)"],
-                             input="\n".join(shas).encode() + b"\n", capture_output=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                self.git_dir,
+                "cat-file",
+                "--batch-check=%(objectname) %(objectsize)",
+            ],
+            input="\n".join(shas).encode() + b"\n",
+            capture_output=True,
+            check=True,
+        ).stdout
         sizes = {}
         for line in out.decode().splitlines():
             sha, _, size = line.partition(" ")

@@ -42,16 +42,18 @@ def pack(objects: dict[str, tuple[str, bytes]]) -> bytes:
     return body + hashlib.sha1(body).digest()
 
 
-def write(git_dir: str, objects: dict[str, tuple[str, bytes]], *, durable: bool = False
-          ) -> None:
+def write(git_dir: str, objects: dict[str, tuple[str, bytes]], *, durable: bool = False) -> None:
     """Add `objects` to the repository at `git_dir` as one pack (nothing when there are none).
 
     Raises OSError when git cannot write it.
     """
     if not objects:
         return
-    result = subprocess.run(["git", "--git-dir", git_dir, "index-pack", "--stdin"],
-                            input=pack(objects), capture_output=True)
+    result = subprocess.run(
+        ["git", "--git-dir", git_dir, "index-pack", "--stdin"],
+        input=pack(objects),
+        capture_output=True,
+    )
     if result.returncode != 0:
         raise OSError(0, f"git index-pack failed: {result.stderr.decode(errors='replace')}")
     if durable:

@@ -66,12 +66,19 @@ def read_json(source: str, default: Any) -> Any:
         return default
 
 
-def connect(database: str, *, read_only: bool = False,
-            check_same_thread: bool = True) -> sqlite3.Connection:
+def connect(
+    database: str, *, read_only: bool = False, check_same_thread: bool = True
+) -> sqlite3.Connection:
     """A connection to the SQLite file `database` in autocommit mode (transactions are
     explicit), waiting up to BUSY_TIMEOUT for other writers; `read_only` opens it read-only."""
     if read_only:
-        return sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=BUSY_TIMEOUT,
-                               isolation_level=None, check_same_thread=check_same_thread)
-    return sqlite3.connect(database, timeout=BUSY_TIMEOUT, isolation_level=None,
-                           check_same_thread=check_same_thread)
+        return sqlite3.connect(
+            f"file:{database}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT,
+            isolation_level=None,
+            check_same_thread=check_same_thread,
+        )
+    return sqlite3.connect(
+        database, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=check_same_thread
+    )

@@ -50,8 +50,15 @@ def parse(raw: bytes) -> RawCommit:
             people[key] = _ident(value)
     author, authored = people.get(b"author", (Person("", ""), None))
     committer, committed = people.get(b"committer", (Person("", ""), None))
-    return RawCommit(tree, parents, author, committer, _shown(authored, committed),
-                     _text(body), _shown(committed, authored))
+    return RawCommit(
+        tree,
+        parents,
+        author,
+        committer,
+        _shown(authored, committed),
+        _text(body),
+        _shown(committed, authored),
+    )
 
 
 def _shown(first: int | None, second: int | None) -> int:

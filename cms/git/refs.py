@@ -25,8 +25,6 @@ STALE_LOCK_SECONDS = 3.0
 LOCK_WAIT_SECONDS = 10.0
 
 
-
-
 def read_ref(git_dir: str, ref: str) -> str | None:
     """Return the commit `ref` (e.g. `refs/heads/main`) points to, or None if there is none."""
     try:

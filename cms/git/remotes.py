@@ -20,8 +20,12 @@ from cms.git import private
 # what git accepts as a remote: a URL with a scheme, scp-like `user@host:path`, or a path
 URL_SCHEMES = ("git", "http", "https", "ssh", "git+ssh", "ssh+git", "file")
 # git must never stop to ask for a password in a server
-GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true",
-           "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")}
+GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "true",
+    "SSH_ASKPASS": "true",
+    "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+}
 
 
 # git asks "Username for '<url>': " or "Password for '<url>': " (its first argument)
@@ -51,12 +55,18 @@ def git_call(url: str, git_dir: str) -> tuple[str, dict[str, str]]:
     if not parts.scheme.lower().startswith("http"):
         shown = f"{user}@{host}" if user else host
         return urlunsplit(parts._replace(netloc=shown)), env
-    env.update({"GIT_ASKPASS": _askpass(git_dir), "CMS_GIT_USERNAME": unquote(user),
-                "CMS_GIT_PASSWORD": unquote(password),
-                # config given by the environment, so that nothing more goes on the command
-                # line: an empty helper empties the list of credential helpers
-                "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper",
-                "GIT_CONFIG_VALUE_0": ""})
+    env.update(
+        {
+            "GIT_ASKPASS": _askpass(git_dir),
+            "CMS_GIT_USERNAME": unquote(user),
+            "CMS_GIT_PASSWORD": unquote(password),
+            # config given by the environment, so that nothing more goes on the command
+            # line: an empty helper empties the list of credential helpers
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": "",
+        }
+    )
     return urlunsplit(parts._replace(netloc=host)), env
 
 
@@ -82,8 +92,7 @@ def redact(url: str) -> str:
     if parts.scheme and "@" in parts.netloc:
         userinfo, _, host = parts.netloc.rpartition("@")
         user, has_secret, _ = userinfo.partition(":")
-        shown = f"{user}:***" if has_secret else "***" if parts.scheme.startswith("http") \
-            else user
+        shown = f"{user}:***" if has_secret else "***" if parts.scheme.startswith("http") else user
         return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
     return url
 
@@ -110,8 +119,9 @@ def check_url(url: str) -> list[str]:
     if "::" in url:
         return ["Remote helpers (transport::address) are not accepted."]
     if re.match(r"^[^/]*:", url) is None and not os.path.isabs(url):
-        return ["Use a URL (git://, https://, ssh://, file://), user@host:path, "
-                "or an absolute path."]
+        return [
+            "Use a URL (git://, https://, ssh://, file://), user@host:path, or an absolute path."
+        ]
     return []
 
 

@@ -102,8 +102,7 @@ class CommitRecord:
 class Repository:
     """A git repository read through GitPython and written object by object."""
 
-    def __init__(self, path: str, *, durable: bool = False, signing_key: str | None = None
-                 ) -> None:
+    def __init__(self, path: str, *, durable: bool = False, signing_key: str | None = None) -> None:
         """`signing_key`: an SSH private key that signs every commit written (`signing`).
 
         Raises FileNotFoundError when there is no repository at `path`, and NotBareRepository
@@ -230,8 +229,17 @@ class Repository:
         """
         span = f"{since}..{until}" if since else until
         out = self.git.git.log(
-            "--reverse", "--first-parent", "--diff-merges=first-parent", "--root",
-            "--no-renames", "--raw", "-z", "--no-abbrev", "--format=%H", span, "--",
+            "--reverse",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--root",
+            "--no-renames",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--format=%H",
+            span,
+            "--",
             stdout_as_string=False,
         )
         commits: list[tuple[str, dict[str, str | None], dict[str, int], dict[str, str]]] = []
@@ -252,16 +260,28 @@ class Repository:
                 commits.append((token.decode(), {}, {}, {}))
         with ObjectStream(self.git_dir) as objects:
             for (sha, changes, modes, statuses), (_, raw) in zip(
-                    commits, objects.many([c[0] for c in commits]), strict=True):
+                commits, objects.many([c[0] for c in commits]), strict=True
+            ):
                 c = rawcommit.parse(raw)
-                yield CommitRecord(sha, c.parents, c.author, c.committer.email, c.date,
-                                   c.message, changes, modes, statuses, c.committed)
+                yield CommitRecord(
+                    sha,
+                    c.parents,
+                    c.author,
+                    c.committer.email,
+                    c.date,
+                    c.message,
+                    changes,
+                    modes,
+                    statuses,
+                    c.committed,
+                )
 
     def changes(self, old: str, new: str, under: str) -> dict[str, str | None]:
         """Files under `under` that differ between two commits: path -> new blob, or None if
         the file is gone in `new`."""
-        out = self.git.git.diff_tree("-r", "--no-renames", "--raw", "--no-abbrev", "-z", old,
-                                     new, "--", under)
+        out = self.git.git.diff_tree(
+            "-r", "--no-renames", "--raw", "--no-abbrev", "-z", old, new, "--", under
+        )
         fields = out.split("\0")
         changed: dict[str, str | None] = {}
         for meta, path in zip(fields[0::2], fields[1::2], strict=False):
@@ -341,7 +361,8 @@ class Repository:
         for name, below in inner.items():
             entry = tree.get(name)
             child = self._edited(
-                self.tree(entry[1]) if entry and entry[0] == MODE_TREE else {}, below)
+                self.tree(entry[1]) if entry and entry[0] == MODE_TREE else {}, below
+            )
             if child:
                 tree[name] = (MODE_TREE, hex_to_bin(self.write_tree(child)))
             else:
@@ -349,8 +370,15 @@ class Repository:
         return tree
 
     def commit(
-        self, tree: str, parent: str | None, author: Person, committer: Person, when: int,
-        message: str, authored: int | None = None, merged: str | None = None,
+        self,
+        tree: str,
+        parent: str | None,
+        author: Person,
+        committer: Person,
+        when: int,
+        message: str,
+        authored: int | None = None,
+        merged: str | None = None,
     ) -> str:
         """Write a commit on `parent`; with `merged`, a merge commit joining it as the second
         parent (a merged save: the editor's own commit, see `cms.store.commits`)."""
@@ -402,8 +430,10 @@ class Repository:
                 self._local.batch = None
             packs.write(self.git_dir, batch.objects, durable=self.durable)
             gitrefs.compare_and_swap(
-                self.git_dir, [(f"refs/heads/{b}", batch.started[b], sha)
-                               for b, sha in batch.refs.items()], durable=self.durable)
+                self.git_dir,
+                [(f"refs/heads/{b}", batch.started[b], sha) for b, sha in batch.refs.items()],
+                durable=self.durable,
+            )
 
     def _batch(self) -> Batch | None:
         return getattr(self._local, "batch", None)
@@ -412,8 +442,9 @@ class Repository:
         if self._flock is None or self._flock[0] != os.getpid():
             try:
                 # read-only is enough for flock, and keeps the filesystem free to go read-only
-                fd = os.open(private.path(self.git_dir, "write.lock"), os.O_RDONLY | os.O_CREAT,
-                             0o600)
+                fd = os.open(
+                    private.path(self.git_dir, "write.lock"), os.O_RDONLY | os.O_CREAT, 0o600
+                )
             except OSError:
                 return None
             self._flock = (os.getpid(), fd)
@@ -434,14 +465,16 @@ class Repository:
                 batch.refs[branch] = new
             return
         gitrefs.compare_and_swap(
-            self.git_dir, [(f"refs/heads/{b}", old, new) for b, old, new in updates],
+            self.git_dir,
+            [(f"refs/heads/{b}", old, new) for b, old, new in updates],
             durable=self.durable,
         )
 
     def fsck(self) -> tuple[bool, str]:
         result = subprocess.run(
             ["git", "--git-dir", self.git_dir, "fsck", "--no-progress"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         return result.returncode == 0, (result.stdout + result.stderr).strip()
 

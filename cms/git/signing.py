@@ -25,11 +25,16 @@ NAMESPACE = "git"  # the namespace git signs and verifies commits in
 def sign(payload: bytes, key: str) -> bytes:
     """Return the commit object bytes `payload` with its SSH signature as a `gpgsig` header
     (after the committer line, as git places it). Raises CMSError if ssh-keygen fails."""
-    result = subprocess.run(["ssh-keygen", "-Y", "sign", "-n", NAMESPACE, "-q", "-f", key],
-                            input=payload, capture_output=True)
+    result = subprocess.run(
+        ["ssh-keygen", "-Y", "sign", "-n", NAMESPACE, "-q", "-f", key],
+        input=payload,
+        capture_output=True,
+    )
     if result.returncode != 0 or b"BEGIN SSH SIGNATURE" not in result.stdout:
-        raise CMSError(f"Could not sign the commit with {key}: "
-                       f"{result.stderr.decode('utf-8', 'replace').strip()}")
+        raise CMSError(
+            f"Could not sign the commit with {key}: "
+            f"{result.stderr.decode('utf-8', 'replace').strip()}"
+        )
     lines = result.stdout.decode().strip().split("\n")
     header = ("gpgsig " + "\n ".join(lines) + "\n").encode()
     head, _, message = payload.partition(b"\n\n")
@@ -60,13 +65,17 @@ def public_key(path: str) -> tuple[str, str]:
     except (OSError, UnicodeDecodeError) as e:
         raise CMSError(f"Cannot read the public key {path}: {e}.") from e
     if "PRIVATE KEY" in text:
-        raise CMSError(f"{path} is a private key; give the public half (its .pub file): the "
-                       "private key stays on the primary.")
-    result = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", path],
-                            capture_output=True, text=True)
+        raise CMSError(
+            f"{path} is a private key; give the public half (its .pub file): the "
+            "private key stays on the primary."
+        )
+    result = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "sha256", "-f", path], capture_output=True, text=True
+    )
     fields = result.stdout.split()
-    lines = [line.split() for line in text.splitlines() if line.strip()
-             and not line.startswith("#")]
+    lines = [
+        line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
     if result.returncode != 0 or len(fields) < 2 or len(lines) != 1 or len(lines[0]) < 2:
         raise CMSError(f"{path} is not an SSH public key (one line, as in a .pub file).")
     return " ".join(lines[0][:2]), fields[1]
@@ -92,9 +101,22 @@ def unsigned(git_dir: str, revisions: list[str], key: str) -> list[str]:
     # %G? is G only for a good signature by a key in the allowed signers, which hold just
     # this one; the fingerprint is checked as well, so nothing else in git's config counts
     result = subprocess.run(
-        ["git", "-c", f"gpg.ssh.allowedSignersFile={signers}", "--git-dir", git_dir, "log",
-         "--no-show-signature", "--reverse", "--format=%H %G? %GF", *revisions, "--"],
-        capture_output=True, text=True)
+        [
+            "git",
+            "-c",
+            f"gpg.ssh.allowedSignersFile={signers}",
+            "--git-dir",
+            git_dir,
+            "log",
+            "--no-show-signature",
+            "--reverse",
+            "--format=%H %G? %GF",
+            *revisions,
+            "--",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise CMSError(f"Could not check the signatures: {result.stderr.strip()}")
     bad = []

@@ -38,8 +38,9 @@ __all__ = ["CardMaker", "Index"]
 class Index:
     """The whole index of the repository `repo`, made of its parts."""
 
-    def __init__(self, repo: Repository, committer_email: str,
-                 make_card: CardMaker | None = None) -> None:
+    def __init__(
+        self, repo: Repository, committer_email: str, make_card: CardMaker | None = None
+    ) -> None:
         """`committer_email` is the CMS's own (its commits are told from others' by it);
         `make_card`, when given, works out the cards of what is published as it is indexed
         (without it, delivery works them out on first read)."""

@@ -65,12 +65,13 @@ class Batches:
                 with self.tables.writing() as db:
                     if self.tables.tips(db) != current:
                         break  # another process moved it: read the lines again
-                    for line, record in order[start:start + batch]:
+                    for line, record in order[start : start + batch]:
                         # cards are left to delivery's background work: one with
                         # a generated summary costs tens of milliseconds
                         self.writer.apply(db, line, record, {}, cards=False)
                         current[line] = record.sha
                     for line in LINES:
                         if current[line] is not None:
-                            db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)",
-                                       (line, current[line]))
+                            db.execute(
+                                "INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, current[line])
+                            )

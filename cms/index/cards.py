@@ -25,8 +25,9 @@ class CardCache:
         read-only disk only means working them out again next time."""
         try:
             with self.tables.writing() as db:
-                db.executemany("INSERT OR IGNORE INTO cards VALUES (?, ?)", [
-                    (blob, json.dumps(card, ensure_ascii=False)) for blob, card in cards.items()])
+                db.executemany(
+                    "INSERT OR IGNORE INTO cards VALUES (?, ?)",
+                    [(blob, json.dumps(card, ensure_ascii=False)) for blob, card in cards.items()],
+                )
         except sqlite3.OperationalError:
             pass
-

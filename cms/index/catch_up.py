@@ -32,8 +32,13 @@ CARDS_AT_PUBLISH = 50
 class CatchUp:
     """Writing to the index: what git says, commit by commit."""
 
-    def __init__(self, tables: Tables, repo: Repository, committer_email: str,
-                 make_card: CardMaker | None = None) -> None:
+    def __init__(
+        self,
+        tables: Tables,
+        repo: Repository,
+        committer_email: str,
+        make_card: CardMaker | None = None,
+    ) -> None:
         """`committer_email` tells the CMS's own commits from others' (`messages.action`);
         `make_card`, when given, works out the cards of what is published as it is indexed
         (without it, delivery works them out on first read)."""
@@ -59,8 +64,10 @@ class CatchUp:
         # read the refs again under the index's write lock: the index never runs ahead of them
         tips = self.repo.tips()
         since = {line: self.tables.tip(db, line) for line in LINES}
-        if any(old is not None and old != tip and (tip is None or not self.repo.is_ancestor(
-                old, tip)) for old, tip in ((since[line], tips[line]) for line in LINES)):
+        if any(
+            old is not None and old != tip and (tip is None or not self.repo.is_ancestor(old, tip))
+            for old, tip in ((since[line], tips[line]) for line in LINES)
+        ):
             # a line no longer descends from what the index reflects (a force push): both
             # are read again, so that their commits keep one order
             for line in LINES:
@@ -93,13 +100,17 @@ class CatchUp:
         db.execute("DELETE FROM tips WHERE line = ?", (line,))
         db.execute("DELETE FROM commits WHERE line = ?", (line,))
         db.execute("DELETE FROM revisions WHERE line = ?", (line,))
-        tables = ("articles", "tags", "fulltext") if line == MAIN else (
-            "live", "live_tags", "live_authors", "live_text")
+        tables = (
+            ("articles", "tags", "fulltext")
+            if line == MAIN
+            else ("live", "live_tags", "live_authors", "live_text")
+        )
         for table in tables:
             db.execute(f"DELETE FROM {table}")
 
-    def interleave(self, drafts: list[CommitRecord], published: list[CommitRecord]
-                   ) -> Iterator[tuple[str, CommitRecord]]:
+    def interleave(
+        self, drafts: list[CommitRecord], published: list[CommitRecord]
+    ) -> Iterator[tuple[str, CommitRecord]]:
         """Both lines' commits as one sequence by the commit graph: each line keeps its own
         order, and a commit the CMS made on `published` comes right after the draft commit
         its `Revision:` trailer names (the one it published, or that was current when it
@@ -114,8 +125,11 @@ class CatchUp:
                 continue
             if i < len(drafts):
                 source = self._source(published[j])
-                waits = at.get(source, -1) >= i if source is not None else (
-                    drafts[i].date <= published[j].date)
+                waits = (
+                    at.get(source, -1) >= i
+                    if source is not None
+                    else (drafts[i].date <= published[j].date)
+                )
                 if waits:
                     yield MAIN, drafts[i]
                     i += 1
@@ -132,8 +146,14 @@ class CatchUp:
     def _action(self, record: CommitRecord) -> str:
         return messages.action(record.message, record.committer_email, self.committer_email)
 
-    def apply(self, db: sqlite3.Connection, line: str, record: CommitRecord,
-              docs: dict[str, dict[str, Any]], cards: bool = True) -> None:
+    def apply(
+        self,
+        db: sqlite3.Connection,
+        line: str,
+        record: CommitRecord,
+        docs: dict[str, dict[str, Any]],
+        cards: bool = True,
+    ) -> None:
         """Index one commit of `line` inside the transaction `db` (its tip is the caller's
         to move); `docs`: the content of articles it wrote, when the caller has it."""
         seq = db.execute(
@@ -148,13 +168,24 @@ class CatchUp:
                 continue
             doc, problems = docs.get(slug), None
             if doc is None and blob is not None:
-                doc, problems = self._check(db, path, slug, record.modes.get(path, MODE_FILE),
-                                            blob)
+                doc, problems = self._check(db, path, slug, record.modes.get(path, MODE_FILE), blob)
             db.execute(
                 f"INSERT INTO revisions (slug, seq, {REVISION_COLUMNS}, valid) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (slug, seq, record.sha, parent, record.date, record.author.name,
-                 record.author.email, record.message, action, blob, line, problems is None),
+                (
+                    slug,
+                    seq,
+                    record.sha,
+                    parent,
+                    record.date,
+                    record.author.name,
+                    record.author.email,
+                    record.message,
+                    action,
+                    blob,
+                    line,
+                    problems is None,
+                ),
             )
             table = "articles" if line == MAIN else "live"
             row = db.execute(f"SELECT id FROM {table} WHERE slug = ?", (slug,)).fetchone()
@@ -165,25 +196,33 @@ class CatchUp:
                     self._forget(db, line, row[0])
                 continue
             if line == MAIN:
-                self._remember_draft(db, row[0] if row else None, slug, blob, doc or {},
-                                     record, problems)
+                self._remember_draft(
+                    db, row[0] if row else None, slug, blob, doc or {}, record, problems
+                )
             else:
                 assert doc is not None
                 self._remember_live(db, row[0] if row else None, slug, blob, doc, record)
-                if cards and self.make_card is not None and (
-                        len(record.changes) <= CARDS_AT_PUBLISH or has_own_summary(doc)):
-                    db.execute("INSERT OR IGNORE INTO cards VALUES (?, ?)",
-                               (blob, json.dumps(self.make_card(doc), ensure_ascii=False)))
+                if (
+                    cards
+                    and self.make_card is not None
+                    and (len(record.changes) <= CARDS_AT_PUBLISH or has_own_summary(doc))
+                ):
+                    db.execute(
+                        "INSERT OR IGNORE INTO cards VALUES (?, ?)",
+                        (blob, json.dumps(self.make_card(doc), ensure_ascii=False)),
+                    )
 
-    def _check(self, db: sqlite3.Connection, path: str, slug: str, mode: int, blob: str
-               ) -> tuple[dict[str, Any] | None, rules.Problems | None]:
+    def _check(
+        self, db: sqlite3.Connection, path: str, slug: str, mode: int, blob: str
+    ) -> tuple[dict[str, Any] | None, rules.Problems | None]:
         """The fields a file holds, or None and its problems (`rules.check_article`). The
         verdict on a plain file is kept, so the other line and later catch-ups only parse it.
         """
         if mode != MODE_FILE:
             return None, rules.check_article(path, mode, bytes)
-        kept = db.execute("SELECT problems FROM checks WHERE blob = ? AND slug = ?",
-                          (blob, slug)).fetchone()
+        kept = db.execute(
+            "SELECT problems FROM checks WHERE blob = ? AND slug = ?", (blob, slug)
+        ).fetchone()
         data = None
         if kept is None:
             # a file over the size limit is ruled out by its size, never read whole
@@ -191,8 +230,10 @@ class CatchUp:
             if problems is None:
                 data = self.repo.read(blob)
                 problems = rules.check_article(path, mode, lambda: data or b"") or None
-            db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
-                       (blob, slug, json.dumps(problems) if problems else None))
+            db.execute(
+                "INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
+                (blob, slug, json.dumps(problems) if problems else None),
+            )
         else:
             problems = json.loads(kept[0]) if kept[0] else None
         if problems:
@@ -201,20 +242,41 @@ class CatchUp:
 
     def _forget(self, db: sqlite3.Connection, line: str, article: int) -> None:
         tables: tuple[tuple[str, str], ...] = (
-            ("articles", "id"), ("tags", "article"), ("fulltext", "rowid"))
+            ("articles", "id"),
+            ("tags", "article"),
+            ("fulltext", "rowid"),
+        )
         if line == PUBLISHED:
-            tables = (("live", "id"), ("live_tags", "article"), ("live_authors", "article"),
-                      ("live_text", "rowid"))
+            tables = (
+                ("live", "id"),
+                ("live_tags", "article"),
+                ("live_authors", "article"),
+                ("live_text", "rowid"),
+            )
         for table, key in tables:
             db.execute(f"DELETE FROM {table} WHERE {key} = ?", (article,))
 
-    def _remember_draft(self, db: sqlite3.Connection, article: int | None, slug: str,
-                        blob: str, doc: dict[str, Any], record: CommitRecord,
-                        problems: rules.Problems | None = None) -> None:
+    def _remember_draft(
+        self,
+        db: sqlite3.Connection,
+        article: int | None,
+        slug: str,
+        blob: str,
+        doc: dict[str, Any],
+        record: CommitRecord,
+        problems: rules.Problems | None = None,
+    ) -> None:
         who = (record.date, record.author.name, record.author.email)
-        fields = (blob, content_id(blob, doc), record.sha, _text(doc, "title"),
-                  _text(doc, "section"), _text(doc, "language"), seconds(doc.get("publish_at")),
-                  json.dumps(problems) if problems else None)
+        fields = (
+            blob,
+            content_id(blob, doc),
+            record.sha,
+            _text(doc, "title"),
+            _text(doc, "section"),
+            _text(doc, "language"),
+            seconds(doc.get("publish_at")),
+            json.dumps(problems) if problems else None,
+        )
         if article is None:
             article = db.execute(
                 "INSERT INTO articles (slug, blob, content, revision, title, section, language, "
@@ -231,14 +293,33 @@ class CatchUp:
                 (*fields, *who, article),
             )
         assert article is not None
-        self._words(db, "tags", "fulltext", article, doc, [
-            (t.lower(), article) for t in _list(doc, "tags") if isinstance(t, str)])
+        self._words(
+            db,
+            "tags",
+            "fulltext",
+            article,
+            doc,
+            [(t.lower(), article) for t in _list(doc, "tags") if isinstance(t, str)],
+        )
 
-    def _remember_live(self, db: sqlite3.Connection, article: int | None, slug: str,
-                       blob: str, doc: dict[str, Any], record: CommitRecord) -> None:
-        fields = (blob, content_id(blob, doc), record.sha, _text(doc, "title"),
-                  _text(doc, "section"), _text(doc, "language"),
-                  _text(doc, "translation_of") or slug)
+    def _remember_live(
+        self,
+        db: sqlite3.Connection,
+        article: int | None,
+        slug: str,
+        blob: str,
+        doc: dict[str, Any],
+        record: CommitRecord,
+    ) -> None:
+        fields = (
+            blob,
+            content_id(blob, doc),
+            record.sha,
+            _text(doc, "title"),
+            _text(doc, "section"),
+            _text(doc, "language"),
+            _text(doc, "translation_of") or slug,
+        )
         if article is None:
             article = db.execute(
                 "INSERT INTO live (slug, blob, content, revision, title, section, language, "
@@ -254,17 +335,33 @@ class CatchUp:
         assert article is not None
         # live_tags and live_authors carry published_at: a tag's page walks their primary key
         at = db.execute("SELECT published_at FROM live WHERE id = ?", (article,)).fetchone()[0]
-        self._words(db, "live_tags", "live_text", article, doc, [
-            (t.lower(), at, article) for t in _list(doc, "tags") if isinstance(t, str)])
+        self._words(
+            db,
+            "live_tags",
+            "live_text",
+            article,
+            doc,
+            [(t.lower(), at, article) for t in _list(doc, "tags") if isinstance(t, str)],
+        )
         db.execute("DELETE FROM live_authors WHERE article = ?", (article,))
-        names = {a["name"].lower() for a in _list(doc, "authors")
-                 if isinstance(a, dict) and isinstance(a.get("name"), str)}
-        db.executemany("INSERT INTO live_authors VALUES (?, ?, ?)",
-                       [(n, at, article) for n in names])
+        names = {
+            a["name"].lower()
+            for a in _list(doc, "authors")
+            if isinstance(a, dict) and isinstance(a.get("name"), str)
+        }
+        db.executemany(
+            "INSERT INTO live_authors VALUES (?, ?, ?)", [(n, at, article) for n in names]
+        )
 
     @staticmethod
-    def _words(db: sqlite3.Connection, tags_table: str, text_table: str, article: int,
-               doc: dict[str, Any], tags: list[tuple[Any, ...]]) -> None:
+    def _words(
+        db: sqlite3.Connection,
+        tags_table: str,
+        text_table: str,
+        article: int,
+        doc: dict[str, Any],
+        tags: list[tuple[Any, ...]],
+    ) -> None:
         db.execute(f"DELETE FROM {tags_table} WHERE article = ?", (article,))
         if tags:
             marks = ", ".join("?" * len(tags[0]))
@@ -292,4 +389,3 @@ def _text(doc: dict[str, Any], key: str) -> str | None:
 def _list(doc: dict[str, Any], key: str) -> list[Any]:
     value = doc.get(key)
     return value if isinstance(value, list) else []
-

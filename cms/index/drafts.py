@@ -31,7 +31,6 @@ STATE = (
 )
 
 
-
 class DraftQueries:
     """Reading the draft line, revisions and commits."""
 
@@ -41,14 +40,23 @@ class DraftQueries:
     def article(self, slug: str, now: int) -> dict[str, Any] | None:
         row = self.tables.db.execute(
             f"SELECT {ARTICLE_COLUMNS}, {STATE} FROM articles a LEFT JOIN live l "
-            "ON l.slug = a.slug WHERE a.slug = :slug", {"slug": slug, "now": now},
+            "ON l.slug = a.slug WHERE a.slug = :slug",
+            {"slug": slug, "now": now},
         ).fetchone()
         return _article_row(row) if row else None
 
     def articles(
-        self, *, now: int, state: str | None = None, section: str | None = None,
-        tag: str | None = None, q: str | None = None, sort: str | None = None, limit: int,
-        offset: int, valid: bool = False,
+        self,
+        *,
+        now: int,
+        state: str | None = None,
+        section: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        limit: int,
+        offset: int,
+        valid: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
         """Return one page of articles, most recently updated first (best match first with
         `sort="relevance"` and `q`), and the total; with `valid`, only valid articles."""
@@ -72,13 +80,19 @@ class DraftQueries:
                 # as `LiveQueries._ranked`: bm25 for the RANK_WINDOW newest matches, then
                 # the older ones; the total counts them all
                 where[-1] = "fulltext MATCH :q"
-                matches = ("FROM fulltext JOIN articles a ON a.id = fulltext.rowid LEFT JOIN "
-                           f"live l ON l.slug = a.slug WHERE {' AND '.join(where)}")
+                matches = (
+                    "FROM fulltext JOIN articles a ON a.id = fulltext.rowid LEFT JOIN "
+                    f"live l ON l.slug = a.slug WHERE {' AND '.join(where)}"
+                )
                 count = f"SELECT COUNT(*) {matches}"
-                ranked = (f"SELECT a.id AS id, {search.rank('fulltext')} AS score {matches} "
-                          "ORDER BY fulltext.rowid DESC LIMIT :window")
-                source = (f"({ranked}) m JOIN articles a ON a.id = m.id "
-                          "LEFT JOIN live l ON l.slug = a.slug")
+                ranked = (
+                    f"SELECT a.id AS id, {search.rank('fulltext')} AS score {matches} "
+                    "ORDER BY fulltext.rowid DESC LIMIT :window"
+                )
+                source = (
+                    f"({ranked}) m JOIN articles a ON a.id = m.id "
+                    "LEFT JOIN live l ON l.slug = a.slug"
+                )
                 where, order = [], f"m.score, {order}"
                 args["window"] = search.RANK_WINDOW
         columns = f"{ARTICLE_COLUMNS}, {STATE}"
@@ -89,22 +103,31 @@ class DraftQueries:
                 f"SELECT {columns} FROM (SELECT a.id AS id, -fulltext.rowid AS n {matches} "
                 "ORDER BY fulltext.rowid DESC LIMIT :rest OFFSET :skip) m JOIN articles a ON "
                 "a.id = m.id LEFT JOIN live l ON l.slug = a.slug ORDER BY m.n",
-                {**args, "rest": limit - len(rows),
-                 "skip": search.RANK_WINDOW + max(offset - search.RANK_WINDOW, 0)},
+                {
+                    **args,
+                    "rest": limit - len(rows),
+                    "skip": search.RANK_WINDOW + max(offset - search.RANK_WINDOW, 0),
+                },
             ).fetchall()
         return [_article_row(r) for r in rows], total
 
-    def _page(self, columns: str, source: str, where: list[str], args: dict[str, Any],
-              order: str, count: str | None = None) -> tuple[list[tuple[Any, ...]], int]:
+    def _page(
+        self,
+        columns: str,
+        source: str,
+        where: list[str],
+        args: dict[str, Any],
+        order: str,
+        count: str | None = None,
+    ) -> tuple[list[tuple[Any, ...]], int]:
         """One page of rows (args carry :limit and :offset) and how many there are in all
         (`count`, when given, is the statement that counts them)."""
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         db = self.tables.db
-        total = db.execute(count or f"SELECT COUNT(*) FROM {source} {clause}",
-                           args).fetchone()[0]
+        total = db.execute(count or f"SELECT COUNT(*) FROM {source} {clause}", args).fetchone()[0]
         rows = db.execute(
-            f"SELECT {columns} FROM {source} {clause} ORDER BY {order} "
-            "LIMIT :limit OFFSET :offset", args,
+            f"SELECT {columns} FROM {source} {clause} ORDER BY {order} LIMIT :limit OFFSET :offset",
+            args,
         ).fetchall()
         return rows, total
 
@@ -119,7 +142,8 @@ class DraftQueries:
         """Slugs of valid drafts with a schedule still to run: a `publish_at` ahead, or due."""
         rows = self.tables.db.execute(
             "SELECT a.slug FROM articles a WHERE a.problems IS NULL AND a.publish_at > :now "
-            f"OR ({DUE}) ORDER BY a.publish_at, a.slug", {"now": now}
+            f"OR ({DUE}) ORDER BY a.publish_at, a.slug",
+            {"now": now},
         )
         return [r[0] for r in rows]
 
@@ -132,8 +156,9 @@ class DraftQueries:
     def count(self) -> int:
         return self.tables.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
-    def revisions(self, slug: str, *, line: str | None = None, limit: int, offset: int,
-                  since: int = 0) -> tuple[list[dict[str, Any]], int]:
+    def revisions(
+        self, slug: str, *, line: str | None = None, limit: int, offset: int, since: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
         """Return one page of an article's revisions, newest first, and the total.
 
         In the index's order of commits (see `catch_up`), which follows the commit graph, not
@@ -158,7 +183,8 @@ class DraftQueries:
         clause = "" if line is None else "AND line = :line"
         return self.tables.db.execute(
             f"SELECT DISTINCT sha, date FROM commits WHERE sha >= :lo AND sha < :hi {clause} "
-            "ORDER BY sha LIMIT 2", {"lo": prefix, "hi": prefix + "g", "line": line},
+            "ORDER BY sha LIMIT 2",
+            {"lo": prefix, "hi": prefix + "g", "line": line},
         ).fetchall()
 
     def revision_with(self, slug: str, blobs: list[str]) -> str | None:
@@ -170,7 +196,8 @@ class DraftQueries:
         row = self.tables.db.execute(
             f"SELECT sha FROM revisions WHERE slug = ? AND line = 'main' AND seq > ? "
             f"AND blob IN ({marks}) ORDER BY seq DESC LIMIT 1",
-            [slug, self.life_start(slug), *blobs]).fetchone()
+            [slug, self.life_start(slug), *blobs],
+        ).fetchone()
         return row[0] if row else None
 
     def life_start(self, slug: str) -> int:
@@ -178,13 +205,15 @@ class DraftQueries:
         last commit that removed it from `main` (0 if none did)."""
         row = self.tables.db.execute(
             "SELECT MAX(seq) FROM revisions WHERE slug = ? AND line = 'main' AND blob IS NULL",
-            (slug,)).fetchone()
+            (slug,),
+        ).fetchone()
         return row[0] or 0
 
     def position(self, sha: str, line: str) -> int | None:
         """Where the commit `sha` of `line` is in the index's order of commits (None: unknown)."""
-        row = self.tables.db.execute("SELECT seq FROM commits WHERE sha = ? AND line = ?",
-                              (sha, line)).fetchone()
+        row = self.tables.db.execute(
+            "SELECT seq FROM commits WHERE sha = ? AND line = ?", (sha, line)
+        ).fetchone()
         return row[0] if row else None
 
     def life_of(self, slug: str, revision: str) -> str | None:
@@ -198,32 +227,67 @@ class DraftQueries:
             "SELECT sha FROM revisions WHERE slug = :slug AND line = 'main' AND seq <= :at AND "
             "seq > COALESCE((SELECT MAX(seq) FROM revisions WHERE slug = :slug AND "
             "line = 'main' AND blob IS NULL AND seq < :at), 0) ORDER BY seq LIMIT 1",
-            {"slug": slug, "at": at}).fetchone()
+            {"slug": slug, "at": at},
+        ).fetchone()
         return row[0] if row else None
 
     def on_line(self, sha: str, line: str) -> bool:
-        return self.tables.db.execute("SELECT 1 FROM commits WHERE sha = ? AND line = ?",
-                               (sha, line)).fetchone() is not None
+        return (
+            self.tables.db.execute(
+                "SELECT 1 FROM commits WHERE sha = ? AND line = ?", (sha, line)
+            ).fetchone()
+            is not None
+        )
 
 
 def _article_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    (slug, blob, revision, publish_at, c_at, c_name, c_email, u_at, u_name, u_email,
-     live_blob, live_revision, live_at, problems, content, live_content, state) = row
+    (
+        slug,
+        blob,
+        revision,
+        publish_at,
+        c_at,
+        c_name,
+        c_email,
+        u_at,
+        u_name,
+        u_email,
+        live_blob,
+        live_revision,
+        live_at,
+        problems,
+        content,
+        live_content,
+        state,
+    ) = row
     return {
         "problems": json.loads(problems) if problems else None,
-        "slug": slug, "blob": blob, "revision": revision, "publish_at": publish_at,
-        "created_at": c_at, "created_by": {"name": c_name, "email": c_email},
-        "updated_at": u_at, "updated_by": {"name": u_name, "email": u_email},
-        "live_blob": live_blob, "published_revision": live_revision, "published_at": live_at,
-        "content": content, "live_content": live_content, "state": state,
+        "slug": slug,
+        "blob": blob,
+        "revision": revision,
+        "publish_at": publish_at,
+        "created_at": c_at,
+        "created_by": {"name": c_name, "email": c_email},
+        "updated_at": u_at,
+        "updated_by": {"name": u_name, "email": u_email},
+        "live_blob": live_blob,
+        "published_revision": live_revision,
+        "published_at": live_at,
+        "content": content,
+        "live_content": live_content,
+        "state": state,
     }
-
 
 
 def _revision_row(row: tuple[Any, ...]) -> dict[str, Any]:
     sha, parent, date, name, email, message, action, blob, line = row
     return {
-        "revision": sha, "parent": parent, "date": date,
-        "author": {"name": name, "email": email}, "message": message, "action": action,
-        "blob": blob, "line": line,
+        "revision": sha,
+        "parent": parent,
+        "date": date,
+        "author": {"name": name, "email": email},
+        "message": message,
+        "action": action,
+        "blob": blob,
+        "line": line,
     }

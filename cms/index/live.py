@@ -17,8 +17,10 @@ LIVE_COLUMNS = "l.slug, l.blob, l.revision, l.published_at, l.updated_at, l.titl
 VISIBLE = "l.id NOT IN (SELECT article FROM withdrawn)"
 # a delivery filter: the table whose index lists its articles by (value, published_at, article)
 LIVE_FILTERS = {
-    "tag": ("live_tags", "tag", "article"), "author": ("live_authors", "name", "article"),
-    "section": ("live", "section", "id"), "language": ("live", "language", "id"),
+    "tag": ("live_tags", "tag", "article"),
+    "author": ("live_authors", "name", "article"),
+    "section": ("live", "section", "id"),
+    "language": ("live", "language", "id"),
 }
 
 
@@ -32,14 +34,23 @@ class LiveQueries:
     def article(self, slug: str) -> dict[str, Any] | None:
         """A live article's row, None when it is not live."""
         row = self.tables.db.execute(
-            f"SELECT {LIVE_COLUMNS} FROM live l WHERE l.slug = ? AND {VISIBLE}", (slug,),
+            f"SELECT {LIVE_COLUMNS} FROM live l WHERE l.slug = ? AND {VISIBLE}",
+            (slug,),
         ).fetchone()
         return _live_row(row) if row else None
 
     def articles(
-        self, *, section: str | None = None, tag: str | None = None, author: str | None = None,
-        language: str | None = None, q: str | None = None, sort: str | None = None,
-        fallback: str | None = None, limit: int, offset: int,
+        self,
+        *,
+        section: str | None = None,
+        tag: str | None = None,
+        author: str | None = None,
+        language: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        fallback: str | None = None,
+        limit: int,
+        offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
         """Return one page of live articles, newest `published_at` first (best match first
         with `sort="relevance"` and `q`), each with its kept card (JSON, or None), and the
@@ -50,8 +61,12 @@ class LiveQueries:
         With `fallback` (and `language`), the articles in `language` and those in `fallback`
         whose group has no live member in `language`, in one ordering.
         """
-        given = {"tag": tag and tag.lower(), "author": author and author.lower(),
-                 "section": section, "language": None if fallback else language}
+        given = {
+            "tag": tag and tag.lower(),
+            "author": author and author.lower(),
+            "section": section,
+            "language": None if fallback else language,
+        }
         args: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         ranked = q is not None and sort == "relevance"
         walk, key, where = "live k", "k.id", list[str]()
@@ -68,7 +83,8 @@ class LiveQueries:
                 f"{key} IN (SELECT f.id FROM live f WHERE f.language = :language OR "
                 "(f.language = :fallback AND NOT EXISTS (SELECT 1 FROM live t WHERE "
                 "t.grp = f.grp AND t.language = :language AND t.id NOT IN "
-                "(SELECT article FROM withdrawn))))")
+                "(SELECT article FROM withdrawn))))"
+            )
             args.update(language=language, fallback=fallback)
         if q is not None and not self.tables.matching(q, key, "live_text", language, where, args):
             return [], 0
@@ -101,8 +117,9 @@ class LiveQueries:
             self._totals[seen] = total
         return total
 
-    def _ranked(self, filters: list[str], args: dict[str, Any], limit: int, offset: int
-                ) -> tuple[list[dict[str, Any]], int]:
+    def _ranked(
+        self, filters: list[str], args: dict[str, Any], limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
         """`articles` by BM25 rank (ties: the last to go live first) among the RANK_WINDOW
         matches that went live last, then any older matches, the last to go live first, so
         every match is on a page and the total counts them all. `filters` are conditions on
@@ -115,25 +132,39 @@ class LiveQueries:
             # FTS5 walks its matches by rowid (= live id), newest first, and stops at the
             # window, so bm25 is worked out for at most RANK_WINDOW rows however common the
             # words; the live table is joined only when a filter needs it
-            source = "live_text JOIN live k ON k.id = live_text.rowid" if filters \
-                else "live_text"
+            source = "live_text JOIN live k ON k.id = live_text.rowid" if filters else "live_text"
             matches = f"FROM {source} WHERE {' AND '.join(['live_text MATCH :q', *filters])}"
             # counting reads the posting lists without scoring: about a microsecond a match
             total = self._total(db, f"SELECT COUNT(*) {matches}", query)
-            page = f"SELECT {LIVE_COLUMNS}, c.card FROM ({{ids}}) p JOIN live l ON l.id = " \
-                   "p.id LEFT JOIN cards c ON c.blob = l.blob ORDER BY p.n"
-            rows = db.execute(page.format(ids=(
-                f"SELECT id, row_number() OVER (ORDER BY score, id DESC) AS n FROM (SELECT "
-                f"live_text.rowid AS id, {search.rank('live_text')} AS score {matches} "
-                "ORDER BY live_text.rowid DESC LIMIT :window) "
-                "ORDER BY score, id DESC LIMIT :limit OFFSET :offset")), args).fetchall()
+            page = (
+                f"SELECT {LIVE_COLUMNS}, c.card FROM ({{ids}}) p JOIN live l ON l.id = "
+                "p.id LEFT JOIN cards c ON c.blob = l.blob ORDER BY p.n"
+            )
+            rows = db.execute(
+                page.format(
+                    ids=(
+                        f"SELECT id, row_number() OVER (ORDER BY score, id DESC) AS n FROM (SELECT "
+                        f"live_text.rowid AS id, {search.rank('live_text')} AS score {matches} "
+                        "ORDER BY live_text.rowid DESC LIMIT :window) "
+                        "ORDER BY score, id DESC LIMIT :limit OFFSET :offset"
+                    )
+                ),
+                args,
+            ).fetchall()
             if len(rows) < limit and total > search.RANK_WINDOW:
                 # past the window: older matches, unscored
-                rows += db.execute(page.format(ids=(
-                    f"SELECT live_text.rowid AS id, -live_text.rowid AS n {matches} "
-                    "ORDER BY live_text.rowid DESC LIMIT :rest OFFSET :skip")),
-                    {**args, "rest": limit - len(rows),
-                     "skip": search.RANK_WINDOW + max(offset - search.RANK_WINDOW, 0)},
+                rows += db.execute(
+                    page.format(
+                        ids=(
+                            f"SELECT live_text.rowid AS id, -live_text.rowid AS n {matches} "
+                            "ORDER BY live_text.rowid DESC LIMIT :rest OFFSET :skip"
+                        )
+                    ),
+                    {
+                        **args,
+                        "rest": limit - len(rows),
+                        "skip": search.RANK_WINDOW + max(offset - search.RANK_WINDOW, 0),
+                    },
                 ).fetchall()
         return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
 
@@ -143,7 +174,8 @@ class LiveQueries:
         rows = self.tables.db.execute(
             f"SELECT l.language, l.slug, l.title FROM live l WHERE l.grp = (SELECT grp FROM "
             f"live WHERE slug = ?) AND {VISIBLE} ORDER BY l.slug != l.grp, l.language",
-            (slug,)).fetchall()
+            (slug,),
+        ).fetchall()
         if len(rows) < 2:
             return []
         return [{"language": r[0] or "en", "slug": r[1], "title": r[2]} for r in rows]
@@ -154,35 +186,48 @@ class LiveQueries:
         lists and a sitemap's hreflang links."""
         rows: list[tuple[Any, ...]] = []
         for at in range(0, len(slugs), 500):  # within SQLite's limit of bound variables
-            chunk = slugs[at:at + 500]
+            chunk = slugs[at : at + 500]
             marks = ",".join("?" * len(chunk))
             rows += self.tables.db.execute(
                 f"SELECT k.slug, l.language, l.slug, l.title, l.slug = l.grp FROM live k "
                 f"JOIN live l ON l.grp = k.grp WHERE k.slug IN ({marks}) AND {VISIBLE} "
                 "AND k.id NOT IN (SELECT article FROM withdrawn) "
                 "AND EXISTS (SELECT 1 FROM live o WHERE o.grp = k.grp AND o.id != k.id) "
-                "ORDER BY k.slug, l.slug != l.grp, l.language", chunk).fetchall()
+                "ORDER BY k.slug, l.slug != l.grp, l.language",
+                chunk,
+            ).fetchall()
         out: dict[str, list[dict[str, Any]]] = {}
         for of, language, member, title, source in rows:
-            out.setdefault(of, []).append({"language": language or "en", "slug": member,
-                                           "title": title, "source": bool(source)})
+            out.setdefault(of, []).append(
+                {
+                    "language": language or "en",
+                    "slug": member,
+                    "title": title,
+                    "source": bool(source),
+                }
+            )
         return {k: v for k, v in out.items() if len(v) > 1}
 
     def has_translations(self) -> bool:
         """Whether any live article translates another (a sitemap then names alternates)."""
-        return self.tables.db.execute(
-            "SELECT 1 FROM live WHERE grp != slug LIMIT 1").fetchone() is not None
+        return (
+            self.tables.db.execute("SELECT 1 FROM live WHERE grp != slug LIMIT 1").fetchone()
+            is not None
+        )
 
     def order(self) -> list[str]:
         """Every live article's slug, in the order they went live (previous/next order)."""
-        return [r[0] for r in self.tables.db.execute(
-            f"SELECT l.slug FROM live l WHERE {VISIBLE} ORDER BY l.published_at, l.id")]
+        return [
+            r[0]
+            for r in self.tables.db.execute(
+                f"SELECT l.slug FROM live l WHERE {VISIBLE} ORDER BY l.published_at, l.id"
+            )
+        ]
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """The live articles published just before and just after `slug`."""
         db = self.tables.db
-        here = db.execute("SELECT published_at, id FROM live WHERE slug = ?",
-                          (slug,)).fetchone()
+        here = db.execute("SELECT published_at, id FROM live WHERE slug = ?", (slug,)).fetchone()
         if here is None:
             return None, None
         key = {"at": here[0], "id": here[1]}
@@ -197,10 +242,14 @@ class LiveQueries:
                     return row
             return None
 
-        before = first("l.published_at = :at AND l.id < :id ORDER BY l.id DESC",
-                       "l.published_at < :at ORDER BY l.published_at DESC, l.id DESC")
-        after = first("l.published_at = :at AND l.id > :id ORDER BY l.id",
-                      "l.published_at > :at ORDER BY l.published_at, l.id")
+        before = first(
+            "l.published_at = :at AND l.id < :id ORDER BY l.id DESC",
+            "l.published_at < :at ORDER BY l.published_at DESC, l.id DESC",
+        )
+        after = first(
+            "l.published_at = :at AND l.id > :id ORDER BY l.id",
+            "l.published_at > :at ORDER BY l.published_at, l.id",
+        )
 
         def pair(row: tuple[str, str] | None) -> dict[str, str] | None:
             return {"slug": row[0], "title": row[1]} if row else None
@@ -209,12 +258,18 @@ class LiveQueries:
 
     def blobs(self) -> dict[str, str]:
         """Every live article's slug and blob."""
-        return dict(self.tables.db.execute(
-            f"SELECT l.slug, l.blob FROM live l WHERE {VISIBLE}").fetchall())
+        return dict(
+            self.tables.db.execute(f"SELECT l.slug, l.blob FROM live l WHERE {VISIBLE}").fetchall()
+        )
 
 
 def _live_row(row: tuple[Any, ...]) -> dict[str, Any]:
     slug, blob, revision, published_at, updated_at, title = row
-    return {"slug": slug, "blob": blob, "revision": revision, "published_at": published_at,
-            "updated_at": updated_at, "title": title}
-
+    return {
+        "slug": slug,
+        "blob": blob,
+        "revision": revision,
+        "published_at": published_at,
+        "updated_at": updated_at,
+        "title": title,
+    }

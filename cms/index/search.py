@@ -29,13 +29,41 @@ import Stemmer
 
 # BCP 47 primary language subtag -> Snowball algorithm (the languages PyStemmer ships)
 SNOWBALL = {
-    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech",
-    "da": "danish", "nl": "dutch", "en": "english", "eo": "esperanto", "et": "estonian",
-    "fi": "finnish", "fr": "french", "de": "german", "el": "greek", "hi": "hindi",
-    "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian",
-    "ne": "nepali", "no": "norwegian", "nb": "norwegian", "nn": "norwegian", "fa": "persian",
-    "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian",
-    "st": "sesotho", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish",
+    "ar": "arabic",
+    "hy": "armenian",
+    "eu": "basque",
+    "ca": "catalan",
+    "cs": "czech",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "eo": "esperanto",
+    "et": "estonian",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "el": "greek",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "ga": "irish",
+    "it": "italian",
+    "lt": "lithuanian",
+    "ne": "nepali",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "fa": "persian",
+    "pl": "polish",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "st": "sesotho",
+    "es": "spanish",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
     "yi": "yiddish",
 }
 # title, summary, body, words as written
@@ -88,14 +116,17 @@ def document(title: str, summary: str, body: str, language: str | None) -> tuple
     stem = _stemmer(language)
     parts = [words(text) for text in (title, summary, body)]
     as_written = " ".join(dict.fromkeys(w for part in parts for w in part))
-    return (*(" ".join(part if stem is None else stem.stemWords(part)) for part in parts),
-            as_written)
+    return (
+        *(" ".join(part if stem is None else stem.stemWords(part)) for part in parts),
+        as_written,
+    )
 
 
 def fold(word: str) -> str:
     """Lower case without accents, as FTS5 compares tokens."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.lower())
-                   if not unicodedata.combining(c))
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c)
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,8 +178,9 @@ def _forms(word: str, language: str | None) -> tuple[str, str]:
     return fold(stem(lower) if stem else lower), fold(lower)
 
 
-def highlight(q: str, title: str, summary: str, body: Callable[[], str],
-              language: str | None) -> str:
+def highlight(
+    q: str, title: str, summary: str, body: Callable[[], str], language: str | None
+) -> str:
     """A snippet from a few words before the first word that matches `q` in the first
     HIGHLIGHT_CHARS characters of the summary, else the title, else the body (read only then);
     HTML-escaped, each match in `<mark>`, `…` where it was cut. Without such a match: the start
@@ -198,8 +230,11 @@ def _snippet(source: str, matches: Callable[[str], bool]) -> str | None:
     for a, b in spans[start:]:
         word = source[a:b]
         out.append(html.escape(source[at:a], quote=False))
-        out.append(f"<mark>{html.escape(word, quote=False)}</mark>" if matches(word)
-                   else html.escape(word, quote=False))
+        out.append(
+            f"<mark>{html.escape(word, quote=False)}</mark>"
+            if matches(word)
+            else html.escape(word, quote=False)
+        )
         at = b
     if _WORD.search(plain, at):
         out.append("…")
@@ -215,11 +250,17 @@ def _field(doc: dict[str, Any], key: str) -> str:
 
 def row(doc: dict[str, Any], text: str) -> tuple[str, ...]:
     """The column values for an article file's parsed content and its body's plain text."""
-    return document(_field(doc, "title"), _field(doc, "summary"), text,
-                    _field(doc, "language") or None)
+    return document(
+        _field(doc, "title"), _field(doc, "summary"), text, _field(doc, "language") or None
+    )
 
 
 def highlight_doc(q: str, doc: dict[str, Any], body: str) -> str:
     """`highlight` for an article file's parsed content and the plain text of its body."""
-    return highlight(q, _field(doc, "title"), _field(doc, "summary"), lambda: body,
-                     _field(doc, "language") or None)
+    return highlight(
+        q,
+        _field(doc, "title"),
+        _field(doc, "summary"),
+        lambda: body,
+        _field(doc, "language") or None,
+    )

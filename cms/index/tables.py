@@ -45,7 +45,7 @@ CREATE INDEX articles_publish_at ON articles (publish_at);
 CREATE TABLE tags (tag TEXT NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (tag, article))
     WITHOUT ROWID;
 CREATE INDEX tags_article ON tags (article);
-CREATE VIRTUAL TABLE fulltext USING fts5({', '.join(search.COLUMNS)}, {search.FTS_OPTIONS});
+CREATE VIRTUAL TABLE fulltext USING fts5({", ".join(search.COLUMNS)}, {search.FTS_OPTIONS});
 CREATE TABLE live (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, blob TEXT NOT NULL,
     content TEXT, revision TEXT NOT NULL, published_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL, title TEXT, section TEXT, language TEXT, grp TEXT NOT NULL);
@@ -59,7 +59,7 @@ CREATE INDEX live_tags_article ON live_tags (article);
 CREATE TABLE live_authors (name TEXT NOT NULL, published_at INTEGER NOT NULL,
     article INTEGER NOT NULL, PRIMARY KEY (name, published_at, article)) WITHOUT ROWID;
 CREATE INDEX live_authors_article ON live_authors (article);
-CREATE VIRTUAL TABLE live_text USING fts5({', '.join(search.COLUMNS)}, {search.FTS_OPTIONS});
+CREATE VIRTUAL TABLE live_text USING fts5({", ".join(search.COLUMNS)}, {search.FTS_OPTIONS});
 -- Live articles no longer on main (a delete cut in half between its two refs, or a plain-git
 -- delete on main alone) are not delivered. The triggers keep this usually empty list, so lists
 -- walk one index in order instead of checking every live article against main.
@@ -80,7 +80,6 @@ CREATE TABLE checks (blob TEXT NOT NULL, slug TEXT NOT NULL, problems TEXT,
 -- a live file's whole public JSON (its card and body), so a read serves it as it is
 CREATE TABLE documents (blob TEXT PRIMARY KEY, json TEXT NOT NULL);
 """
-
 
 
 class Tables:
@@ -193,8 +192,15 @@ class Tables:
         found = dict((db or self.db).execute("SELECT line, sha FROM tips"))
         return Tips.of({line: found.get(line) for line in LINES})
 
-    def matching(self, q: str, key: str, table: str, language: str | None,
-                 where: list[str], args: dict[str, Any]) -> bool:
+    def matching(
+        self,
+        q: str,
+        key: str,
+        table: str,
+        language: str | None,
+        where: list[str],
+        args: dict[str, Any],
+    ) -> bool:
         """Add a full-text condition on `table` for the words of `q` (in `language`, or in
         those of the articles it holds) as the last of `where`; False if `q` has no words."""
         match = search.match(q, (language,) if language else self._languages(table))
@@ -212,8 +218,11 @@ class Tables:
         seen = (*self.tips(db).values(), source)
         found = self._language_sets.get(seen)
         if found is None:
-            found = tuple(sorted({r[0] or "en" for r in db.execute(
-                f"SELECT DISTINCT language FROM {source}")})) or ("en",)
+            found = tuple(
+                sorted(
+                    {r[0] or "en" for r in db.execute(f"SELECT DISTINCT language FROM {source}")}
+                )
+            ) or ("en",)
             if len(self._language_sets) >= 64:
                 self._language_sets.clear()
             self._language_sets[seen] = found
@@ -228,5 +237,3 @@ def _statements(script: str) -> Iterator[str]:
         if sqlite3.complete_statement(statement):
             yield statement
             statement = ""
-
-

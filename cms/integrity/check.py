@@ -47,8 +47,11 @@ def problems(repo: Repository) -> list[str]:
 
 def _files(git_dir: str, tip: str) -> list[tuple[str, int, str]]:
     """Every file in the tree of `tip`: (path, mode, id)."""
-    out = subprocess.run(["git", "--git-dir", git_dir, "ls-tree", "-r", "-z", "--full-tree",
-                          tip], capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "--git-dir", git_dir, "ls-tree", "-r", "-z", "--full-tree", tip],
+        capture_output=True,
+        check=True,
+    ).stdout
     entries = []
     for entry in filter(None, out.split(b"\0")):
         meta, _, path = entry.partition(b"\t")
@@ -60,8 +63,12 @@ def _files(git_dir: str, tip: str) -> list[tuple[str, int, str]]:
 def _commits(git_dir: str, tips: list[str]) -> list[str]:
     if not tips:
         return []
-    out = subprocess.run(["git", "--git-dir", git_dir, "rev-list", "--reverse", *tips],
-                         capture_output=True, check=True, text=True).stdout
+    out = subprocess.run(
+        ["git", "--git-dir", git_dir, "rev-list", "--reverse", *tips],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
     return out.split()
 
 

@@ -64,9 +64,11 @@ def install(git_dir: str, committer_email: str) -> str:
     if os.path.exists(hook):
         with open(hook, encoding="utf-8", errors="replace") as f:
             if MARKER not in f.read():
-                raise CMSError(f"{hook} exists and was not installed by `cms init`; move it "
-                               "away (or merge it into the gate by hand) and run `cms init` "
-                               "again.")
+                raise CMSError(
+                    f"{hook} exists and was not installed by `cms init`; move it "
+                    "away (or merge it into the gate by hand) and run `cms init` "
+                    "again."
+                )
     os.makedirs(os.path.dirname(hook), exist_ok=True)
     python = shlex.quote(sys.executable or "python3")
     tmp = f"{hook}.tmp{os.getpid()}"
@@ -140,30 +142,44 @@ def review(git_dir: str, updates: list[Update], cms_emails: Iterable[str]) -> li
     return found
 
 
-def _group_lines(git_dir: str, objects: ObjectStream,
-                 files: dict[tuple[str, int, str], None], updates: list[Update]) -> list[str]:
+def _group_lines(
+    git_dir: str,
+    objects: ObjectStream,
+    files: dict[tuple[str, int, str], None],
+    updates: list[Update],
+) -> list[str]:
     """The translation-group problems (`translations.group_problems`) of the pushed articles
     that name a source, in the tree each ref moves to; the other articles are read only when
     one does."""
     pushed = [(path, blob) for path, _, blob in files if layout.slug_from_path(path)]
-    named = {blob: data for blob, data in objects.many(list(dict.fromkeys(
-        b for _, b in pushed))) if b'"translation_of"' in data}
+    named = {
+        blob: data
+        for blob, data in objects.many(list(dict.fromkeys(b for _, b in pushed)))
+        if b'"translation_of"' in data
+    }
     if not named:
         return []
     found: list[str] = []
     for u in updates:
         if u.ref != LINES[0]:
             continue  # a group is whole on main; `published` may lack a draft-only source
-        listing = _git(git_dir, "ls-tree", "-r", "-z", "--full-tree", u.new, "--",
-                       layout.ROOT).decode("utf-8", "surrogateescape").split("\0")
+        listing = (
+            _git(git_dir, "ls-tree", "-r", "-z", "--full-tree", u.new, "--", layout.ROOT)
+            .decode("utf-8", "surrogateescape")
+            .split("\0")
+        )
         at: dict[str, tuple[str, str]] = {}
         for entry in filter(None, listing):
             info, path = entry.split("\t", 1)
             slug = layout.slug_from_path(path)
             if slug is not None:
                 at[slug] = (path, info.split()[2])
-        docs = {slug: rules.loose(data) for (slug, (_, blob)), (_, data) in zip(
-            at.items(), objects.many([blob for _, blob in at.values()]), strict=True)}
+        docs = {
+            slug: rules.loose(data)
+            for (slug, (_, blob)), (_, data) in zip(
+                at.items(), objects.many([blob for _, blob in at.values()]), strict=True
+            )
+        }
         links: dict[str, list[dict[str, Any]]] = {}
         for slug, doc in docs.items():
             if isinstance(doc.get("translation_of"), str):
@@ -171,7 +187,8 @@ def _group_lines(git_dir: str, objects: ObjectStream,
         for slug, (path, blob) in at.items():
             if blob in named:
                 problems = translations.group_problems(
-                    {**docs[slug], "slug": slug}, docs.get, partial(_linked, links))
+                    {**docs[slug], "slug": slug}, docs.get, partial(_linked, links)
+                )
                 found += lines(path, problems)
     return list(dict.fromkeys(found))
 
@@ -186,9 +203,13 @@ def _new_commits(git_dir: str, tips: list[str]) -> list[str]:
     return out.decode().split()
 
 
-def _changed_files(git_dir: str, tree: Callable[[str], str],
-                   known: dict[str, rawcommit.RawCommit], commits: list[str],
-                   updates: list[Update]) -> dict[tuple[str, int, str], None]:
+def _changed_files(
+    git_dir: str,
+    tree: Callable[[str], str],
+    known: dict[str, rawcommit.RawCommit],
+    commits: list[str],
+    updates: list[Update],
+) -> dict[tuple[str, int, str], None]:
     """The files (path, mode, blob) the new commits bring, and those each ref's move changes.
 
     A merge brings only what differs from every one of its parents; the rest came with the
@@ -206,7 +227,7 @@ def _changed_files(git_dir: str, tree: Callable[[str], str],
     files: dict[tuple[str, int, str], None] = {}
     at = 0
     for span in spans:
-        own = diffs[at:at + span]
+        own = diffs[at : at + span]
         at += span
         common = set(own[0]).intersection(*own[1:])
         files.update((entry, None) for entry in own[0] if entry in common)
@@ -220,8 +241,17 @@ def _diff_trees(git_dir: str, pairs: list[tuple[str, str]]) -> list[list[tuple[s
     as they are: (path, mode, blob). One `git diff-tree --stdin` for all of them."""
     if not pairs:
         return []
-    out = _git(git_dir, "diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames",
-               "--no-abbrev", input=b"".join(f"{a} {b}\n".encode() for a, b in pairs))
+    out = _git(
+        git_dir,
+        "diff-tree",
+        "--stdin",
+        "--always",
+        "-r",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        input=b"".join(f"{a} {b}\n".encode() for a, b in pairs),
+    )
     # each pair's output starts with a header line `old new` ended by a newline; each changed
     # file is `:modes ids status` and its path, each ended by a NUL
     diffs: list[list[tuple[str, int, str]]] = []
@@ -245,18 +275,21 @@ def _diff_trees(git_dir: str, pairs: list[tuple[str, str]]) -> list[list[tuple[s
 
 
 def _file_lines(objects: ObjectStream, files: dict[tuple[str, int, str], None]) -> list[str]:
-    return [line for path, found, _ in checked_files(objects, files)
-            for line in lines(path, found)]
+    return [line for path, found, _ in checked_files(objects, files) for line in lines(path, found)]
 
 
-def checked_files(objects: ObjectStream, files: Iterable[tuple[str, int, str]]
-                  ) -> list[tuple[str, rules.Problems, bytes | None]]:
+def checked_files(
+    objects: ObjectStream, files: Iterable[tuple[str, int, str]]
+) -> list[tuple[str, rules.Problems, bytes | None]]:
     """Each file's (path, mode, id) problems in order, with its bytes when they were read: a
     blob is read only when its path, mode and size allow it."""
     placed = {f: rules.file_problems(f[0], f[1], None, 0) for f in files}
     sizes = objects.sizes([blob for (_, _, blob), found in placed.items() if not found])
-    readable = [blob for (path, _, blob), found in placed.items()
-                if not found and sizes[blob] <= (rules.size_limit(path) or 0)]
+    readable = [
+        blob
+        for (path, _, blob), found in placed.items()
+        if not found and sizes[blob] <= (rules.size_limit(path) or 0)
+    ]
     contents = dict(objects.many(list(dict.fromkeys(readable))))
     out = []
     for (path, mode, blob), found in placed.items():
@@ -278,15 +311,19 @@ def printable(text: str) -> str:
 
 
 def _git(git_dir: str, *args: str, input: bytes | None = None) -> bytes:
-    return subprocess.run(["git", "--git-dir", git_dir, *args], input=input,
-                          capture_output=True, check=True).stdout
+    return subprocess.run(
+        ["git", "--git-dir", git_dir, *args], input=input, capture_output=True, check=True
+    ).stdout
 
 
 def identities(git_dir: str) -> list[str]:
     """The committer emails the CMS commits with: the one `cms init` recorded, and the one
     the settings name in this process's environment (`CMS_COMMITTER_EMAIL`, or the default)."""
-    recorded = subprocess.run(["git", "--git-dir", git_dir, "config", "--get-all",
-                               CONFIG_EMAIL], capture_output=True, text=True).stdout.split("\n")
+    recorded = subprocess.run(
+        ["git", "--git-dir", git_dir, "config", "--get-all", CONFIG_EMAIL],
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
     return [e for e in [*recorded, Settings.load().committer_email] if e.strip()]
 
 
@@ -304,13 +341,17 @@ def main() -> int:
     try:
         found = review(git_dir, list(updates_from(sys.stdin)), identities(git_dir))
     except Exception as e:  # a gate that cannot look stays shut
-        print(f"The CMS could not check this push ({type(e).__name__}: {e}); nothing was "
-              "changed.", file=sys.stderr)
+        print(
+            f"The CMS could not check this push ({type(e).__name__}: {e}); nothing was changed.",
+            file=sys.stderr,
+        )
         return 1
     if not found:
         return 0
-    print(f"The CMS refused this push ({len(found)} problem(s)); nothing was changed:",
-          file=sys.stderr)
+    print(
+        f"The CMS refused this push ({len(found)} problem(s)); nothing was changed:",
+        file=sys.stderr,
+    )
     for line in found[:MAX_LINES]:
         print(line, file=sys.stderr)
     if len(found) > MAX_LINES:

@@ -51,6 +51,7 @@ def add(problems: Problems, field: str, message: str) -> Problems:
 
 # -- files --------------------------------------------------------------------------------
 
+
 def size_limit(path: str) -> int | None:
     """The largest blob allowed at `path`, or None when nothing may be stored there."""
     if path == README:
@@ -74,8 +75,7 @@ def path_problems(path: str) -> Problems:
     return area.path_problems(path)
 
 
-def file_problems(path: str, mode: int, data: bytes | None, size: int | None = None
-                  ) -> Problems:
+def file_problems(path: str, mode: int, data: bytes | None, size: int | None = None) -> Problems:
     """Problems with the file at `path`: its mode, its size, then its content.
 
     `data` may be None when the mode or `size` already rule the file out (it is not read).
@@ -107,8 +107,9 @@ def size_problems(size: int) -> Problems:
     """The problem of an article file of `size` bytes over the limit (none within it), so a
     reader can rule a file out by its size before reading it."""
     if size > ARTICLE_MAX_BYTES:
-        return {"size": [f"{size} bytes is over the limit of {ARTICLE_MAX_BYTES} bytes "
-                         "for this file."]}
+        return {
+            "size": [f"{size} bytes is over the limit of {ARTICLE_MAX_BYTES} bytes for this file."]
+        }
     return {}
 
 
@@ -129,9 +130,13 @@ def article_path_problems(path: str) -> Problems:
     slug = name[:-5] if name.endswith(".json") else ""
     if re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) and len(slug) <= 120:
         return {"path": [f"The article '{slug}' belongs at {layout.article_path(slug)}."]}
-    return {"path": ["Not an article file name: articles/<xx>/<slug>.json, with a slug of "
-                     "lower-case letters, digits and single hyphens and xx the first two hex "
-                     "digits of sha1(slug)."]}
+    return {
+        "path": [
+            "Not an article file name: articles/<xx>/<slug>.json, with a slug of "
+            "lower-case letters, digits and single hyphens and xx the first two hex "
+            "digits of sha1(slug)."
+        ]
+    }
 
 
 def read_article(path: str, data: bytes) -> tuple[dict[str, Any] | None, Problems]:
@@ -183,9 +188,13 @@ def parse(data: bytes) -> Any:
 class Area:
     """A top-level folder of the layout: which paths it allows, how large, what content."""
 
-    def __init__(self, summary: str, max_bytes: int,
-                 path_problems: Callable[[str], Problems],
-                 content_problems: Callable[[str, bytes], Problems]) -> None:
+    def __init__(
+        self,
+        summary: str,
+        max_bytes: int,
+        path_problems: Callable[[str], Problems],
+        content_problems: Callable[[str, bytes], Problems],
+    ) -> None:
         self.summary = summary
         self.max_bytes = max_bytes
         self.path_problems = path_problems
@@ -194,11 +203,16 @@ class Area:
 
 # The folders files may live in, each with its checker.
 AREAS: dict[str, Area] = {
-    layout.ROOT: Area("articles/<xx>/<slug>.json", ARTICLE_MAX_BYTES, article_path_problems,
-                      article_problems),
+    layout.ROOT: Area(
+        "articles/<xx>/<slug>.json", ARTICLE_MAX_BYTES, article_path_problems, article_problems
+    ),
     # images: what an upload would have stored (decodes, named by its SHA-256, no location)
-    media_paths.ROOT: Area(media_checks.SUMMARY, media_checks.MAX_BYTES,
-                           media_checks.path_problems, media_checks.content_problems),
+    media_paths.ROOT: Area(
+        media_checks.SUMMARY,
+        media_checks.MAX_BYTES,
+        media_checks.path_problems,
+        media_checks.content_problems,
+    ),
 }
 
 
@@ -227,11 +241,18 @@ def commit_problems(raw: bytes, cms_emails: Iterable[str]) -> Problems:
             if field == "committer" and not found.get(field):
                 email = _IDENT.match(value)
                 if email and email.group(2).decode().strip().lower() in claimed:
-                    add(found, field, f"<{email.group(2).decode()}> is the CMS's own identity; "
-                        "only the CMS commits as the CMS (commit as yourself).")
+                    add(
+                        found,
+                        field,
+                        f"<{email.group(2).decode()}> is the CMS's own identity; "
+                        "only the CMS commits as the CMS (commit as yourself).",
+                    )
         elif key == b"encoding" and value.strip().lower() not in (b"utf-8", b"utf8"):
-            add(found, "message", f"Encoding {value.decode('ascii', 'replace')!r} is not "
-                "allowed; commit in UTF-8.")
+            add(
+                found,
+                "message",
+                f"Encoding {value.decode('ascii', 'replace')!r} is not allowed; commit in UTF-8.",
+            )
     for problem in text_problems(message, allow_newlines=True):
         add(found, "message", problem)
     return found
@@ -245,8 +266,9 @@ def _ident_problems(value: bytes) -> list[str]:
     found = text_problems(name, allow_newlines=False)
     found += [f"email: {p}" for p in text_problems(email, allow_newlines=False)]
     if not rawcommit.in_range(int(seconds)):
-        found.append(f"The date ({int(seconds)} seconds since 1970) is outside the years "
-                     "1900 to 9998.")
+        found.append(
+            f"The date ({int(seconds)} seconds since 1970) is outside the years 1900 to 9998."
+        )
     return found
 
 

@@ -15,8 +15,9 @@ Problems = dict[str, list[str]]
 Fields = dict[str, Any]
 
 
-def group_problems(doc: Fields, read: Callable[[str], Fields | None],
-                   members: Callable[[str], Iterable[Fields]]) -> Problems:
+def group_problems(
+    doc: Fields, read: Callable[[str], Fields | None], members: Callable[[str], Iterable[Fields]]
+) -> Problems:
     """The problems of `doc` (with its `slug`) among the other articles: `read(slug)` gives
     an article's fields (None: there is none), `members(source)` the articles whose
     `translation_of` is `source` (`doc` may be among them)."""
@@ -25,22 +26,32 @@ def group_problems(doc: Fields, read: Callable[[str], Fields | None],
     if source is None:
         return {}
     if others:
-        return {"translation_of": [
-            f"This article has translations ({', '.join(sorted(m['slug'] for m in others))}); "
-            "a source cannot itself be a translation."]}
+        return {
+            "translation_of": [
+                f"This article has translations ({', '.join(sorted(m['slug'] for m in others))}); "
+                "a source cannot itself be a translation."
+            ]
+        }
     target = read(source)
     if target is None:
         return {"translation_of": [f"There is no article '{source}'."]}
     if target.get("translation_of"):
-        return {"translation_of": [
-            f"'{source}' is itself a translation (of '{target['translation_of']}'); "
-            "name the source instead: a translation of a translation is not allowed."]}
+        return {
+            "translation_of": [
+                f"'{source}' is itself a translation (of '{target['translation_of']}'); "
+                "name the source instead: a translation of a translation is not allowed."
+            ]
+        }
     language = doc.get("language", "en")
     if target.get("language", "en").lower() == language.lower():
         return {"translation_of": [f"'{source}' is in the same language ({language})."]}
-    taken = [m["slug"] for m in members(source) if m.get("slug") != slug
-             and str(m.get("language", "en")).lower() == language.lower()]
+    taken = [
+        m["slug"]
+        for m in members(source)
+        if m.get("slug") != slug and str(m.get("language", "en")).lower() == language.lower()
+    ]
     if taken:
-        return {"language": [f"'{source}' already has a translation into {language} "
-                             f"('{taken[0]}')."]}
+        return {
+            "language": [f"'{source}' already has a translation into {language} ('{taken[0]}')."]
+        }
     return {}

@@ -35,18 +35,25 @@ class Facts:
     def problems(self, path: str) -> Problems:
         """The problems of this file at `path` (an empty dict: it may be served there)."""
         if self.info is None:
-            return {"content": [self.refused or "Not a JPEG, PNG, WebP or GIF image that "
-                                                "decodes completely."]}
+            return {
+                "content": [
+                    self.refused or "Not a JPEG, PNG, WebP or GIF image that decodes completely."
+                ]
+            }
         found: Problems = {}
         expected = media_path(self.sha256, self.info.ext)
         if path != expected:
-            found["path"] = [f"A media file is named by the SHA-256 of its bytes and its "
-                             f"format: this one belongs at {expected}."]
+            found["path"] = [
+                f"A media file is named by the SHA-256 of its bytes and its "
+                f"format: this one belongs at {expected}."
+            ]
         if self.located:
-            found["location"] = ["It carries location metadata, or metadata an upload drops "
-                                 "because it can hold some (a GPS position in EXIF, XMP or "
-                                 "text; vendors' blocks; data after the image); upload it "
-                                 "through the API, which removes it, or remove it first."]
+            found["location"] = [
+                "It carries location metadata, or metadata an upload drops "
+                "because it can hold some (a GPS position in EXIF, XMP or "
+                "text; vendors' blocks; data after the image); upload it "
+                "through the API, which removes it, or remove it first."
+            ]
         return found
 
 
@@ -68,8 +75,12 @@ def path_problems(path: str) -> Problems:
     """Problems with a media file's name, whatever it holds."""
     if is_media_path(path):
         return {}
-    return {"path": [f"Not a media file name: {SUMMARY}, xx the first two hex digits of the "
-                     "SHA-256 of the file's bytes."]}
+    return {
+        "path": [
+            f"Not a media file name: {SUMMARY}, xx the first two hex digits of the "
+            "SHA-256 of the file's bytes."
+        ]
+    }
 
 
 def content_problems(path: str, data: bytes) -> Problems:

@@ -28,7 +28,7 @@ def _sub_blocks(data: bytes, at: int) -> tuple[int, bytes]:
             return at + 1, b"".join(parts)
         if at + 1 + size > len(data):
             raise Unreadable("a block runs past the end")
-        parts.append(data[at + 1:at + 1 + size])
+        parts.append(data[at + 1 : at + 1 + size])
         at += 1 + size
 
 
@@ -49,7 +49,7 @@ def without_location(data: bytes) -> bytes:
             raise Unreadable("its blocks do not reach the trailer")
         start, kind = at, data[at]
         if kind == TRAILER:
-            out.append(data[at:at + 1])
+            out.append(data[at : at + 1])
             changed = changed or at + 1 < len(data)
             break
         if kind == IMAGE:
@@ -62,7 +62,7 @@ def without_location(data: bytes) -> bytes:
             raise Unreadable("its blocks do not follow each other to the trailer")
         label = data[at + 1]
         at, joined = _sub_blocks(data, at + 2)
-        if _kept(label, data[start + 2:at], joined):
+        if _kept(label, data[start + 2 : at], joined):
             out.append(data[start:at])
         else:
             changed = True

@@ -100,8 +100,7 @@ def check_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
         ext, content_type = FORMATS[image.format or ""]
         if not isinstance(orientation, int) or not 1 <= orientation <= 8:
             orientation = 1
-        return ImageInfo(image.format or "", ext, content_type, width, height, frames,
-                         orientation)
+        return ImageInfo(image.format or "", ext, content_type, width, height, frames, orientation)
 
 
 def _damaged() -> ValidationFailed:
@@ -152,5 +151,9 @@ def _too_many_scans() -> ValidationFailed:
     )
 
 
-_WALKERS = {"JPEG": jpeg.without_location, "PNG": png.without_location,
-            "WEBP": webp.without_location, "GIF": gif.without_location}
+_WALKERS = {
+    "JPEG": jpeg.without_location,
+    "PNG": png.without_location,
+    "WEBP": webp.without_location,
+    "GIF": gif.without_location,
+}

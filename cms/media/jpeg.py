@@ -37,8 +37,7 @@ _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
 # APPn segments kept, by the signature their payload starts with; other APPn segments are
 # metadata no decoder needs (MPF, FlashPix, JUMBF/C2PA, vendors' blocks) and are dropped.
-_KEPT_APPS = {APP0: (b"JFIF\x00", b"JFXX\x00"), APP2: (b"ICC_PROFILE\x00",),
-              APP14: (b"Adobe",)}
+_KEPT_APPS = {APP0: (b"JFIF\x00", b"JFXX\x00"), APP2: (b"ICC_PROFILE\x00",), APP14: (b"Adobe",)}
 
 
 class TooManyScans(ValueError):
@@ -82,7 +81,7 @@ def walk(data: bytes) -> tuple[list[Segment], int]:
             continue
         if marker in (0x00, 0xD8) or at + 4 > len(data):
             raise Unreadable("its segments do not follow each other to the end of the image")
-        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
         end = at + 2 + length
         if length < 2 or end > len(data):
             raise Unreadable("a segment runs past the end of the file")
@@ -94,7 +93,7 @@ def walk(data: bytes) -> tuple[list[Segment], int]:
             if found is None:
                 raise Unreadable("a scan is cut short")
             end = found.start()
-        segments.append(Segment(marker, at, end, data[at + 4:at + 2 + length]))
+        segments.append(Segment(marker, at, end, data[at + 4 : at + 2 + length]))
         at = end
 
 
@@ -107,21 +106,29 @@ def without_location(data: bytes) -> bytes:
     Raises Unreadable (see `walk`, and `metadata`) or TooManyScans."""
     segments, end = walk(data)
     changed = end < len(data)
-    extended = sorted((s.payload[len(XMP_EXTENDED):] for s in segments
-                       if s.marker == APP1 and s.payload.startswith(XMP_EXTENDED)),
-                      key=lambda p: (p[:32], p[36:40]))  # by GUID, then offset
+    extended = sorted(
+        (
+            s.payload[len(XMP_EXTENDED) :]
+            for s in segments
+            if s.marker == APP1 and s.payload.startswith(XMP_EXTENDED)
+        ),
+        key=lambda p: (p[:32], p[36:40]),
+    )  # by GUID, then offset
     extended_located = has_location(b"".join(p[40:] for p in extended))
     photoshop = [s for s in segments if s.marker == APP13 and s.payload.startswith(PHOTOSHOP)]
-    resources = irb_without_location(b"".join(s.payload[len(PHOTOSHOP):] for s in photoshop))
+    resources = irb_without_location(b"".join(s.payload[len(PHOTOSHOP) :] for s in photoshop))
     out = [data[:2]]
     for segment in segments:
         kept = _kept(segment, extended_located)
-        if resources is not None and segment.marker == APP13 and segment.payload.startswith(
-                PHOTOSHOP):
+        if (
+            resources is not None
+            and segment.marker == APP13
+            and segment.payload.startswith(PHOTOSHOP)
+        ):
             # the cleaned resources take the place of the first of their segments
             kept = _photoshop_segments(resources) if segment is photoshop[0] else b""
         changed = changed or kept is not None
-        out.append(data[segment.start:segment.end] if kept is None else kept)
+        out.append(data[segment.start : segment.end] if kept is None else kept)
     return b"".join(out) if changed else data
 
 
@@ -130,7 +137,7 @@ def _kept(segment: Segment, extended_located: bool) -> bytes | None:
     marker, payload = segment.marker, segment.payload
     if marker == APP1:
         if payload.startswith(EXIF_HEADER):
-            tiff = exif_without_location(payload[len(EXIF_HEADER):])
+            tiff = exif_without_location(payload[len(EXIF_HEADER) :])
             return None if tiff is None else _segment(APP1, EXIF_HEADER + tiff)
         if payload.startswith(XMP_HEADER):
             return b"" if has_location(payload) else None
@@ -158,5 +165,7 @@ def _photoshop_segments(resources: bytes) -> bytes:
     """Photoshop resources as APP13 segments, split where they do not fit one (as Photoshop
     itself splits them)."""
     room = MAX_PAYLOAD - len(PHOTOSHOP)
-    return b"".join(_segment(APP13, PHOTOSHOP + resources[i:i + room])
-                    for i in range(0, max(len(resources), 1), room))
+    return b"".join(
+        _segment(APP13, PHOTOSHOP + resources[i : i + room])
+        for i in range(0, max(len(resources), 1), room)
+    )

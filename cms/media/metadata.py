@@ -77,10 +77,14 @@ def exif_without_location(tiff: bytes) -> bytes | None:
         raise Unreadable("its EXIF cannot be read") from e
     xmp, photoshop = exif.get(XMP_TAG), exif.get(PHOTOSHOP_TAG)
     xmp_located = isinstance(xmp, bytes) and has_location(xmp)
-    photoshop_located = (isinstance(photoshop, bytes)
-                         and irb_without_location(photoshop) is not None)
-    if not (GPS_IFD in exif or GPS_IFD in inner or GPS_IFD in thumbnail or xmp_located
-            or photoshop_located):
+    photoshop_located = isinstance(photoshop, bytes) and irb_without_location(photoshop) is not None
+    if not (
+        GPS_IFD in exif
+        or GPS_IFD in inner
+        or GPS_IFD in thumbnail
+        or xmp_located
+        or photoshop_located
+    ):
         return None
     exif.pop(GPS_IFD, None)
     inner.pop(GPS_IFD, None)
@@ -90,7 +94,7 @@ def exif_without_location(tiff: bytes) -> bytes | None:
         del exif[PHOTOSHOP_TAG]
     # tobytes() writes IFD0 with its EXIF and interoperability directories, so the thumbnail's
     # directory (IFD1) and anything it pointed at are left behind
-    return exif.tobytes()[len(EXIF_HEADER):]
+    return exif.tobytes()[len(EXIF_HEADER) :]
 
 
 def irb_without_location(data: bytes) -> bytes | None:
@@ -100,23 +104,23 @@ def irb_without_location(data: bytes) -> bytes | None:
     Raises Unreadable when the resources do not parse."""
     kept, at, changed = [], 0, False
     while at < len(data):
-        if data[at:at + 4] not in (b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa"):
+        if data[at : at + 4] not in (b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa"):
             if not data[at:].strip(b"\x00"):
                 break  # padding at the end
             raise Unreadable("its Photoshop resources cannot be read")
         if at + 7 > len(data):
             raise Unreadable("its Photoshop resources are cut short")
-        ident = struct.unpack(">H", data[at + 4:at + 6])[0]
+        ident = struct.unpack(">H", data[at + 4 : at + 6])[0]
         name = 1 + data[at + 6]
         name += name & 1
         head = at + 6 + name
         if head + 4 > len(data):
             raise Unreadable("its Photoshop resources are cut short")
-        size = struct.unpack(">I", data[head:head + 4])[0]
+        size = struct.unpack(">I", data[head : head + 4])[0]
         end = head + 4 + size + (size & 1)
         if head + 4 + size > len(data):
             raise Unreadable("its Photoshop resources are cut short")
-        body = data[head + 4:head + 4 + size]
+        body = data[head + 4 : head + 4 + size]
         if ident in (IRB_EXIF, IRB_EXIF2) or (ident == IRB_XMP and has_location(body)):
             changed = True
         else:
@@ -145,7 +149,7 @@ def read_raw_profile(text: bytes) -> tuple[str, bytes]:
 def raw_profile(kind: str, payload: bytes) -> bytes:
     """ImageMagick's text form of the profile `payload` (see `read_raw_profile`)."""
     hexed = payload.hex()
-    lines = "\n".join(hexed[i:i + 72] for i in range(0, len(hexed), 72))
+    lines = "\n".join(hexed[i : i + 72] for i in range(0, len(hexed), 72))
     return f"\n{kind}\n{len(payload):8d}\n{lines}\n".encode("ascii")
 
 
@@ -158,7 +162,7 @@ def raw_profile_without_location(text: bytes) -> bytes | None:
     kind, payload = read_raw_profile(text)
     if payload.startswith(EXIF_HEADER) or payload[:4] in (b"II*\x00", b"MM\x00*"):
         prefix = EXIF_HEADER if payload.startswith(EXIF_HEADER) else b""
-        tiff = exif_without_location(payload[len(prefix):])
+        tiff = exif_without_location(payload[len(prefix) :])
         return None if tiff is None else raw_profile(kind, prefix + tiff)
     if payload.startswith(b"8BIM"):
         resources = irb_without_location(payload)

@@ -26,8 +26,25 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RAW_PROFILE = b"Raw profile type "
 TEXT = (b"tEXt", b"zTXt", b"iTXt")
 # ancillary chunks of the PNG specification (and APNG's) that hold no free-form metadata
-_KEPT = {b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB", b"cICP", b"mDCv", b"cLLi",
-         b"bKGD", b"hIST", b"pHYs", b"sPLT", b"tIME", b"acTL", b"fcTL", b"fdAT"}
+_KEPT = {
+    b"tRNS",
+    b"cHRM",
+    b"gAMA",
+    b"iCCP",
+    b"sBIT",
+    b"sRGB",
+    b"cICP",
+    b"mDCv",
+    b"cLLi",
+    b"bKGD",
+    b"hIST",
+    b"pHYs",
+    b"sPLT",
+    b"tIME",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
 
 
 def without_location(data: bytes) -> bytes:
@@ -39,11 +56,11 @@ def without_location(data: bytes) -> bytes:
     while True:
         if at + 12 > len(data):
             raise Unreadable("its chunks do not reach IEND")
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
         end = at + 12 + length
         if end > len(data):
             raise Unreadable(f"its {kind.decode('latin-1')!r} chunk runs past the end")
-        payload = data[at + 8:at + 8 + length]
+        payload = data[at + 8 : at + 8 + length]
         kept = _kept(kind, payload)
         changed = changed or kept is not None
         out.append(data[at:end] if kept is None else kept)
@@ -55,15 +72,19 @@ def without_location(data: bytes) -> bytes:
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return (struct.pack(">I", len(payload)) + kind + payload
-            + struct.pack(">I", zlib.crc32(kind + payload)))
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload))
+    )
 
 
 def _kept(kind: bytes, payload: bytes) -> bytes | None:
     """What takes the chunk's place: None for itself unchanged, b"" for nothing."""
     if kind == b"eXIf":
         prefix = EXIF_HEADER if payload.startswith(EXIF_HEADER) else b""
-        tiff = exif_without_location(payload[len(prefix):])
+        tiff = exif_without_location(payload[len(prefix) :])
         return None if tiff is None else _chunk(kind, tiff)
     if kind in TEXT:
         return _text(kind, payload)

@@ -92,8 +92,12 @@ class MediaCache:
                 kept = json.load(f)
             if kept.get("rules") != RULES:
                 return None
-            found = Facts(ImageInfo(**kept["info"]) if kept["info"] else None,
-                          kept["sha256"], kept["located"], kept.get("refused"))
+            found = Facts(
+                ImageInfo(**kept["info"]) if kept["info"] else None,
+                kept["sha256"],
+                kept["located"],
+                kept.get("refused"),
+            )
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
         self._keep(blob, found)
@@ -101,10 +105,18 @@ class MediaCache:
 
     def remember(self, blob: str, found: Facts) -> None:
         """Keep what is known of `blob` (on upload, it was just checked)."""
-        self._write(os.path.join(self._dir(blob), "facts.json"), json.dumps(
-            {"rules": RULES, "info": asdict(found.info) if found.info else None,
-             "sha256": found.sha256, "located": found.located,
-             "refused": found.refused}).encode())
+        self._write(
+            os.path.join(self._dir(blob), "facts.json"),
+            json.dumps(
+                {
+                    "rules": RULES,
+                    "info": asdict(found.info) if found.info else None,
+                    "sha256": found.sha256,
+                    "located": found.located,
+                    "refused": found.refused,
+                }
+            ).encode(),
+        )
         self._keep(blob, found)
 
     def _keep(self, blob: str, found: Facts) -> None:

@@ -21,8 +21,9 @@ from cms.git.repository import Repository
 MISSING = "There is no such media file on main; upload it first."
 
 
-def to_publish(repo: Repository, doc: Any, main: str | None, published: str | None, *,
-               strict: bool = True) -> dict[str, str | None]:
+def to_publish(
+    repo: Repository, doc: Any, main: str | None, published: str | None, *, strict: bool = True
+) -> dict[str, str | None]:
     """The media files to bring to `published` with `doc`: path -> blob on `main`, for each
     file the article uses that is not live as it is.
 
@@ -39,7 +40,8 @@ def to_publish(repo: Repository, doc: Any, main: str | None, published: str | No
             files[path] = draft
     if errors and strict:
         raise ValidationFailed(
-            f"The article uses media files that do not exist: {', '.join(errors)}.", errors)
+            f"The article uses media files that do not exist: {', '.join(errors)}.", errors
+        )
     return files
 
 
@@ -52,9 +54,21 @@ def live_users(repo: Repository, published: str | None, path: str) -> list[str]:
     if published is None:
         return []
     result = subprocess.run(
-        ["git", "--git-dir", repo.git_dir, "grep", "-l", "-F", "-e", digest_of(path),
-         published, "--", "articles/"],
-        capture_output=True, text=True,
+        [
+            "git",
+            "--git-dir",
+            repo.git_dir,
+            "grep",
+            "-l",
+            "-F",
+            "-e",
+            digest_of(path),
+            published,
+            "--",
+            "articles/",
+        ],
+        capture_output=True,
+        text=True,
     )
     users = []
     for line in result.stdout.splitlines():
@@ -69,4 +83,3 @@ def live_users(repo: Repository, published: str | None, path: str) -> list[str]:
         if any(used == path for _, used in references(doc)):
             users.append(file)
     return users
-

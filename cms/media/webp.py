@@ -28,14 +28,14 @@ def without_location(data: bytes) -> bytes:
     while at < end:
         if at + 8 > end:
             raise Unreadable("its chunks do not reach the end of the RIFF")
-        kind, length = struct.unpack("<4sI", data[at:at + 8])
+        kind, length = struct.unpack("<4sI", data[at : at + 8])
         if at + 8 + length > end:
             raise Unreadable(f"its {kind.decode('latin-1')!r} chunk runs past the end")
-        payload = data[at + 8:at + 8 + length]
+        payload = data[at + 8 : at + 8 + length]
         at += 8 + length + (length & 1)
         if kind == b"EXIF":
             prefix = EXIF_HEADER if payload.startswith(EXIF_HEADER) else b""
-            tiff = exif_without_location(payload[len(prefix):])
+            tiff = exif_without_location(payload[len(prefix) :])
             if tiff is not None:
                 changed, payload = True, prefix + tiff
         elif kind not in _KEPT or (kind == b"XMP " and has_location(payload)):
@@ -48,10 +48,10 @@ def without_location(data: bytes) -> bytes:
     for chunk in chunks:
         if chunk[0] == b"VP8X" and chunk[1]:
             flags = chunk[1][0] & ~(XMP_FLAG | EXIF_FLAG)
-            flags |= (XMP_FLAG if b"XMP " in kinds else 0) | (EXIF_FLAG if b"EXIF" in kinds
-                                                                else 0)
+            flags |= (XMP_FLAG if b"XMP " in kinds else 0) | (EXIF_FLAG if b"EXIF" in kinds else 0)
             chunk[1] = bytes([flags]) + chunk[1][1:]
     body = b"WEBP" + b"".join(
         struct.pack("<4sI", kind, len(payload)) + payload + b"\x00" * (len(payload) & 1)
-        for kind, payload in chunks)
+        for kind, payload in chunks
+    )
     return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -16,8 +16,7 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
-def start(name: str, lock_path: str, job: Callable[[threading.Event], None]
-          ) -> threading.Event:
+def start(name: str, lock_path: str, job: Callable[[threading.Event], None]) -> threading.Event:
     """Run `job(stop)` in a daemon thread called `name` once this process holds the flock on
     `lock_path`; return the event that asks it to stop (the job must watch it)."""
     stop = threading.Event()

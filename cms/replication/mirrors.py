@@ -118,8 +118,10 @@ class Mirrors:
         BadRequest for a bad name, URL or interval, Conflict when the name is taken."""
         errors: dict[str, list[str]] = {}
         if len(name) > NAME_MAX or not NAME_RE.match(name):
-            errors["name"] = [f"Lower-case letters, digits and single hyphens, at most "
-                              f"{NAME_MAX} characters (e.g. github-backup)."]
+            errors["name"] = [
+                f"Lower-case letters, digits and single hyphens, at most "
+                f"{NAME_MAX} characters (e.g. github-backup)."
+            ]
         url_problems = check_url(url)
         if url_problems:
             errors["url"] = url_problems
@@ -132,9 +134,11 @@ class Mirrors:
             if known is not None and (known.url, known.min_interval) == (url, min_interval):
                 return known  # the same mirror again: nothing to do (scripts may repeat it)
             if known is not None:
-                raise Conflict(f"There is already a mirror '{name}' (at "
-                               f"{redact(known.url)}); remove it first.",
-                               {"name": ["Already in use."]})
+                raise Conflict(
+                    f"There is already a mirror '{name}' (at "
+                    f"{redact(known.url)}); remove it first.",
+                    {"name": ["Already in use."]},
+                )
             mirrors[name] = Mirror(name, url, now_iso(), float(min_interval))
         return mirrors[name]
 
@@ -160,9 +164,16 @@ class Mirrors:
         """What the pusher last did to mirror `name`: `pushed` ({line: commit}), `pushes`,
         `failures`, `last_push_at`, `last_attempt_at`, `last_attempt_seconds` (how long it
         took), `last_error`, `diverged`."""
-        default = {"pushed": {line: None for line in LINES}, "pushes": 0, "failures": 0,
-                   "last_push_at": None, "last_attempt_at": None,
-                   "last_attempt_seconds": None, "last_error": None, "diverged": False}
+        default = {
+            "pushed": {line: None for line in LINES},
+            "pushes": 0,
+            "failures": 0,
+            "last_push_at": None,
+            "last_attempt_at": None,
+            "last_attempt_seconds": None,
+            "last_error": None,
+            "diverged": False,
+        }
         return default | read_json(self._state_path(name), {})
 
     def status(self, tips: dict[str, str | None]) -> list[dict[str, Any]]:
@@ -179,8 +190,15 @@ class Mirrors:
                 status = "behind"
             else:
                 status = "in sync"
-            shown.append({"name": mirror.name, "url": redact(mirror.url), "status": status,
-                          "min_interval": mirror.min_interval, **state})
+            shown.append(
+                {
+                    "name": mirror.name,
+                    "url": redact(mirror.url),
+                    "status": status,
+                    "min_interval": mirror.min_interval,
+                    **state,
+                }
+            )
         return shown
 
     @contextmanager
@@ -188,16 +206,16 @@ class Mirrors:
         """Hold mirror `name`'s push turn (an flock every process on this repository shares,
         dropped by the kernel if the holder dies)."""
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(self.state_dir, f"{name}.lock"), os.O_RDONLY | os.O_CREAT,
-                     0o600)
+        fd = os.open(os.path.join(self.state_dir, f"{name}.lock"), os.O_RDONLY | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
 
-    def push(self, name: str, timeout: float = PUSH_TIMEOUT, *, background: bool = False
-             ) -> PushResult:
+    def push(
+        self, name: str, timeout: float = PUSH_TIMEOUT, *, background: bool = False
+    ) -> PushResult:
         """Push `main` and `published`, as they are now, to mirror `name`; record the outcome
         and return it. Never forces. `background`: at a lower CPU priority (see BACKGROUND).
         Raises NotFound for an unknown mirror."""
@@ -229,33 +247,66 @@ class Mirrors:
         self._stamp = None
         return any(m.name == name for m in self.all())
 
-    def _push(self, mirror: Mirror, tips: dict[str, str | None], timeout: float,
-              prefix: tuple[str, ...]) -> PushResult:
+    def _push(
+        self, mirror: Mirror, tips: dict[str, str | None], timeout: float, prefix: tuple[str, ...]
+    ) -> PushResult:
         specs = [f"{sha}:refs/heads/{line}" for line, sha in tips.items() if sha]
         if not specs:
             return PushResult(True, False, None, tips)
         url, env = git_call(mirror.url, self.git_dir)
-        command = [*prefix, "git", *PUSH_CONFIG, "--git-dir", self.git_dir, "push", "--porcelain",
-                   "--atomic", "--no-verify", "--", url, *specs]
+        command = [
+            *prefix,
+            "git",
+            *PUSH_CONFIG,
+            "--git-dir",
+            self.git_dir,
+            "push",
+            "--porcelain",
+            "--atomic",
+            "--no-verify",
+            "--",
+            url,
+            *specs,
+        ]
         try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                 env=env, stdin=subprocess.DEVNULL)
+            run = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             return PushResult(False, False, f"no answer within {timeout:g} s", tips)
         if run.returncode == 0:
             return PushResult(True, False, None, tips)
-        rejected = [line.split("\t") for line in run.stdout.splitlines()
-                    if line.startswith("!\t") and line.count("\t") >= 2]
-        diverged = [ref.split(":")[-1].removeprefix("refs/heads/")
-                    for _, ref, why, *_ in rejected
-                    if "non-fast-forward" in why or "fetch first" in why]
+        rejected = [
+            line.split("\t")
+            for line in run.stdout.splitlines()
+            if line.startswith("!\t") and line.count("\t") >= 2
+        ]
+        diverged = [
+            ref.split(":")[-1].removeprefix("refs/heads/")
+            for _, ref, why, *_ in rejected
+            if "non-fast-forward" in why or "fetch first" in why
+        ]
         if diverged:
             verb = "have" if len(diverged) > 1 else "has"
-            return PushResult(False, True, (
-                f"the mirror's {' and '.join(diverged)} {verb} commits this repository does not "
-                "have; not force-pushed (repair the mirror by hand)"), tips)
-        reasons = [f"{ref.split(':')[-1].removeprefix('refs/heads/')}: {why}"
-                   for _, ref, why, *_ in rejected if "atomic push failed" not in why]
+            return PushResult(
+                False,
+                True,
+                (
+                    f"the mirror's {' and '.join(diverged)} {verb} commits this repository "
+                    "does not have; not force-pushed (repair the mirror by hand)"
+                ),
+                tips,
+            )
+        reasons = [
+            f"{ref.split(':')[-1].removeprefix('refs/heads/')}: {why}"
+            for _, ref, why, *_ in rejected
+            if "atomic push failed" not in why
+        ]
         error = "; ".join(reasons) or first_error(run.stderr) or f"git push exit {run.returncode}"
         return PushResult(False, False, scrub(error, mirror.url), tips)
 

@@ -29,9 +29,16 @@ log = logging.getLogger(__name__)
 
 
 class Pusher:
-    def __init__(self, git_dir: str, *, poll: float = 0.05, retry_max: float = 30.0,
-                 timeout: float = PUSH_TIMEOUT, min_interval: float = 1.0,
-                 settle: float = 0.1) -> None:
+    def __init__(
+        self,
+        git_dir: str,
+        *,
+        poll: float = 0.05,
+        retry_max: float = 30.0,
+        timeout: float = PUSH_TIMEOUT,
+        min_interval: float = 1.0,
+        settle: float = 0.1,
+    ) -> None:
         self.mirrors = Mirrors(git_dir)
         self.poll = poll
         self.min_interval = min_interval
@@ -80,8 +87,9 @@ class Pusher:
             # writes made during this push count as waiting from the first look after it
             del self._behind_since[mirror.name]
             self._not_before[mirror.name] = now + mirror.min_interval
-            thread = threading.Thread(target=self._push, args=(mirror.name,),
-                                      name=f"cms-push-{mirror.name}", daemon=True)
+            thread = threading.Thread(
+                target=self._push, args=(mirror.name,), name=f"cms-push-{mirror.name}", daemon=True
+            )
             self._pushing[mirror.name] = thread
             thread.start()
 
@@ -97,17 +105,28 @@ class Pusher:
         failures = self._failures.get(name, 0) + 1
         self._failures[name] = failures
         delay = wait_seconds(failures, self.retry_max)
-        self._not_before[name] = max(self._not_before.get(name, 0.0),
-                                     time.monotonic() + delay)
+        self._not_before[name] = max(self._not_before.get(name, 0.0), time.monotonic() + delay)
         if result is not None:
-            log.warning("push to mirror %s failed (retry in %.1f s): %s", name, delay,
-                        result.error)
+            log.warning("push to mirror %s failed (retry in %.1f s): %s", name, delay, result.error)
 
 
-def start(git_dir: str, *, poll: float, retry_max: float, timeout: float, min_interval: float,
-          settle: float) -> threading.Event:
+def start(
+    git_dir: str,
+    *,
+    poll: float,
+    retry_max: float,
+    timeout: float,
+    min_interval: float,
+    settle: float,
+) -> threading.Event:
     """Run the pusher in this process once no other process of the server does; return the
     event that stops it."""
-    pusher = Pusher(git_dir, poll=poll, retry_max=retry_max, timeout=timeout,
-                    min_interval=min_interval, settle=settle)
+    pusher = Pusher(
+        git_dir,
+        poll=poll,
+        retry_max=retry_max,
+        timeout=timeout,
+        min_interval=min_interval,
+        settle=settle,
+    )
     return leader.start("cms-pusher", private.path(git_dir, "pusher.lock"), pusher.run)

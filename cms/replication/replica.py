@@ -64,8 +64,9 @@ class Replica:
         self.path = private.path(git_dir, "replica.json")
 
     @classmethod
-    def prepare(cls, path: str, source: str, timeout: float = FETCH_TIMEOUT,
-                verify_key: str | None = None) -> Replica:
+    def prepare(
+        cls, path: str, source: str, timeout: float = FETCH_TIMEOUT, verify_key: str | None = None
+    ) -> Replica:
         """Make `path` a replica of `source` and return it: a new repository filled by a first
         fetch when there is none, else the replica already there (its source may change).
 
@@ -75,14 +76,21 @@ class Replica:
         """
         problems = check_url(source)
         if problems:
-            raise ReplicaError(f"Cannot copy {redact(source)}: {problems[0]}",
-                               {"replica_of": problems})
+            raise ReplicaError(
+                f"Cannot copy {redact(source)}: {problems[0]}", {"replica_of": problems}
+            )
         if verify_key is not None:
             try:
                 signing.public_key(verify_key)
             except CMSError as e:
-                raise ReplicaError(e.detail, {"verify_signatures": [
-                    "The public half of the primary's signing key (a .pub file)."]}) from e
+                raise ReplicaError(
+                    e.detail,
+                    {
+                        "verify_signatures": [
+                            "The public half of the primary's signing key (a .pub file)."
+                        ]
+                    },
+                ) from e
         existed = os.path.exists(path)
         if existed:
             try:
@@ -94,7 +102,8 @@ class Replica:
                 raise ReplicaError(
                     f"{path} holds its own history and is not a replica; a replica's fetches "
                     "would overwrite it. Give --repo a new path.",
-                    {"repo": ["Not a replica."]})
+                    {"repo": ["Not a replica."]},
+                )
             replica._save(replica._state() | {"source": source})
             return replica
         repo = Repository.init(path)
@@ -102,14 +111,19 @@ class Replica:
         error = replica.fetch(timeout)
         if error is not None:
             shutil.rmtree(path, ignore_errors=True)
-            raise ReplicaError(f"Cannot copy {redact(source)}: {error}",
-                               {"replica_of": [error]})
+            raise ReplicaError(f"Cannot copy {redact(source)}: {error}", {"replica_of": [error]})
         return replica
 
     def _state(self) -> dict[str, Any]:
-        default = {"source": self.source, "last_fetch_at": None, "last_attempt_at": None,
-                   "last_error": None, "fetches": 0, "tips": {line: None for line in LINES},
-                   "refused": None}
+        default = {
+            "source": self.source,
+            "last_fetch_at": None,
+            "last_attempt_at": None,
+            "last_error": None,
+            "fetches": 0,
+            "tips": {line: None for line in LINES},
+            "refused": None,
+        }
         return default | read_json(self.path, {})
 
     def _save(self, state: dict[str, Any]) -> None:
@@ -123,19 +137,42 @@ class Replica:
         `maintenance`: let git check afterwards whether the copy needs packing (one more
         process, so the fetcher asks for it only now and then)."""
         url, env = git_call(self.source, self.git_dir)
-        command = ["git", "--git-dir", self.git_dir, "fetch", "--no-tags", "--quiet",
-                   "--auto-maintenance" if maintenance else "--no-auto-maintenance",
-                   "--", url, *REFSPECS]
+        command = [
+            "git",
+            "--git-dir",
+            self.git_dir,
+            "fetch",
+            "--no-tags",
+            "--quiet",
+            "--auto-maintenance" if maintenance else "--no-auto-maintenance",
+            "--",
+            url,
+            *REFSPECS,
+        ]
         started = time.time()
         try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                 env=env, stdin=subprocess.DEVNULL)
-            error = None if run.returncode == 0 else scrub(
-                first_error(run.stderr) or f"git fetch exit {run.returncode}", self.source)
+            run = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
+            error = (
+                None
+                if run.returncode == 0
+                else scrub(
+                    first_error(run.stderr) or f"git fetch exit {run.returncode}", self.source
+                )
+            )
         except subprocess.TimeoutExpired:
             error = f"no answer within {timeout:g} s"
-        state = self._state() | {"source": self.source, "last_attempt_at": started,
-                                 "last_error": error}
+        state = self._state() | {
+            "source": self.source,
+            "last_attempt_at": started,
+            "last_error": error,
+        }
         refused = None
         if error is None:
             refused = self._take(state.get("refused"))
@@ -155,12 +192,19 @@ class Replica:
         coming = self._fetched()
         serving = dict(Repository(self.git_dir).tips())
         refused = self._refusal(serving["published"], coming["published"])
-        commands = [f"update refs/heads/{line} {coming[line]} {serving[line] or ZERO}\n"
-                    for line in LINES if refused is None and coming[line] != serving[line]]
+        commands = [
+            f"update refs/heads/{line} {coming[line]} {serving[line] or ZERO}\n"
+            for line in LINES
+            if refused is None and coming[line] != serving[line]
+        ]
         if commands:
-            subprocess.run(["git", "--git-dir", self.git_dir, "update-ref", "--stdin"],
-                           input="".join(commands), text=True, check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["git", "--git-dir", self.git_dir, "update-ref", "--stdin"],
+                input="".join(commands),
+                text=True,
+                check=True,
+                capture_output=True,
+            )
         if refused is None:
             return None
         if before and before.get("commit") == refused["commit"]:
@@ -185,27 +229,47 @@ class Replica:
             return None
         since = iso(time.time()) or ""
         if serving is not None:
-            ancestry = subprocess.run(["git", "--git-dir", self.git_dir, "merge-base",
-                                       "--is-ancestor", serving, coming], capture_output=True)
+            ancestry = subprocess.run(
+                ["git", "--git-dir", self.git_dir, "merge-base", "--is-ancestor", serving, coming],
+                capture_output=True,
+            )
             if ancestry.returncode != 0:
-                return {"commit": coming, "since": since, "reason": (
-                    f"the source's published is at {coming}, not a descendant of {serving} "
-                    "that this replica serves: the primary never moves published back or "
-                    "sideways")}
+                return {
+                    "commit": coming,
+                    "since": since,
+                    "reason": (
+                        f"the source's published is at {coming}, not a descendant of {serving} "
+                        "that this replica serves: the primary never moves published back or "
+                        "sideways"
+                    ),
+                }
         try:
             # a first copy: the tip's signature vouches for the history it was made on
-            bad = signing.unsigned(self.git_dir, ["--no-walk", coming] if serving is None
-                                   else [coming, f"^{serving}"], self.verify_key)
+            bad = signing.unsigned(
+                self.git_dir,
+                ["--no-walk", coming] if serving is None else [coming, f"^{serving}"],
+                self.verify_key,
+            )
         except CMSError as e:
             # anyone reads the reason in /healthz: the detail (a path on this server) is logged
             log.error("cannot check the signatures of the source's commits: %s", e.detail)
-            return {"commit": coming, "since": since, "reason": (
-                "the signatures cannot be checked: the key given to check them with cannot "
-                "be read (see the server's log)")}
+            return {
+                "commit": coming,
+                "since": since,
+                "reason": (
+                    "the signatures cannot be checked: the key given to check them with cannot "
+                    "be read (see the server's log)"
+                ),
+            }
         if not bad:
             return None
-        return {"commit": bad[0], "since": since, "reason": (
-            f"commit {bad[0]} on the source's published is not signed by the primary's key")}
+        return {
+            "commit": bad[0],
+            "since": since,
+            "reason": (
+                f"commit {bad[0]} on the source's published is not signed by the primary's key"
+            ),
+        }
 
     def status(self) -> dict[str, Any]:
         """`source` (without credentials), `lag_seconds` (since the start of the last fetch
@@ -214,16 +278,24 @@ class Replica:
         holds."""
         state = self._state()
         last = state["last_fetch_at"]
-        shown = {"source": redact(state["source"]),
-                 "lag_seconds": None if last is None else round(time.time() - last, 3),
-                 "last_fetch_at": iso(last), "last_error": state["last_error"],
-                 "tips": state["tips"]}
+        shown = {
+            "source": redact(state["source"]),
+            "lag_seconds": None if last is None else round(time.time() - last, 3),
+            "last_fetch_at": iso(last),
+            "last_error": state["last_error"],
+            "tips": state["tips"],
+        }
         if state.get("refused"):
             shown["refused"] = state["refused"]
         return shown
 
-    def run(self, stop: threading.Event, interval: float, fetched: Callable[[], Any],
-            timeout: float = FETCH_TIMEOUT) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        interval: float,
+        fetched: Callable[[], Any],
+        timeout: float = FETCH_TIMEOUT,
+    ) -> None:
         """Fetch every `interval` seconds until `stop` is set, calling `fetched()` after each
         fetch that succeeded (to bring the index up to the new refs before readers ask)."""
         rounds = 0
@@ -240,7 +312,8 @@ class Replica:
 
     def start(self, interval: float, fetched: Callable[[], Any]) -> threading.Event:
         """Run the fetcher in this process once no other process of the server does."""
-        return leader.start("cms-replica-fetcher",
-                            private.path(self.git_dir, "replica.lock"),
-                            lambda stop: self.run(stop, interval, fetched))
-
+        return leader.start(
+            "cms-replica-fetcher",
+            private.path(self.git_dir, "replica.lock"),
+            lambda stop: self.run(stop, interval, fetched),
+        )

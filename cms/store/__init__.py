@@ -48,8 +48,13 @@ class ArticleStore:
     """Articles in the git repository at `path`. Safe to share between threads and processes."""
 
     def __init__(
-        self, path: str, *, committer: Person = DEFAULT_COMMITTER, durable: bool = False,
-        make_card: CardMaker | None = None, signing_key: str | None = None,
+        self,
+        path: str,
+        *,
+        committer: Person = DEFAULT_COMMITTER,
+        durable: bool = False,
+        make_card: CardMaker | None = None,
+        signing_key: str | None = None,
     ) -> None:
         """`make_card` (see `cms.delivery.cards.card`) lets the index keep the public card of
         what is published as it is indexed; without it, delivery works cards out on first
@@ -60,15 +65,19 @@ class ArticleStore:
         self.reading = Reading(self.repo, self.index)
         self.writes = Writes(self.repo, self.index, committer, self.reading)
         self.drafts = Drafts(self.repo, self.reading, self.writes)
-        self.publishing = Publishing(self.repo, self.index, committer, self.reading,
-                                     self.writes)
+        self.publishing = Publishing(self.repo, self.index, committer, self.reading, self.writes)
         self.translating = Translating(self.reading, self.writes, self.drafts)
 
     @classmethod
     def open(cls, settings: Settings, *, make_card: CardMaker | None = None) -> Self:
         """The store the settings describe (repository, committer, durability, signing)."""
-        return cls(settings.repo, committer=settings.committer, durable=settings.durable,
-                   make_card=make_card, signing_key=settings.signing_key)
+        return cls(
+            settings.repo,
+            committer=settings.committer,
+            durable=settings.durable,
+            make_card=make_card,
+            signing_key=settings.signing_key,
+        )
 
     @classmethod
     def init(cls, path: str, **options: Any) -> Self:
@@ -80,8 +89,14 @@ class ArticleStore:
             blob = repo.write("blob", CONTENT_README.encode())
             tree = repo.with_file(None, "README.md", blob)
             when = int(time.time())
-            sha = repo.commit(tree, None, store.committer, store.committer, when,
-                              "Initialize content repository\n")
+            sha = repo.commit(
+                tree,
+                None,
+                store.committer,
+                store.committer,
+                when,
+                "Initialize content repository\n",
+            )
             try:
                 repo.move((MAIN, None, sha), (PUBLISHED, None, sha))
             except RefMoved:
@@ -114,20 +129,36 @@ class ArticleStore:
         return self.reading.get(slug)
 
     def list(
-        self, *, page: int = 1, per_page: int = 20, state: str | None = None,
-        section: str | None = None, tag: str | None = None, q: str | None = None,
-        sort: str | None = None, valid: bool = False,
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        state: str | None = None,
+        section: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        valid: bool = False,
     ) -> tuple[builtins.list[Article], int]:
         """`Reading.list`: one page of articles and the total."""
-        return self.reading.list(page=page, per_page=per_page, state=state, section=section,
-                                 tag=tag, q=q, sort=sort, valid=valid)
+        return self.reading.list(
+            page=page,
+            per_page=per_page,
+            state=state,
+            section=section,
+            tag=tag,
+            q=q,
+            sort=sort,
+            valid=valid,
+        )
 
     def count(self) -> int:
         """`Reading.count`: how many articles the draft line holds."""
         return self.reading.count()
 
-    def revisions(self, slug: str, *, page: int = 1, per_page: int = 20
-                  ) -> tuple[builtins.list[dict[str, Any]], int]:
+    def revisions(
+        self, slug: str, *, page: int = 1, per_page: int = 20
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
         """`Reading.revisions`: one page of the revisions of `slug` and the total."""
         return self.reading.revisions(slug, page=page, per_page=per_page)
 
@@ -135,26 +166,48 @@ class ArticleStore:
         """`Drafts.create`: a new draft."""
         return self.drafts.create(data, editor, may_schedule=may_schedule)
 
-    def replace(self, slug: str, data: Any, editor: Person,
-                expected: Collection[str] | None, *, may_schedule: bool = False,
-                merge: bool = False) -> Article:
+    def replace(
+        self,
+        slug: str,
+        data: Any,
+        editor: Person,
+        expected: Collection[str] | None,
+        *,
+        may_schedule: bool = False,
+        merge: bool = False,
+    ) -> Article:
         """`Drafts.replace`: a new draft of `slug`."""
-        return self.drafts.replace(slug, data, editor, expected, may_schedule=may_schedule,
-                                   merge=merge)
+        return self.drafts.replace(
+            slug, data, editor, expected, may_schedule=may_schedule, merge=merge
+        )
 
-    def patch(self, slug: str, patch: Any, editor: Person,
-              expected: Collection[str] | None, *, may_schedule: bool = False,
-              merge: bool = False) -> Article:
+    def patch(
+        self,
+        slug: str,
+        patch: Any,
+        editor: Person,
+        expected: Collection[str] | None,
+        *,
+        may_schedule: bool = False,
+        merge: bool = False,
+    ) -> Article:
         """`Drafts.patch`: a JSON Merge Patch applied to the draft of `slug`."""
-        return self.drafts.patch(slug, patch, editor, expected, may_schedule=may_schedule,
-                                 merge=merge)
+        return self.drafts.patch(
+            slug, patch, editor, expected, may_schedule=may_schedule, merge=merge
+        )
 
     def delete(self, slug: str, editor: Person, expected: Collection[str] | None) -> None:
         """`Drafts.delete`: `slug` off both lines."""
         self.drafts.delete(slug, editor, expected)
 
-    def publish(self, slug: str, editor: Person, *, revision: str | None = None,
-                publish_at: datetime | None = None) -> Article:
+    def publish(
+        self,
+        slug: str,
+        editor: Person,
+        *,
+        revision: str | None = None,
+        publish_at: datetime | None = None,
+    ) -> Article:
         """`Publishing.publish`: the draft of `slug` live now, or scheduled."""
         return self.publishing.publish(slug, editor, revision=revision, publish_at=publish_at)
 

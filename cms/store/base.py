@@ -44,14 +44,16 @@ This repository is written by the CMS and readable with plain git.
 """
 
 
-def check_schedule(before: dict[str, Any] | None, after: dict[str, Any],
-                   may_schedule: bool) -> None:
+def check_schedule(
+    before: dict[str, Any] | None, after: dict[str, Any], may_schedule: bool
+) -> None:
     """Raise Forbidden when `after` sets, changes or removes the `publish_at` of `before` (None:
     a new article) and the writer may not schedule: what makes content go live by itself
     is an editor's decision, like publishing."""
     old = seconds((before or {}).get("publish_at"))
-    if not may_schedule and (old != seconds(after.get("publish_at"))
-                             or (before is None and "publish_at" in after)):
+    if not may_schedule and (
+        old != seconds(after.get("publish_at")) or (before is None and "publish_at" in after)
+    ):
         raise Forbidden(
             "Setting, changing or removing publish_at needs the editor role.",
             {"publish_at": ["Only an editor may set, change or remove the schedule."]},
@@ -62,8 +64,7 @@ class Writes:
     """The write helpers: the write loop with this store's committer, an edit of a draft,
     the check of the revision a writer changes, and the article a write leaves."""
 
-    def __init__(self, repo: Repository, index: Index, committer: Person,
-                 reading: Reading) -> None:
+    def __init__(self, repo: Repository, index: Index, committer: Person, reading: Reading) -> None:
         self.repo = repo
         self.index = index
         self.committer = committer
@@ -73,6 +74,7 @@ class Writes:
     def write(self, author: Person, plan: Plan) -> builtins.list[Made]:
         """Commit what `plan` says, authored by `author` (see `commits.write`); every draft it
         writes must keep the translation groups whole (see `groups.Groups.check`)."""
+
         def checked(tips: Tips) -> builtins.list[Step] | None:
             steps = plan(tips)
             for step in steps or []:
@@ -92,10 +94,19 @@ class Writes:
         row = self.index.drafts.article(slug, 0)
         return row["revision"] if row and row["blob"] == blob else tips[MAIN] or ""
 
-    def edit(self, slug: str, editor: Person, expected: Collection[str] | None,
-             make: Callable[[dict[str, Any]], dict[str, Any]], *, verb: str | None = None,
-             detail: str | None = None, may_schedule: bool = False,
-             trailers: dict[str, str] | None = None, merge: bool = False) -> Article:
+    def edit(
+        self,
+        slug: str,
+        editor: Person,
+        expected: Collection[str] | None,
+        make: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        verb: str | None = None,
+        detail: str | None = None,
+        may_schedule: bool = False,
+        trailers: dict[str, str] | None = None,
+        merge: bool = False,
+    ) -> Article:
         """Change the draft of `slug` to what `make` makes of it (no commit if nothing
         changes, else one with `trailers` besides the usual ones); return the article.
         Raises ArticleNotFound, RevisionRequired, StaleRevision, Forbidden (a change of
@@ -106,13 +117,13 @@ class Writes:
         a merge commit; the article's `meta.merged` says which paths came from whom.
         Raises MergeConflict when both sides changed one field or block differently."""
         note: dict[str, Any] = {}
+
         def plan(tips: Tips) -> builtins.list[Step] | None:
             note.clear()
             if merge and expected is not None and "*" not in expected:
                 blob = self.repo.lookup(tips[MAIN], layout.article_path(slug))
                 if blob is not None and blob not in expected:
-                    return merging.plan(self, tips, slug, expected, make, note,
-                                        may_schedule)
+                    return merging.plan(self, tips, slug, expected, make, note, may_schedule)
             current_blob = self.current(tips[MAIN], slug, expected)
             found = self.reading.file_at(tips[MAIN], slug)
             current = found[1] if found else {}
@@ -121,9 +132,17 @@ class Writes:
             if blob_id(canonical.dumps(doc)) == current_blob:
                 return None
             changed = [k for k in {**current, **doc} if current.get(k) != doc.get(k)]
-            return [Step(MAIN, slug, "update", doc=doc, verb=verb,
-                         detail=", ".join(changed) if detail is None else detail,
-                         trailers=trailers or {})]
+            return [
+                Step(
+                    MAIN,
+                    slug,
+                    "update",
+                    doc=doc,
+                    verb=verb,
+                    detail=", ".join(changed) if detail is None else detail,
+                    trailers=trailers or {},
+                )
+            ]
 
         article = self.saved(plan, editor, slug)
         if note:
@@ -167,13 +186,21 @@ class Writes:
         by = {"name": record.author.name, "email": record.author.email}
         if row is None or row["revision"] != record.sha:
             # others wrote after us: describe our commit, keeping what still holds
-            created = (row["created_at"], row["created_by"]) if row and (
-                row["created_at"] <= record.date) else (record.date, by)
-            row = {**(row or {"live_blob": None, "published_revision": None,
-                              "published_at": None}),
-                   "slug": step.slug, "blob": blob, "content": content_id(blob, step.doc),
-                   "revision": record.sha,
-                   "publish_at": seconds(step.doc.get("publish_at")),
-                   "created_at": created[0], "created_by": created[1],
-                   "updated_at": record.date, "updated_by": by}
+            created = (
+                (row["created_at"], row["created_by"])
+                if row and (row["created_at"] <= record.date)
+                else (record.date, by)
+            )
+            row = {
+                **(row or {"live_blob": None, "published_revision": None, "published_at": None}),
+                "slug": step.slug,
+                "blob": blob,
+                "content": content_id(blob, step.doc),
+                "revision": record.sha,
+                "publish_at": seconds(step.doc.get("publish_at")),
+                "created_at": created[0],
+                "created_by": created[1],
+                "updated_at": record.date,
+                "updated_by": by,
+            }
         return from_row(row, step.doc)

@@ -27,8 +27,16 @@ def blame(reading: Reading, slug: str) -> dict[str, Any]:
     if tip is None or repo.lookup(tip, layout.article_path(slug)) is None:
         raise ArticleNotFound(f"There is no article '{slug}'.")
     out = repo.git.git.log(
-        "--reverse", "--topo-order", "--full-history", "--simplify-merges", "--parents",
-        "--format=%H%x00%P%x00%an%x00%ae%x00%at", tip, "--", layout.article_path(slug))
+        "--reverse",
+        "--topo-order",
+        "--full-history",
+        "--simplify-merges",
+        "--parents",
+        "--format=%H%x00%P%x00%an%x00%ae%x00%at",
+        tip,
+        "--",
+        layout.article_path(slug),
+    )
     who: dict[str, dict[str, Any]] = {}
     versions = []
     for line in out.splitlines():
@@ -36,11 +44,16 @@ def blame(reading: Reading, slug: str) -> dict[str, Any]:
         found = reading.file_at(sha, slug)
         doc = found[1] if found and not found[2] else None
         versions.append(Version(sha, tuple(parents.split()), doc))
-        who[sha] = {"revision": sha, "author": {"name": name, "email": email},
-                    "date": utc(int(date))}
+        who[sha] = {
+            "revision": sha,
+            "author": {"name": name, "email": email},
+            "date": utc(int(date)),
+        }
     result = attribute(versions)
     if result is None:
         raise ArticleNotFound(f"The article '{slug}' cannot be read to blame.")
-    return {"revision": versions[-1].id,
-            "fields": {k: who[v] for k, v in result.fields.items()},
-            "blocks": [who[v] for v in result.blocks]}
+    return {
+        "revision": versions[-1].id,
+        "fields": {k: who[v] for k, v in result.fields.items()},
+        "blocks": [who[v] for v in result.blocks],
+    }

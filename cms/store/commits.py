@@ -68,8 +68,9 @@ class Made:
 Plan = Callable[[Tips], "list[Step] | None"]
 
 
-def write(repo: Repository, index: Index, committer: Person, author: Person, plan: Plan
-          ) -> list[Made]:
+def write(
+    repo: Repository, index: Index, committer: Person, author: Person, plan: Plan
+) -> list[Made]:
     """Commit what `plan` says; an empty list when it says nothing needs to change.
 
     Raises what `plan` raises, or StorageUnavailable.
@@ -104,12 +105,14 @@ def _record(index: Index, made: Made) -> None:
         index.writer.record(made.step.line, made.record, docs)
     except sqlite3.Error:
         # the commit stands; the index is derived and catches up from git later
-        log.warning("index update failed after %s; it will catch up", made.record.sha,
-                    exc_info=True)
+        log.warning(
+            "index update failed after %s; it will catch up", made.record.sha, exc_info=True
+        )
 
 
-def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,
-            steps: list[Step]) -> list[Made]:
+def _commit(
+    repo: Repository, committer: Person, author: Person, tips: Tips, steps: list[Step]
+) -> list[Made]:
     when = int(time.time())
     made = []
     for step in steps:
@@ -122,23 +125,32 @@ def _commit(repo: Repository, committer: Person, author: Person, tips: Tips,
         parent = tips[step.line]
         changes = {path: blob, **step.files}
         tree = repo.with_files(parent, changes)
-        message = step.message or messages.compose(step.action, step.slug, step.detail,
-                                                   step.trailers, verb=step.verb)
+        message = step.message or messages.compose(
+            step.action, step.slug, step.detail, step.trailers, verb=step.verb
+        )
         side = None
         if step.base is not None and step.yours is not None:
             side = _side(repo, committer, author, when, step, path)
-        sha = repo.commit(tree, parent, author, committer, when, message, step.authored,
-                          merged=side)
+        sha = repo.commit(
+            tree, parent, author, committer, when, message, step.authored, merged=side
+        )
         parents = ([parent] if parent else []) + ([side] if side else [])
-        record = CommitRecord(sha, parents, author, committer.email,
-                              when if step.authored is None else step.authored, message,
-                              changes)
+        record = CommitRecord(
+            sha,
+            parents,
+            author,
+            committer.email,
+            when if step.authored is None else step.authored,
+            message,
+            changes,
+        )
         made.append(Made(step, record, blob))
     return made
 
 
-def _side(repo: Repository, committer: Person, author: Person, when: int, step: Step,
-          path: str) -> str:
+def _side(
+    repo: Repository, committer: Person, author: Person, when: int, step: Step, path: str
+) -> str:
     """The editor's own commit of a merged save: their version on the revision they started
     from, so the history shows the concurrent edit as it was made."""
     assert step.base is not None and step.yours is not None

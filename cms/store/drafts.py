@@ -59,9 +59,16 @@ class Drafts:
             candidate = base[: SLUG_MAX - len(suffix)].rstrip("-") + suffix
         return candidate
 
-    def replace(self, slug: str, data: Any, editor: Person,
-                expected: Collection[str] | None, *, may_schedule: bool = False,
-                merge: bool = False) -> Article:
+    def replace(
+        self,
+        slug: str,
+        data: Any,
+        editor: Person,
+        expected: Collection[str] | None,
+        *,
+        may_schedule: bool = False,
+        merge: bool = False,
+    ) -> Article:
         """Replace the draft of `slug`. Raises ArticleNotFound, RevisionRequired,
         StaleRevision, ValidationFailed, Forbidden (a change of `publish_at` without
         `may_schedule`); with `merge`, a stale `expected` is merged (see `Writes.edit`)."""
@@ -72,12 +79,20 @@ class Drafts:
                 {"slug": ["The slug cannot be changed after create."]},
             )
         doc = with_slug(doc, slug)
-        return self.writes.edit(slug, editor, expected, lambda current: doc,
-                                may_schedule=may_schedule, merge=merge)
+        return self.writes.edit(
+            slug, editor, expected, lambda current: doc, may_schedule=may_schedule, merge=merge
+        )
 
-    def patch(self, slug: str, patch: Any, editor: Person,
-              expected: Collection[str] | None, *, may_schedule: bool = False,
-              merge: bool = False) -> Article:
+    def patch(
+        self,
+        slug: str,
+        patch: Any,
+        editor: Person,
+        expected: Collection[str] | None,
+        *,
+        may_schedule: bool = False,
+        merge: bool = False,
+    ) -> Article:
         """Apply a JSON Merge Patch to the draft of `slug` (with `merge` and a stale
         `expected`, to the revision `expected` names, merged); raises as `replace`."""
         if not isinstance(patch, dict):
@@ -90,9 +105,12 @@ class Drafts:
                 {"slug": ["The slug cannot be changed after create."]},
             )
         return self.writes.edit(
-            slug, editor, expected,
+            slug,
+            editor,
+            expected,
             lambda current: with_slug(validate(merge_patch(current, patch)), slug),
-            may_schedule=may_schedule, merge=merge,
+            may_schedule=may_schedule,
+            merge=merge,
         )
 
     def delete(self, slug: str, editor: Person, expected: Collection[str] | None) -> None:
@@ -107,14 +125,29 @@ class Drafts:
             steps = [Step(MAIN, slug, "delete", remove=True)]
             if self.repo.lookup(tips[PUBLISHED], layout.article_path(slug)) is not None:
                 # withdrawn first: a crash between the two moves leaves an unpublished draft
-                steps.insert(0, Step(PUBLISHED, slug, "delete", remove=True, trailers={
-                    "Revision": self.writes.last_change(slug, draft, tips)}))
+                steps.insert(
+                    0,
+                    Step(
+                        PUBLISHED,
+                        slug,
+                        "delete",
+                        remove=True,
+                        trailers={"Revision": self.writes.last_change(slug, draft, tips)},
+                    ),
+                )
             return steps
 
         self.writes.write(editor, plan)
 
-    def restore(self, slug: str, revision: str, editor: Person,
-                expected: Collection[str] | None, *, may_schedule: bool = False) -> Article:
+    def restore(
+        self,
+        slug: str,
+        revision: str,
+        editor: Person,
+        expected: Collection[str] | None,
+        *,
+        may_schedule: bool = False,
+    ) -> Article:
         """Make the content of `slug` at `revision` its new draft, as a new commit.
 
         The expected revision is needed while the article exists; a deleted article is
@@ -136,8 +169,15 @@ class Drafts:
             check_schedule(before, old, may_schedule)
             if current is not None and current == blob_id(canonical.dumps(old)):
                 return None
-            return [Step(MAIN, slug, "restore", doc=old, detail=f"to {sha[:12]}",
-                         trailers={"Restored-From": sha})]
+            return [
+                Step(
+                    MAIN,
+                    slug,
+                    "restore",
+                    doc=old,
+                    detail=f"to {sha[:12]}",
+                    trailers={"Restored-From": sha},
+                )
+            ]
 
         return self.writes.saved(plan, editor, slug)
-

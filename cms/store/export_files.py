@@ -35,8 +35,11 @@ class UnsafeTarget(BadRequest):
 def problems(path: str, slugs: Iterable[str]) -> list[str]:
     """One `path: reason` line for each path that exporting `slugs` to `path` would refuse to
     write (nothing to refuse where nothing is there yet). Writes nothing."""
-    folder, names = (path, [f"{slug}.json" for slug in slugs]) if _is_folder(path) else (
-        os.path.dirname(path), [os.path.basename(path)])
+    folder, names = (
+        (path, [f"{slug}.json" for slug in slugs])
+        if _is_folder(path)
+        else (os.path.dirname(path), [os.path.basename(path)])
+    )
     try:
         fd = _open_folder(folder, path, create=False)
     except UnsafeTarget as e:
@@ -44,8 +47,11 @@ def problems(path: str, slugs: Iterable[str]) -> list[str]:
     if fd is None:
         return []
     try:
-        return [f"{os.path.join(folder, name)}: {reason}" for name in names
-                if (reason := _refusal(fd, name)) is not None]
+        return [
+            f"{os.path.join(folder, name)}: {reason}"
+            for name in names
+            if (reason := _refusal(fd, name)) is not None
+        ]
     finally:
         os.close(fd)
 
@@ -124,8 +130,10 @@ def _blocked(fd: int, name: str, here: str, target: str, error: OSError) -> str:
     except OSError:
         mode = 0
     if stat.S_ISLNK(mode):
-        return (f"{here}: a symbolic link in the path (an export follows none; give the real "
-                f"path: {os.path.realpath(target)})")
+        return (
+            f"{here}: a symbolic link in the path (an export follows none; give the real "
+            f"path: {os.path.realpath(target)})"
+        )
     if mode and not stat.S_ISDIR(mode):
         return f"{here}: not a folder"
     return f"{here}: {error.strerror}"

@@ -46,7 +46,8 @@ class Groups:
         if "translation_of" not in doc:
             return  # only a translation can break a group: a source has nothing to name
         problems = translations.group_problems(
-            doc, lambda s: self.read(commit, s), lambda s: self.members(commit, s))
+            doc, lambda s: self.read(commit, s), lambda s: self.members(commit, s)
+        )
         if problems:
             field, messages = next(iter(problems.items()))
             raise ValidationFailed(f"{field}: {messages[0]}", problems)
@@ -76,5 +77,6 @@ class Groups:
                     continue
                 if isinstance(doc, dict) and isinstance(doc.get("translation_of"), str):
                     links.setdefault(doc["translation_of"], []).append(
-                        {**doc, "slug": name.removesuffix(".json")})
+                        {**doc, "slug": name.removesuffix(".json")}
+                    )
         return links

@@ -133,8 +133,11 @@ def _array(path: str, raw: bytes) -> Iterator[Source]:
             _, end = decoder.raw_decode(text, at)
         except ValueError as e:
             line = text.count("\n", 0, start) + 1
-            yield Source(f"{path}[{i}]", unreadable=f"The record (from line {line}) is not "
-                         f"valid JSON: {e}; records after it were not read.")
+            yield Source(
+                f"{path}[{i}]",
+                unreadable=f"The record (from line {line}) is not "
+                f"valid JSON: {e}; records after it were not read.",
+            )
             return
         yield _parsed(f"{path}[{i}]", text[start:end].encode())
         at = _skip_space(text, end)
@@ -148,4 +151,3 @@ def _skip_space(text: str, at: int) -> int:
     while at < len(text) and text[at] in " \t\r\n":
         at += 1
     return at
-

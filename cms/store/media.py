@@ -80,10 +80,14 @@ class MediaFile:
         """The file as the management API shows it; `base_url` is the server's public root."""
         width, height = self.info.display_size if self.info else (None, None)
         return {
-            "path": self.path, "url": f"{base_url}/{self.path}",
+            "path": self.path,
+            "url": f"{base_url}/{self.path}",
             "content_type": self.info.content_type if self.info else None,
-            "bytes": self.size, "width": width, "height": height,
-            "sha256": digest_of(self.path), "published": self.published,
+            "bytes": self.size,
+            "width": width,
+            "height": height,
+            "sha256": digest_of(self.path),
+            "published": self.published,
             **({"problems": self.problems} if self.problems else {}),
         }
 
@@ -91,8 +95,13 @@ class MediaFile:
 class MediaLibrary:
     """The images of the repository behind `store`."""
 
-    def __init__(self, store: ArticleStore, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 storage: GitStorage | None = None) -> None:
+    def __init__(
+        self,
+        store: ArticleStore,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        storage: GitStorage | None = None,
+    ) -> None:
         self.store = store
         self.repo = store.repo
         self.max_bytes = max_bytes
@@ -116,8 +125,12 @@ class MediaLibrary:
             )
         digest = hashlib.sha256(data).hexdigest()
         known = self.cache.known(self.storage.id_of(data))
-        if known is not None and known.info is not None and not known.located and (
-                known.sha256 == digest):
+        if (
+            known is not None
+            and known.info is not None
+            and not known.located
+            and (known.sha256 == digest)
+        ):
             info, stored = known.info, data  # stored before: checked then, not decoded again
         else:
             info = check_image(data)
@@ -130,7 +143,8 @@ class MediaLibrary:
             blob = self.storage.put(stored)
         except OSError as e:
             raise StorageUnavailable(
-                f"The media file cannot be stored: {os.strerror(e.errno or 0)}.") from e
+                f"The media file cannot be stored: {os.strerror(e.errno or 0)}."
+            ) from e
         self.cache.remember(blob, Facts(info, digest, False))
         message = _message("Upload", "upload", path, info, filename)
 
@@ -140,8 +154,14 @@ class MediaLibrary:
             return [Step(MAIN, path, "upload", blob=blob, path=path, message=message)]
 
         self.store.writes.write(uploader, plan)
-        return MediaFile(path, blob, len(stored), info,
-                         self.repo.lookup(self.repo.ref(PUBLISHED), path) == blob, {})
+        return MediaFile(
+            path,
+            blob,
+            len(stored),
+            info,
+            self.repo.lookup(self.repo.ref(PUBLISHED), path) == blob,
+            {},
+        )
 
     def delete(self, path: str, editor: Person) -> None:
         """Remove `path` from `main`, and from `published` if it is there, in one atomic move.
@@ -154,37 +174,42 @@ class MediaLibrary:
             live = self.repo.lookup(tips[PUBLISHED], path)
             if on_main is None and live is None:
                 raise MediaNotFound(f"There is no media file '{path}'.")
-            users = [u for u in live_users(self.repo, tips[PUBLISHED], path)
-                     if self.repo.lookup(tips[MAIN], u) is not None]
+            users = [
+                u
+                for u in live_users(self.repo, tips[PUBLISHED], path)
+                if self.repo.lookup(tips[MAIN], u) is not None
+            ]
             if users:
                 names = ", ".join(u.rsplit("/", 1)[1].removesuffix(".json") for u in users)
-                raise Conflict(f"'{path}' is used by published articles: {names}. "
-                               "Unpublish them or change their images first.",
-                               {"path": [f"Used by published articles: {names}."]})
-            info = self.cache.facts(on_main or live or "",
-                                    lambda: self.storage.get(on_main or live or "")).info
+                raise Conflict(
+                    f"'{path}' is used by published articles: {names}. "
+                    "Unpublish them or change their images first.",
+                    {"path": [f"Used by published articles: {names}."]},
+                )
+            info = self.cache.facts(
+                on_main or live or "", lambda: self.storage.get(on_main or live or "")
+            ).info
             message = _message("Delete", "delete", path, info)
             steps = []
             if live is not None:
                 # withdrawn first: a crash between the two moves leaves an unpublished file
-                steps.append(Step(PUBLISHED, path, "delete", remove=True, path=path,
-                                  message=message))
+                steps.append(
+                    Step(PUBLISHED, path, "delete", remove=True, path=path, message=message)
+                )
             if on_main is not None:
-                steps.append(Step(MAIN, path, "delete", remove=True, path=path,
-                                  message=message))
+                steps.append(Step(MAIN, path, "delete", remove=True, path=path, message=message))
             return steps
 
         self.store.writes.write(editor, plan)
 
     # -- reading ---------------------------------------------------------------------
 
-    def list(self, *, page: int = 1, per_page: int = 20
-             ) -> tuple[builtins.list[MediaFile], int]:
+    def list(self, *, page: int = 1, per_page: int = 20) -> tuple[builtins.list[MediaFile], int]:
         """One page of the files on `main`, in path order, and how many there are."""
         tips = self.repo.tips()
         main, published = tips.main, tips.published
         files = self._files(main)
-        chosen = files[(page - 1) * per_page: page * per_page]
+        chosen = files[(page - 1) * per_page : page * per_page]
         return [self._file(path, blob, published) for path, blob in chosen], len(files)
 
     def get(self, path: str) -> MediaFile:
@@ -208,16 +233,17 @@ class MediaLibrary:
     def original(self, blob: str) -> bytes:
         return self.storage.get(blob)
 
-    def rendition(self, blob: str, info: ImageInfo, width: Any
-                  ) -> tuple[bytes, str, str] | None:
+    def rendition(self, blob: str, info: ImageInfo, width: Any) -> tuple[bytes, str, str] | None:
         """(bytes, content type, ETag) of the rendition `width` pixels wide, or None when the
         original is what to send (it is no wider, or it is an animation).
 
         Raises BadRequest for a width not in the fixed list.
         """
         if not isinstance(width, str) or not width.isdigit() or int(width) not in WIDTHS:
-            raise BadRequest(f"Widths are {', '.join(map(str, WIDTHS))}.",
-                             {"w": [f"Must be one of {', '.join(map(str, WIDTHS))}."]})
+            raise BadRequest(
+                f"Widths are {', '.join(map(str, WIDTHS))}.",
+                {"w": [f"Must be one of {', '.join(map(str, WIDTHS))}."]},
+            )
         chosen = int(width)
         if info.frames > 1 or chosen >= info.display_size[0]:
             return None
@@ -230,20 +256,25 @@ class MediaLibrary:
         image, body = item.get("image"), item.get("body")
         blocks = body if isinstance(body, builtins.list) else []
         if not (isinstance(image, dict) and is_media_path(image.get("src"))) and not any(
-                isinstance(b, dict) and is_media_path(b.get("src")) for b in blocks):
+            isinstance(b, dict) and is_media_path(b.get("src")) for b in blocks
+        ):
             return item
         published = self.repo.ref(PUBLISHED)
         out = dict(item)
         if isinstance(image, dict):
             out["image"] = self._described(image, published, base_url)
         if blocks:
-            out["body"] = [self._described(b, published, base_url)
-                           if isinstance(b, dict) and b.get("type") == "image" else b
-                           for b in blocks]
+            out["body"] = [
+                self._described(b, published, base_url)
+                if isinstance(b, dict) and b.get("type") == "image"
+                else b
+                for b in blocks
+            ]
         return out
 
-    def _described(self, image: dict[str, Any], published: str | None, base_url: str
-                   ) -> dict[str, Any]:
+    def _described(
+        self, image: dict[str, Any], published: str | None, base_url: str
+    ) -> dict[str, Any]:
         src = image.get("src")
         if not isinstance(src, str) or not is_media_path(src):
             return image
@@ -254,8 +285,11 @@ class MediaLibrary:
         if info is not None:
             width, height = info.display_size
             smaller = [w for w in WIDTHS if w < width] if info.frames == 1 else []
-            described.update(width=width, height=height, srcset=", ".join(
-                [f"{url}?w={w} {w}w" for w in smaller] + [f"{url} {width}w"]))
+            described.update(
+                width=width,
+                height=height,
+                srcset=", ".join([f"{url}?w={w} {w}w" for w in smaller] + [f"{url} {width}w"]),
+            )
         return described
 
     def _files(self, commit: str | None) -> builtins.list[tuple[str, str]]:
@@ -277,8 +311,14 @@ class MediaLibrary:
 
     def _file(self, path: str, blob: str, published: str | None) -> MediaFile:
         found = self._facts(blob)
-        return MediaFile(path, blob, self.storage.size(blob), found.info,
-                         self.repo.lookup(published, path) == blob, found.problems(path))
+        return MediaFile(
+            path,
+            blob,
+            self.storage.size(blob),
+            found.info,
+            self.repo.lookup(published, path) == blob,
+            found.problems(path),
+        )
 
     def _facts(self, blob: str) -> Facts:
         return self.cache.facts(blob, lambda: self.storage.get(blob))
@@ -292,8 +332,9 @@ class MediaLibrary:
 _PRINTABLE = re.compile(r"[^\w.\- ]+")
 
 
-def _message(verb: str, action: str, path: str, info: ImageInfo | None,
-             filename: str | None = None) -> str:
+def _message(
+    verb: str, action: str, path: str, info: ImageInfo | None, filename: str | None = None
+) -> str:
     """`Upload image 1f2e3d4c5b6a.jpg (1200x800), from harbour.jpg` and its trailers."""
     subject = f"{verb} image {digest_of(path)[:12]}.{path.rsplit('.', 1)[1]}"
     if info is not None:
@@ -302,4 +343,3 @@ def _message(verb: str, action: str, path: str, info: ImageInfo | None,
     if name and len(subject) + len(name) + 7 <= SUBJECT_MAX:
         subject += f", from {name}"
     return f"{subject}\n\nMedia: {path}\nAction: {action}\n"
-

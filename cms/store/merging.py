@@ -36,9 +36,15 @@ def problems(fields: dict[str, Any]) -> dict[str, builtins.list[str]]:
     return {}
 
 
-def plan(writes: Writes, tips: Tips, slug: str, expected: Collection[str],
-         make: Callable[[dict[str, Any]], dict[str, Any]], note: dict[str, Any],
-         may_schedule: bool) -> builtins.list[Step] | None:
+def plan(
+    writes: Writes,
+    tips: Tips,
+    slug: str,
+    expected: Collection[str],
+    make: Callable[[dict[str, Any]], dict[str, Any]],
+    note: dict[str, Any],
+    may_schedule: bool,
+) -> builtins.list[Step] | None:
     """The steps of a merged save of `slug` (None: the draft already holds the change).
 
     Raises StaleRevision when `expected` names no revision of the article's current life,
@@ -51,7 +57,8 @@ def plan(writes: Writes, tips: Tips, slug: str, expected: Collection[str],
         raise StaleRevision(
             f"The article '{slug}' was changed since you read it, and the revision you read "
             "is not one of its revisions to merge with; reload it and retry.",
-            {"expected": ["Not a revision of this article."]})
+            {"expected": ["Not a revision of this article."]},
+        )
     found_base = reading.file_at(base_sha, slug)
     found_theirs = reading.file_at(tips[MAIN], slug)
     base = found_base[1] if found_base else {}
@@ -64,24 +71,44 @@ def plan(writes: Writes, tips: Tips, slug: str, expected: Collection[str],
         origins = blaming.blame(reading, slug)["fields"]
 
         def origin(path: str) -> dict[str, Any]:
-            return origins.get(path.split("/")[1]) or {"revision": tips[MAIN],
-                                                        "author": {"name": None}}
+            return origins.get(path.split("/")[1]) or {
+                "revision": tips[MAIN],
+                "author": {"name": None},
+            }
+
         raise MergeConflict(
             f"'{slug}' was changed since you read it, and both sides changed "
             f"{', '.join(c.path for c in result.conflicts)}: nothing was saved. Resolve each "
             "conflict and save again with the current ETag.",
-            [{"path": c.path, "base": c.base, "theirs": c.theirs, "yours": c.yours,
-              "theirs_by": {"name": origin(c.path)["author"]["name"]},
-              "theirs_revision": origin(c.path)["revision"]}
-             for c in result.conflicts],
-            writes.repo.lookup(tips[MAIN], article_path(slug)) or "")
+            [
+                {
+                    "path": c.path,
+                    "base": c.base,
+                    "theirs": c.theirs,
+                    "yours": c.yours,
+                    "theirs_by": {"name": origin(c.path)["author"]["name"]},
+                    "theirs_revision": origin(c.path)["revision"],
+                }
+                for c in result.conflicts
+            ],
+            writes.repo.lookup(tips[MAIN], article_path(slug)) or "",
+        )
     merged = result.fields
     if blob_id(canonical.dumps(merged)) == blob_id(canonical.dumps(theirs)):
         return None
     note.update({"theirs": result.theirs, "yours": result.yours})
     changed = [k for k in {**theirs, **merged} if theirs.get(k) != merged.get(k)]
     mine = [k for k in {**base, **yours} if base.get(k) != yours.get(k)]
-    return [Step(MAIN, slug, "update", doc=merged, verb="Merge",
-                 detail=", ".join(changed), base=base_sha, yours=yours,
-                 yours_detail=", ".join(mine))]
-
+    return [
+        Step(
+            MAIN,
+            slug,
+            "update",
+            doc=merged,
+            verb="Merge",
+            detail=", ".join(changed),
+            base=base_sha,
+            yours=yours,
+            yours_detail=", ".join(mine),
+        )
+    ]

@@ -36,8 +36,9 @@ SCHEDULER_SEARCH = 200
 class Publishing:
     """Writes to the published line."""
 
-    def __init__(self, repo: Repository, index: Index, committer: Person, reading: Reading,
-                 writes: Writes) -> None:
+    def __init__(
+        self, repo: Repository, index: Index, committer: Person, reading: Reading, writes: Writes
+    ) -> None:
         """`committer` is also who a scheduled publication is by when who scheduled it
         cannot be told."""
         self.repo = repo
@@ -46,8 +47,14 @@ class Publishing:
         self.reading = reading
         self.writes = writes
 
-    def publish(self, slug: str, editor: Person, *, revision: str | None = None,
-                publish_at: datetime | None = None) -> Article:
+    def publish(
+        self,
+        slug: str,
+        editor: Person,
+        *,
+        revision: str | None = None,
+        publish_at: datetime | None = None,
+    ) -> Article:
         """Publish the draft of `slug` (or its content at draft `revision`) now, or schedule it
         when `publish_at` is in the future. Returns the article with its new state.
 
@@ -79,14 +86,20 @@ class Publishing:
             return
 
         def drop(current: dict[str, Any]) -> dict[str, Any]:
-            return with_slug(validate({k: v for k, v in current.items() if k != "publish_at"}),
-                             slug)
+            return with_slug(
+                validate({k: v for k, v in current.items() if k != "publish_at"}), slug
+            )
 
-        self.writes.edit(slug, editor, {"*"}, drop, verb="Unschedule", detail="",
-                         may_schedule=True)
+        self.writes.edit(slug, editor, {"*"}, drop, verb="Unschedule", detail="", may_schedule=True)
 
-    def _publish(self, slug: str, editor: Person, source: tuple[str, str] | None,
-                 trailers: dict[str, str] | None = None, due: int | None = None) -> None:
+    def _publish(
+        self,
+        slug: str,
+        editor: Person,
+        source: tuple[str, str] | None,
+        trailers: dict[str, str] | None = None,
+        due: int | None = None,
+    ) -> None:
         """Commit the article's content onto `published`; with `due`, only if the draft's
         `publish_at` is still at or before that time."""
         path = layout.article_path(slug)
@@ -99,7 +112,9 @@ class Publishing:
             if problems and source is None:
                 raise ValidationFailed(
                     f"The draft of '{slug}' is not valid ({', '.join(problems)}); repair it "
-                    "before publishing.", problems)
+                    "before publishing.",
+                    problems,
+                )
             if due is not None:
                 when = seconds(doc.get("publish_at"))
                 if when is None or when > due:
@@ -107,25 +122,43 @@ class Publishing:
             blob, revision = source or (draft, self.writes.last_change(slug, draft, tips))
             # the media it uses go live in the same commit (also for an article live as it
             # is whose files were missing then: an import's, before its media were uploaded)
-            media = to_publish(self.repo, json.loads(self.repo.read(blob)), tips[MAIN],
-                               tips[PUBLISHED])
+            media = to_publish(
+                self.repo, json.loads(self.repo.read(blob)), tips[MAIN], tips[PUBLISHED]
+            )
             if self.repo.lookup(tips[PUBLISHED], path) == blob and not media:
                 raise Conflict(f"Nothing to publish: '{slug}' is live as it is.")
-            return [Step(PUBLISHED, slug, "publish", blob=blob, files=media,
-                         trailers={"Revision": revision, **(trailers or {})})]
+            return [
+                Step(
+                    PUBLISHED,
+                    slug,
+                    "publish",
+                    blob=blob,
+                    files=media,
+                    trailers={"Revision": revision, **(trailers or {})},
+                )
+            ]
 
         self.writes.write(editor, plan)
 
     def _schedule(self, slug: str, editor: Person, when: str) -> Article:
         return self.writes.edit(
-            slug, editor, {"*"},
+            slug,
+            editor,
+            {"*"},
             lambda current: with_slug(validate({**current, "publish_at": when}), slug),
-            verb="Schedule", detail=f"for {when}", may_schedule=True,
+            verb="Schedule",
+            detail=f"for {when}",
+            may_schedule=True,
         )
 
-    def cancel_schedules(self, of: Person, editor: Person, *, detail: str = "",
-                         trailers: dict[str, str] | None = None
-                         ) -> builtins.list[tuple[str, str]]:
+    def cancel_schedules(
+        self,
+        of: Person,
+        editor: Person,
+        *,
+        detail: str = "",
+        trailers: dict[str, str] | None = None,
+    ) -> builtins.list[tuple[str, str]]:
         """Take off the draft every schedule still to run (ahead, or due and not yet
         published) that `of` set, so it never goes live: the same commit "Unschedule <slug>"
         as publishing now makes, authored by `editor`, with `detail` and `trailers`.
@@ -144,16 +177,24 @@ class Publishing:
             if self._scheduled_by(slug, seconds(when)) != of:
                 continue
 
-            def drop(current: dict[str, Any], slug: str = slug, when: Any = when
-                     ) -> dict[str, Any]:
+            def drop(current: dict[str, Any], slug: str = slug, when: Any = when) -> dict[str, Any]:
                 if seconds(current.get("publish_at")) != seconds(when):
                     raise Conflict(f"The schedule of '{slug}' changed meanwhile.")
                 return with_slug(
-                    validate({k: v for k, v in current.items() if k != "publish_at"}), slug)
+                    validate({k: v for k, v in current.items() if k != "publish_at"}), slug
+                )
 
             try:
-                self.writes.edit(slug, editor, {"*"}, drop, verb="Unschedule", detail=detail,
-                                 may_schedule=True, trailers=trailers)
+                self.writes.edit(
+                    slug,
+                    editor,
+                    {"*"},
+                    drop,
+                    verb="Unschedule",
+                    detail=detail,
+                    may_schedule=True,
+                    trailers=trailers,
+                )
             except (Conflict, ArticleNotFound, ValidationFailed):
                 continue  # rescheduled, deleted or broken meanwhile: not this schedule now
             cancelled.append((slug, str(when)))
@@ -200,8 +241,15 @@ class Publishing:
                 raise ArticleNotFound(f"There is no article '{slug}'.")
             if self.repo.lookup(tips[PUBLISHED], path) is None:
                 raise Conflict(f"'{slug}' is not published.")
-            return [Step(PUBLISHED, slug, "unpublish", remove=True,
-                         trailers={"Revision": self.writes.last_change(slug, draft, tips)})]
+            return [
+                Step(
+                    PUBLISHED,
+                    slug,
+                    "unpublish",
+                    remove=True,
+                    trailers={"Revision": self.writes.last_change(slug, draft, tips)},
+                )
+            ]
 
         self.writes.write(editor, plan)
         return self.reading.get(slug)
@@ -221,8 +269,13 @@ class Publishing:
             draft: dict[str, Any] = json.loads(self.repo.read(row["blob"]))
             when = draft.get("publish_at")
             try:
-                self._publish(slug, self._scheduled_by(slug, seconds(when)), None,
-                              {"Scheduled-For": str(when)}, due=now)
+                self._publish(
+                    slug,
+                    self._scheduled_by(slug, seconds(when)),
+                    None,
+                    {"Scheduled-For": str(when)},
+                    due=now,
+                )
             except (Conflict, ArticleNotFound):
                 continue  # published by another process, rescheduled, or deleted meanwhile
             except ValidationFailed:

@@ -46,8 +46,9 @@ class Reading:
         """The Article of an index row; an invalid file's content is not read."""
         return from_row(row, {} if row["problems"] else json.loads(self.repo.read(row["blob"])))
 
-    def file_at(self, commit: str | None, slug: str
-                ) -> tuple[str, dict[str, Any], rules.Problems] | None:
+    def file_at(
+        self, commit: str | None, slug: str
+    ) -> tuple[str, dict[str, Any], rules.Problems] | None:
         """The file of `slug` at `commit`, None if there is none, else its id, its fields
         (canonical when valid, else as far as they can be read) and its problems (none for
         a valid article, see `rules.check_article`)."""
@@ -63,23 +64,38 @@ class Reading:
         return sha, rules.loose(data) if problems else validate(rules.parse(data)), problems
 
     def list(
-        self, *, page: int = 1, per_page: int = 20, state: str | None = None,
-        section: str | None = None, tag: str | None = None, q: str | None = None,
-        sort: str | None = None, valid: bool = False,
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        state: str | None = None,
+        section: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        valid: bool = False,
     ) -> tuple[builtins.list[Article], int]:
         """Return one page of articles (most recently updated first; best match first, each
         with a `highlight`, for `sort="relevance"` and `q`) and the total count; with
         `valid`, only valid articles (none in state `invalid`)."""
         self.catch_up()
         rows, total = self.index.drafts.articles(
-            now=int(time.time()), state=state, section=section, tag=tag, q=q, sort=sort,
-            limit=per_page, offset=(page - 1) * per_page, valid=valid,
+            now=int(time.time()),
+            state=state,
+            section=section,
+            tag=tag,
+            q=q,
+            sort=sort,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+            valid=valid,
         )
         found = [self.article(r) for r in rows]
         if q and sort == "relevance":
             for article in found:
-                article.highlight = search.highlight_doc(q, article.fields,
-                                                         search_text(article.fields))
+                article.highlight = search.highlight_doc(
+                    q, article.fields, search_text(article.fields)
+                )
         return found, total
 
     def count(self) -> int:
@@ -92,26 +108,32 @@ class Reading:
         self.catch_up()
         return self.index.drafts.slugs()
 
-    def revisions(self, slug: str, *, page: int = 1, per_page: int = 20
-                  ) -> tuple[builtins.list[dict[str, Any]], int]:
+    def revisions(
+        self, slug: str, *, page: int = 1, per_page: int = 20
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
         """Return one page of the revisions of `slug`, newest first, and the total.
 
         Raises ArticleNotFound if the article never existed.
         """
         self.catch_up()
-        rows, total = self.index.drafts.revisions(slug, limit=per_page,
-                                                  offset=(page - 1) * per_page)
+        rows, total = self.index.drafts.revisions(
+            slug, limit=per_page, offset=(page - 1) * per_page
+        )
         if total == 0:
             raise ArticleNotFound(f"There never was an article '{slug}'.")
         items = [
-            {**{k: v for k, v in r.items() if k not in ("blob", "line")},
-             "date": utc(r["date"]), "published": r["line"] == PUBLISHED}
+            {
+                **{k: v for k, v in r.items() if k not in ("blob", "line")},
+                "date": utc(r["date"]),
+                "published": r["line"] == PUBLISHED,
+            }
             for r in rows
         ]
         return items, total
 
-    def resolve(self, revision: str, field: str = "revision", line: str | None = None
-                ) -> tuple[str, datetime]:
+    def resolve(
+        self, revision: str, field: str = "revision", line: str | None = None
+    ) -> tuple[str, datetime]:
         """Return the full commit id (and date) named by a 7..40 hex prefix, on either line
         of history or on `line`.
 
@@ -131,8 +153,9 @@ class Reading:
         sha, date = found[0]
         return sha, datetime.fromtimestamp(date, UTC)
 
-    def at_revision(self, slug: str, revision: str, field: str = "revision",
-                    line: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def at_revision(
+        self, slug: str, revision: str, field: str = "revision", line: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return the article as it was at `revision` and {"revision", "date"}, with
         "state": "invalid" and its "problems" when the file then was not a valid article (its
         fields are then as far as they can be read).
@@ -149,8 +172,9 @@ class Reading:
             meta.update(state="invalid", problems=problems)
         return doc, meta
 
-    def valid_at(self, slug: str, revision: str, field: str = "revision",
-                 line: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def valid_at(
+        self, slug: str, revision: str, field: str = "revision", line: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """`at_revision`, for content about to be written again (restored or published).
 
         Raises RevisionNotFound, or ValidationFailed naming the fields at fault when the
@@ -160,7 +184,9 @@ class Reading:
         if "problems" in meta:
             raise ValidationFailed(
                 f"The article '{slug}' at revision {meta['revision'][:12]} is not valid: "
-                f"{', '.join(meta['problems'])}.", meta["problems"])
+                f"{', '.join(meta['problems'])}.",
+                meta["problems"],
+            )
         return doc, meta
 
     def diff(self, slug: str, old: str, new: str | None = None) -> dict[str, Any]:
@@ -173,7 +199,7 @@ class Reading:
             after, after_meta = self.at_revision(slug, new, "to")
             after_rev = after_meta["revision"]
         return {
-            "from": before_meta["revision"], "to": after_rev,
+            "from": before_meta["revision"],
+            "to": after_rev,
             "changes": field_changes(before, after),
         }
-

@@ -39,8 +39,9 @@ _SLUG = re.compile(SLUG_RE)
 Files = dict[str, tuple[str, dict[str, Any]]]
 
 
-def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
-            ) -> tuple[str, list[Article]]:
+def release(
+    store: ArticleStore, slugs: Any, editor: Person, message: Any = None
+) -> tuple[str, list[Article]]:
     """Publish the current drafts of `slugs` in one commit on `published`.
 
     Returns the commit and the articles as they now are. Raises ValidationFailed (422) when a
@@ -65,24 +66,30 @@ def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
             blob, doc, problems = found
             if problems:
                 invalid[f"slugs.{i}"] = [
-                    f"The draft of '{slug}' is not valid ({', '.join(problems)})."]
+                    f"The draft of '{slug}' is not valid ({', '.join(problems)})."
+                ]
                 continue
             try:
                 to_publish(store.repo, doc, tips[MAIN], tips[PUBLISHED])
             except ValidationFailed as e:
-                invalid[f"slugs.{i}"] = [f"The draft of '{slug}' uses media files that do not "
-                                         f"exist ({', '.join(e.errors or {})})."]
+                invalid[f"slugs.{i}"] = [
+                    f"The draft of '{slug}' uses media files that do not "
+                    f"exist ({', '.join(e.errors or {})})."
+                ]
                 continue
             if store.repo.lookup(tips[PUBLISHED], path) == blob:
                 live[f"slugs.{i}"] = [f"'{slug}' is live as it is."]
                 continue
             files[slug] = (blob, doc)
         if invalid or live:
-            at_fault = [slugs[int(k.split(".")[1])] for k in sorted(
-                {**invalid, **live}, key=lambda k: int(k.split(".")[1]))]
+            at_fault = [
+                slugs[int(k.split(".")[1])]
+                for k in sorted({**invalid, **live}, key=lambda k: int(k.split(".")[1]))
+            ]
             error: type[CMSError] = ValidationFailed if invalid else Conflict
-            raise error(f"Nothing was published; at fault: {', '.join(at_fault)}.",
-                        {**invalid, **live})
+            raise error(
+                f"Nothing was published; at fault: {', '.join(at_fault)}.", {**invalid, **live}
+            )
         return files
 
     def compose(tips: Tips, files: Files) -> str:
@@ -94,8 +101,14 @@ def release(store: ArticleStore, slugs: Any, editor: Person, message: Any = None
     return sha, [store.reading.get(slug) for slug in slugs]
 
 
-def publish_blob(store: ArticleStore, slug: str, editor: Person, blob: str, revision: str,
-                 authored: int | None = None) -> str:
+def publish_blob(
+    store: ArticleStore,
+    slug: str,
+    editor: Person,
+    blob: str,
+    revision: str,
+    authored: int | None = None,
+) -> str:
     """Make `blob` (a version of `slug` saved on the draft line at `revision`) live in one
     commit whose author date is `authored` (default: now). Returns the commit.
 
@@ -115,9 +128,15 @@ def publish_blob(store: ArticleStore, slug: str, editor: Person, blob: str, revi
     return commit_published(store, editor, plan, compose, authored, strict_media=False)
 
 
-def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips], Files],
-                     compose: Callable[[Tips, Files], str], authored: int | None = None, *,
-                     strict_media: bool = True) -> str:
+def commit_published(
+    store: ArticleStore,
+    editor: Person,
+    plan: Callable[[Tips], Files],
+    compose: Callable[[Tips, Files], str],
+    authored: int | None = None,
+    *,
+    strict_media: bool = True,
+) -> str:
     """One commit on `published` setting the files `plan` names (never none); returns its id.
 
     Planned under the CMS's write turn and retried if a plain-git push moved a line meanwhile
@@ -128,15 +147,26 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
     def steps(tips: Tips) -> list[Step]:
         files = plan(tips)
         changes: dict[str, str | None] = {
-            layout.article_path(slug): blob for slug, (blob, _) in files.items()}
+            layout.article_path(slug): blob for slug, (blob, _) in files.items()
+        }
         for _, doc in files.values():
             # the media each article uses go live in the same commit
-            changes.update(to_publish(store.repo, doc, tips[MAIN], tips[PUBLISHED],
-                                      strict=strict_media))
+            changes.update(
+                to_publish(store.repo, doc, tips[MAIN], tips[PUBLISHED], strict=strict_media)
+            )
         first = next(iter(files))
-        return [Step(PUBLISHED, first, "publish", blob=files[first][0], files=changes,
-                     message=compose(tips, files), authored=authored,
-                     docs={slug: doc for slug, (_, doc) in files.items()})]
+        return [
+            Step(
+                PUBLISHED,
+                first,
+                "publish",
+                blob=files[first][0],
+                files=changes,
+                message=compose(tips, files),
+                authored=authored,
+                docs={slug: doc for slug, (_, doc) in files.items()},
+            )
+        ]
 
     made = store.writes.write(editor, steps)
     return made[0].record.sha
@@ -144,8 +174,10 @@ def commit_published(store: ArticleStore, editor: Person, plan: Callable[[Tips],
 
 def _checked_slugs(slugs: Any) -> list[str]:
     if not isinstance(slugs, list) or not 1 <= len(slugs) <= RELEASE_MAX:
-        raise ValidationFailed("A release names 1 to 1000 articles by slug.",
-                               {"slugs": [f"Must be a list of 1 to {RELEASE_MAX} slugs."]})
+        raise ValidationFailed(
+            "A release names 1 to 1000 articles by slug.",
+            {"slugs": [f"Must be a list of 1 to {RELEASE_MAX} slugs."]},
+        )
     errors: dict[str, list[str]] = {}
     seen: set[str] = set()
     for i, slug in enumerate(slugs):
@@ -166,8 +198,10 @@ def _subject(message: Any, slugs: list[str]) -> str:
             return messages.subject("publish", slugs[0])
         head = f"Publish {len(slugs)} articles: {', '.join(slugs)}"
         return head if len(head) <= MESSAGE_MAX else head[: MESSAGE_MAX - 3] + "..."
-    if not isinstance(message, str) or not 1 <= len(message) <= MESSAGE_MAX or any(
-        unicodedata.category(ch) in ("Cc", "Cs") for ch in message
+    if (
+        not isinstance(message, str)
+        or not 1 <= len(message) <= MESSAGE_MAX
+        or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in message)
     ):
         raise ValidationFailed(
             "The release message is not valid.",

@@ -81,8 +81,7 @@ class Invalid(Exception):
 # -- checking ----------------------------------------------------------------------------
 
 
-def prepare(source: Source, *, publish: bool, copies: bool, now: int,
-            check: bool = True) -> Record:
+def prepare(source: Source, *, publish: bool, copies: bool, now: int, check: bool = True) -> Record:
     """Turn a source into a Record. With `check`, validate it (the draft, its live version,
     `published_at` and `meta`) and raise Invalid naming every bad field."""
     if source.unreadable is not None:
@@ -100,8 +99,10 @@ def prepare(source: Source, *, publish: bool, copies: bool, now: int,
     if state is not None and state not in STATES:
         errors["meta.state"] = [f"Must be one of: {', '.join(STATES)}."]
     published_at = None
-    for key, value in (("meta.published_at", meta.get("published_at")),
-                       ("published_at", data.get("published_at"))):
+    for key, value in (
+        ("meta.published_at", meta.get("published_at")),
+        ("published_at", data.get("published_at")),
+    ):
         if value is not None:
             try:
                 published_at = int(_WHEN.deserialize(value).timestamp())
@@ -131,8 +132,12 @@ def prepare(source: Source, *, publish: bool, copies: bool, now: int,
     slug = draft.get("slug") if isinstance(draft.get("slug"), str) else None
     if slug is None and not copies:
         title = draft.get("title")
-        slug = slugify(title if isinstance(title, str) else "", max_length=SLUG_MAX,
-                       word_boundary=True) or "article"
+        slug = (
+            slugify(
+                title if isinstance(title, str) else "", max_length=SLUG_MAX, word_boundary=True
+            )
+            or "article"
+        )
     return Record(source.where, draft, slug, live, published_at)
 
 
@@ -174,14 +179,16 @@ def check(sources: Iterator[Source], *, publish: bool, copies: bool, now: int) -
         try:
             record = prepare(source, publish=publish, copies=copies, now=now)
         except Invalid as e:
-            found.problems.append(f"{source.where}: " + "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in e.errors.items()))
+            found.problems.append(
+                f"{source.where}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in e.errors.items())
+            )
             continue
         if record.slug is None:
             continue
         if record.slug in seen:
-            found.problems.append(f"{source.where}: slug: '{record.slug}' is also the article "
-                                  f"at {seen[record.slug]}.")
+            found.problems.append(
+                f"{source.where}: slug: '{record.slug}' is also the article at {seen[record.slug]}."
+            )
         else:
             seen[record.slug] = source.where
     return found
@@ -204,25 +211,38 @@ def save(store: ArticleStore, record: Record, editor: Person) -> tuple[str, Publ
         live = with_slug(validate(record.live), slug)
         if blob_id(canonical.dumps(live)) != live_now:
             current, outcome = _put(store, slug, current, live, editor)
-            publication = Publication(slug, current.etag, current.meta["revision"],
-                                      record.published_at if live_now is None else None)
+            publication = Publication(
+                slug,
+                current.etag,
+                current.meta["revision"],
+                record.published_at if live_now is None else None,
+            )
     after, changed = _put(store, slug, current, record.draft, editor)
     outcome = changed if outcome == "unchanged" or changed == "created" else outcome
     if record.live is record.draft and after.etag != live_now:
-        publication = Publication(after.slug, after.etag, after.meta["revision"],
-                                  record.published_at if live_now is None else None)
+        publication = Publication(
+            after.slug,
+            after.etag,
+            after.meta["revision"],
+            record.published_at if live_now is None else None,
+        )
     return outcome, publication
 
 
-def _put(store: ArticleStore, slug: str | None, current: Article | None, doc: dict[str, Any],
-         editor: Person) -> tuple[Article, str]:
+def _put(
+    store: ArticleStore,
+    slug: str | None,
+    current: Article | None,
+    doc: dict[str, Any],
+    editor: Person,
+) -> tuple[Article, str]:
     """Create or replace the draft. The command line holds the repository itself, so, like
     an editor, it may set `publish_at`."""
     if current is None:
-        return store.drafts.create(doc if slug is None else with_slug(doc, slug), editor,
-                                   may_schedule=True), "created"
-    after = store.drafts.replace(current.slug, doc, editor, {current.etag},
-                                 may_schedule=True)
+        return store.drafts.create(
+            doc if slug is None else with_slug(doc, slug), editor, may_schedule=True
+        ), "created"
+    after = store.drafts.replace(current.slug, doc, editor, {current.etag}, may_schedule=True)
     return after, "unchanged" if after.etag == current.etag else "updated"
 
 
@@ -237,8 +257,7 @@ def _live_blob(store: ArticleStore, slug: str) -> str | None:
     return store.repo.lookup(store.catch_up()[PUBLISHED], layout.article_path(slug))
 
 
-def in_batches(store: ArticleStore, items: Iterable[T], size: int | None = None
-               ) -> Iterator[T]:
+def in_batches(store: ArticleStore, items: Iterable[T], size: int | None = None) -> Iterator[T]:
     """Yield `items`; what the caller writes while it holds them goes to git and the index
     as one batch per `size` items (default BATCH; see `ArticleStore.batch`): the same
     commits, but one pack of objects and one move of each branch instead of a file per
@@ -250,12 +269,13 @@ def in_batches(store: ArticleStore, items: Iterable[T], size: int | None = None
             yield from chunk
 
 
-def publish(store: ArticleStore, publications: list[Publication], editor: Person
-            ) -> Iterator[str]:
+def publish(store: ArticleStore, publications: list[Publication], editor: Person) -> Iterator[str]:
     """Make each version live, oldest `published_at` first (now last), one commit each;
     yield each slug as it goes live."""
-    order = sorted(enumerate(publications), key=lambda p: (
-        p[1].published_at is None, p[1].published_at or 0, p[0]))
+    order = sorted(
+        enumerate(publications),
+        key=lambda p: (p[1].published_at is None, p[1].published_at or 0, p[0]),
+    )
     for _, p in in_batches(store, order):
         try:
             publish_blob(store, p.slug, editor, p.blob, p.revision, p.published_at)
@@ -296,8 +316,10 @@ def person(name: str, email: str, option: str) -> Person:
     `<>`, and an email address). Raises BadRequest naming `option`."""
     name = name.strip()
     if identity.problems(name, email):
-        raise BadRequest(f"{option}: give a name and an email address, as \"Name <email>\".",
-                         {option: ["Not a valid \"Name <email>\"."]})
+        raise BadRequest(
+            f'{option}: give a name and an email address, as "Name <email>".',
+            {option: ['Not a valid "Name <email>".']},
+        )
     return Person(name, email)
 
 
@@ -305,6 +327,8 @@ def parse_author(text: str) -> Person:
     """`Name <email>` as a Person; raises BadRequest when it is not exactly that."""
     m = _AUTHOR.fullmatch(text)
     if m is None:
-        raise BadRequest("--author: give it as \"Name <email>\".",
-                         {"--author": ["Not of the form \"Name <email>\"."]})
+        raise BadRequest(
+            '--author: give it as "Name <email>".',
+            {"--author": ['Not of the form "Name <email>".']},
+        )
     return person(m.group(1), m.group(2), "--author")

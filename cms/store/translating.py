@@ -56,8 +56,9 @@ class Translating:
             out.append(entry)
         return out
 
-    def _staleness(self, article: Article, source: Article | None,
-                   live: dict[str, Any] | None) -> dict[str, Any]:
+    def _staleness(
+        self, article: Article, source: Article | None, live: dict[str, Any] | None
+    ) -> dict[str, Any]:
         made_from = article.fields.get("translated_from")
         if source is None:
             return {"translated_from": made_from, "stale": False, "source_changes": None}
@@ -69,31 +70,47 @@ class Translating:
             return {"translated_from": made_from, "stale": True, "source_changes": None}
         changed = field_changes(then, source.fields)
         stale = bool(changed) or (live is not None and bool(field_changes(then, live)))
-        return {"translated_from": made_from, "stale": stale,
-                "source_changes": {"from_": meta["revision"],
-                                   "to": source.meta["revision"], "changes": changed}}
+        return {
+            "translated_from": made_from,
+            "stale": stale,
+            "source_changes": {
+                "from_": meta["revision"],
+                "to": source.meta["revision"],
+                "changes": changed,
+            },
+        }
 
-    def start(self, slug: str, data: Any, editor: Person, *, may_schedule: bool = False
-              ) -> Article:
+    def start(self, slug: str, data: Any, editor: Person, *, may_schedule: bool = False) -> Article:
         """Create a draft translating `slug` into `data["language"]`, prefilled with the
         source's fields (those `data` gives win), `translation_of` and `translated_from`
         set to the source and its current revision. Raises ArticleNotFound,
         ValidationFailed (also for a source that is itself a translation), ArticleExists."""
         if not isinstance(data, dict):
-            raise ValidationFailed("The body must be a JSON object.",
-                                   {"_schema": ["Must be a JSON object."]})
+            raise ValidationFailed(
+                "The body must be a JSON object.", {"_schema": ["Must be a JSON object."]}
+            )
         if not isinstance(data.get("language"), str):
-            raise ValidationFailed("Say which language to translate into.",
-                                   {"language": ["Missing data for required field."]})
+            raise ValidationFailed(
+                "Say which language to translate into.",
+                {"language": ["Missing data for required field."]},
+            )
         source = self.reading.get(slug)
         prefilled = {k: v for k, v in source.fields.items() if k not in NOT_COPIED}
-        doc = {**prefilled, **data, "translation_of": slug,
-               "translated_from": source.meta["revision"]}
+        doc = {
+            **prefilled,
+            **data,
+            "translation_of": slug,
+            "translated_from": source.meta["revision"],
+        }
         validate(doc)
         return self.drafts.create(doc, editor, may_schedule=may_schedule)
 
 
 def _member(article: Article, *, role: str) -> dict[str, Any]:
-    return {"slug": article.slug, "language": article.fields.get("language", "en"),
-            "title": article.fields.get("title"), "role": role,
-            "state": article.meta["state"]}
+    return {
+        "slug": article.slug,
+        "language": article.fields.get("language", "en"),
+        "title": article.fields.get("title"),
+        "role": role,
+        "state": article.meta["state"],
+    }

@@ -49,23 +49,28 @@ class Workflow:
         """The status of the unpublished changes of `slug`, whose published revision is
         `live` (None: never published); `draft` when none was set for these changes."""
         record = self._read(self.repo.ref(BRANCH)).get(slug)
-        if isinstance(record, dict) and record.get("live") == live and (
-                record.get("status") in STATUSES):
+        if (
+            isinstance(record, dict)
+            and record.get("live") == live
+            and (record.get("status") in STATUSES)
+        ):
             return str(record["status"])
         return "draft"
 
     def set(self, slug: str, status: str, live: str | None, author: Person) -> None:
         """Record `status` for the current changes of `slug` (no commit if it is already)."""
         assert status in STATUSES
-        self._change(slug, {"status": status, "live": live}, author,
-                     f"Move {slug} to {status}", status)
+        self._change(
+            slug, {"status": status, "live": live}, author, f"Move {slug} to {status}", status
+        )
 
     def clear(self, slug: str, author: Person, why: str) -> None:
         """Forget the status of `slug` (its changes were published or discarded)."""
         self._change(slug, None, author, f"Clear workflow of {slug}: {why}", "none")
 
-    def _change(self, slug: str, record: dict[str, Any] | None, author: Person, subject: str,
-                status: str) -> None:
+    def _change(
+        self, slug: str, record: dict[str, Any] | None, author: Person, subject: str, status: str
+    ) -> None:
         for _ in range(MAX_ATTEMPTS):
             with self.repo.exclusive():
                 tip = self.repo.ref(BRANCH)
@@ -76,12 +81,12 @@ class Workflow:
                     data.pop(slug, None)
                 else:
                     data[slug] = record
-                body = (json.dumps(dict(sorted(data.items())), indent=2, ensure_ascii=False)
-                        + "\n").encode()
+                body = (
+                    json.dumps(dict(sorted(data.items())), indent=2, ensure_ascii=False) + "\n"
+                ).encode()
                 tree = self.repo.with_file(tip, PATH, self.repo.write("blob", body))
-                message = (f"{subject[:72]}\n\nArticle: {slug}\nWorkflow-Status: {status}\n")
-                sha = self.repo.commit(tree, tip, author, self.committer, int(time.time()),
-                                       message)
+                message = f"{subject[:72]}\n\nArticle: {slug}\nWorkflow-Status: {status}\n"
+                sha = self.repo.commit(tree, tip, author, self.committer, int(time.time()), message)
                 try:
                     self.repo.move((BRANCH, tip, sha))
                 except RefMoved:

@@ -97,12 +97,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.as_config())  # Flask itself reads MAX_CONTENT_LENGTH
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    built = Services.build(settings, media_base=media.base_url,
-                           deploy_preview=workbench.deploy_preview)
+    built = Services.build(
+        settings, media_base=media.base_url, deploy_preview=workbench.deploy_preview
+    )
     app.extensions[KEY] = built
 
-    api = CMSApi(app, spec_kwargs={"extra_plugins": [ProblemResponses(),
-                                                     openapi.OperationPlugin()]})
+    api = CMSApi(
+        app, spec_kwargs={"extra_plugins": [ProblemResponses(), openapi.OperationPlugin()]}
+    )
     for block in BLOCKS.values():
         api.spec.components.schema(block.schema.__name__, schema=block.schema)
     api.ma_plugin.converter.add_attribute_function(block_openapi)
@@ -126,11 +128,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # a kept answer was made for its scheme and host, which the media URLs in it name
         # media URLs, like every absolute URL, never come from the Host header when a
         # public address is configured
-        media.MediaBase(ArticleReads(app.wsgi_app, delivery),
-                        settings.media_url or settings.site_url),
+        media.MediaBase(
+            ArticleReads(app.wsgi_app, delivery), settings.media_url or settings.site_url
+        ),
         store.repo.tips,
-        params=delivery_api.cache_params, budget=settings.response_cache_bytes,
-        largest=settings.response_cache_entry_bytes, mark=delivery.ready.mark)
+        params=delivery_api.cache_params,
+        budget=settings.response_cache_bytes,
+        largest=settings.response_cache_entry_bytes,
+        mark=delivery.ready.mark,
+    )
     addresses.trust_proxies(app)
     replication.init(app)
     return app
@@ -141,9 +147,15 @@ def _cors(app: Flask, settings: Settings) -> None:
     configured origins (see `paths`)."""
     public = {"origins": "*", "send_wildcard": True, "supports_credentials": False}
     resources: dict[Any, dict[str, Any]] = {
-        re.compile(re.escape(prefix)): public for prefix in paths.ANY_ORIGIN}
+        re.compile(re.escape(prefix)): public for prefix in paths.ANY_ORIGIN
+    }
     if settings.manage_cors_origins:
         resources[re.compile(re.escape(paths.MANAGE))] = {
-            "origins": list(settings.manage_cors_origins)}
-    CORS(app, resources=resources, expose_headers=["ETag", "Location", "Link"],
-         allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"])
+            "origins": list(settings.manage_cors_origins)
+        }
+    CORS(
+        app,
+        resources=resources,
+        expose_headers=["ETag", "Location", "Link"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+    )

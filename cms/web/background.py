@@ -56,19 +56,21 @@ def _start(built: Services) -> Background:
     running = Background()
     if built.replica is not None:
         interval = max(REPLICA_MIN_INTERVAL, settings.replica_interval)
-        running.stops["cms-replica-fetcher"] = built.replica.start(interval,
-                                                                   store.catch_up).set
+        running.stops["cms-replica-fetcher"] = built.replica.start(interval, store.catch_up).set
         return running
     if settings.scheduler_interval > 0:
-        running.stops["cms-scheduler"] = scheduler.start(store,
-                                                         settings.scheduler_interval).set
+        running.stops["cms-scheduler"] = scheduler.start(store, settings.scheduler_interval).set
     if settings.webhook_interval > 0:
         dispatcher = dispatcher_of(built.webhooks, settings)
         dispatcher.start()
         running.stops["cms-webhooks"] = dispatcher.stop
     if settings.mirror_poll_interval > 0:
         running.stops["cms-pusher"] = pusher.start(
-            store.repo.git_dir, poll=settings.mirror_poll_interval,
-            retry_max=settings.mirror_retry_max, timeout=settings.mirror_timeout,
-            min_interval=settings.mirror_min_interval, settle=settings.mirror_settle).set
+            store.repo.git_dir,
+            poll=settings.mirror_poll_interval,
+            retry_max=settings.mirror_retry_max,
+            timeout=settings.mirror_timeout,
+            min_interval=settings.mirror_min_interval,
+            settle=settings.mirror_settle,
+        ).set
     return running

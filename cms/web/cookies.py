@@ -45,12 +45,16 @@ def cookie_token() -> Token | None:
         return None
     origin = request.headers.get("Origin")
     if origin is not None and origin != own_origin():
-        raise Forbidden(f"A signed-in request from {origin[:100]} is refused: the workbench "
-                        "only accepts requests from its own pages.",
-                        {"Origin": ["Not this server's origin."]})
+        raise Forbidden(
+            f"A signed-in request from {origin[:100]} is refused: the workbench "
+            "only accepts requests from its own pages.",
+            {"Origin": ["Not this server's origin."]},
+        )
     if origin is None and request.method not in SAFE_METHODS:
-        raise Forbidden("A signed-in request that changes something must carry Origin.",
-                        {"Origin": ["Missing header."]})
+        raise Forbidden(
+            "A signed-in request that changes something must carry Origin.",
+            {"Origin": ["Missing header."]},
+        )
     failed_tokens.checking()
     session = sessions().get(session_id)
     if session is None:

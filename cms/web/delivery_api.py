@@ -34,8 +34,11 @@ class PublicBlueprint(Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-blp = PublicBlueprint("delivery", __name__, description="Frontends' API: published content, "
-                      "no token, cacheable, any origin.")
+blp = PublicBlueprint(
+    "delivery",
+    __name__,
+    description="Frontends' API: published content, no token, cacheable, any origin.",
+)
 PUBLIC: dict[str, Any] = {"security": []}
 
 
@@ -123,8 +126,7 @@ def history(args: dict[str, Any], slug: str) -> Any:
 @blp.route("/api/v1/articles/<slug>/history/<revision>", methods=["GET"])
 @cached
 @blp.response(200, PublishedAtRevisionSchema)
-@blp.doc(summary="An article as it was published at a revision of the published line",
-         **PUBLIC)
+@blp.doc(summary="An article as it was published at a revision of the published line", **PUBLIC)
 @problems(400, 404)
 def at_revision(slug: str, revision: str) -> Any:
     return delivery().at(slug, revision)
@@ -134,12 +136,12 @@ def at_revision(slug: str, revision: str) -> Any:
 @cached
 @blp.arguments(SyncArgs(), location="query", error_status_code=400)
 @blp.response(200, SyncSchema)
-@blp.doc(summary="Delta sync: everything, or what changed since `token`, in pages of "
-         "`limit`", **PUBLIC)
+@blp.doc(
+    summary="Delta sync: everything, or what changed since `token`, in pages of `limit`", **PUBLIC
+)
 @problems(400, 410)
 def sync(args: dict[str, Any]) -> Any:
-    return Response(delivery().sync(args.get("token"), args["limit"]),
-                    mimetype="application/json")
+    return Response(delivery().sync(args.get("token"), args["limit"]), mimetype="application/json")
 
 
 def _site() -> feeds.Site:
@@ -153,44 +155,72 @@ def _site() -> feeds.Site:
 
 @blp.route("/feed.xml", methods=["GET"])
 @cached
-@blp.doc(summary="Atom 1.0 feed of the newest published articles", **PUBLIC,
-         responses={"200": {"description": "Atom feed",
-                            "content": {"application/atom+xml": {"schema": {"type": "string"}}}}})
+@blp.doc(
+    summary="Atom 1.0 feed of the newest published articles",
+    **PUBLIC,
+    responses={
+        "200": {
+            "description": "Atom feed",
+            "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+        }
+    },
+)
 @blp.arguments(FeedArgs(), location="query", error_status_code=400)
 def atom(args: dict[str, Any]) -> Any:
-    body = feeds.atom(_site(), delivery().latest(50, args.get("language")),
-                      external(request.path))
+    body = feeds.atom(_site(), delivery().latest(50, args.get("language")), external(request.path))
     return Response(body, mimetype="application/atom+xml")
 
 
 @blp.route("/feed.json", methods=["GET"])
 @cached
-@blp.doc(summary="JSON Feed 1.1 of the newest published articles", **PUBLIC,
-         responses={"200": {"description": "JSON Feed", "content": {
-             "application/feed+json": {"schema": {"type": "object"}}}}})
+@blp.doc(
+    summary="JSON Feed 1.1 of the newest published articles",
+    **PUBLIC,
+    responses={
+        "200": {
+            "description": "JSON Feed",
+            "content": {"application/feed+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 @blp.arguments(FeedArgs(), location="query", error_status_code=400)
 def json_feed(args: dict[str, Any]) -> Any:
-    body = feeds.json_feed(_site(), delivery().latest(50, args.get("language")),
-                           external(request.path))
+    body = feeds.json_feed(
+        _site(), delivery().latest(50, args.get("language")), external(request.path)
+    )
     return Response(current_app.json.dumps(body), mimetype="application/feed+json")
 
 
-SITEMAP_DOC = {"responses": {"200": {"description": "Sitemap", "content": {
-    "application/xml": {"schema": {"type": "string"}}}}}}
+SITEMAP_DOC = {
+    "responses": {
+        "200": {
+            "description": "Sitemap",
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        }
+    }
+}
 
 
 @blp.route("/sitemap.xml", methods=["GET"])
 @cached
-@blp.doc(summary="Sitemap of every published article; past `CMS_SITEMAP_MAX_URLS` (50,000) "
-         "a sitemap index of `/sitemap-N.xml` files", **PUBLIC, **SITEMAP_DOC)
+@blp.doc(
+    summary="Sitemap of every published article; past `CMS_SITEMAP_MAX_URLS` (50,000) "
+    "a sitemap index of `/sitemap-N.xml` files",
+    **PUBLIC,
+    **SITEMAP_DOC,
+)
 def sitemap() -> Any:
     per_file = services().settings.sitemap_max_urls
     files = delivery().sitemap_files(per_file)
     if files == 1:
         body = delivery().sitemap_file(_site(), 1, per_file)
     else:
-        body = sitemap_index([url_for("delivery.sitemap_file", number=n, _external=True)
-                                    for n in range(1, files + 1)])
+        body = sitemap_index(
+            [
+                url_for("delivery.sitemap_file", number=n, _external=True)
+                for n in range(1, files + 1)
+            ]
+        )
     return Response(body, mimetype="application/xml")
 
 

@@ -16,8 +16,9 @@ PROBLEM = "application/problem+json"
 TOKEN = (401, 403, 429)
 
 
-def problems(blp: Blueprint, *codes: int,
-             schema: type[Schema] | None = None) -> Callable[[Any], Any]:
+def problems(
+    blp: Blueprint, *codes: int, schema: type[Schema] | None = None
+) -> Callable[[Any], Any]:
     """Document each status in `codes` as a problem+json response of the view (with `schema`
     when its problems carry more than the usual fields)."""
 
@@ -26,8 +27,9 @@ def problems(blp: Blueprint, *codes: int,
             if schema is None:
                 view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
             else:
-                view = blp.alt_response(code, schema=schema, content_type=PROBLEM,
-                                        description=HTTPStatus(code).phrase)(view)
+                view = blp.alt_response(
+                    code, schema=schema, content_type=PROBLEM, description=HTTPStatus(code).phrase
+                )(view)
         return view
 
     return decorator

@@ -42,12 +42,17 @@ class ArticleReads:
         self._headers: dict[bool, list[tuple[str, str]]] = {}
         self._lock = Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        slug = path[len(PREFIX):]
-        if (environ.get("REQUEST_METHOD") != "GET" or not path.startswith(PREFIX)
-                or len(slug) > SLUG_MAX or not SLUG.match(slug)):
+        slug = path[len(PREFIX) :]
+        if (
+            environ.get("REQUEST_METHOD") != "GET"
+            or not path.startswith(PREFIX)
+            or len(slug) > SLUG_MAX
+            or not SLUG.match(slug)
+        ):
             return self.app(environ, start_response)
         origin = bool(environ.get("HTTP_ORIGIN"))
         headers = self._headers.get(origin)
@@ -61,20 +66,26 @@ class ArticleReads:
         etag = f'"{sha1(body).hexdigest()}"'
         wanted = environ.get("HTTP_IF_NONE_MATCH")
         if wanted and (wanted.strip() == "*" or etag in (t.strip() for t in wanted.split(","))):
-            start_response("304 NOT MODIFIED", [("ETag", etag), *(
-                (k, v) for k, v in headers if k.lower() in NOT_MODIFIED_KEEPS)])
+            start_response(
+                "304 NOT MODIFIED",
+                [("ETag", etag), *((k, v) for k, v in headers if k.lower() in NOT_MODIFIED_KEEPS)],
+            )
             return [b""]
-        start_response("200 OK", [*headers, ("ETag", etag), ("Date", http_date()),
-                                  ("Content-Length", str(len(body)))])
+        start_response(
+            "200 OK",
+            [*headers, ("ETag", etag), ("Date", http_date()), ("Content-Length", str(len(body)))],
+        )
         return [body]
 
-    def _learn(self, origin: bool, environ: dict[str, Any],
-               start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _learn(
+        self, origin: bool, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             if status.startswith("200") and any(k.lower() == "etag" for k, _ in headers):
                 with self._lock:
-                    self._headers.setdefault(origin, [
-                        (k, v) for k, v in headers if k.lower() not in LEARNT_WITHOUT])
+                    self._headers.setdefault(
+                        origin, [(k, v) for k, v in headers if k.lower() not in LEARNT_WITHOUT]
+                    )
             return start_response(status, headers, exc_info)
 
         return self.app(environ, capture)

@@ -48,7 +48,9 @@ class CMSBlueprint(Blueprint):
 
 
 blp = CMSBlueprint(
-    "manage", __name__, url_prefix=paths.MANAGE,
+    "manage",
+    __name__,
+    url_prefix=paths.MANAGE,
     description="Editors' API. Every call needs `Authorization: Bearer <token>`.",
 )
 ARTICLE_BODY = {"content": {"application/json": {"schema": "ArticleInput"}}, "required": True}
@@ -56,8 +58,13 @@ PATCH_BODY = {
     "content": {"application/merge-patch+json": {"schema": "ArticlePatch"}},
     "required": True,
 }
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag of the article as you read it."}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The ETag of the article as you read it.",
+}
 _SLUG = re.compile(SLUG_RE)
 
 
@@ -71,8 +78,10 @@ def store() -> ArticleStore:
 
 def checked(slug: str) -> str:
     if len(slug) > SLUG_MAX or not _SLUG.fullmatch(slug):
-        raise ArticleNotFound(f"'{slug}' is not a valid slug, so there is no such article.",
-                              {"slug": ["Not a valid slug."]})
+        raise ArticleNotFound(
+            f"'{slug}' is not a valid slug, so there is no such article.",
+            {"slug": ["Not a valid slug."]},
+        )
     return slug
 
 
@@ -129,21 +138,36 @@ def show(slug: str) -> Any:
 @problems(400, 404, 409, 412, 413, 415, 422, 428)
 @if_match_problems
 def replace(slug: str) -> Any:
-    article = store().replace(checked(slug), json_body(), editor(), if_match(),
-                              may_schedule=may_schedule(), merge=wants_merge())
+    article = store().replace(
+        checked(slug),
+        json_body(),
+        editor(),
+        if_match(),
+        may_schedule=may_schedule(),
+        merge=wants_merge(),
+    )
     return article.to_dict(), 200, merged_headers(article)
 
 
 @blp.route("/articles/<slug>", methods=["PATCH"])
 @requires("author")
-@blp.doc(requestBody=PATCH_BODY, parameters=[IF_MATCH],
-         summary="Change the draft with a JSON Merge Patch (RFC 7396)")
+@blp.doc(
+    requestBody=PATCH_BODY,
+    parameters=[IF_MATCH],
+    summary="Change the draft with a JSON Merge Patch (RFC 7396)",
+)
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 409, 412, 413, 415, 422, 428)
 @if_match_problems
 def patch(slug: str) -> Any:
-    article = store().patch(checked(slug), json_body(PATCH_TYPES), editor(), if_match(),
-                            may_schedule=may_schedule(), merge=wants_merge())
+    article = store().patch(
+        checked(slug),
+        json_body(PATCH_TYPES),
+        editor(),
+        if_match(),
+        may_schedule=may_schedule(),
+        merge=wants_merge(),
+    )
     return article.to_dict(), 200, merged_headers(article)
 
 
@@ -162,12 +186,14 @@ def delete(slug: str) -> Any:
 @requires("editor")
 @blp.arguments(PublishArgs(), required=False)
 @blp.response(200, ArticleSchema)
-@blp.doc(summary="Publish the draft now, a named revision of it, or schedule it "
-                 "(a future publish_at)")
+@blp.doc(
+    summary="Publish the draft now, a named revision of it, or schedule it (a future publish_at)"
+)
 @problems(400, 404, 409, 413, 415, 422)
 def publish(args: dict[str, Any], slug: str) -> Any:
-    article = store().publish(checked(slug), editor(), revision=args.get("revision"),
-                              publish_at=args.get("publish_at"))
+    article = store().publish(
+        checked(slug), editor(), revision=args.get("revision"), publish_at=args.get("publish_at")
+    )
     return article.to_dict(), 200, etag_header(article.etag)
 
 
@@ -224,28 +250,32 @@ def blame(args: dict[str, Any], slug: str) -> Any:
     found = blaming.blame(store().reading, checked(slug))
     number, size = args["page"], args["per_page"]
     blocks = [{"index": i, **b} for i, b in enumerate(found["blocks"])]
-    body, headers = page(blocks[(number - 1) * size:number * size], len(blocks), number, size)
+    body, headers = page(blocks[(number - 1) * size : number * size], len(blocks), number, size)
     return {**body, "revision": found["revision"], "fields_": found["fields"]}, 200, headers
 
 
 @blp.route("/articles/<slug>/restore", methods=["POST"])
 @requires("editor")
 @blp.arguments(RestoreArgs())
-@blp.doc(parameters=[{**IF_MATCH, "required": False,
-                      "description": "Needed while the article exists."}])
+@blp.doc(
+    parameters=[{**IF_MATCH, "required": False, "description": "Needed while the article exists."}]
+)
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 412, 413, 415, 422, 428)
 @if_match_problems
 def restore(args: dict[str, Any], slug: str) -> Any:
-    article = store().drafts.restore(checked(slug), args["revision"], editor(), if_match(),
-                              may_schedule=may_schedule())
+    article = store().drafts.restore(
+        checked(slug), args["revision"], editor(), if_match(), may_schedule=may_schedule()
+    )
     return article.to_dict(), 200, etag_header(article.etag)
 
 
 @blp.route("/articles/<slug>/translations", methods=["GET"])
 @requires("author")
-@blp.doc(summary="The article's translation group: each member's language and state, and "
-                 "for a translation whether it is stale and what changed in its source")
+@blp.doc(
+    summary="The article's translation group: each member's language and state, and "
+    "for a translation whether it is stale and what changed in its source"
+)
 @blp.response(200, TranslationGroupSchema)
 @problems(404)
 def translations(slug: str) -> Any:
@@ -254,14 +284,15 @@ def translations(slug: str) -> Any:
 
 @blp.route("/articles/<slug>/translations", methods=["POST"])
 @requires("author")
-@blp.doc(requestBody={"content": {"application/json": {"schema": {"type": "object"}}},
-                      "required": True},
-         summary="Start a translation: a draft in `language` prefilled with this article's "
-                 "fields")
+@blp.doc(
+    requestBody={"content": {"application/json": {"schema": {"type": "object"}}}, "required": True},
+    summary="Start a translation: a draft in `language` prefilled with this article's fields",
+)
 @blp.response(201, ArticleSchema)
 @problems(400, 404, 409, 413, 415, 422)
 def start_translation(slug: str) -> Any:
-    article = store().translating.start(checked(slug), json_body(), editor(),
-                                        may_schedule=may_schedule())
+    article = store().translating.start(
+        checked(slug), json_body(), editor(), may_schedule=may_schedule()
+    )
     location = url_for("manage.show", slug=article.slug)
     return article.to_dict(), 201, {**etag_header(article.etag), "Location": location}

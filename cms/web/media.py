@@ -35,27 +35,36 @@ class MediaBlueprint(Blueprint):
 
 
 manage_blp = MediaBlueprint(
-    "media", __name__, url_prefix=paths.MANAGE,
+    "media",
+    __name__,
+    url_prefix=paths.MANAGE,
     description="The media library: images in the content repository.",
 )
-public_blp = MediaBlueprint("media_files", __name__,
-                            description="Published media files, and resized renditions.")
+public_blp = MediaBlueprint(
+    "media_files", __name__, description="Published media files, and resized renditions."
+)
 
 
 class MediaSchema(Schema):
     path = fields.String(metadata={"example": "media/3f/3f5e...9a.jpg"})
-    url = fields.String(metadata={"description": "Public URL (404 until an article using it "
-                                                 "is published)."})
+    url = fields.String(
+        metadata={"description": "Public URL (404 until an article using it is published)."}
+    )
     content_type = fields.String(allow_none=True)
     bytes = fields.Integer()
     width = fields.Integer(allow_none=True)
     height = fields.Integer(allow_none=True)
     sha256 = fields.String()
     published = fields.Boolean()
-    problems = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                           metadata={"description": "Only for a file that got into git "
-                                                    "without meeting the rules of an upload "
-                                                    "(it is not served)."})
+    problems = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "Only for a file that got into git "
+            "without meeting the rules of an upload "
+            "(it is not served)."
+        },
+    )
 
 
 class MediaListSchema(Schema):
@@ -64,10 +73,15 @@ class MediaListSchema(Schema):
 
 
 UPLOAD_BODY = {
-    "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary"}},
-    }}},
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
     "required": True,
 }
 
@@ -88,8 +102,9 @@ class MediaBase:
         self.app = app
         self.configured = configured
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         base = self.configured or get_current_url(environ, root_only=True)
         token = _BASE.set(base.rstrip("/"))
         try:
@@ -106,8 +121,10 @@ def base_url() -> str:
 def _path(rest: str) -> str:
     path = from_url_path(rest)
     if path is None:
-        raise MediaNotFound(f"There is no media file '{rest}'.",
-                            {"path": ["Not a media path (media/<xx>/<sha256>.<ext>)."]})
+        raise MediaNotFound(
+            f"There is no media file '{rest}'.",
+            {"path": ["Not a media path (media/<xx>/<sha256>.<ext>)."]},
+        )
     return path
 
 
@@ -123,14 +140,18 @@ def upload() -> Any:
     media = library()
     request.max_content_length = media.max_bytes + MULTIPART_SLACK
     if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("Send the file as multipart/form-data in a part named 'file'.",
-                                   {"Content-Type": ["Expected multipart/form-data."]})
+        raise UnsupportedMediaType(
+            "Send the file as multipart/form-data in a part named 'file'.",
+            {"Content-Type": ["Expected multipart/form-data."]},
+        )
     parts = request.files
     try:
         part = parts.get("file")
         if part is None:
-            raise ValidationFailed("Send the image in a form part named 'file'.",
-                                   {"file": ["Missing data for required field."]})
+            raise ValidationFailed(
+                "Send the image in a form part named 'file'.",
+                {"file": ["Missing data for required field."]},
+            )
         data, name = part.stream.read(media.max_bytes + 1), part.filename
     finally:
         for each in parts.values():
@@ -173,10 +194,17 @@ def delete(rest: str) -> Any:
 
 @public_blp.route("/media/<path:rest>", methods=["GET"])
 @documented.problems(public_blp, 304, 400, 404)
-@public_blp.doc(summary="A published media file; `?w=N` a resized WebP rendition "
-                        "(N one of 320, 640, 960, 1280, 1920)", security=[],
-                responses={"200": {"description": "The image", "content": {
-                    "image/*": {"schema": {"type": "string", "format": "binary"}}}}})
+@public_blp.doc(
+    summary="A published media file; `?w=N` a resized WebP rendition "
+    "(N one of 320, 640, 960, 1280, 1920)",
+    security=[],
+    responses={
+        "200": {
+            "description": "The image",
+            "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def file(rest: str) -> Any:
     media = library()
     blob, info = media.live(_path(rest))

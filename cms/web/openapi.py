@@ -42,17 +42,31 @@ OPERATION_IDS = {
 }
 
 HEADERS: dict[str, dict[str, Any]] = {
-    "ETag": {"description": "Strong validator of the representation: send it back in "
-                            "If-Match (writes) or If-None-Match (reads).",
-             "schema": {"type": "string", "pattern": '^"[^"]+"$'}, "required": True},
-    "Location": {"description": "Where the created article is.", "schema": {"type": "string"},
-                 "required": True},
-    "Link": {"description": 'RFC 8288 links to the `rel="next"` and `rel="prev"` pages, where '
-                            "they exist.", "schema": {"type": "string"}},
-    "Cache-Control": {"description": "How long shared caches may keep the answer.",
-                      "schema": {"type": "string"}, "required": True},
-    "Retry-After": {"description": "Seconds to wait before trying again.",
-                    "schema": {"type": "integer"}},
+    "ETag": {
+        "description": "Strong validator of the representation: send it back in "
+        "If-Match (writes) or If-None-Match (reads).",
+        "schema": {"type": "string", "pattern": '^"[^"]+"$'},
+        "required": True,
+    },
+    "Location": {
+        "description": "Where the created article is.",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+    "Link": {
+        "description": 'RFC 8288 links to the `rel="next"` and `rel="prev"` pages, where '
+        "they exist.",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "How long shared caches may keep the answer.",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    },
 }
 ARTICLE = ("ETag",)
 LIST = ("Link",)
@@ -70,8 +84,10 @@ RESPONSE_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "delivery.articles": {"200": LIST},
     "delivery.history": {"200": LIST},
 }
-DELIVERY: dict[str, tuple[str, ...]] = {"200": ("ETag", "Cache-Control"),
-                                         "304": ("ETag", "Cache-Control")}
+DELIVERY: dict[str, tuple[str, ...]] = {
+    "200": ("ETag", "Cache-Control"),
+    "304": ("ETag", "Cache-Control"),
+}
 
 
 class OperationPlugin(BasePlugin):  # type: ignore[misc]
@@ -84,8 +100,9 @@ class OperationPlugin(BasePlugin):  # type: ignore[misc]
             return {"headers": {"Retry-After": HEADERS["Retry-After"]}}
         return None
 
-    def operation_helper(self, path: str | None = None,
-                         operations: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         rule = kwargs.get("rule")
         if rule is None or not operations:
             return
@@ -97,19 +114,22 @@ class OperationPlugin(BasePlugin):  # type: ignore[misc]
         for method, operation in operations.items():
             if not isinstance(operation, dict):
                 continue
-            operation.setdefault("operationId", OPERATION_IDS.get(
-                endpoint, f"{endpoint.replace('.', '_')}_{method}"))
+            operation.setdefault(
+                "operationId", OPERATION_IDS.get(endpoint, f"{endpoint.replace('.', '_')}_{method}")
+            )
             # flask-smorest keys responses by int or str, as the view declared them
             responses = {str(k): v for k, v in operation.get("responses", {}).items()}
             for status, names in headers.items():
                 response = responses.get(status)
                 if isinstance(response, dict) and "$ref" not in response:
                     response.setdefault("headers", {}).update(
-                        {name: HEADERS[name] for name in names})
+                        {name: HEADERS[name] for name in names}
+                    )
 
 
-def nullable_reference(converter: Any, field: Any, ret: dict[str, Any],
-                       **kwargs: Any) -> dict[str, Any]:
+def nullable_reference(
+    converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
     """A nullable nested schema as `allOf: [$ref]` + `nullable` (OpenAPI 3.0), rather than
     apispec's `anyOf` of the reference and an untyped nullable object, from which generators
     make names like `PublicArticleNextType0Type0`."""
@@ -131,17 +151,24 @@ def merge_patch(article: dict[str, Any]) -> dict[str, Any]:
     for name, schema in article["properties"].items():
         schema = copy.deepcopy(schema)
         if name not in required:
-            schema = ({"allOf": [schema], "nullable": True} if "$ref" in schema
-                      else {**schema, "nullable": True})
+            schema = (
+                {"allOf": [schema], "nullable": True}
+                if "$ref" in schema
+                else {**schema, "nullable": True}
+            )
         properties[name] = schema
-    return {"type": "object", "properties": properties,
-            "description": "A JSON Merge Patch (RFC 7396) of the article: the fields to "
-                           "change; null removes an optional field."}
+    return {
+        "type": "object",
+        "properties": properties,
+        "description": "A JSON Merge Patch (RFC 7396) of the article: the fields to "
+        "change; null removes an optional field.",
+    }
 
 
 def document(spec: APISpec, converter: Any, article_schema: type) -> None:
     """Register what this module adds to the document: nullable references and the
     `ArticlePatch` schema (the PATCH body)."""
     converter.add_attribute_function(nullable_reference)
-    spec.components.schema("ArticlePatch", component=merge_patch(
-        converter.schema2jsonschema(article_schema)))
+    spec.components.schema(
+        "ArticlePatch", component=merge_patch(converter.schema2jsonschema(article_schema))
+    )

@@ -23,8 +23,13 @@ class Area:
 
 
 AREAS = (
-    Area("delivery", ("/api/v1/articles", "/api/v1/sync", "/feed.", "/sitemap"),
-         any_origin=True, replicated=True, cached=True),
+    Area(
+        "delivery",
+        ("/api/v1/articles", "/api/v1/sync", "/feed.", "/sitemap"),
+        any_origin=True,
+        replicated=True,
+        cached=True,
+    ),
     Area("media", ("/media/",), any_origin=True, replicated=True),
     # the link is the credential: a frontend on another origin opens it
     Area("preview links", ("/api/v1/preview/links/",), any_origin=True),
@@ -41,8 +46,9 @@ def area(path: str) -> Area | None:
 
 
 def _prefixes(**flag: bool) -> tuple[str, ...]:
-    return tuple(p for a in AREAS if all(getattr(a, k) == v for k, v in flag.items())
-                 for p in a.prefixes)
+    return tuple(
+        p for a in AREAS if all(getattr(a, k) == v for k, v in flag.items()) for p in a.prefixes
+    )
 
 
 ANY_ORIGIN = _prefixes(any_origin=True)

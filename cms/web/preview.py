@@ -26,16 +26,20 @@ class PreviewBlueprint(Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-blp = PreviewBlueprint("preview", __name__,
-                       description="Drafts as frontends would see them, and preview links.")
+blp = PreviewBlueprint(
+    "preview", __name__, description="Drafts as frontends would see them, and preview links."
+)
 
 
 class PreviewLinkArgs(Schema):
     class Meta:
         unknown = "raise"
 
-    expires_in = fields.Integer(strict=True, load_default=DEFAULT_LINK_LIFETIME,
-                                validate=validate.Range(min=1, max=MAX_LINK_LIFETIME))
+    expires_in = fields.Integer(
+        strict=True,
+        load_default=DEFAULT_LINK_LIFETIME,
+        validate=validate.Range(min=1, max=MAX_LINK_LIFETIME),
+    )
 
 
 class PreviewLinkSchema(Schema):
@@ -102,15 +106,20 @@ def article(slug: str) -> Any:
 def make_link(args: dict[str, Any], slug: str) -> Any:
     link, expires = links().make(checked(slug), args["expires_in"])
     url = url_for("preview.linked", link=link, _external=True)
-    return ({"url": url, "expires_at": datetime.fromtimestamp(expires, UTC)}, 201,
-            {"Location": url})
+    return (
+        {"url": url, "expires_at": datetime.fromtimestamp(expires, UTC)},
+        201,
+        {"Location": url},
+    )
 
 
 @blp.route("/api/v1/preview/links/<link>", methods=["GET"])
 @blp.response(200, PreviewArticleSchema)
-@blp.doc(summary="The draft a preview link names, as it is now (no token: the link is the "
-                 "credential); 404 once its article was deleted, 410 once expired or revoked",
-         security=[])
+@blp.doc(
+    summary="The draft a preview link names, as it is now (no token: the link is the "
+    "credential); 404 once its article was deleted, 410 once expired or revoked",
+    security=[],
+)
 @problems(blp, 404, 410, 429)
 def linked(link: str) -> Any:
     return jsonify(links().article(preview(), link))
@@ -119,8 +128,10 @@ def linked(link: str) -> Any:
 @blp.route("/api/v1/manage/articles/<slug>/preview-links", methods=["DELETE"])
 @requires("editor")
 @blp.response(204)
-@blp.doc(summary="Revoke every preview link of this article made until now (410 from then "
-                 "on); links made afterwards work")
+@blp.doc(
+    summary="Revoke every preview link of this article made until now (410 from then "
+    "on); links made afterwards work"
+)
 @problems(blp, 401, 403, 404, 429, 503)
 def revoke_links(slug: str) -> Any:
     preview().store.get(checked(slug))

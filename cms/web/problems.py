@@ -29,10 +29,15 @@ ANSWERS: dict[type[CMSError], type[CMSError]] = {
 }
 
 
-def problem(status: int, title: str, detail: str,
-            errors: dict[str, list[str]] | None = None) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
+def problem(
+    status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = errors
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
@@ -50,8 +55,9 @@ def answer(e: CMSError) -> tuple[int, str]:
 
 def from_cms_error(e: CMSError) -> Response:
     status, title = answer(e)
-    log.log(logging.WARNING if status >= 500 else logging.INFO, "%s: %s",
-            type(e).__name__, e.detail)
+    log.log(
+        logging.WARNING if status >= 500 else logging.INFO, "%s: %s", type(e).__name__, e.detail
+    )
     response = problem(status, title, e.detail, e.errors)
     if isinstance(e, TooManyFailures):
         response.headers["Retry-After"] = str(e.retry_after)
@@ -85,8 +91,11 @@ def from_http_exception(e: HTTPException) -> Response:
 
 def from_index_error(e: sqlite3.Error) -> Response:
     log.warning("index unavailable: %s", e)
-    return problem(503, "Service Unavailable",
-                   "The content index cannot be read or brought up to date right now.")
+    return problem(
+        503,
+        "Service Unavailable",
+        "The content index cannot be read or brought up to date right now.",
+    )
 
 
 def from_unexpected(e: Exception) -> Response:

@@ -17,11 +17,13 @@ from cms.web.services import services
 
 
 class ReleaseArgs(Strict):
-    slugs = fields.List(fields.String(), required=True,
-                        validate=validate.Length(min=1, max=releases.RELEASE_MAX))
-    message = Text(max=releases.MESSAGE_MAX,
-                   metadata={"description": "The commit subject (default: Publish N "
-                                            "articles: ...)."})
+    slugs = fields.List(
+        fields.String(), required=True, validate=validate.Length(min=1, max=releases.RELEASE_MAX)
+    )
+    message = Text(
+        max=releases.MESSAGE_MAX,
+        metadata={"description": "The commit subject (default: Publish N articles: ...)."},
+    )
 
 
 class ReleaseSchema(Schema):
@@ -33,16 +35,22 @@ class ReleaseBlueprint(Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-blp = ReleaseBlueprint("releases", __name__, url_prefix=paths.MANAGE,
-                       description="Publish several articles in one commit (editor).")
+blp = ReleaseBlueprint(
+    "releases",
+    __name__,
+    url_prefix=paths.MANAGE,
+    description="Publish several articles in one commit (editor).",
+)
 
 
 @blp.route("/releases", methods=["POST"])
 @requires("editor")
 @blp.arguments(ReleaseArgs())
 @blp.response(200, ReleaseSchema)
-@blp.doc(summary="Publish several articles at once, in one commit on `published`, all or "
-                 "nothing (409/422 name each slug at fault)")
+@blp.doc(
+    summary="Publish several articles at once, in one commit on `published`, all or "
+    "nothing (409/422 name each slug at fault)"
+)
 @problems(blp, *TOKEN, 400, 409, 413, 415, 422)
 def create(args: dict[str, Any]) -> Any:
     sha, articles = releases.release(services().store, args["slugs"], editor(), args.get("message"))

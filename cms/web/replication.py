@@ -30,8 +30,10 @@ def init(app: Flask) -> None:
         return
     primary = built.settings.primary_url
     where = f"the primary at {primary}" if primary else "the primary"
-    detail = (f"This server is a read-only replica of {redact(built.replica.source)}; send "
-              f"writes and management calls to {where}.")
+    detail = (
+        f"This server is a read-only replica of {redact(built.replica.source)}; send "
+        f"writes and management calls to {where}."
+    )
 
     @app.before_request
     def read_only() -> None:

@@ -93,7 +93,8 @@ def if_match_problems(view: Callable[..., Any]) -> Callable[..., Any]:
             ) from None
         except StaleRevision as e:
             raise PreconditionFailed(
-                e.detail, {"If-Match": ["Does not match the current ETag."]}) from None
+                e.detail, {"If-Match": ["Does not match the current ETag."]}
+            ) from None
 
     return wrapper
 
@@ -146,6 +147,9 @@ def editor() -> Person:
     made by a version that checked them less strictly)."""
     found = identity.problems(g.token.name, g.token.email)
     if found:
-        raise Forbidden("This token's name or email cannot be written into a commit; revoke it "
-                        "and create a new one.", {f"token.{k}": v for k, v in found.items()})
+        raise Forbidden(
+            "This token's name or email cannot be written into a commit; revoke it "
+            "and create a new one.",
+            {f"token.{k}": v for k, v in found.items()},
+        )
     return Person(g.token.name, g.token.email)

@@ -24,8 +24,13 @@ from urllib.parse import parse_qsl
 
 from cms.web.paths import CACHED
 
-NOT_MODIFIED_KEEPS = {"etag", "cache-control", "vary", "access-control-allow-origin",
-                      "access-control-expose-headers"}
+NOT_MODIFIED_KEEPS = {
+    "etag",
+    "cache-control",
+    "vary",
+    "access-control-allow-origin",
+    "access-control-expose-headers",
+}
 Entry = tuple[str, list[tuple[str, str]], bytes, int]
 VERSION_KEY = "cms.response_cache.version"
 # what an entry costs beyond its body and headers (the key, the tuple, the dict slot), roughly
@@ -35,10 +40,16 @@ ENTRY_OVERHEAD = 400
 class ResponseCache:
     """A WSGI middleware keeping finished GET responses of the delivery routes."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], version: Callable[[], Any], *,
-                 params: Callable[[str], Collection[str] | None],
-                 budget: int = 64 * 1024 * 1024, largest: int = 8 * 1024 * 1024,
-                 mark: Callable[[], Any] = lambda: 0) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        version: Callable[[], Any],
+        *,
+        params: Callable[[str], Collection[str] | None],
+        budget: int = 64 * 1024 * 1024,
+        largest: int = 8 * 1024 * 1024,
+        mark: Callable[[], Any] = lambda: 0,
+    ) -> None:
         """`version()` names the state an answer depends on; `params(path)` the query
         parameters the route at `path` reads (None: keep the whole query string); an answer
         is final when `mark()` was not None and the same before and after it was made."""
@@ -55,8 +66,12 @@ class ResponseCache:
     def stats(self) -> dict[str, int]:
         """Return how many responses are kept, the bytes they take, and the budget."""
         with self._lock:
-            return {"entries": len(self._items), "bytes": self._bytes, "budget": self.budget,
-                    "largest": self.largest}
+            return {
+                "entries": len(self._items),
+                "bytes": self._bytes,
+                "budget": self.budget,
+                "largest": self.largest,
+            }
 
     def key(self, environ: dict[str, Any]) -> tuple[Any, ...]:
         """The key of a request's answer, less the state: where it was asked and what of it
@@ -68,11 +83,17 @@ class ResponseCache:
             pairs = parse_qsl(query, keep_blank_values=True, errors="surrogateescape")
             # a stable sort: the order of one parameter's values is kept
             query = tuple(sorted((p for p in pairs if p[0] in known), key=lambda p: p[0]))
-        return (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
-                environ.get("SERVER_NAME"), path, query)
+        return (
+            environ.get("wsgi.url_scheme"),
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME"),
+            path,
+            query,
+        )
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
         if method not in ("GET", "HEAD") or not path.startswith(CACHED):
@@ -89,16 +110,21 @@ class ResponseCache:
         status, headers, body, _ = entry
         etag = next((v for k, v in headers if k.lower() == "etag"), None)
         wanted = environ.get("HTTP_IF_NONE_MATCH")
-        if etag and wanted and (wanted.strip() == "*" or etag in
-                                (t.strip() for t in wanted.split(","))):
-            start_response("304 NOT MODIFIED",
-                           [(k, v) for k, v in headers if k.lower() in NOT_MODIFIED_KEEPS])
+        if (
+            etag
+            and wanted
+            and (wanted.strip() == "*" or etag in (t.strip() for t in wanted.split(",")))
+        ):
+            start_response(
+                "304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() in NOT_MODIFIED_KEEPS]
+            )
             return [b""]
         start_response(status, headers)
         return [b"" if method == "HEAD" else body]
 
-    def _fill(self, key: tuple[Any, ...], environ: dict[str, Any],
-              start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _fill(
+        self, key: tuple[Any, ...], environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         seen: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -115,15 +141,22 @@ class ResponseCache:
                 close()
         # kept only if neither line moved while it was made: it may show the newer state,
         # and the lines may come back to the key's (a force push)
-        if (environ.get("REQUEST_METHOD") == "GET" and seen.get("status", "").startswith("200")
-                and mark is not None and self.mark() == mark and self.version() == key[0]):
+        if (
+            environ.get("REQUEST_METHOD") == "GET"
+            and seen.get("status", "").startswith("200")
+            and mark is not None
+            and self.mark() == mark
+            and self.version() == key[0]
+        ):
             self._keep(key, seen["status"], list(seen["headers"]), body)
         return [body]
 
-    def _keep(self, key: tuple[Any, ...], status: str, headers: list[tuple[str, str]],
-              body: bytes) -> None:
-        size = (len(body) + sum(len(k) + len(v) for k, v in headers) + len(repr(key))
-                + ENTRY_OVERHEAD)
+    def _keep(
+        self, key: tuple[Any, ...], status: str, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
+        size = (
+            len(body) + sum(len(k) + len(v) for k, v in headers) + len(repr(key)) + ENTRY_OVERHEAD
+        )
         if size > self.largest:
             return
         with self._lock:

@@ -27,16 +27,28 @@ class MetaSchema(Schema):
     published_revision = fields.String(allow_none=True)
     published_at = UTCDateTime(allow_none=True)
     problems = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.String()),
-        metadata={"description": "Only for state `invalid`: what is wrong with the file git "
-                                 "holds, by field; PUT or DELETE repairs it."})
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "Only for state `invalid`: what is wrong with the file git "
+            "holds, by field; PUT or DELETE repairs it."
+        },
+    )
     merged = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.String()),
-        metadata={"description": "Only after a merged save (`Prefer: merge`): the paths that "
-                                 "took the other editor's change (`theirs`) and yours."})
-    publish_at = UTCDateTime(allow_none=True, metadata={
-        "description": "The pending schedule: when the draft goes live by itself (null when "
-                       "none is ahead). A live article keeps its state meanwhile."})
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "Only after a merged save (`Prefer: merge`): the paths that "
+            "took the other editor's change (`theirs`) and yours."
+        },
+    )
+    publish_at = UTCDateTime(
+        allow_none=True,
+        metadata={
+            "description": "The pending schedule: when the draft goes live by itself (null when "
+            "none is ahead). A live article keeps its state meanwhile."
+        },
+    )
 
 
 class ArticleSchema(ArticleFields):
@@ -64,17 +76,25 @@ class SearchArgs(PageArgs):
     """A list page that may search: `q`, and `sort=relevance` to rank by it."""
 
     q = fields.String(validate=validate.Length(min=1, max=200))
-    sort = fields.String(validate=validate.OneOf(["relevance"]),
-                         metadata={"description": "`relevance`: best match for `q` first "
-                                                  "(BM25), each item with a `highlight`."})
+    sort = fields.String(
+        validate=validate.OneOf(["relevance"]),
+        metadata={
+            "description": "`relevance`: best match for `q` first "
+            "(BM25), each item with a `highlight`."
+        },
+    )
 
 
 class Highlighted(Schema):
     """A list item of a search ranked by relevance."""
 
     highlight = fields.String(
-        dump_only=True, metadata={"description": "With sort=relevance: where `q` matched, "
-                                                 "HTML-escaped, each match in <mark>."})
+        dump_only=True,
+        metadata={
+            "description": "With sort=relevance: where `q` matched, "
+            "HTML-escaped, each match in <mark>."
+        },
+    )
 
 
 class ManageListArgs(SearchArgs):
@@ -98,9 +118,7 @@ class RevisionSchema(Schema):
     date = UTCDateTime()
     author = fields.Nested(PersonSchema)
     message = fields.String()
-    action = fields.String(
-        validate=validate.OneOf(ACTIONS)
-    )
+    action = fields.String(validate=validate.OneOf(ACTIONS))
     published = fields.Boolean()
 
 
@@ -121,10 +139,12 @@ class BlockOriginSchema(OriginSchema):
 
 class BlameSchema(Schema):
     revision = fields.String(metadata={"description": "The draft revision blamed."})
-    fields_ = fields.Dict(data_key="fields", keys=fields.String(),
-                          values=fields.Nested(OriginSchema))
-    items = fields.List(fields.Nested(BlockOriginSchema),
-                        metadata={"description": "One page of the body's blocks."})
+    fields_ = fields.Dict(
+        data_key="fields", keys=fields.String(), values=fields.Nested(OriginSchema)
+    )
+    items = fields.List(
+        fields.Nested(BlockOriginSchema), metadata={"description": "One page of the body's blocks."}
+    )
     meta = fields.Nested(PageMetaSchema)
 
 
@@ -132,9 +152,15 @@ class RevisionArticleSchema(ArticleFields):
     """An article as it was at one revision."""
 
     meta = fields.Nested(
-        Schema.from_dict({"revision": fields.String(), "date": UTCDateTime(),
-                          "state": fields.String(validate=validate.OneOf(["invalid"])),
-                          "problems": MetaSchema().fields["problems"]}, name="AtRevision"),
+        Schema.from_dict(
+            {
+                "revision": fields.String(),
+                "date": UTCDateTime(),
+                "state": fields.String(validate=validate.OneOf(["invalid"])),
+                "problems": MetaSchema().fields["problems"],
+            },
+            name="AtRevision",
+        ),
         dump_only=True,
     )
 
@@ -181,7 +207,6 @@ class PublicListItemSchema(PublicArticleSchema, Highlighted):
 
     class Meta:
         exclude = ("publish_at", "body", "previous", "next")
-
 
 
 class PublicListSchema(Schema):
@@ -232,9 +257,11 @@ class SyncArgs(Schema):
         unknown = EXCLUDE
 
     token = fields.String(validate=validate.Length(max=250))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
-                           metadata={"description": "At most this many changed or deleted "
-                                     "articles in one answer."})
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=1000),
+        metadata={"description": "At most this many changed or deleted articles in one answer."},
+    )
 
 
 class SyncedArticleSchema(PublicArticleSchema):
@@ -246,8 +273,9 @@ class SyncSchema(Schema):
     changed = fields.List(fields.Nested(SyncedArticleSchema))
     deleted = fields.List(fields.String())
     next_token = fields.String(allow_none=True)
-    has_more = fields.Boolean(metadata={"description": "More pages of this delta follow: "
-                                        "ask again with `next_token`."})
+    has_more = fields.Boolean(
+        metadata={"description": "More pages of this delta follow: ask again with `next_token`."}
+    )
 
 
 class PublishArgs(Strict):

@@ -54,28 +54,43 @@ class Services:
     background: Background | None = None  # what `start` started, once it has
 
     @classmethod
-    def build(cls, settings: Settings, *, media_base: Callable[[], str],
-              deploy_preview: Callable[[str], dict[str, Any]]) -> Services:
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        media_base: Callable[[], str],
+        deploy_preview: Callable[[str], dict[str, Any]],
+    ) -> Services:
         """Open the store and build every service on it; starts no thread. `media_base()`
         is where public media URLs start for the request being answered; `deploy_preview`
         what Decap's "View preview" opens."""
         store = ArticleStore.open(settings, make_card=public.card)
         git_dir = store.repo.git_dir
         media = MediaLibrary(store, max_bytes=settings.media_max_bytes)
-        replica = (Replica(git_dir, settings.replica_of, settings.verify_signatures)
-                   if settings.replica_of else None)
+        replica = (
+            Replica(git_dir, settings.replica_of, settings.verify_signatures)
+            if settings.replica_of
+            else None
+        )
         return cls(
-            settings=settings, store=store, tokens=TokenStore(git_dir),
-            failed_tokens=FailedTokens(settings.auth_failure_limit,
-                                       enabled=settings.ratelimit_enabled),
-            sessions=SessionStore(git_dir, settings.session_lifetime), media=media,
-            delivery=Delivery(store, small=settings.catch_up_inline_commits, media=media,
-                              media_url=media_base),
-            preview=Preview(store), preview_links=PreviewLinks(store),
+            settings=settings,
+            store=store,
+            tokens=TokenStore(git_dir),
+            failed_tokens=FailedTokens(
+                settings.auth_failure_limit, enabled=settings.ratelimit_enabled
+            ),
+            sessions=SessionStore(git_dir, settings.session_lifetime),
+            media=media,
+            delivery=Delivery(
+                store, small=settings.catch_up_inline_commits, media=media, media_url=media_base
+            ),
+            preview=Preview(store),
+            preview_links=PreviewLinks(store),
             webhooks=outbox_of(store, settings),
-            decap=DecapBackend(store, Workflow(store.repo, store.committer), deploy_preview,
-                               media),
-            mirrors=None if replica else Mirrors(git_dir), replica=replica)
+            decap=DecapBackend(store, Workflow(store.repo, store.committer), deploy_preview, media),
+            mirrors=None if replica else Mirrors(git_dir),
+            replica=replica,
+        )
 
 
 def services(app: Flask | None = None) -> Services:

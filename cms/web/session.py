@@ -23,8 +23,12 @@ class SessionBlueprint(Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-blp = SessionBlueprint("session", __name__, url_prefix="/api/v1/session",
-                       description="Sign-in for the workbench (a session cookie).")
+blp = SessionBlueprint(
+    "session",
+    __name__,
+    url_prefix="/api/v1/session",
+    description="Sign-in for the workbench (a session cookie).",
+)
 
 
 class SignInArgs(Schema):
@@ -37,16 +41,24 @@ class SignInArgs(Schema):
 @blp.route("", methods=["POST"])
 @blp.arguments(SignInArgs())
 @blp.response(204)
-@blp.doc(summary="Sign in with a token: sets an HttpOnly, SameSite=Strict session cookie",
-         security=[])
+@blp.doc(
+    summary="Sign in with a token: sets an HttpOnly, SameSite=Strict session cookie", security=[]
+)
 @problems(blp, 400, 401, 403, 413, 415, 422, 429)
 def sign_in(args: dict[str, Any]) -> Any:
     token = verify_bearer(args["token"].strip())
     if token is None:
         raise Unauthorized("The token is unknown or revoked.")
     response = Response(status=204)
-    response.set_cookie(COOKIE, sessions().open(token), max_age=sessions().lifetime,
-                        path="/", httponly=True, samesite="Strict", secure=request.is_secure)
+    response.set_cookie(
+        COOKIE,
+        sessions().open(token),
+        max_age=sessions().lifetime,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.is_secure,
+    )
     return response
 
 
@@ -58,11 +70,14 @@ def sign_out() -> Any:
     session = request.cookies.get(COOKIE)
     origin = request.headers.get("Origin")
     if session and origin is not None and origin != own_origin():
-        raise Forbidden("Sign-out is only accepted from this server's own pages.",
-                        {"Origin": ["Not this server's origin."]})
+        raise Forbidden(
+            "Sign-out is only accepted from this server's own pages.",
+            {"Origin": ["Not this server's origin."]},
+        )
     if session:
         sessions().close(session)
     response = Response(status=204)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict",
-                           secure=request.is_secure)
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="Strict", secure=request.is_secure
+    )
     return response

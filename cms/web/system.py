@@ -21,16 +21,26 @@ blp = Blueprint("system", __name__, description="Service status.")
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True, metadata={
-        "description": "`ok`, or `degraded` on a replica that refuses a commit its source "
-                       "holds (see `replica.refused`) and serves what it had."})
-    revision = fields.String(allow_none=True, metadata={
-        "description": "Admins only: the commit `main` points at."})
-    published_revision = fields.String(allow_none=True, metadata={
-        "description": "Admins only: the commit `published` points at."})
+    status = fields.String(
+        required=True,
+        metadata={
+            "description": "`ok`, or `degraded` on a replica that refuses a commit its source "
+            "holds (see `replica.refused`) and serves what it had."
+        },
+    )
+    revision = fields.String(
+        allow_none=True, metadata={"description": "Admins only: the commit `main` points at."}
+    )
+    published_revision = fields.String(
+        allow_none=True, metadata={"description": "Admins only: the commit `published` points at."}
+    )
     articles = fields.Integer(metadata={"description": "Admins only: articles on `main`."})
-    replica = fields.Dict(metadata={"description": "A replica's lag, the tips it serves, and "
-                                                   "`refused` while it refuses a commit."})
+    replica = fields.Dict(
+        metadata={
+            "description": "A replica's lag, the tips it serves, and "
+            "`refused` while it refuses a commit."
+        }
+    )
     mirrors = fields.List(fields.Dict(), metadata={"description": "Admins only: each mirror."})
 
 
@@ -39,20 +49,28 @@ def admin_details() -> dict[str, Any]:
     replica's state come from `replication.health`)."""
     store = services().store
     tips = store.catch_up()
-    return {"revision": tips["main"], "published_revision": tips["published"],
-            "articles": store.count()}
+    return {
+        "revision": tips["main"],
+        "published_revision": tips["published"],
+        "articles": store.count(),
+    }
 
 
 @blp.route("/healthz", methods=["GET"])
 @blp.response(200, HealthSchema)
-@blp.doc(security=[{}, {"bearerAuth": []}],
-         summary="Liveness: the repository can be read (details with an admin token)")
+@blp.doc(
+    security=[{}, {"bearerAuth": []}],
+    summary="Liveness: the repository can be read (details with an admin token)",
+)
 def healthz() -> Any:
     store = services().store
     store.catch_up()  # reads both refs and the index: fails if the repository cannot be read
     admin = _admin()
-    body = {"status": replication.status(), **(admin_details() if admin else {}),
-            **replication.health(admin)}
+    body = {
+        "status": replication.status(),
+        **(admin_details() if admin else {}),
+        **replication.health(admin),
+    }
     return body, 200, {"Cache-Control": "no-store"}
 
 

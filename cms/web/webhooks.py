@@ -23,7 +23,9 @@ from cms.webhooks.feed import TYPES
 from cms.webhooks.outbox import Outbox
 
 blp = CMSBlueprint(
-    "webhooks", __name__, url_prefix=paths.MANAGE + "/webhooks",
+    "webhooks",
+    __name__,
+    url_prefix=paths.MANAGE + "/webhooks",
     description="Webhooks (admin): signed notices of every change on `main` and `published`.",
 )
 problems = partial(documented.problems, blp, *documented.TOKEN)
@@ -35,15 +37,19 @@ PATCH_BODY = {
 
 class WebhookInput(Strict):
     url = Url(required=True)
-    events = fields.List(fields.String(validate=validate.OneOf(TYPES)),
-                         validate=validate.Length(min=1, max=len(TYPES)))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(TYPES)),
+        validate=validate.Length(min=1, max=len(TYPES)),
+    )
     description = Text(min=0, max=500)
 
 
 class WebhookChange(Strict):
     url = Url()
-    events = fields.List(fields.String(validate=validate.OneOf(TYPES)),
-                         validate=validate.Length(min=1, max=len(TYPES)))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(TYPES)),
+        validate=validate.Length(min=1, max=len(TYPES)),
+    )
     description = Text(min=0, max=500)
     active = fields.Boolean(truthy={True}, falsy={False})
 
@@ -73,9 +79,13 @@ class DeliverySchema(Schema):
     status = fields.String(validate=validate.OneOf(["pending", "delivered", "failed"]))
     attempts = fields.Integer()
     response_status = fields.Integer(allow_none=True)
-    error = fields.String(allow_none=True, metadata={
-        "description": "Why the last attempt got no answer (refused address, connection "
-                       "error, no complete answer within CMS_WEBHOOK_TIMEOUT), else null."})
+    error = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Why the last attempt got no answer (refused address, connection "
+            "error, no complete answer within CMS_WEBHOOK_TIMEOUT), else null."
+        },
+    )
     next_attempt_at = fields.String(allow_none=True)
 
 
@@ -104,8 +114,9 @@ def _checked(data: dict[str, Any]) -> dict[str, Any]:
 @problems(400, 413, 415, 422)
 def create(args: dict[str, Any]) -> Any:
     data = _checked(args)
-    webhook = outbox().create(data["url"], data.get("events", list(TYPES)),
-                              data.get("description", ""))
+    webhook = outbox().create(
+        data["url"], data.get("events", list(TYPES)), data.get("description", "")
+    )
     return webhook, 201, {"Location": url_for("webhooks.show", webhook_id=webhook["id"])}
 
 
@@ -177,4 +188,3 @@ def deliveries(args: dict[str, Any], webhook_id: str) -> Any:
 @problems(404, 409)
 def redeliver(webhook_id: str, delivery_id: str) -> Any:
     return outbox().redeliver(webhook_id, delivery_id), 202
-

@@ -35,15 +35,22 @@ from cms.workbench import config as decap_config
 from cms.workbench.decap import Bases, User
 
 HERE = Path(__file__).resolve().parent / "admin"
-DEFAULT_DIST = str(Path(__file__).resolve().parents[2] / "workbench" / "node_modules"
-                   / "decap-cms" / "dist")
-DECAP_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; "
-             "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: http: https:; "
-             "connect-src 'self' blob: data:; font-src 'self' data:; frame-src 'self' blob:; "
-             "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-             "form-action 'self'; frame-ancestors 'none'")
-SIGNIN_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-              "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+DEFAULT_DIST = str(
+    Path(__file__).resolve().parents[2] / "workbench" / "node_modules" / "decap-cms" / "dist"
+)
+DECAP_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: http: https:; "
+    "connect-src 'self' blob: data:; font-src 'self' data:; frame-src 'self' blob:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SIGNIN_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
 class DecapProblemSchema(ProblemSchema):
     """A problem plus `error`: the line Decap shows its user (the detail and the fields)."""
 
@@ -51,8 +58,10 @@ class DecapProblemSchema(ProblemSchema):
 
 
 HTML_PAGE = {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
-ANY_JSON = {"description": "What the action answers",
-            "content": {"application/json": {"schema": {}}}}
+ANY_JSON = {
+    "description": "What the action answers",
+    "content": {"application/json": {"schema": {}}},
+}
 OWN_FILES = {"workbench.js", "signin.js", "workbench.css", "preview.js", "preview.css"}
 
 blp = Blueprint("workbench", __name__, description="The editors' workbench (Decap CMS).")
@@ -93,48 +102,73 @@ def _signed_in() -> bool:
 
 
 @blp.route("/admin", methods=["GET"])
-@blp.doc(summary="The workbench (redirects to /admin/)", security=[],
-         responses={"308": {"description": "Redirect to /admin/"}})
+@blp.doc(
+    summary="The workbench (redirects to /admin/)",
+    security=[],
+    responses={"308": {"description": "Redirect to /admin/"}},
+)
 def admin_root() -> Any:
     return redirect("/admin/", 308)
 
 
 @blp.route("/admin/", methods=["GET"])
-@blp.doc(summary="The workbench: Decap CMS, or the sign-in page without a session",
-         security=[], responses={"200": HTML_PAGE})
+@blp.doc(
+    summary="The workbench: Decap CMS, or the sign-in page without a session",
+    security=[],
+    responses={"200": HTML_PAGE},
+)
 @problems(blp, 503)
 def admin() -> Any:
     if not _signed_in():
         return _page("signin.html", SIGNIN_CSP)
     if not os.path.isfile(os.path.join(_dist(), "decap-cms.js")):
-        raise StorageUnavailable("Decap CMS is not installed on this server: run `npm ci` in "
-                                 "workbench/ (make run does).")
+        raise StorageUnavailable(
+            "Decap CMS is not installed on this server: run `npm ci` in workbench/ (make run does)."
+        )
     return _page("decap.html", DECAP_CSP)
 
 
 @blp.route("/admin/signout", methods=["GET"])
-@blp.doc(summary="Where Decap's Log out leads: the sign-in page, which ends the session",
-         security=[], responses={"200": HTML_PAGE})
+@blp.doc(
+    summary="Where Decap's Log out leads: the sign-in page, which ends the session",
+    security=[],
+    responses={"200": HTML_PAGE},
+)
 def signout_page() -> Any:
     return _page("signin.html", SIGNIN_CSP)
 
 
 @blp.route("/admin/config.yml", methods=["GET"])
-@blp.doc(summary="Decap's configuration, generated from the article schema", security=[],
-         responses={"200": {"description": "Decap's config.yml (JSON, which is YAML)",
-                            "content": {"text/yaml": {"schema": {"type": "object"}}}}})
+@blp.doc(
+    summary="Decap's configuration, generated from the article schema",
+    security=[],
+    responses={
+        "200": {
+            "description": "Decap's config.yml (JSON, which is YAML)",
+            "content": {"text/yaml": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def config() -> Any:
-    body = decap_config.config("/api/v1/decap", services().settings.site_url, "/admin/signout",
-                               media=True)
+    body = decap_config.config(
+        "/api/v1/decap", services().settings.site_url, "/admin/signout", media=True
+    )
     response = Response(json.dumps(body, indent=2) + "\n", mimetype="text/yaml")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
 
 @blp.route("/admin/<name>", methods=["GET"])
-@blp.doc(summary="The workbench's scripts and styles", security=[],
-         responses={"200": {"description": "A script, style sheet or other file of Decap's",
-                            "content": {"*/*": {"schema": {"type": "string"}}}}})
+@blp.doc(
+    summary="The workbench's scripts and styles",
+    security=[],
+    responses={
+        "200": {
+            "description": "A script, style sheet or other file of Decap's",
+            "content": {"*/*": {"schema": {"type": "string"}}},
+        }
+    },
+)
 @problems(blp, 404)
 def asset(name: str) -> Any:
     if name in OWN_FILES:
@@ -142,8 +176,7 @@ def asset(name: str) -> Any:
     else:
         # Decap's bundle and the chunks it loads; send_from_directory refuses any path
         # outside the folder
-        response = send_from_directory(_dist(), name,
-                                       max_age=3600)
+        response = send_from_directory(_dist(), name, max_age=3600)
     response.headers["Content-Security-Policy"] = DECAP_CSP
     return response
 
@@ -153,40 +186,53 @@ def _user() -> User:
     bases = None
     if sid is not None:
         store = sessions()
-        bases = Bases(lambda slug, blob: store.remember(sid, slug, blob),
-                      lambda slug: store.base(sid, slug))
+        bases = Bases(
+            lambda slug, blob: store.remember(sid, slug, blob), lambda slug: store.base(sid, slug)
+        )
     return User(editor(), g.token.can("editor"), bases)
 
 
 @blp.route("/api/v1/decap", methods=["POST"])
 @requires("author")
-@blp.doc(summary="Decap CMS's proxy-backend protocol: {action, params}",
-         requestBody={"content": {"application/json": {"schema": {
-             "type": "object", "required": ["action"],
-             "properties": {"action": {"type": "string"}, "params": {"type": "object"}}}}},
-             "required": True},
-         responses={"200": ANY_JSON})
-@problems(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503,
-          schema=DecapProblemSchema)
+@blp.doc(
+    summary="Decap CMS's proxy-backend protocol: {action, params}",
+    requestBody={
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["action"],
+                    "properties": {"action": {"type": "string"}, "params": {"type": "object"}},
+                }
+            }
+        },
+        "required": True,
+    },
+    responses={"200": ANY_JSON},
+)
+@problems(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503, schema=DecapProblemSchema)
 def decap() -> Any:
     result = services().decap.handle(json_body(), _user())
-    response = current_app.response_class(current_app.json.dumps(result),
-                                          mimetype="application/json")
+    response = current_app.response_class(
+        current_app.json.dumps(result), mimetype="application/json"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @blp.route("/api/v1/decap/preview", methods=["POST"])
 @requires("author")
-@blp.doc(summary="The entry being edited, shaped like the delivery API (Decap's preview pane)",
-         requestBody={"content": {"application/json": {"schema": {"type": "object"}}},
-                      "required": True},
-         responses={"200": ANY_JSON})
+@blp.doc(
+    summary="The entry being edited, shaped like the delivery API (Decap's preview pane)",
+    requestBody={"content": {"application/json": {"schema": {"type": "object"}}}, "required": True},
+    responses={"200": ANY_JSON},
+)
 @problems(blp, 400, 401, 403, 413, 415, 422, 429, schema=DecapProblemSchema)
 def render_preview() -> Any:
     result = services().decap.render(json_body())
-    response = current_app.response_class(current_app.json.dumps(result),
-                                          mimetype="application/json")
+    response = current_app.response_class(
+        current_app.json.dumps(result), mimetype="application/json"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -206,4 +252,3 @@ def decap_problem(e: CMSError) -> Response:
         response.headers["WWW-Authenticate"] = 'Bearer realm="cms"'
     response.headers["Cache-Control"] = "no-store"
     return response
-

@@ -18,12 +18,19 @@ from cms.webhooks.outbox import Outbox
 
 def outbox_of(store: ArticleStore, settings: Settings) -> Outbox:
     """The outbox of `store`'s repository (a claim outlives the longest send by 20 s)."""
-    return Outbox(store.repo, store.committer.email, retry_delays=settings.webhook_retry_delays,
-                  lease=settings.webhook_timeout + 20)
+    return Outbox(
+        store.repo,
+        store.committer.email,
+        retry_delays=settings.webhook_retry_delays,
+        lease=settings.webhook_timeout + 20,
+    )
 
 
 def dispatcher_of(outbox: Outbox, settings: Settings) -> Dispatcher:
     """The dispatcher that sends `outbox`'s deliveries (not started)."""
-    return Dispatcher(outbox, interval=settings.webhook_interval,
-                      timeout=settings.webhook_timeout,
-                      allow_private=settings.webhook_allow_private)
+    return Dispatcher(
+        outbox,
+        interval=settings.webhook_interval,
+        timeout=settings.webhook_timeout,
+        allow_private=settings.webhook_allow_private,
+    )

@@ -54,8 +54,7 @@ class _TLSSocket(ssl.SSLSocket):
 
     deadline: Deadline
 
-    def recv_into(self, buffer: WriteableBuffer, nbytes: int | None = None,
-                  flags: int = 0) -> int:
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int | None = None, flags: int = 0) -> int:
         self.settimeout(self.deadline.left())
         return super().recv_into(buffer, nbytes, flags)
 
@@ -69,8 +68,7 @@ def connect(addresses: Iterable[str], port: int, deadline: Deadline) -> socket.s
     writes bounded by it. Raises OSError (TimeoutError once the deadline passed)."""
     error: OSError = ConnectionError("no address")
     for address in addresses:
-        sock = _Socket(socket.AF_INET6 if ":" in address else socket.AF_INET,
-                       socket.SOCK_STREAM)
+        sock = _Socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
         sock.deadline = deadline
         try:
             sock.settimeout(deadline.left())

@@ -24,8 +24,9 @@ SENDERS = 4  # deliveries in flight per worker
 
 
 class Dispatcher:
-    def __init__(self, outbox: Outbox, *, interval: float, timeout: float,
-                 allow_private: bool) -> None:
+    def __init__(
+        self, outbox: Outbox, *, interval: float, timeout: float, allow_private: bool
+    ) -> None:
         self.outbox = outbox
         self.interval = interval
         self.timeout = timeout
@@ -41,8 +42,9 @@ class Dispatcher:
     def start(self) -> threading.Thread:
         """Run the loop and the senders in daemon threads; return the loop's."""
         for n in range(SENDERS):  # a fixed few, each with its own SQLite connection
-            self._threads.append(threading.Thread(target=self._sender, daemon=True,
-                                                  name=f"cms-webhook-send-{n}"))
+            self._threads.append(
+                threading.Thread(target=self._sender, daemon=True, name=f"cms-webhook-send-{n}")
+            )
         thread = threading.Thread(target=self._loop, name="cms-webhooks", daemon=True)
         self._threads.append(thread)
         for t in self._threads:
@@ -102,8 +104,14 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            status = send(claim.url, claim.secret, claim.id, claim.body, timeout=self.timeout,
-                          allow_private=self.allow_private)
+            status = send(
+                claim.url,
+                claim.secret,
+                claim.id,
+                claim.body,
+                timeout=self.timeout,
+                allow_private=self.allow_private,
+            )
         except SendFailed as e:
             error = str(e)
         except Exception as e:  # a bug must not leave the lease held until it expires

@@ -38,8 +38,14 @@ from cms.store.groups import Groups
 from cms.times import iso
 
 log = logging.getLogger(__name__)
-TYPES = ("article.created", "article.updated", "article.deleted", "article.published",
-         "article.unpublished", "article.translation_stale")
+TYPES = (
+    "article.created",
+    "article.updated",
+    "article.deleted",
+    "article.published",
+    "article.unpublished",
+    "article.translation_stale",
+)
 _MAIN_TYPES = {"A": "article.created", "D": "article.deleted"}
 
 
@@ -65,9 +71,14 @@ class _Commit:
     changes: list[tuple[str, str]]  # (status letter A/M/D/T, path)
 
 
-def pending(repo: Repository, cursors: dict[str, str | None], tips: dict[str, str | None],
-            committer_email: str, first: str = MAIN, limit: int = 500
-            ) -> tuple[list[Event], dict[str, str | None]]:
+def pending(
+    repo: Repository,
+    cursors: dict[str, str | None],
+    tips: dict[str, str | None],
+    committer_email: str,
+    first: str = MAIN,
+    limit: int = 500,
+) -> tuple[list[Event], dict[str, str | None]]:
     """The events of the commits after `cursors` up to `tips` (at most `limit` commits per
     line), in commit order, and the cursors to keep once they are queued.
 
@@ -98,10 +109,17 @@ def pending(repo: Repository, cursors: dict[str, str | None], tips: dict[str, st
         if i == len(main) and not complete[MAIN] or j == len(live) and not complete[PUBLISHED]:
             break  # the rest of the other line may come after that line's next batch
         # the ref files' times tell the order of the two lines' newest commits only
-        newest = (i < len(main) and j < len(live) and main[i].sha == tips.get(MAIN)
-                  and live[j].sha == tips.get(PUBLISHED))
-        if j == len(live) or i < len(main) and _before(main[i], live[j], main[i:],
-                                                       first if newest else MAIN):
+        newest = (
+            i < len(main)
+            and j < len(live)
+            and main[i].sha == tips.get(MAIN)
+            and live[j].sha == tips.get(PUBLISHED)
+        )
+        if (
+            j == len(live)
+            or i < len(main)
+            and _before(main[i], live[j], main[i:], first if newest else MAIN)
+        ):
             merged.append(main[i])
             i += 1
         else:
@@ -114,13 +132,15 @@ def pending(repo: Repository, cursors: dict[str, str | None], tips: dict[str, st
         elif not batch:
             moved[line] = tips.get(line)  # nothing new, or the line moved back
     groups = Groups(repo)
-    events = [e for commit in merged for e in (
-        *_events(commit, committer_email), *_stale(repo, groups, tips.get(MAIN), commit))]
+    events = [
+        e
+        for commit in merged
+        for e in (*_events(commit, committer_email), *_stale(repo, groups, tips.get(MAIN), commit))
+    ]
     return events, moved
 
 
-def _stale(repo: Repository, groups: Groups, main: str | None, commit: _Commit
-           ) -> list[Event]:
+def _stale(repo: Repository, groups: Groups, main: str | None, commit: _Commit) -> list[Event]:
     """The `article.translation_stale` events of a publication: each translation on `main`
     (as it is now) of an article `commit` put live, whose `translated_from` content is not
     what went live. Only publications of an article that some translation names read the
@@ -141,16 +161,26 @@ def _stale(repo: Repository, groups: Groups, main: str | None, commit: _Commit
             then = _fields(repo, made_from, path) if isinstance(made_from, str) else None
             if then is not None and then == live:
                 continue
-            body = json.dumps({"type": "article.translation_stale",
-                               "timestamp": iso(commit.date), "data": {
-                                   "slug": member["slug"], "language": member.get("language"),
-                                   "source": {"slug": slug, "revision": commit.sha},
-                                   "translated_from": made_from}},
-                              ensure_ascii=False, separators=(",", ":"))
-            key = hashlib.sha1(f"{commit.line}\0{commit.sha}\0{slug}\0stale\0"
-                               f"{member['slug']}".encode()).hexdigest()[:24]
-            events.append(Event(f"evt_{key}", "article.translation_stale", commit.line,
-                                commit.sha, body))
+            body = json.dumps(
+                {
+                    "type": "article.translation_stale",
+                    "timestamp": iso(commit.date),
+                    "data": {
+                        "slug": member["slug"],
+                        "language": member.get("language"),
+                        "source": {"slug": slug, "revision": commit.sha},
+                        "translated_from": made_from,
+                    },
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            key = hashlib.sha1(
+                f"{commit.line}\0{commit.sha}\0{slug}\0stale\0{member['slug']}".encode()
+            ).hexdigest()[:24]
+            events.append(
+                Event(f"evt_{key}", "article.translation_stale", commit.line, commit.sha, body)
+            )
     return events
 
 
@@ -184,8 +214,7 @@ def _before(draft: _Commit, live: _Commit, drafts: list[_Commit], first: str) ->
 
 
 def _slugs(commit: _Commit) -> set[str]:
-    return {slug for _, path in commit.changes
-            if (slug := layout.slug_from_path(path)) is not None}
+    return {slug for _, path in commit.changes if (slug := layout.slug_from_path(path)) is not None}
 
 
 def _first_parents(repo: Repository, since: str | None, tip: str) -> list[str]:
@@ -196,10 +225,18 @@ def _first_parents(repo: Repository, since: str | None, tip: str) -> list[str]:
 
 def _read(repo: Repository, line: str, since: str | None, until: str) -> list[_Commit]:
     # `Repository.log` reads each commit's own bytes: any byte in a message or a name
-    return [_Commit(line, r.sha, r.committed if r.committed is not None else r.date,
-                    r.author.name, r.committer_email, r.message,
-                    [(r.statuses.get(path, "M"), path) for path in r.changes])
-            for r in repo.log(since, until)]
+    return [
+        _Commit(
+            line,
+            r.sha,
+            r.committed if r.committed is not None else r.date,
+            r.author.name,
+            r.committer_email,
+            r.message,
+            [(r.statuses.get(path, "M"), path) for path in r.changes],
+        )
+        for r in repo.log(since, until)
+    ]
 
 
 def _events(commit: _Commit, committer_email: str) -> list[Event]:
@@ -214,9 +251,20 @@ def _events(commit: _Commit, committer_email: str) -> list[Event]:
             kind = _MAIN_TYPES.get(status, "article.updated")
         else:
             kind = "article.unpublished" if status == "D" else "article.published"
-        body = json.dumps({"type": kind, "timestamp": when, "data": {
-            "slug": slug, "revision": commit.sha, "action": action,
-            "author": {"name": commit.author}}}, ensure_ascii=False, separators=(",", ":"))
+        body = json.dumps(
+            {
+                "type": kind,
+                "timestamp": when,
+                "data": {
+                    "slug": slug,
+                    "revision": commit.sha,
+                    "action": action,
+                    "author": {"name": commit.author},
+                },
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         key = hashlib.sha1(f"{commit.line}\0{commit.sha}\0{slug}".encode()).hexdigest()[:24]
         events.append(Event(f"evt_{key}", kind, commit.line, commit.sha, body))
     return events

@@ -106,9 +106,14 @@ class Claim:
 class Outbox:
     """The webhooks of one content repository and their deliveries. Thread- and process-safe."""
 
-    def __init__(self, repo: Repository, committer_email: str, *,
-                 retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
-                 lease: float = 60.0) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        committer_email: str,
+        *,
+        retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
+        lease: float = 60.0,
+    ) -> None:
         self.path = os.path.join(repo.git_dir, private.FOLDER, "webhooks.sqlite")
         self.repo = repo
         self.committer_email = committer_email
@@ -169,7 +174,8 @@ class Outbox:
             db.execute(
                 "INSERT INTO webhooks (id, url, events, description, active, secret, created_at)"
                 " VALUES (?, ?, ?, ?, 1, ?, ?)",
-                (webhook_id, url, json.dumps(events), description, secret, _now_iso()))
+                (webhook_id, url, json.dumps(events), description, secret, _now_iso()),
+            )
             row = self._webhook(db, webhook_id)
         return {**row, "secret": secret}
 
@@ -177,8 +183,10 @@ class Outbox:
         """One page of webhooks, oldest first, and the total."""
         with self._db() as db:
             total = db.execute("SELECT count(*) FROM webhooks").fetchone()[0]
-            rows = db.execute("SELECT * FROM webhooks ORDER BY seq LIMIT ? OFFSET ?",
-                              (per_page, (page - 1) * per_page)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM webhooks ORDER BY seq LIMIT ? OFFSET ?",
+                (per_page, (page - 1) * per_page),
+            ).fetchall()
         return [_webhook(r) for r in rows], total
 
     def get(self, webhook_id: str) -> dict[str, Any]:
@@ -189,17 +197,21 @@ class Outbox:
     def update(self, webhook_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change `url`, `events`, `description` or `active`; return the webhook.
         Raises NotFound."""
-        columns = {k: (json.dumps(v) if k == "events" else int(v) if k == "active" else v)
-                   for k, v in changes.items()
-                   if k in ("url", "events", "description", "active")}
+        columns = {
+            k: (json.dumps(v) if k == "events" else int(v) if k == "active" else v)
+            for k, v in changes.items()
+            if k in ("url", "events", "description", "active")
+        }
         with self._write() as db:
             self._webhook(db, webhook_id)
             if columns:
                 # what happened before the change is queued as the webhooks were until now
                 self._queue_all(db)
                 assignments = ", ".join(f"{k} = ?" for k in columns)
-                db.execute(f"UPDATE webhooks SET {assignments} WHERE id = ?",
-                           (*columns.values(), webhook_id))
+                db.execute(
+                    f"UPDATE webhooks SET {assignments} WHERE id = ?",
+                    (*columns.values(), webhook_id),
+                )
             return self._webhook(db, webhook_id)
 
     def delete(self, webhook_id: str) -> None:
@@ -218,19 +230,22 @@ class Outbox:
 
     # -- deliveries --------------------------------------------------------------------
 
-    def deliveries(self, webhook_id: str, *, page: int, per_page: int
-                   ) -> tuple[list[dict[str, Any]], int]:
+    def deliveries(
+        self, webhook_id: str, *, page: int, per_page: int
+    ) -> tuple[list[dict[str, Any]], int]:
         """One page of the webhook's deliveries, newest first, and the total.
         Raises NotFound."""
         with self._db() as db:
             self._webhook(db, webhook_id)
-            total = db.execute("SELECT count(*) FROM deliveries WHERE webhook = ?",
-                               (webhook_id,)).fetchone()[0]
+            total = db.execute(
+                "SELECT count(*) FROM deliveries WHERE webhook = ?", (webhook_id,)
+            ).fetchone()[0]
             rows = db.execute(
                 "SELECT d.*, e.id AS event_id, e.type FROM deliveries d"
                 " JOIN events e ON e.seq = d.event WHERE d.webhook = ?"
                 " ORDER BY d.seq DESC LIMIT ? OFFSET ?",
-                (webhook_id, per_page, (page - 1) * per_page)).fetchall()
+                (webhook_id, per_page, (page - 1) * per_page),
+            ).fetchall()
         return [_delivery(r) for r in rows], total
 
     def redeliver(self, webhook_id: str, delivery_id: str) -> dict[str, Any]:
@@ -240,17 +255,19 @@ class Outbox:
         with self._write() as db:
             webhook = self._webhook(db, webhook_id)
             if not webhook["active"]:
-                raise Conflict(f"The webhook '{webhook_id}' is inactive; set active to true "
-                               "first.")
+                raise Conflict(f"The webhook '{webhook_id}' is inactive; set active to true first.")
             found = db.execute(
                 "UPDATE deliveries SET status = ?, tries = 0, next_attempt_at = ?, replay = 1"
                 " WHERE webhook = ? AND id = ?",
-                (PENDING, time.time(), webhook_id, delivery_id)).rowcount
+                (PENDING, time.time(), webhook_id, delivery_id),
+            ).rowcount
             if not found:
                 raise NotFound(f"The webhook '{webhook_id}' has no delivery '{delivery_id}'.")
             row = db.execute(
                 "SELECT d.*, e.id AS event_id, e.type FROM deliveries d"
-                " JOIN events e ON e.seq = d.event WHERE d.id = ?", (delivery_id,)).fetchone()
+                " JOIN events e ON e.seq = d.event WHERE d.id = ?",
+                (delivery_id,),
+            ).fetchone()
         return _delivery(row)
 
     # -- turning commits into deliveries ------------------------------------------------
@@ -272,10 +289,10 @@ class Outbox:
 
     def _moved_first(self) -> str:
         """The line whose ref file was written first (a packed ref counts as oldest)."""
+
         def moved(line: str) -> int:
             try:
-                return os.stat(os.path.join(self.repo.git_dir, "refs", "heads", line)
-                               ).st_mtime_ns
+                return os.stat(os.path.join(self.repo.git_dir, "refs", "heads", line)).st_mtime_ns
             except OSError:
                 return 0
 
@@ -301,25 +318,28 @@ class Outbox:
             # a new outbox starts from now, and nobody listens: nothing to walk
             moved = dict(tips)
         else:
-            events, moved = feed.pending(self.repo, cursors, tips, self.committer_email,
-                                         first=self._moved_first())
+            events, moved = feed.pending(
+                self.repo, cursors, tips, self.committer_email, first=self._moved_first()
+            )
             wants = [(h["id"], set(json.loads(h["events"]))) for h in hooks]
             now = time.time()
             for event in events:
                 targets = [hook for hook, types in wants if event.type in types]
                 if not targets:
                     continue
-                db.execute("INSERT OR IGNORE INTO events (id, type, body) VALUES (?, ?, ?)",
-                           (event.id, event.type, event.body))
-                seq = db.execute("SELECT seq FROM events WHERE id = ?",
-                                 (event.id,)).fetchone()[0]
+                db.execute(
+                    "INSERT OR IGNORE INTO events (id, type, body) VALUES (?, ?, ?)",
+                    (event.id, event.type, event.body),
+                )
+                seq = db.execute("SELECT seq FROM events WHERE id = ?", (event.id,)).fetchone()[0]
                 db.executemany(
                     "INSERT OR IGNORE INTO deliveries (id, webhook, event, status,"
                     " next_attempt_at) VALUES (?, ?, ?, ?, ?)",
-                    [(_message_id(hook, event.id), hook, seq, PENDING, now)
-                     for hook in targets])
-        db.executemany("INSERT OR REPLACE INTO cursors (line, sha) VALUES (?, ?)",
-                       list(moved.items()))
+                    [(_message_id(hook, event.id), hook, seq, PENDING, now) for hook in targets],
+                )
+        db.executemany(
+            "INSERT OR REPLACE INTO cursors (line, sha) VALUES (?, ?)", list(moved.items())
+        )
         return moved == tips
 
     # -- sending -------------------------------------------------------------------------
@@ -336,24 +356,38 @@ class Outbox:
             now = time.time()
             claims = []
             for row in self._candidates(db, now)[:limit]:
-                db.execute("UPDATE deliveries SET lease_owner = ?, lease_until = ?"
-                           " WHERE seq = ?", (self._owner, now + self.lease, row["seq"]))
-                claims.append(Claim(row["seq"], row["id"], row["webhook"], row["url"],
-                                    row["secret"], row["body"], self._owner))
+                db.execute(
+                    "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE seq = ?",
+                    (self._owner, now + self.lease, row["seq"]),
+                )
+                claims.append(
+                    Claim(
+                        row["seq"],
+                        row["id"],
+                        row["webhook"],
+                        row["url"],
+                        row["secret"],
+                        row["body"],
+                        self._owner,
+                    )
+                )
         return claims
 
     def _candidates(self, db: sqlite3.Connection, now: float) -> list[sqlite3.Row]:
         # each webhook's head, then redeliveries: a few index lookups per webhook, however
         # long the queue behind a slow receiver grows
-        columns = ("SELECT d.seq, d.id, d.webhook, d.next_attempt_at, d.lease_owner,"
-                   " d.lease_until, w.url, w.secret, e.body FROM webhooks w")
+        columns = (
+            "SELECT d.seq, d.id, d.webhook, d.next_attempt_at, d.lease_owner,"
+            " d.lease_until, w.url, w.secret, e.body FROM webhooks w"
+        )
         rows = db.execute(
             f"{columns} JOIN deliveries d ON d.seq = (SELECT min(p.seq) FROM deliveries p"
             "  WHERE p.webhook = w.id AND p.status = ? AND p.replay = 0)"
             " JOIN events e ON e.seq = d.event WHERE w.active = 1"
             f" UNION ALL {columns} JOIN deliveries d ON d.webhook = w.id AND d.status = ?"
             "  AND d.replay = 1 JOIN events e ON e.seq = d.event WHERE w.active = 1",
-            (PENDING, PENDING)).fetchall()
+            (PENDING, PENDING),
+        ).fetchall()
         rows.sort(key=lambda r: r["seq"])
         # one attempt in flight per webhook, in every worker together: a slow receiver holds
         # one sender at most, however many of its deliveries are due
@@ -374,7 +408,8 @@ class Outbox:
         with self._write() as db:
             db.executemany(
                 "UPDATE deliveries SET lease_until = ? WHERE seq = ? AND lease_owner = ?",
-                [(time.time() + self.lease, c.seq, c.owner) for c in claims])
+                [(time.time() + self.lease, c.seq, c.owner) for c in claims],
+            )
 
     def complete(self, claim: Claim, status: int | None, error: str | None) -> None:
         """Record the attempt: delivered on a 2xx; a 410 fails it and deactivates the webhook;
@@ -382,8 +417,10 @@ class Outbox:
         recorded if the lease was taken over meanwhile (that worker records its own)."""
         now = time.time()
         with self._write() as db:
-            row = db.execute("SELECT tries FROM deliveries WHERE seq = ? AND lease_owner = ?",
-                             (claim.seq, claim.owner)).fetchone()
+            row = db.execute(
+                "SELECT tries FROM deliveries WHERE seq = ? AND lease_owner = ?",
+                (claim.seq, claim.owner),
+            ).fetchone()
             if row is None:
                 return
             tries = row["tries"] + 1
@@ -402,7 +439,8 @@ class Outbox:
                 " response_status = ?, error = ?, next_attempt_at = ?, lease_owner = NULL,"
                 " lease_until = NULL, replay = CASE WHEN ? = ? THEN replay ELSE 0 END"
                 " WHERE seq = ?",
-                (outcome, tries, status, error, next_at, outcome, PENDING, claim.seq))
+                (outcome, tries, status, error, next_at, outcome, PENDING, claim.seq),
+            )
 
 
 def _message_id(webhook: str, event: str) -> str:
@@ -413,8 +451,11 @@ def _message_id(webhook: str, event: str) -> str:
 
 def _held(row: sqlite3.Row, now: float) -> bool:
     """Whether a live worker holds the lease of a delivery."""
-    return row["lease_until"] is not None and row["lease_until"] >= now and \
-        not _gone(row["lease_owner"])
+    return (
+        row["lease_until"] is not None
+        and row["lease_until"] >= now
+        and not _gone(row["lease_owner"])
+    )
 
 
 def _gone(owner: str | None) -> bool:
@@ -437,14 +478,24 @@ def _gone(owner: str | None) -> bool:
 
 
 def _webhook(row: sqlite3.Row) -> dict[str, Any]:
-    return {"id": row["id"], "url": row["url"], "events": json.loads(row["events"]),
-            "description": row["description"], "active": bool(row["active"]),
-            "created_at": row["created_at"]}
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "events": json.loads(row["events"]),
+        "description": row["description"],
+        "active": bool(row["active"]),
+        "created_at": row["created_at"],
+    }
 
 
 def _delivery(row: sqlite3.Row) -> dict[str, Any]:
-    return {"id": row["id"], "event": row["event_id"], "type": row["type"],
-            "status": row["status"], "attempts": row["attempts"],
-            "response_status": row["response_status"], "error": row["error"],
-            "next_attempt_at": _iso(row["next_attempt_at"]) if row["status"] == PENDING else None}
-
+    return {
+        "id": row["id"],
+        "event": row["event_id"],
+        "type": row["type"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "response_status": row["response_status"],
+        "error": row["error"],
+        "next_attempt_at": _iso(row["next_attempt_at"]) if row["status"] == PENDING else None,
+    }

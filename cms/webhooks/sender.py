@@ -36,12 +36,14 @@ class _Pinned(http.client.HTTPConnection):
 
     def connect(self) -> None:
         sock = connect(self.target.addresses, self.port, self.deadline)
-        self.sock = start_tls(sock, self.host, self.deadline) \
-            if self.target.scheme == "https" else sock
+        self.sock = (
+            start_tls(sock, self.host, self.deadline) if self.target.scheme == "https" else sock
+        )
 
 
-def send(url: str, secret: str, message_id: str, body: str, *, timeout: float,
-         allow_private: bool) -> int:
+def send(
+    url: str, secret: str, message_id: str, body: str, *, timeout: float, allow_private: bool
+) -> int:
     """POST `body` to `url`, signed per Standard Webhooks; return the answer's status.
 
     Raises SendFailed when the address is refused, or there is no whole answer (status line,

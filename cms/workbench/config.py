@@ -19,16 +19,23 @@ from cms.content.fields import FullMatch, ImageSource, StrictBoolean, Text, Url
 
 MEDIA_FOLDER = "media"
 NOT_IN_FORM = {"slug"}
-LABELS = {"publish_at": "Publish at (editors only)", "image": "Lead image",
-          "src": "Image", "alt": "Alternative text", "url": "URL", "cite": "Cited source",
-          # Decap's own i18n (one entry, a file per locale) does not fit an article per
-          # language linked by slug, so the link is two plain fields (see docs/translations.md)
-          "translation_of": "Translation of (the source article's slug)",
-          "translated_from": "Translated from (the source's revision)"}
+LABELS = {
+    "publish_at": "Publish at (editors only)",
+    "image": "Lead image",
+    "src": "Image",
+    "alt": "Alternative text",
+    "url": "URL",
+    "cite": "Cited source",
+    # Decap's own i18n (one entry, a file per locale) does not fit an article per
+    # language linked by slug, so the link is two plain fields (see docs/translations.md)
+    "translation_of": "Translation of (the source article's slug)",
+    "translated_from": "Translated from (the source's revision)",
+}
 
 
-def config(proxy_url: str, site_url: str | None, logout_url: str, *,
-           media: bool = False) -> dict[str, Any]:
+def config(
+    proxy_url: str, site_url: str | None, logout_url: str, *, media: bool = False
+) -> dict[str, Any]:
     """The whole Decap configuration; with `media`, image fields use the media library."""
     cfg: dict[str, Any] = {
         "backend": {"name": "proxy", "proxy_url": proxy_url, "branch": "main"},
@@ -37,13 +44,22 @@ def config(proxy_url: str, site_url: str | None, logout_url: str, *,
         # the value Decap writes for a library file is then its path, `media/<xx>/<sha>.<ext>`
         "public_folder": MEDIA_FOLDER,
         "logout_redirect_url": logout_url,
-        "collections": [{
-            "name": "articles", "label": "Articles", "label_singular": "Article",
-            "folder": "articles", "extension": "json", "format": "json",
-            "create": True, "delete": True, "slug": "{{slug}}",
-            "identifier_field": "title", "summary": "{{title}}",
-            "fields": schema_fields(ArticleFields(), media),
-        }],
+        "collections": [
+            {
+                "name": "articles",
+                "label": "Articles",
+                "label_singular": "Article",
+                "folder": "articles",
+                "extension": "json",
+                "format": "json",
+                "create": True,
+                "delete": True,
+                "slug": "{{slug}}",
+                "identifier_field": "title",
+                "summary": "{{title}}",
+                "fields": schema_fields(ArticleFields(), media),
+            }
+        ],
     }
     if site_url:
         cfg["site_url"] = site_url
@@ -53,8 +69,9 @@ def config(proxy_url: str, site_url: str | None, logout_url: str, *,
 def schema_fields(schema: Schema, media: bool) -> list[dict[str, Any]]:
     """Decap fields for every field a marshmallow schema loads (not those only delivery adds,
     like an image's width), in its order."""
-    return [field(name, f, media) for name, f in schema.load_fields.items()
-            if name not in NOT_IN_FORM]
+    return [
+        field(name, f, media) for name, f in schema.load_fields.items() if name not in NOT_IN_FORM
+    ]
 
 
 def _label(name: str) -> str:
@@ -64,8 +81,11 @@ def _label(name: str) -> str:
 def field(name: str, f: fields.Field, media: bool) -> dict[str, Any]:
     """One Decap field for marshmallow field `f` called `name`."""
     out: dict[str, Any] = {"name": name, "label": _label(name), "required": bool(f.required)}
-    if f.load_default is not None and not callable(f.load_default) and isinstance(
-            f.load_default, str | int | bool):
+    if (
+        f.load_default is not None
+        and not callable(f.load_default)
+        and isinstance(f.load_default, str | int | bool)
+    ):
         out["default"] = f.load_default
     if isinstance(f, fields.List):
         out.update(_list(f, media))
@@ -95,22 +115,33 @@ def _list(f: fields.List, media: bool) -> dict[str, Any]:
     inner = f.inner
     out: dict[str, Any] = {"widget": "list", "collapsed": False, **_length(f, "min", "max")}
     if isinstance(inner, Block):
-        out.update({"typeKey": "type", "types": [_block(kind, block.schema(), media)
-                                                  for kind, block in BLOCKS.items()]})
+        out.update(
+            {
+                "typeKey": "type",
+                "types": [_block(kind, block.schema(), media) for kind, block in BLOCKS.items()],
+            }
+        )
     elif isinstance(inner, fields.Nested):
         out["fields"] = schema_fields(inner.schema, media)
     else:
         # one value per item: required (an empty item would be refused), named singularly
         singular = f.name[:-1] if f.name and f.name.endswith("s") else "item"
-        out["field"] = {**field(singular, inner, media), "label": _label(singular),
-                        "required": True}
+        out["field"] = {
+            **field(singular, inner, media),
+            "label": _label(singular),
+            "required": True,
+        }
     return out
 
 
 def _block(kind: str, schema: Schema, media: bool) -> dict[str, Any]:
-    return {"name": kind, "label": kind.capitalize(), "widget": "object", "collapsed": False,
-            "fields": [field(n, f, media) for n, f in schema.load_fields.items()
-                       if n != "type"]}
+    return {
+        "name": kind,
+        "label": kind.capitalize(),
+        "widget": "object",
+        "collapsed": False,
+        "fields": [field(n, f, media) for n, f in schema.load_fields.items() if n != "type"],
+    }
 
 
 def _length(f: fields.Field, low: str, high: str) -> dict[str, Any]:
@@ -140,8 +171,10 @@ def _image_source(f: fields.String, media: bool) -> dict[str, Any]:
     image widget (upload, choose from the library, or give a URL)."""
     high = _length(f, "min", "max").get("max")
     # `media/...`: a library path, or a new upload's name until the server stores it
-    pattern = [f"^(?=.{{0,{high}}}$)(https?://|media/)\\S+$",
-               "Must be an http or https URL, or an image of the media library."]
+    pattern = [
+        f"^(?=.{{0,{high}}}$)(https?://|media/)\\S+$",
+        "Must be an http or https URL, or an image of the media library.",
+    ]
     if media:
         # no pattern: Decap tests it against an upload's value before the upload has its
         # final path (and fails); the server checks the value it gets
@@ -176,4 +209,3 @@ def _span(low: int, high: int | None) -> str:
     if high is None:
         return f"at least {low} characters"
     return f"{low} to {high} characters" if low else f"at most {high} characters"
-

@@ -108,8 +108,7 @@ class FileRef(Schema):
 
 
 class FilesParams(Params):
-    files = fields.List(fields.Nested(FileRef), required=True,
-                        validate=validate.Length(max=1000))
+    files = fields.List(fields.Nested(FileRef), required=True, validate=validate.Length(max=1000))
 
 
 class EntryParams(Params):
@@ -163,23 +162,30 @@ class PersistOptions(Schema):
 
 
 class PersistParams(Params):
-    dataFiles = fields.List(fields.Nested(DataFile),  # noqa: N815
-                            validate=validate.Length(min=1, max=1))
+    dataFiles = fields.List(
+        fields.Nested(DataFile),  # noqa: N815
+        validate=validate.Length(min=1, max=1),
+    )
     entry = fields.Nested(DataFile)
     assets = fields.List(fields.Nested(Asset), load_default=list)
     options = fields.Nested(PersistOptions, load_default=dict)
 
 
 class DeleteFilesParams(Params):
-    paths = fields.List(fields.String(validate=validate.Length(max=300)), required=True,
-                        validate=validate.Length(min=1, max=100))
+    paths = fields.List(
+        fields.String(validate=validate.Length(max=300)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
 
 
 class MediaParams(Params):
     mediaFolder = fields.String(load_default="media")  # noqa: N815
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    perPage = fields.Integer(load_default=MEDIA_PAGE,  # noqa: N815
-                             validate=validate.Range(min=1, max=MEDIA_PAGE))
+    perPage = fields.Integer(
+        load_default=MEDIA_PAGE,  # noqa: N815
+        validate=validate.Range(min=1, max=MEDIA_PAGE),
+    )
 
 
 class PersistMediaParams(Params):
@@ -189,8 +195,9 @@ class PersistMediaParams(Params):
 def _load(schema: type[Schema], params: Any) -> dict[str, Any]:
     """`params` checked against `schema`; raises ValidationFailed naming each bad field."""
     if not isinstance(params, dict):
-        raise ValidationFailed("`params` must be a JSON object.",
-                               {"params": ["Must be a JSON object."]})
+        raise ValidationFailed(
+            "`params` must be a JSON object.", {"params": ["Must be a JSON object."]}
+        )
     try:
         return schema().load(params)
     except ValidationError as e:
@@ -204,9 +211,13 @@ def _load(schema: type[Schema], params: Any) -> dict[str, Any]:
 class DecapBackend:
     """Answers Decap's proxy-backend actions from the article store."""
 
-    def __init__(self, store: ArticleStore, workflow: Workflow,
-                 preview_url: Callable[[str], dict[str, Any] | None] | None = None,
-                 media: MediaLibrary | None = None) -> None:
+    def __init__(
+        self,
+        store: ArticleStore,
+        workflow: Workflow,
+        preview_url: Callable[[str], dict[str, Any] | None] | None = None,
+        media: MediaLibrary | None = None,
+    ) -> None:
         self.store = store
         self.workflow = workflow
         self.preview_url = preview_url
@@ -241,20 +252,26 @@ class DecapBackend:
         NotFound, Forbidden, Conflict, StaleRevision as the action requires.
         """
         if not isinstance(body, dict) or not isinstance(body.get("action"), str):
-            raise BadRequest("Send {\"action\": \"...\", \"params\": {...}}.",
-                             {"action": ["Missing or not a string."]})
+            raise BadRequest(
+                'Send {"action": "...", "params": {...}}.', {"action": ["Missing or not a string."]}
+            )
         action = body["action"]
         if action not in self.actions:
-            raise ValidationFailed(f"Unknown action {action[:50]!r}.",
-                                   {"action": [f"Must be one of: {', '.join(self.actions)}."]})
+            raise ValidationFailed(
+                f"Unknown action {action[:50]!r}.",
+                {"action": [f"Must be one of: {', '.join(self.actions)}."]},
+            )
         schema, run = self.actions[action]
         return run(user, _load(schema, body.get("params", {})))
 
     # -- reading ----------------------------------------------------------------------
 
     def info(self, user: User, params: dict[str, Any]) -> Any:
-        return {"repo": os.path.basename(self.store.repo.git_dir.rstrip("/")),
-                "publish_modes": ["editorial_workflow"], "type": "git_cms"}
+        return {
+            "repo": os.path.basename(self.store.repo.git_dir.rstrip("/")),
+            "publish_modes": ["editorial_workflow"],
+            "type": "git_cms",
+        }
 
     def _tips(self) -> Tips:
         return self.store.catch_up()
@@ -276,8 +293,10 @@ class DecapBackend:
         found = self.store.reading.file_at(tips[PUBLISHED], slug)
         live = found[0] if found and not found[2] else None  # an invalid file is not live
         self._remember(user, slug, self._blob(MAIN, slug, tips))
-        return {"data": None if live is None else self._raw(live),
-                "file": {"path": path, "label": label, "id": live}}
+        return {
+            "data": None if live is None else self._raw(live),
+            "file": {"path": path, "label": label, "id": live},
+        }
 
     def _remember(self, user: User, slug: str, blob: str | None) -> None:
         if user.bases is not None:
@@ -288,9 +307,10 @@ class DecapBackend:
             return []
         self._tips()
         live = self.store.index.live.blobs()
-        return [{"data": self._raw(blob),
-                 "file": {"path": f"{COLLECTION}/{slug}.json", "id": blob}}
-                for slug, blob in sorted(live.items())]
+        return [
+            {"data": self._raw(blob), "file": {"path": f"{COLLECTION}/{slug}.json", "id": blob}}
+            for slug, blob in sorted(live.items())
+        ]
 
     def entries_by_files(self, user: User, params: dict[str, Any]) -> Any:
         return [self._entry(f["path"], user, f.get("label")) for f in params["files"]]
@@ -312,8 +332,7 @@ class DecapBackend:
         for state in ("draft", "changed", "scheduled"):
             page = 1
             while True:
-                articles, total = self.store.list(page=page, per_page=UNPUBLISHED_PAGE,
-                                                  state=state)
+                articles, total = self.store.list(page=page, per_page=UNPUBLISHED_PAGE, state=state)
                 keys += [f"{COLLECTION}/{a.slug}" for a in articles]
                 if page * UNPUBLISHED_PAGE >= total:
                     break
@@ -326,8 +345,11 @@ class DecapBackend:
         collection, slug = params.get("collection"), params.get("slug")
         if by_id and params.get("id"):
             collection, _, slug = params["id"].partition("/")
-        if collection != COLLECTION or not slug or not layout.slug_from_path(
-                layout.article_path(slug)):
+        if (
+            collection != COLLECTION
+            or not slug
+            or not layout.slug_from_path(layout.article_path(slug))
+        ):
             raise NotFound(f"There is no unpublished entry {collection}/{slug}.")
         return slug
 
@@ -339,11 +361,20 @@ class DecapBackend:
         draft, live = found
         path = f"{COLLECTION}/{slug}.json"
         return {
-            "collection": COLLECTION, "slug": slug,
+            "collection": COLLECTION,
+            "slug": slug,
             "status": self.workflow.status(slug, draft.meta["published_revision"]),
-            "diffs": [{"path": path, "newFile": live is None, "id": draft.etag,
-                       "status": "added" if live is None else "modified",
-                       "oldPath": path, "newPath": path, "binary": False}],
+            "diffs": [
+                {
+                    "path": path,
+                    "newFile": live is None,
+                    "id": draft.etag,
+                    "status": "added" if live is None else "modified",
+                    "oldPath": path,
+                    "newPath": path,
+                    "binary": False,
+                }
+            ],
             "updatedAt": rfc3339(draft.meta["updated_at"]),
             "pullRequestAuthor": draft.meta["updated_by"]["name"],
         }
@@ -351,13 +382,17 @@ class DecapBackend:
     def unpublished_entry_data_file(self, user: User, params: dict[str, Any]) -> Any:
         slug = self._key(params)
         if entry_slug(params["path"]) != slug:
-            raise ValidationFailed("The path is not this entry's file.",
-                                   {"params.path": [f"Expected {COLLECTION}/{slug}.json."]})
+            raise ValidationFailed(
+                "The path is not this entry's file.",
+                {"params.path": [f"Expected {COLLECTION}/{slug}.json."]},
+            )
         draft = self.store.get(slug)
         if "problems" in draft.meta:
             raise ValidationFailed(
                 f"The draft of '{slug}' is not a valid article; repair it (PUT through the "
-                "API) or delete it.", draft.meta["problems"])
+                "API) or delete it.",
+                draft.meta["problems"],
+            )
         self._remember(user, slug, draft.etag)
         return {"data": self._raw(draft.etag)}
 
@@ -375,17 +410,22 @@ class DecapBackend:
     def persist_entry(self, user: User, params: dict[str, Any]) -> Any:
         files = params.get("dataFiles") or ([params["entry"]] if params.get("entry") else [])
         if not files:
-            raise ValidationFailed("Send the entry's data file.",
-                                   {"params.dataFiles": ["Missing data for required field."]})
+            raise ValidationFailed(
+                "Send the entry's data file.",
+                {"params.dataFiles": ["Missing data for required field."]},
+            )
         if not params["options"].get("useWorkflow", True):
             raise ValidationFailed(
-                "This workbench uses the editorial workflow (publish_mode: "
-                "editorial_workflow).", {"params.options.useWorkflow": ["Must be true."]})
+                "This workbench uses the editorial workflow (publish_mode: editorial_workflow).",
+                {"params.options.useWorkflow": ["Must be true."]},
+            )
         data = files[0]
         slug = entry_slug(data["path"], "params.dataFiles.0.path")
         if data.get("newPath") not in (None, data["path"]):
-            raise ValidationFailed("An article's slug cannot be changed.",
-                                   {"params.dataFiles.0.newPath": ["Cannot be changed."]})
+            raise ValidationFailed(
+                "An article's slug cannot be changed.",
+                {"params.dataFiles.0.newPath": ["Cannot be changed."]},
+            )
         doc = _document(data["raw"], slug)
         if params["assets"]:
             doc = self._with_uploads(user, doc, params["assets"])
@@ -401,12 +441,17 @@ class DecapBackend:
         if found is None and not draft_live:
             # new unpublished changes: they start in the status Decap asks for (draft)
             status = params["options"].get("status") or "draft"
-            self.workflow.set(slug, status if status in STATUSES else "draft",
-                              saved.meta["published_revision"], user.person)
+            self.workflow.set(
+                slug,
+                status if status in STATUSES else "draft",
+                saved.meta["published_revision"],
+                user.person,
+            )
         return {"message": "entry persisted", "slug": slug, "revision": saved.meta["revision"]}
 
-    def _with_uploads(self, user: User, doc: dict[str, Any],
-                      assets: list[dict[str, Any]]) -> dict[str, Any]:
+    def _with_uploads(
+        self, user: User, doc: dict[str, Any], assets: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         """Upload the images Decap sends with an entry (in editorial mode it holds them until
         the entry is saved) and point the entry at their library paths. The entry is checked
         first, so an invalid one uploads nothing."""
@@ -415,21 +460,27 @@ class DecapBackend:
             files[asset["path"].lstrip("/")] = _decoded(asset, f"params.assets.{i}")
         validate_article_fields(_repointed(doc, dict.fromkeys(files, _PLACEHOLDER)))
         library = self._library()
-        stored = {path: library.upload(data, user.person, posixpath.basename(path)).path
-                  for path, data in files.items()}
+        stored = {
+            path: library.upload(data, user.person, posixpath.basename(path)).path
+            for path, data in files.items()
+        }
         return _repointed(doc, stored)
 
     def _library(self) -> MediaLibrary:
         if self.media is None:
-            raise ValidationFailed("This server has no media library: give images as "
-                                   "http(s) URLs.", {"params.assets": ["Not available."]})
+            raise ValidationFailed(
+                "This server has no media library: give images as http(s) URLs.",
+                {"params.assets": ["Not available."]},
+            )
         return self.media
 
     def _check_schedule(self, user: User, doc: dict[str, Any], current: Article | None) -> None:
         before = current.fields.get("publish_at") if current else None
         if not user.is_editor and doc.get("publish_at") != before:
-            raise Forbidden("Setting or changing publish_at needs the editor role.",
-                            {"publish_at": ["Needs the editor role."]})
+            raise Forbidden(
+                "Setting or changing publish_at needs the editor role.",
+                {"publish_at": ["Needs the editor role."]},
+            )
 
     def _save(self, user: User, slug: str, doc: dict[str, Any]) -> Article:
         """Create or replace the draft, against the version this session loaded."""
@@ -437,26 +488,32 @@ class DecapBackend:
         base = user.bases.base(slug) if user.bases is not None else None
         if not exists:
             if base:
-                raise Conflict(f"'{slug}' was deleted since you loaded it.",
-                               {"slug": ["Deleted meanwhile."]})
-            return self.store.create({**doc, "slug": slug}, user.person,
-                                     may_schedule=user.is_editor)
+                raise Conflict(
+                    f"'{slug}' was deleted since you loaded it.", {"slug": ["Deleted meanwhile."]}
+                )
+            return self.store.create(
+                {**doc, "slug": slug}, user.person, may_schedule=user.is_editor
+            )
         if not base:
-            raise Conflict(f"An article '{slug}' exists already; open it to change it, or "
-                           "choose another title.", {"slug": ["An article with this slug "
-                                                              "exists."]})
+            raise Conflict(
+                f"An article '{slug}' exists already; open it to change it, or "
+                "choose another title.",
+                {"slug": ["An article with this slug exists."]},
+            )
         # always merged: another editor's save since this session loaded the entry merges
         # with this one field by field (silently), and only a real conflict is refused
-        return self.store.replace(slug, doc, user.person, {base},
-                                  may_schedule=user.is_editor, merge=True)
+        return self.store.replace(
+            slug, doc, user.person, {base}, may_schedule=user.is_editor, merge=True
+        )
 
     def update_status(self, user: User, params: dict[str, Any]) -> Any:
         slug = self._key(params)
         found = self._unpublished(slug)
         if found is None:
             raise NotFound(f"'{slug}' has no unpublished changes.")
-        self.workflow.set(slug, params["newStatus"], found[0].meta["published_revision"],
-                          user.person)
+        self.workflow.set(
+            slug, params["newStatus"], found[0].meta["published_revision"], user.person
+        )
         return {"message": f"{slug} is now {params['newStatus']}"}
 
     def publish(self, user: User, params: dict[str, Any]) -> Any:
@@ -468,8 +525,10 @@ class DecapBackend:
             raise NotFound(f"'{slug}' has no unpublished changes.")
         draft = found[0]
         if self.workflow.status(slug, draft.meta["published_revision"]) != "pending_publish":
-            raise Conflict(f"'{slug}' is not ready: move it to Ready before publishing.",
-                           {"status": ["Must be pending_publish."]})
+            raise Conflict(
+                f"'{slug}' is not ready: move it to Ready before publishing.",
+                {"status": ["Must be pending_publish."]},
+            )
         self.store.publish(slug, user.person, revision=draft.meta["revision"])
         self.workflow.clear(slug, user.person, "published")
         return {"message": f"{slug} published"}
@@ -485,8 +544,13 @@ class DecapBackend:
         if draft.meta["published_revision"] is None:
             self.store.delete(slug, user.person, {draft.etag})
         else:
-            self.store.drafts.restore(slug, draft.meta["published_revision"], user.person,
-                               {draft.etag}, may_schedule=user.is_editor)
+            self.store.drafts.restore(
+                slug,
+                draft.meta["published_revision"],
+                user.person,
+                {draft.etag},
+                may_schedule=user.is_editor,
+            )
         self.workflow.clear(slug, user.person, "changes discarded")
         return {"message": f"unpublished changes of {slug} discarded"}
 
@@ -508,8 +572,9 @@ class DecapBackend:
         article yet, `{"errors": {field: [messages]}}` instead (an entry being written is
         not a bad request). Raises ValidationFailed when `data` is not an object."""
         if not isinstance(data, dict):
-            raise ValidationFailed("Send the entry's fields as a JSON object.",
-                                   {"_schema": ["Must be a JSON object."]})
+            raise ValidationFailed(
+                "Send the entry's fields as a JSON object.", {"_schema": ["Must be a JSON object."]}
+            )
         # an image uploaded in this entry but not saved yet has no library path: it stands in
         doc = _repointed(_pruned(data), _Pending())
         try:
@@ -523,9 +588,13 @@ class DecapBackend:
     def _sent(self, file: MediaFile, data: bytes) -> dict[str, Any]:
         """A file as Decap's proxy backend reads one, `data` (its bytes, or a thumbnail, or
         nothing) as its base64 `content`."""
-        return {"id": digest_of(file.path), "name": posixpath.basename(file.path),
-                "path": file.path, "content": base64.b64encode(data).decode("ascii"),
-                "encoding": "base64"}
+        return {
+            "id": digest_of(file.path),
+            "name": posixpath.basename(file.path),
+            "path": file.path,
+            "content": base64.b64encode(data).decode("ascii"),
+            "encoding": "base64",
+        }
 
     def _thumbnail(self, file: MediaFile, budget: _Budget) -> bytes:
         """A small picture of `file` for Decap's library: the file itself when it is no bigger
@@ -602,21 +671,25 @@ def entry_slug(path: str, field: str = "params.path") -> str:
     """The slug of an entry file `articles/<slug>.json`; raises ValidationFailed."""
     m = _ENTRY_PATH.fullmatch(path)
     if m is None or len(m.group(1)) > 120:
-        raise ValidationFailed(f"{path[:100]!r} is not an article entry.",
-                               {field: [f"Must be {COLLECTION}/<slug>.json."]})
+        raise ValidationFailed(
+            f"{path[:100]!r} is not an article entry.",
+            {field: [f"Must be {COLLECTION}/<slug>.json."]},
+        )
     return m.group(1)
 
 
 def _decoded(asset: dict[str, Any], field: str) -> bytes:
     """The bytes of an asset Decap sends (base64); raises ValidationFailed."""
     if asset.get("encoding", "base64") != "base64":
-        raise ValidationFailed("Assets are sent as base64.",
-                               {f"{field}.encoding": ["Must be base64."]})
+        raise ValidationFailed(
+            "Assets are sent as base64.", {f"{field}.encoding": ["Must be base64."]}
+        )
     try:
         return base64.b64decode(asset["content"], validate=True)
     except (binascii.Error, ValueError) as e:
-        raise ValidationFailed("An asset's content is not base64.",
-                               {f"{field}.content": ["Not valid base64."]}) from e
+        raise ValidationFailed(
+            "An asset's content is not base64.", {f"{field}.content": ["Not valid base64."]}
+        ) from e
 
 
 class _Pending(dict[str, str]):
@@ -654,15 +727,20 @@ def _document(raw: str, slug: str) -> dict[str, Any]:
     try:
         data = canonical.parse_body(raw.encode("utf-8"))
     except BadRequest as e:
-        raise ValidationFailed(f"The entry is not valid JSON: {e.detail}",
-                               {"params.dataFiles.0.raw": ["Not valid JSON."]}) from e
+        raise ValidationFailed(
+            f"The entry is not valid JSON: {e.detail}",
+            {"params.dataFiles.0.raw": ["Not valid JSON."]},
+        ) from e
     if not isinstance(data, dict):
-        raise ValidationFailed("The entry must be a JSON object.",
-                               {"params.dataFiles.0.raw": ["Must be a JSON object."]})
+        raise ValidationFailed(
+            "The entry must be a JSON object.",
+            {"params.dataFiles.0.raw": ["Must be a JSON object."]},
+        )
     doc = _pruned(data)
     if doc.get("slug", slug) != slug:
-        raise ValidationFailed("An article's slug is its file name.",
-                               {"slug": [f"Must be {slug} (the entry's file name)."]})
+        raise ValidationFailed(
+            "An article's slug is its file name.",
+            {"slug": [f"Must be {slug} (the entry's file name)."]},
+        )
     doc.pop("slug", None)
     return doc
-
