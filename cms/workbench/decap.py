@@ -29,12 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema
 
 from cms.content import canonical, layout
 from cms.content.articles import Article
 from cms.content.articles import validate as validate_article_fields
-from cms.content.document import flatten_errors
 from cms.content.identity import Person
 from cms.content.layout import MAIN, PUBLISHED
 from cms.content.media_paths import digest_of, is_media_path, media_path
@@ -45,13 +44,27 @@ from cms.store import ArticleStore
 from cms.store.media import MediaFile, MediaLibrary
 from cms.store.workflow import STATUSES, Workflow
 from cms.times import rfc3339
+from cms.workbench.params import (
+    DeleteFilesParams,
+    EntryFileParams,
+    EntryParams,
+    FilesParams,
+    FolderParams,
+    MediaParams,
+    Params,
+    PathParams,
+    PersistMediaParams,
+    PersistParams,
+    StatusParams,
+    UnpublishedEntryParams,
+    load,
+)
 
 COLLECTION = "articles"
 _ENTRY_PATH = re.compile(r"^articles/([a-z0-9]+(?:-[a-z0-9]+)*)\.json$")
 UNPUBLISHED_PAGE = 100
 # Decap's proxy backend shows a library file only from base64 `content` (it ignores a `url`),
 # so getMedia sends each file of a page as a small thumbnail, never its original's bytes:
-MEDIA_PAGE = 100  # files an answer lists (Decap asks for the first page only)
 THUMBNAIL_WIDTH = 320  # a WebP rendition as wide as this (one of cms.media.renditions.WIDTHS)
 THUMBNAIL_MAX_BYTES = 96 * 1024  # a file this small is its own thumbnail; a bigger one is none
 MEDIA_ANSWER_BYTES = 4 * 1024 * 1024  # base64 of thumbnails per answer; the rest come blank
@@ -80,129 +93,6 @@ class Bases:
 
 
 # -- parameters -------------------------------------------------------------------------
-
-
-class Params(Schema):
-    class Meta:
-        unknown = "exclude"  # Decap adds fields (branch, cmsLabelPrefix...) as it grows
-
-    branch = fields.String(validate=validate.Length(max=200))
-
-
-class PathParams(Params):
-    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
-
-
-class FolderParams(Params):
-    folder = fields.String(required=True, validate=validate.Length(max=300))
-    extension = fields.String(load_default="json", validate=validate.Length(max=20))
-    depth = fields.Integer(load_default=1)
-
-
-class FileRef(Schema):
-    class Meta:
-        unknown = "exclude"
-
-    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    label = fields.String(allow_none=True)
-
-
-class FilesParams(Params):
-    files = fields.List(fields.Nested(FileRef), required=True, validate=validate.Length(max=1000))
-
-
-class EntryParams(Params):
-    collection = fields.String(required=True, validate=validate.Length(max=100))
-    slug = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
-class UnpublishedEntryParams(Params):
-    id = fields.String(validate=validate.Length(max=300))
-    collection = fields.String(validate=validate.Length(max=100))
-    slug = fields.String(validate=validate.Length(max=200))
-
-
-class EntryFileParams(EntryParams):
-    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    id = fields.String(allow_none=True)
-
-
-class StatusParams(EntryParams):
-    newStatus = fields.String(required=True, validate=validate.OneOf(STATUSES))  # noqa: N815
-
-
-class DataFile(Schema):
-    class Meta:
-        unknown = "exclude"
-
-    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    raw = fields.String(required=True, validate=validate.Length(max=1024 * 1024))
-    slug = fields.String()
-    newPath = fields.String(allow_none=True)  # noqa: N815
-
-
-class Asset(Schema):
-    class Meta:
-        unknown = "exclude"
-
-    path = fields.String(required=True)
-    content = fields.String(required=True)
-    encoding = fields.String()
-
-
-class PersistOptions(Schema):
-    class Meta:
-        unknown = "exclude"
-
-    collectionName = fields.String(allow_none=True)  # noqa: N815
-    commitMessage = fields.String(allow_none=True)  # noqa: N815
-    useWorkflow = fields.Boolean(load_default=True)  # noqa: N815
-    status = fields.String(allow_none=True)
-    newEntry = fields.Boolean()  # noqa: N815
-
-
-class PersistParams(Params):
-    dataFiles = fields.List(
-        fields.Nested(DataFile),  # noqa: N815
-        validate=validate.Length(min=1, max=1),
-    )
-    entry = fields.Nested(DataFile)
-    assets = fields.List(fields.Nested(Asset), load_default=list)
-    options = fields.Nested(PersistOptions, load_default=dict)
-
-
-class DeleteFilesParams(Params):
-    paths = fields.List(
-        fields.String(validate=validate.Length(max=300)),
-        required=True,
-        validate=validate.Length(min=1, max=100),
-    )
-
-
-class MediaParams(Params):
-    mediaFolder = fields.String(load_default="media")  # noqa: N815
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    perPage = fields.Integer(
-        load_default=MEDIA_PAGE,  # noqa: N815
-        validate=validate.Range(min=1, max=MEDIA_PAGE),
-    )
-
-
-class PersistMediaParams(Params):
-    asset = fields.Nested(Asset, required=True)
-
-
-def _load(schema: type[Schema], params: Any) -> dict[str, Any]:
-    """`params` checked against `schema`; raises ValidationFailed naming each bad field."""
-    if not isinstance(params, dict):
-        raise ValidationFailed(
-            "`params` must be a JSON object.", {"params": ["Must be a JSON object."]}
-        )
-    try:
-        return schema().load(params)
-    except ValidationError as e:
-        errors = {f"params.{k}": v for k, v in flatten_errors(e.messages).items()}
-        raise ValidationFailed(f"Invalid {', '.join(errors)}.", errors) from e
 
 
 # -- the protocol -----------------------------------------------------------------------
@@ -262,7 +152,7 @@ class DecapBackend:
                 {"action": [f"Must be one of: {', '.join(self.actions)}."]},
             )
         schema, run = self.actions[action]
-        return run(user, _load(schema, body.get("params", {})))
+        return run(user, load(schema, body.get("params", {})))
 
     # -- reading ----------------------------------------------------------------------
 
