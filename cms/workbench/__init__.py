@@ -1,5 +1,4 @@
-"""The Decap CMS workbench: its proxy-backend actions mapped onto the store (`decap`), their
-parameters (`params`), and its
-`config.yml` made from the article schema.
+"""The Decap CMS workbench: its proxy-backend actions mapped onto the store (`decap`), the
+actions' parameters (`params`), and its `config.yml` made from the article schema (`config`).
 
 Imports the store, media, delivery and auth; never Flask (the views are in `cms.web`)."""
