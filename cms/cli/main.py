@@ -14,6 +14,7 @@ import click
 
 from cms.auth.tokens import ROLES, TokenStore
 from cms.cli.mirror import mirror
+from cms.cli.purge import purge
 from cms.content import identity
 from cms.content.identity import Person
 from cms.content.layout import MAIN, PUBLISHED
@@ -586,6 +587,7 @@ def _progress(items: Iterable[Any], label: str, length: int) -> Any:
 
 
 main.add_command(mirror)
+main.add_command(purge)
 
 
 @main.command(

@@ -1,0 +1,178 @@
+"""The keys whose answers a span of commits changed, read from git and the index.
+
+For the commits on `published` after one state up to another (first parents, as the index
+reads them), each article file they touched is read in every version the span holds (the one
+before it, and each commit's), and:
+
+- its own key, `sync` and `feed` go, and the keys of every list each version is on (the
+  lists it entered, left, moved or changed in: `keys.listed_in`);
+- when it came in (or back): the pages of the articles before and after it now, which show
+  it as `previous`/`next` from now on (one that showed it before carries its key already, so
+  an edit or a removal needs nothing more);
+- the sitemap: an article that only changed is in one file, found by its place in the
+  sitemap's order; articles that came in are at its end (the last files and the index); one
+  that went away, even for a commit, moves every article after it, so every sitemap file goes.
+
+Media files a commit added to or removed from `published` are purged by path. On `main`, a
+commit that adds or removes an article still on `published` hides or shows it (see the index's
+`withdrawn`), which counts as that article going away and coming back.
+
+Every version counts, not only the first and the last: a cache may have fetched an answer made
+at any commit in between. The neighbours and the sitemap's places are read in one state of the
+index, the one the span ends at. A span the index's lines do not descend from (a force push),
+or one changing more than `max_keys` keys, gives `all`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cms.content import layout
+from cms.content.layout import MAIN, PUBLISHED
+from cms.content.media_paths import is_media_path
+from cms.edge import keys
+from cms.git.repository import CommitRecord, Repository, Tips
+from cms.index import Index
+from cms.integrity.rules import ARTICLE_MAX_BYTES
+
+# past this many changed articles in one span, their sitemap places are not looked up one by
+# one (a count each): every sitemap file goes
+SITEMAP_LOOKUPS = 50
+
+
+@dataclass
+class _Article:
+    path: str
+    blobs: list[str | None] = field(default_factory=list)  # each version, the first one's too
+    withdrawn: bool = False  # hidden or shown again by a commit on main
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a span of commits changed: the keys to purge and how many commits it held."""
+
+    keys: frozenset[str]
+    commits: int
+
+
+def changed(repo: Repository, index: Index, since: Tips, until: Tips, *, per_file: int,
+            max_keys: int) -> Span:
+    """The keys whose answers changed from the state `since` to the state `until` (both
+    `{line: commit}`; `until` is what the index reflects while this runs, inside
+    `index.tables.reading()`). `per_file`: the URLs of one sitemap file."""
+    published = _commits(repo, since[PUBLISHED], until[PUBLISHED])
+    drafts = _commits(repo, since[MAIN], until[MAIN])
+    if published is None or drafts is None:
+        return Span(frozenset({keys.ALL}), 0)
+    articles: dict[str, _Article] = {}
+    found: set[str] = set()
+    for record in published:
+        for path, blob in record.changes.items():
+            slug = layout.slug_from_path(path)
+            if slug is not None:
+                articles.setdefault(slug, _Article(path)).blobs.append(blob)
+            elif is_media_path(path):
+                found.add(keys.media(path))
+    for record in drafts:
+        for path in record.changes:
+            slug = layout.slug_from_path(path)
+            if slug is not None and record.statuses.get(path) in ("A", "D"):
+                articles.setdefault(slug, _Article(path)).withdrawn = True
+    if len(articles) + len(found) > max_keys:
+        return Span(frozenset({keys.ALL}), len(published) + len(drafts))
+    found |= _article_keys(repo, index, articles, since, until, per_file)
+    if len(found) > max_keys:
+        found = {keys.ALL}
+    return Span(frozenset(found), len(published) + len(drafts))
+
+
+def _commits(repo: Repository, since: str | None, until: str | None
+             ) -> list[CommitRecord] | None:
+    """The first-parent commits after `since` (None: a line that did not exist) up to
+    `until`; None when `until` does not descend from `since` (a force push, a line
+    removed)."""
+    if since == until:
+        return []
+    if until is None or since is not None and not repo.is_ancestor(since, until):
+        return None
+    return list(repo.log(since, until))
+
+
+def _article_keys(repo: Repository, index: Index, articles: dict[str, _Article],
+                  since: Tips, until: Tips, per_file: int) -> set[str]:
+    found: set[str] = set()
+    moved = False  # an article went away, moving those after it in the sitemap
+    entered = 0
+    updated: list[str] = []
+    for slug, article in articles.items():
+        before = repo.lookup(since[PUBLISHED], article.path)
+        if article.withdrawn:
+            # a draft added or removed: it hides or shows an article that was on `published`
+            # already, or that is there now without its draft (not the usual create, then
+            # publish)
+            after = article.blobs[-1] if article.blobs else before
+            article.withdrawn = before is not None or (
+                after is not None and repo.lookup(until[MAIN], article.path) is None)
+            if not article.withdrawn and not article.blobs:
+                continue
+        versions = [before, *article.blobs]
+        docs = [_doc(repo, index, slug, blob) for blob in versions]
+        found |= {keys.article(slug), keys.SYNC, keys.FEED}
+        for doc in docs:
+            if doc is not None:
+                found |= keys.listed_in(doc)
+        present = [doc is not None for doc in docs]
+        steps = list(zip(present, present[1:], strict=False))
+        if article.withdrawn or any(a and not b for a, b in steps):
+            moved = True
+        elif not present[0] and present[-1]:
+            entered += 1
+        elif all(present):
+            updated.append(slug)
+        if article.withdrawn or any(b and not a for a, b in steps):
+            for neighbour in index.live.neighbours(slug):
+                if neighbour is not None:
+                    found.add(keys.page(neighbour["slug"]))
+    found |= _sitemap(index, moved, entered, updated, per_file)
+    return found
+
+
+def _sitemap(index: Index, moved: bool, entered: int, updated: list[str],
+             per_file: int) -> set[str]:
+    if moved or len(updated) > SITEMAP_LOOKUPS:
+        return {keys.SITEMAP}
+    found: set[str] = set()
+
+    def file_of(rank: int) -> int:
+        return rank // per_file + 1
+
+    if entered:
+        count = index.states.live_count()
+        first = file_of(max(0, count - entered))
+        found |= {keys.sitemap_file(n) for n in range(first, file_of(max(0, count - 1)) + 1)}
+        found.add(keys.SITEMAP_INDEX)
+    for slug in updated:
+        rank = index.states.live_rank(slug)
+        if rank is not None:
+            found.add(keys.sitemap_file(file_of(rank)))
+    return found
+
+
+def _doc(repo: Repository, index: Index, slug: str, blob: str | None
+         ) -> dict[str, Any] | None:
+    """The fields of a version that is delivered, or None (absent, invalid, too large)."""
+    if blob is None or index.writer.verdict(blob, slug) is False:
+        return None
+    if repo.size(blob) > ARTICLE_MAX_BYTES:
+        return None
+    try:
+        doc = json.loads(repo.read(blob))
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+Derive = Callable[[Tips, Tips], Span]

@@ -1,0 +1,218 @@
+"""Purges derived from git, sent to a Fastly-style purge API: a real HTTP server on 127.0.0.1
+that records every request a real `cms serve` sends it. A push of many commits is one request
+naming exactly the keys it changed; every purge is sent once more a little later; a failed one
+is retried until it goes through; past `CMS_PURGE_MAX_KEYS` one purge of everything goes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+
+from cms.auth.tokens import TokenStore
+from cms.content.layout import article_path
+from harness import GIT_ENV, article
+from harness.launch import cms_server
+
+MANAGE = "/api/v1/manage/articles"
+
+
+class PurgeAPI:
+    """A Fastly-style purge endpoint: records each request, answers `answers` then 200."""
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.answers = list(answers or [])
+        self.lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with api.lock:
+                    status = api.answers.pop(0) if api.answers else 200
+                    api.calls.append({"path": self.path, "headers": dict(self.headers),
+                                      "body": json.loads(body), "status": status,
+                                      "at": time.monotonic()})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"status": "ok"}')
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        port = self.server.server_address[1]
+        self.target = f"fastly+http://127.0.0.1:{port}/service/SVC123/purge"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def received(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.calls)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def api() -> Iterator[PurgeAPI]:
+    found = PurgeAPI()
+    yield found
+    found.close()
+
+
+def token(repo: Path, role: str) -> dict[str, str]:
+    _, secret = TokenStore(str(repo)).create(f"Tess {role.title()}", f"{role}@example.org", role)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def env(api: PurgeAPI, **extra: str) -> dict[str, str]:
+    return {"CMS_PURGE_TARGETS": api.target, "CMS_PURGE_FASTLY_KEY": "fastly-secret",
+            "CMS_PURGE_REPEAT_AFTER": "0", "CMS_PURGE_RETRY_MAX": "0.5", **extra}
+
+
+def idle(base: str, admin: dict[str, str]) -> dict[str, Any]:
+    """Wait until every commit is turned into purges and none waits; return the status."""
+    deadline = time.monotonic() + 30
+    while True:
+        purges = requests.get(base + "/healthz", headers=admin).json()["purges"]
+        if purges["commits_behind"] == 0 and not any(t["pending"] for t in purges["targets"]):
+            return dict(purges)
+        assert time.monotonic() < deadline, purges
+        time.sleep(0.05)
+
+
+def publish_new(base: str, editor: dict[str, str], title: str, **fields: Any) -> str:
+    made = requests.post(base + MANAGE, json=article(title, **fields), headers=editor)
+    assert made.status_code == 201, made.text
+    slug = str(made.json()["slug"])
+    done = requests.post(f"{base}{MANAGE}/{slug}/publish", headers=editor)
+    assert done.status_code == 200, done.text
+    return slug
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_push_of_150_commits_is_one_request_naming_exactly_what_changed(
+        repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        first = publish_new(base, editor, "First story", section="world")
+        second = publish_new(base, editor, "Second story", section="world",
+                             tags=["Bridges", "New York"], authors=[{"name": "Ann Lee"}])
+        idle(base, admin)
+        before = len(api.received())
+        assert before >= 1
+
+        work = tmp_path / "clone"
+        git("clone", "-q", "--branch", "published", str(repo), str(work), cwd=tmp_path)
+        path = work / article_path(second)
+        doc = json.loads(path.read_text())
+        for n in range(150):
+            path.write_text(json.dumps({**doc, "title": f"Second story, take {n}"}) + "\n")
+            git("commit", "-qam", f"Take {n}", cwd=work)
+        git("push", "-q", "origin", "published", cwd=work)
+        status = idle(base, admin)
+
+        calls = api.received()[before:]
+        assert len(calls) == 1, calls
+        call = calls[0]
+        assert call["path"] == "/service/SVC123/purge"
+        assert call["headers"]["Fastly-Key"] == "fastly-secret"
+        assert call["headers"]["Content-Type"] == "application/json"
+        # the article, its lists (each filter it is on), sync, the feeds, its sitemap file;
+        # not its neighbours' pages: they name it already, and it did not move
+        assert sorted(call["body"]["surrogate_keys"]) == sorted([
+            f"a:{second}", "au:ann%20lee", "feed", "l:en", "list", "q", "s:world", "sitemap:1",
+            "sync", "t:bridges", "t:new%20york"])
+        target = status["targets"][0]
+        assert target["target"] == api.target and target["last_error"] is None
+        assert target["requests"] == len(api.received())
+
+        # an image published with an article: its file is purged by path, and a new
+        # article's neighbour shows it from now on
+        uploaded = requests.post(base + "/api/v1/manage/media", headers=editor,
+                                 files={"file": ("red.png", png(), "image/png")})
+        assert uploaded.status_code == 201, uploaded.text
+        media = uploaded.json()["path"]
+        before = len(api.received())
+        third = publish_new(base, editor, "Third story", image={"src": media, "alt": "Red"})
+        idle(base, admin)
+        keys = {k for c in api.received()[before:] for k in c["body"]["surrogate_keys"]}
+        assert {f"a:{third}", f"p:{second}", f"m:{media.replace('/', '%2F')}", "sitemap:1",
+                "sitemap:index"} <= keys
+        assert f"a:{first}" not in keys and f"p:{first}" not in keys
+
+
+def test_a_cache_is_purged_whole_when_first_named(repo: Path, tmp_path: Path,
+                                                  api: PurgeAPI) -> None:
+    # what a cache kept before the CMS purged it is not known
+    admin = token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        idle(base, admin)
+        assert [c["body"]["surrogate_keys"] for c in api.received()] == [["all"]]
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        idle(base, admin)
+        time.sleep(0.3)
+        assert len(api.received()) == 1  # known now
+
+
+def test_a_failed_purge_is_retried_until_taken_then_sent_once_more(
+        repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log",
+                    env(api, CMS_PURGE_REPEAT_AFTER="0.5"), workers=2) as base:
+        idle(base, admin)
+        time.sleep(1.0)  # the first purge (`all`) and its second sending
+        before = len(api.received())
+        with api.lock:
+            api.answers = [503, 500]
+        slug = publish_new(base, editor, "Retried story")
+        deadline = time.monotonic() + 30
+        while len(api.received()) < before + 4:
+            assert time.monotonic() < deadline, api.received()
+            time.sleep(0.05)
+        time.sleep(1.0)
+        calls = api.received()[before:]
+        assert [c["status"] for c in calls] == [503, 500, 200, 200]
+        keys = [sorted(c["body"]["surrogate_keys"]) for c in calls]
+        assert all(k == keys[0] for k in keys) and f"a:{slug}" in keys[0]
+        # the second sending comes after CMS_PURGE_REPEAT_AFTER
+        assert calls[3]["at"] - calls[2]["at"] >= 0.5
+        target = idle(base, admin)["targets"][0]
+        assert "answered 500" in target["last_error"]
+        assert target["requests"] == before + 2
+
+
+def test_past_max_keys_everything_is_purged_in_one_request(
+        repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api, CMS_PURGE_MAX_KEYS="5"),
+                    workers=2) as base:
+        idle(base, admin)
+        before = len(api.received())
+        publish_new(base, editor, "Lots of tags", tags=["a", "b", "c", "d", "e", "f"])
+        idle(base, admin)
+        assert [c["body"]["surrogate_keys"] for c in api.received()[before:]] == [["all"]]
