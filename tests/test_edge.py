@@ -30,7 +30,7 @@ from cms.content.layout import article_path
 from harness import GIT_ENV, article
 from harness.killable import Server
 from harness.launch import cms_command, free_port
-from harness.varnish import available, varnish
+from harness.varnish import DEPLOY, available, varnish
 
 MANAGE = "/api/v1/manage/articles"
 PUBLIC = "/api/v1/articles"
@@ -384,3 +384,20 @@ def test_a_purge_survives_kill_9_before_it_is_worked_out_and_before_it_is_sent(
     finally:
         server.kill()
         relay.off()
+
+
+def test_the_shipped_vcl_compiles_as_docker_compose_runs_it(tmp_path: Path) -> None:
+    # as shipped, origin.vcl names the compose service `cms`, which only resolves inside
+    # compose's network: here the same file with that name made an address
+    assert available(), "varnishd and the xkey vmod are needed: make system-packages"
+    shipped = (DEPLOY / "origin.vcl").read_text()
+    assert '.host = "cms";' in shipped and '("cms");' in shipped
+    (tmp_path / "origin.vcl").write_text(shipped.replace('"cms"', '"127.0.0.1"'))
+    ran = subprocess.run(["varnishd", "-C", "-j", "none", "-n", str(tmp_path / "work"),
+                          "-p", f"vcl_path={tmp_path}", "-f", str(DEPLOY / "default.vcl")],
+                         capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "xkey" in ran.stdout + ran.stderr  # the compiled C calls the vmod
+    compose = (DEPLOY.parent.parent / "docker-compose.yml").read_text()
+    assert "CMS_PURGE_TARGETS: varnish+http://varnish:80" in compose
+    assert "build: deploy/varnish" in compose

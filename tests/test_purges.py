@@ -216,3 +216,19 @@ def test_past_max_keys_everything_is_purged_in_one_request(
         publish_new(base, editor, "Lots of tags", tags=["a", "b", "c", "d", "e", "f"])
         idle(base, admin)
         assert [c["body"]["surrogate_keys"] for c in api.received()[before:]] == [["all"]]
+
+
+def test_a_force_push_purges_everything(repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        publish_new(base, editor, "First story")
+        second = publish_new(base, editor, "Second story")
+        idle(base, admin)
+        before = len(api.received())
+        work = tmp_path / "clone"
+        git("clone", "-q", "--branch", "published", str(repo), str(work), cwd=tmp_path)
+        git("reset", "-q", "--hard", "HEAD~1", cwd=work)  # the second publication undone
+        git("push", "-q", "--force", "origin", "published", cwd=work)
+        assert requests.get(f"{base}/api/v1/articles/{second}").status_code == 404
+        idle(base, admin)
+        assert [c["body"]["surrogate_keys"] for c in api.received()[before:]] == [["all"]]

@@ -5,7 +5,9 @@ Bad purge settings are refused, naming the setting."""
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -157,11 +159,23 @@ def test_purge_status_without_targets_says_what_to_set(repo: Path) -> None:
     assert "set CMS_PURGE_TARGETS" in ran.stderr
 
 
-def test_purge_status_names_the_backlog_of_a_repository_no_server_ran_on(repo: Path) -> None:
-    ran = subprocess.run([cms_command(), "--repo", str(repo), "purge", "status"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "CMS_PURGE_TARGETS": "varnish+http://127.0.0.1:9"})
+def test_the_purge_status_block_of_the_docs_names_the_backlog(repo: Path) -> None:
+    text = (Path(__file__).parent.parent / "docs" / "caches.md").read_text()
+    section = text[text.index("# Sending purges"):]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    path = f"{Path(cms_command()).parent}{os.pathsep}{os.environ['PATH']}"
+    ran = subprocess.run(["bash", "-euo", "pipefail", "-c", block.group(1)], capture_output=True,
+                         text=True, env={**os.environ, "CMS_REPO": str(repo), "PATH": path})
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.splitlines() == [
+    lines = ran.stdout.splitlines()
+    # no server has run on this repository yet
+    assert lines[:2] == [
         "commits not yet turned into purges: no server has looked yet",
-        "varnish+http://127.0.0.1:9  pending 0 (0 keys, since -)  requests 0  last purge never"]
+        "varnish+http://127.0.0.1:6081  pending 0 (0 keys, since -)  requests 0  last purge "
+        "never"]
+    shown = json.loads("\n".join(lines[2:]))
+    assert shown == {"commits_behind": None, "targets": [{
+        "target": "varnish+http://127.0.0.1:6081", "pending": 0, "pending_keys": 0,
+        "oldest_pending_at": None, "attempts": 0, "requests": 0, "keys_purged": 0,
+        "last_purge_at": None, "last_error": None, "last_error_at": None}]}

@@ -47,7 +47,7 @@ def purge_dispatcher(
     if not box.targets or settings.purge_interval <= 0:
         return None
 
-    def derive(since: Tips, until: Tips) -> Span:
+    def derive(since: Tips, until: Tips) -> Span | None:
         return changes.changed(
             store.repo,
             store.index,

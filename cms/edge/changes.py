@@ -26,7 +26,6 @@ or one changing more than `max_keys` keys, gives `all`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,13 +58,17 @@ class Span:
 
 
 def changed(repo: Repository, index: Index, since: Tips, until: Tips, *, per_file: int,
-            max_keys: int) -> Span:
+            max_keys: int) -> Span | None:
     """The keys whose answers changed from the state `since` to the state `until` (both
     `{line: commit}`; `until` is what the index reflects while this runs, inside
-    `index.tables.reading()`). `per_file`: the URLs of one sitemap file."""
+    `index.tables.reading()`), or None when `until` is an older state than `since` that the line
+    has moved on from (another worker went further, in a later state of the index).
+    `per_file`: the URLs of one sitemap file."""
     published = _commits(repo, since[PUBLISHED], until[PUBLISHED])
     drafts = _commits(repo, since[MAIN], until[MAIN])
     if published is None or drafts is None:
+        if any(_behind(repo, line, since[line], until[line]) for line in (MAIN, PUBLISHED)):
+            return None
         return Span(frozenset({keys.ALL}), 0)
     articles: dict[str, _Article] = {}
     found: set[str] = set()
@@ -89,16 +92,29 @@ def changed(repo: Repository, index: Index, since: Tips, until: Tips, *, per_fil
     return Span(frozenset(found), len(published) + len(drafts))
 
 
+def _behind(repo: Repository, line: str, since: str | None, until: str | None) -> bool:
+    """Whether `until` is only an older state of the line than `since`: the line still holds
+    `since` (a force push back to `until` would have taken it away)."""
+    if not since or not until or since == until or not repo.is_ancestor(until, since):
+        return False
+    now = repo.ref(line)
+    return now is not None and (now == since or repo.is_ancestor(since, now))
+
+
 def _commits(repo: Repository, since: str | None, until: str | None
              ) -> list[CommitRecord] | None:
     """The first-parent commits after `since` (None: a line that did not exist) up to
-    `until`; None when `until` does not descend from `since` (a force push, a line
-    removed)."""
+    `until`; None when `since` is not on the first-parent line of `until` (a force push, a
+    line removed, or `until` behind it). Asks git once, not whether it is an ancestor
+    first: the oldest commit listed has `since` for first parent exactly when it is."""
     if since == until:
         return []
-    if until is None or since is not None and not repo.is_ancestor(since, until):
+    if until is None:
         return None
-    return list(repo.log(since, until))
+    records = list(repo.log(since, until))
+    if since is not None and (not records or records[0].parents[:1] != [since]):
+        return None
+    return records
 
 
 def _article_keys(repo: Repository, index: Index, articles: dict[str, _Article],
@@ -119,12 +135,13 @@ def _article_keys(repo: Repository, index: Index, articles: dict[str, _Article],
             if not article.withdrawn and not article.blobs:
                 continue
         versions = [before, *article.blobs]
-        docs = [_doc(repo, index, slug, blob) for blob in versions]
+        # a push of many commits on one article holds few distinct files: each read once
+        docs = {blob: _doc(repo, index, slug, blob) for blob in dict.fromkeys(versions)}
         found |= {keys.article(slug), keys.SYNC, keys.FEED}
-        for doc in docs:
+        for doc in docs.values():
             if doc is not None:
                 found |= keys.listed_in(doc)
-        present = [doc is not None for doc in docs]
+        present = [docs[blob] is not None for blob in versions]
         steps = list(zip(present, present[1:], strict=False))
         if article.withdrawn or any(a and not b for a, b in steps):
             moved = True
@@ -174,5 +191,3 @@ def _doc(repo: Repository, index: Index, slug: str, blob: str | None
         return None
     return doc if isinstance(doc, dict) else None
 
-
-Derive = Callable[[Tips, Tips], Span]

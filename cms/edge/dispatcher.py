@@ -27,7 +27,7 @@ PATIENCE = 1.0
 
 
 class Dispatcher:
-    def __init__(self, outbox: Outbox, index: Index, derive: Callable[[Tips, Tips], Span], *,
+    def __init__(self, outbox: Outbox, index: Index, derive: Callable[[Tips, Tips], Span | None], *,
                  current: Callable[[], object], interval: float, timeout: float,
                  fastly_key: str | None) -> None:
         self.outbox = outbox

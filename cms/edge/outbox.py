@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cms.content.layout import LINES, MAIN, PUBLISHED
+from cms.content.layout import MAIN, PUBLISHED
 from cms.edge import keys as names
 from cms.edge.changes import Span
 from cms.edge.targets import Target
@@ -138,9 +138,10 @@ class Outbox:
             rows = dict(db.execute("SELECT line, sha FROM cursors").fetchall())
         return Tips.of(rows) if rows else None
 
-    def queue(self, until: Tips, derive: Callable[[Tips, Tips], Span]) -> bool:
+    def queue(self, until: Tips, derive: Callable[[Tips, Tips], Span | None]) -> bool:
         """Queue, for every target, the keys the commits after the cursors up to `until`
-        changed (`derive(cursors, until)`), and move the cursors there, in one transaction;
+        changed (`derive(cursors, until)`; None: `until` is older than the cursors, and
+        nothing is done), and move the cursors there, in one transaction;
         return whether anything was queued. A target new to the outbox is sent `all` first
         (what it kept before is not known), a new outbox starts from `until`, and with no
         target, nothing is worked out."""
@@ -154,10 +155,10 @@ class Outbox:
             db.executemany("INSERT INTO purges (target, keys, commits, queued_at, due_at)"
                            " VALUES (?, ?, 0, ?, ?)", [(url, names.ALL, now, now) for url in new])
             queued = bool(new)
-            if rows and self._behind(since, until):
-                return queued  # another worker went further, in a later state of the index
             if rows and since != until and self.targets:
                 span = derive(since, until)
+                if span is None:
+                    return queued  # another worker went further, in a later state
                 found = sorted(span.keys)
                 if len(found) > self.max_keys:
                     found = [names.ALL]
@@ -171,14 +172,6 @@ class Outbox:
             db.executemany("INSERT OR REPLACE INTO cursors (line, sha) VALUES (?, ?)",
                            list(until.items()))
         return queued
-
-    def _behind(self, since: Tips, until: Tips) -> bool:
-        """Whether `until` is an older state than `since` on some line."""
-        for line in LINES:
-            old, new = since[line], until[line]
-            if old and new and old != new and self.repo.is_ancestor(new, old):
-                return True
-        return False
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -260,13 +253,15 @@ class Outbox:
         behind: int | None = 0 if cursors is not None else None
         for line in (MAIN, PUBLISHED):
             since, tip = cursors[line] if cursors else None, tips[line]
-            if behind is not None and tip is not None and tip != since:
+            if behind is not None and tip != since:
                 span = f"{since}..{tip}" if since else tip
                 try:
-                    behind += int(self.repo.git.git.rev_list("--count", "--first-parent",
-                                                             span))
-                except Exception:  # noqa: BLE001 - a force push: counted as one span
-                    behind += 1
+                    count = int(self.repo.git.git.rev_list("--count", "--first-parent",
+                                                           span)) if tip else 0
+                except Exception:  # noqa: BLE001 - the cursor's commit is gone
+                    count = 0
+                # a line moved back (a force push) holds no commit after the cursor: one
+                behind += max(1, count)
         found = []
         with self._db() as db:
             for target in self.targets:
