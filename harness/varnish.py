@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,10 +32,10 @@ def origin_vcl(port: int, purgers: tuple[str, ...] = (HOST,)) -> str:
 
 @contextmanager
 def varnish(origin_port: int, folder: Path, *, port: int | None = None, memory: str = "64m",
-            threads: int | None = None) -> Iterator[str]:
+            threads: int | None = None, nice: int = 0) -> Iterator[str]:
     """varnishd on 127.0.0.1:`port` (default: a free one) in front of the CMS at
-    `origin_port` while the block runs (its working directory and VCL in `folder`); yields
-    its base URL. The CMS must answer /healthz already."""
+    `origin_port` while the block runs (its working directory and VCL in `folder`, at
+    niceness `nice`); yields its base URL. The CMS must answer /healthz already."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "origin.vcl").write_text(origin_vcl(origin_port))
     port = port or free_port()
@@ -44,6 +45,8 @@ def varnish(origin_port: int, folder: Path, *, port: int | None = None, memory: 
                "-s", f"malloc,{memory}"]
     if threads:
         command += ["-p", f"thread_pool_min={threads}"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     base = f"http://{HOST}:{port}"
     proc = start(command, f"{base}/healthz", folder / "varnishd.log", stdout_to_log=True,
                  timeout=60)
@@ -63,3 +66,26 @@ def stats(folder: Path) -> dict[str, int]:
         if len(parts) >= 2 and parts[1].isdigit():
             found[parts[0]] = int(parts[1])
     return found
+
+
+@contextmanager
+def purges_seen(folder: Path, log: Path) -> Iterator[list[tuple[float, list[str]]]]:
+    """Record every PURGE the Varnish of `folder` receives (varnishncsa, into `log`) while
+    the block runs; yields a list that holds them once the block is over: when each arrived
+    (as `time.time()` tells it) and the keys it named."""
+    command = ["varnishncsa", "-n", str(folder / "work"), "-q", 'ReqMethod eq "PURGE"',
+               "-F", "%{VSL:Timestamp:Start[1]}x %{xkey}i", "-w", str(log)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    found: list[tuple[float, list[str]]] = []
+    time.sleep(0.5)  # attached to the log before anything is purged
+    try:
+        yield found
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        for line in (log.read_text() if log.exists() else "").splitlines():
+            when, _, named = line.partition(" ")
+            try:
+                found.append((float(when), named.split()))
+            except ValueError:
+                continue

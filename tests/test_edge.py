@@ -293,11 +293,16 @@ class Relay:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        with client, socket.create_connection(("127.0.0.1", self.to)) as upstream:
-            back = threading.Thread(target=self._pipe, args=(upstream, client))
-            back.start()
-            self._pipe(client, upstream)
-            back.join()
+        with client:
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.to))
+            except OSError:
+                return  # the cache itself is gone (the test is ending)
+            with upstream:
+                back = threading.Thread(target=self._pipe, args=(upstream, client))
+                back.start()
+                self._pipe(client, upstream)
+                back.join()
 
     @staticmethod
     def _pipe(a: socket.socket, b: socket.socket) -> None:
