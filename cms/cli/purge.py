@@ -1,14 +1,31 @@
-"""`cms purge status`: what the caches in front still have to be told (see `cms.edge`)."""
+"""`cms purge status` and `cms purge run`: what the caches in front still have to be told, and
+the purger that tells them (see `cms.edge`).
+
+`cms serve` runs the purger as a process of its own beside gunicorn's workers, rather than a
+thread in each: one per server, so the workers do not race each other for every commit, and
+with an interpreter of its own, so it never waits for a worker's threads to let go of the GIL
+(a purge sent from a worker busy rendering list pages waited on it for hundreds of
+milliseconds).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
+from cms.edge import outbox, purger
 from cms.edge.outbox import Outbox
 from cms.edge.targets import parse
+from cms.errors import CMSError
 from cms.git.repository import Repository
+from cms.settings import Settings
 
 
 @click.group(epilog="""\b
@@ -56,3 +73,56 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 click.echo(f"  last error ({t['last_error_at']}): {t['last_error']}")
     if any(t["pending"] and t["attempts"] for t in shown["targets"]):
         ctx.exit(1)
+
+
+@purge.command("run", epilog="""\b
+Example (cms serve runs it by itself; this is for a server that is not cms serve):
+  CMS_PURGE_TARGETS=varnish+http://127.0.0.1:6081 cms purge run
+""")
+@click.option("--parent", type=int, hidden=True,
+              help="Exit when this process (the server that started it) is gone.")
+@click.pass_context
+def run(ctx: click.Context, parent: int | None) -> None:
+    """Turn every new commit into purges and send them, until stopped."""
+    from cms.delivery.cards import card
+    from cms.delivery.readiness import Readiness
+    from cms.store import ArticleStore
+
+    settings = ctx.obj["settings"]
+    if not settings.purge_targets:
+        raise click.ClickException("No caches to purge: set CMS_PURGE_TARGETS.")
+    if settings.purge_interval <= 0:
+        raise click.ClickException("CMS_PURGE_INTERVAL is 0: the purger would never look.")
+    try:
+        store = ArticleStore.open(settings, make_card=card)
+    except CMSError as e:
+        raise click.ClickException(str(e)) from e
+    # as a reader's request would: a small push caught up at once, a large one in the
+    # background (see `Readiness`)
+    ready = Readiness(store, small=settings.catch_up_inline_commits)
+    dispatcher = purger(outbox(store, settings), store, settings, current=ready.current)
+    assert dispatcher is not None  # targets and an interval, checked above
+    dispatcher.start()
+    while parent is None or os.getppid() == parent:
+        time.sleep(0.5)
+    dispatcher.stop()
+
+
+@contextmanager
+def alongside(settings: Settings) -> Iterator[None]:
+    """`cms purge run` as a child process while the block runs (`cms serve`), when purge
+    targets are set and `purge_interval` > 0."""
+    if not settings.purge_targets or settings.purge_interval <= 0:
+        yield
+        return
+    child = subprocess.Popen([sys.executable, "-m", "cms.cli.main", "--repo", settings.repo,
+                              "purge", "run", "--parent", str(os.getpid())])
+    try:
+        yield
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

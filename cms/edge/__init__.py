@@ -6,7 +6,8 @@ the answers each commit changed.
   the index;
 - `outbox`: cursors and the purges still to send, in `<git dir>/cms/purges.sqlite`;
 - `targets`: `CMS_PURGE_TARGETS`, and one purge sent to Varnish (xkey) or a Fastly-style API;
-- `dispatcher`: the thread in each server worker that queues and sends.
+- `dispatcher`: the threads that queue and send, in the purger process `cms serve` starts
+  (`cms purge run`).
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ def outbox(store: ArticleStore, settings: Settings) -> Outbox:
     )
 
 
-def purge_dispatcher(
+def purger(
     box: Outbox, store: ArticleStore, settings: Settings, *, current: Callable[[], object]
 ) -> Dispatcher | None:
-    """Start the dispatcher of `box`, when a target is configured and `purge_interval` > 0
-    (None otherwise). `current()` catches the index up as a reader would."""
+    """The dispatcher of `box` (not started: `cms purge run` starts it, the process `cms
+    serve` runs beside its workers), or None when no target is configured or
+    `purge_interval` is 0. `current()` catches the index up as a reader would."""
     if not box.targets or settings.purge_interval <= 0:
         return None
 
@@ -57,7 +59,7 @@ def purge_dispatcher(
             max_keys=settings.purge_max_keys,
         )
 
-    dispatcher = Dispatcher(
+    return Dispatcher(
         box,
         store.index,
         derive,
@@ -66,5 +68,3 @@ def purge_dispatcher(
         timeout=TIMEOUT,
         fastly_key=settings.purge_fastly_key,
     )
-    dispatcher.start()
-    return dispatcher

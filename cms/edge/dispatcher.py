@@ -1,5 +1,5 @@
-"""The purger: a thread in each server worker that turns new commits into purges, and a sender
-thread per target.
+"""The purger: a thread that turns new commits into purges, and a sender thread per target, in
+the process `cms serve` starts beside its workers (`cms purge run`).
 
 Like the webhooks' dispatcher it never touches the write path: it notices new commits by
 reading the two refs every `interval` seconds. Before working out what they changed it has the

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from cms.edge import purge_dispatcher
 from cms.replication import pusher
 from cms.web import scheduler
 from cms.web.services import Services, services
@@ -55,10 +54,6 @@ def start(app: Flask) -> Background:
 def _start(built: Services) -> Background:
     settings, store = built.settings, built.store
     running = Background()
-    # a replica purges the caches in front of it as its copy moves, like a primary
-    purger = purge_dispatcher(built.purges, store, settings, current=built.delivery.ready.current)
-    if purger is not None:
-        running.stops["cms-purges"] = purger.stop
     if built.replica is not None:
         interval = max(REPLICA_MIN_INTERVAL, settings.replica_interval)
         running.stops["cms-replica-fetcher"] = built.replica.start(interval, store.catch_up).set

@@ -50,7 +50,9 @@ class Services:
     preview: Preview
     preview_links: PreviewLinks
     webhooks: Outbox
-    purges: PurgeOutbox  # the caches in front to purge, and what is still to send them
+    # what /healthz shows of purging the caches in front; `cms serve` runs the purger itself,
+    # a process beside its workers (`cms purge run`)
+    purges: PurgeOutbox
     decap: DecapBackend
     mirrors: Mirrors | None  # a primary's mirrors, which its pusher pushes to
     replica: Replica | None  # a replica's copy of its source, which its fetcher fetches
