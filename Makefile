@@ -16,11 +16,12 @@ export CMS_REPO
 # whose xkey vmod the cache tests and the benchmark run), installed only when missing: each
 # is NAME, or NAME:COMMAND when the command that shows it is installed is not its name
 # (libimage-exiftool-perl:exiftool); a package with no command at all (varnish-modules)
-# counts as there when dpkg has it. ImageMagick is known by `identify`, not `convert`: a
+# counts as there when dpkg has it installed. ImageMagick is known by `identify`, not `convert`: a
 # `convert` that is not ImageMagick's can be on PATH without it.
 system-packages:
 	@missing=""; for p in $(PACKAGES); do \
-	  command -v "$${p#*:}" >/dev/null || dpkg -s "$${p%%:*}" >/dev/null 2>&1 || \
+	  command -v "$${p#*:}" >/dev/null || \
+	  dpkg-query -W -f='$${Status}' "$${p%%:*}" 2>/dev/null | grep -q "install ok installed" || \
 	  missing="$$missing $${p%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
@@ -76,11 +77,11 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish varnish-modules"
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish:varnishd varnish-modules"
 	$(BIN)/python -m bench --out bench $(BENCH_ARGS)
 
 bench-quick: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish varnish-modules"
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish:varnishd varnish-modules"
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # kill -9 the server under write load for SOAK_MINUTES (not part of `make test`), and the
