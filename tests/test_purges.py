@@ -232,3 +232,46 @@ def test_a_force_push_purges_everything(repo: Path, tmp_path: Path, api: PurgeAP
         assert requests.get(f"{base}/api/v1/articles/{second}").status_code == 404
         idle(base, admin)
         assert [c["body"]["surrogate_keys"] for c in api.received()[before:]] == [["all"]]
+
+
+def test_a_translation_purges_the_pages_and_lists_of_its_group(
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
+    """Every member of a translation group shows the others (`translations`, on the article
+    and on each list card, and hreflang links in the sitemap): a member coming in, or a
+    member's title changing, purges the pages and lists of the whole group."""
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        source = publish_new(base, editor, "Summit", section="world")
+        other = publish_new(base, editor, "Football", section="sport", language="de")
+        idle(base, admin)
+
+        before = len(api.received())
+        translation = publish_new(
+            base, editor, "Sommet", section="monde", language="fr", translation_of=source
+        )
+        idle(base, admin)
+        keys = {k for c in api.received()[before:] for k in c["body"]["surrogate_keys"]}
+        shown = requests.get(f"{base}/api/v1/articles/{source}").json()["translations"]
+        assert [t["slug"] for t in shown] == [source, translation]
+        # the source's page and its lists show the newcomer now; so does every sitemap file
+        assert {f"a:{translation}", f"p:{source}", "l:en", "s:world", "l:fr", "s:monde",
+                "sitemap"} <= keys, keys
+        # the other article's lists are not (its page is: it is the newcomer's neighbour)
+        assert "s:sport" not in keys and "l:de" not in keys and f"a:{other}" not in keys
+
+        # the source retitled: the translation's page names it (a:), and its lists show it
+        before = len(api.received())
+        url = f"{base}{MANAGE}/{source}"
+        etag = requests.get(url, headers=editor).headers["ETag"]
+        changed = requests.patch(
+            url,
+            json={"title": "Summit, corrected"},
+            headers={**editor, "If-Match": etag, "Content-Type": "application/merge-patch+json"},
+        )
+        assert changed.status_code == 200, changed.text
+        assert requests.post(f"{url}/publish", headers=editor).status_code == 200
+        idle(base, admin)
+        keys = {k for c in api.received()[before:] for k in c["body"]["surrogate_keys"]}
+        assert {f"a:{source}", "l:fr", "s:monde"} <= keys, keys
+        assert "s:sport" not in keys and "l:de" not in keys

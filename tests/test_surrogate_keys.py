@@ -179,3 +179,24 @@ def test_the_purge_status_block_of_the_docs_names_the_backlog(repo: Path) -> Non
         "target": "varnish+http://127.0.0.1:6081", "pending": 0, "pending_keys": 0,
         "oldest_pending_at": None, "attempts": 0, "requests": 0, "keys_purged": 0,
         "last_purge_at": None, "last_error": None, "last_error_at": None}]}
+
+
+def test_translations_are_named_by_the_answers_that_show_them(repo: Path) -> None:
+    """An article's answer names its live translations (it shows their titles); a list with
+    `fallback` names both languages it is made of."""
+    client = create_app({"REPO": str(repo), "TESTING": True}).test_client()
+    _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
+    editor = {"Authorization": f"Bearer {secret}"}
+    for slug, fields in (
+        ("summit", {"language": "en"}),
+        ("summit-fr", {"language": "fr", "translation_of": "summit"}),
+    ):
+        made = client.post(MANAGE, json=article(slug, slug=slug, **fields), headers=editor)
+        assert made.status_code == 201, made.get_json()
+        assert client.post(f"{MANAGE}/{slug}/publish", headers=editor).status_code == 200
+    assert keys(client.get(f"{PUBLIC}/summit")) == [
+        "p:summit", "a:summit", "a:summit-fr", "all"]
+    assert keys(client.get(f"{PUBLIC}/summit-fr")) == [
+        "p:summit-fr", "a:summit-fr", "a:summit", "all"]
+    assert keys(client.get(f"{PUBLIC}?language=fr&fallback=en")) == ["l:fr", "l:en", "all"]
+

@@ -12,6 +12,10 @@ before it, and each commit's), and:
 - the sitemap: an article that only changed is in one file, found by its place in the
   sitemap's order; articles that came in are at its end (the last files and the index); one
   that went away, even for a commit, moves every article after it, so every sitemap file goes.
+- its translation group: when it came, went, or changed its title, language or the group
+  it is in, the other live members show it differently (`translations` on their pages and
+  list cards, hreflang links in the sitemap): their pages, every list each is on, and every
+  sitemap file go.
 
 Media files a commit added to or removed from `published` are purged by path. On `main`, a
 commit that adds or removes an article still on `published` hides or shows it (see the index's
@@ -208,8 +212,40 @@ def _article_keys(repo: Repository, index: Index, articles: dict[str, _Article],
             for neighbour in index.live.neighbours(slug):
                 if neighbour is not None:
                     found.add(keys.page(neighbour["slug"]))
+        shown = [_shown(docs[blob]) for blob in versions]
+        if article.withdrawn or any(a != b for a, b in zip(shown, shown[1:], strict=False)):
+            group, relinked = _group(repo, index, slug, [d for d in docs.values() if d], until)
+            found |= group
+            moved = moved or relinked
     found |= _sitemap(index, moved, entered, updated, per_file)
     return found
+
+
+def _shown(doc: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    """What the other members of an article's translation group show of it (`translations`
+    on their pages and list cards, hreflang links in the sitemap), None while it is not
+    delivered."""
+    if doc is None:
+        return None
+    return (doc.get("title"), doc.get("language"), doc.get("translation_of"))
+
+
+def _group(repo: Repository, index: Index, slug: str, docs: list[dict[str, Any]],
+           until: Tips) -> tuple[set[str], bool]:
+    """The keys of the other live members of every translation group `slug` was in (its own,
+    as a source, and each it was a translation of), whose answers show it: their pages and
+    every list each is on; and whether there are any (the sitemap's hreflang links change)."""
+    groups = {slug, *(d["translation_of"] for d in docs
+                      if isinstance(d.get("translation_of"), str))}
+    found: set[str] = set()
+    members = {m for g in groups for m in index.live.group_members(g)} - {slug}
+    for member in sorted(members):
+        found.add(keys.page(member))
+        doc = _doc(repo, index, member,
+                   repo.lookup(until[PUBLISHED], layout.article_path(member)))
+        if doc is not None:
+            found |= keys.listed_in(doc)
+    return found, bool(members)
 
 
 def _sitemap(index: Index, moved: bool, entered: int, updated: list[str],

@@ -4,10 +4,11 @@ Every delivery answer names in `Surrogate-Key` (and `Cache-Tag`) what it was mad
 cache in front can drop exactly the answers a commit changed:
 
     a:<slug>          the article, its history; also on the articles showing it as previous/next
+                      or among their translations
     p:<slug>          the article's own answer only (purged when its previous/next changed)
     list              the list without filters or query (every page)
     s:, t:, au:, l:   the lists filtered by section, tag, author (both lower-cased, as the
-                      filters are), language
+                      filters are), language (and the `fallback` language)
     q                 every list with `q` (full-text search: any live change may change it)
     feed              /feed.xml and /feed.json
     sync              every /api/v1/sync answer
@@ -33,8 +34,9 @@ SYNC = "sync"
 SITEMAP = "sitemap"
 SITEMAP_INDEX = "sitemap:index"
 # the list filters, by query parameter: the key's prefix, and whether the filter lower-cases
+# (`fallback` is a second language: its articles fill in where the first has none)
 FILTERS = {"section": ("s:", False), "tag": ("t:", True), "author": ("au:", True),
-           "language": ("l:", False)}
+           "language": ("l:", False), "fallback": ("l:", False)}
 
 
 def _value(value: str) -> str:
