@@ -275,3 +275,24 @@ def test_a_translation_purges_the_pages_and_lists_of_its_group(
         keys = {k for c in api.received()[before:] for k in c["body"]["surrogate_keys"]}
         assert {f"a:{source}", "l:fr", "s:monde"} <= keys, keys
         assert "s:sport" not in keys and "l:de" not in keys
+
+
+def test_healthz_shows_purging_to_admins_only(repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        publish_new(base, editor, "Seen by admins")
+        status = idle(base, admin)
+        assert status["commits_behind"] == 0
+        [target] = status["targets"]
+        assert set(target) == {
+            "target", "pending", "pending_keys", "oldest_pending_at", "attempts", "requests",
+            "keys_purged", "last_purge_at", "last_error", "last_error_at"}
+        assert target["requests"] >= 2 and target["keys_purged"] > 1
+        assert target["last_purge_at"] is not None and target["last_error"] is None
+        for headers in ({}, editor, {"Authorization": "Bearer not-a-token"}):
+            shown = requests.get(base + "/healthz", headers=headers)
+            assert shown.status_code == 200 and "purges" not in shown.json(), headers
+    # without CMS_PURGE_TARGETS there is nothing to show, even to an admin
+    with cms_server(repo, tmp_path / "plain.log", {}, workers=1) as base:
+        shown = requests.get(base + "/healthz", headers=admin).json()
+        assert "revision" in shown and "purges" not in shown
