@@ -337,8 +337,9 @@ class Suite:
 
     def edge_phase(self) -> None:
         assert self.store is not None
-        self.measured.edge = edge.run(self.settings.quick, self.store, self.workdir,
-                                      self.token, self.seed)
+        self.measured.edge = edge.run(
+            self.settings.quick, self.store, self.workdir, self.token, self.seed
+        )
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)

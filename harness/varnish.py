@@ -26,30 +26,54 @@ def available() -> bool:
 def origin_vcl(port: int, purgers: tuple[str, ...] = (HOST,)) -> str:
     """The `origin.vcl` of a CMS at 127.0.0.1:`port`, taking purges from `purgers`."""
     allowed = "".join(f'    "{a}";\n' for a in purgers)
-    return (f'backend cms {{\n    .host = "{HOST}";\n    .port = "{port}";\n}}\n\n'
-            f"acl origin {{\n{allowed}}}\n")
+    return (
+        f'backend cms {{\n    .host = "{HOST}";\n    .port = "{port}";\n}}\n\n'
+        f"acl origin {{\n{allowed}}}\n"
+    )
 
 
 @contextmanager
-def varnish(origin_port: int, folder: Path, *, port: int | None = None, memory: str = "64m",
-            threads: int | None = None, nice: int = 0) -> Iterator[str]:
+def varnish(
+    origin_port: int,
+    folder: Path,
+    *,
+    port: int | None = None,
+    memory: str = "64m",
+    threads: int | None = None,
+    nice: int = 0,
+) -> Iterator[str]:
     """varnishd on 127.0.0.1:`port` (default: a free one) in front of the CMS at
     `origin_port` while the block runs (its working directory and VCL in `folder`, at
     niceness `nice`); yields its base URL. The CMS must answer /healthz already."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "origin.vcl").write_text(origin_vcl(origin_port))
     port = port or free_port()
-    command = [shutil.which(VARNISHD) or "/usr/sbin/varnishd", "-F", "-j", "none",
-               "-n", str(folder / "work"), "-a", f"{HOST}:{port}", "-T", "none",
-               "-f", str(DEPLOY / "default.vcl"), "-p", f"vcl_path={folder}:{DEPLOY}",
-               "-s", f"malloc,{memory}"]
+    command = [
+        shutil.which(VARNISHD) or "/usr/sbin/varnishd",
+        "-F",
+        "-j",
+        "none",
+        "-n",
+        str(folder / "work"),
+        "-a",
+        f"{HOST}:{port}",
+        "-T",
+        "none",
+        "-f",
+        str(DEPLOY / "default.vcl"),
+        "-p",
+        f"vcl_path={folder}:{DEPLOY}",
+        "-s",
+        f"malloc,{memory}",
+    ]
     if threads:
         command += ["-p", f"thread_pool_min={threads}"]
     if nice:
         command = ["nice", "-n", str(nice), *command]
     base = f"http://{HOST}:{port}"
-    proc = start(command, f"{base}/healthz", folder / "varnishd.log", stdout_to_log=True,
-                 timeout=60)
+    proc = start(
+        command, f"{base}/healthz", folder / "varnishd.log", stdout_to_log=True, timeout=60
+    )
     try:
         yield base
     finally:
@@ -58,8 +82,12 @@ def varnish(origin_port: int, folder: Path, *, port: int | None = None, memory: 
 
 def stats(folder: Path) -> dict[str, int]:
     """Varnish's counters (varnishstat) of the instance whose working folder is `folder`."""
-    out = subprocess.run(["varnishstat", "-n", str(folder / "work"), "-1"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["varnishstat", "-n", str(folder / "work"), "-1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     found = {}
     for line in out.splitlines():
         parts = line.split()
@@ -73,8 +101,17 @@ def purges_seen(folder: Path, log: Path) -> Iterator[list[tuple[float, list[str]
     """Record every PURGE the Varnish of `folder` receives (varnishncsa, into `log`) while
     the block runs; yields a list that holds them once the block is over: when each arrived
     (as `time.time()` tells it) and the keys it named."""
-    command = ["varnishncsa", "-n", str(folder / "work"), "-q", 'ReqMethod eq "PURGE"',
-               "-F", "%{VSL:Timestamp:Start[1]}x %{xkey}i", "-w", str(log)]
+    command = [
+        "varnishncsa",
+        "-n",
+        str(folder / "work"),
+        "-q",
+        'ReqMethod eq "PURGE"',
+        "-F",
+        "%{VSL:Timestamp:Start[1]}x %{xkey}i",
+        "-w",
+        str(log),
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     found: list[tuple[float, list[str]]] = []
     time.sleep(0.5)  # attached to the log before anything is purged

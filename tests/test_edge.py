@@ -66,18 +66,32 @@ def token(repo: Path, role: str) -> dict[str, str]:
 
 
 def plain_git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 @pytest.fixture
 def edge(repo: Path, tmp_path: Path) -> Iterator[Edge]:
     assert available(), "varnishd and the xkey vmod are needed: make system-packages"
     cache_port = free_port()
-    server = Server(repo, tmp_path / "server.log", workers=2, port=free_port(), env={
-        **ENV, "CMS_PURGE_TARGETS": f"varnish+http://127.0.0.1:{cache_port}",
-        # the second sending of each purge has a test of its own
-        "CMS_PURGE_REPEAT_AFTER": "0"})
+    server = Server(
+        repo,
+        tmp_path / "server.log",
+        workers=2,
+        port=free_port(),
+        env={
+            **ENV,
+            "CMS_PURGE_TARGETS": f"varnish+http://127.0.0.1:{cache_port}",
+            # the second sending of each purge has a test of its own
+            "CMS_PURGE_REPEAT_AFTER": "0",
+        },
+    )
     server.start()
     try:
         with varnish(server.port or 0, tmp_path / "varnish", port=cache_port) as cache:
@@ -87,23 +101,24 @@ def edge(repo: Path, tmp_path: Path) -> Iterator[Edge]:
 
 
 def create(edge: Edge, headers: dict[str, str], title: str, **fields: Any) -> str:
-    made = requests.post(edge.server.base + MANAGE, json=article(title, **fields),
-                         headers=headers)
+    made = requests.post(edge.server.base + MANAGE, json=article(title, **fields), headers=headers)
     assert made.status_code == 201, made.text
     return str(made.json()["slug"])
 
 
 def publish(edge: Edge, headers: dict[str, str], slug: str, **body: Any) -> None:
-    done = requests.post(f"{edge.server.base}{MANAGE}/{slug}/publish", json=body,
-                         headers=headers)
+    done = requests.post(f"{edge.server.base}{MANAGE}/{slug}/publish", json=body, headers=headers)
     assert done.status_code == 200, done.text
 
 
 def retitle(edge: Edge, headers: dict[str, str], slug: str, title: str) -> None:
     url = f"{edge.server.base}{MANAGE}/{slug}"
     etag = requests.get(url, headers=headers).headers["ETag"]
-    changed = requests.patch(url, json={"title": title}, headers={
-        **headers, "If-Match": etag, "Content-Type": "application/merge-patch+json"})
+    changed = requests.patch(
+        url,
+        json={"title": title},
+        headers={**headers, "If-Match": etag, "Content-Type": "application/merge-patch+json"},
+    )
     assert changed.status_code == 200, changed.text
 
 
@@ -131,9 +146,13 @@ def warm(edge: Edge, paths: list[str]) -> dict[str, str]:
     return objects
 
 
-def settled(edge: Edge, paths: list[str], since: float,
-            check: Callable[[str, requests.Response], bool] = lambda p, r: True,
-            within: float = WITHIN) -> None:
+def settled(
+    edge: Edge,
+    paths: list[str],
+    since: float,
+    check: Callable[[str, requests.Response], bool] = lambda p, r: True,
+    within: float = WITHIN,
+) -> None:
     """Within `within` seconds of `since`, each path reads through Varnish exactly what the
     origin answers, and passes `check`."""
     for path in paths:
@@ -143,7 +162,8 @@ def settled(edge: Edge, paths: list[str], since: float,
                 break
             assert time.monotonic() - since < within, (
                 f"{path} still stale {time.monotonic() - since:.2f} s after the change: "
-                f"{seen.headers} {seen.text[:300]}")
+                f"{seen.headers} {seen.text[:300]}"
+            )
             time.sleep(0.02)
 
 
@@ -160,17 +180,30 @@ def title(response: requests.Response) -> str:
 
 
 def test_publications_by_every_route_reach_readers_through_varnish_within_a_second(
-        repo: Path, edge: Edge, tmp_path: Path) -> None:
+    repo: Path, edge: Edge, tmp_path: Path
+) -> None:
     editor = token(repo, "editor")
-    slugs = [create(edge, editor, f"Story {name}", section=section, tags=tags)
-             for name, section, tags in (("one", "world", ["x"]), ("two", "world", []),
-                                         ("three", "politics", ["x"]), ("four", "sport", []),
-                                         ("five", "world", []))]
+    slugs = [
+        create(edge, editor, f"Story {name}", section=section, tags=tags)
+        for name, section, tags in (
+            ("one", "world", ["x"]),
+            ("two", "world", []),
+            ("three", "politics", ["x"]),
+            ("four", "sport", []),
+            ("five", "world", []),
+        )
+    ]
     for slug in slugs:
         publish(edge, editor, slug)
     s1, s2, s3, s4, s5 = slugs
-    lists = [PUBLIC, f"{PUBLIC}?section=world", f"{PUBLIC}?section=politics",
-             f"{PUBLIC}?section=sport", f"{PUBLIC}?tag=x", f"{PUBLIC}?q=story"]
+    lists = [
+        PUBLIC,
+        f"{PUBLIC}?section=world",
+        f"{PUBLIC}?section=politics",
+        f"{PUBLIC}?section=sport",
+        f"{PUBLIC}?tag=x",
+        f"{PUBLIC}?q=story",
+    ]
     others = ["/feed.xml", "/feed.json", "/sitemap.xml", "/api/v1/sync"]
     pages = [f"{PUBLIC}/{s}" for s in slugs]
     objects = warm(edge, pages + lists + others + [f"{PUBLIC}/story-six"])
@@ -182,15 +215,38 @@ def test_publications_by_every_route_reach_readers_through_varnish_within_a_seco
     retitle(edge, editor, s3, "Story three, corrected")
     publish(edge, editor, s3)
     since = time.monotonic()
-    settled(edge, [f"{PUBLIC}/{s3}", f"{PUBLIC}/{s2}", f"{PUBLIC}/{s4}", PUBLIC,
-                   f"{PUBLIC}?section=politics", f"{PUBLIC}?tag=x", f"{PUBLIC}?q=story",
-                   "/feed.json", "/feed.xml", "/sitemap.xml", "/api/v1/sync"], since)
+    settled(
+        edge,
+        [
+            f"{PUBLIC}/{s3}",
+            f"{PUBLIC}/{s2}",
+            f"{PUBLIC}/{s4}",
+            PUBLIC,
+            f"{PUBLIC}?section=politics",
+            f"{PUBLIC}?tag=x",
+            f"{PUBLIC}?q=story",
+            "/feed.json",
+            "/feed.xml",
+            "/sitemap.xml",
+            "/api/v1/sync",
+        ],
+        since,
+    )
     assert title(edge.through(f"{PUBLIC}/{s3}")) == "Story three, corrected"
     assert edge.through(f"{PUBLIC}/{s2}").json()["next"]["title"] == "Story three, corrected"
-    assert edge.through(f"{PUBLIC}/{s4}").json()["previous"]["title"] == (
-        "Story three, corrected")
-    kept(edge, {p: objects[p] for p in (f"{PUBLIC}/{s1}", f"{PUBLIC}/{s5}",
-                                        f"{PUBLIC}?section=sport", f"{PUBLIC}?section=world")})
+    assert edge.through(f"{PUBLIC}/{s4}").json()["previous"]["title"] == ("Story three, corrected")
+    kept(
+        edge,
+        {
+            p: objects[p]
+            for p in (
+                f"{PUBLIC}/{s1}",
+                f"{PUBLIC}/{s5}",
+                f"{PUBLIC}?section=sport",
+                f"{PUBLIC}?section=world",
+            )
+        },
+    )
 
     # 2. a plain-git push to published: the fifth story's title fixed by hand
     objects = warm(edge, pages + lists)
@@ -202,10 +258,24 @@ def test_publications_by_every_route_reach_readers_through_varnish_within_a_seco
     plain_git("commit", "-qam", "Fix a title on the live site", cwd=work)
     plain_git("push", "-q", "origin", "published", cwd=work)
     since = time.monotonic()
-    settled(edge, [f"{PUBLIC}/{s5}", f"{PUBLIC}/{s4}", PUBLIC, f"{PUBLIC}?section=world"],
-            since, lambda p, r: "fixed by hand" in r.text)
-    kept(edge, {p: objects[p] for p in (f"{PUBLIC}/{s1}", f"{PUBLIC}/{s2}",
-                                        f"{PUBLIC}?section=politics", f"{PUBLIC}?section=sport")})
+    settled(
+        edge,
+        [f"{PUBLIC}/{s5}", f"{PUBLIC}/{s4}", PUBLIC, f"{PUBLIC}?section=world"],
+        since,
+        lambda p, r: "fixed by hand" in r.text,
+    )
+    kept(
+        edge,
+        {
+            p: objects[p]
+            for p in (
+                f"{PUBLIC}/{s1}",
+                f"{PUBLIC}/{s2}",
+                f"{PUBLIC}?section=politics",
+                f"{PUBLIC}?section=sport",
+            )
+        },
+    )
 
     # 3. a scheduled publication, made by the server's scheduler when its time comes
     objects = warm(edge, pages + lists)
@@ -216,40 +286,72 @@ def test_publications_by_every_route_reach_readers_through_varnish_within_a_seco
     while plain_git("--git-dir", str(repo), "rev-parse", "published", cwd=tmp_path) == live:
         time.sleep(0.01)
     since = time.monotonic()
-    settled(edge, [f"{PUBLIC}/{s6}", f"{PUBLIC}/{s5}", PUBLIC, f"{PUBLIC}?section=sport"],
-            since, lambda p, r: r.status_code == 200 and "Story six" in r.text)
+    settled(
+        edge,
+        [f"{PUBLIC}/{s6}", f"{PUBLIC}/{s5}", PUBLIC, f"{PUBLIC}?section=sport"],
+        since,
+        lambda p, r: r.status_code == 200 and "Story six" in r.text,
+    )
     assert edge.through(f"{PUBLIC}/{s5}").json()["next"] == {"slug": s6, "title": "Story six"}
-    kept(edge, {p: objects[p] for p in (f"{PUBLIC}/{s1}", f"{PUBLIC}/{s3}",
-                                        f"{PUBLIC}?section=politics")})
+    kept(
+        edge,
+        {p: objects[p] for p in (f"{PUBLIC}/{s1}", f"{PUBLIC}/{s3}", f"{PUBLIC}?section=politics")},
+    )
 
     # 4. a release: two drafts live in one commit
     pages.append(f"{PUBLIC}/{s6}")
     objects = warm(edge, pages + lists)
     s7, s8 = (create(edge, editor, f"Story {n}", section="politics") for n in ("seven", "eight"))
-    done = requests.post(edge.server.base + "/api/v1/manage/releases",
-                         json={"slugs": [s7, s8]}, headers=editor)
+    done = requests.post(
+        edge.server.base + "/api/v1/manage/releases", json={"slugs": [s7, s8]}, headers=editor
+    )
     assert done.status_code == 200, done.text
     since = time.monotonic()
-    settled(edge, [f"{PUBLIC}/{s7}", f"{PUBLIC}/{s8}", f"{PUBLIC}/{s6}", PUBLIC,
-                   f"{PUBLIC}?section=politics"], since,
-            lambda p, r: r.status_code == 200 and ("politics" not in p or "seven" in r.text))
+    settled(
+        edge,
+        [
+            f"{PUBLIC}/{s7}",
+            f"{PUBLIC}/{s8}",
+            f"{PUBLIC}/{s6}",
+            PUBLIC,
+            f"{PUBLIC}?section=politics",
+        ],
+        since,
+        lambda p, r: r.status_code == 200 and ("politics" not in p or "seven" in r.text),
+    )
     assert edge.through(f"{PUBLIC}/{s6}").json()["next"]["slug"] in (s7, s8)
-    kept(edge, {p: objects[p] for p in (f"{PUBLIC}/{s1}", f"{PUBLIC}/{s4}",
-                                        f"{PUBLIC}?section=world", f"{PUBLIC}?section=sport")})
+    kept(
+        edge,
+        {
+            p: objects[p]
+            for p in (
+                f"{PUBLIC}/{s1}",
+                f"{PUBLIC}/{s4}",
+                f"{PUBLIC}?section=world",
+                f"{PUBLIC}?section=sport",
+            )
+        },
+    )
 
 
 def test_editors_routes_preview_links_and_credentials_are_never_kept_and_only_the_origin_purges(
-        repo: Path, edge: Edge) -> None:
+    repo: Path, edge: Edge
+) -> None:
     editor = token(repo, "editor")
     slug = create(edge, editor, "A draft to preview")
     link = requests.post(f"{edge.server.base}{MANAGE}/{slug}/preview-link", headers=editor)
     assert link.status_code == 201
     preview = urlsplit(link.json()["url"]).path
     publish(edge, editor, slug)
-    for path, headers in ((MANAGE, editor), (f"{MANAGE}/{slug}", editor), (preview, {}),
-                          ("/api/v1/preview/articles", editor), ("/healthz", {}),
-                          (f"{PUBLIC}/{slug}", {"Cookie": "session=abc"}),
-                          (f"{PUBLIC}/{slug}", editor)):
+    for path, headers in (
+        (MANAGE, editor),
+        (f"{MANAGE}/{slug}", editor),
+        (preview, {}),
+        ("/api/v1/preview/articles", editor),
+        ("/healthz", {}),
+        (f"{PUBLIC}/{slug}", {"Cookie": "session=abc"}),
+        (f"{PUBLIC}/{slug}", editor),
+    ):
         answers = [edge.through(path, headers=headers) for _ in range(3)]
         assert [a.status_code for a in answers] == [200] * 3, path
         assert [stored(a) for a in answers] == [None] * 3, (path, answers[-1].headers)
@@ -257,8 +359,9 @@ def test_editors_routes_preview_links_and_credentials_are_never_kept_and_only_th
 
     # a PURGE from any other address is refused, and what is kept stays
     objects = warm(edge, [f"{PUBLIC}/{slug}"])
-    with socket.create_connection(("127.0.0.1", urlsplit(edge.cache).port or 80), timeout=5,
-                                  source_address=("127.0.0.2", 0)) as s:
+    with socket.create_connection(
+        ("127.0.0.1", urlsplit(edge.cache).port or 80), timeout=5, source_address=("127.0.0.2", 0)
+    ) as s:
         s.sendall(b"PURGE / HTTP/1.1\r\nHost: x\r\nxkey: all\r\nConnection: close\r\n\r\n")
         answer = s.recv(200).decode()
     assert answer.startswith("HTTP/1.1 403"), answer
@@ -315,9 +418,12 @@ class Relay:
 
 
 def purge_status(repo: Path, target: str) -> tuple[int, dict[str, Any]]:
-    ran = subprocess.run([cms_command(), "--repo", str(repo), "purge", "status", "--json"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "CMS_PURGE_TARGETS": target})
+    ran = subprocess.run(
+        [cms_command(), "--repo", str(repo), "purge", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CMS_PURGE_TARGETS": target},
+    )
     assert ran.stdout, ran.stderr
     return ran.returncode, json.loads(ran.stdout)
 
@@ -330,14 +436,23 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
 
 
 def test_a_purge_survives_kill_9_before_it_is_worked_out_and_before_it_is_sent(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     assert available(), "varnishd and the xkey vmod are needed: make system-packages"
     cache_port = free_port()
     relay = Relay(cache_port)
     target = f"varnish+http://127.0.0.1:{relay.port}"
-    server = Server(repo, tmp_path / "server.log", port=free_port(), env={
-        **ENV, "CMS_PURGE_TARGETS": target, "CMS_PURGE_REPEAT_AFTER": "0",
-        "CMS_PURGE_RETRY_MAX": "1"})
+    server = Server(
+        repo,
+        tmp_path / "server.log",
+        port=free_port(),
+        env={
+            **ENV,
+            "CMS_PURGE_TARGETS": target,
+            "CMS_PURGE_REPEAT_AFTER": "0",
+            "CMS_PURGE_RETRY_MAX": "1",
+        },
+    )
     editor = token(repo, "editor")
     page = f"{PUBLIC}/before-the-crash"
 
@@ -371,8 +486,10 @@ def test_a_purge_survives_kill_9_before_it_is_worked_out_and_before_it_is_sent(
             relay.off()
             server.env["CMS_PURGE_INTERVAL"] = "0.05"
             server.start()
-            wait_for(lambda: purge_status(repo, target)[1]["targets"][0]["attempts"] > 0,
-                     "a failed attempt")
+            wait_for(
+                lambda: purge_status(repo, target)[1]["targets"][0]["attempts"] > 0,
+                "a failed attempt",
+            )
             code, status = purge_status(repo, target)
             assert (code, status["commits_behind"], status["targets"][0]["pending"]) == (1, 0, 1)
             assert "ConnectionRefused" in status["targets"][0]["last_error"]
@@ -383,8 +500,13 @@ def test_a_purge_survives_kill_9_before_it_is_worked_out_and_before_it_is_sent(
             relay.on()
             server.start()
             since = time.monotonic()
-            settled(edge, [page, PUBLIC], since, lambda p, r: "After the crash" in r.text,
-                    within=WITHIN + 1)  # one retry's wait (CMS_PURGE_RETRY_MAX) at most
+            settled(
+                edge,
+                [page, PUBLIC],
+                since,
+                lambda p, r: "After the crash" in r.text,
+                within=WITHIN + 1,
+            )  # one retry's wait (CMS_PURGE_RETRY_MAX) at most
             wait_for(idle, "nothing left to purge")
     finally:
         server.kill()
@@ -398,9 +520,22 @@ def test_the_shipped_vcl_compiles_as_docker_compose_runs_it(tmp_path: Path) -> N
     shipped = (DEPLOY / "origin.vcl").read_text()
     assert '.host = "cms";' in shipped and '("cms");' in shipped
     (tmp_path / "origin.vcl").write_text(shipped.replace('"cms"', '"127.0.0.1"'))
-    ran = subprocess.run(["varnishd", "-C", "-j", "none", "-n", str(tmp_path / "work"),
-                          "-p", f"vcl_path={tmp_path}", "-f", str(DEPLOY / "default.vcl")],
-                         capture_output=True, text=True)
+    ran = subprocess.run(
+        [
+            "varnishd",
+            "-C",
+            "-j",
+            "none",
+            "-n",
+            str(tmp_path / "work"),
+            "-p",
+            f"vcl_path={tmp_path}",
+            "-f",
+            str(DEPLOY / "default.vcl"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "xkey" in ran.stdout + ran.stderr  # the compiled C calls the vmod
     compose = (DEPLOY.parent.parent / "docker-compose.yml").read_text()

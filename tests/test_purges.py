@@ -42,9 +42,15 @@ class PurgeAPI:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with api.lock:
                     status = api.answers.pop(0) if api.answers else 200
-                    api.calls.append({"path": self.path, "headers": dict(self.headers),
-                                      "body": json.loads(body), "status": status,
-                                      "at": time.monotonic()})
+                    api.calls.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": json.loads(body),
+                            "status": status,
+                            "at": time.monotonic(),
+                        }
+                    )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -80,8 +86,13 @@ def token(repo: Path, role: str) -> dict[str, str]:
 
 
 def env(api: PurgeAPI, **extra: str) -> dict[str, str]:
-    return {"CMS_PURGE_TARGETS": api.target, "CMS_PURGE_FASTLY_KEY": "fastly-secret",
-            "CMS_PURGE_REPEAT_AFTER": "0", "CMS_PURGE_RETRY_MAX": "0.5", **extra}
+    return {
+        "CMS_PURGE_TARGETS": api.target,
+        "CMS_PURGE_FASTLY_KEY": "fastly-secret",
+        "CMS_PURGE_REPEAT_AFTER": "0",
+        "CMS_PURGE_RETRY_MAX": "0.5",
+        **extra,
+    }
 
 
 def idle(base: str, admin: dict[str, str]) -> dict[str, Any]:
@@ -105,8 +116,14 @@ def publish_new(base: str, editor: dict[str, str], title: str, **fields: Any) ->
 
 
 def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def png() -> bytes:
@@ -116,12 +133,19 @@ def png() -> bytes:
 
 
 def test_a_push_of_150_commits_is_one_request_naming_exactly_what_changed(
-        repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
     editor, admin = token(repo, "editor"), token(repo, "admin")
     with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
         first = publish_new(base, editor, "First story", section="world")
-        second = publish_new(base, editor, "Second story", section="world",
-                             tags=["Bridges", "New York"], authors=[{"name": "Ann Lee"}])
+        second = publish_new(
+            base,
+            editor,
+            "Second story",
+            section="world",
+            tags=["Bridges", "New York"],
+            authors=[{"name": "Ann Lee"}],
+        )
         idle(base, admin)
         before = len(api.received())
         assert before >= 1
@@ -144,30 +168,51 @@ def test_a_push_of_150_commits_is_one_request_naming_exactly_what_changed(
         assert call["headers"]["Content-Type"] == "application/json"
         # the article, its lists (each filter it is on), sync, the feeds, its sitemap file;
         # not its neighbours' pages: they name it already, and it did not move
-        assert sorted(call["body"]["surrogate_keys"]) == sorted([
-            f"a:{second}", "au:ann%20lee", "feed", "l:en", "list", "q", "s:world", "sitemap:1",
-            "sync", "t:bridges", "t:new%20york"])
+        assert sorted(call["body"]["surrogate_keys"]) == sorted(
+            [
+                f"a:{second}",
+                "au:ann%20lee",
+                "feed",
+                "l:en",
+                "list",
+                "q",
+                "s:world",
+                "sitemap:1",
+                "sync",
+                "t:bridges",
+                "t:new%20york",
+            ]
+        )
         target = status["targets"][0]
         assert target["target"] == api.target and target["last_error"] is None
         assert target["requests"] == len(api.received())
 
         # an image published with an article: its file is purged by path, and a new
         # article's neighbour shows it from now on
-        uploaded = requests.post(base + "/api/v1/manage/media", headers=editor,
-                                 files={"file": ("red.png", png(), "image/png")})
+        uploaded = requests.post(
+            base + "/api/v1/manage/media",
+            headers=editor,
+            files={"file": ("red.png", png(), "image/png")},
+        )
         assert uploaded.status_code == 201, uploaded.text
         media = uploaded.json()["path"]
         before = len(api.received())
         third = publish_new(base, editor, "Third story", image={"src": media, "alt": "Red"})
         idle(base, admin)
         keys = {k for c in api.received()[before:] for k in c["body"]["surrogate_keys"]}
-        assert {f"a:{third}", f"p:{second}", f"m:{media.replace('/', '%2F')}", "sitemap:1",
-                "sitemap:index"} <= keys
+        assert {
+            f"a:{third}",
+            f"p:{second}",
+            f"m:{media.replace('/', '%2F')}",
+            "sitemap:1",
+            "sitemap:index",
+        } <= keys
         assert f"a:{first}" not in keys and f"p:{first}" not in keys
 
 
-def test_a_cache_is_purged_whole_when_first_named(repo: Path, tmp_path: Path,
-                                                  api: PurgeAPI) -> None:
+def test_a_cache_is_purged_whole_when_first_named(
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
     # what a cache kept before the CMS purged it is not known
     admin = token(repo, "admin")
     with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
@@ -180,10 +225,12 @@ def test_a_cache_is_purged_whole_when_first_named(repo: Path, tmp_path: Path,
 
 
 def test_a_failed_purge_is_retried_until_taken_then_sent_once_more(
-        repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
     editor, admin = token(repo, "editor"), token(repo, "admin")
-    with cms_server(repo, tmp_path / "server.log",
-                    env(api, CMS_PURGE_REPEAT_AFTER="0.5"), workers=2) as base:
+    with cms_server(
+        repo, tmp_path / "server.log", env(api, CMS_PURGE_REPEAT_AFTER="0.5"), workers=2
+    ) as base:
         idle(base, admin)
         time.sleep(1.0)  # the first purge (`all`) and its second sending
         before = len(api.received())
@@ -207,10 +254,12 @@ def test_a_failed_purge_is_retried_until_taken_then_sent_once_more(
 
 
 def test_past_max_keys_everything_is_purged_in_one_request(
-        repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
     editor, admin = token(repo, "editor"), token(repo, "admin")
-    with cms_server(repo, tmp_path / "server.log", env(api, CMS_PURGE_MAX_KEYS="5"),
-                    workers=2) as base:
+    with cms_server(
+        repo, tmp_path / "server.log", env(api, CMS_PURGE_MAX_KEYS="5"), workers=2
+    ) as base:
         idle(base, admin)
         before = len(api.received())
         publish_new(base, editor, "Lots of tags", tags=["a", "b", "c", "d", "e", "f"])
@@ -255,8 +304,15 @@ def test_a_translation_purges_the_pages_and_lists_of_its_group(
         shown = requests.get(f"{base}/api/v1/articles/{source}").json()["translations"]
         assert [t["slug"] for t in shown] == [source, translation]
         # the source's page and its lists show the newcomer now; so does every sitemap file
-        assert {f"a:{translation}", f"p:{source}", "l:en", "s:world", "l:fr", "s:monde",
-                "sitemap"} <= keys, keys
+        assert {
+            f"a:{translation}",
+            f"p:{source}",
+            "l:en",
+            "s:world",
+            "l:fr",
+            "s:monde",
+            "sitemap",
+        } <= keys, keys
         # the other article's lists are not (its page is: it is the newcomer's neighbour)
         assert "s:sport" not in keys and "l:de" not in keys and f"a:{other}" not in keys
 
@@ -285,8 +341,17 @@ def test_healthz_shows_purging_to_admins_only(repo: Path, tmp_path: Path, api: P
         assert status["commits_behind"] == 0
         [target] = status["targets"]
         assert set(target) == {
-            "target", "pending", "pending_keys", "oldest_pending_at", "attempts", "requests",
-            "keys_purged", "last_purge_at", "last_error", "last_error_at"}
+            "target",
+            "pending",
+            "pending_keys",
+            "oldest_pending_at",
+            "attempts",
+            "requests",
+            "keys_purged",
+            "last_purge_at",
+            "last_error",
+            "last_error_at",
+        }
         assert target["requests"] >= 2 and target["keys_purged"] > 1
         assert target["last_purge_at"] is not None and target["last_error"] is None
         for headers in ({}, editor, {"Authorization": "Bearer not-a-token"}):

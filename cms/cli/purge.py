@@ -28,19 +28,24 @@ from cms.git.repository import Repository
 from cms.settings import Settings
 
 
-@click.group(epilog="""\b
+@click.group(
+    epilog="""\b
 Example:
   CMS_PURGE_TARGETS=varnish+http://127.0.0.1:6081 cms purge status
-""")
+"""
+)
 def purge() -> None:
     """Purges of the caches in front (`CMS_PURGE_TARGETS`): a running server sends them."""
 
 
-@purge.command("status", epilog="""\b
+@purge.command(
+    "status",
+    epilog="""\b
 Example:
   cms purge status           # commits not yet turned into purges; per cache, what waits
   cms purge status --json    # the same as /healthz shows an admin
-""")
+""",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
@@ -56,31 +61,43 @@ def status(ctx: click.Context, as_json: bool) -> None:
     except Exception as e:
         raise click.ClickException(f"{e}. Run `cms init` first.") from e
     if not targets:
-        raise click.ClickException("No caches to purge: set CMS_PURGE_TARGETS (e.g. "
-                                   "varnish+http://127.0.0.1:6081).")
+        raise click.ClickException(
+            "No caches to purge: set CMS_PURGE_TARGETS (e.g. varnish+http://127.0.0.1:6081)."
+        )
     shown = Outbox(repo, targets).status()
     if as_json:
         click.echo(json.dumps(shown, indent=2))
     else:
         behind = shown["commits_behind"]
-        click.echo("commits not yet turned into purges: "
-                   + ("no server has looked yet" if behind is None else str(behind)))
+        click.echo(
+            "commits not yet turned into purges: "
+            + ("no server has looked yet" if behind is None else str(behind))
+        )
         for t in shown["targets"]:
-            click.echo(f"{t['target']}  pending {t['pending']} ({t['pending_keys']} keys, "
-                       f"since {t['oldest_pending_at'] or '-'})  requests {t['requests']}  "
-                       f"last purge {t['last_purge_at'] or 'never'}")
+            click.echo(
+                f"{t['target']}  pending {t['pending']} ({t['pending_keys']} keys, "
+                f"since {t['oldest_pending_at'] or '-'})  requests {t['requests']}  "
+                f"last purge {t['last_purge_at'] or 'never'}"
+            )
             if t["last_error"]:
                 click.echo(f"  last error ({t['last_error_at']}): {t['last_error']}")
     if any(t["pending"] and t["attempts"] for t in shown["targets"]):
         ctx.exit(1)
 
 
-@purge.command("run", epilog="""\b
+@purge.command(
+    "run",
+    epilog="""\b
 Example (cms serve runs it by itself; this is for a server that is not cms serve):
   CMS_PURGE_TARGETS=varnish+http://127.0.0.1:6081 cms purge run
-""")
-@click.option("--parent", type=int, hidden=True,
-              help="Exit when this process (the server that started it) is gone.")
+""",
+)
+@click.option(
+    "--parent",
+    type=int,
+    hidden=True,
+    help="Exit when this process (the server that started it) is gone.",
+)
 @click.pass_context
 def run(ctx: click.Context, parent: int | None) -> None:
     """Turn every new commit into purges and send them, until stopped."""
@@ -115,8 +132,19 @@ def alongside(settings: Settings) -> Iterator[None]:
     if not settings.purge_targets or settings.purge_interval <= 0:
         yield
         return
-    child = subprocess.Popen([sys.executable, "-m", "cms.cli.main", "--repo", settings.repo,
-                              "purge", "run", "--parent", str(os.getpid())])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cms.cli.main",
+            "--repo",
+            settings.repo,
+            "purge",
+            "run",
+            "--parent",
+            str(os.getpid()),
+        ]
+    )
     try:
         yield
     finally:

@@ -145,9 +145,7 @@ class Delivery:
         the lines point, when the caller has just read them); raises ArticleNotFound."""
         return self.live_article(slug, refs)[0]
 
-    def live_article(
-        self, slug: str, refs: Tips | None = None
-    ) -> tuple[str, builtins.list[str]]:
+    def live_article(self, slug: str, refs: Tips | None = None) -> tuple[str, builtins.list[str]]:
         """`article(slug, refs)`, and the slugs it shows as `previous`, `next` and
         `translations` (what the answer depends on besides the article itself)."""
         self._current(refs)

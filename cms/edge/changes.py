@@ -68,8 +68,9 @@ class Span:
     commits: int
 
 
-def changed(repo: Repository, index: Index, since: Tips, until: Tips, *, per_file: int,
-            max_keys: int) -> Span | None:
+def changed(
+    repo: Repository, index: Index, since: Tips, until: Tips, *, per_file: int, max_keys: int
+) -> Span | None:
     """The keys whose answers changed from the state `since` to the state `until` (both
     `{line: commit}`; `until` is what the index reflects while this runs, inside
     `index.tables.reading()`), or None when `until` is an older state than `since` that the line
@@ -144,8 +145,13 @@ def _changes(repo: Repository, parent: str | None, tree: str) -> Changes:
     found: Changes = {}
     old, new = repo.root_tree(parent), repo.tree(hex_to_bin(tree))
     for folder in (layout.ROOT, media_paths.ROOT):
-        _diff(repo, {folder: old[folder]} if folder in old else {},
-              {folder: new[folder]} if folder in new else {}, "", found)
+        _diff(
+            repo,
+            {folder: old[folder]} if folder in old else {},
+            {folder: new[folder]} if folder in new else {},
+            "",
+            found,
+        )
     return found
 
 
@@ -158,8 +164,13 @@ def _diff(repo: Repository, old: Tree, new: Tree, prefix: str, found: Changes) -
         a_tree = a is not None and a[0] == MODE_TREE
         b_tree = b is not None and b[0] == MODE_TREE
         if a_tree or b_tree:
-            _diff(repo, repo.tree(a[1]) if a is not None and a_tree else {},
-                  repo.tree(b[1]) if b is not None and b_tree else {}, path + "/", found)
+            _diff(
+                repo,
+                repo.tree(a[1]) if a is not None and a_tree else {},
+                repo.tree(b[1]) if b is not None and b_tree else {},
+                path + "/",
+                found,
+            )
         was = a is not None and not a_tree
         now = b[1].hex() if b is not None and not b_tree else None
         if was or now is not None:
@@ -172,12 +183,20 @@ def _logged(repo: Repository, since: str | None, until: str) -> list[Changes] | 
     records = list(repo.log(since, until))
     if since is not None and (not records or records[0].parents[:1] != [since]):
         return None
-    return [{path: (r.statuses.get(path, "M") != "A", blob) for path, blob in r.changes.items()}
-            for r in records]
+    return [
+        {path: (r.statuses.get(path, "M") != "A", blob) for path, blob in r.changes.items()}
+        for r in records
+    ]
 
 
-def _article_keys(repo: Repository, index: Index, articles: dict[str, _Article],
-                  since: Tips, until: Tips, per_file: int) -> set[str]:
+def _article_keys(
+    repo: Repository,
+    index: Index,
+    articles: dict[str, _Article],
+    since: Tips,
+    until: Tips,
+    per_file: int,
+) -> set[str]:
     found: set[str] = set()
     moved = False  # an article went away, moving those after it in the sitemap
     entered = 0
@@ -190,7 +209,8 @@ def _article_keys(repo: Repository, index: Index, articles: dict[str, _Article],
             # publish)
             after = article.blobs[-1] if article.blobs else before
             article.withdrawn = before is not None or (
-                after is not None and repo.lookup(until[MAIN], article.path) is None)
+                after is not None and repo.lookup(until[MAIN], article.path) is None
+            )
             if not article.withdrawn and not article.blobs:
                 continue
         versions = [before, *article.blobs]
@@ -230,26 +250,29 @@ def _shown(doc: dict[str, Any] | None) -> tuple[Any, ...] | None:
     return (doc.get("title"), doc.get("language"), doc.get("translation_of"))
 
 
-def _group(repo: Repository, index: Index, slug: str, docs: list[dict[str, Any]],
-           until: Tips) -> tuple[set[str], bool]:
+def _group(
+    repo: Repository, index: Index, slug: str, docs: list[dict[str, Any]], until: Tips
+) -> tuple[set[str], bool]:
     """The keys of the other live members of every translation group `slug` was in (its own,
     as a source, and each it was a translation of), whose answers show it: their pages and
     every list each is on; and whether there are any (the sitemap's hreflang links change)."""
-    groups = {slug, *(d["translation_of"] for d in docs
-                      if isinstance(d.get("translation_of"), str))}
+    groups = {
+        slug,
+        *(d["translation_of"] for d in docs if isinstance(d.get("translation_of"), str)),
+    }
     found: set[str] = set()
     members = {m for g in groups for m in index.live.group_members(g)} - {slug}
     for member in sorted(members):
         found.add(keys.page(member))
-        doc = _doc(repo, index, member,
-                   repo.lookup(until[PUBLISHED], layout.article_path(member)))
+        doc = _doc(repo, index, member, repo.lookup(until[PUBLISHED], layout.article_path(member)))
         if doc is not None:
             found |= keys.listed_in(doc)
     return found, bool(members)
 
 
-def _sitemap(index: Index, moved: bool, entered: int, updated: list[str],
-             per_file: int) -> set[str]:
+def _sitemap(
+    index: Index, moved: bool, entered: int, updated: list[str], per_file: int
+) -> set[str]:
     if moved or len(updated) > SITEMAP_LOOKUPS:
         return {keys.SITEMAP}
     found: set[str] = set()
@@ -269,8 +292,7 @@ def _sitemap(index: Index, moved: bool, entered: int, updated: list[str],
     return found
 
 
-def _doc(repo: Repository, index: Index, slug: str, blob: str | None
-         ) -> dict[str, Any] | None:
+def _doc(repo: Repository, index: Index, slug: str, blob: str | None) -> dict[str, Any] | None:
     """The fields of a version that is delivered, or None (absent, invalid, too large)."""
     if blob is None or index.writer.verdict(blob, slug) is False:
         return None
@@ -281,4 +303,3 @@ def _doc(repo: Repository, index: Index, slug: str, blob: str | None
     except ValueError:
         return None
     return doc if isinstance(doc, dict) else None
-

@@ -27,9 +27,17 @@ PATIENCE = 1.0
 
 
 class Dispatcher:
-    def __init__(self, outbox: Outbox, index: Index, derive: Callable[[Tips, Tips], Span | None], *,
-                 current: Callable[[], object], interval: float, timeout: float,
-                 fastly_key: str | None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        index: Index,
+        derive: Callable[[Tips, Tips], Span | None],
+        *,
+        current: Callable[[], object],
+        interval: float,
+        timeout: float,
+        fastly_key: str | None,
+    ) -> None:
         self.outbox = outbox
         self.index = index
         self.derive = derive
@@ -45,8 +53,9 @@ class Dispatcher:
     def start(self) -> None:
         """Run the loop and one sender per target in daemon threads."""
         for n, target in enumerate(self.outbox.targets):
-            threading.Thread(target=self._sender, args=(target,), name=f"cms-purge-send-{n}",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._sender, args=(target,), name=f"cms-purge-send-{n}", daemon=True
+            ).start()
         threading.Thread(target=self._loop, name="cms-purges", daemon=True).start()
 
     def stop(self) -> None:
@@ -108,8 +117,9 @@ class Dispatcher:
         if claim is None:
             return False
         try:
-            requests = send(target, list(claim.keys), timeout=self.timeout,
-                            fastly_key=self.fastly_key)
+            requests = send(
+                target, list(claim.keys), timeout=self.timeout, fastly_key=self.fastly_key
+            )
         except PurgeFailed as e:
             log.warning("purge failed: %s", e)
             self.outbox.complete(claim, 0, str(e))

@@ -35,8 +35,13 @@ SITEMAP = "sitemap"
 SITEMAP_INDEX = "sitemap:index"
 # the list filters, by query parameter: the key's prefix, and whether the filter lower-cases
 # (`fallback` is a second language: its articles fill in where the first has none)
-FILTERS = {"section": ("s:", False), "tag": ("t:", True), "author": ("au:", True),
-           "language": ("l:", False), "fallback": ("l:", False)}
+FILTERS = {
+    "section": ("s:", False),
+    "tag": ("t:", True),
+    "author": ("au:", True),
+    "language": ("l:", False),
+    "fallback": ("l:", False),
+}
 
 
 def _value(value: str) -> str:

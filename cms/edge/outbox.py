@@ -82,9 +82,16 @@ class Claim:
 class Outbox:
     """The purges of one content repository. Thread- and process-safe."""
 
-    def __init__(self, repo: Repository, targets: list[Target], *, max_keys: int = 2000,
-                 retry_max: float = 30.0, repeat_after: float = 0.0,
-                 lease: float = 30.0) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        targets: list[Target],
+        *,
+        max_keys: int = 2000,
+        retry_max: float = 30.0,
+        repeat_after: float = 0.0,
+        lease: float = 30.0,
+    ) -> None:
         self.path = os.path.join(repo.git_dir, private.FOLDER, "purges.sqlite")
         self.repo = repo
         self.targets = targets
@@ -152,8 +159,11 @@ class Outbox:
             now = time.time()
             new = [t.url for t in self.targets if t.url not in known]
             db.executemany("INSERT INTO targets (url) VALUES (?)", [(url,) for url in new])
-            db.executemany("INSERT INTO purges (target, keys, commits, queued_at, due_at)"
-                           " VALUES (?, ?, 0, ?, ?)", [(url, names.ALL, now, now) for url in new])
+            db.executemany(
+                "INSERT INTO purges (target, keys, commits, queued_at, due_at)"
+                " VALUES (?, ?, 0, ?, ?)",
+                [(url, names.ALL, now, now) for url in new],
+            )
             queued = bool(new)
             if rows and since != until and self.targets:
                 span = derive(since, until)
@@ -166,11 +176,12 @@ class Outbox:
                     db.executemany(
                         "INSERT INTO purges (target, keys, commits, queued_at, due_at)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        [(t.url, " ".join(found), span.commits, now, now)
-                         for t in self.targets])
+                        [(t.url, " ".join(found), span.commits, now, now) for t in self.targets],
+                    )
                     queued = True
-            db.executemany("INSERT OR REPLACE INTO cursors (line, sha) VALUES (?, ?)",
-                           list(until.items()))
+            db.executemany(
+                "INSERT OR REPLACE INTO cursors (line, sha) VALUES (?, ?)", list(until.items())
+            )
         return queued
 
     # -- sending ------------------------------------------------------------------------------
@@ -180,12 +191,18 @@ class Outbox:
         it now)."""
         now = time.time()
         with self._db() as db:
-            if db.execute("SELECT 1 FROM purges WHERE target = ? AND due_at <= ? LIMIT 1",
-                          (target.url, now)).fetchone() is None:
+            if (
+                db.execute(
+                    "SELECT 1 FROM purges WHERE target = ? AND due_at <= ? LIMIT 1",
+                    (target.url, now),
+                ).fetchone()
+                is None
+            ):
                 return None  # the usual case, without taking the write lock
         with self._write() as db:
-            held = db.execute("SELECT lease_owner, lease_until FROM targets WHERE url = ?",
-                              (target.url,)).fetchone()
+            held = db.execute(
+                "SELECT lease_owner, lease_until FROM targets WHERE url = ?", (target.url,)
+            ).fetchone()
             if held is None:
                 return None
             owner = held["lease_owner"]
@@ -193,12 +210,15 @@ class Outbox:
                 return None
             rows = db.execute(
                 "SELECT seq, keys, attempts, repeat FROM purges WHERE target = ?"
-                " AND due_at <= ? ORDER BY seq LIMIT ?", (target.url, now, CLAIM_ROWS)
+                " AND due_at <= ? ORDER BY seq LIMIT ?",
+                (target.url, now, CLAIM_ROWS),
             ).fetchall()
             if not rows:
                 return None
-            db.execute("UPDATE targets SET lease_owner = ?, lease_until = ? WHERE url = ?",
-                       (self._owner, now + self.lease, target.url))
+            db.execute(
+                "UPDATE targets SET lease_owner = ?, lease_until = ? WHERE url = ?",
+                (self._owner, now + self.lease, target.url),
+            )
         merged: dict[str, None] = {}
         first: dict[str, None] = {}
         for row in rows:
@@ -210,8 +230,14 @@ class Outbox:
         if len(found) > self.max_keys or names.ALL in merged:
             found = (names.ALL,)
             first = dict.fromkeys(found) if first else {}
-        return Claim(target.url, tuple(r["seq"] for r in rows), found, tuple(first),
-                     max(r["attempts"] for r in rows), self._owner)
+        return Claim(
+            target.url,
+            tuple(r["seq"] for r in rows),
+            found,
+            tuple(first),
+            max(r["attempts"] for r in rows),
+            self._owner,
+        )
 
     def complete(self, claim: Claim, requests: int, error: str | None) -> None:
         """Record a send: gone from the outbox (and queued once more, later, when it was a
@@ -219,8 +245,9 @@ class Outbox:
         now = time.time()
         marks = ", ".join("?" * len(claim.seqs))
         with self._write() as db:
-            held = db.execute("SELECT lease_owner FROM targets WHERE url = ?",
-                              (claim.target,)).fetchone()
+            held = db.execute(
+                "SELECT lease_owner FROM targets WHERE url = ?", (claim.target,)
+            ).fetchone()
             if held is None or held["lease_owner"] != claim.owner:
                 return  # the lease was taken over: that worker sends them again
             if error is None:
@@ -229,18 +256,24 @@ class Outbox:
                     db.execute(
                         "INSERT INTO purges (target, keys, commits, queued_at, due_at, repeat)"
                         " VALUES (?, ?, 0, ?, ?, 1)",
-                        (claim.target, " ".join(claim.first), now, now + self.repeat_after))
+                        (claim.target, " ".join(claim.first), now, now + self.repeat_after),
+                    )
                 db.execute(
                     "UPDATE targets SET requests = requests + ?, keys = keys + ?,"
                     " last_purge_at = ?, lease_owner = NULL, lease_until = NULL WHERE url = ?",
-                    (requests, len(claim.keys), now, claim.target))
+                    (requests, len(claim.keys), now, claim.target),
+                )
             else:
                 wait = min(self.retry_max, 0.5 * 2 ** min(claim.attempts, 20))
-                db.execute(f"UPDATE purges SET attempts = attempts + 1, due_at = ?"
-                           f" WHERE seq IN ({marks})", (now + wait, *claim.seqs))
+                db.execute(
+                    f"UPDATE purges SET attempts = attempts + 1, due_at = ? WHERE seq IN ({marks})",
+                    (now + wait, *claim.seqs),
+                )
                 db.execute(
                     "UPDATE targets SET last_error = ?, last_error_at = ?, lease_owner = NULL,"
-                    " lease_until = NULL WHERE url = ?", (error, now, claim.target))
+                    " lease_until = NULL WHERE url = ?",
+                    (error, now, claim.target),
+                )
 
     # -- what is waiting --------------------------------------------------------------------
 
@@ -256,8 +289,11 @@ class Outbox:
             if behind is not None and tip != since:
                 span = f"{since}..{tip}" if since else tip
                 try:
-                    count = int(self.repo.git.git.rev_list("--count", "--first-parent",
-                                                           span)) if tip else 0
+                    count = (
+                        int(self.repo.git.git.rev_list("--count", "--first-parent", span))
+                        if tip
+                        else 0
+                    )
                 except Exception:  # noqa: BLE001 - the cursor's commit is gone
                     count = 0
                 # a line moved back (a force push) holds no commit after the cursor: one
@@ -268,23 +304,26 @@ class Outbox:
                 waiting = db.execute(
                     "SELECT count(*) AS n, min(queued_at) AS oldest, max(attempts) AS tries,"
                     " group_concat(keys, ' ') AS keys FROM purges WHERE target = ?"
-                    " AND repeat = 0", (target.url,)).fetchone()
-                kept = db.execute("SELECT * FROM targets WHERE url = ?",
-                                  (target.url,)).fetchone()
-                found.append({
-                    "target": target.shown, "pending": waiting["n"],
-                    "pending_keys": len(set((waiting["keys"] or "").split())),
-                    "oldest_pending_at": _iso(waiting["oldest"]),
-                    "attempts": waiting["tries"] or 0,
-                    "requests": kept["requests"] if kept else 0,
-                    "keys_purged": kept["keys"] if kept else 0,
-                    "last_purge_at": _iso(kept["last_purge_at"]) if kept else None,
-                    "last_error": kept["last_error"] if kept else None,
-                    "last_error_at": _iso(kept["last_error_at"]) if kept else None,
-                })
+                    " AND repeat = 0",
+                    (target.url,),
+                ).fetchone()
+                kept = db.execute("SELECT * FROM targets WHERE url = ?", (target.url,)).fetchone()
+                found.append(
+                    {
+                        "target": target.shown,
+                        "pending": waiting["n"],
+                        "pending_keys": len(set((waiting["keys"] or "").split())),
+                        "oldest_pending_at": _iso(waiting["oldest"]),
+                        "attempts": waiting["tries"] or 0,
+                        "requests": kept["requests"] if kept else 0,
+                        "keys_purged": kept["keys"] if kept else 0,
+                        "last_purge_at": _iso(kept["last_purge_at"]) if kept else None,
+                        "last_error": kept["last_error"] if kept else None,
+                        "last_error_at": _iso(kept["last_error_at"]) if kept else None,
+                    }
+                )
         return {"commits_behind": behind, "targets": found}
 
 
 def _iso(moment: float | None) -> str | None:
     return None if moment is None else iso(int(moment))
-

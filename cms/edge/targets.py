@@ -68,8 +68,10 @@ def parse(value: Any) -> list[Target]:
 def _target(url: str) -> Target:
     kind, plus, rest = url.partition("+")
     if not plus or kind not in KINDS:
-        raise ValueError(f"CMS_PURGE_TARGETS: {redact(url)!r} must start with varnish+http:// "
-                         "or fastly+https://.")
+        raise ValueError(
+            f"CMS_PURGE_TARGETS: {redact(url)!r} must start with varnish+http:// "
+            "or fastly+https://."
+        )
     try:
         parts = urlsplit(rest)
         port = parts.port
@@ -78,14 +80,23 @@ def _target(url: str) -> Target:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"CMS_PURGE_TARGETS: {redact(url)!r} needs an http(s) URL with a host.")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(url, kind, parts.scheme, parts.hostname,
-                  port or (443 if parts.scheme == "https" else 80), path)
+    return Target(
+        url,
+        kind,
+        parts.scheme,
+        parts.hostname,
+        port or (443 if parts.scheme == "https" else 80),
+        path,
+    )
 
 
 def requests_for(target: Target, keys: list[str]) -> list[list[str]]:
     """`keys` split into the requests `target` takes."""
-    return list(_varnish_chunks(keys) if target.kind == "varnish"
-                else (keys[i:i + FASTLY_KEYS] for i in range(0, len(keys), FASTLY_KEYS)))
+    return list(
+        _varnish_chunks(keys)
+        if target.kind == "varnish"
+        else (keys[i : i + FASTLY_KEYS] for i in range(0, len(keys), FASTLY_KEYS))
+    )
 
 
 def _varnish_chunks(keys: list[str]) -> Iterator[list[str]]:
@@ -101,8 +112,7 @@ def _varnish_chunks(keys: list[str]) -> Iterator[list[str]]:
         yield chunk
 
 
-def send(target: Target, keys: list[str], *, timeout: float,
-         fastly_key: str | None = None) -> int:
+def send(target: Target, keys: list[str], *, timeout: float, fastly_key: str | None = None) -> int:
     """Purge `keys` from `target`; return how many requests it took. Raises PurgeFailed."""
     chunks = requests_for(target, keys)
     for chunk in chunks:
@@ -117,15 +127,18 @@ def send(target: Target, keys: list[str], *, timeout: float,
     return len(chunks)
 
 
-def _request(target: Target, method: str, headers: dict[str, str], body: bytes | None,
-             timeout: float) -> None:
+def _request(
+    target: Target, method: str, headers: dict[str, str], body: bytes | None, timeout: float
+) -> None:
     connection: http.client.HTTPConnection = (
         http.client.HTTPSConnection(target.host, target.port, timeout=timeout)
-        if target.scheme == "https" else
-        http.client.HTTPConnection(target.host, target.port, timeout=timeout))
+        if target.scheme == "https"
+        else http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+    )
     try:
-        connection.request(method, target.path, body=body,
-                           headers={"User-Agent": USER_AGENT, **headers})
+        connection.request(
+            method, target.path, body=body, headers={"User-Agent": USER_AGENT, **headers}
+        )
         response = connection.getresponse()
         answer = response.read(_READ_LIMIT)
     except (OSError, http.client.HTTPException) as e:
@@ -134,5 +147,7 @@ def _request(target: Target, method: str, headers: dict[str, str], body: bytes |
         connection.close()
     if not 200 <= response.status < 300:
         text = answer.decode("utf-8", "replace").strip()[:200]
-        raise PurgeFailed(f"{target.shown} answered {response.status} {response.reason}"
-                          + (f": {text}" if text else ""))
+        raise PurgeFailed(
+            f"{target.shown} answered {response.status} {response.reason}"
+            + (f": {text}" if text else "")
+        )

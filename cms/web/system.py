@@ -42,9 +42,13 @@ class HealthSchema(Schema):
         }
     )
     mirrors = fields.List(fields.Dict(), metadata={"description": "Admins only: each mirror."})
-    purges = fields.Dict(metadata={"description": "Admins only, when `CMS_PURGE_TARGETS` is "
-                                   "set: the commits not yet turned into purges, and each "
-                                   "cache's backlog and last answer."})
+    purges = fields.Dict(
+        metadata={
+            "description": "Admins only, when `CMS_PURGE_TARGETS` is "
+            "set: the commits not yet turned into purges, and each "
+            "cache's backlog and last answer."
+        }
+    )
 
 
 def admin_details() -> dict[str, Any]:
