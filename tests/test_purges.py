@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -23,7 +24,8 @@ from PIL import Image
 from cms.auth.tokens import TokenStore
 from cms.content.layout import article_path
 from harness import GIT_ENV, article
-from harness.launch import cms_server
+from harness.killable import Server, group_members
+from harness.launch import cms_command, cms_server
 
 MANAGE = "/api/v1/manage/articles"
 
@@ -361,3 +363,61 @@ def test_healthz_shows_purging_to_admins_only(repo: Path, tmp_path: Path, api: P
     with cms_server(repo, tmp_path / "plain.log", {}, workers=1) as base:
         shown = requests.get(base + "/healthz", headers=admin).json()
         assert "revision" in shown and "purges" not in shown
+
+
+def purgers(pgid: int) -> list[int]:
+    """The `cms purge run` processes of the server whose process group is `pgid`."""
+    found = []
+    for pid in group_members(pgid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"purge" in command and b"run" in command:
+            found.append(pid)
+    return found
+
+
+def test_cms_serve_runs_one_purger_beside_its_workers_which_ends_with_the_server(
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    server = Server(repo, tmp_path / "server.log", workers=3, env=env(api))
+    server.start()
+    try:
+        assert server.proc is not None
+        pgid = server.proc.pid
+        [purger] = purgers(pgid)  # one for the server, not one per worker
+        publish_new(server.base, editor, "Purged by the one purger")
+        idle(server.base, admin)
+        assert len(api.received()) >= 2  # `all` for a new cache, then the publication
+
+        # the server's own process killed alone (not its group): the purger sees its parent
+        # gone and ends by itself
+        os.kill(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while purger in group_members(pgid):
+            assert time.monotonic() < deadline, "the purger outlived its server"
+            time.sleep(0.1)
+    finally:
+        server.kill()  # the workers left behind, and the group's other processes
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        ({"CMS_PURGE_TARGETS": ""}, "No caches to purge: set CMS_PURGE_TARGETS."),
+        ({"CMS_PURGE_INTERVAL": "0"}, "CMS_PURGE_INTERVAL is 0"),
+    ],
+)
+def test_cms_purge_run_refuses_to_start_with_nothing_to_do(
+    repo: Path, api: PurgeAPI, extra: dict[str, str], said: str
+) -> None:
+    ran = subprocess.run(
+        [cms_command(), "--repo", str(repo), "purge", "run"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env(api), **extra},
+        timeout=60,
+    )
+    assert ran.returncode == 1 and said in ran.stderr, ran.stderr
