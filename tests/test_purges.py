@@ -421,3 +421,33 @@ def test_cms_purge_run_refuses_to_start_with_nothing_to_do(
         timeout=60,
     )
     assert ran.returncode == 1 and said in ran.stderr, ran.stderr
+
+
+def test_unpublishing_purges_the_article_its_lists_and_every_sitemap_file(
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
+    """An article leaving moves every article after it in the sitemap (every file goes); its
+    neighbours' pages name it already (a:), so no p: is needed for them."""
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        first = publish_new(base, editor, "Staying", section="world")
+        leaving = publish_new(base, editor, "Leaving", section="sport", tags=["Gone"])
+        idle(base, admin)
+        before = len(api.received())
+        done = requests.post(f"{base}{MANAGE}/{leaving}/unpublish", headers=editor)
+        assert done.status_code == 200, done.text
+        idle(base, admin)
+        keys = {k for c in api.received()[before:] for k in c["body"]["surrogate_keys"]}
+        assert keys == {
+            f"a:{leaving}",
+            "feed",
+            "l:en",
+            "list",
+            "q",
+            "s:sport",
+            "sitemap",
+            "sync",
+            "t:gone",
+        }, keys
+        assert requests.get(f"{base}/api/v1/articles/{leaving}").status_code == 404
+        assert requests.get(f"{base}/api/v1/articles/{first}").json()["next"] is None
