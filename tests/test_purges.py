@@ -451,3 +451,27 @@ def test_unpublishing_purges_the_article_its_lists_and_every_sitemap_file(
         }, keys
         assert requests.get(f"{base}/api/v1/articles/{leaving}").status_code == 404
         assert requests.get(f"{base}/api/v1/articles/{first}").json()["next"] is None
+
+
+def test_a_purger_killed_alone_is_started_again_and_sends_what_it_missed(
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    server = Server(repo, tmp_path / "server.log", workers=2, env=env(api))
+    server.start()
+    try:
+        assert server.proc is not None
+        pgid = server.proc.pid
+        idle(server.base, admin)
+        [purger] = purgers(pgid)
+        os.kill(purger, signal.SIGKILL)
+        slug = publish_new(server.base, editor, "Published while no purger ran")
+        deadline = time.monotonic() + 30
+        while not any(f"a:{slug}" in c["body"]["surrogate_keys"] for c in api.received()):
+            assert time.monotonic() < deadline, (purgers(pgid), server.log_tail())
+            time.sleep(0.1)
+        [again] = purgers(pgid)
+        assert again != purger
+        idle(server.base, admin)
+    finally:
+        server.kill()

@@ -11,9 +11,11 @@ milliseconds).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +28,10 @@ from cms.edge.targets import parse
 from cms.errors import CMSError
 from cms.git.repository import Repository
 from cms.settings import Settings
+
+log = logging.getLogger(__name__)
+# seconds before a purger that ended is started again (doubling while it keeps ending)
+RESTART_FIRST = 0.5
 
 
 @click.group(
@@ -128,26 +134,42 @@ def run(ctx: click.Context, parent: int | None) -> None:
 @contextmanager
 def alongside(settings: Settings) -> Iterator[None]:
     """`cms purge run` as a child process while the block runs (`cms serve`), when purge
-    targets are set and `purge_interval` > 0."""
+    targets are set and `purge_interval` > 0; started again whenever it ends before the
+    block does (killed, out of memory), so commits are never left unpurged while the server
+    runs: what it missed is in the outbox's cursors, and the new one sends it."""
     if not settings.purge_targets or settings.purge_interval <= 0:
         yield
         return
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cms.cli.main",
-            "--repo",
-            settings.repo,
-            "purge",
-            "run",
-            "--parent",
-            str(os.getpid()),
-        ]
-    )
+    command = [sys.executable, "-m", "cms.cli.main", "--repo", settings.repo, "purge", "run"]
+    command += ["--parent", str(os.getpid())]
+    lock, stopping = threading.Lock(), threading.Event()
+    children = [subprocess.Popen(command)]
+
+    def watch() -> None:
+        wait = RESTART_FIRST
+        while True:
+            child, started = children[-1], time.monotonic()
+            # (gunicorn's master reaps every child that ends; wait() then returns as well)
+            child.wait()
+            if stopping.is_set():
+                return
+            # one that ran a while is started again at once; one that keeps ending, slower
+            wait = RESTART_FIRST if time.monotonic() - started > 10 else min(2 * wait, 30.0)
+            log.warning("the purger (pid %d) ended; starting it again in %.1f s", child.pid, wait)
+            if stopping.wait(wait):
+                return
+            with lock:
+                if stopping.is_set():
+                    return
+                children.append(subprocess.Popen(command))
+
+    threading.Thread(target=watch, name="cms-purger-watch", daemon=True).start()
     try:
         yield
     finally:
+        with lock:
+            stopping.set()
+            child = children[-1]
         child.terminate()
         try:
             child.wait(timeout=10)
