@@ -12,13 +12,17 @@ export CMS_REPO
 
 .PHONY: run test lint bench clean system-packages workbench
 
-# Debian packages (git, curl; chromium for the browser tests), installed only when missing:
-# each is NAME, or NAME:COMMAND when the command that shows it is installed is not its name
-# (libimage-exiftool-perl:exiftool). ImageMagick is known by `identify`, not `convert`: a
+# Debian packages (git, curl; chromium for the browser tests; varnish and varnish-modules,
+# whose xkey vmod the cache tests and the benchmark run), installed only when missing: each
+# is NAME, or NAME:COMMAND when the command that shows it is installed is not its name
+# (libimage-exiftool-perl:exiftool); a package with no command at all (varnish-modules)
+# counts as there when dpkg has it installed. ImageMagick is known by `identify`, not `convert`: a
 # `convert` that is not ImageMagick's can be on PATH without it.
 system-packages:
 	@missing=""; for p in $(PACKAGES); do \
-	  command -v "$${p#*:}" >/dev/null || missing="$$missing $${p%%:*}"; done; \
+	  command -v "$${p#*:}" >/dev/null || \
+	  dpkg-query -W -f='$${Status}' "$${p%%:*}" 2>/dev/null | grep -q "install ok installed" || \
+	  missing="$$missing $${p%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -57,7 +61,8 @@ lint: $(STAMP)
 
 test: lint $(WORKBENCH_STAMP)
 	@$(MAKE) --no-print-directory system-packages \
-	  PACKAGES="chromium openssl imagemagick:identify libimage-exiftool-perl:exiftool"
+	  PACKAGES="chromium openssl imagemagick:identify libimage-exiftool-perl:exiftool \
+	  varnish:varnishd varnish-modules"
 	$(BIN)/pytest -n 2 --cov=cms --cov-report=term:skip-covered
 
 # Benchmarks (not part of `make test`): builds its own repositories in a temp dir on disk,
@@ -72,11 +77,11 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git"
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish:varnishd varnish-modules"
 	$(BIN)/python -m bench --out bench $(BENCH_ARGS)
 
 bench-quick: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git"
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish:varnishd varnish-modules"
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # kill -9 the server under write load for SOAK_MINUTES (not part of `make test`), and the

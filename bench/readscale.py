@@ -50,7 +50,7 @@ from .stats import summary
 def run(quick: bool, store: ArticleStore, workdir: str, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     out: dict[str, Any] = {"articles": store.index.states.live_count()}
-    out["documents_s"] = _fill(store)
+    out["documents_s"] = fill_documents(store)
     print(
         f"  documents of {out['articles']:,} live articles made in {out['documents_s']:.1f}s",
         flush=True,
@@ -113,7 +113,9 @@ def run(quick: bool, store: ArticleStore, workdir: str, seed: int) -> dict[str, 
     return out
 
 
-def _fill(store: ArticleStore) -> float:
+def fill_documents(store: ArticleStore) -> float:
+    """Make every live article's card and document in-process, as the filler threads of a
+    server would after a bulk publish; return the seconds it took."""
     delivery = Delivery(store)
     t0 = time.perf_counter()
     beyond = None

@@ -11,7 +11,8 @@
 7. search over the published repository and over long articles (`long_search`), then
    `cms import` of an archive (`migration`);
 8. gate pushes: big pushes through the git gate beside plain git (`gate`);
-9. replicas, read scale and media (`replication`, `readscale`, `media`).
+9. replicas, read scale and media (`replication`, `readscale`, `media`);
+10. caches in front: Varnish purged by the CMS under reads and publications (`edge`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -33,6 +34,7 @@ from cms.store import ArticleStore
 
 from . import (
     build,
+    edge,
     gate,
     history,
     http_saves,
@@ -66,6 +68,7 @@ PHASES = {
     "readscale": "read scale",
     "media": "media",
     "merges": "merged saves",
+    "edge": "caches in front",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -91,6 +94,7 @@ class Measured:
     replication: replication.Replication | None = None
     media: dict[str, Any] = field(default_factory=dict)
     merges: dict[str, Any] = field(default_factory=dict)
+    edge: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -112,6 +116,7 @@ class Measured:
             "readscale": self.readscale,
             "media": self.media,
             "merges": self.merges,
+            "edge": self.edge,
         }
 
 
@@ -153,6 +158,7 @@ class Suite:
             "readscale": self.readscale,
             "media": self.media_phase,
             "merges": self.merges_phase,
+            "edge": self.edge_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -327,6 +333,12 @@ class Suite:
             f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
             f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
             flush=True,
+        )
+
+    def edge_phase(self) -> None:
+        assert self.store is not None
+        self.measured.edge = edge.run(
+            self.settings.quick, self.store, self.workdir, self.token, self.seed
         )
 
     def media_phase(self) -> None:

@@ -39,6 +39,10 @@ class OutOfRange(ValueError):
     """A value of the right type, outside what the setting allows."""
 
 
+class Refused(ValueError):
+    """A value refused for the reason its message gives (shown as it is)."""
+
+
 @dataclass(frozen=True)
 class Kind:
     """How one type of setting is read: `convert` takes a string (from the environment) or a
@@ -56,6 +60,8 @@ class Kind:
             return self.convert(value)
         except OutOfRange:
             raise ValueError(f"expected {self.allowed}, got {value!r}") from None
+        except Refused as e:
+            raise ValueError(str(e)) from None
         except (ValueError, TypeError, OverflowError):
             raise ValueError(f"expected {self.expected}, got {value!r}") from None
 
@@ -192,6 +198,39 @@ NAME = Kind(
 )
 EMAIL = Kind(
     "email", "an email address git can write (name@domain)", _identity(identity.email_problems)
+)
+PURGE_KINDS = ("varnish", "fastly")
+
+
+def _purge_target(value: Any) -> str:
+    """One cache to purge, `varnish+http://host:port` or `fastly+https://...` (see
+    `cms.edge.targets`)."""
+    text = _text(value).strip()
+    shown = re.sub(r"//[^/@]*@", "//***@", text)  # a secret in the URL is not repeated
+    kind, plus, rest = text.partition("+")
+    if not plus or kind not in PURGE_KINDS:
+        raise Refused(f"{shown!r} must start with varnish+http:// or fastly+https://.")
+    try:
+        parts = urlsplit(rest)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        raise Refused(f"{shown!r} is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"{shown!r} needs an http(s) URL with a host.")
+    return text
+
+
+def _purge_targets(value: Any) -> tuple[str, ...]:
+    found = _list(_purge_target)(value)
+    if len(set(found)) != len(found):
+        raise Refused("names one target twice.")
+    return found
+
+
+PURGE_TARGETS = Kind(
+    "list of caches",
+    "comma-separated varnish+http://host:port or fastly+https://... URLs",
+    _purge_targets,
 )
 
 
@@ -383,6 +422,44 @@ class Settings:
         200,
         "a request catches the index up itself with at most this many new "
         "commits; more are caught up in the background",
+    )
+    # caches in front (see cms.edge)
+    edge_max_age: int = setting(
+        COUNT,
+        86400,
+        "seconds a cache that purges (Varnish, a CDN) may keep a delivery answer: sent as "
+        "`Surrogate-Control` and `CDN-Cache-Control`, which browsers ignore (they keep "
+        "`CMS_DELIVERY_CACHE_CONTROL`); `0` sends neither",
+    )
+    purge_targets: tuple[str, ...] = setting(
+        PURGE_TARGETS,
+        (),
+        "the caches each commit on `published` is purged from, comma-separated: "
+        "`varnish+http://host:port` (Varnish with the xkey vmod) or `fastly+https://...` (a "
+        "Fastly-style purge API, the whole endpoint URL); see docs/caches.md",
+        shown="none: no purges",
+    )
+    purge_fastly_key: str | None = setting(
+        OPTIONAL_TEXT, None, "the `Fastly-Key` header sent to a Fastly-style target"
+    )
+    purge_interval: float = setting(
+        SECONDS,
+        0.05,
+        "seconds between the purger's looks at the refs (`0`: no purger; run `cms purge run`)",
+    )
+    purge_retry_max: float = setting(
+        SECONDS, 30.0, "the longest wait, in seconds, between two tries of a failed purge"
+    )
+    purge_max_keys: int = setting(
+        AT_LEAST_ONE,
+        2000,
+        "past this many keys, one purge of everything (the key `all`) is sent instead",
+    )
+    purge_repeat_after: float = setting(
+        SECONDS,
+        2.0,
+        "seconds after which every purge is sent once more, for an answer a cache fetched "
+        "while the commit was being made (`0`: never)",
     )
 
     @classmethod

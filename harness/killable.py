@@ -28,12 +28,21 @@ def group_members(pgid: int) -> list[int]:
 
 
 class Server:
-    """`cms serve --workers N` on a fresh port each start; `kill()` is kill -9 of the group."""
+    """`cms serve --workers N`, on a fresh port each start unless given one; `kill()` is kill -9
+    of the group."""
 
     def __init__(
-        self, repo: Path, log: Path, *, workers: int = 2, env: dict[str, str] | None = None
+        self,
+        repo: Path,
+        log: Path,
+        *,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.repo, self.log_path, self.workers = repo, log, workers
+        """`port`: listen there at every start (a cache in front names it), else on a
+        fresh one each time."""
+        self.repo, self.log_path, self.workers, self.port = repo, log, workers, port
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = ""
@@ -42,7 +51,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> float:
         """Start and wait for /healthz; return the seconds it took."""
         assert self.proc is None
-        port = free_port()
+        port = self.port or free_port()
         started = time.monotonic()
         base = f"http://127.0.0.1:{port}"
         self.proc = start(

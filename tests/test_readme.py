@@ -138,6 +138,12 @@ ACCOUNTED = {
     "tests/test_mirrors.py run a mirror and a replica",
     ("docs/editing-together.md", "Plain git: the merge driver", 0): "tests/test_merge_driver.py",
     ("docs/deploying.md", "Docker", 0): "not run: no Docker engine runs where this is developed",
+    ("docs/caches.md", "Sending purges", 0): "tests/test_surrogate_keys.py",
+    (
+        "docs/caches.md",
+        "Behind Varnish",
+        0,
+    ): "not run: sudo and /etc/varnish; tests/test_edge.py runs varnishd with the same VCL",
 }
 
 

@@ -14,6 +14,7 @@ import click
 
 from cms.auth.tokens import ROLES, TokenStore
 from cms.cli.mirror import mirror
+from cms.cli.purge import alongside, purge
 from cms.content import identity
 from cms.content.identity import Person
 from cms.content.layout import MAIN, PUBLISHED
@@ -242,16 +243,17 @@ def serve(
         Replica.prepare(settings.repo, replica_of, verify_key=key)
     store = open_store(ctx)  # fail early, with a clear message, if there is no repository
     gate.refresh(store.repo.git_dir, settings.committer_email)
-    run(
-        settings.repo,
-        host,
-        port,
-        workers,
-        threads,
-        {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url, "VERIFY_SIGNATURES": key}
-        if replica_of
-        else None,
-    )
+    with alongside(settings):  # the purger, when caches in front are to be purged
+        run(
+            settings.repo,
+            host,
+            port,
+            workers,
+            threads,
+            {"REPLICA_OF": replica_of, "PRIMARY_URL": primary_url, "VERIFY_SIGNATURES": key}
+            if replica_of
+            else None,
+        )
 
 
 @main.group(
@@ -586,6 +588,7 @@ def _progress(items: Iterable[Any], label: str, length: int) -> Any:
 
 
 main.add_command(mirror)
+main.add_command(purge)
 
 
 @main.command(

@@ -143,6 +143,11 @@ class Delivery:
     def article(self, slug: str, refs: Tips | None = None) -> str:
         """The live version of `slug` with `previous` and `next`, as JSON text (`refs`: where
         the lines point, when the caller has just read them); raises ArticleNotFound."""
+        return self.live_article(slug, refs)[0]
+
+    def live_article(self, slug: str, refs: Tips | None = None) -> tuple[str, builtins.list[str]]:
+        """`article(slug, refs)`, and the slugs it shows as `previous`, `next` and
+        `translations` (what the answer depends on besides the article itself)."""
         self._current(refs)
         row = self.index.states.live_document(slug)
         if row is None:
@@ -152,15 +157,18 @@ class Delivery:
         except ArticleNotFound:
             raise ArticleNotFound(f"There is no published article '{slug}'.") from None
         previous, following = self.index.live.neighbours(slug)
-        return public.with_fields(
+        translations = self.index.live.translations(slug)
+        text = public.with_fields(
             self._with_media_text(document),
             {
                 **self._when(row),
                 "previous": previous,
                 "next": following,
-                "translations": self.index.live.translations(slug),
+                "translations": translations,
             },
         )
+        shown = [n["slug"] for n in (previous, following) if n is not None]
+        return text, shown + [t["slug"] for t in translations if t["slug"] != slug]
 
     def list(
         self, *, page: int, per_page: int, **filters: Any

@@ -240,6 +240,14 @@ class CatchUp:
             return None, problems
         return rules.loose(self.repo.read(blob) if data is None else data), None
 
+    def verdict(self, blob: str, slug: str) -> bool | None:
+        """Whether the file `blob` at `slug`'s path was found to be a valid article when it
+        was indexed (None: the index kept no verdict on it)."""
+        row = self.tables.db.execute(
+            "SELECT problems FROM checks WHERE blob = ? AND slug = ?", (blob, slug)
+        ).fetchone()
+        return None if row is None else row[0] is None
+
     def _forget(self, db: sqlite3.Connection, line: str, article: int) -> None:
         tables: tuple[tuple[str, str], ...] = (
             ("articles", "id"),

@@ -180,6 +180,14 @@ class LiveQueries:
             return []
         return [{"language": r[0] or "en", "slug": r[1], "title": r[2]} for r in rows]
 
+    def group_members(self, group: str) -> list[str]:
+        """The slugs of the live articles of the translation group `group` (its source's
+        slug), the source among them when it is live, by slug."""
+        rows = self.tables.db.execute(
+            f"SELECT l.slug FROM live l WHERE l.grp = ? AND {VISIBLE} ORDER BY l.slug", (group,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def group_links(self, slugs: list[str]) -> dict[str, list[dict[str, Any]]]:
         """For each of `slugs` that has live translations, its group's live members as
         `translations` shows them, plus `source` (whether it is the group's source), for

@@ -119,6 +119,19 @@ class StateQueries:
         ).fetchone()
         return row[0] or ""
 
+    def live_rank(self, slug: str) -> int | None:
+        """Where a live article is in the sitemap's order (0 for the first to go live of
+        those live now), or None when it is not delivered."""
+        db = self.tables.db
+        row = db.execute(
+            f"SELECT l.id FROM live l WHERE l.slug = ? AND {VISIBLE}", (slug,)
+        ).fetchone()
+        if row is None:
+            return None
+        return db.execute(
+            f"SELECT COUNT(*) FROM live l WHERE l.id < ? AND {VISIBLE}", (row[0],)
+        ).fetchone()[0]
+
     def live_count(self) -> int:
         """How many articles are live."""
         return self.tables.db.execute(

@@ -20,6 +20,7 @@ from cms.settings import Settings
 from cms.web import (
     addresses,
     delivery_api,
+    edge,
     manage,
     media,
     openapi,
@@ -122,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(media.public_blp)
     problems.register(app)
     security.init(app)
+    edge.init(app)
     _cors(app, settings)
     store, delivery = built.store, built.delivery
     app.wsgi_app = ResponseCache(  # type: ignore[method-assign]

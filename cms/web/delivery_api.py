@@ -6,14 +6,15 @@ from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, g, jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from cms.delivery import feeds
 from cms.delivery.cards import PublicArticleSchema
 from cms.delivery.service import Delivery
 from cms.delivery.sitemap import sitemap_index
-from cms.web import documented
+from cms.edge import keys
+from cms.web import documented, edge
 from cms.web.addresses import external
 from cms.web.pages import page
 from cms.web.request_helpers import Parser
@@ -109,7 +110,9 @@ def articles(args: dict[str, Any]) -> Any:
 @problems(404)
 def article(slug: str) -> Any:
     # the article comes serialized from the index: not dumped again
-    return Response(delivery().article(slug), mimetype="application/json")
+    text, shown = delivery().live_article(slug)
+    g.edge_keys = edge.article_keys(slug, shown)
+    return Response(text, mimetype="application/json")
 
 
 @blp.route("/api/v1/articles/<slug>/history", methods=["GET"])
@@ -214,6 +217,7 @@ def sitemap() -> Any:
     files = delivery().sitemap_files(per_file)
     if files == 1:
         body = delivery().sitemap_file(_site(), 1, per_file)
+        g.edge_keys = [keys.SITEMAP, keys.SITEMAP_INDEX, keys.sitemap_file(1)]
     else:
         body = sitemap_index(
             [

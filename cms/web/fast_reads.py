@@ -1,10 +1,11 @@
 """`GET /api/v1/articles/{slug}` answered without entering Flask, when nothing but the body and
 its ETag can differ from the app's own answer.
 
-A live article's answer is its JSON, kept ready in the index (`Delivery.article`), plus
-headers that are the same for every article: content type, Cache-Control, CORS, the security
-headers. Flask, flask-smorest, flask-cors and flask-limiter cost several times the work of
-finding the article, so a cache miss on an article read was 3.5x the CPU of a bare Flask app.
+A live article's answer is its JSON, kept ready in the index (`Delivery.article`), its
+surrogate keys (the article and its neighbours, see `cms.web.edge`), plus headers that are the
+same for every article: content type, Cache-Control, CORS, the security headers. Flask,
+flask-smorest, flask-cors and flask-limiter cost several times the work of finding the
+article, so a cache miss on an article read was 3.5x the CPU of a bare Flask app.
 This middleware lets the app answer the route's first successful GET (for requests with and
 without an `Origin` header separately) and learns its headers, less ETag and Content-Length;
 after that it answers a live article itself with those headers, the body's ETag as
@@ -26,11 +27,13 @@ from werkzeug.http import http_date
 
 from cms.content.document import SLUG_MAX, SLUG_RE
 from cms.delivery.service import Delivery
+from cms.edge import keys
+from cms.web import edge
 from cms.web.response_cache import NOT_MODIFIED_KEEPS, VERSION_KEY
 
 PREFIX = "/api/v1/articles/"
 SLUG = re.compile(SLUG_RE)
-LEARNT_WITHOUT = {"etag", "content-length", "date"}
+LEARNT_WITHOUT = {"etag", "content-length", "date", *edge.PER_ANSWER}
 
 
 class ArticleReads:
@@ -60,20 +63,32 @@ class ArticleReads:
             return self._learn(origin, environ, start_response)
         try:
             # where the lines point, as the response cache just read them (`Repository.tips`)
-            body = self.delivery.article(slug, environ.get(VERSION_KEY)).encode()
+            text, shown = self.delivery.live_article(slug, environ.get(VERSION_KEY))
         except Exception:  # noqa: BLE001 - not found, or a fault: the app answers it as ever
             return self.app(environ, start_response)
+        body = text.encode()
         etag = f'"{sha1(body).hexdigest()}"'
+        tags = list(keys.headers(edge.article_keys(slug, shown)).items())
         wanted = environ.get("HTTP_IF_NONE_MATCH")
         if wanted and (wanted.strip() == "*" or etag in (t.strip() for t in wanted.split(","))):
             start_response(
                 "304 NOT MODIFIED",
-                [("ETag", etag), *((k, v) for k, v in headers if k.lower() in NOT_MODIFIED_KEEPS)],
+                [
+                    ("ETag", etag),
+                    *tags,
+                    *((k, v) for k, v in headers if k.lower() in NOT_MODIFIED_KEEPS),
+                ],
             )
             return [b""]
         start_response(
             "200 OK",
-            [*headers, ("ETag", etag), ("Date", http_date()), ("Content-Length", str(len(body)))],
+            [
+                *headers,
+                *tags,
+                ("ETag", etag),
+                ("Date", http_date()),
+                ("Content-Length", str(len(body))),
+            ],
         )
         return [body]
 

@@ -67,10 +67,33 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "Seconds to wait before trying again.",
         "schema": {"type": "integer"},
     },
+    "Surrogate-Key": {
+        "description": "What the answer depends on, space-separated (`a:<slug>`, "
+        "`list`, `s:<section>`, `feed`, `sync`, ... and `all`), "
+        "for caches that purge by key (Fastly, Varnish xkey).",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+    "Cache-Tag": {
+        "description": "The same keys, comma-separated (Cloudflare).",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+    "Surrogate-Control": {
+        "description": "How long a cache that purges may keep the answer "
+        "(`CMS_EDGE_MAX_AGE`), read by Fastly and Varnish.",
+        "schema": {"type": "string"},
+    },
+    "CDN-Cache-Control": {
+        "description": "The same, for Cloudflare (RFC 9213).",
+        "schema": {"type": "string"},
+    },
 }
+EDGE = ("Surrogate-Key", "Cache-Tag", "Surrogate-Control", "CDN-Cache-Control")
 ARTICLE = ("ETag",)
 LIST = ("Link",)
-# endpoint -> status -> headers; every delivery answer also carries ETag and Cache-Control
+# endpoint -> status -> headers; every delivery answer also carries ETag, Cache-Control and
+# the headers of caches in front (see `cms.web.edge`)
 RESPONSE_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "manage.create": {"201": ("ETag", "Location")},
     "manage.index": {"200": LIST},
@@ -85,8 +108,8 @@ RESPONSE_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "delivery.history": {"200": LIST},
 }
 DELIVERY: dict[str, tuple[str, ...]] = {
-    "200": ("ETag", "Cache-Control"),
-    "304": ("ETag", "Cache-Control"),
+    "200": ("ETag", "Cache-Control", *EDGE),
+    "304": ("ETag", "Cache-Control", *EDGE),
 }
 
 

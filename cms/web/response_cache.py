@@ -30,6 +30,10 @@ NOT_MODIFIED_KEEPS = {
     "vary",
     "access-control-allow-origin",
     "access-control-expose-headers",
+    "surrogate-key",
+    "cache-tag",
+    "surrogate-control",
+    "cdn-cache-control",
 }
 Entry = tuple[str, list[tuple[str, str]], bytes, int]
 VERSION_KEY = "cms.response_cache.version"

@@ -18,6 +18,8 @@ from cms.auth.tokens import TokenStore
 from cms.delivery import cards as public
 from cms.delivery.preview import Preview, PreviewLinks
 from cms.delivery.service import Delivery
+from cms.edge import outbox as edge_outbox
+from cms.edge.outbox import Outbox as PurgeOutbox
 from cms.replication.mirrors import Mirrors
 from cms.replication.replica import Replica
 from cms.settings import Settings
@@ -48,6 +50,9 @@ class Services:
     preview: Preview
     preview_links: PreviewLinks
     webhooks: Outbox
+    # what /healthz shows of purging the caches in front; `cms serve` runs the purger itself,
+    # a process beside its workers (`cms purge run`)
+    purges: PurgeOutbox
     decap: DecapBackend
     mirrors: Mirrors | None  # a primary's mirrors, which its pusher pushes to
     replica: Replica | None  # a replica's copy of its source, which its fetcher fetches
@@ -87,6 +92,7 @@ class Services:
             preview=Preview(store),
             preview_links=PreviewLinks(store),
             webhooks=outbox_of(store, settings),
+            purges=edge_outbox(store, settings),
             decap=DecapBackend(store, Workflow(store.repo, store.committer), deploy_preview, media),
             mirrors=None if replica else Mirrors(git_dir),
             replica=replica,

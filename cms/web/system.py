@@ -42,6 +42,13 @@ class HealthSchema(Schema):
         }
     )
     mirrors = fields.List(fields.Dict(), metadata={"description": "Admins only: each mirror."})
+    purges = fields.Dict(
+        metadata={
+            "description": "Admins only, when `CMS_PURGE_TARGETS` is "
+            "set: the commits not yet turned into purges, and each "
+            "cache's backlog and last answer."
+        }
+    )
 
 
 def admin_details() -> dict[str, Any]:
@@ -49,10 +56,12 @@ def admin_details() -> dict[str, Any]:
     replica's state come from `replication.health`)."""
     store = services().store
     tips = store.catch_up()
+    purges = services().purges
     return {
         "revision": tips["main"],
         "published_revision": tips["published"],
         "articles": store.count(),
+        **({"purges": purges.status()} if purges.targets else {}),
     }
 
 

@@ -454,11 +454,11 @@ def _held(row: sqlite3.Row, now: float) -> bool:
     return (
         row["lease_until"] is not None
         and row["lease_until"] >= now
-        and not _gone(row["lease_owner"])
+        and not lease_holder_gone(row["lease_owner"])
     )
 
 
-def _gone(owner: str | None) -> bool:
+def lease_holder_gone(owner: str | None) -> bool:
     """Whether the process that holds a lease has died (on this machine), so the lease can be
     taken over before it expires."""
     if not owner:
