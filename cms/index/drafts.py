@@ -156,6 +156,15 @@ class DraftQueries:
     def count(self) -> int:
         return self.tables.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
+    def sections(self) -> list[str]:
+        """Every section an article on the draft line has, in order."""
+        return [
+            r[0]
+            for r in self.tables.db.execute(
+                "SELECT DISTINCT section FROM articles WHERE section IS NOT NULL ORDER BY section"
+            )
+        ]
+
     def revisions(
         self, slug: str, *, line: str | None = None, limit: int, offset: int, since: int = 0
     ) -> tuple[list[dict[str, Any]], int]:

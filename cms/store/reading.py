@@ -103,6 +103,11 @@ class Reading:
         self.catch_up()
         return self.index.drafts.count()
 
+    def sections(self) -> builtins.list[str]:
+        """Every section an article on the draft line has, in order."""
+        self.catch_up()
+        return self.index.drafts.sections()
+
     def slugs(self) -> builtins.list[str]:
         """Every article on the draft line, in slug order."""
         self.catch_up()

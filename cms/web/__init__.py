@@ -20,6 +20,7 @@ from cms.settings import Settings
 from cms.web import (
     addresses,
     delivery_api,
+    frontend,
     manage,
     media,
     openapi,
@@ -117,6 +118,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(session.blp)
     api.register_blueprint(preview.blp)
     api.register_blueprint(workbench.blp)
+    api.register_blueprint(frontend.blp)
     api.register_blueprint(webhooks.blp)
     api.register_blueprint(media.manage_blp)
     api.register_blueprint(media.public_blp)

@@ -13,6 +13,8 @@ from cms.errors import ValidationFailed
 from cms.store.workflow import STATUSES
 
 MEDIA_PAGE = 100  # files an answer of getMedia lists (Decap asks for the first page only)
+ENTRIES_PAGE = 50  # entries of the collection in one answer, newest first
+ENTRIES_PAGE_MAX = 100
 
 
 class Params(Schema):
@@ -30,6 +32,12 @@ class FolderParams(Params):
     folder = fields.String(required=True, validate=validate.Length(max=300))
     extension = fields.String(load_default="json", validate=validate.Length(max=20))
     depth = fields.Integer(load_default=1)
+    # ours (Decap's own proxy backend sends neither, and gets the first page)
+    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=10000))
+    per_page = fields.Integer(
+        strict=True, load_default=ENTRIES_PAGE, validate=validate.Range(min=1, max=ENTRIES_PAGE_MAX)
+    )
+    search = fields.String(validate=validate.Length(min=1, max=200))
 
 
 class FileRef(Schema):
