@@ -1,4 +1,5 @@
-# `make run` serves the CMS on http://127.0.0.1:8000 (`make run PORT=8080 HOST=0.0.0.0`);
+# `make run` serves the CMS on http://127.0.0.1:8000 (`make run PORT=8080 HOST=0.0.0.0`) and
+# says where the workbench (/admin/) and the sample frontend (/frontend/) are;
 # `make test` runs everything CI runs.
 PYTHON ?= python3
 VENV := .venv
@@ -12,10 +13,10 @@ export CMS_REPO
 
 .PHONY: run test lint bench clean system-packages workbench
 
-# Debian packages (git, curl; chromium for the browser tests), installed only when missing:
-# each is NAME, or NAME:COMMAND when the command that shows it is installed is not its name
-# (libimage-exiftool-perl:exiftool). ImageMagick is known by `identify`, not `convert`: a
-# `convert` that is not ImageMagick's can be on PATH without it.
+# Debian packages (git, curl; npm for the workbench; chromium for the browser tests), installed
+# only when missing: each is NAME, or NAME:COMMAND when the command that shows it is installed
+# is not its name (libimage-exiftool-perl:exiftool). ImageMagick is known by `identify`, not
+# `convert`: a `convert` that is not ImageMagick's can be on PATH without it.
 system-packages:
 	@missing=""; for p in $(PACKAGES); do \
 	  command -v "$${p#*:}" >/dev/null || missing="$$missing $${p%%:*}"; done; \
@@ -37,10 +38,17 @@ $(STAMP): $(SERVE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The workbench (Decap CMS at /admin/): the npm package pinned in workbench/package-lock.json.
+# The workbench (Decap CMS at /admin/): the npm package pinned in workbench/package-lock.json,
+# with Debian's npm (and so node) when it is missing. npm's output (hundreds of peer-dependency
+# warnings) is shown only if it fails.
 WORKBENCH_STAMP := workbench/node_modules/.installed-stamp
 $(WORKBENCH_STAMP): workbench/package.json workbench/package-lock.json
-	cd workbench && npm ci --ignore-scripts --no-audit --no-fund
+	@$(MAKE) --no-print-directory system-packages PACKAGES="npm"
+	@echo "installing Decap CMS for the workbench (npm ci in workbench/)"
+	@log=$$(mktemp); \
+	if (cd workbench && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+	    >"$$log" 2>&1; then rm -f "$$log"; \
+	else cat "$$log"; rm -f "$$log"; echo "npm ci failed: its output is above"; exit 1; fi
 	touch $(WORKBENCH_STAMP)
 
 workbench: $(WORKBENCH_STAMP)
