@@ -20,7 +20,7 @@ from werkzeug.test import encode_multipart
 from cms.auth.tokens import TokenStore
 from cms.content import canonical, layout
 from cms.web import create_app
-from cms.workbench import decap
+from cms.workbench import media as workbench_media
 
 OWN = {"Origin": "http://localhost"}
 ACTIONS = [
@@ -513,9 +513,9 @@ def big_library(app, repo) -> list[str]:
 
 def thumbnail(item: dict[str, Any]) -> Image.Image:
     data = base64.b64decode(item["content"], validate=True)
-    assert len(data) <= decap.THUMBNAIL_MAX_BYTES
+    assert len(data) <= workbench_media.THUMBNAIL_MAX_BYTES
     image = Image.open(io.BytesIO(data))
-    assert (image.format, image.width) == ("WEBP", decap.THUMBNAIL_WIDTH)
+    assert (image.format, image.width) == ("WEBP", workbench_media.THUMBNAIL_WIDTH)
     return image
 
 
@@ -534,8 +534,8 @@ def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_libr
     assert all(f["encoding"] == "base64" for f in first)
     # an answer makes at most MEDIA_RENDERS thumbnails; the others come blank this time
     made = [f for f in first if f["content"]]
-    assert len(made) == decap.MEDIA_RENDERS
-    assert all(f["content"] == "" for f in first[decap.MEDIA_RENDERS :])
+    assert len(made) == workbench_media.MEDIA_RENDERS
+    assert all(f["content"] == "" for f in first[workbench_media.MEDIA_RENDERS :])
     for item in made:
         thumbnail(item)
     again = eve.post(
@@ -546,7 +546,7 @@ def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_libr
     listed = again.get_json()
     assert all(thumbnail(f) for f in listed)  # kept from before, or made now
     assert len(again.get_data()) < originals / 5
-    assert len(again.get_data()) <= decap.MEDIA_ANSWER_BYTES + 500 * len(listed)
+    assert len(again.get_data()) <= workbench_media.MEDIA_ANSWER_BYTES + 500 * len(listed)
 
     # pages of `perPage` files; an empty answer past the last
     pages = [call(eve, "getMedia", {"page": page, "perPage": 5}) for page in (1, 2, 3, 4)]
@@ -556,7 +556,7 @@ def test_the_media_library_sends_small_thumbnails_a_page_at_a_time(eve, big_libr
 
     # the thumbnails of one answer fill at most MEDIA_ANSWER_BYTES; the rest come blank
     one = len(listed[0]["content"])
-    monkeypatch.setattr(decap, "MEDIA_ANSWER_BYTES", int(2.5 * one))
+    monkeypatch.setattr(workbench_media, "MEDIA_ANSWER_BYTES", int(2.5 * one))
     bounded = call(eve, "getMedia", {"mediaFolder": "media"})
     assert [f["path"] for f in bounded] == big_library
     assert sum(len(f["content"]) for f in bounded) <= 2.5 * one
