@@ -19,8 +19,11 @@ from werkzeug.test import encode_multipart
 
 from cms.auth.tokens import TokenStore
 from cms.content import canonical, layout
+from cms.content.identity import Person
 from cms.web import create_app
+from cms.web.services import services
 from cms.workbench import media as workbench_media
+from cms.workbench.workflow import UNPUBLISHED_LISTED
 
 OWN = {"Origin": "http://localhost"}
 ACTIONS = [
@@ -888,3 +891,13 @@ def test_the_workbench_media_library_shows_and_finds_the_names(app, repo):
     )
     (both,) = call(eve, "getMedia", {"mediaFolder": "media"})
     assert both["name"] == "night-market.png, stall.png"
+
+
+def test_the_workflow_board_lists_a_bounded_number_newest_first(app, eve):
+    store = services(app).store
+    for n in range(UNPUBLISHED_LISTED + 1):
+        store.create(article(f"Draft number {n}"), Person("Eve Editor", "eve@example.org"))
+    listed = call(eve, "unpublishedEntries")
+    newest = [a.slug for page in (1, 2) for a in store.list(page=page, per_page=100)[0]]
+    assert listed == [f"articles/{slug}" for slug in newest]  # the 200 updated last
+    assert store.count() == UNPUBLISHED_LISTED + 1

@@ -6,12 +6,14 @@ plus `.json`: `{"names": ["night-market.jpg", ...], "alt": "..."}` (`alt` only w
 gave one). The same bytes uploaded under a second name are still one file, with both names.
 Each change is one commit authored by the uploader, subject `Name image <sha>.<ext>: <name>`,
 trailers `Media: <path>` and `Action: name`, so `git log -p cms/media` is the names' history.
-The file paths on `main` never change.
+The file paths on `main` never change. The names are written after the file: if that fails
+(503), the file is stored nameless, and uploading it again adds the name.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import unicodedata
@@ -124,15 +126,19 @@ class MediaNames:
                 )
                 if after == before:
                     return
-                blob = self.repo.write("blob", _dumped(after))
-                tree = self.repo.with_file(tip, f"{path}.json", blob)
-                sha = self.repo.commit(
-                    tree, tip, author, self.committer, int(time.time()), _message(path, added)
-                )
                 try:
+                    blob = self.repo.write("blob", _dumped(after))
+                    tree = self.repo.with_file(tip, f"{path}.json", blob)
+                    sha = self.repo.commit(
+                        tree, tip, author, self.committer, int(time.time()), _message(path, added)
+                    )
                     self.repo.move((BRANCH, tip, sha))
                 except RefMoved:
                     continue  # a plain-git writer moved it: read again and redo
+                except OSError as e:
+                    raise StorageUnavailable(
+                        f"The media names cannot be written: {os.strerror(e.errno or 0)}."
+                    ) from e
                 return
         raise StorageUnavailable("Too many concurrent writes; try again.")
 

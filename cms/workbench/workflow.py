@@ -6,9 +6,9 @@ the branch `cms/workflow`. `publishUnpublishedEntry` publishes it (editor, statu
 only); `deleteUnpublishedEntry` discards the draft changes (editor): the live version is
 restored as the draft, or a never-published draft is deleted.
 
-The workflow board lists the UNPUBLISHED_LISTED most recently updated drafts of each state
-(Decap then asks for every one of them, one request each): a bounded board, not every draft
-of an archive.
+The workflow board lists the UNPUBLISHED_LISTED most recently updated articles with unpublished
+changes (Decap then asks for every one of them, one request each, and it loads them when the
+workbench opens): a bounded board, not every draft of an archive.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from cms.workbench.params import (
     UnpublishedEntryParams,
 )
 
-UNPUBLISHED_LISTED = 100  # per state: draft, changed, scheduled
+UNPUBLISHED_LISTED = 200
 
 
 class Unpublished:
@@ -52,11 +52,8 @@ class Unpublished:
         }
 
     def unpublished_entries(self, user: User, params: dict[str, Any]) -> Any:
-        keys = []
-        for state in ("draft", "changed", "scheduled"):
-            articles, _ = self.store.list(page=1, per_page=UNPUBLISHED_LISTED, state=state)
-            keys += [f"{COLLECTION}/{a.slug}" for a in articles]
-        return keys
+        slugs = self.store.reading.unpublished(UNPUBLISHED_LISTED)
+        return [f"{COLLECTION}/{slug}" for slug in slugs]
 
     def unpublished_entry(self, user: User, params: dict[str, Any]) -> Any:
         slug = self.bench.key(params, by_id=True)
