@@ -73,19 +73,24 @@ test: lint $(WORKBENCH_STAMP)
 # the README shows), the quick one writes them to $TMPDIR/cms-bench. The full run takes about
 # 75 minutes on 2 cores (importing 100,000 articles is a fifth of it); to measure some rows
 # again: python -m bench --phases search readscale --out DIR (see python -m bench --help).
+# The workbench in Chromium at 1,000 and 100,000 articles alone: make bench-workbench.
 BENCH_STAMP := $(VENV)/.bench-stamp
-.PHONY: bench-quick
+.PHONY: bench-quick bench-workbench
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git"
+bench: $(BENCH_STAMP) $(WORKBENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git chromium"
 	$(BIN)/python -m bench --out bench $(BENCH_ARGS)
 
-bench-quick: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git"
+bench-quick: $(BENCH_STAMP) $(WORKBENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git chromium"
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+bench-workbench: $(BENCH_STAMP) $(WORKBENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium"
+	$(BIN)/python -m bench.workbench --out bench/workbench.json $(BENCH_ARGS)
 
 # kill -9 the server under write load for SOAK_MINUTES (not part of `make test`), and the
 # cost of CMS_DURABLE=true measured side by side.

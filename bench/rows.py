@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from . import gate, long_search, media, merges, migration, readscale, replication, webhooks
+from . import (
+    gate,
+    long_search,
+    media,
+    merges,
+    migration,
+    readscale,
+    replication,
+    webhooks,
+    workbench,
+)
 from .reads import WrkRun
 from .report import Row
 from .stats import median
@@ -277,6 +287,7 @@ def build(m: Measured) -> list[Row]:
         + readscale.rows(m.readscale)
         + media.rows(m.media)
         + merges.rows(m.merges)
+        + workbench.rows(m.workbench)
     )
     order = [
         "store_saves_per_s",
@@ -305,5 +316,6 @@ def build(m: Measured) -> list[Row]:
         "decap_media_answer_bytes",
         "merged_save_cost",
         "merge_writers_lost",
+        *workbench.ROWS,
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

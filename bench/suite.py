@@ -11,7 +11,9 @@
 7. search over the published repository and over long articles (`long_search`), then
    `cms import` of an archive (`migration`);
 8. gate pushes: big pushes through the git gate beside plain git (`gate`);
-9. replicas, read scale and media (`replication`, `readscale`, `media`).
+9. replicas, read scale and media (`replication`, `readscale`, `media`);
+10. the workbench in headless Chromium: first screen, search, opening an entry and the JS
+    heap, on the published repository beside one of 1,000 articles (`workbench`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -45,6 +47,7 @@ from . import (
     replication,
     saves,
     webhooks,
+    workbench,
 )
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
@@ -66,6 +69,7 @@ PHASES = {
     "readscale": "read scale",
     "media": "media",
     "merges": "merged saves",
+    "workbench": "workbench",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -91,6 +95,7 @@ class Measured:
     replication: replication.Replication | None = None
     media: dict[str, Any] = field(default_factory=dict)
     merges: dict[str, Any] = field(default_factory=dict)
+    workbench: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -112,6 +117,7 @@ class Measured:
             "readscale": self.readscale,
             "media": self.media,
             "merges": self.merges,
+            "workbench": self.workbench,
         }
 
 
@@ -153,6 +159,7 @@ class Suite:
             "readscale": self.readscale,
             "media": self.media_phase,
             "merges": self.merges_phase,
+            "workbench": self.workbench_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -327,6 +334,12 @@ class Suite:
             f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
             f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
             flush=True,
+        )
+
+    def workbench_phase(self) -> None:
+        assert self.store is not None
+        self.measured.workbench = workbench.run(
+            self.store, self.workdir, self.settings.quick, self.seed
         )
 
     def media_phase(self) -> None:
