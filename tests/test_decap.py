@@ -341,6 +341,79 @@ def test_saves_of_different_fields_from_two_sessions_merge(eve, ann, git):
     assert git("log", "-1", "--format=%an", "main").strip() == "Ann Author"
 
 
+def persist_resolved(client, slug, data, resolve, expect=200):
+    """A save with the answers to a conflict (what the workbench's notice sends)."""
+    body = {
+        "dataFiles": [{"path": f"articles/{slug}.json", "slug": slug, "raw": json.dumps(data)}],
+        "assets": [],
+        "options": {"useWorkflow": True, "status": "draft", "resolve": resolve},
+    }
+    return call(client, "persistEntry", body, expect)
+
+
+def test_a_merged_save_says_with_whom_and_a_conflict_is_resolved_field_by_field(eve, ann, git):
+    path = layout.article_path("night-buses")
+    persist(eve, "night-buses", article("Night buses", summary="Draft."))
+    for client in (eve, ann):  # both open the entry
+        call(
+            client,
+            "unpublishedEntryDataFile",
+            {**entry("night-buses"), "path": "articles/night-buses.json"},
+        )
+    # no overlap: merged, and the answer says with whose changes
+    persist(eve, "night-buses", article("Night buses return", summary="Draft."))
+    done = persist(ann, "night-buses", article("Night buses", summary="Every 30 minutes."))
+    assert done["merged"] == {
+        "theirs": ["/title"],
+        "yours": ["/summary"],
+        "theirs_by": ["Eve Editor"],
+    }
+
+    # overlap: 409, nothing saved, each conflict with who and when (Eve's workbench opened
+    # the merged entry again after her save, as conflicts.js does)
+    call(
+        eve,
+        "unpublishedEntryDataFile",
+        {**entry("night-buses"), "path": "articles/night-buses.json"},
+    )
+    persist(eve, "night-buses", article("Night buses are back", summary="Every 20 minutes."))
+    before = git("rev-parse", "main")
+    mine = article("Night buses: the new timetable", summary="Every 15 minutes.", section="local")
+    refused = persist(ann, "night-buses", mine, expect=409)
+    assert git("rev-parse", "main") == before
+    assert [(c["path"], c["theirs"], c["yours"]) for c in refused["conflicts"]] == [
+        ("/title", "Night buses are back", "Night buses: the new timetable"),
+        ("/summary", "Every 20 minutes.", "Every 15 minutes."),
+    ]
+    when = git("log", "-1", "--format=%aI", "main").strip()
+    assert all(c["theirs_by"] == {"name": "Eve Editor"} for c in refused["conflicts"])
+    assert all(c["theirs_at"][:19] == when[:19] for c in refused["conflicts"])
+    etag = git("rev-parse", f"main:{path}").strip()
+
+    # answers for a draft that changed since: refused again, with the conflicts of now
+    choices = {"/title": "yours", "/summary": "theirs"}
+    stale = persist_resolved(ann, "night-buses", mine, {"etag": "0" * 40, "choices": choices}, 409)
+    assert [c["path"] for c in stale["conflicts"]] == ["/title", "/summary"]
+    # a bad answer names the field; nothing is saved
+    bad = persist_resolved(
+        ann, "night-buses", mine, {"etag": etag, "choices": {"/title": "mine"}}, 422
+    )
+    assert list(bad["errors"]) == ["params.options.resolve.choices./title.value"]
+    assert git("rev-parse", "main") == before
+
+    # the answers: her title, his summary, and her section (no conflict) merged in
+    done = persist_resolved(ann, "night-buses", mine, {"etag": f'"{etag}"', "choices": choices})
+    assert done["merged"]["theirs_by"] == ["Eve Editor"]
+    stored = json.loads(git("show", f"main:{path}"))
+    assert (stored["title"], stored["summary"], stored["section"]) == (
+        "Night buses: the new timetable",
+        "Every 20 minutes.",
+        "local",
+    )
+    assert git("log", "-1", "--format=%an|%s", "main").strip().startswith("Ann Author|Merge")
+    assert len(git("log", "-1", "--format=%P", "main").split()) == 2
+
+
 def test_discarding_changes_restores_the_live_version_or_deletes_a_new_draft(eve, ann, git, client):
     persist(eve, "river-walk", article("River walk"))
     call(

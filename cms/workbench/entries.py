@@ -18,8 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from cms.content.articles import Article
-from cms.content.layout import MAIN, PUBLISHED
-from cms.errors import ArticleNotFound, Conflict, Forbidden, ValidationFailed
+from cms.content.layout import MAIN, PUBLISHED, article_path
+from cms.errors import ArticleNotFound, Conflict, Forbidden, MergeConflict, ValidationFailed
+from cms.store.merging import Resolution
 from cms.store.workflow import STATUSES
 from cms.workbench.base import Action, User, Workbench
 from cms.workbench.files import COLLECTION, entry_slug, from_decap
@@ -129,7 +130,18 @@ class Entries:
         except ArticleNotFound:
             current = None
         _check_schedule(user, doc, current)
-        saved = self._save(user, slug, doc)
+        resolve = params["options"].get("resolve")
+        resolution = Resolution(resolve["etag"].strip('"'), resolve["choices"]) if resolve else None
+        base = self.bench.base(user, slug)
+        try:
+            saved = self._save(user, slug, doc, resolution)
+        except MergeConflict as e:
+            # when each conflicting field was saved, for the notice ("Ann, 7 Dec, 13:09")
+            raise MergeConflict(
+                e.detail,
+                [{**c, "theirs_at": self._date(c.get("theirs_revision"))} for c in e.conflicts],
+                e.etag,
+            ) from e
         self.bench.remember(user, slug, saved.etag)
         draft_live = self.bench.blob(PUBLISHED, slug, self.bench.tips()) == saved.etag
         if found is None and not draft_live:
@@ -141,10 +153,37 @@ class Entries:
                 saved.meta["published_revision"],
                 user.person,
             )
-        return {"message": "entry persisted", "slug": slug, "revision": saved.meta["revision"]}
+        answer = {"message": "entry persisted", "slug": slug, "revision": saved.meta["revision"]}
+        if "merged" in saved.meta:
+            # what the workbench says ("merged with Ann's changes") before it reloads the form,
+            # which holds this editor's values only
+            answer["merged"] = {
+                **saved.meta["merged"],
+                "theirs_by": self._others(slug, base, saved.meta["revision"]),
+            }
+        return answer
 
-    def _save(self, user: User, slug: str, doc: dict[str, Any]) -> Article:
-        """Create or replace the draft, against the version this session loaded."""
+    def _date(self, revision: Any) -> str | None:
+        if not isinstance(revision, str):
+            return None
+        return self.store.repo.git.git.log("-1", "--format=%aI", revision).strip() or None
+
+    def _others(self, slug: str, base: str | None, merged: str) -> list[str]:
+        """Who saved `slug` between the revision this session had (`base`, a blob) and the
+        merge commit `merged`, latest first: the other side of a merged save."""
+        since = self.store.index.drafts.revision_with(slug, [base] if base else [])
+        if since is None:
+            return []
+        out = self.store.repo.git.git.log(
+            "--first-parent", "--format=%an", f"{since}..{merged}^1", "--", article_path(slug)
+        )
+        return list(dict.fromkeys(out.splitlines()))
+
+    def _save(
+        self, user: User, slug: str, doc: dict[str, Any], resolution: Resolution | None = None
+    ) -> Article:
+        """Create or replace the draft, against the version this session loaded; a conflict
+        shown before is answered by `resolution`."""
         exists = self.bench.blob(MAIN, slug, self.bench.tips()) is not None
         base = self.bench.base(user, slug)
         if not exists:
@@ -164,7 +203,13 @@ class Entries:
         # always merged: another editor's save since this session loaded the entry merges
         # with this one field by field (silently), and only a real conflict is refused
         return self.store.replace(
-            slug, doc, user.person, {base}, may_schedule=user.is_editor, merge=True
+            slug,
+            doc,
+            user.person,
+            {base},
+            may_schedule=user.is_editor,
+            merge=True,
+            resolution=resolution,
         )
 
     def delete_files(self, user: User, params: dict[str, Any]) -> Any:

@@ -91,6 +91,22 @@ class Asset(Schema):
     encoding = fields.String()
 
 
+class Resolve(Schema):
+    """Ours: the workbench's answers to a merge conflict it was shown (see
+    `cms.store.merging.Resolution`): the ETag the conflict came with, and a side per path."""
+
+    class Meta:
+        unknown = "raise"
+
+    etag = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    choices = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^/[a-z_]+(/[0-9]+)?$")),
+        values=fields.String(validate=validate.OneOf(["theirs", "yours"])),
+        required=True,
+        validate=validate.Length(max=100),
+    )
+
+
 class PersistOptions(Schema):
     class Meta:
         unknown = "exclude"
@@ -100,6 +116,7 @@ class PersistOptions(Schema):
     useWorkflow = fields.Boolean(load_default=True)  # noqa: N815
     status = fields.String(allow_none=True)
     newEntry = fields.Boolean()  # noqa: N815
+    resolve = fields.Nested(Resolve)
 
 
 class PersistParams(Params):
