@@ -82,6 +82,8 @@ OWN_FILES = {
     "start.js",
     "history.js",
     "history.css",
+    "conflicts.js",
+    "conflicts.css",
 }
 
 blp = Blueprint("workbench", __name__, description="The editors' workbench (Decap CMS).")

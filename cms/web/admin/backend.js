@@ -74,6 +74,44 @@
       });
     }
 
+    // A save: with the answers to a conflict shown before (conflicts.js), and what it merged
+    // or why it could not, read from the whole answer (Decap's `request` keeps only `error`).
+    async persistEntry(entry, options) {
+      const path = entry.dataFiles && entry.dataFiles[0] ? entry.dataFiles[0].path : "";
+      const slug = (/([^/]+)\.json$/.exec(path) || [])[1] || "";
+      const conflicts = window.gitCmsConflicts;
+      const resolve = conflicts && conflicts.take(slug);
+      const assets = await Promise.all(entry.assets.map(async (asset) => (
+        { path: asset.path, content: await asset.toBase64(), encoding: "base64" })));
+      const response = await fetch(this.proxyUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json; charset=utf-8" },
+        body: JSON.stringify({
+          branch: this.branch,
+          action: "persistEntry",
+          params: {
+            branch: this.branch, dataFiles: entry.dataFiles, assets,
+            options: { ...options, status: options.status || this.options.initialWorkflowStatus,
+                       ...(resolve ? { resolve } : {}) },
+            cmsLabelPrefix: this.cmsLabelPrefix,
+          },
+        }),
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (response.ok) {
+        if (conflicts) conflicts.saved(slug, answer);
+        return answer;
+      }
+      if (response.status === 409 && Array.isArray(answer.conflicts) && conflicts) {
+        conflicts.conflicted(slug, answer, (response.headers.get("ETag") || "").replace(/"/g, ""));
+        throw new Error("someone else saved this article: choose in the notice, then save again");
+      }
+      const error = new Error(answer.error || answer.detail || `HTTP ${response.status}`);
+      error.status = response.status;
+      throw error;
+    }
+
     // Decap words the toast of a refused discard as its success ("Unpublished changes
     // deleted"); roles.js puts the refusal's reason there instead.
     async deleteUnpublishedEntry(collection, slug) {
