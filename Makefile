@@ -1,4 +1,5 @@
-# `make run` serves the CMS on http://127.0.0.1:8000 (`make run PORT=8080 HOST=0.0.0.0`);
+# `make run` serves the CMS on http://127.0.0.1:8000 (`make run PORT=8080 HOST=0.0.0.0`) and
+# says where the workbench (/admin/) and the sample frontend (/frontend/) are;
 # `make test` runs everything CI runs.
 PYTHON ?= python3
 VENV := .venv
@@ -12,12 +13,13 @@ export CMS_REPO
 
 .PHONY: run test lint bench clean system-packages workbench
 
-# Debian packages (git, curl; chromium for the browser tests; varnish and varnish-modules,
-# whose xkey vmod the cache tests and the benchmark run), installed only when missing: each
-# is NAME, or NAME:COMMAND when the command that shows it is installed is not its name
-# (libimage-exiftool-perl:exiftool); a package with no command at all (varnish-modules)
-# counts as there when dpkg has it installed. ImageMagick is known by `identify`, not `convert`: a
-# `convert` that is not ImageMagick's can be on PATH without it.
+# Debian packages (git, curl; npm for the workbench; chromium for the browser tests;
+# varnish and varnish-modules, whose xkey vmod the cache tests and the benchmark run),
+# installed only when missing: each is NAME, or NAME:COMMAND when the command that shows
+# it is installed is not its name (libimage-exiftool-perl:exiftool); a package with no
+# command at all (varnish-modules) counts as there when dpkg has it installed. ImageMagick
+# is known by `identify`, not `convert`: a `convert` that is not ImageMagick's can be on
+# PATH without it.
 system-packages:
 	@missing=""; for p in $(PACKAGES); do \
 	  command -v "$${p#*:}" >/dev/null || \
@@ -41,10 +43,17 @@ $(STAMP): $(SERVE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The workbench (Decap CMS at /admin/): the npm package pinned in workbench/package-lock.json.
+# The workbench (Decap CMS at /admin/): the npm package pinned in workbench/package-lock.json,
+# with Debian's npm (and so node) when it is missing. npm's output (hundreds of peer-dependency
+# warnings) is shown only if it fails.
 WORKBENCH_STAMP := workbench/node_modules/.installed-stamp
 $(WORKBENCH_STAMP): workbench/package.json workbench/package-lock.json
-	cd workbench && npm ci --ignore-scripts --no-audit --no-fund
+	@$(MAKE) --no-print-directory system-packages PACKAGES="npm"
+	@echo "installing Decap CMS for the workbench (npm ci in workbench/)"
+	@log=$$(mktemp); \
+	if (cd workbench && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+	    >"$$log" 2>&1; then rm -f "$$log"; \
+	else cat "$$log"; rm -f "$$log"; echo "npm ci failed: its output is above"; exit 1; fi
 	touch $(WORKBENCH_STAMP)
 
 workbench: $(WORKBENCH_STAMP)
@@ -70,19 +79,24 @@ test: lint $(WORKBENCH_STAMP)
 # the README shows), the quick one writes them to $TMPDIR/cms-bench. The full run takes about
 # 75 minutes on 2 cores (importing 100,000 articles is a fifth of it); to measure some rows
 # again: python -m bench --phases search readscale --out DIR (see python -m bench --help).
+# The workbench in Chromium at 1,000 and 100,000 articles alone: make bench-workbench.
 BENCH_STAMP := $(VENV)/.bench-stamp
-.PHONY: bench-quick
+.PHONY: bench-quick bench-workbench
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish:varnishd varnish-modules"
+bench: $(BENCH_STAMP) $(WORKBENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git chromium varnish:varnishd varnish-modules"
 	$(BIN)/python -m bench --out bench $(BENCH_ARGS)
 
-bench-quick: $(BENCH_STAMP)
-	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git varnish:varnishd varnish-modules"
+bench-quick: $(BENCH_STAMP) $(WORKBENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="wrk git chromium varnish:varnishd varnish-modules"
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+bench-workbench: $(BENCH_STAMP) $(WORKBENCH_STAMP)
+	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium"
+	$(BIN)/python -m bench.workbench --out bench/workbench.json $(BENCH_ARGS)
 
 # kill -9 the server under write load for SOAK_MINUTES (not part of `make test`), and the
 # cost of CMS_DURABLE=true measured side by side.

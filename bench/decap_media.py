@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image
 
-from cms.workbench.decap import MEDIA_ANSWER_BYTES, MEDIA_RENDERS
+from cms.workbench.media import MEDIA_ANSWER_BYTES, MEDIA_RENDERS
 
 from .report import Row
 from .servers import HOST, Server

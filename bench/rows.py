@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from . import edge, gate, long_search, media, merges, migration, readscale, replication, webhooks
+from . import (
+    edge,
+    gate,
+    long_search,
+    media,
+    merges,
+    migration,
+    readscale,
+    replication,
+    webhooks,
+    workbench,
+)
 from .reads import WrkRun
 from .report import Row
 from .stats import median
@@ -278,6 +289,7 @@ def build(m: Measured) -> list[Row]:
         + media.rows(m.media)
         + merges.rows(m.merges)
         + edge.rows(m.edge)
+        + workbench.rows(m.workbench)
     )
     order = [
         "store_saves_per_s",
@@ -307,5 +319,6 @@ def build(m: Measured) -> list[Row]:
         "merged_save_cost",
         "merge_writers_lost",
         *edge.ROWS,
+        *workbench.ROWS,
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

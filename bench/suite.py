@@ -13,6 +13,8 @@
 8. gate pushes: big pushes through the git gate beside plain git (`gate`);
 9. replicas, read scale and media (`replication`, `readscale`, `media`);
 10. caches in front: Varnish purged by the CMS under reads and publications (`edge`).
+11. the workbench in headless Chromium: first screen, search, opening an entry and the JS
+    heap, on the published repository beside one of 1,000 articles (`workbench`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -47,6 +49,7 @@ from . import (
     replication,
     saves,
     webhooks,
+    workbench,
 )
 from .articles import slug_for
 from .servers import Server, start_bare, start_cms
@@ -69,6 +72,7 @@ PHASES = {
     "media": "media",
     "merges": "merged saves",
     "edge": "caches in front",
+    "workbench": "workbench",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -95,6 +99,7 @@ class Measured:
     media: dict[str, Any] = field(default_factory=dict)
     merges: dict[str, Any] = field(default_factory=dict)
     edge: dict[str, Any] = field(default_factory=dict)
+    workbench: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -117,6 +122,7 @@ class Measured:
             "media": self.media,
             "merges": self.merges,
             "edge": self.edge,
+            "workbench": self.workbench,
         }
 
 
@@ -159,6 +165,7 @@ class Suite:
             "media": self.media_phase,
             "merges": self.merges_phase,
             "edge": self.edge_phase,
+            "workbench": self.workbench_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -339,6 +346,10 @@ class Suite:
         assert self.store is not None
         self.measured.edge = edge.run(
             self.settings.quick, self.store, self.workdir, self.token, self.seed
+    def workbench_phase(self) -> None:
+        assert self.store is not None
+        self.measured.workbench = workbench.run(
+            self.store, self.workdir, self.settings.quick, self.seed
         )
 
     def media_phase(self) -> None:

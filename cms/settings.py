@@ -77,6 +77,12 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None or str(value).strip() == "" else convert(value)
 
 
+def _folder(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(value)
+    return None if value is None else value.strip()
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -189,6 +195,9 @@ SECONDS_LIST = Kind(
     "comma-separated numbers of seconds >= 0",
 )
 ORIGINS = Kind("list of origins", "comma-separated origins", _list(_text))
+NAMES = Kind("list of names", "comma-separated names", _list(_text))
+# a path where "" is a value ("none"), apart from unset (None: a default its reader chooses)
+FOLDER = Kind("path", "a path, or nothing", _folder)
 RATE = Kind("rate limit", "a rate limit such as '20 per minute'", _rate)
 NAME = Kind(
     "text",
@@ -337,6 +346,19 @@ class Settings:
         URL,
         None,
         'a frontend URL with `{url}` in it: Decap\'s "View preview" opens preview links there',
+    )
+    sample_frontend: str | None = setting(
+        FOLDER,
+        None,
+        "the sample frontend's folder, served at `/frontend/` and opened by the workbench's "
+        '"View Preview" (empty: not served)',
+        shown="the checkout's `examples/frontend`, when there is one",
+    )
+    sections: tuple[str, ...] = setting(
+        NAMES,
+        (),
+        "the sections the workbench offers in its section list",
+        shown="the sections articles already use",
     )
     webhook_retry_delays: tuple[float, ...] = setting(
         SECONDS_LIST,

@@ -196,6 +196,35 @@ def test_tags_adding_up_past_the_limit_are_a_conflict_on_tags():
     assert [c.path for c in result.conflicts] == ["/tags"]
 
 
+def test_a_choice_per_conflicting_path_takes_that_side_and_the_rest_still_merges():
+    base = base_article(3)
+    theirs = {
+        **base,
+        "title": "Their title",
+        "summary": "Their summary",
+        "body": [paragraph("their first"), paragraph("theirs"), base["body"][2]],
+    }
+    yours = {
+        **base,
+        "title": "Your title",
+        "summary": "Your summary",
+        "body": [base["body"][0], paragraph("yours"), paragraph("your last")],
+    }
+    unanswered = merge(base, theirs, yours)
+    assert [c.path for c in unanswered.conflicts] == ["/title", "/summary", "/body/1"]
+    result = merge(
+        base, theirs, yours, choices={"/title": "yours", "/summary": "theirs", "/body/1": "yours"}
+    )
+    assert result.conflicts == []
+    assert (result.fields["title"], result.fields["summary"]) == ("Your title", "Their summary")
+    # the chosen block is yours; each side's edit of another block is in, as without a choice
+    assert texts(result.fields["body"]) == ["their first", "yours", "your last"]
+    assert "/title" in result.yours and "/summary" in result.theirs
+    # a choice for a path that is no conflict changes nothing; an unanswered conflict stays
+    partly = merge(base, theirs, yours, choices={"/title": "theirs", "/section": "yours"})
+    assert [c.path for c in partly.conflicts] == ["/summary", "/body/1"]
+
+
 # -- blame: who last changed each field and block ---------------------------------------------
 
 

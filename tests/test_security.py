@@ -27,16 +27,21 @@ PUBLIC = {
     "/media/<path:rest>",
 }
 # Open by design: signing in and out, the workbench's pages (a sign-in page without a session;
-# they hold no content: that comes through /api/v1/decap), and a signed preview link (the link
-# is the credential).
+# they hold no content: that comes through /api/v1/decap and the management API), a signed
+# preview link and the images its draft uses (the link is the credential), and the sample
+# frontend's static files (it reads the public delivery API).
 OPEN = {
     "/api/v1/session",
     "/api/v1/preview/links/<link>",
+    "/api/v1/preview/links/<link>/media/<path:rest>",
     "/admin",
     "/admin/",
     "/admin/signout",
     "/admin/config.yml",
     "/admin/<name>",
+    "/admin/history",
+    "/frontend/",
+    "/frontend/<name>",
 }
 
 

@@ -9,10 +9,11 @@ import re
 import shlex
 import socket
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, article, cms_command, free_port
+from conftest import GIT_ENV, article, cms_command, free_port, running
 
 from cms.errors import NotBareRepository
 from cms.web import create_app
@@ -42,6 +43,34 @@ def test_make_run_installs_only_what_serving_needs():
     assert installs, commands
     assert not any("[dev]" in line or "[bench]" in line for line in installs), installs
     assert "cms serve --host 127.0.0.1 --port 8000" in commands
+
+
+def test_make_run_installs_npm_where_missing_and_keeps_npm_quiet_unless_it_fails():
+    commands = make_dry_run("run")
+    assert 'system-packages PACKAGES="npm"' in commands  # Debian's npm, which brings node
+    (npm,) = [line for line in commands.splitlines() if "npm ci --" in line]
+    assert "--loglevel=error" in npm and '>"$log" 2>&1' in commands
+    assert 'else cat "$log"' in commands  # its output when it fails
+
+
+def test_serve_says_where_the_workbench_and_the_sample_frontend_are(repo, tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with running(
+        [cms_command(), "--repo", str(repo), "serve", "--port", str(port)],
+        f"http://127.0.0.1:{port}/healthz",
+        log,
+        ENV,
+    ):
+        said = log.read_text()
+        root = f"http://127.0.0.1:{port}"
+        assert f"Workbench:        {root}/admin/" in said
+        assert f"Sample frontend:  {root}/frontend/" in said
+        assert "export CMS_TOKEN=" in said  # where the token to sign in with is
+        for page in ("/admin/", "/frontend/"):
+            with urllib.request.urlopen(root + page, timeout=10) as answer:
+                assert answer.status == 200
+    assert said.index("Workbench") < said.lower().index("booting worker")
 
 
 def test_make_run_takes_port_and_host():

@@ -232,6 +232,7 @@ def serve(
     verify_signatures: str | None,
 ) -> None:
     """Serve the API with gunicorn."""
+    from cms.cli.server import check_free
     from cms.cli.server import serve as run
     from cms.replication.replica import Replica
 
@@ -243,6 +244,8 @@ def serve(
         Replica.prepare(settings.repo, replica_of, verify_key=key)
     store = open_store(ctx)  # fail early, with a clear message, if there is no repository
     gate.refresh(store.repo.git_dir, settings.committer_email)
+    check_free(host, port)
+    click.echo(_where(host, port, settings.sample_frontend), err=True)
     with alongside(settings):  # the purger, when caches in front are to be purged
         run(
             settings.repo,
@@ -254,6 +257,26 @@ def serve(
             if replica_of
             else None,
         )
+
+
+def _where(host: str, port: int, sample_frontend: str | None) -> str:
+    """What `cms serve` says first: where to point a browser."""
+    from cms.web.frontend import resolved
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    root = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    lines = [
+        f"Serving the CMS at {root}/ (Ctrl-C stops it)",
+        f"  Workbench:        {root}/admin/  (sign in with an API token: the "
+        "`export CMS_TOKEN=...` line `cms init` printed on the first run, or a new one "
+        "from `cms token create`)",
+    ]
+    if resolved(sample_frontend):
+        lines.append(f"  Sample frontend:  {root}/frontend/")
+    lines.append(
+        f"  API:              {root}/api/v1/articles  (OpenAPI: {root}/api/v1/openapi.json)"
+    )
+    return "\n".join(lines)
 
 
 @main.group(

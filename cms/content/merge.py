@@ -14,6 +14,9 @@ draft (`theirs`) and the editor's version (`yours`), all article field mappings 
   `/body/<i>` (`i` the index of the first such block in `base`) unless they are the same;
 - every other field (`authors`, `image`, `source`...) is a whole value.
 
+With `choices` (`{path: "theirs" | "yours"}`, the answers to conflicts shown before), a
+conflict at a chosen path takes that side instead (a run of blocks: that side's edits of it).
+
 The merge is symmetric: swapping `theirs` and `yours` gives the same fields and the same
 conflicting paths (with the two sides swapped in each). It knows nothing of git or of who
 wrote what: the store adds that (`theirs_by`, `theirs_revision`).
@@ -52,9 +55,11 @@ class Merged:
     conflicts: list[Conflict] = field(default_factory=list)
     theirs: list[str] = field(default_factory=list)
     yours: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)  # conflicts answered (see `merge`)
 
 
 Problems = Callable[[dict[str, Any]], dict[str, list[str]]]
+SIDES = ("theirs", "yours")
 
 
 def merge(
@@ -62,6 +67,7 @@ def merge(
     theirs: Mapping[str, Any],
     yours: Mapping[str, Any],
     problems: Problems | None = None,
+    choices: Mapping[str, str] | None = None,
 ) -> Merged:
     """Merge `theirs` and `yours`, both made from `base`. See the module's docstring.
 
@@ -69,7 +75,7 @@ def merge(
     whose result would be invalid though neither side is (two sides' tags adding up past the
     limit, say) names each invalid field as a conflict instead.
     """
-    out = Merged(fields={})
+    out = Merged(fields={}, choices=dict(choices or {}))
     names = list(dict.fromkeys([*theirs, *yours, *base]))
     for name in names:
         b, t, y = base.get(name, MISSING), theirs.get(name, MISSING), yours.get(name, MISSING)
@@ -110,6 +116,10 @@ def _merge_value(b: Any, t: Any, y: Any, out: Merged, path: str) -> Any:
     if y == b:
         out.theirs.append(path)
         return t
+    chosen = out.choices.get(path)
+    if chosen in SIDES:
+        getattr(out, chosen).append(path)
+        return y if chosen == "yours" else t
     out.conflicts.append(Conflict(path, _shown(b), _shown(t), _shown(y)))
     return t
 
@@ -205,9 +215,13 @@ def _merge_blocks(b: list[Any], t: list[Any], y: list[Any], out: Merged, path: s
         elif len(members) == 2 and members[0][0] == members[1][0]:
             taken.append((members[0][0], "both"))
         else:
-            conflicted = True
             start = min(e.start for e, _ in members)
             stop = max(e.stop for e, _ in members)
+            chosen = out.choices.get(f"{path}/{start}")
+            if chosen in SIDES:
+                taken += [m for m in members if m[1] == chosen]
+                continue
+            conflicted = True
             out.conflicts.append(
                 Conflict(
                     f"{path}/{start}",
@@ -220,6 +234,9 @@ def _merge_blocks(b: list[Any], t: list[Any], y: list[Any], out: Merged, path: s
         return t
     merged = _apply(base, 0, len(base), taken, None, out=out, path=path)
     if not merged:  # each side removed what the other kept: no body is left
+        chosen = out.choices.get(path)
+        if chosen in SIDES:
+            return y if chosen == "yours" else t
         out.conflicts.append(Conflict(path, b, t, y))
         return t
     return [keys[k] for k in merged]

@@ -140,6 +140,18 @@ class PreviewLinks:
             raise NotFound("The article of this preview link no longer exists.")
         return {**shown, "previous": None, "next": None}
 
+    def draft(self, link: str) -> Article:
+        """The current draft `link` names (for the images it uses); raises NotFound or Gone
+        as `article` does."""
+        slug, life = self._open(link)
+        try:
+            draft = self.store.get(slug)
+        except ArticleNotFound as e:
+            raise NotFound("The article of this preview link no longer exists.") from e
+        if self._life(slug, draft.meta["revision"]) != life:
+            raise NotFound("The article of this preview link no longer exists.")
+        return draft
+
     def revoke(self, slug: str) -> None:
         """Make every link of `slug` made until now stop working (410); raises
         StorageUnavailable when the mark cannot be written."""

@@ -156,6 +156,29 @@ class DraftQueries:
     def count(self) -> int:
         return self.tables.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
+    def unpublished(self, now: int, limit: int) -> list[str]:
+        """Slugs of the valid articles whose draft is not what is live (states draft,
+        changed, scheduled), most recently updated first, at most `limit`: one walk of the
+        articles, newest first, that stops at `limit` (no count)."""
+        return [
+            r[0]
+            for r in self.tables.db.execute(
+                f"SELECT a.slug FROM articles a LEFT JOIN live l ON l.slug = a.slug "
+                f"WHERE {STATE} IN ('draft', 'changed', 'scheduled') "
+                "ORDER BY a.updated_at DESC, a.slug LIMIT :limit",
+                {"now": now, "limit": limit},
+            )
+        ]
+
+    def sections(self) -> list[str]:
+        """Every section an article on the draft line has, in order."""
+        return [
+            r[0]
+            for r in self.tables.db.execute(
+                "SELECT DISTINCT section FROM articles WHERE section IS NOT NULL ORDER BY section"
+            )
+        ]
+
     def revisions(
         self, slug: str, *, line: str | None = None, limit: int, offset: int, since: int = 0
     ) -> tuple[list[dict[str, Any]], int]:

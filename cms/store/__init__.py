@@ -37,6 +37,7 @@ from cms.index import CardMaker, Index
 from cms.settings import Settings
 from cms.store.base import CONTENT_README, DEFAULT_COMMITTER, Writes
 from cms.store.drafts import Drafts
+from cms.store.merging import Resolution
 from cms.store.publishing import Publishing
 from cms.store.reading import Reading
 from cms.store.translating import Translating
@@ -175,10 +176,17 @@ class ArticleStore:
         *,
         may_schedule: bool = False,
         merge: bool = False,
+        resolution: Resolution | None = None,
     ) -> Article:
         """`Drafts.replace`: a new draft of `slug`."""
         return self.drafts.replace(
-            slug, data, editor, expected, may_schedule=may_schedule, merge=merge
+            slug,
+            data,
+            editor,
+            expected,
+            may_schedule=may_schedule,
+            merge=merge,
+            resolution=resolution,
         )
 
     def patch(

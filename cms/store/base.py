@@ -106,6 +106,7 @@ class Writes:
         may_schedule: bool = False,
         trailers: dict[str, str] | None = None,
         merge: bool = False,
+        resolution: merging.Resolution | None = None,
     ) -> Article:
         """Change the draft of `slug` to what `make` makes of it (no commit if nothing
         changes, else one with `trailers` besides the usual ones); return the article.
@@ -115,7 +116,8 @@ class Writes:
         With `merge`, a stale `expected` is merged instead (see `cms.store.merging`): `make`
         is applied to the revision `expected` names, and the result joined to the draft as
         a merge commit; the article's `meta.merged` says which paths came from whom.
-        Raises MergeConflict when both sides changed one field or block differently."""
+        Raises MergeConflict when both sides changed one field or block differently, but
+        at the paths `resolution` chose a side for."""
         note: dict[str, Any] = {}
 
         def plan(tips: Tips) -> builtins.list[Step] | None:
@@ -123,7 +125,9 @@ class Writes:
             if merge and expected is not None and "*" not in expected:
                 blob = self.repo.lookup(tips[MAIN], layout.article_path(slug))
                 if blob is not None and blob not in expected:
-                    return merging.plan(self, tips, slug, expected, make, note, may_schedule)
+                    return merging.plan(
+                        self, tips, slug, expected, make, note, may_schedule, resolution
+                    )
             current_blob = self.current(tips[MAIN], slug, expected)
             found = self.reading.file_at(tips[MAIN], slug)
             current = found[1] if found else {}

@@ -17,6 +17,7 @@ from cms.errors import ArticleExists, ValidationFailed
 from cms.git.repository import Repository, Tips, blob_id
 from cms.store.base import Writes, check_schedule
 from cms.store.commits import Step
+from cms.store.merging import Resolution
 from cms.store.reading import Reading
 
 
@@ -68,10 +69,12 @@ class Drafts:
         *,
         may_schedule: bool = False,
         merge: bool = False,
+        resolution: Resolution | None = None,
     ) -> Article:
         """Replace the draft of `slug`. Raises ArticleNotFound, RevisionRequired,
         StaleRevision, ValidationFailed, Forbidden (a change of `publish_at` without
-        `may_schedule`); with `merge`, a stale `expected` is merged (see `Writes.edit`)."""
+        `may_schedule`); with `merge`, a stale `expected` is merged (see `Writes.edit`;
+        `resolution` answers the conflicts shown before)."""
         doc = validate(data)
         if doc.get("slug", slug) != slug:
             raise ValidationFailed(
@@ -80,7 +83,13 @@ class Drafts:
             )
         doc = with_slug(doc, slug)
         return self.writes.edit(
-            slug, editor, expected, lambda current: doc, may_schedule=may_schedule, merge=merge
+            slug,
+            editor,
+            expected,
+            lambda current: doc,
+            may_schedule=may_schedule,
+            merge=merge,
+            resolution=resolution,
         )
 
     def patch(

@@ -4,7 +4,8 @@ the published ones, and describe them in delivered articles. No Flask here.
 Every upload is one commit on `main` (action `upload`) authored by the uploader, written like
 every other write (objects first, then a compare-and-swap of the branch); the same bytes twice
 are the same path and make no second commit. Files reach `published` with the first article
-that uses them (see `usage.to_publish`), and only files there are served publicly.
+that uses them (see `usage.to_publish`), and only files there are served publicly. The names
+files were uploaded under, and their alt text, are kept beside them (`media_names`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cms.media.renditions import CONTENT_TYPE as RENDITION_TYPE
 from cms.media.renditions import WIDTHS, MediaCache
 from cms.media.usage import live_users
 from cms.store.commits import Step
+from cms.store.media_names import NOBODY, Described, MediaNames, checked_alt, clean_name
 
 if TYPE_CHECKING:
     from cms.store import ArticleStore
@@ -75,13 +77,18 @@ class MediaFile:
     info: ImageInfo | None
     published: bool
     problems: dict[str, list[str]]
+    described: Described = NOBODY
 
     def to_dict(self, base_url: str) -> dict[str, Any]:
         """The file as the management API shows it; `base_url` is the server's public root."""
         width, height = self.info.display_size if self.info else (None, None)
+        names = self.described.names
         return {
             "path": self.path,
             "url": f"{base_url}/{self.path}",
+            "name": names[0] if names else None,
+            "names": list(names),
+            "alt": self.described.alt,
             "content_type": self.info.content_type if self.info else None,
             "bytes": self.size,
             "width": width,
@@ -107,17 +114,21 @@ class MediaLibrary:
         self.max_bytes = max_bytes
         self.storage = storage or GitStorage(store.repo)
         self.cache = MediaCache(f"{store.repo.git_dir}/cms/renditions")
+        self.names = MediaNames(store.repo, store.committer)
 
     # -- writing ---------------------------------------------------------------------
 
-    def upload(self, data: bytes, uploader: Person, filename: str | None = None) -> MediaFile:
+    def upload(
+        self, data: bytes, uploader: Person, filename: str | None = None, alt: str | None = None
+    ) -> MediaFile:
         """Check `data`, remove its location, and commit it on `main` unless the same file is
-        there already (bytes already stored and checked are not decoded again). Returns the
-        stored file.
+        there already (bytes already stored and checked are not decoded again); keep
+        `filename` among its names and `alt` as its alt text. Returns the stored file.
 
-        Raises PayloadTooLarge, UnsupportedMediaType, ValidationFailed (see `check_image`),
-        StorageUnavailable.
+        Raises PayloadTooLarge, UnsupportedMediaType, ValidationFailed (see `check_image`;
+        `alt`), StorageUnavailable.
         """
+        alt = checked_alt(alt)
         if len(data) > self.max_bytes:
             raise PayloadTooLarge(
                 f"The file is {len(data):,} bytes; the limit is {self.max_bytes:,}.",
@@ -154,6 +165,7 @@ class MediaLibrary:
             return [Step(MAIN, path, "upload", blob=blob, path=path, message=message)]
 
         self.store.writes.write(uploader, plan)
+        self.names.add(path, clean_name(filename), alt, uploader)
         return MediaFile(
             path,
             blob,
@@ -161,6 +173,7 @@ class MediaLibrary:
             info,
             self.repo.lookup(self.repo.ref(PUBLISHED), path) == blob,
             {},
+            self.names.of(path),
         )
 
     def delete(self, path: str, editor: Person) -> None:
@@ -204,13 +217,21 @@ class MediaLibrary:
 
     # -- reading ---------------------------------------------------------------------
 
-    def list(self, *, page: int = 1, per_page: int = 20) -> tuple[builtins.list[MediaFile], int]:
-        """One page of the files on `main`, in path order, and how many there are."""
+    def list(
+        self, *, page: int = 1, per_page: int = 20, q: str | None = None
+    ) -> tuple[builtins.list[MediaFile], int]:
+        """One page of the files on `main`, in path order (with `q`, those whose names or alt
+        text hold every word of it), and how many there are."""
         tips = self.repo.tips()
         main, published = tips.main, tips.published
         files = self._files(main)
+        named = self.names.every()
+        if q is not None and q.strip():
+            files = [(p, b) for p, b in files if named.get(p, NOBODY).matches(q)]
         chosen = files[(page - 1) * per_page : page * per_page]
-        return [self._file(path, blob, published) for path, blob in chosen], len(files)
+        return [
+            self._file(path, blob, published, named.get(path, NOBODY)) for path, blob in chosen
+        ], len(files)
 
     def get(self, path: str) -> MediaFile:
         """The file at `path` on `main` (or, deleted there, still live); raises MediaNotFound."""
@@ -219,7 +240,7 @@ class MediaLibrary:
         blob = self.repo.lookup(tips.main, path) or self.repo.lookup(published, path)
         if blob is None:
             raise MediaNotFound(f"There is no media file '{path}'.")
-        return self._file(path, blob, published)
+        return self._file(path, blob, published, self.names.of(path))
 
     def live(self, path: str) -> tuple[str, ImageInfo]:
         """The blob and facts of a published file; raises MediaNotFound for anything else (a
@@ -309,7 +330,9 @@ class MediaLibrary:
                     found.append((path, blob.hex()))
         return found
 
-    def _file(self, path: str, blob: str, published: str | None) -> MediaFile:
+    def _file(
+        self, path: str, blob: str, published: str | None, described: Described = NOBODY
+    ) -> MediaFile:
         found = self._facts(blob)
         return MediaFile(
             path,
@@ -318,6 +341,7 @@ class MediaLibrary:
             found.info,
             self.repo.lookup(published, path) == blob,
             found.problems(path),
+            described,
         )
 
     def _facts(self, blob: str) -> Facts:

@@ -6,12 +6,17 @@ merge with `cms.content.merge`; without a conflict the save is two commits: the 
 version on `base`, and a merge commit on `main` joining it, both authored by the editor, so
 `git log --graph` shows the concurrent edit and `git blame` credits each side's lines to its
 own editor. The index reads `main` by first parents, so the merge commit is one revision.
+
+A `Resolution` answers the conflicts a MergeConflict showed: each conflicting path takes the
+side chosen for it, provided the draft is still the one the conflict was shown against (its
+ETag); otherwise the save merges afresh, and conflicts again if they still overlap.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cms.content import canonical
@@ -25,6 +30,15 @@ from cms.store.commits import Step
 
 if TYPE_CHECKING:
     from cms.store.base import Writes
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The side chosen for each conflicting path (`{"/title": "yours", "/body/2": "theirs"}`)
+    of the conflicts shown against the draft whose ETag is `etag`."""
+
+    etag: str
+    choices: Mapping[str, str] = field(default_factory=dict)
 
 
 def problems(fields: dict[str, Any]) -> dict[str, builtins.list[str]]:
@@ -44,8 +58,10 @@ def plan(
     make: Callable[[dict[str, Any]], dict[str, Any]],
     note: dict[str, Any],
     may_schedule: bool,
+    resolution: Resolution | None = None,
 ) -> builtins.list[Step] | None:
-    """The steps of a merged save of `slug` (None: the draft already holds the change).
+    """The steps of a merged save of `slug` (None: the draft already holds the change);
+    `resolution` answers conflicts shown before (see the module).
 
     Raises StaleRevision when `expected` names no revision of the article's current life,
     MergeConflict, and what `make` raises."""
@@ -65,7 +81,9 @@ def plan(
     theirs = found_theirs[1] if found_theirs else {}
     yours = make(base)
     check_schedule(base, yours, may_schedule)
-    result = merge(base, theirs, yours, problems)
+    current = writes.repo.lookup(tips[MAIN], article_path(slug)) or ""
+    choices = resolution.choices if resolution and resolution.etag == current else None
+    result = merge(base, theirs, yours, problems, choices)
     if result.conflicts:
         # who made theirs: the revision that last changed the field in the draft
         origins = blaming.blame(reading, slug)["fields"]
@@ -91,7 +109,7 @@ def plan(
                 }
                 for c in result.conflicts
             ],
-            writes.repo.lookup(tips[MAIN], article_path(slug)) or "",
+            current,
         )
     merged = result.fields
     if blob_id(canonical.dumps(merged)) == blob_id(canonical.dumps(theirs)):

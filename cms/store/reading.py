@@ -103,6 +103,17 @@ class Reading:
         self.catch_up()
         return self.index.drafts.count()
 
+    def unpublished(self, limit: int) -> builtins.list[str]:
+        """Slugs of the articles with changes not live yet (drafts, changed, scheduled), most
+        recently updated first, at most `limit`."""
+        self.catch_up()
+        return self.index.drafts.unpublished(int(time.time()), limit)
+
+    def sections(self) -> builtins.list[str]:
+        """Every section an article on the draft line has, in order."""
+        self.catch_up()
+        return self.index.drafts.sections()
+
     def slugs(self) -> builtins.list[str]:
         """Every article on the draft line, in slug order."""
         self.catch_up()

@@ -21,6 +21,7 @@ from cms.web import (
     addresses,
     delivery_api,
     edge,
+    frontend,
     manage,
     media,
     openapi,
@@ -118,6 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(session.blp)
     api.register_blueprint(preview.blp)
     api.register_blueprint(workbench.blp)
+    api.register_blueprint(frontend.blp)
     api.register_blueprint(webhooks.blp)
     api.register_blueprint(media.manage_blp)
     api.register_blueprint(media.public_blp)

@@ -1,7 +1,9 @@
 """Media over HTTP: the editors' library (upload, list, read, delete) and the public files.
 
 Thin views over `cms.store.media.MediaLibrary`. An upload is `multipart/form-data` with one
-`file` part, and only this route reads a body over the app's 1 MiB JSON limit.
+`file` part (its file name is kept as the item's name) and an optional `alt` part, and only
+this route reads a body over the app's 1 MiB JSON limit. The list takes `q`: the files whose
+names or alt text hold its words.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from flask import Response, request, url_for
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from werkzeug.wsgi import get_current_url
 
 from cms.content.media_paths import from_url_path
@@ -47,6 +49,21 @@ public_blp = MediaBlueprint(
 
 class MediaSchema(Schema):
     path = fields.String(metadata={"example": "media/3f/3f5e...9a.jpg"})
+    name = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The file name it was first uploaded under (null: none was given)",
+            "example": "night-market.jpg",
+        },
+    )
+    names = fields.List(
+        fields.String(),
+        metadata={"description": "Every name these bytes were uploaded under, first first"},
+    )
+    alt = fields.String(
+        allow_none=True,
+        metadata={"description": "Alternative text, when an upload gave one (the latest)"},
+    )
     url = fields.String(
         metadata={"description": "Public URL (404 until an article using it is published)."}
     )
@@ -67,6 +84,15 @@ class MediaSchema(Schema):
     )
 
 
+class MediaListArgs(PageArgs):
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "Only files whose names or alt text hold every word of it (any case)"
+        },
+    )
+
+
 class MediaListSchema(Schema):
     items = fields.List(fields.Nested(MediaSchema))
     meta = fields.Nested(PageMetaSchema)
@@ -78,7 +104,10 @@ UPLOAD_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "alt": {"type": "string", "maxLength": 1000},
+                },
             }
         }
     },
@@ -156,19 +185,22 @@ def upload() -> Any:
     finally:
         for each in parts.values():
             each.close()  # a large part waits in a temporary file
-    stored = media.upload(data, editor(), name)
+    stored = media.upload(data, editor(), name, request.form.get("alt"))
     location = url_for("media.show", rest=stored.path)
     return stored.to_dict(base_url()), 201, {"Location": location}
 
 
 @manage_blp.route("/media", methods=["GET"])
 @requires("author")
-@manage_blp.arguments(PageArgs(), location="query", error_status_code=400)
+@manage_blp.arguments(MediaListArgs(), location="query", error_status_code=400)
 @manage_blp.response(200, MediaListSchema)
-@manage_blp.doc(summary="Every file in the library, drafts' included, in path order")
+@manage_blp.doc(
+    summary="Every file in the library, drafts' included, in path order; `q` "
+    "searches their names and alt text"
+)
 @problems(400)
 def index(args: dict[str, Any]) -> Any:
-    files, total = library().list(page=args["page"], per_page=args["per_page"])
+    files, total = library().list(page=args["page"], per_page=args["per_page"], q=args.get("q"))
     root = base_url()
     return page([f.to_dict(root) for f in files], total, args["page"], args["per_page"])
 

@@ -34,6 +34,8 @@ AREAS = (
     # the link is the credential: a frontend on another origin opens it
     Area("preview links", ("/api/v1/preview/links/",), any_origin=True),
     Area("service", ("/healthz", "/api/v1/openapi.json"), replicated=True),
+    # the sample frontend's three files (`cms.web.frontend`), read-only like delivery
+    Area("sample frontend", ("/frontend/",), replicated=True),
     # editors' calls: CORS only for `CMS_MANAGE_CORS_ORIGINS`, answers never stored
     Area("management", (MANAGE,)),
     Area("workbench", ("/admin", "/api/v1/decap", "/api/v1/session", "/api/v1/preview/articles")),

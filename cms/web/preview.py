@@ -1,5 +1,6 @@
 """Draft preview over HTTP: `/api/v1/preview/...` for signed-in users (any role), signed
-preview links anyone holding one can open, and their revocation by an editor (see
+preview links anyone holding one can open, with the images their draft uses
+(`cms.delivery.preview_media`), and their revocation by an editor (see
 `cms.delivery.preview`)."""
 
 from __future__ import annotations
@@ -7,15 +8,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from cms.content.fields import UTCDateTime
+from cms.content.media_paths import from_url_path
 from cms.delivery.cards import PublicArticleSchema
 from cms.delivery.preview import DEFAULT_LINK_LIFETIME, MAX_LINK_LIFETIME, Preview, PreviewLinks
+from cms.delivery.preview_media import described, linked_file
+from cms.errors import MediaNotFound
 from cms.web.documented import problems
 from cms.web.manage import checked
+from cms.web.media import base_url, library
 from cms.web.pages import page
 from cms.web.request_helpers import Parser, requires
 from cms.web.schemas import PageArgs, PageMetaSchema, PublicListItemSchema
@@ -122,7 +127,40 @@ def make_link(args: dict[str, Any], slug: str) -> Any:
 )
 @problems(blp, 404, 410, 429)
 def linked(link: str) -> Any:
-    return jsonify(links().article(preview(), link))
+    shown = links().article(preview(), link)
+    own = url_for("preview.linked", link=link, _external=True)
+    return jsonify(described(shown, library(), base_url(), own))
+
+
+@blp.route("/api/v1/preview/links/<link>/media/<path:rest>", methods=["GET"])
+@blp.doc(
+    summary="An image the linked draft uses (`?w=N`: a resized rendition), while the link is valid",
+    security=[],
+    responses={
+        "200": {
+            "description": "The image",
+            "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+@problems(blp, 400, 404, 410, 429)
+def linked_media(link: str, rest: str) -> Any:
+    draft = links().draft(link)
+    path = from_url_path(rest)
+    if path is None:
+        raise MediaNotFound(f"There is no media file '{rest[:100]}'.")
+    media = library()
+    file = linked_file(draft.fields, path, media)
+    assert file.info is not None
+    made = (
+        None
+        if "w" not in request.args
+        else media.rendition(file.blob, file.info, request.args["w"])
+    )
+    data, content_type = (
+        (media.original(file.blob), file.info.content_type) if made is None else made[:2]
+    )
+    return Response(data, mimetype=content_type)
 
 
 @blp.route("/api/v1/manage/articles/<slug>/preview-links", methods=["DELETE"])

@@ -1,14 +1,16 @@
 """Sign-in for the editors' workbench: a token traded for an HttpOnly session cookie.
 
 `POST /api/v1/session {"token"}` opens a session (204 + cookie, Secure over HTTPS),
-`DELETE /api/v1/session` closes it. How the cookie then authenticates: `cookies`.
+`DELETE /api/v1/session` closes it, `GET /api/v1/session` says who is signed in (the workbench
+shows each person the controls their role allows). How the cookie then authenticates:
+`cookies`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -16,7 +18,7 @@ from cms.errors import Forbidden, Unauthorized
 from cms.web.cookies import COOKIE, own_origin, sessions
 from cms.web.documented import problems
 from cms.web.failed_tokens import verify_bearer
-from cms.web.request_helpers import Parser
+from cms.web.request_helpers import Parser, requires
 
 
 class SessionBlueprint(Blueprint):
@@ -36,6 +38,21 @@ class SignInArgs(Schema):
         unknown = "raise"
 
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class SignedInSchema(Schema):
+    name = fields.String()
+    email = fields.String()
+    role = fields.String(metadata={"description": "author, editor or admin"})
+
+
+@blp.route("", methods=["GET"])
+@requires("author")
+@blp.response(200, SignedInSchema)
+@blp.doc(summary="Who is signed in: the name, email and role of the session's token")
+@problems(blp, 401, 403, 429)
+def signed_in() -> Any:
+    return {"name": g.token.name, "email": g.token.email, "role": g.token.role}
 
 
 @blp.route("", methods=["POST"])

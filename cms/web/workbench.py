@@ -1,5 +1,6 @@
-"""The editors' workbench: Decap CMS at `/admin/`, its generated `config.yml`, and
-`POST /api/v1/decap`, the proxy-backend endpoint it talks to (see `cms.decap`).
+"""The editors' workbench: Decap CMS at `/admin/`, its generated `config.yml`, the history page
+`/admin/history?slug=<slug>`, and `POST /api/v1/decap`, the proxy-backend endpoint it talks to (see
+`cms.workbench.decap`).
 
 Decap's files come from the npm package `decap-cms` (pinned in `workbench/package.json`,
 installed by `npm ci`); the server serves its `dist/` folder, found at `CMS_WORKBENCH_DIST`.
@@ -23,8 +24,10 @@ from flask import Response, current_app, g, redirect, request, send_from_directo
 from flask_smorest import Blueprint
 from marshmallow import fields
 
+from cms.auth.tokens import Token
 from cms.delivery.preview import DEFAULT_LINK_LIFETIME
 from cms.errors import CMSError, StorageUnavailable, TooManyFailures, Unauthorized
+from cms.web import frontend
 from cms.web.cookies import cookie_token, session_id, sessions
 from cms.web.documented import problems
 from cms.web.problems import from_cms_error
@@ -49,6 +52,11 @@ SIGNIN_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+HISTORY_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 class DecapProblemSchema(ProblemSchema):
@@ -62,20 +70,54 @@ ANY_JSON = {
     "description": "What the action answers",
     "content": {"application/json": {"schema": {}}},
 }
-OWN_FILES = {"workbench.js", "signin.js", "workbench.css", "preview.js", "preview.css"}
+OWN_FILES = {
+    "workbench.js",
+    "signin.js",
+    "workbench.css",
+    "preview.js",
+    "preview.css",
+    "backend.js",
+    "roles.js",
+    "widgets.js",
+    "start.js",
+    "history.js",
+    "history.css",
+    "conflicts.js",
+    "conflicts.css",
+}
 
 blp = Blueprint("workbench", __name__, description="The editors' workbench (Decap CMS).")
 
 
+def _sample() -> str | None:
+    """The sample frontend's address when this server serves it, else None."""
+    return url_for("frontend.page", name="", _external=True) if frontend.folder() else None
+
+
 def deploy_preview(slug: str) -> dict[str, Any]:
-    """What Decap's "View preview" opens: a fresh preview link, in the frontend named by
-    `PREVIEW_FRONTEND` (a URL with `{url}` in it) when there is one."""
+    """What Decap's "View Preview" opens for a draft: a fresh preview link, in the frontend
+    named by `PREVIEW_FRONTEND` (a URL with `{url}` in it), else in the sample frontend when
+    this server serves it."""
     link, _ = services().preview_links.make(slug, DEFAULT_LINK_LIFETIME)
     url = url_for("preview.linked", link=link, _external=True)
-    frontend = services().settings.preview_frontend
-    if frontend:
-        url = frontend.replace("{url}", quote(url, safe=""))
+    sample = _sample()
+    # the sample frontend's address ends in "#": Decap appends the collection's preview_path
+    # (see `_live`), which then lands in the fragment, which a preview ignores
+    configured = services().settings.preview_frontend
+    shown_in = configured or (f"{sample}?preview={{url}}#" if sample else None)
+    if shown_in:
+        url = shown_in.replace("{url}", quote(url, safe=""))
     return {"url": url, "status": "SUCCESS"}
+
+
+def _live() -> tuple[str | None, str | None]:
+    """Decap's `site_url` and the collection's `preview_path`, which make "View Live": the
+    article in the sample frontend when that is where previews open, else `SITE_URL`."""
+    sample = _sample()
+    settings = services().settings
+    if sample and not settings.preview_frontend:
+        return sample, "#/articles/{{slug}}"
+    return settings.site_url, None
 
 
 def _dist() -> str:
@@ -90,15 +132,23 @@ def _page(name: str, csp: str) -> Response:
     return response
 
 
-def _signed_in() -> bool:
-    """Whether the request carries a live session; raises TooManyFailures (an address that
-    sent too many bad credentials is refused here too, as everywhere a cookie is read)."""
+def _signed_in() -> Token | None:
+    """The session's token, if any; raises TooManyFailures (an address that sent too many
+    bad credentials is refused here too, as everywhere a cookie is read)."""
     try:
-        return cookie_token() is not None
+        return cookie_token()
     except TooManyFailures:
         raise
     except CMSError:
-        return False
+        return None
+
+
+def _sections() -> tuple[str, ...]:
+    """The sections the workbench offers: `SECTIONS`, else every section already used."""
+    configured = services().settings.sections
+    if configured:
+        return tuple(dict.fromkeys(configured))
+    return tuple(services().store.reading.sections())
 
 
 @blp.route("/admin", methods=["GET"])
@@ -128,6 +178,18 @@ def admin() -> Any:
     return _page("decap.html", DECAP_CSP)
 
 
+@blp.route("/admin/history", methods=["GET"])
+@blp.doc(
+    summary="An article's history in the workbench (`?slug=`): revisions, changes, restore",
+    security=[],
+    responses={"200": HTML_PAGE},
+)
+def history_page() -> Any:
+    if not _signed_in():
+        return _page("signin.html", SIGNIN_CSP)
+    return _page("history.html", HISTORY_CSP)  # its script reads `slug` from the address
+
+
 @blp.route("/admin/signout", methods=["GET"])
 @blp.doc(
     summary="Where Decap's Log out leads: the sign-in page, which ends the session",
@@ -150,11 +212,25 @@ def signout_page() -> Any:
     },
 )
 def config() -> Any:
+    token = _signed_in()
+    reader = decap_config.Reader(
+        editor=bool(token and token.can("editor")),
+        byline=token.name if token else None,
+        sections=_sections(),
+    )
+    site_url, preview_path = _live()
     body = decap_config.config(
-        "/api/v1/decap", services().settings.site_url, "/admin/signout", media=True
+        "/api/v1/decap",
+        site_url,
+        "/admin/signout",
+        media=True,
+        reader=reader,
+        preview_path=preview_path,
     )
     response = Response(json.dumps(body, indent=2) + "\n", mimetype="text/yaml")
-    response.headers["Cache-Control"] = "no-cache"
+    # made for the person signed in (their role, their name as the byline)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Cookie"
     return response
 
 

@@ -1,14 +1,21 @@
-"""Decap CMS's `config.yml`, generated from the article schema (`schemas.ArticleFields`).
+"""Decap CMS's `config.yml`, generated from the article schema (`schemas.ArticleFields`) for
+the person signed in.
 
 Every article field becomes a Decap field with the same required flag and limits: string
 lengths and formats as a `pattern`, list lengths as `min`/`max`, number ranges as `min`/`max`.
-The body is a variable-type list (`types`, `typeKey: type`), one type per block schema. The
-`slug` is not a form field: in Decap it is the entry's file name, made from the title.
+The body is a variable-type list (`types`, `typeKey: type`), one type per block schema, under
+the name `blocks` (see `files`). The `slug` is not a form field: in Decap it is the entry's
+file name, made from the title. Made to fit a newsroom: tags are one comma-separated field,
+the section is chosen from a list (`CMS_SECTIONS`, else the sections already used), a new
+article's byline is the person signed in, and the form starts with a link to the article's
+history. For an author, the collection has no publish or delete controls (`publish`,
+`delete`) and `publish_at` is hidden: the server would refuse them anyway.
 The document is JSON, which is YAML too, so no YAML library is needed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -16,9 +23,12 @@ from marshmallow import Schema, fields, validate
 from cms.content.blocks import BLOCKS, Block
 from cms.content.document import ArticleFields
 from cms.content.fields import FullMatch, ImageSource, StrictBoolean, Text, Url
+from cms.workbench import files
 
+BACKEND = "git_cms"  # Decap's proxy backend with pages and search (/admin/backend.js)
 MEDIA_FOLDER = "media"
 NOT_IN_FORM = {"slug"}
+COMMA_SEPARATED = {"tags"}
 LABELS = {
     "publish_at": "Publish at (editors only)",
     "image": "Lead image",
@@ -30,15 +40,37 @@ LABELS = {
     # language linked by slug, so the link is two plain fields (see docs/translations.md)
     "translation_of": "Translation of (the source article's slug)",
     "translated_from": "Translated from (the source's revision)",
+    "authors": "Byline",
 }
+HINTS = {"tags": "Comma-separated, e.g. harbour, festival, summer."}
+HISTORY = {"name": "history", "label": "History", "widget": "history", "required": False}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who the configuration is for: whether they are an editor, the name a new article's
+    byline starts with, and the sections to choose from (none: a free text field)."""
+
+    editor: bool = False
+    byline: str | None = None
+    sections: tuple[str, ...] = ()
 
 
 def config(
-    proxy_url: str, site_url: str | None, logout_url: str, *, media: bool = False
+    proxy_url: str,
+    site_url: str | None,
+    logout_url: str,
+    *,
+    media: bool = False,
+    reader: Reader | None = None,
+    preview_path: str | None = None,
 ) -> dict[str, Any]:
-    """The whole Decap configuration; with `media`, image fields use the media library."""
+    """The whole Decap configuration; with `media`, image fields use the media library.
+    `site_url` and `preview_path` make Decap's "View Live" link of a live article."""
+    reader = reader or Reader()
+    form = [HISTORY, *(_fitted(f, reader) for f in schema_fields(ArticleFields(), media))]
     cfg: dict[str, Any] = {
-        "backend": {"name": "proxy", "proxy_url": proxy_url, "branch": "main"},
+        "backend": {"name": BACKEND, "proxy_url": proxy_url, "branch": "main"},
         "publish_mode": "editorial_workflow",
         "media_folder": MEDIA_FOLDER,
         # the value Decap writes for a library file is then its path, `media/<xx>/<sha>.<ext>`
@@ -53,17 +85,42 @@ def config(
                 "extension": "json",
                 "format": "json",
                 "create": True,
-                "delete": True,
+                "delete": reader.editor,
+                "publish": reader.editor,
                 "slug": "{{slug}}",
                 "identifier_field": "title",
                 "summary": "{{title}}",
-                "fields": schema_fields(ArticleFields(), media),
+                # Decap sorts by loading every entry: the server's order (newest first) instead
+                "sortable_fields": [],
+                "fields": form,
             }
         ],
     }
     if site_url:
         cfg["site_url"] = site_url
+    if preview_path:
+        cfg["collections"][0]["preview_path"] = preview_path
     return cfg
+
+
+def _fitted(out: dict[str, Any], reader: Reader) -> dict[str, Any]:
+    """One top-level field made to fit the newsroom and the reader (see the module)."""
+    name = out["name"]
+    if name in COMMA_SEPARATED:
+        # Decap's list widget without `field` is one text box, split at commas
+        out = {k: v for k, v in out.items() if k != "field"}
+    if name == "section" and reader.sections:
+        out = {k: v for k, v in out.items() if k != "pattern"}
+        out.update(widget="select", options=list(reader.sections))
+    if name == "authors" and reader.byline:
+        out["default"] = [{"name": reader.byline}]
+    if name == "publish_at" and not reader.editor:
+        out = {"name": name, "label": out["label"], "widget": "hidden", "required": False}
+    if name == "body":
+        out = {**out, "name": files.BLOCKS}
+    if name in HINTS:
+        out["hint"] = HINTS[name]
+    return out
 
 
 def schema_fields(schema: Schema, media: bool) -> list[dict[str, Any]]:

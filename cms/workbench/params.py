@@ -13,6 +13,8 @@ from cms.errors import ValidationFailed
 from cms.store.workflow import STATUSES
 
 MEDIA_PAGE = 100  # files an answer of getMedia lists (Decap asks for the first page only)
+ENTRIES_PAGE = 50  # entries of the collection in one answer, newest first
+ENTRIES_PAGE_MAX = 100
 
 
 class Params(Schema):
@@ -30,6 +32,12 @@ class FolderParams(Params):
     folder = fields.String(required=True, validate=validate.Length(max=300))
     extension = fields.String(load_default="json", validate=validate.Length(max=20))
     depth = fields.Integer(load_default=1)
+    # ours (Decap's own proxy backend sends neither, and gets the first page)
+    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=10000))
+    per_page = fields.Integer(
+        strict=True, load_default=ENTRIES_PAGE, validate=validate.Range(min=1, max=ENTRIES_PAGE_MAX)
+    )
+    search = fields.String(validate=validate.Length(min=1, max=200))
 
 
 class FileRef(Schema):
@@ -83,6 +91,22 @@ class Asset(Schema):
     encoding = fields.String()
 
 
+class Resolve(Schema):
+    """Ours: the workbench's answers to a merge conflict it was shown (see
+    `cms.store.merging.Resolution`): the ETag the conflict came with, and a side per path."""
+
+    class Meta:
+        unknown = "raise"
+
+    etag = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    choices = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^/[a-z_]+(/[0-9]+)?$")),
+        values=fields.String(validate=validate.OneOf(["theirs", "yours"])),
+        required=True,
+        validate=validate.Length(max=100),
+    )
+
+
 class PersistOptions(Schema):
     class Meta:
         unknown = "exclude"
@@ -92,6 +116,7 @@ class PersistOptions(Schema):
     useWorkflow = fields.Boolean(load_default=True)  # noqa: N815
     status = fields.String(allow_none=True)
     newEntry = fields.Boolean()  # noqa: N815
+    resolve = fields.Nested(Resolve)
 
 
 class PersistParams(Params):

@@ -21,13 +21,15 @@
 
   class NetworkError extends Error {}
 
-  // The API's base URL: `?api=...` when it is an http(s) URL, else the default.
+  // The API's base URL: `?api=...` when it is an http(s) URL; the page's own server when the
+  // CMS serves this page (at /frontend/, as `make run` does); else the default.
   function apiBase() {
     const raw = new URLSearchParams(window.location.search).get("api");
     if (raw) {
       const url = safeUrl(raw);
       if (url) return url.replace(/\/+$/, "");
     }
+    if (window.location.pathname.startsWith("/frontend/")) return window.location.origin;
     return DEFAULT_API;
   }
 

@@ -28,8 +28,10 @@
       return;
     }
     if (response.status === 204) {
-      window.localStorage.setItem("decap-cms-user", JSON.stringify({ backendName: "proxy" }));
-      window.location.replace("/admin/");
+      window.localStorage.setItem("decap-cms-user", JSON.stringify({ backendName: "git_cms" }));
+      // back where the sign-in was asked for: the workbench, or an article's history page
+      const { pathname, search } = window.location;
+      window.location.replace(pathname === "/admin/history" ? pathname + search : "/admin/");
       return;
     }
     const problem = await response.json().catch(() => ({}));
