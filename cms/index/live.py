@@ -225,21 +225,33 @@ class LiveQueries:
         ]
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
-        """The live articles published just before and just after `slug`."""
+        """The live articles in the language of `slug` published just before and just after
+        it (a reader of one language pages through that language; an article without a
+        `language` is English, as the schema's default says)."""
         db = self.tables.db
-        here = db.execute("SELECT published_at, id FROM live WHERE slug = ?", (slug,)).fetchone()
+        here = db.execute(
+            "SELECT published_at, id, language FROM live WHERE slug = ?", (slug,)
+        ).fetchone()
         if here is None:
             return None, None
-        key = {"at": here[0], "id": here[1]}
-        visible = f"SELECT l.slug, l.title FROM live l WHERE {VISIBLE} AND"
+        # each probe walks live_language for one stored value: "en" and files without one
+        spelled = [here[2]] if (here[2] or "en") != "en" else ["en", None]
+        visible = f"SELECT l.published_at, l.id, l.slug, l.title FROM live l WHERE {VISIBLE} AND"
 
-        def first(*queries: str) -> tuple[str, str] | None:
+        def first(*queries: str) -> list[tuple[Any, ...]] | None:
             # ties on the second first, then across seconds: each query walks the index
             # (a row-value comparison would walk every article sharing the second)
             for query in queries:
-                row = db.execute(f"{visible} {query} LIMIT 1", key).fetchone()
-                if row is not None:
-                    return row
+                found = [
+                    row
+                    for language in spelled
+                    for row in db.execute(
+                        f"{visible} l.language IS :language AND {query} LIMIT 1",
+                        {"at": here[0], "id": here[1], "language": language},
+                    ).fetchall()
+                ]
+                if found:
+                    return found
             return None
 
         before = first(
@@ -251,10 +263,13 @@ class LiveQueries:
             "l.published_at > :at ORDER BY l.published_at, l.id",
         )
 
-        def pair(row: tuple[str, str] | None) -> dict[str, str] | None:
-            return {"slug": row[0], "title": row[1]} if row else None
+        def pair(rows: list[tuple[Any, ...]] | None, nearest: Any) -> dict[str, str] | None:
+            if not rows:
+                return None
+            row = nearest(rows, key=lambda r: (r[0], r[1]))
+            return {"slug": row[2], "title": row[3]}
 
-        return pair(before), pair(after)
+        return pair(before, max), pair(after, min)
 
     def blobs(self) -> dict[str, str]:
         """Every live article's slug and blob."""
