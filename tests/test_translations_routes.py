@@ -52,3 +52,127 @@ def test_sync_lists_every_language(client, editor_token):
     ]
     only = client.get("/api/v1/sync?language=ru").get_json()["changed"]
     assert sorted(a["slug"] for a in only) == ["day", "day-ru"]
+
+
+def patch(client: Any, token: dict[str, str], slug: str, changes: dict[str, Any]) -> Any:
+    current = client.get(f"{BASE}/{slug}", headers=token)
+    return client.patch(
+        f"{BASE}/{slug}",
+        json=changes,
+        headers={
+            **token,
+            "If-Match": current.headers["ETag"],
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
+
+
+def test_a_deleted_sources_translations_stay_editable_delivered_and_come_back_together(
+    client, editor_token, git
+):
+    source = make(client, editor_token, "quake", "en")
+    for language in ("ru", "de"):
+        make(
+            client,
+            editor_token,
+            f"quake-{language}",
+            language,
+            translation_of="quake",
+            translated_from=source["meta"]["revision"],
+        )
+    for slug in ("quake", "quake-ru", "quake-de"):
+        publish(client, editor_token, slug)
+    current = client.get(f"{BASE}/quake", headers=editor_token)
+    gone = client.delete(
+        f"{BASE}/quake", headers={**editor_token, "If-Match": current.headers["ETag"]}
+    )
+    assert gone.status_code == 204
+
+    # delivery: the source is gone from every route, its translations still show each other
+    assert client.get("/api/v1/articles/quake").status_code == 404
+    assert [
+        m["slug"] for m in client.get("/api/v1/articles/quake-ru").get_json()["translations"]
+    ] == [
+        "quake-de",
+        "quake-ru",
+    ]
+    sitemap = client.get("/sitemap.xml")
+    assert sitemap.status_code == 200
+    assert b"/quake-ru" in sitemap.data and b"/quake<" not in sitemap.data
+    assert b'hreflang="x-default"' not in sitemap.data  # there is no live source to default to
+
+    # the translations keep their link and can still be edited and published
+    edited = patch(client, editor_token, "quake-ru", {"title": "Землетрясение"})
+    assert edited.status_code == 200, edited.get_json()
+    assert edited.get_json()["translation_of"] == "quake"
+    publish(client, editor_token, "quake-ru")
+    assert client.get("/api/v1/articles/quake-ru").get_json()["title"] == "Землетрясение"
+
+    # but no new link to the deleted slug, and no translation started from it
+    before = git("rev-parse", "main").strip()
+    refused = client.post(
+        BASE,
+        json={
+            "slug": "quake-fr",
+            "title": "Séisme",
+            "language": "fr",
+            "translation_of": "quake",
+            "body": [{"type": "paragraph", "text": "Texte."}],
+        },
+        headers=editor_token,
+    )
+    assert refused.status_code == 422 and "translation_of" in refused.get_json()["errors"]
+    relinked = patch(
+        client, editor_token, "quake-de", {"translation_of": None, "translated_from": None}
+    )
+    assert relinked.status_code == 200
+    again = patch(client, editor_token, "quake-de", {"translation_of": "quake"})
+    assert again.status_code == 422 and "translation_of" in again.get_json()["errors"]
+    assert (
+        client.post(
+            f"{BASE}/quake/translations", json={"language": "it"}, headers=editor_token
+        ).status_code
+        == 404
+    )
+    assert git("rev-list", "--count", f"{before}..main").strip() == "1"  # the unlink alone
+
+    # restoring the source brings the group back, for the translation that kept its link
+    restored = client.post(
+        f"{BASE}/quake/restore", json={"revision": source["meta"]["revision"]}, headers=editor_token
+    )
+    assert restored.status_code == 200
+    group = client.get(f"{BASE}/quake-ru/translations", headers=editor_token).get_json()
+    assert [(m["slug"], m["role"]) for m in group["items"]] == [
+        ("quake", "source"),
+        ("quake-ru", "translation"),
+    ]
+    publish(client, editor_token, "quake")
+    # delivery goes by live versions: quake-de's live one still names the source
+    shown = client.get("/api/v1/articles/quake-ru").get_json()["translations"]
+    assert [m["slug"] for m in shown] == ["quake", "quake-de", "quake-ru"]
+    publish(client, editor_token, "quake-de")
+    shown = client.get("/api/v1/articles/quake-ru").get_json()["translations"]
+    assert [m["slug"] for m in shown] == ["quake", "quake-ru"]
+
+
+def test_an_unpublished_source_leaves_its_translations_editable_and_publishable(
+    client, editor_token
+):
+    source = make(client, editor_token, "flood", "en")
+    make(
+        client,
+        editor_token,
+        "flood-ru",
+        "ru",
+        translation_of="flood",
+        translated_from=source["meta"]["revision"],
+    )
+    publish(client, editor_token, "flood")
+    assert client.post(f"{BASE}/flood/unpublish", headers=editor_token).status_code == 200
+    assert patch(client, editor_token, "flood-ru", {"title": "Наводнение"}).status_code == 200
+    publish(client, editor_token, "flood-ru")
+    body = client.get("/api/v1/articles/flood-ru").get_json()
+    assert body["title"] == "Наводнение" and body["translations"] == []
+    group = client.get(f"{BASE}/flood-ru/translations", headers=editor_token).get_json()
+    assert [(m["slug"], m["state"]) for m in group["items"]][0] == ("flood", "draft")
+    assert client.get("/sitemap.xml").status_code == 200

@@ -187,10 +187,23 @@ def _group_lines(
         for slug, (path, blob) in at.items():
             if blob in named:
                 problems = translations.group_problems(
-                    {**docs[slug], "slug": slug}, docs.get, partial(_linked, links)
+                    {**docs[slug], "slug": slug},
+                    docs.get,
+                    partial(_linked, links),
+                    partial(_before, git_dir, u.old, path),
                 )
                 found += lines(path, problems)
     return list(dict.fromkeys(found))
+
+
+def _before(git_dir: str, old: str, path: str) -> dict[str, Any] | None:
+    """The file at `path` before the ref moved from `old` (None: there was none)."""
+    if old == ZERO:
+        return None
+    found = subprocess.run(
+        ["git", "--git-dir", git_dir, "cat-file", "blob", f"{old}:{path}"], capture_output=True
+    )
+    return rules.loose(found.stdout) if found.returncode == 0 else None
 
 
 def _linked(links: dict[str, list[dict[str, Any]]], source: str) -> list[dict[str, Any]]:

@@ -45,8 +45,12 @@ class Groups:
         """Raise ValidationFailed when `doc` would break a group's rules at `commit`."""
         if "translation_of" not in doc:
             return  # only a translation can break a group: a source has nothing to name
+        slug = doc.get("slug")
         problems = translations.group_problems(
-            doc, lambda s: self.read(commit, s), lambda s: self.members(commit, s)
+            doc,
+            lambda s: self.read(commit, s),
+            lambda s: self.members(commit, s),
+            lambda: self.read(commit, slug) if isinstance(slug, str) else None,
         )
         if problems:
             field, messages = next(iter(problems.items()))
