@@ -316,3 +316,31 @@ def test_a_source_deleted_with_plain_git_leaves_its_translations_editable(server
     assert result.returncode != 0
     assert "vote-de.json: translation_of: There is no article 'vote'" in result.stderr
     assert run(server, "rev-parse", "main") == edited
+
+
+def test_the_gate_sees_translations_the_cms_wrote_since_the_last_push(server: Path, work: Path):
+    # the gate keeps the links of main's tip a push found, and moves them on by a tree diff:
+    # a translation the CMS wrote in between must be among them
+    from cms.content.identity import Person
+    from cms.store import ArticleStore
+
+    sha = _pushed_articles(work, {"vote": {"language": "en"}})
+    assert push(work, f"{sha}:refs/heads/main").returncode == 0
+    run(work, "update-ref", "refs/heads/main", sha)
+    first = _pushed_articles(work, {"vote-ru": {"language": "ru", "translation_of": "vote"}})
+    assert push(work, f"{first}:refs/heads/main").returncode == 0
+    store = ArticleStore(str(server))
+    doc = {"slug": "vote-de", "title": "Wahl", "language": "de", "translation_of": "vote"}
+    store.create({**doc, "body": [{"type": "paragraph", "text": "Text."}]}, Person("E", "e@x.org"))
+    subprocess.run(
+        ["git", "--git-dir", str(work), "fetch", "-q", "origin", "main:main"], check=True
+    )
+
+    before = run(server, "rev-parse", "main")
+    second = _pushed_articles(work, {"vote-de2": {"language": "de", "translation_of": "vote"}})
+    result = push(work, f"{second}:refs/heads/main")
+    assert result.returncode != 0
+    assert "vote-de2.json: language: 'vote' already has a translation into de ('vote-de')" in (
+        result.stderr
+    )
+    assert run(server, "rev-parse", "main") == before
