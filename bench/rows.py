@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from . import gate, long_search, media, merges, migration, readscale, replication, webhooks
+from . import (
+    gate,
+    long_search,
+    media,
+    merges,
+    migration,
+    readscale,
+    replication,
+    translations,
+    webhooks,
+)
 from .reads import WrkRun
 from .report import Row
 from .stats import median
@@ -277,6 +287,7 @@ def build(m: Measured) -> list[Row]:
         + readscale.rows(m.readscale)
         + media.rows(m.media)
         + merges.rows(m.merges)
+        + translations.rows(m.translations)
     )
     order = [
         "store_saves_per_s",
@@ -305,5 +316,8 @@ def build(m: Measured) -> list[Row]:
         "decap_media_answer_bytes",
         "merged_save_cost",
         "merge_writers_lost",
+        "translations_article_p99_ratio",
+        "translations_fallback_p99_ratio",
+        "translations_save_ms",
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

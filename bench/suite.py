@@ -11,7 +11,9 @@
 7. search over the published repository and over long articles (`long_search`), then
    `cms import` of an archive (`migration`);
 8. gate pushes: big pushes through the git gate beside plain git (`gate`);
-9. replicas, read scale and media (`replication`, `readscale`, `media`).
+9. replicas, read scale and media (`replication`, `readscale`, `media`);
+10. merged saves (`merges`) and translations: reads with translation groups beside none
+    (`translations`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -44,6 +46,7 @@ from . import (
     readscale,
     replication,
     saves,
+    translations,
     webhooks,
 )
 from .articles import slug_for
@@ -66,6 +69,7 @@ PHASES = {
     "readscale": "read scale",
     "media": "media",
     "merges": "merged saves",
+    "translations": "translations",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -91,6 +95,7 @@ class Measured:
     replication: replication.Replication | None = None
     media: dict[str, Any] = field(default_factory=dict)
     merges: dict[str, Any] = field(default_factory=dict)
+    translations: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -112,6 +117,7 @@ class Measured:
             "readscale": self.readscale,
             "media": self.media,
             "merges": self.merges,
+            "translations": self.translations,
         }
 
 
@@ -153,6 +159,7 @@ class Suite:
             "readscale": self.readscale,
             "media": self.media_phase,
             "merges": self.merges_phase,
+            "translations": self.translations_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -328,6 +335,9 @@ class Suite:
             f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
             flush=True,
         )
+
+    def translations_phase(self) -> None:
+        self.measured.translations = translations.run(self.settings, self.workdir, self.seed)
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)

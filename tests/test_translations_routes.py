@@ -176,3 +176,23 @@ def test_an_unpublished_source_leaves_its_translations_editable_and_publishable(
     group = client.get(f"{BASE}/flood-ru/translations", headers=editor_token).get_json()
     assert [(m["slug"], m["state"]) for m in group["items"]][0] == ("flood", "draft")
     assert client.get("/sitemap.xml").status_code == 200
+
+
+def test_fallback_lists_take_the_other_filters_with_exact_totals(client, editor_token):
+    # en-0..3, tagged flood on the even ones; ru-2 translates en-2 (tagged flood too)
+    for n in range(4):
+        tags = ["flood"] if n % 2 == 0 else ["vote"]
+        make(client, editor_token, f"en-{n}", "en", tags=tags)
+        publish(client, editor_token, f"en-{n}")
+    make(client, editor_token, "ru-2", "ru", translation_of="en-2", tags=["flood"])
+    publish(client, editor_token, "ru-2")
+
+    def listed(query: str) -> tuple[list[str], int]:
+        answer = client.get(f"/api/v1/articles?language=ru&fallback=en&{query}").get_json()
+        return [i["slug"] for i in answer["items"]], answer["meta"]["total"]
+
+    assert listed("tag=flood") == (["ru-2", "en-0"], 2)
+    assert listed("tag=vote") == (["en-3", "en-1"], 2)
+    assert listed("tag=flood&per_page=1&page=2") == (["en-0"], 2)
+    assert listed("q=ru-2") == (["ru-2"], 1)
+    assert listed("tag=nothing") == ([], 0)
