@@ -35,6 +35,7 @@ OPEN = {
     "/admin",
     "/admin/",
     "/admin/signout",
+    "/admin/translations",
     "/admin/config.yml",
     "/admin/<name>",
 }

@@ -63,6 +63,7 @@ ANY_JSON = {
     "content": {"application/json": {"schema": {}}},
 }
 OWN_FILES = {"workbench.js", "signin.js", "workbench.css", "preview.js", "preview.css"}
+OWN_FILES |= {"translations.js", "translations.css", "translations-link.js"}
 
 blp = Blueprint("workbench", __name__, description="The editors' workbench (Decap CMS).")
 
@@ -126,6 +127,13 @@ def admin() -> Any:
             "Decap CMS is not installed on this server: run `npm ci` in workbench/ (make run does)."
         )
     return _page("decap.html", DECAP_CSP)
+
+
+@blp.route("/admin/translations", methods=["GET"])
+@blp.doc(summary="An article's translations (`?slug=`)", security=[], responses={"200": HTML_PAGE})
+def translations_page() -> Any:
+    # its script reads `slug` from the address; the API calls it makes carry the session
+    return _page("translations.html" if _signed_in() else "signin.html", SIGNIN_CSP)
 
 
 @blp.route("/admin/signout", methods=["GET"])
