@@ -6,7 +6,8 @@ every run of 15 articles, 10 stand alone (7 English, 2 Russian, 1 German), 2 are
 source and its Russian translation, 3 an English source with Russian and German ones. The
 second repository holds the same files without `translation_of`. Both are served by
 `cms serve` at once; each path is asked once per server (the response cache never answers),
-in two halves in alternating order, after both have answered as many other paths untimed:
+of both in turn by one client (which first alternates), after both have answered as many
+other paths untimed:
 
 - article reads: `GET /api/v1/articles/{slug}` of a random sample of the articles (each
   then carries `translations`, and `previous`/`next` in its language);
@@ -19,9 +20,11 @@ repository with translations (the group check runs on the first only).
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
+import threading
 import time
 import urllib.request
 from typing import Any
@@ -33,7 +36,7 @@ from cms.store import ArticleStore
 from . import build, reads
 from .articles import make_article, slug_for
 from .report import Row
-from .servers import Server, start_cms
+from .servers import HOST, Server, start_cms
 from .settings import Settings
 from .stats import median
 
@@ -79,14 +82,47 @@ def _store(workdir: str, name: str, n: int, seed: int, grouped: bool) -> tuple[A
 def _measure(
     servers: tuple[Server, Server], paths: list[str], clients: int
 ) -> dict[str, reads.Latencies]:
-    """Every path once on each server, in two halves, the second in the other order."""
-    half = len(paths) // 2
-    parts: dict[str, list[reads.Latencies]] = {s.name: [] for s in servers}
-    bound = 60 + len(paths) * 0.1
-    for order, chunk in ((servers, paths[:half]), (servers[::-1], paths[half:])):
-        for server in order:
-            parts[server.name].append(reads.list_latency(server, chunk, clients, bound))
-    return {name: reads.Latencies.merge(p) for name, p in parts.items()}
+    """Every path once on each server, in pairs: a client asks one server and then the other
+    for the same path (which goes first alternates), so a burst of load from the rest of the
+    machine falls on both sides alike."""
+    times: dict[str, list[float]] = {s.name: [] for s in servers}
+    errors = dict.fromkeys(times, 0)
+    lock = threading.Lock()
+    todo = iter(enumerate(paths))
+    started = time.perf_counter()
+
+    def client() -> None:
+        connections = {
+            s.name: http.client.HTTPConnection(HOST, s.port, timeout=60) for s in servers
+        }
+        try:
+            while True:
+                with lock:
+                    job = next(todo, None)
+                if job is None:
+                    return
+                number, path = job
+                for server in servers if number % 2 == 0 else servers[::-1]:
+                    connection = connections[server.name]
+                    t0 = time.perf_counter()
+                    connection.request("GET", path)
+                    response = connection.getresponse()
+                    response.read()
+                    elapsed = (time.perf_counter() - t0) * 1000
+                    with lock:
+                        times[server.name].append(elapsed)
+                        errors[server.name] += response.status != 200
+        finally:
+            for connection in connections.values():
+                connection.close()
+
+    workers = [threading.Thread(target=client) for _ in range(clients)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    return {name: reads.Latencies(name, errors[name], elapsed, times[name]) for name in times}
 
 
 def _saves(store: ArticleStore, slug: str, count: int) -> list[float]:
