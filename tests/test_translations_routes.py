@@ -196,3 +196,24 @@ def test_fallback_lists_take_the_other_filters_with_exact_totals(client, editor_
     assert listed("tag=flood&per_page=1&page=2") == (["en-0"], 2)
     assert listed("q=ru-2") == (["ru-2"], 1)
     assert listed("tag=nothing") == ([], 0)
+
+
+def test_restoring_a_revision_that_would_be_a_translation_of_a_translation_is_refused(
+    client, editor_token, git
+):
+    make(client, editor_token, "talks", "en")
+    make(client, editor_token, "meeting", "de")
+    linked = make(client, editor_token, "talks-ru", "ru", translation_of="talks")
+    # unlink the Russian, then make "talks" itself a translation of the German article
+    assert patch(client, editor_token, "talks-ru", {"translation_of": None}).status_code == 200
+    assert patch(client, editor_token, "talks", {"translation_of": "meeting"}).status_code == 200
+    before = git("rev-parse", "main").strip()
+    current = client.get(f"{BASE}/talks-ru", headers=editor_token)
+    restored = client.post(
+        f"{BASE}/talks-ru/restore",
+        json={"revision": linked["meta"]["revision"]},
+        headers={**editor_token, "If-Match": current.headers["ETag"]},
+    )
+    assert restored.status_code == 422
+    assert "translation of a translation" in restored.get_json()["errors"]["translation_of"][0]
+    assert git("rev-parse", "main").strip() == before
