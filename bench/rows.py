@@ -17,6 +17,7 @@ from . import (
     migration,
     readscale,
     replication,
+    translations,
     webhooks,
     workbench,
 )
@@ -290,6 +291,7 @@ def build(m: Measured) -> list[Row]:
         + merges.rows(m.merges)
         + edge.rows(m.edge)
         + workbench.rows(m.workbench)
+        + translations.rows(m.translations)
     )
     order = [
         "store_saves_per_s",
@@ -320,5 +322,8 @@ def build(m: Measured) -> list[Row]:
         "merge_writers_lost",
         *edge.ROWS,
         *workbench.ROWS,
+        "translations_article_p99_ratio",
+        "translations_fallback_p99_ratio",
+        "translations_save_ms",
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

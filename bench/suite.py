@@ -15,6 +15,7 @@
 10. caches in front: Varnish purged by the CMS under reads and publications (`edge`).
 11. the workbench in headless Chromium: first screen, search, opening an entry and the JS
     heap, on the published repository beside one of 1,000 articles (`workbench`).
+12. translations: reads with translation groups beside none (`translations`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -48,6 +49,7 @@ from . import (
     readscale,
     replication,
     saves,
+    translations,
     webhooks,
     workbench,
 )
@@ -73,6 +75,7 @@ PHASES = {
     "merges": "merged saves",
     "edge": "caches in front",
     "workbench": "workbench",
+    "translations": "translations",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -100,6 +103,7 @@ class Measured:
     merges: dict[str, Any] = field(default_factory=dict)
     edge: dict[str, Any] = field(default_factory=dict)
     workbench: dict[str, Any] = field(default_factory=dict)
+    translations: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -123,6 +127,7 @@ class Measured:
             "merges": self.merges,
             "edge": self.edge,
             "workbench": self.workbench,
+            "translations": self.translations,
         }
 
 
@@ -166,6 +171,7 @@ class Suite:
             "merges": self.merges_phase,
             "edge": self.edge_phase,
             "workbench": self.workbench_phase,
+            "translations": self.translations_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -351,6 +357,8 @@ class Suite:
         self.measured.workbench = workbench.run(
             self.store, self.workdir, self.settings.quick, self.seed
         )
+    def translations_phase(self) -> None:
+        self.measured.translations = translations.run(self.settings, self.workdir, self.seed)
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)

@@ -269,3 +269,78 @@ def test_the_gate_refuses_a_translation_of_a_translation(server: Path, work: Pat
         result.stderr
     )
     assert run(server, "rev-parse", "main") == before
+
+
+def _without(work: Path, parent: str, path: str) -> str:
+    """A commit on `parent` deleting `path`, made with git's plumbing."""
+    index = work / "delete-index"
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        run(work, "read-tree", parent, env=env)
+        # mode 0 removes the entry (--force-remove would want a work tree)
+        run(work, "update-index", "--index-info", data=f"0 {'0' * 40}\t{path}\n".encode(), env=env)
+        tree = run(work, "write-tree", env=env)
+    finally:
+        index.unlink(missing_ok=True)
+    return commit(work, tree, [parent])
+
+
+def test_a_source_deleted_with_plain_git_leaves_its_translations_editable(server: Path, work: Path):
+    from cms.content import layout
+
+    group = _pushed_articles(
+        work,
+        {
+            "vote": {"language": "en"},
+            "vote-ru": {"language": "ru", "translation_of": "vote"},
+        },
+    )
+    assert push(work, f"{group}:refs/heads/main").returncode == 0
+    deleted = _without(work, group, layout.article_path("vote"))
+    result = push(work, f"{deleted}:refs/heads/main")
+    assert result.returncode == 0, result.stderr
+    run(work, "update-ref", "refs/heads/main", deleted)
+
+    # an edit of the translation that keeps its link to the deleted source is accepted
+    edited = _pushed_articles(
+        work, {"vote-ru": {"language": "ru", "translation_of": "vote", "title": "Выборы"}}
+    )
+    result = push(work, f"{edited}:refs/heads/main")
+    assert result.returncode == 0, result.stderr
+    assert run(server, "rev-parse", "main") == edited
+    run(work, "update-ref", "refs/heads/main", edited)
+
+    # a new link to the deleted slug is refused
+    linked = _pushed_articles(work, {"vote-de": {"language": "de", "translation_of": "vote"}})
+    result = push(work, f"{linked}:refs/heads/main")
+    assert result.returncode != 0
+    assert "vote-de.json: translation_of: There is no article 'vote'" in result.stderr
+    assert run(server, "rev-parse", "main") == edited
+
+
+def test_the_gate_sees_translations_the_cms_wrote_since_the_last_push(server: Path, work: Path):
+    # the gate keeps the links of main's tip a push found, and moves them on by a tree diff:
+    # a translation the CMS wrote in between must be among them
+    from cms.content.identity import Person
+    from cms.store import ArticleStore
+
+    sha = _pushed_articles(work, {"vote": {"language": "en"}})
+    assert push(work, f"{sha}:refs/heads/main").returncode == 0
+    run(work, "update-ref", "refs/heads/main", sha)
+    first = _pushed_articles(work, {"vote-ru": {"language": "ru", "translation_of": "vote"}})
+    assert push(work, f"{first}:refs/heads/main").returncode == 0
+    store = ArticleStore(str(server))
+    doc = {"slug": "vote-de", "title": "Wahl", "language": "de", "translation_of": "vote"}
+    store.create({**doc, "body": [{"type": "paragraph", "text": "Text."}]}, Person("E", "e@x.org"))
+    subprocess.run(
+        ["git", "--git-dir", str(work), "fetch", "-q", "origin", "main:main"], check=True
+    )
+
+    before = run(server, "rev-parse", "main")
+    second = _pushed_articles(work, {"vote-de2": {"language": "de", "translation_of": "vote"}})
+    result = push(work, f"{second}:refs/heads/main")
+    assert result.returncode != 0
+    assert "vote-de2.json: language: 'vote' already has a translation into de ('vote-de')" in (
+        result.stderr
+    )
+    assert run(server, "rev-parse", "main") == before

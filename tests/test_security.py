@@ -37,6 +37,7 @@ OPEN = {
     "/admin",
     "/admin/",
     "/admin/signout",
+    "/admin/translations",
     "/admin/config.yml",
     "/admin/<name>",
     "/admin/history",

@@ -69,6 +69,8 @@ class LiveQueries:
         }
         args: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         ranked = q is not None and sort == "relevance"
+        if fallback is not None and language is not None and not ranked:
+            return self._fallback(args, language, fallback, q, limit, offset)
         walk, key, where = "live k", "k.id", list[str]()
         for name in args:
             table, column, article = LIVE_FILTERS[name]
@@ -100,6 +102,48 @@ class LiveQueries:
                 f"SELECT {LIVE_COLUMNS}, c.card FROM (SELECT {key} AS id, k.published_at AS at "
                 f"FROM {walk} {clause} ORDER BY k.published_at DESC, {key} DESC LIMIT :limit "
                 "OFFSET :offset) p JOIN live l ON l.id = p.id LEFT JOIN cards c "
+                "ON c.blob = l.blob ORDER BY p.at DESC, p.id DESC",
+                {**args, "limit": limit, "offset": offset},
+            ).fetchall()
+        return [{**_live_row(r[:-1]), "card": r[-1]} for r in rows], total
+
+    def _fallback(
+        self,
+        args: dict[str, Any],
+        language: str,
+        fallback: str,
+        q: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """`articles` in `language` and those in `fallback` whose group has no live member in
+        `language`: two walks of live_language, one per language, merged in (published_at,
+        id) order, so a page reads its rows and those before it, never every article in
+        both languages (as a set to test each row against would)."""
+        where = [
+            f"k.id IN (SELECT {article} FROM {table} WHERE {column} = :{name})"
+            for name in args
+            for table, column, article in [LIVE_FILTERS[name]]
+        ]
+        args = {**args, "language": language, "fallback": fallback}
+        matched = q is None or self.tables.matching(q, "k.id", "live_text", language, where, args)
+        if not matched:
+            return [], 0
+        with self.tables.reading() as db:
+            if db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
+                where.append("k.id NOT IN (SELECT article FROM withdrawn)")
+            more = "".join(f" AND {w}" for w in where)
+            walk = (
+                f"SELECT k.id AS id, k.published_at AS at FROM live k WHERE k.language = "
+                f":language{more} UNION ALL SELECT k.id, k.published_at FROM live k WHERE "
+                "k.language = :fallback AND NOT EXISTS (SELECT 1 FROM live t WHERE t.grp = "
+                "k.grp AND t.language = :language AND t.id NOT IN (SELECT article FROM "
+                f"withdrawn)){more}"
+            )
+            total = self._total(db, f"SELECT COUNT(*) FROM ({walk})", args)
+            rows = db.execute(
+                f"SELECT {LIVE_COLUMNS}, c.card FROM ({walk} ORDER BY at DESC, id DESC "
+                "LIMIT :limit OFFSET :offset) p JOIN live l ON l.id = p.id LEFT JOIN cards c "
                 "ON c.blob = l.blob ORDER BY p.at DESC, p.id DESC",
                 {**args, "limit": limit, "offset": offset},
             ).fetchall()
@@ -233,21 +277,33 @@ class LiveQueries:
         ]
 
     def neighbours(self, slug: str) -> tuple[dict[str, str] | None, dict[str, str] | None]:
-        """The live articles published just before and just after `slug`."""
+        """The live articles in the language of `slug` published just before and just after
+        it (a reader of one language pages through that language; an article without a
+        `language` is English, as the schema's default says)."""
         db = self.tables.db
-        here = db.execute("SELECT published_at, id FROM live WHERE slug = ?", (slug,)).fetchone()
+        here = db.execute(
+            "SELECT published_at, id, language FROM live WHERE slug = ?", (slug,)
+        ).fetchone()
         if here is None:
             return None, None
-        key = {"at": here[0], "id": here[1]}
-        visible = f"SELECT l.slug, l.title FROM live l WHERE {VISIBLE} AND"
+        # each probe walks live_language for one stored value: "en" and files without one
+        spelled = [here[2]] if (here[2] or "en") != "en" else ["en", None]
+        visible = f"SELECT l.published_at, l.id, l.slug, l.title FROM live l WHERE {VISIBLE} AND"
 
-        def first(*queries: str) -> tuple[str, str] | None:
+        def first(*queries: str) -> list[tuple[Any, ...]] | None:
             # ties on the second first, then across seconds: each query walks the index
             # (a row-value comparison would walk every article sharing the second)
             for query in queries:
-                row = db.execute(f"{visible} {query} LIMIT 1", key).fetchone()
-                if row is not None:
-                    return row
+                found = [
+                    row
+                    for language in spelled
+                    for row in db.execute(
+                        f"{visible} l.language IS :language AND {query} LIMIT 1",
+                        {"at": here[0], "id": here[1], "language": language},
+                    ).fetchall()
+                ]
+                if found:
+                    return found
             return None
 
         before = first(
@@ -259,10 +315,13 @@ class LiveQueries:
             "l.published_at > :at ORDER BY l.published_at, l.id",
         )
 
-        def pair(row: tuple[str, str] | None) -> dict[str, str] | None:
-            return {"slug": row[0], "title": row[1]} if row else None
+        def pair(rows: list[tuple[Any, ...]] | None, nearest: Any) -> dict[str, str] | None:
+            if not rows:
+                return None
+            row = nearest(rows, key=lambda r: (r[0], r[1]))
+            return {"slug": row[2], "title": row[3]}
 
-        return pair(before), pair(after)
+        return pair(before, max), pair(after, min)
 
     def blobs(self) -> dict[str, str]:
         """Every live article's slug and blob."""

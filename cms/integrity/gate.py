@@ -34,7 +34,9 @@ from cms.content import layout
 from cms.errors import CMSError
 from cms.git import rawcommit
 from cms.git.objects import ObjectStream
+from cms.git.repository import Repository
 from cms.integrity import rules, translations
+from cms.integrity.links import Links
 from cms.settings import Settings
 
 ZERO = "0" * 40
@@ -149,8 +151,10 @@ def _group_lines(
     updates: list[Update],
 ) -> list[str]:
     """The translation-group problems (`translations.group_problems`) of the pushed articles
-    that name a source, in the tree each ref moves to; the other articles are read only when
-    one does."""
+    that name a source, in the tree each ref moves to. Only when one does are the links of
+    that tree worked out: from those the last push kept for the tip of `main` (see
+    `links.Links`), by a tree diff, so a push reads the files it and the CMS's writes since
+    changed, not every article."""
     pushed = [(path, blob) for path, _, blob in files if layout.slug_from_path(path)]
     named = {
         blob: data
@@ -159,42 +163,35 @@ def _group_lines(
     }
     if not named:
         return []
+    repo = Repository(git_dir)
+    links = Links(repo)
+    links.load(git_dir)
     found: list[str] = []
     for u in updates:
         if u.ref != LINES[0]:
             continue  # a group is whole on main; `published` may lack a draft-only source
-        listing = (
-            _git(git_dir, "ls-tree", "-r", "-z", "--full-tree", u.new, "--", layout.ROOT)
-            .decode("utf-8", "surrogateescape")
-            .split("\0")
-        )
-        at: dict[str, tuple[str, str]] = {}
-        for entry in filter(None, listing):
-            info, path = entry.split("\t", 1)
+        if u.old != ZERO:
+            links.save(git_dir, u.old)  # a commit in the repository, not one in quarantine
+        for path, blob in pushed:
+            if blob not in named or repo.lookup(u.new, path) != blob:
+                continue
             slug = layout.slug_from_path(path)
-            if slug is not None:
-                at[slug] = (path, info.split()[2])
-        docs = {
-            slug: rules.loose(data)
-            for (slug, (_, blob)), (_, data) in zip(
-                at.items(), objects.many([blob for _, blob in at.values()]), strict=True
+            problems = translations.group_problems(
+                {**rules.loose(named[blob]), "slug": slug},
+                partial(_read, repo, u.new),
+                partial(links.members, u.new),
+                partial(_read, repo, None if u.old == ZERO else u.old, slug),
             )
-        }
-        links: dict[str, list[dict[str, Any]]] = {}
-        for slug, doc in docs.items():
-            if isinstance(doc.get("translation_of"), str):
-                links.setdefault(doc["translation_of"], []).append({**doc, "slug": slug})
-        for slug, (path, blob) in at.items():
-            if blob in named:
-                problems = translations.group_problems(
-                    {**docs[slug], "slug": slug}, docs.get, partial(_linked, links)
-                )
-                found += lines(path, problems)
+            found += lines(path, problems)
     return list(dict.fromkeys(found))
 
 
-def _linked(links: dict[str, list[dict[str, Any]]], source: str) -> list[dict[str, Any]]:
-    return links.get(source, [])
+def _read(repo: Repository, commit: str | None, slug: str | None) -> dict[str, Any] | None:
+    """The fields of the article `slug` at `commit` (None: there is none)."""
+    if commit is None or slug is None:
+        return None
+    blob = repo.lookup(commit, layout.article_path(slug))
+    return None if blob is None else rules.loose(repo.read(blob))
 
 
 def _new_commits(git_dir: str, tips: list[str]) -> list[str]:

@@ -16,11 +16,19 @@ Fields = dict[str, Any]
 
 
 def group_problems(
-    doc: Fields, read: Callable[[str], Fields | None], members: Callable[[str], Iterable[Fields]]
+    doc: Fields,
+    read: Callable[[str], Fields | None],
+    members: Callable[[str], Iterable[Fields]],
+    before: Callable[[], Fields | None] = lambda: None,
 ) -> Problems:
     """The problems of `doc` (with its `slug`) among the other articles: `read(slug)` gives
     an article's fields (None: there is none), `members(source)` the articles whose
-    `translation_of` is `source` (`doc` may be among them)."""
+    `translation_of` is `source` (`doc` may be among them), `before()` the fields `doc`'s
+    article had before this write (None: it is new).
+
+    A link to an article that does not exist is refused unless the article already had it:
+    deleting a source leaves its translations linked to the deleted slug (restoring the
+    source brings the group back), and they must stay editable meanwhile."""
     slug, source = doc.get("slug"), doc.get("translation_of")
     others = [m for m in members(slug) if m.get("slug") != slug] if slug else []
     if source is None:
@@ -34,6 +42,8 @@ def group_problems(
         }
     target = read(source)
     if target is None:
+        if (before() or {}).get("translation_of") == source:
+            return {}  # its source was deleted: the link it kept stands
         return {"translation_of": [f"There is no article '{source}'."]}
     if target.get("translation_of"):
         return {

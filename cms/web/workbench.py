@@ -84,6 +84,9 @@ OWN_FILES = {
     "history.css",
     "conflicts.js",
     "conflicts.css",
+    "translations.js",
+    "translations.css",
+    "translations-link.js",
 }
 
 blp = Blueprint("workbench", __name__, description="The editors' workbench (Decap CMS).")
@@ -188,6 +191,13 @@ def history_page() -> Any:
     if not _signed_in():
         return _page("signin.html", SIGNIN_CSP)
     return _page("history.html", HISTORY_CSP)  # its script reads `slug` from the address
+
+
+@blp.route("/admin/translations", methods=["GET"])
+@blp.doc(summary="An article's translations (`?slug=`)", security=[], responses={"200": HTML_PAGE})
+def translations_page() -> Any:
+    # its script reads `slug` from the address; the API calls it makes carry the session
+    return _page("translations.html" if _signed_in() else "signin.html", SIGNIN_CSP)
 
 
 @blp.route("/admin/signout", methods=["GET"])

@@ -78,13 +78,16 @@ def pending(
     committer_email: str,
     first: str = MAIN,
     limit: int = 500,
+    groups: Groups | None = None,
 ) -> tuple[list[Event], dict[str, str | None]]:
     """The events of the commits after `cursors` up to `tips` (at most `limit` commits per
     line), in commit order, and the cursors to keep once they are queued.
 
     The two lines are merged by commit time (see `_before` for a tie; `first` names the line
     whose ref moved first). When a line has more than `limit` new commits, the
-    merge stops where that line's batch ends, so the next call goes on in order.
+    merge stops where that line's batch ends, so the next call goes on in order. `groups`:
+    the translation links kept from the last call (see `Groups`), so a publication reads
+    only what changed since.
     """
     batches: dict[str, list[_Commit]] = {}
     complete: dict[str, bool] = {}
@@ -131,7 +134,7 @@ def pending(
             moved[line] = batch[done - 1].sha
         elif not batch:
             moved[line] = tips.get(line)  # nothing new, or the line moved back
-    groups = Groups(repo)
+    groups = groups or Groups(repo)
     events = [
         e
         for commit in merged

@@ -39,6 +39,7 @@ from cms.content.layout import LINES
 from cms.errors import Conflict, NotFound, StorageUnavailable
 from cms.git import private
 from cms.git.repository import Repository, Tips
+from cms.store.groups import Groups
 from cms.times import iso
 from cms.webhooks import feed
 
@@ -121,6 +122,8 @@ class Outbox:
         self.lease = lease
         self._local = threading.local()
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        # kept across catch-ups: each then reads only the files its commits changed
+        self.groups = Groups(repo)
 
     # -- the connection ----------------------------------------------------------------
 
@@ -319,7 +322,12 @@ class Outbox:
             moved = dict(tips)
         else:
             events, moved = feed.pending(
-                self.repo, cursors, tips, self.committer_email, first=self._moved_first()
+                self.repo,
+                cursors,
+                tips,
+                self.committer_email,
+                first=self._moved_first(),
+                groups=self.groups,
             )
             wants = [(h["id"], set(json.loads(h["events"]))) for h in hooks]
             now = time.time()
