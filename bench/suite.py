@@ -352,11 +352,14 @@ class Suite:
         assert self.store is not None
         self.measured.edge = edge.run(
             self.settings.quick, self.store, self.workdir, self.token, self.seed
+        )
+
     def workbench_phase(self) -> None:
         assert self.store is not None
         self.measured.workbench = workbench.run(
             self.store, self.workdir, self.settings.quick, self.seed
         )
+
     def translations_phase(self) -> None:
         self.measured.translations = translations.run(self.settings, self.workdir, self.seed)
 
