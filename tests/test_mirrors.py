@@ -237,6 +237,7 @@ PUBLIC_PREFIXES = (
     "/media/",
     "/healthz",
     "/api/v1/openapi.json",
+    "/frontend/",  # the sample frontend's files, read-only like delivery
 )
 
 

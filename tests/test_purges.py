@@ -108,6 +108,15 @@ def idle(base: str, admin: dict[str, str]) -> dict[str, Any]:
         time.sleep(0.05)
 
 
+def first_purge(api: PurgeAPI) -> None:
+    """Wait for the purger's first request (`all`, for a cache it has never purged): a
+    publication made before it is covered by that `all` and purged by no request of its own."""
+    deadline = time.monotonic() + 30
+    while not api.received():
+        assert time.monotonic() < deadline, "the purger never sent its first purge"
+        time.sleep(0.05)
+
+
 def publish_new(base: str, editor: dict[str, str], title: str, **fields: Any) -> str:
     made = requests.post(base + MANAGE, json=article(title, **fields), headers=editor)
     assert made.status_code == 201, made.text
@@ -338,6 +347,7 @@ def test_a_translation_purges_the_pages_and_lists_of_its_group(
 def test_healthz_shows_purging_to_admins_only(repo: Path, tmp_path: Path, api: PurgeAPI) -> None:
     editor, admin = token(repo, "editor"), token(repo, "admin")
     with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        first_purge(api)
         publish_new(base, editor, "Seen by admins")
         status = idle(base, admin)
         assert status["commits_behind"] == 0
@@ -388,6 +398,7 @@ def test_cms_serve_runs_one_purger_beside_its_workers_which_ends_with_the_server
         assert server.proc is not None
         pgid = server.proc.pid
         [purger] = purgers(pgid)  # one for the server, not one per worker
+        first_purge(api)
         publish_new(server.base, editor, "Purged by the one purger")
         idle(server.base, admin)
         assert len(api.received()) >= 2  # `all` for a new cache, then the publication

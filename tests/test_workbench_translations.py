@@ -93,7 +93,7 @@ def test_start_a_russian_translation_from_an_english_article(repo, server, brows
     assert log == ["Eve Editor|Create summit-ru"]
     title.fill("Лидеры договорились на саммите")
     group.get_by_role("button", name="Save", exact=True).click()
-    expect(group.get_by_text("Entry saved")).to_be_visible(timeout=15000)
+    expect(group.get_by_text("Article saved")).to_be_visible(timeout=15000)
     saved = json.loads(git("show", f"main:{layout.article_path('summit-ru')}"))
     assert saved["title"] == "Лидеры договорились на саммите"
     assert saved["language"] == "ru" and saved["translation_of"] == "summit"

@@ -109,7 +109,7 @@ def _behind(repo: Repository, line: str, since: str | None, until: str | None) -
     `since` (a force push back to `until` would have taken it away)."""
     if not since or not until or since == until or not repo.is_ancestor(until, since):
         return False
-    now = repo.ref(line)
+    now = repo.tips()[line]
     return now is not None and (now == since or repo.is_ancestor(since, now))
 
 
