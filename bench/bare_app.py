@@ -4,7 +4,10 @@
 `{"articles": {slug: body}, "list": body}` fetched from the real API beforehand:
 
 - `GET /api/v1/articles/<slug>`: that article's exact bytes (the first one for another slug);
-- `GET /api/v1/articles`: one list page's exact bytes, whatever the query.
+- `GET /api/v1/articles`: one list page's exact bytes, whatever the query;
+- `POST /api/v1/manage/articles` and `PATCH /api/v1/manage/articles/<slug>`: the JSON body
+  parsed and a small fixed answer (slug, a revision, an ETag), the baseline of a save's CPU
+  per request (`bench.http_saves` drives both servers alike).
 
 Gunicorn runs it with the options `cms serve` uses (`cms.server.serve`): gthread workers and
 threads as given, access log to stdout, no preloading.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from cms.cli.server import Server, options
 
@@ -35,6 +38,14 @@ def create_app(data_path: str) -> Flask:
     @app.get("/api/v1/articles")
     def articles_page() -> Response:
         return Response(listing, mimetype="application/json")
+
+    @app.post("/api/v1/manage/articles")
+    @app.patch("/api/v1/manage/articles/<slug>")
+    def save(slug: str | None = None) -> Response:
+        doc = request.get_json(force=True)
+        name = slug or (doc.get("slug") if isinstance(doc, dict) else None) or "bare"
+        body = json.dumps({"slug": name, "meta": {"revision": "0" * 40}})
+        return Response(body, 201, {"ETag": f'"{name}"'}, mimetype="application/json")
 
     return app
 

@@ -33,6 +33,10 @@ class HttpSaves:
     latency_ms: dict[str, float]
     checked: int = 0
     missing: list[str] = field(default_factory=list)
+    # the workers' CPU (user + system) per acknowledged save, and the bare Flask app's per
+    # request under the same clients (`bench.bare_app`), measured in the same run
+    cpu_ms_per_save: float = float("nan")
+    bare_cpu_ms: float = float("nan")
 
     @property
     def per_second(self) -> float:

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         time.sleep(1.0)  # py-spy attached
         cpu0 = server.worker_cpu_s()
-        result, _ = http_saves.run(server, token, args.clients, args.seconds, 1_000_000, seed + 1)
+        result, _ = http_saves.run(server, token, args.clients, args.seconds, 4000, seed + 1)
         cpu = server.worker_cpu_s() - cpu0
         spy.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
         _, errors = spy.communicate(timeout=60)

@@ -119,7 +119,21 @@ def http_rows(m: Measured) -> list[Row]:
                 "latency_ms": h.latency_ms,
                 "elapsed_s": h.elapsed_s,
             },
-        )
+        ),
+        Row(
+            "http_save_cpu_ms",
+            f"worker CPU per HTTP save, {h.clients} clients",
+            "<= 6 ms",
+            h.cpu_ms_per_save,
+            "ms",
+            f"{h.cpu_ms_per_save:.2f} ms",
+            h.bare_cpu_ms,
+            f"bare Flask {h.bare_cpu_ms:.2f} ms/request",
+            h.cpu_ms_per_save / h.bare_cpu_ms if h.bare_cpu_ms else None,
+            _x(h.cpu_ms_per_save / h.bare_cpu_ms) if h.bare_cpu_ms else "-",
+            h.cpu_ms_per_save <= 6,
+            {"cpu_ms_per_save": h.cpu_ms_per_save, "bare_cpu_ms": h.bare_cpu_ms},
+        ),
     ]
 
 
@@ -297,6 +311,7 @@ def build(m: Measured) -> list[Row]:
         "store_saves_per_s",
         "save_cost_growth",
         "http_saves_per_s",
+        "http_save_cpu_ms",
         "webhook_saves_ratio",
         "webhook_drip_latency_ratio",
         "get_article_cached_rps",

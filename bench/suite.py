@@ -311,6 +311,7 @@ class Suite:
         assert self.store is not None
         settings = self.settings
         cms = self._start_cms("/healthz")
+        cpu = cms.worker_cpu_s()
         result, revisions = http_saves.run(
             cms,
             self.token,
@@ -319,9 +320,25 @@ class Suite:
             settings.http_max_saves,
             self.seed,
         )
+        result.cpu_ms_per_save = (cms.worker_cpu_s() - cpu) * 1000 / max(result.acknowledged, 1)
         self._stop(cms)
+        # the baseline: bare Flask parsing the same requests and answering a fixed body
+        data = str(Path(self.workdir) / "bare-saves.json")
+        Path(data).write_text('{"articles": {"bare": "{}"}, "list": "{}"}')
+        bare = self._start_bare(data, "/api/v1/articles/bare")
+        cpu = bare.worker_cpu_s()
+        answered, _ = http_saves.run(
+            bare, self.token, settings.http_clients, settings.http_seconds / 2, 4000, self.seed
+        )
+        result.bare_cpu_ms = (bare.worker_cpu_s() - cpu) * 1000 / max(answered.acknowledged, 1)
+        self._stop(bare)
         http_saves.verify(result, self.store.repo.git_dir, revisions)
         self.measured.http = result
+        print(
+            f"  worker CPU per save {result.cpu_ms_per_save:.2f} ms; bare Flask "
+            f"{result.bare_cpu_ms:.2f} ms per request",
+            flush=True,
+        )
         print(
             f"  {result.acknowledged} saves acknowledged in {result.elapsed_s:.1f}s = "
             f"{result.per_second:.0f}/s; failures {result.failures}; "
