@@ -1,0 +1,68 @@
+"""Someone else saves an article an editor has open in the workbench: the editor sees who and
+which fields before pressing Save, keeps what they typed, and their save merges (issue 23).
+Headless Chromium against a real `cms serve`, two browser contexts, two editors."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import expect
+from test_workbench import browser, saved, two_editors_on_one_article  # noqa: F401 - a fixture
+
+from cms.content import layout
+
+__all__ = ["browser"]
+
+POLL = 15000  # ms: the page asks every 5 s; on this shared machine a poll may come late
+
+
+def test_an_open_article_saved_by_someone_else_says_who_and_what_before_save(  # noqa: F811
+    repo, server, browser, git, tmp_path
+):
+    problems: list[str] = []
+    slug, eve, ann = two_editors_on_one_article(repo, server, browser, problems)
+    path = layout.article_path(slug)
+
+    # Eve is typing a new summary, not saved yet; meanwhile Ann saves a new title
+    eve.get_by_label("Summary (optional)", exact=True).fill("Seven votes to two.")
+    ann.get_by_label("Title", exact=True).fill("Council passes budget")
+    saved(ann)
+
+    # before Eve presses Save, her editor says who saved and what changed
+    notice = eve.get_by_test_id("watch-notice")
+    expect(notice).to_be_visible(timeout=POLL)
+    expect(notice.get_by_role("heading")).to_contain_text("Ann Archer saved this article, ")
+    changed = notice.get_by_test_id("watch-field")
+    expect(changed).to_have_count(1)
+    expect(changed).to_have_text("Title now “Council passes budget”")
+    expect(notice).to_contain_text("your changes are merged with theirs")
+    # what Eve typed is still in the form, and the form was not replaced by Ann's version
+    expect(eve.get_by_label("Summary (optional)", exact=True)).to_have_value("Seven votes to two.")
+    expect(eve.get_by_label("Title", exact=True)).to_have_value("Council approves budget")
+    eve.screenshot(path=str(tmp_path / "someone-saved.png"))
+
+    # Ann's own save is no news to Ann: one poll later her editor shows no such notice
+    ann.wait_for_timeout(6000)
+    expect(ann.get_by_test_id("watch-notice")).to_have_count(0)
+
+    # Eve saves: merged with Ann's title, both changes in the article
+    saved(eve)
+    expect(eve.get_by_test_id("merge-notice")).to_contain_text(
+        "Saved, merged with Ann Archer's changes (Title)"
+    )
+    stored = json.loads(git("show", f"main:{path}"))
+    assert (stored["title"], stored["summary"]) == ("Council passes budget", "Seven votes to two.")
+    expect(eve.get_by_label("Title", exact=True)).to_have_value(
+        "Council passes budget", timeout=15000
+    )
+    expect(eve.get_by_label("Summary (optional)", exact=True)).to_have_value("Seven votes to two.")
+    # the watch follows Eve's save: after the next polls, no notice of her own save
+    eve.wait_for_timeout(6000)
+    expect(eve.get_by_test_id("watch-notice")).to_have_count(0)
+
+    # Ann, who had her version open, now hears of Eve's summary
+    notice = ann.get_by_test_id("watch-notice")
+    expect(notice).to_be_visible(timeout=POLL)
+    expect(notice.get_by_role("heading")).to_contain_text("Eve Editor saved this article, ")
+    expect(notice.get_by_test_id("watch-field")).to_have_text("Summary now “Seven votes to two.”")
+    assert problems == []
