@@ -320,6 +320,7 @@ def build(m: Measured) -> list[Row]:
         "decap_media_answer_bytes",
         "merged_save_cost",
         "merge_writers_lost",
+        "merge_writers_http_lost",
         *edge.ROWS,
         *workbench.ROWS,
         "translations_article_p99_ratio",

@@ -344,7 +344,9 @@ class Suite:
         m = self.measured.merges
         print(
             f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
-            f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
+            f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s; "
+            f"over HTTP with Prefer: merge: {m['http']['lost']} lost, "
+            f"{m['http']['refused']} refused, {m['http']['saves_per_s']:.0f} saves/s",
             flush=True,
         )
 
