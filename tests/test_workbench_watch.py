@@ -141,3 +141,38 @@ def test_a_save_through_the_api_is_shown_and_a_conflict_notice_takes_its_place( 
     expect(page.get_by_test_id("watch-notice")).to_have_count(0)
     problems.remove("pageerror Object")  # Decap's rejected save promise, as in test_workbench
     assert problems == []
+
+
+def test_an_open_article_deleted_meanwhile_says_so_and_keeps_the_typed_text(  # noqa: F811
+    repo, server, browser
+):
+    problems: list[str] = []
+    _, eve = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
+    auth = {"Authorization": f"Bearer {eve}"}
+    made = requests.post(
+        f"{server}/api/v1/manage/articles",
+        json={"title": "Night buses return", "body": [{"type": "paragraph", "text": "At 1 am."}]},
+        headers=auth,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    slug = made.json()["slug"]
+    page = signed_in(browser, server, eve, problems)
+    page.goto(f"{server}/admin/#/collections/articles/entries/{slug}")
+    title = page.get_by_label("Title", exact=True)
+    expect(title).to_have_value("Night buses return", timeout=20000)
+    # a poll has found the article (200 or 304) before it goes
+    with page.expect_response(lambda r: r.url.endswith(f"/{slug}/changes"), timeout=POLL):
+        pass
+    title.fill("Night buses are back")
+    deleted = requests.delete(
+        f"{server}/api/v1/manage/articles/{slug}",
+        headers={**auth, "If-Match": made.headers["ETag"]},
+        timeout=10,
+    )
+    assert deleted.status_code == 204, deleted.text
+    notice = page.get_by_test_id("watch-notice")
+    expect(notice.get_by_role("heading")).to_have_text("Someone deleted this article", timeout=POLL)
+    expect(notice).to_contain_text("What you typed is still in the form")
+    expect(title).to_have_value("Night buses are back")
+    assert problems == []

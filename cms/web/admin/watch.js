@@ -18,6 +18,7 @@
   let timer = null;
   let shown = null; // the notice on the page, if any
   let asking = false;
+  let found = false; // the server knew the article at the last answer (it may be deleted)
 
   const words = () => window.gitCmsConflicts.words;
 
@@ -107,6 +108,25 @@
     document.body.append(shown);
   }
 
+  // The article was deleted while open (by the API, the workbench or git).
+  function gone() {
+    hide();
+    const closer = element("button", { type: "button", class: "git-cms-close",
+                                       "aria-label": "Close" }, "×");
+    closer.addEventListener("click", hide);
+    shown = element("section", { class: "git-cms-notice git-cms-watch", role: "status",
+                                 "aria-live": "polite", testid: "watch-notice" },
+      closer,
+      element("h2", {}, "Someone deleted this article"),
+      element("p", {}, "It was deleted since you opened it. What you typed is still in the "
+        + "form, but saving it is refused: copy what you want to keep. Its history keeps "
+        + "every saved version."),
+      element("p", { class: "git-cms-links" },
+              element("a", { href: `/admin/history?slug=${encodeURIComponent(slug)}`,
+                             target: "_blank", rel: "noopener" }, "Open its history ↗")));
+    document.body.append(shown);
+  }
+
   async function ask() {
     timer = null;
     const watched = slug;
@@ -121,11 +141,16 @@
           headers: etag ? { "If-None-Match": etag } : {} });
       if (slug === watched && response.status === 200) {
         etag = response.headers.get("ETag");
+        found = true;
         const answer = await response.json();
         if (answer.changes.length) show(answer);
         else hide();
+      } else if (slug === watched && response.status === 404 && found) {
+        found = false;
+        etag = null;
+        gone();
       } else if (slug === watched && response.status !== 304) {
-        etag = null; // not loaded in this session yet, or gone: ask afresh next time
+        etag = null; // not loaded in this session yet: ask afresh next time
       }
     } catch {
       etag = null; // the server is away for a moment: try again later
@@ -139,6 +164,7 @@
   function stop() {
     slug = null;
     etag = null;
+    found = false;
     window.clearTimeout(timer);
     timer = null;
     hide();
