@@ -23,8 +23,9 @@ class TreeMemory:
     peak_total_mb: float
     peak_by_kind_mb: dict[str, float] = field(default_factory=dict)
     samples: int = 0
-    # (seconds since start, total MB) every ~`trend_every` seconds: how the tree grows
-    trend: list[tuple[float, float]] = field(default_factory=list)
+    # (seconds since start, total MB, MB by kind) every ~`trend_every` seconds: how the
+    # tree grows, and which process does
+    trend: list[tuple[float, float, dict[str, float]]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,7 +82,10 @@ def _kind(pid: int) -> str:
         return "?"
     name = os.path.basename(argv[0])
     if name == "git":
-        sub = next((a for a in argv[1:] if not a.startswith("-") and "/" not in a), "")
+        args = argv[1:]
+        while args and args[0] in ("-c", "--git-dir", "-C"):
+            args = args[2:]  # an option and its value
+        sub = next((a for a in args if not a.startswith("-")), "")
         return f"git {sub}".strip()
     if "python" in name and len(argv) > 1:
         return f"python {os.path.basename(argv[1])}"
@@ -94,11 +98,14 @@ def run(
     """Run `command` to its end, sampling its tree; raises RuntimeError if it fails."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(command, **popen)
-    peak, by_kind, samples, trend = 0, {}, 0, []
+    peak, samples = 0, 0
+    by_kind: dict[str, int] = {}
+    trend: list[tuple[float, float, dict[str, float]]] = []
     kinds: dict[int, str] = {}
     next_trend = 0.0
     while proc.poll() is None:
         total = 0
+        now_by_kind: dict[str, int] = {}
         for pid in _tree(proc.pid):
             rss = _rss_kb(pid)
             if not rss:
@@ -106,11 +113,13 @@ def run(
             kind = kinds.get(pid) or kinds.setdefault(pid, _kind(pid))
             total += rss
             by_kind[kind] = max(by_kind.get(kind, 0), rss)
+            now_by_kind[kind] = now_by_kind.get(kind, 0) + rss
         peak = max(peak, total)
         samples += 1
         now = time.perf_counter() - t0
         if now >= next_trend:
-            trend.append((round(now, 1), round(total / 1024, 1)))
+            kinds_mb = {k: round(v / 1024, 1) for k, v in now_by_kind.items()}
+            trend.append((round(now, 1), round(total / 1024, 1), kinds_mb))
             next_trend = now + trend_every
         time.sleep(every)
     elapsed = time.perf_counter() - t0

@@ -313,6 +313,7 @@ def build(m: Measured) -> list[Row]:
         "search_relevance_p99_ms",
         "search_long_p99_ms",
         "import_s",
+        "import_peak_rss_mb",
         "gate_push_commits_s",
         "gate_push_files_s",
         *replication.ROWS,
