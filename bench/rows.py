@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from . import (
+    bulk,
     edge,
     gate,
     long_search,
@@ -292,6 +293,7 @@ def build(m: Measured) -> list[Row]:
         + edge.rows(m.edge)
         + workbench.rows(m.workbench)
         + translations.rows(m.translations)
+        + bulk.rows(m.bulk)
     )
     order = [
         "store_saves_per_s",
@@ -311,6 +313,7 @@ def build(m: Measured) -> list[Row]:
         "search_relevance_p99_ms",
         "search_long_p99_ms",
         "import_s",
+        "import_peak_rss_mb",
         "gate_push_commits_s",
         "gate_push_files_s",
         *replication.ROWS,
@@ -326,5 +329,6 @@ def build(m: Measured) -> list[Row]:
         "translations_article_p99_ratio",
         "translations_fallback_p99_ratio",
         "translations_save_ms",
+        *bulk.ROWS,
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

@@ -434,6 +434,18 @@ class Settings:
     mirror_timeout: float = setting(
         TIMEOUT, 120.0, "seconds a push may take before it counts as failed"
     )
+    pack_interval: float = setting(
+        SECONDS,
+        60.0,
+        "seconds between the packer's looks at the loose objects saves leave (one process of "
+        "the server packs them in the background with `git repack -d -l --geometric=2`, "
+        "pruning nothing; `0`: no packer)",
+    )
+    pack_threshold: int = setting(
+        AT_LEAST_ONE,
+        1000,
+        "loose objects that make the packer pack (a save leaves about five)",
+    )
     response_cache_bytes: int = setting(
         BYTES,
         64 * 1024 * 1024,

@@ -24,6 +24,7 @@ from cms.git import refs as gitrefs
 from cms.git.objects import (
     MODE_FILE,
     MODE_TREE,
+    PACK_WINDOWS,
     ObjectStream,
     Person,
     Tree,
@@ -143,6 +144,8 @@ class Repository:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.repo = git.Repo(self.git_dir)
+            # its `git cat-file` children keep a bounded part of the packs mapped
+            local.repo.git.set_persistent_git_options(c=list(PACK_WINDOWS))
             local.pid = os.getpid()
             # close its `git cat-file` pipes when this Repository goes, not whenever the
             # garbage collector reaches GitPython's reference cycles (a ResourceWarning)

@@ -6,12 +6,12 @@ import re
 from functools import partial
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, g, request, url_for
 from flask_smorest import Blueprint
 
 from cms.content.articles import Article
 from cms.content.document import SLUG_MAX, SLUG_RE
-from cms.errors import ArticleNotFound, BadRequest
+from cms.errors import ArticleNotFound, BadRequest, Forbidden
 from cms.store import ArticleStore, blaming, watching
 from cms.web import documented, paths
 from cms.web.cookies import session_id, sessions
@@ -41,6 +41,7 @@ from cms.web.schemas import (
     RestoreArgs,
     RevisionArticleSchema,
     RevisionListSchema,
+    SaveArgs,
     TranslationGroupSchema,
 )
 from cms.web.services import services
@@ -94,6 +95,16 @@ def wants_merge() -> bool:
     return any(p.split(";")[0].strip().lower() == "merge" for p in prefs.split(","))
 
 
+def publishing(args: dict[str, Any]) -> bool:
+    """Whether `?publish=true` asks to publish in the same call; only an editor may."""
+    if args["publish"] and not g.token.can("editor"):
+        raise Forbidden(
+            f"publish=true needs the editor role; your token has {g.token.role}.",
+            {"publish": ["Only an editor may publish."]},
+        )
+    return bool(args["publish"])
+
+
 def merged_headers(article: Article) -> dict[str, str]:
     headers = etag_header(article.etag)
     if "merged" in article.meta:
@@ -103,11 +114,14 @@ def merged_headers(article: Article) -> dict[str, str]:
 
 @blp.route("/articles", methods=["POST"])
 @requires("author")
-@blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft")
+@blp.arguments(SaveArgs(), location="query", error_status_code=400)
+@blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft (`publish=true`: and publish it)")
 @blp.response(201, ArticleSchema)
 @problems(400, 409, 413, 415, 422)
-def create() -> Any:
-    article = store().create(json_body(), editor(), may_schedule=may_schedule())
+def create(args: dict[str, Any]) -> Any:
+    article = store().create(
+        json_body(), editor(), may_schedule=may_schedule(), publish=publishing(args)
+    )
     location = url_for("manage.show", slug=article.slug)
     return article.to_dict(), 201, {**etag_header(article.etag), "Location": location}
 
@@ -136,11 +150,16 @@ def show(slug: str) -> Any:
 
 @blp.route("/articles/<slug>", methods=["PUT"])
 @requires("author")
-@blp.doc(requestBody=ARTICLE_BODY, parameters=[IF_MATCH], summary="Replace the draft")
+@blp.arguments(SaveArgs(), location="query", error_status_code=400)
+@blp.doc(
+    requestBody=ARTICLE_BODY,
+    parameters=[IF_MATCH],
+    summary="Replace the draft (`publish=true`: and publish it)",
+)
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 409, 412, 413, 415, 422, 428)
 @if_match_problems
-def replace(slug: str) -> Any:
+def replace(args: dict[str, Any], slug: str) -> Any:
     article = store().replace(
         checked(slug),
         json_body(),
@@ -148,6 +167,7 @@ def replace(slug: str) -> Any:
         if_match(),
         may_schedule=may_schedule(),
         merge=wants_merge(),
+        publish=publishing(args),
     )
     return article.to_dict(), 200, merged_headers(article)
 

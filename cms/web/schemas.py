@@ -319,6 +319,25 @@ class SyncSchema(Schema):
     )
 
 
+class SaveArgs(Schema):
+    """The query of a create or a replace: `publish=true` (editor) publishes it in the same
+    write."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    publish = fields.Boolean(
+        load_default=False,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "`true` (editor): publish what is saved in the same call: two "
+            "commits, the draft on `main` and its publication on `published`, both branches "
+            "moved at once."
+        },
+    )
+
+
 class PublishArgs(Strict):
     revision = fields.String(validate=FullMatch(REVISION_RE))
     publish_at = UTCDateTime()
