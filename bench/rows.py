@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from . import (
+    durable,
     edge,
     gate,
     long_search,
@@ -292,6 +293,7 @@ def build(m: Measured) -> list[Row]:
         + edge.rows(m.edge)
         + workbench.rows(m.workbench)
         + translations.rows(m.translations)
+        + durable.rows(m.durable)
     )
     order = [
         "store_saves_per_s",
@@ -325,5 +327,6 @@ def build(m: Measured) -> list[Row]:
         "translations_article_p99_ratio",
         "translations_fallback_p99_ratio",
         "translations_save_ms",
+        *durable.ROWS,
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

@@ -16,6 +16,8 @@
 11. the workbench in headless Chromium: first screen, search, opening an entry and the JS
     heap, on the published repository beside one of 1,000 articles (`workbench`).
 12. translations: reads with translation groups beside none (`translations`).
+13. durability: HTTP saves durable (group commit) beside CMS_DURABLE=false, and the sync
+    calls per save under strace (`durable`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -37,6 +39,7 @@ from cms.store import ArticleStore
 
 from . import (
     build,
+    durable,
     edge,
     gate,
     history,
@@ -76,6 +79,7 @@ PHASES = {
     "edge": "caches in front",
     "workbench": "workbench",
     "translations": "translations",
+    "durable": "durability",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -104,6 +108,7 @@ class Measured:
     edge: dict[str, Any] = field(default_factory=dict)
     workbench: dict[str, Any] = field(default_factory=dict)
     translations: dict[str, Any] = field(default_factory=dict)
+    durable: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -128,6 +133,7 @@ class Measured:
             "edge": self.edge,
             "workbench": self.workbench,
             "translations": self.translations,
+            "durable": self.durable,
         }
 
 
@@ -172,6 +178,7 @@ class Suite:
             "edge": self.edge_phase,
             "workbench": self.workbench_phase,
             "translations": self.translations_phase,
+            "durable": self.durable_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -362,6 +369,9 @@ class Suite:
 
     def translations_phase(self) -> None:
         self.measured.translations = translations.run(self.settings, self.workdir, self.seed)
+
+    def durable_phase(self) -> None:
+        self.measured.durable = durable.run(self.settings, self.workdir, self.seed)
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)
