@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from . import (
     bulk,
+    durable,
     edge,
     gate,
     long_search,
@@ -294,6 +295,7 @@ def build(m: Measured) -> list[Row]:
         + workbench.rows(m.workbench)
         + translations.rows(m.translations)
         + bulk.rows(m.bulk)
+        + durable.rows(m.durable)
     )
     order = [
         "store_saves_per_s",
@@ -330,5 +332,6 @@ def build(m: Measured) -> list[Row]:
         "translations_fallback_p99_ratio",
         "translations_save_ms",
         *bulk.ROWS,
+        *durable.ROWS,
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

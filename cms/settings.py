@@ -273,7 +273,13 @@ class Settings:
         "the committer of every commit the CMS makes (commits by anyone else are `external`)",
     )
     committer_email: str = setting(EMAIL, "cms@localhost", "the committer's email")
-    durable: bool = setting(FLAG, False, "fsync objects and refs before acknowledging a write")
+    durable: bool = setting(
+        FLAG,
+        True,
+        "every write is on disk (objects, refs, the folders naming them) before it is "
+        "acknowledged, concurrent saves sharing one sync (group commit); false risks losing "
+        "the writes of the last ~30 s to a power cut or kernel crash",
+    )
     signing_key: str | None = setting(
         OPTIONAL_PATH,
         None,
