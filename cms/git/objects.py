@@ -166,6 +166,15 @@ class TreeCache:
         return dict(tree)
 
 
+# what a long-lived reader (`git cat-file --batch`) may keep mapped of the packs: git maps
+# them in windows and by default keeps up to 8 GiB of them, so a reader that lives through
+# a bulk write (an import: a pack per batch, each read while the next is written) holds
+# every pack it touched, and its RSS grows with the repository; beyond the limit git unmaps
+# the least recently used window (the pages stay in the page cache for the next map)
+PACK_WINDOWS = ("core.packedGitWindowSize=16m", "core.packedGitLimit=64m")
+READER_OPTIONS = tuple(arg for option in PACK_WINDOWS for arg in ("-c", option))
+
+
 class ObjectStream:
     """Objects read through one `git cat-file --batch` process (and sizes through one
     `--batch-check`), with no round trip per object: reading 10,000 objects starts two git
@@ -174,7 +183,7 @@ class ObjectStream:
     def __init__(self, git_dir: str) -> None:
         self.git_dir = git_dir
         self._proc = subprocess.Popen(
-            ["git", "--git-dir", git_dir, "cat-file", "--batch"],
+            ["git", "--git-dir", git_dir, *READER_OPTIONS, "cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )

@@ -21,9 +21,11 @@ from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.errors import RefMoved
 from cms.git import bare, packs, private, rawcommit, signing
 from cms.git import refs as gitrefs
+from cms.git.groupcommit import GroupCommit, Ticket
 from cms.git.objects import (
     MODE_FILE,
     MODE_TREE,
+    PACK_WINDOWS,
     ObjectStream,
     Person,
     Tree,
@@ -141,6 +143,8 @@ class Repository:
         # their `git cat-file` processes end when this Repository goes, if not closed before,
         # rather than whenever the garbage collector reaches GitPython's reference cycles
         weakref.finalize(self, _close, self._opened)
+        # durable saves share their syncs and branch moves (`cms.store.commits` stages them)
+        self.group = GroupCommit(self.git_dir, self.tips, durable=durable)
 
     @classmethod
     def init(cls, path: str, *, durable: bool = False) -> Repository:
@@ -158,6 +162,8 @@ class Repository:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.repo = git.Repo(self.git_dir)
+            # its `git cat-file` children keep a bounded part of the packs mapped
+            local.repo.git.set_persistent_git_options(c=list(PACK_WINDOWS))
             local.pid = os.getpid()
             self._opened.append((local.pid, local.repo))
         return local.repo
@@ -323,7 +329,8 @@ class Repository:
             sha = packs.object_id(kind, data)
             batch.objects[sha] = (kind, data)
             return sha
-        return write_object(self.objects_dir, kind, data, durable=self.durable)
+        durable = self.durable and not getattr(self._local, "deferred", False)
+        return write_object(self.objects_dir, kind, data, durable=durable)
 
     def write_tree(self, tree: Tree) -> str:
         sha = self.write("tree", serialize_tree(tree))
@@ -431,6 +438,16 @@ class Repository:
                     fcntl.flock(fd, fcntl.LOCK_UN)
 
     @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Write this thread's objects without syncing them: the group commit that will move
+        a branch to them syncs them first (see `groupcommit`)."""
+        self._local.deferred = True
+        try:
+            yield
+        finally:
+            self._local.deferred = False
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """Hold the write turn and keep this thread's writes in memory: objects, and branch
         moves (read back by `ref`, `read`, `tree`), then write the objects as one pack and move
@@ -441,6 +458,7 @@ class Repository:
         or OSError when the pack cannot be written.
         """
         with self.exclusive():
+            self.group.settle()  # the batch starts on the branches, with no save staged
             self._local.batch = batch = Batch()
             try:
                 yield
@@ -467,6 +485,21 @@ class Repository:
                 return None
             self._flock = (os.getpid(), fd)
         return self._flock[1]
+
+    def staged_tips(self) -> Tips:
+        """Where the next save plans, under the write turn: the end of the chain of saves
+        staged for the group commit (see `groupcommit`), else `tips()`."""
+        if self._batch() is not None:
+            return self.tips()
+        return Tips.of(self.group.tips())
+
+    def stage(self, *updates: tuple[str, str | None, str]) -> Ticket | None:
+        """Move branches as `move` does, or, durably, stage the moves for the group commit:
+        the caller then waits for the ticket (`group.wait`) outside the write turn."""
+        if self._batch() is not None:
+            self.move(*updates)
+            return None
+        return self.group.stage(list(updates))
 
     def move(self, *updates: tuple[str, str | None, str]) -> None:
         """Compare-and-swap branches, all or none: each `(branch, old, new)`.

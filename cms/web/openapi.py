@@ -50,6 +50,7 @@ OPERATION_IDS = {
     "manage.revision": "getRevision",
     "manage.diff": "diffRevisions",
     "manage.restore": "restoreArticle",
+    "manage.changes": "getChangesSince",
     "delivery.articles": "listPublishedArticles",
     "delivery.article": "getPublishedArticle",
     "delivery.history": "listPublishedVersions",
@@ -123,6 +124,7 @@ RESPONSE_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "manage.unpublish": {"200": ARTICLE},
     "manage.restore": {"200": ARTICLE},
     "manage.revisions": {"200": LIST},
+    "manage.changes": {"200": ARTICLE, "304": ARTICLE},
     "delivery.articles": {"200": LIST},
     "delivery.history": {"200": LIST},
 }
