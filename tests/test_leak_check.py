@@ -63,7 +63,7 @@ def test_a_module_that_leaves_git_running_fails_naming_the_process(tmp_path: Pat
     assert "2 passed, 1 error" in result.stdout
     assert "ERROR at teardown of test_another" in result.stdout
     assert "left 1 process(es) running" in result.stdout
-    assert "git cat-file" in result.stdout
+    assert "cat-file --batch" in result.stdout
 
 
 def test_a_module_that_closes_its_store_passes(tmp_path: Path) -> None:
