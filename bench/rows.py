@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from . import (
     bulk,
+    durable,
     edge,
     gate,
     long_search,
@@ -294,6 +295,7 @@ def build(m: Measured) -> list[Row]:
         + workbench.rows(m.workbench)
         + translations.rows(m.translations)
         + bulk.rows(m.bulk)
+        + durable.rows(m.durable)
     )
     order = [
         "store_saves_per_s",
@@ -323,11 +325,13 @@ def build(m: Measured) -> list[Row]:
         "decap_media_answer_bytes",
         "merged_save_cost",
         "merge_writers_lost",
+        "merge_writers_http_lost",
         *edge.ROWS,
         *workbench.ROWS,
         "translations_article_p99_ratio",
         "translations_fallback_p99_ratio",
         "translations_save_ms",
         *bulk.ROWS,
+        *durable.ROWS,
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

@@ -18,6 +18,8 @@
 12. translations: reads with translation groups beside none (`translations`).
 13. bulk: create-and-publish in one call beside a create alone, and packing: disk per article
     beside `git gc --aggressive`, saves/s while repacking beside not (`bulk`).
+14. durability: HTTP saves durable (group commit) beside CMS_DURABLE=false, and the sync
+    calls per save under strace (`durable`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -40,6 +42,7 @@ from cms.store import ArticleStore
 from . import (
     build,
     bulk,
+    durable,
     edge,
     gate,
     history,
@@ -80,6 +83,7 @@ PHASES = {
     "workbench": "workbench",
     "translations": "translations",
     "bulk": "bulk writes and packing",
+    "durable": "durability",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -109,6 +113,7 @@ class Measured:
     workbench: dict[str, Any] = field(default_factory=dict)
     translations: dict[str, Any] = field(default_factory=dict)
     bulk: dict[str, Any] = field(default_factory=dict)
+    durable: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -134,6 +139,7 @@ class Measured:
             "workbench": self.workbench,
             "translations": self.translations,
             "bulk": self.bulk,
+            "durable": self.durable,
         }
 
 
@@ -179,6 +185,7 @@ class Suite:
             "workbench": self.workbench_phase,
             "translations": self.translations_phase,
             "bulk": self.bulk_phase,
+            "durable": self.durable_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -351,7 +358,9 @@ class Suite:
         m = self.measured.merges
         print(
             f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
-            f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
+            f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s; "
+            f"over HTTP with Prefer: merge: {m['http']['lost']} lost, "
+            f"{m['http']['refused']} refused, {m['http']['saves_per_s']:.0f} saves/s",
             flush=True,
         )
 
@@ -392,6 +401,9 @@ class Suite:
             seed=self.seed,
             timeout=timeout,
         )
+
+    def durable_phase(self) -> None:
+        self.measured.durable = durable.run(self.settings, self.workdir, self.seed)
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)

@@ -21,6 +21,13 @@ from cms.web import create_app
 from harness import GIT_ENV, article
 from harness.launch import answers, cms_command, cms_server, free_port, running, stop
 
+# The product is durable by default (CMS_DURABLE=true: every acknowledged write synced to disk).
+# The suite's thousands of saves run without waiting for the disk, which changes no answer and
+# kept `make test` from slowing down by the syncs of a shared disk; the one place this is set.
+# The durability tests (test_durable_proof, test_power_cut, test_groupcommit) and the
+# durable API tests set CMS_DURABLE=true for what they start.
+os.environ.setdefault("CMS_DURABLE", "false")
+
 __all__ = [
     "GIT_ENV",
     "answers",

@@ -21,6 +21,7 @@ from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.errors import RefMoved
 from cms.git import bare, packs, private, rawcommit, signing
 from cms.git import refs as gitrefs
+from cms.git.groupcommit import GroupCommit, Ticket
 from cms.git.objects import (
     MODE_FILE,
     MODE_TREE,
@@ -127,6 +128,8 @@ class Repository:
         self._write_lock = threading.Lock()
         self._flock: tuple[int, int] | None = None  # (pid, fd) of <git dir>/cms/write.lock
         self._commit_trees: dict[str, str] = {}  # commit -> its root tree; commits never change
+        # durable saves share their syncs and branch moves (`cms.store.commits` stages them)
+        self.group = GroupCommit(self.git_dir, self.tips, durable=durable)
 
     @classmethod
     def init(cls, path: str, *, durable: bool = False) -> Repository:
@@ -308,7 +311,8 @@ class Repository:
             sha = packs.object_id(kind, data)
             batch.objects[sha] = (kind, data)
             return sha
-        return write_object(self.objects_dir, kind, data, durable=self.durable)
+        durable = self.durable and not getattr(self._local, "deferred", False)
+        return write_object(self.objects_dir, kind, data, durable=durable)
 
     def write_tree(self, tree: Tree) -> str:
         sha = self.write("tree", serialize_tree(tree))
@@ -416,6 +420,16 @@ class Repository:
                     fcntl.flock(fd, fcntl.LOCK_UN)
 
     @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Write this thread's objects without syncing them: the group commit that will move
+        a branch to them syncs them first (see `groupcommit`)."""
+        self._local.deferred = True
+        try:
+            yield
+        finally:
+            self._local.deferred = False
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """Hold the write turn and keep this thread's writes in memory: objects, and branch
         moves (read back by `ref`, `read`, `tree`), then write the objects as one pack and move
@@ -426,6 +440,7 @@ class Repository:
         or OSError when the pack cannot be written.
         """
         with self.exclusive():
+            self.group.settle()  # the batch starts on the branches, with no save staged
             self._local.batch = batch = Batch()
             try:
                 yield
@@ -452,6 +467,21 @@ class Repository:
                 return None
             self._flock = (os.getpid(), fd)
         return self._flock[1]
+
+    def staged_tips(self) -> Tips:
+        """Where the next save plans, under the write turn: the end of the chain of saves
+        staged for the group commit (see `groupcommit`), else `tips()`."""
+        if self._batch() is not None:
+            return self.tips()
+        return Tips.of(self.group.tips())
+
+    def stage(self, *updates: tuple[str, str | None, str]) -> Ticket | None:
+        """Move branches as `move` does, or, durably, stage the moves for the group commit:
+        the caller then waits for the ticket (`group.wait`) outside the write turn."""
+        if self._batch() is not None:
+            self.move(*updates)
+            return None
+        return self.group.stage(list(updates))
 
     def move(self, *updates: tuple[str, str | None, str]) -> None:
         """Compare-and-swap branches, all or none: each `(branch, old, new)`.

@@ -152,16 +152,22 @@ def read_article(path: str, data: bytes) -> tuple[dict[str, Any] | None, Problem
 def article_problems(path: str, data: bytes) -> Problems:
     """The problems of an article file's content (see `read_article`), without making its
     canonical form."""
+    return read_checked(path, data)[1]
+
+
+def read_checked(path: str, data: bytes) -> tuple[dict[str, Any], Problems]:
+    """The fields an article file holds (as `loose` reads them) and its problems (as
+    `article_problems` finds them), the file parsed once for both."""
     slug = layout.slug_from_path(path)
     try:
         parsed = parse(data)
     except ValueError as e:
-        return {"_schema": [str(e)]}
+        return {}, {"_schema": [str(e)]}
     found = article_errors(parsed)
     given = parsed.get("slug") if isinstance(parsed, dict) else None
     if given != slug and (not found or given is not None):
         add(found, "slug", _slug_message(slug))
-    return found
+    return (parsed if isinstance(parsed, dict) else {}), found
 
 
 def _slug_message(slug: str | None) -> str:

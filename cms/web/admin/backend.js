@@ -74,6 +74,19 @@
       });
     }
 
+    // Decap loaded an entry into the form: the version the server keeps for this session,
+    // which watch.js then watches for someone else's save.
+    async request(payload) {
+      const answer = await super.request(payload);
+      const params = payload.params || {};
+      const watch = window.gitCmsWatch;
+      if (watch && payload.action === "unpublishedEntryDataFile") watch.loaded(params.slug);
+      if (watch && payload.action === "getEntry") {
+        watch.loaded((/([^/]+)\.json$/.exec(params.path || "") || [])[1]);
+      }
+      return answer;
+    }
+
     // A save: with the answers to a conflict shown before (conflicts.js), and what it merged
     // or why it could not, read from the whole answer (Decap's `request` keeps only `error`).
     async persistEntry(entry, options) {
@@ -100,6 +113,7 @@
       });
       const answer = await response.json().catch(() => ({}));
       if (response.ok) {
+        if (window.gitCmsWatch) window.gitCmsWatch.saved(slug);
         if (conflicts) conflicts.saved(slug, answer);
         return answer;
       }
