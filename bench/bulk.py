@@ -101,7 +101,13 @@ def create_and_publish(
             order = MODES if r % 2 == 0 else tuple(reversed(MODES))
             for mode in order:
                 rate, slugs, failed = _window(
-                    server, token, clients, seconds, mode, f"{mode}-{seed}-{r}", seed + r
+                    server,
+                    token,
+                    clients,
+                    seconds,
+                    mode,
+                    f"{mode.replace('_', '-')}-{seed}-{r}",
+                    seed + r,
                 )
                 rates[mode].append(rate)
                 failures[mode] += failed

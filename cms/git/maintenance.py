@@ -22,9 +22,11 @@ Why that is safe beside everything else that touches the repository:
 - `objects/xx/` folders may be removed when emptied: `cms.git.objects.write_object` makes
   the folder again when it is gone.
 
-It runs at the lowest CPU priority (`nice 19`), with one thread for deltas (`pack.threads=1`),
-in its own process: it never takes a lock a save or a read waits for. `Packer` is the job the
-server's elected process runs (see `cms.replication.leader`, `cms.web.background`).
+It runs in the idle scheduling classes (`chrt --idle`, `ionice -c 3`: only when nothing else
+wants the CPU or the disk; `nice 19` without chrt), with one thread for deltas
+(`pack.threads=1`), in its own process: it never takes a lock a save or a read waits for.
+`Packer` is the job the server's elected process runs (see `cms.replication.leader`,
+`cms.web.background`).
 """
 
 from __future__ import annotations
@@ -76,15 +78,24 @@ def pack(git_dir: str) -> None:
     """Pack the loose objects reachable from the refs and roll the packs up (see above).
 
     Raises OSError when git fails."""
-    nice = ["nice", "-n", "19"] if shutil.which("nice") else []
     result = subprocess.run(
-        [*nice, "git", "--git-dir", git_dir, *REPACK],
+        [*_idle(), "git", "--git-dir", git_dir, *REPACK],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
     )
     if result.returncode != 0:
         raise OSError(0, f"git repack failed: {result.stderr.strip()[:500]}")
+
+
+def _idle() -> list[str]:
+    """The command prefix that runs git when nothing else wants the CPU or the disk: the
+    idle scheduling class (`chrt --idle 0`, else `nice -n 19`) and the idle I/O class
+    (`ionice -c 3`), each where the tool is installed."""
+    prefix = ["chrt", "--idle", "0"] if shutil.which("chrt") else []
+    if not prefix and shutil.which("nice"):
+        prefix = ["nice", "-n", "19"]
+    return prefix + (["ionice", "-c", "3"] if shutil.which("ionice") else [])
 
 
 @dataclass
