@@ -8,6 +8,7 @@ checked (`CatchUp.checked`), in a real catch-up."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -133,3 +134,32 @@ def test_full_text_rows_follow_the_last_version_of_a_push(repo: Path) -> None:
     rebuilt = ArticleStore(str(repo))
     rebuilt.catch_up()
     assert {t: text_rows(rebuilt, t) for t in ("fulltext", "live_text")} == kept
+
+
+def test_a_file_read_again_keeps_its_verdict_at_its_path_only(repo: Path) -> None:
+    """`Reading.file_at` validates a canonical file once; the same bytes at another article's
+    path are judged there (their slug is wrong), and a changed file is judged afresh."""
+    store = ArticleStore(str(repo))
+    data = doc("quay-lights", "Quay lights")
+    fast_import(repo, "main", [{layout.article_path("quay-lights"): data}])
+    tip = store.repo.ref("main")
+    first = store.reading.file_at(tip, "quay-lights")
+    again = store.reading.file_at(tip, "quay-lights")
+    assert first is not None and again is not None
+    assert first[2] == again[2] == {}
+    assert again[1] == first[1] == validate_article(json.loads(data))
+    fast_import(
+        repo,
+        "main",
+        [
+            {
+                layout.article_path("quay-lamps"): data,
+                layout.article_path("quay-lights"): data.replace(b'"Quay lights"', b"17"),
+            }
+        ],
+    )
+    tip = store.repo.ref("main")
+    elsewhere = store.reading.file_at(tip, "quay-lamps")
+    assert elsewhere is not None and "slug" in elsewhere[2]
+    changed = store.reading.file_at(tip, "quay-lights")
+    assert changed is not None and "title" in changed[2]

@@ -10,6 +10,14 @@ from pathlib import Path
 from conftest import article
 
 SUMMARIZER = ("numpy", "sumy", "nltk", "pysbd")
+ARTICLE = article(
+    title="Sea wall",
+    body=[
+        {"type": "paragraph", "text": "The sea wall was raised by a metre this spring."},
+        {"type": "paragraph", "text": "Storms had flooded the harbour twice in one winter."},
+        {"type": "paragraph", "text": "The harbour master said the wall would hold."},
+    ],
+)
 
 
 def run(code: str, repo: Path) -> str:
@@ -29,19 +37,7 @@ assert client.get("/api/v1/articles").status_code == 200
 heavy = {SUMMARIZER!r}
 print(sorted(m for m in heavy if m in sys.modules))
 from cms.delivery.summary import summarize
-article = {
-        article(
-            title="Sea wall",
-            body=[
-                {"type": "paragraph", "text": "The sea wall was raised by a metre this spring."},
-                {
-                    "type": "paragraph",
-                    "text": "Storms had flooded the harbour twice in one winter.",
-                },
-                {"type": "paragraph", "text": "The harbour master said the wall would hold."},
-            ],
-        )!r
-    }
+article = {ARTICLE!r}
 print(summarize(article, sentences=1))
 print(sorted(m for m in heavy if m in sys.modules))
 """

@@ -13,8 +13,7 @@ from cms.errors import CMSError
 
 
 class Server(BaseApplication):  # type: ignore[misc]
-    """Gunicorn running `load()` in each worker (no app preloaded: the modules are, by
-    `serve`, but each worker builds its own app)."""
+    """Gunicorn running `load()` in each worker (no preloading, so nothing is shared)."""
 
     def __init__(self, load: Callable[[], Any], options: dict[str, Any]) -> None:
         self._load = load
@@ -67,13 +66,12 @@ def serve(
 ) -> None:
     """Run the app under gunicorn until it is stopped; raises CMSError if the port is taken."""
     check_free(host, port)
-    # imported once, before gunicorn forks, so that the workers share the modules instead of
-    # each importing them; the app itself is built in each worker (below)
-    from cms.web import create_app, start
 
     def load() -> Any:
-        # in the worker, after the fork: an app's repository processes, SQLite connections
-        # and threads are not shared across a fork, so each worker builds and starts its own
+        # in the worker, after the fork: threads do not survive a fork, so each worker
+        # starts its own
+        from cms.web import create_app, start
+
         app = create_app({"REPO": repo, **(config or {})})
         start(app)
         return app

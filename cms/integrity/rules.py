@@ -20,6 +20,7 @@ from typing import Any
 from cms.content import canonical, layout, media_paths
 from cms.content.articles import validate
 from cms.content.document import article_errors
+from cms.errors import ValidationFailed
 from cms.git import rawcommit
 from cms.media import checks as media_checks
 
@@ -145,8 +146,23 @@ def read_article(path: str, data: bytes) -> tuple[dict[str, Any] | None, Problem
     The article is None unless the problems are empty: it is valid as the API would accept it
     and its `slug` field is the one its file name says.
     """
-    problems = article_problems(path, data)
-    return (None, problems) if problems else (validate(parse(data)), {})
+    fields, problems = read_file(path, data)
+    return (None, problems) if problems else (fields, {})
+
+
+def read_file(path: str, data: bytes) -> tuple[dict[str, Any], Problems]:
+    """An article file's fields and problems: canonical and none when it is valid (parsed and
+    validated once), else as far as they can be read (`loose`) with what is wrong."""
+    try:
+        parsed = parse(data)
+    except ValueError as e:
+        return {}, {"_schema": [str(e)]}
+    if isinstance(parsed, dict) and parsed.get("slug") == layout.slug_from_path(path):
+        try:
+            return validate(parsed), {}
+        except ValidationFailed:
+            pass  # the problems are worked out as the rules name them
+    return read_checked(path, data)
 
 
 def article_problems(path: str, data: bytes) -> Problems:

@@ -104,6 +104,11 @@ class ArticleStore:
                 pass  # another process initialised it first
         return store
 
+    def close(self) -> None:
+        """End the git processes the store reads through (`Repository.close`); the store
+        stays usable."""
+        self.repo.close()
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Hold the write turn and make every write of this thread until the end one batch:

@@ -2,10 +2,11 @@
 // editor presses Save (who, when, which fields), as Google Docs or Contentful tell of others.
 //
 // Every few seconds (paused while the tab is hidden) the page asks
-// GET /api/v1/manage/articles/<slug>/changes with If-None-Match: the server compares the draft's
-// ETag with the version this session loaded or last saved (the one its next save merges with)
-// and answers 304 while nobody saved, from two ref reads and cached trees. When it moved, the
-// answer names the saves since and the field changes, and the notice says so. Nothing in the
+// GET /api/v1/manage/articles/<slug>/changes?since=<version> with If-None-Match: the server
+// compares the draft's ETag with the version this form was loaded from or last saved (the one
+// its next save merges with, kept per tab by backend.js; the session's memory only when the load
+// said none) and answers 304 while nobody saved, from two ref reads and cached trees. When it
+// moved, the answer names the saves since and the field changes, and the notice says so. Nothing in the
 // form is touched: what the editor typed stays, and their save merges with the other's.
 // After this editor's own save the server's version is theirs, so the notice goes away.
 "use strict";
@@ -135,8 +136,10 @@
     if (asking) return later(EVERY);
     asking = true;
     try {
+      const version = window.gitCmsVersions && window.gitCmsVersions.get(watched);
+      const since = version ? `?since=${encodeURIComponent(version)}` : "";
       const response = await fetch(
-        `/api/v1/manage/articles/${encodeURIComponent(watched)}/changes`,
+        `/api/v1/manage/articles/${encodeURIComponent(watched)}/changes${since}`,
         { credentials: "same-origin", cache: "no-store",
           headers: etag ? { "If-None-Match": etag } : {} });
       if (slug === watched && response.status === 200) {
@@ -179,14 +182,14 @@
   }
 
   window.gitCmsWatch = {
-    // Decap has loaded `name` into the form (backend.js): its version is the session's now
+    // Decap has loaded `name` into the form (backend.js): its version is the form's now
     loaded(name) {
       if (name !== open()) return;
       slug = name;
       etag = null;
       later(0);
     },
-    // this editor's save went through: the server's version is theirs now
+    // this editor's save went through: the form's version is the saved one now
     saved(name) {
       if (name !== slug) return;
       hide();
