@@ -316,9 +316,9 @@ class CatchUp:
                 (blob, slug, json.dumps(problems) if problems else None),
             )
             return (None, problems) if problems else (fields, None)
-        problems = json.loads(kept[0]) if kept[0] else None
-        if problems:
-            return None, problems
+        kept_problems: dict[str, list[str]] | None = json.loads(kept[0]) if kept[0] else None
+        if kept_problems:
+            return None, kept_problems
         return rules.loose(data if isinstance(data, bytes) else self.repo.read(blob)), None
 
     def verdict(self, blob: str, slug: str) -> bool | None:
