@@ -208,17 +208,25 @@ NAME = Kind(
 EMAIL = Kind(
     "email", "an email address git can write (name@domain)", _identity(identity.email_problems)
 )
-PURGE_KINDS = ("varnish", "fastly")
+PURGE_KINDS = ("varnish", "fastly", "cloudflare")
+# the path of Cloudflare's purge API, which names the zone (`cms.edge.targets`)
+CLOUDFLARE_PATH = re.compile(r"(?:/[^/?#]+)*/zones/[^/?#]+/purge_cache")
+PURGE_SHAPES = (
+    "varnish+http://host:port, fastly+https://... or "
+    "cloudflare+https://api.cloudflare.com/client/v4/zones/<zone id>/purge_cache"
+)
 
 
 def _purge_target(value: Any) -> str:
-    """One cache to purge, `varnish+http://host:port` or `fastly+https://...` (see
-    `cms.edge.targets`)."""
+    """One cache to purge, `varnish+http://host:port`, `fastly+https://...` or
+    `cloudflare+https://.../zones/<zone>/purge_cache` (see `cms.edge.targets`)."""
     text = _text(value).strip()
     shown = re.sub(r"//[^/@]*@", "//***@", text)  # a secret in the URL is not repeated
     kind, plus, rest = text.partition("+")
     if not plus or kind not in PURGE_KINDS:
-        raise Refused(f"{shown!r} must start with varnish+http:// or fastly+https://.")
+        raise Refused(
+            f"{shown!r} must start with varnish+http://, fastly+https:// or cloudflare+https://."
+        )
     try:
         parts = urlsplit(rest)
         parts.port  # noqa: B018 - raises for a port out of range
@@ -226,6 +234,11 @@ def _purge_target(value: Any) -> str:
         raise Refused(f"{shown!r} is not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused(f"{shown!r} needs an http(s) URL with a host.")
+    if kind == "cloudflare" and not CLOUDFLARE_PATH.fullmatch(parts.path):
+        raise Refused(
+            f"{shown!r}: a Cloudflare target is the zone's purge endpoint, "
+            "https://api.cloudflare.com/client/v4/zones/<zone id>/purge_cache."
+        )
     return text
 
 
@@ -238,7 +251,7 @@ def _purge_targets(value: Any) -> tuple[str, ...]:
 
 PURGE_TARGETS = Kind(
     "list of caches",
-    "comma-separated varnish+http://host:port or fastly+https://... URLs",
+    f"comma-separated URLs: {PURGE_SHAPES}",
     _purge_targets,
 )
 
@@ -427,6 +440,18 @@ class Settings:
     mirror_timeout: float = setting(
         TIMEOUT, 120.0, "seconds a push may take before it counts as failed"
     )
+    pack_interval: float = setting(
+        SECONDS,
+        60.0,
+        "seconds between the packer's looks at the loose objects saves leave (one process of "
+        "the server packs them in the background with `git repack -d -l --geometric=2`, "
+        "pruning nothing; `0`: no packer)",
+    )
+    pack_threshold: int = setting(
+        AT_LEAST_ONE,
+        1000,
+        "loose objects that make the packer pack (a save leaves about five)",
+    )
     response_cache_bytes: int = setting(
         BYTES,
         64 * 1024 * 1024,
@@ -463,12 +488,20 @@ class Settings:
         PURGE_TARGETS,
         (),
         "the caches each commit on `published` is purged from, comma-separated: "
-        "`varnish+http://host:port` (Varnish with the xkey vmod) or `fastly+https://...` (a "
-        "Fastly-style purge API, the whole endpoint URL); see docs/caches.md",
+        "`varnish+http://host:port` (Varnish with the xkey vmod), `fastly+https://...` (a "
+        "Fastly-style purge API, the whole endpoint URL) or "
+        "`cloudflare+https://api.cloudflare.com/client/v4/zones/<zone id>/purge_cache` "
+        "(Cloudflare's purge by cache tag); see docs/caches.md",
         shown="none: no purges",
     )
     purge_fastly_key: str | None = setting(
         OPTIONAL_TEXT, None, "the `Fastly-Key` header sent to a Fastly-style target"
+    )
+    purge_cloudflare_token: str | None = setting(
+        OPTIONAL_TEXT,
+        None,
+        "the API token sent (`Authorization: Bearer ...`) to a Cloudflare target: one "
+        "allowed to purge the zone's cache; needed when `CMS_PURGE_TARGETS` names one",
     )
     purge_interval: float = setting(
         SECONDS,
@@ -512,6 +545,7 @@ class Settings:
                 values[f.name] = f.metadata["kind"].read(given)
             except ValueError as e:
                 wrong.append(f"{PREFIX}{name}: {e}")
+        wrong += _together(values)
         if wrong:
             raise BadSetting("\n".join(wrong))
         return cls(**values)
@@ -524,6 +558,19 @@ class Settings:
     def as_config(self) -> dict[str, Any]:
         """The settings as `<NAME>` keys, as Flask's `app.config` holds them."""
         return {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _together(values: Mapping[str, Any]) -> list[str]:
+    """What is wrong with settings that are each fine alone."""
+    targets = values.get("purge_targets", ())
+    if any(t.startswith("cloudflare+") for t in targets) and not values.get(
+        "purge_cloudflare_token"
+    ):
+        return [
+            f"{PREFIX}PURGE_CLOUDFLARE_TOKEN: {PREFIX}PURGE_TARGETS names a Cloudflare target, "
+            "which takes purges only with an API token allowed to purge its zone."
+        ]
+    return []
 
 
 def declared() -> dict[str, dataclasses.Field[Any]]:

@@ -5,7 +5,8 @@ the answers each commit changed.
 - `changes`: the keys a span of commits on `published` (and `main`) changed, read from git and
   the index;
 - `outbox`: cursors and the purges still to send, in `<git dir>/cms/purges.sqlite`;
-- `targets`: `CMS_PURGE_TARGETS`, and one purge sent to Varnish (xkey) or a Fastly-style API;
+- `targets`: `CMS_PURGE_TARGETS`, and one purge sent to Varnish (xkey), a Fastly-style API or
+  Cloudflare's;
 - `dispatcher`: the threads that queue and send, in the purger process `cms serve` starts
   (`cms purge run`).
 """
@@ -67,4 +68,5 @@ def purger(
         interval=settings.purge_interval,
         timeout=TIMEOUT,
         fastly_key=settings.purge_fastly_key,
+        cloudflare_token=settings.purge_cloudflare_token,
     )

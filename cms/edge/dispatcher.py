@@ -37,6 +37,7 @@ class Dispatcher:
         interval: float,
         timeout: float,
         fastly_key: str | None,
+        cloudflare_token: str | None = None,
     ) -> None:
         self.outbox = outbox
         self.index = index
@@ -45,6 +46,7 @@ class Dispatcher:
         self.interval = interval
         self.timeout = timeout
         self.fastly_key = fastly_key
+        self.cloudflare_token = cloudflare_token
         self._stop = threading.Event()
         self._seen: Tips | None = None
         self._behind_since: float | None = None
@@ -118,11 +120,15 @@ class Dispatcher:
             return False
         try:
             requests = send(
-                target, list(claim.keys), timeout=self.timeout, fastly_key=self.fastly_key
+                target,
+                list(claim.keys),
+                timeout=self.timeout,
+                fastly_key=self.fastly_key,
+                cloudflare_token=self.cloudflare_token,
             )
         except PurgeFailed as e:
             log.warning("purge failed: %s", e)
-            self.outbox.complete(claim, 0, str(e))
+            self.outbox.complete(claim, e.requests, str(e), done=e.done, retry_after=e.retry_after)
             return False
         self.outbox.complete(claim, requests, None)
         return True

@@ -77,6 +77,8 @@ class Claim:
     first: tuple[str, ...]  # the keys of rows sent for the first time (repeated after)
     attempts: int
     owner: str
+    queued_at: float = 0.0  # the oldest row's
+    commits: int = 0
 
 
 class Outbox:
@@ -211,8 +213,8 @@ class Outbox:
             if owner and held["lease_until"] > now and not lease_holder_gone(owner):
                 return None
             rows = db.execute(
-                "SELECT seq, keys, attempts, repeat FROM purges WHERE target = ?"
-                " AND due_at <= ? ORDER BY seq LIMIT ?",
+                "SELECT seq, keys, attempts, repeat, queued_at, commits FROM purges"
+                " WHERE target = ? AND due_at <= ? ORDER BY seq LIMIT ?",
                 (target.url, now, CLAIM_ROWS),
             ).fetchall()
             if not rows:
@@ -239,11 +241,23 @@ class Outbox:
             tuple(first),
             max(r["attempts"] for r in rows),
             self._owner,
+            min(r["queued_at"] for r in rows),
+            sum(r["commits"] for r in rows),
         )
 
-    def complete(self, claim: Claim, requests: int, error: str | None) -> None:
+    def complete(
+        self,
+        claim: Claim,
+        requests: int,
+        error: str | None,
+        *,
+        done: int = 0,
+        retry_after: float | None = None,
+    ) -> None:
         """Record a send: gone from the outbox (and queued once more, later, when it was a
-        first sending), or due again after a wait that doubles with each failure."""
+        first sending), or due again after a wait that doubles with each failure (at least
+        `retry_after`, when the cache asked for it). A send that failed after its first
+        `done` keys went through (in `requests` requests) keeps only the rest."""
         now = time.time()
         marks = ", ".join("?" * len(claim.seqs))
         with self._write() as db:
@@ -254,28 +268,61 @@ class Outbox:
                 return  # the lease was taken over: that worker sends them again
             if error is None:
                 db.execute(f"DELETE FROM purges WHERE seq IN ({marks})", claim.seqs)
-                if claim.first and self.repeat_after > 0:
-                    db.execute(
-                        "INSERT INTO purges (target, keys, commits, queued_at, due_at, repeat)"
-                        " VALUES (?, ?, 0, ?, ?, 1)",
-                        (claim.target, " ".join(claim.first), now, now + self.repeat_after),
-                    )
+                self._repeat(db, claim.target, claim.first, now)
                 db.execute(
                     "UPDATE targets SET requests = requests + ?, keys = keys + ?,"
                     " last_purge_at = ?, lease_owner = NULL, lease_until = NULL WHERE url = ?",
                     (requests, len(claim.keys), now, claim.target),
                 )
+                return
+            wait = min(self.retry_max, 0.5 * 2 ** min(claim.attempts, 20))
+            if retry_after is not None:
+                wait = max(wait, retry_after)
+            if done > 0:
+                # those went through: one row of the rest, as old as the oldest it replaces
+                sent, rest = claim.keys[:done], claim.keys[done:]
+                first = set(claim.first)
+                db.execute(f"DELETE FROM purges WHERE seq IN ({marks})", claim.seqs)
+                db.execute(
+                    "INSERT INTO purges (target, keys, commits, queued_at, due_at, attempts,"
+                    " repeat) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        claim.target,
+                        " ".join(rest),
+                        claim.commits,
+                        claim.queued_at,
+                        now + wait,
+                        claim.attempts + 1,
+                        0 if first.intersection(rest) else 1,
+                    ),
+                )
+                self._repeat(db, claim.target, tuple(k for k in sent if k in first), now)
+                db.execute(
+                    "UPDATE targets SET requests = requests + ?, keys = keys + ?,"
+                    " last_purge_at = ? WHERE url = ?",
+                    (requests, done, now, claim.target),
+                )
             else:
-                wait = min(self.retry_max, 0.5 * 2 ** min(claim.attempts, 20))
                 db.execute(
                     f"UPDATE purges SET attempts = attempts + 1, due_at = ? WHERE seq IN ({marks})",
                     (now + wait, *claim.seqs),
                 )
-                db.execute(
-                    "UPDATE targets SET last_error = ?, last_error_at = ?, lease_owner = NULL,"
-                    " lease_until = NULL WHERE url = ?",
-                    (error, now, claim.target),
-                )
+            db.execute(
+                "UPDATE targets SET last_error = ?, last_error_at = ?, lease_owner = NULL,"
+                " lease_until = NULL WHERE url = ?",
+                (error, now, claim.target),
+            )
+
+    def _repeat(
+        self, db: sqlite3.Connection, target: str, keys: tuple[str, ...], now: float
+    ) -> None:
+        """Queue `keys`, just sent for the first time, once more `repeat_after` from now."""
+        if keys and self.repeat_after > 0:
+            db.execute(
+                "INSERT INTO purges (target, keys, commits, queued_at, due_at, repeat)"
+                " VALUES (?, ?, 0, ?, ?, 1)",
+                (target, " ".join(keys), now, now + self.repeat_after),
+            )
 
     # -- what is waiting --------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from cms.git.groupcommit import GroupCommit, Ticket
 from cms.git.objects import (
     MODE_FILE,
     MODE_TREE,
+    PACK_WINDOWS,
     ObjectStream,
     Person,
     Tree,
@@ -100,8 +101,18 @@ class CommitRecord:
     committed: int | None = None  # the committer date, when read from git
 
 
+def _close(opened: list[tuple[int, git.Repo]]) -> None:
+    """Close the GitPython repositories of `opened` that this process opened (a forked child
+    leaves its parent's alone)."""
+    pid = os.getpid()
+    for owner, repo in list(opened):
+        if owner == pid:
+            repo.close()
+
+
 class Repository:
-    """A git repository read through GitPython and written object by object."""
+    """A git repository read through GitPython and written object by object; `close()` ends
+    the processes it reads through."""
 
     def __init__(self, path: str, *, durable: bool = False, signing_key: str | None = None) -> None:
         """`signing_key`: an SSH private key that signs every commit written (`signing`).
@@ -127,6 +138,11 @@ class Repository:
         self._write_lock = threading.Lock()
         self._flock: tuple[int, int] | None = None  # (pid, fd) of <git dir>/cms/write.lock
         self._commit_trees: dict[str, str] = {}  # commit -> its root tree; commits never change
+        # every thread's GitPython repository, with the process that opened it (`close`)
+        self._opened: list[tuple[int, git.Repo]] = []
+        # their `git cat-file` processes end when this Repository goes, if not closed before,
+        # rather than whenever the garbage collector reaches GitPython's reference cycles
+        weakref.finalize(self, _close, self._opened)
         # durable saves share their syncs and branch moves (`cms.store.commits` stages them)
         self.group = GroupCommit(self.git_dir, self.tips, durable=durable)
 
@@ -146,11 +162,16 @@ class Repository:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.repo = git.Repo(self.git_dir)
+            # its `git cat-file` children keep a bounded part of the packs mapped
+            local.repo.git.set_persistent_git_options(c=list(PACK_WINDOWS))
             local.pid = os.getpid()
-            # close its `git cat-file` pipes when this Repository goes, not whenever the
-            # garbage collector reaches GitPython's reference cycles (a ResourceWarning)
-            weakref.finalize(self, local.repo.close)
+            self._opened.append((local.pid, local.repo))
         return local.repo
+
+    def close(self) -> None:
+        """End the `git cat-file` processes this process's threads keep open for reading.
+        The repository stays usable: a later read starts them again."""
+        _close(self._opened)
 
     # -- reading ---------------------------------------------------------------
 

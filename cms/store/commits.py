@@ -56,6 +56,9 @@ class Step:
     base: str | None = None
     yours: dict[str, Any] | None = None
     yours_detail: str = ""
+    # the `Revision:` trailer names this write's own commit on that line (a draft created and
+    # published in one call: its publication names the draft commit made just before it)
+    revision_of: str | None = None
 
 
 @dataclass
@@ -122,7 +125,7 @@ def _commit(
     repo: Repository, committer: Person, author: Person, tips: Tips, steps: list[Step]
 ) -> list[Made]:
     when = int(time.time())
-    made = []
+    made: list[Made] = []
     for step in steps:
         blob = step.blob
         if step.doc is not None:
@@ -133,8 +136,12 @@ def _commit(
         parent = tips[step.line]
         changes = {path: blob, **step.files}
         tree = repo.with_files(parent, changes)
+        trailers = step.trailers
+        if step.revision_of is not None:
+            made_on = {m.step.line: m.record.sha for m in made}
+            trailers = {**trailers, "Revision": made_on[step.revision_of]}
         message = step.message or messages.compose(
-            step.action, step.slug, step.detail, step.trailers, verb=step.verb
+            step.action, step.slug, step.detail, trailers, verb=step.verb
         )
         side = None
         if step.base is not None and step.yours is not None:
