@@ -2,8 +2,8 @@
 with `CMS_DURABLE=false`, in one run.
 
 One repository of `n` articles (2,000; 200 with --quick) is copied for each server; both run at
-once (2 workers each). In alternated rounds (durable first, then the other; 3 rounds, 1 with
---quick), each for `seconds`:
+once (2 workers each), each first warmed by 2 s of untimed saves. In alternated rounds
+(durable first, then the other; 3 rounds, 1 with --quick), each for `seconds`:
 
 - 8 HTTP clients creating drafts (target: durable >= 0.9x the undurable rate);
 - 1 client creating drafts (>= 0.8x);
@@ -165,6 +165,8 @@ def run(settings: Settings, workdir: str, seed: int) -> dict[str, Any]:
     }
     rates: dict[str, dict[str, list[float]]] = {s: {"durable": [], "plain": []} for s in SCENARIOS}
     try:
+        for name, server in servers.items():  # untimed: start-up catch-up and card work end
+            drive(server.url(), token, 2, 2.0, False, f"warm-{name}")
         for r in range(rounds):
             for scenario, (clients, publish) in SCENARIOS.items():
                 for name in ("durable", "plain") if r % 2 == 0 else ("plain", "durable"):
