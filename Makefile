@@ -71,7 +71,7 @@ lint: $(STAMP)
 test: lint $(WORKBENCH_STAMP)
 	@$(MAKE) --no-print-directory system-packages \
 	  PACKAGES="chromium openssl imagemagick:identify libimage-exiftool-perl:exiftool \
-	  varnish:varnishd varnish-modules"
+	  varnish:varnishd varnish-modules strace gcc"
 	$(BIN)/pytest -n 2 --cov=cms --cov-report=term:skip-covered
 
 # Benchmarks (not part of `make test`): builds its own repositories in a temp dir on disk,

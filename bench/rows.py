@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from . import (
+    bulk,
+    durable,
     edge,
     gate,
     long_search,
@@ -292,6 +294,8 @@ def build(m: Measured) -> list[Row]:
         + edge.rows(m.edge)
         + workbench.rows(m.workbench)
         + translations.rows(m.translations)
+        + bulk.rows(m.bulk)
+        + durable.rows(m.durable)
     )
     order = [
         "store_saves_per_s",
@@ -311,6 +315,7 @@ def build(m: Measured) -> list[Row]:
         "search_relevance_p99_ms",
         "search_long_p99_ms",
         "import_s",
+        "import_peak_rss_mb",
         "gate_push_commits_s",
         "gate_push_files_s",
         *replication.ROWS,
@@ -320,10 +325,13 @@ def build(m: Measured) -> list[Row]:
         "decap_media_answer_bytes",
         "merged_save_cost",
         "merge_writers_lost",
+        "merge_writers_http_lost",
         *edge.ROWS,
         *workbench.ROWS,
         "translations_article_p99_ratio",
         "translations_fallback_p99_ratio",
         "translations_save_ms",
+        *bulk.ROWS,
+        *durable.ROWS,
     ]
     return sorted(rows, key=lambda r: order.index(r.name))

@@ -16,6 +16,10 @@
 11. the workbench in headless Chromium: first screen, search, opening an entry and the JS
     heap, on the published repository beside one of 1,000 articles (`workbench`).
 12. translations: reads with translation groups beside none (`translations`).
+13. bulk: create-and-publish in one call beside a create alone, and packing: disk per article
+    beside `git gc --aggressive`, saves/s while repacking beside not (`bulk`).
+14. durability: HTTP saves durable (group commit) beside CMS_DURABLE=false, and the sync
+    calls per save under strace (`durable`).
 
 `python -m bench --phases ...` runs steps 1 and 2 and then only the phases named.
 """
@@ -37,6 +41,8 @@ from cms.store import ArticleStore
 
 from . import (
     build,
+    bulk,
+    durable,
     edge,
     gate,
     history,
@@ -76,6 +82,8 @@ PHASES = {
     "edge": "caches in front",
     "workbench": "workbench",
     "translations": "translations",
+    "bulk": "bulk writes and packing",
+    "durable": "durability",
 }
 NEEDS = {"startup": ("reads",), "readscale": ("reads",)}  # the bare app's data file
 
@@ -104,6 +112,8 @@ class Measured:
     edge: dict[str, Any] = field(default_factory=dict)
     workbench: dict[str, Any] = field(default_factory=dict)
     translations: dict[str, Any] = field(default_factory=dict)
+    bulk: dict[str, Any] = field(default_factory=dict)
+    durable: dict[str, Any] = field(default_factory=dict)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -128,6 +138,8 @@ class Measured:
             "edge": self.edge,
             "workbench": self.workbench,
             "translations": self.translations,
+            "bulk": self.bulk,
+            "durable": self.durable,
         }
 
 
@@ -172,6 +184,8 @@ class Suite:
             "edge": self.edge_phase,
             "workbench": self.workbench_phase,
             "translations": self.translations_phase,
+            "bulk": self.bulk_phase,
+            "durable": self.durable_phase,
         }
         try:
             for key, name in PHASES.items():
@@ -344,7 +358,9 @@ class Suite:
         m = self.measured.merges
         print(
             f"  plain {m['plain_ms']:.1f} ms, merged {m['merged_ms']:.1f} ms; "
-            f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s",
+            f"{m['writers']} writers: {m['lost']} lost, {m['saves_per_s']:.0f} saves/s; "
+            f"over HTTP with Prefer: merge: {m['http']['lost']} lost, "
+            f"{m['http']['refused']} refused, {m['http']['saves_per_s']:.0f} saves/s",
             flush=True,
         )
 
@@ -362,6 +378,32 @@ class Suite:
 
     def translations_phase(self) -> None:
         self.measured.translations = translations.run(self.settings, self.workdir, self.seed)
+
+    def bulk_phase(self) -> None:
+        assert self.store is not None
+        quick, timeout = self.settings.quick, self.settings.startup_timeout_s
+        self.measured.bulk["publish"] = bulk.create_and_publish(
+            self.store,
+            self.workdir,
+            self.token,
+            clients=self.settings.http_clients,
+            seconds=3.0 if quick else 10.0,
+            rounds=2 if quick else 3,
+            seed=self.seed,
+            timeout=timeout,
+        )
+        self.measured.bulk["packing"] = bulk.packing(
+            self.workdir,
+            saves=600 if quick else 5000,
+            clients=self.settings.http_clients,
+            seconds=3.0 if quick else 10.0,
+            rounds=2 if quick else 3,
+            seed=self.seed,
+            timeout=timeout,
+        )
+
+    def durable_phase(self) -> None:
+        self.measured.durable = durable.run(self.settings, self.workdir, self.seed)
 
     def media_phase(self) -> None:
         self.measured.media = media.run(self.workdir, self.settings.quick)

@@ -273,7 +273,13 @@ class Settings:
         "the committer of every commit the CMS makes (commits by anyone else are `external`)",
     )
     committer_email: str = setting(EMAIL, "cms@localhost", "the committer's email")
-    durable: bool = setting(FLAG, False, "fsync objects and refs before acknowledging a write")
+    durable: bool = setting(
+        FLAG,
+        True,
+        "every write is on disk (objects, refs, the folders naming them) before it is "
+        "acknowledged, concurrent saves sharing one sync (group commit); false risks losing "
+        "the writes of the last ~30 s to a power cut or kernel crash",
+    )
     signing_key: str | None = setting(
         OPTIONAL_PATH,
         None,
@@ -433,6 +439,18 @@ class Settings:
     )
     mirror_timeout: float = setting(
         TIMEOUT, 120.0, "seconds a push may take before it counts as failed"
+    )
+    pack_interval: float = setting(
+        SECONDS,
+        60.0,
+        "seconds between the packer's looks at the loose objects saves leave (one process of "
+        "the server packs them in the background with `git repack -d -l --geometric=2`, "
+        "pruning nothing; `0`: no packer)",
+    )
+    pack_threshold: int = setting(
+        AT_LEAST_ONE,
+        1000,
+        "loose objects that make the packer pack (a save leaves about five)",
     )
     response_cache_bytes: int = setting(
         BYTES,

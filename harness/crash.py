@@ -125,7 +125,9 @@ class CrashRun:
             self.counts[what] += 1
 
     def execute(self) -> None:
-        server = Server(self.repo, self.workdir / "server.log")
+        # durable, as the product is by default (`make soak` too): kill -9 of a group
+        # commit's leader or of saves waiting for it is part of what is crashed
+        server = Server(self.repo, self.workdir / "server.log", env={"CMS_DURABLE": "true"})
         started = time.monotonic()
         budget = self.minutes * 60 if self.minutes is not None else self.budget
         for c in self.clients:

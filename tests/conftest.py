@@ -1,7 +1,9 @@
 """Fixtures named for the state they build: a content repository, its store, the app, tokens.
 
 The helpers tests import from here (`article`, `free_port`, `running`, `cms_server` ...) live
-in `harness`, shared with the soak runs and the benchmarks."""
+in `harness`, shared with the soak runs and the benchmarks. `harness.leaks` names a test
+module that leaves a process running (fails it with CMS_LEAK_CHECK=fail): the fixtures here
+close what they open."""
 
 from __future__ import annotations
 
@@ -17,9 +19,18 @@ from flask.testing import FlaskClient
 
 from cms.auth.tokens import TokenStore
 from cms.store import ArticleStore
-from cms.web import create_app
+from cms.web import create_app, services
 from harness import GIT_ENV, article
 from harness.launch import answers, cms_command, cms_server, free_port, running, stop
+
+pytest_plugins = ["harness.leaks"]
+
+# The product is durable by default (CMS_DURABLE=true: every acknowledged write synced to disk).
+# The suite's thousands of saves run without waiting for the disk, which changes no answer and
+# kept `make test` from slowing down by the syncs of a shared disk; the one place this is set.
+# The durability tests (test_durable_proof, test_power_cut, test_groupcommit) and the
+# durable API tests set CMS_DURABLE=true for what they start.
+os.environ.setdefault("CMS_DURABLE", "false")
 
 __all__ = [
     "GIT_ENV",
@@ -56,14 +67,18 @@ def git(repo: Path) -> Callable[..., str]:
 
 
 @pytest.fixture
-def store(repo: Path) -> ArticleStore:
-    return ArticleStore(str(repo))
+def store(repo: Path) -> Iterator[ArticleStore]:
+    store = ArticleStore(str(repo))
+    yield store
+    store.close()
 
 
 @pytest.fixture
-def app(repo: Path) -> Flask:
+def app(repo: Path) -> Iterator[Flask]:
     # the limit on failed tokens has its own test; here it would turn 401s into 429s
-    return create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False})
+    app = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False})
+    yield app
+    services(app).close()
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ def test_an_app_built_without_testing_starts_no_thread_until_start_is_called(rep
             time.sleep(0.05)
     finally:
         running.stop()
+        services(app).close()
 
 
 def test_a_replica_starts_its_fetcher_and_no_scheduler_nor_pusher(
@@ -77,6 +78,7 @@ def test_a_replica_starts_its_fetcher_and_no_scheduler_nor_pusher(
         assert sorted(running.names) == ["cms-replica-fetcher"]
     finally:
         running.stop()
+        services(app).close()
 
 
 def test_the_services_are_one_typed_object(app) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ trace or server path leaks, and that `main`, its history and every ref are uncha
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 
 from cms.auth.tokens import TokenStore
 from cms.store import ArticleStore
-from cms.web import create_app
+from cms.web import create_app, services
 
 ARTICLES = "/api/v1/manage/articles"
 PROBLEM = "application/problem+json"
@@ -45,9 +45,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app(repo: Path) -> Flask:
+def app(repo: Path) -> Iterator[Flask]:
     # the limit on failed tokens has its own test; here it would turn 401s into 429s
-    return create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False})
+    app = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False})
+    yield app
+    services(app).close()
 
 
 @pytest.fixture(scope="module")

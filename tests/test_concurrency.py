@@ -8,12 +8,19 @@ import os
 import subprocess
 import threading
 
+import pytest
 import requests
 from conftest import GIT_ENV, article
 
 from cms.content import layout
 
 URL = "/api/v1/manage/articles"
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    # durable, as the product is by default: the writers and the pushes meet group commit
+    return {"CMS_DURABLE": "true"}
 
 
 def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo, tmp_path):

@@ -80,7 +80,12 @@ def raw(**fields: Any) -> str:
 
 
 def persist(
-    client, slug: str, data: dict[str, Any], expect: int = 200, status: str = "draft"
+    client,
+    slug: str,
+    data: dict[str, Any],
+    expect: int = 200,
+    status: str = "draft",
+    base: str | None = None,
 ) -> Any:
     return call(
         client,
@@ -95,6 +100,7 @@ def persist(
                 "commitMessage": "Create Article",
             },
             "cmsLabelPrefix": "",
+            **({"base": base} if base else {}),
         },
         expect,
     )
@@ -339,6 +345,78 @@ def test_saves_of_different_fields_from_two_sessions_merge(eve, ann, git):
     assert (stored["title"], stored["summary"]) == ("Harbour fees rise", "Ann's summary")
     assert len(git("log", "-1", "--format=%P", "main").split()) == 2
     assert git("log", "-1", "--format=%an", "main").strip() == "Ann Author"
+
+
+@pytest.mark.parametrize("second_load", ["same article", "workflow board"])
+def test_a_save_merges_against_the_version_its_form_was_loaded_from(
+    eve, client, editor_token, git, second_load
+):
+    """Two loads in one session (a second tab): the first form's save still merges against
+    the version it was loaded from, so the other editor's field is kept, not overwritten."""
+    slug, path = "ferry-fares", layout.article_path("ferry-fares")
+    persist(eve, slug, article("Ferry fares", summary="Draft."))
+    file = {**entry(slug), "path": f"articles/{slug}.json"}
+    tab1 = call(eve, "unpublishedEntryDataFile", file)
+    loaded = json.loads(tab1["data"])
+    assert tab1["version"] == git("rev-parse", f"main:{path}").strip()
+
+    # another editor changes the title through the API
+    changed = client.patch(
+        f"/api/v1/manage/articles/{slug}",
+        data=json.dumps({"title": "Ferry fares rise"}),
+        headers={
+            **editor_token,
+            "If-Match": f'"{tab1["version"]}"',
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+
+    # the same session loads the newer version in a second tab
+    if second_load == "same article":
+        tab2 = call(eve, "unpublishedEntryDataFile", file)
+        assert json.loads(tab2["data"])["title"] == "Ferry fares rise"
+        assert tab2["version"] == changed.headers["ETag"].strip('"')
+    else:
+        # the board loads every card's entry and its data, as Decap does
+        ids = call(eve, "unpublishedEntries")
+        assert f"articles/{slug}" in ids
+        for card_id in ids:
+            card = call(eve, "unpublishedEntry", {"id": card_id})
+            call(eve, "unpublishedEntryDataFile", {**entry(card["slug"]), "path": file["path"]})
+
+    # tab 1 changes the summary of the form it loaded, and saves with that form's version
+    done = persist(eve, slug, {**loaded, "summary": "Up 8% in May."}, base=tab1["version"])
+    assert done["merged"]["theirs"] == ["/title"]
+    assert done["version"] == git("rev-parse", f"main:{path}").strip()
+    stored = json.loads(git("show", f"main:{path}"))
+    assert (stored["title"], stored["summary"]) == ("Ferry fares rise", "Up 8% in May.")
+    # recorded as the merge it was: the summary made on the loaded version, joined to the line
+    parents = git("log", "-1", "--format=%P", "main").split()
+    assert len(parents) == 2
+    assert json.loads(git("show", f"{parents[1]}:{path}"))["title"] == "Ferry fares"
+
+    # the watch asks about the same version (since=): the API's title change is news to tab 1
+    news = eve.get(f"/api/v1/manage/articles/{slug}/changes?since={tab1['version']}")
+    assert news.status_code == 200
+    assert "/title" in [c["path"] for c in news.get_json()["changes"]]
+
+
+def test_a_save_without_a_version_falls_back_to_the_session_and_a_bad_one_is_named(eve, git):
+    slug = "tram-works"
+    persist(eve, slug, article("Tram works", summary="Draft."))
+    file = {**entry(slug), "path": f"articles/{slug}.json"}
+    call(eve, "unpublishedEntryDataFile", file)
+    # Decap's stock proxy backend sends no base: the session's memory is the base
+    done = persist(eve, slug, article("Tram works", summary="From Monday."))
+    assert "merged" not in done
+    before = git("rev-parse", "main")
+    bad = persist(eve, slug, article("Tram works"), expect=422, base="not-a-version")
+    assert list(bad["errors"]) == ["params.base"]
+    # a well-formed version that was never this article's is refused, nothing committed
+    other = persist(eve, slug, article("Tram works"), expect=412, base="0" * 40)
+    assert other["status"] == 412
+    assert git("rev-parse", "main") == before
 
 
 def persist_resolved(client, slug, data, resolve, expect=200):

@@ -1,4 +1,5 @@
-"""The OpenAPI document says every error is problem+json (see `cms.web.ProblemResponses`)."""
+"""The OpenAPI document says every error is problem+json (see
+`cms.web.openapi.ProblemResponses`)."""
 
 from __future__ import annotations
 

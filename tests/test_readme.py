@@ -224,6 +224,9 @@ def test_whole_tour_then_git_commands(repo, server, admin_secret):
     assert out.count('"action":"create"') >= 1
     assert "\n204\n" in out
     assert '"state":"published"' in out
+    # created and published in one call
+    assert '"slug":"ferry-timetable-changes"' in out
+    assert out.count('"state":"published"') >= 2
     # scheduling the live article keeps it published, the schedule pending in meta
     assert '"state":"scheduled"' not in out and '"publish_at":"2031-01-01T09:00:00Z"}' in out
     assert '"reading_time_minutes":1' in out

@@ -94,7 +94,9 @@ def test_settings_come_from_defaults_then_environment_then_the_mapping() -> None
     assert (settings.repo, settings.durable, settings.scheduler_interval) == ("/srv/news", True, 0)
     assert settings.committer.name == "Git CMS"
     assert settings.committer.email == "bot@x.example"
-    assert Settings.load(environ={}).durable is False
+    # durable by default (issue 27); false only when asked for
+    assert Settings.load(environ={}).durable is True
+    assert Settings.load(environ={"CMS_DURABLE": "false"}).durable is False
 
 
 def test_cms_durable_reaches_the_store_the_cli_and_app_open(repo: Path) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from cms.auth.tokens import Token
 from cms.git import private
+from cms.git.objects import fsync_path
 
 DEFAULT_LIFETIME = 12 * 3600
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -62,9 +63,11 @@ class SessionStore:
             "token_hash": token.hash,
             "expires_at": int(time.time()) + self.lifetime,
         }
-        private.write_bytes(
-            os.path.join(folder, "session.json"), json.dumps(record).encode(), durable=False
-        )
+        # on disk before the cookie is given: a session the workbench was handed survives a
+        # power cut (the session file, its folder, and the entry naming that folder)
+        private.write_bytes(os.path.join(folder, "session.json"), json.dumps(record).encode())
+        fsync_path(self.root)
+        fsync_path(os.path.dirname(self.root))
         return session_id
 
     def get(self, session_id: str) -> Session | None:

@@ -209,18 +209,11 @@ class PreviewLinks:
 def _key(git_dir: str) -> bytes:
     """The signing key, made on first use; every process reads the same file."""
     path = private.path(git_dir, "preview.key")
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    for _ in range(100):  # another process may be between creating and writing it
-        with open(path, encoding="ascii") as f:
-            key = f.read().strip()
-        if key:
-            return key.encode()
-        time.sleep(0.01)
+    # made whole and on disk before anyone reads it: a key file left empty by a power cut
+    # would keep every worker from starting
+    private.create_once(path, secrets.token_hex(32).encode())
+    with open(path, encoding="ascii") as f:
+        key = f.read().strip()
+    if key:
+        return key.encode()
     raise OSError(f"{path} is empty")

@@ -121,6 +121,8 @@ class Outbox:
                 db = private.connect(self.path, check_same_thread=False)
                 db.row_factory = sqlite3.Row
                 db.execute("PRAGMA journal_mode=WAL")
+                # every transaction on disk before it is acknowledged (issue 27)
+                db.execute("PRAGMA synchronous=FULL")
                 db.executescript(SCHEMA)
                 _add_columns(db)
                 os.chmod(self.path, 0o600)

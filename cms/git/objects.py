@@ -139,31 +139,56 @@ def serialize_commit(
 
 
 class TreeCache:
-    """Parsed trees by id. Trees never change, so an entry is never stale."""
+    """Parsed trees by id. Trees never change, so an entry is never stale.
 
-    def __init__(self, size: int = 2048) -> None:
+    Bounded by trees (`size`) and by their entries in all (`entries`): a tree's size grows
+    with the repository (an `articles/xx/` folder holds about n/256 files), so a bound by
+    count alone let the cache grow with it, about 120 MB at 100,000 articles during an
+    import whose every commit leaves new large trees. 300,000 entries (some 60 MB) still
+    hold every current folder of a repository of 250,000 articles."""
+
+    def __init__(self, size: int = 2048, entries: int = 300_000) -> None:
         self._size = size
+        self._budget = entries
+        self._entries = 0
         self._trees: OrderedDict[bytes, Tree] = OrderedDict()
 
     def __contains__(self, binsha: object) -> bool:
         return binsha in self._trees
 
+    def _keep(self, binsha: bytes, tree: Tree) -> None:
+        old = self._trees.pop(binsha, None)
+        if old is not None:
+            self._entries -= len(old)
+        self._trees[binsha] = tree
+        self._entries += len(tree)
+        while len(self._trees) > 1 and (
+            len(self._trees) > self._size or self._entries > self._budget
+        ):
+            _, dropped = self._trees.popitem(last=False)
+            self._entries -= len(dropped)
+
     def put(self, binsha: bytes, tree: Tree) -> None:
         """Remember a tree this process just wrote: the next save starts from it."""
-        self._trees[binsha] = dict(tree)
-        if len(self._trees) > self._size:
-            self._trees.popitem(last=False)
+        self._keep(binsha, dict(tree))
 
     def get(self, odb: Any, binsha: bytes) -> Tree:
         tree = self._trees.get(binsha)
         if tree is None:
             tree = parse_tree(odb.stream(binsha).read())
-            self._trees[binsha] = tree
-            if len(self._trees) > self._size:
-                self._trees.popitem(last=False)
+            self._keep(binsha, tree)
         else:
             self._trees.move_to_end(binsha)
         return dict(tree)
+
+
+# what a long-lived reader (`git cat-file --batch`) may keep mapped of the packs: git maps
+# them in windows and by default keeps up to 8 GiB of them, so a reader that lives through
+# a bulk write (an import: a pack per batch, each read while the next is written) holds
+# every pack it touched, and its RSS grows with the repository; beyond the limit git unmaps
+# the least recently used window (the pages stay in the page cache for the next map)
+PACK_WINDOWS = ("core.packedGitWindowSize=16m", "core.packedGitLimit=64m")
+READER_OPTIONS = tuple(arg for option in PACK_WINDOWS for arg in ("-c", option))
 
 
 class ObjectStream:
@@ -174,7 +199,7 @@ class ObjectStream:
     def __init__(self, git_dir: str) -> None:
         self.git_dir = git_dir
         self._proc = subprocess.Popen(
-            ["git", "--git-dir", git_dir, "cat-file", "--batch"],
+            ["git", "--git-dir", git_dir, *READER_OPTIONS, "cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )

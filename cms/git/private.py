@@ -52,6 +52,26 @@ def write_bytes(target: str, data: bytes, *, durable: bool = True, mode: int = 0
         fsync_path(folder)
 
 
+def create_once(target: str, data: bytes) -> bool:
+    """Create `target` holding `data` unless it exists (False then); a reader never sees it
+    empty or partial, and it is on disk, with its folder entry, when this returns."""
+    folder = os.path.dirname(target)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, target)  # fails if it exists, unlike a rename
+        except FileExistsError:
+            return False
+    finally:
+        os.unlink(tmp)
+    fsync_path(folder)
+    return True
+
+
 def write_json(target: str, data: Any, *, durable: bool = True) -> None:
     """`write_bytes` of `data` as indented JSON."""
     write_bytes(target, json.dumps(data, indent=2).encode("utf-8"), durable=durable)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable
 
 from cms.errors import RefMoved, StorageUnavailable
 from cms.git.objects import fsync_path
@@ -55,10 +56,19 @@ def _read_packed_ref(git_dir: str, ref: str) -> str | None:
 
 
 def compare_and_swap(
-    git_dir: str, updates: list[tuple[str, str | None, str]], *, durable: bool = False
+    git_dir: str,
+    updates: list[tuple[str, str | None, str]],
+    *,
+    durable: bool = False,
+    flush: Callable[[], None] | None = None,
 ) -> None:
     """Move each `(ref, old, new)`: point `ref` at `new` if it still points at `old` (None: if
     it does not exist yet). Every ref is checked before any moves.
+
+    With `durable`, each lock file is fsynced before it is renamed and the ref's folder after;
+    `flush`, when given, is called instead of the lock files' fsyncs, once every lock holds its
+    new id and before any ref moves: one sync (group commit's `syncfs`) covering them and the
+    objects they name.
 
     Locks are taken in ref-name order, so writers of several refs cannot deadlock; the refs then
     move in the order given, so a caller chooses what a crash between two moves leaves behind.
@@ -74,8 +84,10 @@ def compare_and_swap(
             if current != old:
                 raise RefMoved(current)
             os.write(fd, new.encode() + b"\n")
-            if durable:
+            if durable and flush is None:
                 os.fsync(fd)
+        if held and flush is not None:
+            flush()
         for ref, _, _ in updates:
             path, fd = held[ref]
             os.replace(path + ".lock", path)

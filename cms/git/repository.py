@@ -21,9 +21,11 @@ from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.errors import RefMoved
 from cms.git import bare, packs, private, rawcommit, signing
 from cms.git import refs as gitrefs
+from cms.git.groupcommit import GroupCommit, Ticket
 from cms.git.objects import (
     MODE_FILE,
     MODE_TREE,
+    PACK_WINDOWS,
     ObjectStream,
     Person,
     Tree,
@@ -99,8 +101,18 @@ class CommitRecord:
     committed: int | None = None  # the committer date, when read from git
 
 
+def _close(opened: list[tuple[int, git.Repo]]) -> None:
+    """Close the GitPython repositories of `opened` that this process opened (a forked child
+    leaves its parent's alone)."""
+    pid = os.getpid()
+    for owner, repo in list(opened):
+        if owner == pid:
+            repo.close()
+
+
 class Repository:
-    """A git repository read through GitPython and written object by object."""
+    """A git repository read through GitPython and written object by object; `close()` ends
+    the processes it reads through."""
 
     def __init__(self, path: str, *, durable: bool = False, signing_key: str | None = None) -> None:
         """`signing_key`: an SSH private key that signs every commit written (`signing`).
@@ -126,6 +138,13 @@ class Repository:
         self._write_lock = threading.Lock()
         self._flock: tuple[int, int] | None = None  # (pid, fd) of <git dir>/cms/write.lock
         self._commit_trees: dict[str, str] = {}  # commit -> its root tree; commits never change
+        # every thread's GitPython repository, with the process that opened it (`close`)
+        self._opened: list[tuple[int, git.Repo]] = []
+        # their `git cat-file` processes end when this Repository goes, if not closed before,
+        # rather than whenever the garbage collector reaches GitPython's reference cycles
+        weakref.finalize(self, _close, self._opened)
+        # durable saves share their syncs and branch moves (`cms.store.commits` stages them)
+        self.group = GroupCommit(self.git_dir, self.tips, durable=durable)
 
     @classmethod
     def init(cls, path: str, *, durable: bool = False) -> Repository:
@@ -143,11 +162,16 @@ class Repository:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.repo = git.Repo(self.git_dir)
+            # its `git cat-file` children keep a bounded part of the packs mapped
+            local.repo.git.set_persistent_git_options(c=list(PACK_WINDOWS))
             local.pid = os.getpid()
-            # close its `git cat-file` pipes when this Repository goes, not whenever the
-            # garbage collector reaches GitPython's reference cycles (a ResourceWarning)
-            weakref.finalize(self, local.repo.close)
+            self._opened.append((local.pid, local.repo))
         return local.repo
+
+    def close(self) -> None:
+        """End the `git cat-file` processes this process's threads keep open for reading.
+        The repository stays usable: a later read starts them again."""
+        _close(self._opened)
 
     # -- reading ---------------------------------------------------------------
 
@@ -305,7 +329,8 @@ class Repository:
             sha = packs.object_id(kind, data)
             batch.objects[sha] = (kind, data)
             return sha
-        return write_object(self.objects_dir, kind, data, durable=self.durable)
+        durable = self.durable and not getattr(self._local, "deferred", False)
+        return write_object(self.objects_dir, kind, data, durable=durable)
 
     def write_tree(self, tree: Tree) -> str:
         sha = self.write("tree", serialize_tree(tree))
@@ -413,6 +438,16 @@ class Repository:
                     fcntl.flock(fd, fcntl.LOCK_UN)
 
     @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Write this thread's objects without syncing them: the group commit that will move
+        a branch to them syncs them first (see `groupcommit`)."""
+        self._local.deferred = True
+        try:
+            yield
+        finally:
+            self._local.deferred = False
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """Hold the write turn and keep this thread's writes in memory: objects, and branch
         moves (read back by `ref`, `read`, `tree`), then write the objects as one pack and move
@@ -423,6 +458,7 @@ class Repository:
         or OSError when the pack cannot be written.
         """
         with self.exclusive():
+            self.group.settle()  # the batch starts on the branches, with no save staged
             self._local.batch = batch = Batch()
             try:
                 yield
@@ -449,6 +485,21 @@ class Repository:
                 return None
             self._flock = (os.getpid(), fd)
         return self._flock[1]
+
+    def staged_tips(self) -> Tips:
+        """Where the next save plans, under the write turn: the end of the chain of saves
+        staged for the group commit (see `groupcommit`), else `tips()`."""
+        if self._batch() is not None:
+            return self.tips()
+        return Tips.of(self.group.tips())
+
+    def stage(self, *updates: tuple[str, str | None, str]) -> Ticket | None:
+        """Move branches as `move` does, or, durably, stage the moves for the group commit:
+        the caller then waits for the ticket (`group.wait`) outside the write turn."""
+        if self._batch() is not None:
+            self.move(*updates)
+            return None
+        return self.group.stage(list(updates))
 
     def move(self, *updates: tuple[str, str | None, str]) -> None:
         """Compare-and-swap branches, all or none: each `(branch, old, new)`.

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cms.content import canonical, layout, messages
 from cms.content.layout import LINES, MAIN, PUBLISHED
 from cms.content.text import has_own_summary, search_text
-from cms.git.objects import MODE_FILE
+from cms.git.objects import MODE_FILE, ObjectStream
 from cms.git.repository import CommitRecord, Repository, Tips, blob_id
 from cms.index import search
 from cms.index.tables import REVISION_COLUMNS, CardMaker, Tables
@@ -27,6 +29,12 @@ from cms.times import seconds
 # never wait for a summary; a bulk push of more keeps only the quick ones (no summary to
 # generate) and leaves the rest to the first read of each.
 CARDS_AT_PUBLISH = 50
+# a catch-up reads the files its commits wrote this many commits at a time, through one
+# `git cat-file --batch` (a round trip per file cost more than checking it)
+READ_AHEAD = 500
+# full-text rows kept by blob: the published line's row of a draft just indexed is not built
+# again, nor the row of a file restored or written twice
+ROWS_KEPT = 1024
 
 
 class CatchUp:
@@ -46,6 +54,12 @@ class CatchUp:
         self.repo = repo
         self.committer_email = committer_email
         self.make_card = make_card
+        # what one `apply_all` of this thread holds: files read ahead, full-text rows to write
+        self._run = threading.local()
+        self._rows: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._rows_lock = threading.Lock()
+        # how many files were checked by the rules (never twice for one blob at one path)
+        self.checked = 0
 
     def catch_up(self) -> Tips:
         """Bring the index up to both lines of history; return where they point."""
@@ -78,12 +92,75 @@ class CatchUp:
             tip = tips[line]
             if tip is not None and tip != since[line]:
                 new[line] = list(self.repo.log(since[line], tip))
-        for line, record in self.interleave(new[MAIN], new[PUBLISHED]):
-            self.apply(db, line, record, {})
+        self.apply_all(db, self.interleave(new[MAIN], new[PUBLISHED]))
         for line, records in new.items():
             if records:
                 db.execute("INSERT OR REPLACE INTO tips VALUES (?, ?)", (line, tips[line]))
         return tips
+
+    def apply_all(
+        self,
+        db: sqlite3.Connection,
+        commits: Iterable[tuple[str, CommitRecord]],
+        cards: bool = True,
+    ) -> None:
+        """`apply` each of `commits` (line, record) in order inside the transaction `db`.
+
+        The files they wrote that the index has no verdict on are read READ_AHEAD commits at
+        a time through one `git cat-file --batch`, and each article's full-text row is written
+        once, as its last version here leaves it (an article saved 20 times in a push is
+        stemmed and put into FTS5 once, not 20 times)."""
+        run = self._run
+        run.text = {}
+        try:
+            chunk: list[tuple[str, CommitRecord]] = []
+            for item in commits:
+                chunk.append(item)
+                if len(chunk) >= READ_AHEAD:
+                    self._apply_chunk(db, chunk, cards)
+                    chunk = []
+            self._apply_chunk(db, chunk, cards)
+            for (table, article), (blob, doc) in run.text.items():
+                self._write_text(db, table, article, blob, doc)
+        finally:
+            run.text = None
+            run.files = None
+
+    def _apply_chunk(
+        self, db: sqlite3.Connection, chunk: list[tuple[str, CommitRecord]], cards: bool
+    ) -> None:
+        self._run.files = self._read_ahead(db, chunk)
+        for line, record in chunk:
+            self.apply(db, line, record, {}, cards)
+
+    def _read_ahead(
+        self, db: sqlite3.Connection, chunk: list[tuple[str, CommitRecord]]
+    ) -> dict[str, bytes | int]:
+        """The plain article files `chunk` wrote that have no verdict yet: blob -> its bytes,
+        or its size when that is over the limit (such a file is never read whole)."""
+        wanted: dict[str, None] = {}
+        for _, record in chunk:
+            for path, blob in record.changes.items():
+                if blob is None or record.modes.get(path, MODE_FILE) != MODE_FILE:
+                    continue
+                slug = layout.slug_from_path(path)
+                if slug is not None and not self._kept(db, blob, slug):
+                    wanted[blob] = None
+        if not wanted:
+            return {}
+        with ObjectStream(self.repo.git_dir) as objects:
+            sizes = objects.sizes(list(wanted))
+            small = [b for b in wanted if not rules.size_problems(sizes[b])]
+            found: dict[str, bytes | int] = {b: sizes[b] for b in wanted}
+            found.update(objects.many(small))
+        return found
+
+    @staticmethod
+    def _kept(db: sqlite3.Connection, blob: str, slug: str) -> bool:
+        return (
+            db.execute("SELECT 1 FROM checks WHERE blob = ? AND slug = ?", (blob, slug)).fetchone()
+            is not None
+        )
 
     def record(self, line: str, record: CommitRecord, docs: dict[str, dict[str, Any]]) -> None:
         """Add a commit this process just made, without asking git, if it follows the tip."""
@@ -216,29 +293,33 @@ class CatchUp:
         self, db: sqlite3.Connection, path: str, slug: str, mode: int, blob: str
     ) -> tuple[dict[str, Any] | None, rules.Problems | None]:
         """The fields a file holds, or None and its problems (`rules.check_article`). The
-        verdict on a plain file is kept, so the other line and later catch-ups only parse it.
-        """
+        verdict on a plain file is kept by blob and path, so it is never worked out twice: the
+        other line, a file written again and later catch-ups only parse it."""
         if mode != MODE_FILE:
             return None, rules.check_article(path, mode, bytes)
         kept = db.execute(
             "SELECT problems FROM checks WHERE blob = ? AND slug = ?", (blob, slug)
         ).fetchone()
-        data = None
+        read_ahead = getattr(self._run, "files", None) or {}
+        data = read_ahead.get(blob)
         if kept is None:
             # a file over the size limit is ruled out by its size, never read whole
-            problems = rules.size_problems(self.repo.size(blob)) or None
-            if problems is None:
-                data = self.repo.read(blob)
-                problems = rules.check_article(path, mode, lambda: data or b"") or None
+            size = data if isinstance(data, int) else len(data) if data is not None else None
+            problems = rules.size_problems(self.repo.size(blob) if size is None else size)
+            fields: dict[str, Any] = {}
+            if not problems:
+                data = self.repo.read(blob) if not isinstance(data, bytes) else data
+                fields, problems = rules.read_checked(path, data)
+            self.checked += 1
             db.execute(
                 "INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
                 (blob, slug, json.dumps(problems) if problems else None),
             )
-        else:
-            problems = json.loads(kept[0]) if kept[0] else None
-        if problems:
-            return None, problems
-        return rules.loose(self.repo.read(blob) if data is None else data), None
+            return (None, problems) if problems else (fields, None)
+        kept_problems: dict[str, list[str]] | None = json.loads(kept[0]) if kept[0] else None
+        if kept_problems:
+            return None, kept_problems
+        return rules.loose(data if isinstance(data, bytes) else self.repo.read(blob)), None
 
     def verdict(self, blob: str, slug: str) -> bool | None:
         """Whether the file `blob` at `slug`'s path was found to be a valid article when it
@@ -261,8 +342,11 @@ class CatchUp:
                 ("live_authors", "article"),
                 ("live_text", "rowid"),
             )
+        pending = getattr(self._run, "text", None)
         for table, key in tables:
             db.execute(f"DELETE FROM {table} WHERE {key} = ?", (article,))
+            if pending is not None:
+                pending.pop((table, article), None)
 
     def _remember_draft(
         self,
@@ -306,6 +390,7 @@ class CatchUp:
             "tags",
             "fulltext",
             article,
+            blob,
             doc,
             [(t.lower(), article) for t in _list(doc, "tags") if isinstance(t, str)],
         )
@@ -348,6 +433,7 @@ class CatchUp:
             "live_tags",
             "live_text",
             article,
+            blob,
             doc,
             [(t.lower(), at, article) for t in _list(doc, "tags") if isinstance(t, str)],
         )
@@ -361,12 +447,13 @@ class CatchUp:
             "INSERT INTO live_authors VALUES (?, ?, ?)", [(n, at, article) for n in names]
         )
 
-    @staticmethod
     def _words(
+        self,
         db: sqlite3.Connection,
         tags_table: str,
         text_table: str,
         article: int,
+        blob: str,
         doc: dict[str, Any],
         tags: list[tuple[Any, ...]],
     ) -> None:
@@ -374,11 +461,35 @@ class CatchUp:
         if tags:
             marks = ", ".join("?" * len(tags[0]))
             db.executemany(f"INSERT OR IGNORE INTO {tags_table} VALUES ({marks})", tags)
-        db.execute(f"DELETE FROM {text_table} WHERE rowid = ?", (article,))
+        pending = getattr(self._run, "text", None)
+        if pending is not None:  # in `apply_all`: the article's last version is written
+            pending[(text_table, article)] = (blob, doc)
+        else:
+            self._write_text(db, text_table, article, blob, doc)
+
+    def _write_text(
+        self, db: sqlite3.Connection, table: str, article: int, blob: str, doc: dict[str, Any]
+    ) -> None:
+        db.execute(f"DELETE FROM {table} WHERE rowid = ?", (article,))
         db.execute(
-            f"INSERT INTO {text_table} (rowid, {', '.join(search.COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
-            (article, *search.row(doc, search_text(doc))),
+            f"INSERT INTO {table} (rowid, {', '.join(search.COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+            (article, *self.text_row(blob, doc)),
         )
+
+    def text_row(self, blob: str, doc: dict[str, Any]) -> tuple[str, ...]:
+        """The full-text columns of the file `blob` (whose fields are `doc`), built once and
+        kept for the next line or write of the same file."""
+        with self._rows_lock:
+            row = self._rows.get(blob)
+            if row is not None:
+                self._rows.move_to_end(blob)
+                return row
+        row = search.row(doc, search_text(doc))
+        with self._rows_lock:
+            self._rows[blob] = row
+            if len(self._rows) > ROWS_KEPT:
+                self._rows.popitem(last=False)
+        return row
 
 
 def content_id(blob: str, doc: dict[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 from cms.content import canonical, layout, media_paths
 from cms.content.articles import validate
 from cms.content.document import article_errors
+from cms.errors import ValidationFailed
 from cms.git import rawcommit
 from cms.media import checks as media_checks
 
@@ -145,23 +146,44 @@ def read_article(path: str, data: bytes) -> tuple[dict[str, Any] | None, Problem
     The article is None unless the problems are empty: it is valid as the API would accept it
     and its `slug` field is the one its file name says.
     """
-    problems = article_problems(path, data)
-    return (None, problems) if problems else (validate(parse(data)), {})
+    fields, problems = read_file(path, data)
+    return (None, problems) if problems else (fields, {})
+
+
+def read_file(path: str, data: bytes) -> tuple[dict[str, Any], Problems]:
+    """An article file's fields and problems: canonical and none when it is valid (parsed and
+    validated once), else as far as they can be read (`loose`) with what is wrong."""
+    try:
+        parsed = parse(data)
+    except ValueError as e:
+        return {}, {"_schema": [str(e)]}
+    if isinstance(parsed, dict) and parsed.get("slug") == layout.slug_from_path(path):
+        try:
+            return validate(parsed), {}
+        except ValidationFailed:
+            pass  # the problems are worked out as the rules name them
+    return read_checked(path, data)
 
 
 def article_problems(path: str, data: bytes) -> Problems:
     """The problems of an article file's content (see `read_article`), without making its
     canonical form."""
+    return read_checked(path, data)[1]
+
+
+def read_checked(path: str, data: bytes) -> tuple[dict[str, Any], Problems]:
+    """The fields an article file holds (as `loose` reads them) and its problems (as
+    `article_problems` finds them), the file parsed once for both."""
     slug = layout.slug_from_path(path)
     try:
         parsed = parse(data)
     except ValueError as e:
-        return {"_schema": [str(e)]}
+        return {}, {"_schema": [str(e)]}
     found = article_errors(parsed)
     given = parsed.get("slug") if isinstance(parsed, dict) else None
     if given != slug and (not found or given is not None):
         add(found, "slug", _slug_message(slug))
-    return found
+    return (parsed if isinstance(parsed, dict) else {}), found
 
 
 def _slug_message(slug: str | None) -> str:

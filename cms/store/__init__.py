@@ -104,6 +104,11 @@ class ArticleStore:
                 pass  # another process initialised it first
         return store
 
+    def close(self) -> None:
+        """End the git processes the store reads through (`Repository.close`); the store
+        stays usable."""
+        self.repo.close()
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Hold the write turn and make every write of this thread until the end one batch:
@@ -163,9 +168,11 @@ class ArticleStore:
         """`Reading.revisions`: one page of the revisions of `slug` and the total."""
         return self.reading.revisions(slug, page=page, per_page=per_page)
 
-    def create(self, data: Any, editor: Person, *, may_schedule: bool = False) -> Article:
-        """`Drafts.create`: a new draft."""
-        return self.drafts.create(data, editor, may_schedule=may_schedule)
+    def create(
+        self, data: Any, editor: Person, *, may_schedule: bool = False, publish: bool = False
+    ) -> Article:
+        """`Drafts.create`: a new draft (with `publish`, published in the same write)."""
+        return self.drafts.create(data, editor, may_schedule=may_schedule, publish=publish)
 
     def replace(
         self,
@@ -177,8 +184,10 @@ class ArticleStore:
         may_schedule: bool = False,
         merge: bool = False,
         resolution: Resolution | None = None,
+        publish: bool = False,
     ) -> Article:
-        """`Drafts.replace`: a new draft of `slug`."""
+        """`Drafts.replace`: a new draft of `slug` (with `publish`, published in the same
+        write)."""
         return self.drafts.replace(
             slug,
             data,
@@ -187,6 +196,7 @@ class ArticleStore:
             may_schedule=may_schedule,
             merge=merge,
             resolution=resolution,
+            publish=publish,
         )
 
     def patch(

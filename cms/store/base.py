@@ -17,11 +17,18 @@ from typing import Any
 from cms.content import canonical, layout
 from cms.content.articles import Article, from_row
 from cms.content.identity import Person
-from cms.content.layout import MAIN
-from cms.errors import ArticleNotFound, Forbidden, RevisionRequired, StaleRevision
+from cms.content.layout import MAIN, PUBLISHED
+from cms.errors import (
+    ArticleNotFound,
+    Forbidden,
+    RevisionRequired,
+    StaleRevision,
+    ValidationFailed,
+)
 from cms.git.repository import Repository, Tips, blob_id
 from cms.index import Index
 from cms.index.catch_up import content_id
+from cms.media.usage import to_publish
 from cms.settings import Settings
 from cms.store import commits, merging
 from cms.store.commits import Made, Plan, Step
@@ -87,6 +94,54 @@ class Writes:
 
         return commits.write(self.repo, self.index, self.committer, author, checked)
 
+    def published_too(self, plan: Plan, slug: str | None = None) -> Plan:
+        """`plan`, and the same write publishes the draft it leaves: one more commit, on
+        `published`, whose `Revision:` is the draft commit `plan` makes just before it; both
+        lines move in one compare-and-swap, main first, so the publication is never seen
+        without its draft. When `plan` changes nothing (`slug`'s draft is already as asked),
+        the draft as it is goes live; nothing is written when it is live as it is.
+
+        Raises what `plan` raises, ValidationFailed when the draft has a `publish_at` still
+        ahead (a schedule, not a publication) or uses media files on neither line."""
+
+        def both(tips: Tips) -> builtins.list[Step] | None:
+            steps = plan(tips) or []
+            draft = next((s for s in steps if s.line == MAIN and s.doc is not None), None)
+            if draft is not None:
+                assert draft.doc is not None
+                name, doc = draft.slug, draft.doc
+                blob, trailers, revision_of = blob_id(canonical.dumps(doc)), {}, MAIN
+            else:
+                assert slug is not None
+                found = self.reading.file_at(tips[MAIN], slug)
+                if found is None:
+                    raise ArticleNotFound(f"There is no article '{slug}'.")
+                blob, doc, _ = found
+                name, revision_of = slug, None
+                trailers = {"Revision": self.last_change(slug, blob, tips)}
+            when = seconds(doc.get("publish_at"))
+            if when is not None and when > time.time():
+                raise ValidationFailed(
+                    "A publish_at still ahead schedules the article; save it without "
+                    "publish=true, or remove publish_at to publish it now.",
+                    {"publish_at": ["Must not be in the future with publish=true."]},
+                )
+            media = to_publish(self.repo, doc, tips[MAIN], tips[PUBLISHED])
+            if self.repo.lookup(tips[PUBLISHED], layout.article_path(name)) == blob and not media:
+                return steps or None
+            publication = Step(
+                PUBLISHED,
+                name,
+                "publish",
+                blob=blob,
+                files=media,
+                trailers=trailers,
+                revision_of=revision_of,
+            )
+            return [*steps, publication]
+
+        return both
+
     def last_change(self, slug: str, blob: str, tips: Tips) -> str:
         """The draft revision that last changed `slug` (whose file is `blob` at `tips`), for the
         `Revision:` trailer of a commit on `published`: the draft it publishes or withdraws,
@@ -107,6 +162,7 @@ class Writes:
         trailers: dict[str, str] | None = None,
         merge: bool = False,
         resolution: merging.Resolution | None = None,
+        publish: bool = False,
     ) -> Article:
         """Change the draft of `slug` to what `make` makes of it (no commit if nothing
         changes, else one with `trailers` besides the usual ones); return the article.
@@ -117,7 +173,8 @@ class Writes:
         is applied to the revision `expected` names, and the result joined to the draft as
         a merge commit; the article's `meta.merged` says which paths came from whom.
         Raises MergeConflict when both sides changed one field or block differently, but
-        at the paths `resolution` chose a side for."""
+        at the paths `resolution` chose a side for. With `publish`, the same write publishes
+        the draft it leaves (see `published_too`)."""
         note: dict[str, Any] = {}
 
         def plan(tips: Tips) -> builtins.list[Step] | None:
@@ -148,7 +205,7 @@ class Writes:
                 )
             ]
 
-        article = self.saved(plan, editor, slug)
+        article = self.saved(self.published_too(plan, slug) if publish else plan, editor, slug)
         if note:
             article.meta["merged"] = note
         return article
@@ -177,8 +234,9 @@ class Writes:
     def saved(self, plan: Plan, editor: Person, slug: str | None = None) -> Article:
         """Run a plan that writes the draft; return the article as that write left it (as it
         is, when there was nothing to change), even if others have changed it since."""
-        made = self.write(editor, plan)
+        made = [m for m in self.write(editor, plan) if m.step.line == MAIN]
         if not made:
+            # nothing written, or only a publication of the draft as it was
             assert slug is not None
             return self.reading.get(slug)
         step, record, blob = made[0].step, made[0].record, made[0].blob

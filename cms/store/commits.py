@@ -56,6 +56,9 @@ class Step:
     base: str | None = None
     yours: dict[str, Any] | None = None
     yours_detail: str = ""
+    # the `Revision:` trailer names this write's own commit on that line (a draft created and
+    # published in one call: its publication names the draft commit made just before it)
+    revision_of: str | None = None
 
 
 @dataclass
@@ -73,28 +76,36 @@ def write(
 ) -> list[Made]:
     """Commit what `plan` says; an empty list when it says nothing needs to change.
 
+    A durable write stages its commits and waits for the group commit that puts them on disk
+    and moves the branches (`cms.git.groupcommit`); saves made meanwhile share that sync.
     Raises what `plan` raises, or StorageUnavailable.
     """
+    group = repo.group
     for _ in range(MAX_ATTEMPTS):
-        # CMS writers take turns (threads and processes alike), so they never redo each other's
-        # work and the index always follows its tip; git itself is met by the ref CAS
-        with repo.exclusive():
-            tips = repo.tips()
-            steps = plan(tips)
-            if not steps:
-                return []
-            try:
-                made = _commit(repo, committer, author, tips, steps)
-                repo.move(*[(m.step.line, tips[m.step.line], m.record.sha) for m in made])
-            except RefMoved:
-                continue
-            except OSError as e:
-                raise StorageUnavailable(
-                    f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
-                ) from e
-            for m in made:
-                _record(index, m)
-            return made
+        try:
+            # CMS writers take turns (threads and processes alike), so they never redo each
+            # other's work; git itself is met by the ref CAS
+            with repo.exclusive(), repo.deferred():
+                tips = repo.staged_tips()
+                steps = plan(tips)
+                if not steps:
+                    ticket = group.current()
+                    made = []
+                else:
+                    made = _commit(repo, committer, author, tips, steps)
+                    ticket = repo.stage(
+                        *[(m.step.line, tips[m.step.line], m.record.sha) for m in made]
+                    )
+            group.wait(ticket)
+        except RefMoved:
+            continue
+        except OSError as e:
+            raise StorageUnavailable(
+                f"The content repository cannot be written: {os.strerror(e.errno or 0)}."
+            ) from e
+        for m in made:
+            _record(index, m)
+        return made
     raise StorageUnavailable("Too many concurrent writes; try again.")
 
 
@@ -114,7 +125,7 @@ def _commit(
     repo: Repository, committer: Person, author: Person, tips: Tips, steps: list[Step]
 ) -> list[Made]:
     when = int(time.time())
-    made = []
+    made: list[Made] = []
     for step in steps:
         blob = step.blob
         if step.doc is not None:
@@ -125,8 +136,12 @@ def _commit(
         parent = tips[step.line]
         changes = {path: blob, **step.files}
         tree = repo.with_files(parent, changes)
+        trailers = step.trailers
+        if step.revision_of is not None:
+            made_on = {m.step.line: m.record.sha for m in made}
+            trailers = {**trailers, "Revision": made_on[step.revision_of]}
         message = step.message or messages.compose(
-            step.action, step.slug, step.detail, step.trailers, verb=step.verb
+            step.action, step.slug, step.detail, trailers, verb=step.verb
         )
         side = None
         if step.base is not None and step.yours is not None:

@@ -29,8 +29,12 @@ class Drafts:
         self.reading = reading
         self.writes = writes
 
-    def create(self, data: Any, editor: Person, *, may_schedule: bool = False) -> Article:
-        """Create a draft; the slug is derived from the title when not given.
+    def create(
+        self, data: Any, editor: Person, *, may_schedule: bool = False, publish: bool = False
+    ) -> Article:
+        """Create a draft; the slug is derived from the title when not given. With `publish`,
+        the same write publishes it: two commits (the draft on `main`, its publication on
+        `published`), both lines moved in one compare-and-swap (`Writes.published_too`).
 
         Raises ValidationFailed, ArticleExists, Forbidden (a `publish_at` without
         `may_schedule`).
@@ -49,7 +53,7 @@ class Drafts:
             slug = self._free_slug(tips[MAIN], doc["title"])
             return [Step(MAIN, slug, "create", doc=with_slug(doc, slug))]
 
-        return self.writes.saved(plan, editor)
+        return self.writes.saved(self.writes.published_too(plan) if publish else plan, editor)
 
     def _free_slug(self, tip: str | None, title: str) -> str:
         base = slugify(title, max_length=SLUG_MAX, word_boundary=True) or "article"
@@ -70,11 +74,13 @@ class Drafts:
         may_schedule: bool = False,
         merge: bool = False,
         resolution: Resolution | None = None,
+        publish: bool = False,
     ) -> Article:
         """Replace the draft of `slug`. Raises ArticleNotFound, RevisionRequired,
         StaleRevision, ValidationFailed, Forbidden (a change of `publish_at` without
         `may_schedule`); with `merge`, a stale `expected` is merged (see `Writes.edit`;
-        `resolution` answers the conflicts shown before)."""
+        `resolution` answers the conflicts shown before); with `publish`, the same write
+        publishes the draft it leaves."""
         doc = validate(data)
         if doc.get("slug", slug) != slug:
             raise ValidationFailed(
@@ -90,6 +96,7 @@ class Drafts:
             may_schedule=may_schedule,
             merge=merge,
             resolution=resolution,
+            publish=publish,
         )
 
     def patch(

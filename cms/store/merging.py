@@ -19,12 +19,11 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cms.content import canonical
 from cms.content.articles import validate
 from cms.content.layout import MAIN, article_path
 from cms.content.merge import merge
 from cms.errors import MergeConflict, StaleRevision, ValidationFailed
-from cms.git.repository import Tips, blob_id
+from cms.git.repository import Tips
 from cms.store import blaming
 from cms.store.commits import Step
 
@@ -41,13 +40,21 @@ class Resolution:
     choices: Mapping[str, str] = field(default_factory=dict)
 
 
-def problems(fields: dict[str, Any]) -> dict[str, builtins.list[str]]:
-    """What is wrong with a merged article, by dotted field (nothing: valid)."""
-    try:
-        validate(fields)
-    except ValidationFailed as e:
-        return e.errors or {"_schema": ["Not a valid article."]}
-    return {}
+class Checked:
+    """What is wrong with a merged article, by dotted field (nothing: valid), as
+    `cms.content.merge.merge` asks; the canonical form of the last valid one is kept, so the
+    merged article is validated and put in canonical order once."""
+
+    def __init__(self) -> None:
+        self.canonical: dict[str, Any] | None = None
+
+    def __call__(self, fields: dict[str, Any]) -> dict[str, builtins.list[str]]:
+        try:
+            self.canonical = validate(fields)
+        except ValidationFailed as e:
+            self.canonical = None
+            return e.errors or {"_schema": ["Not a valid article."]}
+        return {}
 
 
 def plan(
@@ -83,7 +90,8 @@ def plan(
     check_schedule(base, yours, may_schedule)
     current = writes.repo.lookup(tips[MAIN], article_path(slug)) or ""
     choices = resolution.choices if resolution and resolution.etag == current else None
-    result = merge(base, theirs, yours, problems, choices)
+    checked = Checked()
+    result = merge(base, theirs, yours, checked, choices)
     if result.conflicts:
         # who made theirs: the revision that last changed the field in the draft
         origins = blaming.blame(reading, slug)["fields"]
@@ -111,8 +119,10 @@ def plan(
             ],
             current,
         )
-    merged = result.fields
-    if blob_id(canonical.dumps(merged)) == blob_id(canonical.dumps(theirs)):
+    # both in canonical order (theirs as read, the merge as validated): equal fields are
+    # equal bytes, so nothing is serialised to find out that nothing changed
+    merged = checked.canonical if checked.canonical is not None else result.fields
+    if merged == theirs:
         return None
     note.update({"theirs": result.theirs, "yours": result.yours})
     changed = [k for k in {**theirs, **merged} if theirs.get(k) != merged.get(k)]

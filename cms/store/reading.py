@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 import json
+import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
-from cms.content import layout
-from cms.content.articles import Article, from_row, validate
+from cms.content import canonical, layout
+from cms.content.articles import Article, from_row
 from cms.content.diff import changes as field_changes
 from cms.content.document import REVISION_RE
 from cms.content.layout import PUBLISHED
@@ -21,6 +23,9 @@ from cms.index import Index, search
 from cms.integrity import rules
 from cms.times import utc
 
+# how many valid canonical files `Reading.file_at` remembers (ids and paths only)
+CANONICAL_KEPT = 4096
+
 
 class Reading:
     """An article, lists, revisions, and an article as it was at a revision: what the index
@@ -29,6 +34,10 @@ class Reading:
     def __init__(self, repo: Repository, index: Index) -> None:
         self.repo = repo
         self.index = index
+        # (blob, path) of files found valid and already in canonical form: read again, such a
+        # file's fields are its JSON as it is, so it is not validated a second time
+        self._canonical: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._canonical_lock = threading.Lock()
 
     def catch_up(self) -> Tips:
         """Bring the index up to both lines of history; return where they point."""
@@ -60,8 +69,22 @@ class Reading:
         if mode != MODE_FILE:
             return sha, {}, rules.check_article(path, mode, bytes)
         data = self.repo.read(sha)
-        problems = rules.check_article(path, mode, lambda: data)
-        return sha, rules.loose(data) if problems else validate(rules.parse(data)), problems
+        too_large = rules.size_problems(len(data))
+        if too_large:
+            return sha, rules.loose(data), too_large
+        key = (sha, path)
+        with self._canonical_lock:
+            if key in self._canonical:
+                self._canonical.move_to_end(key)
+                return sha, json.loads(data), {}
+        # parsed and validated once (the rules' check and the canonical form in one)
+        fields, problems = rules.read_file(path, data)
+        if not problems and canonical.dumps(fields) == data:
+            with self._canonical_lock:
+                self._canonical[key] = None
+                if len(self._canonical) > CANONICAL_KEPT:
+                    self._canonical.popitem(last=False)
+        return sha, fields, problems
 
     def list(
         self,

@@ -62,9 +62,10 @@ class Record:
     published_at: int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Publication:
-    """A version saved on the draft line that is to go live."""
+    """A version saved on the draft line that is to go live (one kept per imported article
+    until all are saved: slots, no per-object dict)."""
 
     slug: str
     blob: str

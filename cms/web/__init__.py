@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any
 
-from apispec import BasePlugin
 from flask import Flask
 from flask_cors import CORS
-from flask_smorest import Api
 
 from cms import __version__
-from cms.content.blocks import BLOCKS, block_openapi
-from cms.content.document import ArticleFields
 from cms.settings import Settings
 from cms.web import (
     addresses,
@@ -39,13 +35,10 @@ from cms.web import (
 from cms.web.background import Background, start
 from cms.web.fast_reads import ArticleReads
 from cms.web.response_cache import ResponseCache
-from cms.web.schemas import ProblemSchema
 from cms.web.services import KEY, Services, services
 
 __all__ = ["Background", "Services", "create_app", "services", "start"]
 
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-SUCCESS_PHRASES = {s.phrase for s in HTTPStatus if s < 400}
 # flask-smorest's settings; the CMS's own are in `cms.settings.Settings`
 FLASK_DEFAULTS: dict[str, Any] = {
     "API_TITLE": "Git CMS",
@@ -60,32 +53,6 @@ FLASK_DEFAULTS: dict[str, Any] = {
 }
 
 
-class ProblemResponses(BasePlugin):  # type: ignore[misc]
-    """An apispec plugin: the error responses flask-smorest documents are problem+json."""
-
-    def response_helper(self, response: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
-        """Return the response with its JSON body documented as problem+json, when that body
-        is a problem; success responses that flask-smorest gave the problem schema lose it."""
-        content = response.get("content") or {}
-        body = content.get("application/json")
-        if body is None or body.get("schema") not in (ProblemSchema, "ProblemSchema", PROBLEM_REF):
-            return None
-        phrase = response.get("description")
-        if phrase in SUCCESS_PHRASES:
-            return {"content": {}}
-        described = {"description": "Error"} if phrase == "Default error response" else {}
-        return {**described, "content": {problems.PROBLEM: body}}
-
-
-class CMSApi(Api):
-    """flask-smorest's Api with errors rendered, and documented, as problem+json."""
-
-    ERROR_SCHEMA = ProblemSchema
-
-    def handle_http_exception(self, error: Any) -> Any:
-        return problems.from_http_exception(error)
-
-
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app, starting no thread (`start(app)` does). Settings: defaults, then
     `CMS_<NAME>` variables, then `config` (see `cms.settings`); other keys of `config` and
@@ -93,7 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     setting that cannot be used."""
     settings = Settings.load(config)
     app = Flask(__name__)
-    app.config.update(FLASK_DEFAULTS)
+    # a copy: flask-smorest merges the document into API_SPEC_OPTIONS each time it is served
+    app.config.update(copy.deepcopy(FLASK_DEFAULTS))
     app.config.from_prefixed_env("CMS")
     app.config.update(config or {})
     app.config.update(settings.as_config())  # Flask itself reads MAX_CONTENT_LENGTH
@@ -104,25 +72,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions[KEY] = built
 
-    api = CMSApi(
-        app, spec_kwargs={"extra_plugins": [ProblemResponses(), openapi.OperationPlugin()]}
+    openapi.CMSApi(
+        app,
+        [
+            system.blp,
+            manage.blp,
+            releases.blp,
+            delivery_api.blp,
+            session.blp,
+            preview.blp,
+            workbench.blp,
+            frontend.blp,
+            webhooks.blp,
+            media.manage_blp,
+            media.public_blp,
+        ],
     )
-    for block in BLOCKS.values():
-        api.spec.components.schema(block.schema.__name__, schema=block.schema)
-    api.ma_plugin.converter.add_attribute_function(block_openapi)
-    api.spec.components.schema("ArticleInput", schema=ArticleFields)
-    openapi.document(api.spec, api.ma_plugin.converter, ArticleFields)
-    api.register_blueprint(system.blp)
-    api.register_blueprint(manage.blp)
-    api.register_blueprint(releases.blp)
-    api.register_blueprint(delivery_api.blp)
-    api.register_blueprint(session.blp)
-    api.register_blueprint(preview.blp)
-    api.register_blueprint(workbench.blp)
-    api.register_blueprint(frontend.blp)
-    api.register_blueprint(webhooks.blp)
-    api.register_blueprint(media.manage_blp)
-    api.register_blueprint(media.public_blp)
     problems.register(app)
     security.init(app)
     edge.init(app)

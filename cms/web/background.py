@@ -4,7 +4,9 @@ tool runs none until it is made.
 
 A primary runs the scheduler (`CMS_SCHEDULER_INTERVAL`), the webhook dispatcher
 (`CMS_WEBHOOK_INTERVAL`) and the mirror pusher (`CMS_MIRROR_POLL_INTERVAL`), each unless its
-interval is 0; a replica runs only its fetcher (`CMS_REPLICA_INTERVAL`).
+interval is 0, and the packer (`CMS_PACK_INTERVAL`, `CMS_PACK_THRESHOLD`; see
+`cms.git.maintenance`) in the one process that holds its lock; a replica runs only its
+fetcher (`CMS_REPLICA_INTERVAL`), whose fetches let git's own auto-maintenance pack its copy.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from cms.replication import pusher
+from cms.git import maintenance, private
+from cms.replication import leader, pusher
 from cms.web import scheduler
 from cms.web.services import Services, services
 from cms.webhooks import dispatcher_of
@@ -58,6 +61,11 @@ def _start(built: Services) -> Background:
         interval = max(REPLICA_MIN_INTERVAL, settings.replica_interval)
         running.stops["cms-replica-fetcher"] = built.replica.start(interval, store.catch_up).set
         return running
+    if settings.pack_interval > 0:
+        git_dir = store.repo.git_dir
+        packer = maintenance.Packer(git_dir, settings.pack_interval, settings.pack_threshold)
+        lock = private.path(git_dir, "packer.lock")
+        running.stops["cms-packer"] = leader.start("cms-packer", lock, packer.run).set
     if settings.scheduler_interval > 0:
         running.stops["cms-scheduler"] = scheduler.start(store, settings.scheduler_interval).set
     if settings.webhook_interval > 0:

@@ -6,14 +6,15 @@ import re
 from functools import partial
 from typing import Any
 
-from flask import request, url_for
+from flask import Response, g, request, url_for
 from flask_smorest import Blueprint
 
 from cms.content.articles import Article
 from cms.content.document import SLUG_MAX, SLUG_RE
-from cms.errors import ArticleNotFound
-from cms.store import ArticleStore, blaming
+from cms.errors import ArticleNotFound, BadRequest, Forbidden
+from cms.store import ArticleStore, blaming, watching
 from cms.web import documented, paths
+from cms.web.cookies import session_id, sessions
 from cms.web.pages import page
 from cms.web.request_helpers import (
     PATCH_TYPES,
@@ -30,6 +31,8 @@ from cms.web.schemas import (
     ArticleListSchema,
     ArticleSchema,
     BlameSchema,
+    ChangesArgs,
+    ChangesSchema,
     DiffArgs,
     DiffSchema,
     ManageListArgs,
@@ -38,6 +41,7 @@ from cms.web.schemas import (
     RestoreArgs,
     RevisionArticleSchema,
     RevisionListSchema,
+    SaveArgs,
     TranslationGroupSchema,
 )
 from cms.web.services import services
@@ -91,6 +95,16 @@ def wants_merge() -> bool:
     return any(p.split(";")[0].strip().lower() == "merge" for p in prefs.split(","))
 
 
+def publishing(args: dict[str, Any]) -> bool:
+    """Whether `?publish=true` asks to publish in the same call; only an editor may."""
+    if args["publish"] and not g.token.can("editor"):
+        raise Forbidden(
+            f"publish=true needs the editor role; your token has {g.token.role}.",
+            {"publish": ["Only an editor may publish."]},
+        )
+    return bool(args["publish"])
+
+
 def merged_headers(article: Article) -> dict[str, str]:
     headers = etag_header(article.etag)
     if "merged" in article.meta:
@@ -100,11 +114,14 @@ def merged_headers(article: Article) -> dict[str, str]:
 
 @blp.route("/articles", methods=["POST"])
 @requires("author")
-@blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft")
+@blp.arguments(SaveArgs(), location="query", error_status_code=400)
+@blp.doc(requestBody=ARTICLE_BODY, summary="Create a draft (`publish=true`: and publish it)")
 @blp.response(201, ArticleSchema)
 @problems(400, 409, 413, 415, 422)
-def create() -> Any:
-    article = store().create(json_body(), editor(), may_schedule=may_schedule())
+def create(args: dict[str, Any]) -> Any:
+    article = store().create(
+        json_body(), editor(), may_schedule=may_schedule(), publish=publishing(args)
+    )
     location = url_for("manage.show", slug=article.slug)
     return article.to_dict(), 201, {**etag_header(article.etag), "Location": location}
 
@@ -133,11 +150,16 @@ def show(slug: str) -> Any:
 
 @blp.route("/articles/<slug>", methods=["PUT"])
 @requires("author")
-@blp.doc(requestBody=ARTICLE_BODY, parameters=[IF_MATCH], summary="Replace the draft")
+@blp.arguments(SaveArgs(), location="query", error_status_code=400)
+@blp.doc(
+    requestBody=ARTICLE_BODY,
+    parameters=[IF_MATCH],
+    summary="Replace the draft (`publish=true`: and publish it)",
+)
 @blp.response(200, ArticleSchema)
 @problems(400, 404, 409, 412, 413, 415, 422, 428)
 @if_match_problems
-def replace(slug: str) -> Any:
+def replace(args: dict[str, Any], slug: str) -> Any:
     article = store().replace(
         checked(slug),
         json_body(),
@@ -145,6 +167,7 @@ def replace(slug: str) -> Any:
         if_match(),
         may_schedule=may_schedule(),
         merge=wants_merge(),
+        publish=publishing(args),
     )
     return article.to_dict(), 200, merged_headers(article)
 
@@ -252,6 +275,52 @@ def blame(args: dict[str, Any], slug: str) -> Any:
     blocks = [{"index": i, **b} for i, b in enumerate(found["blocks"])]
     body, headers = page(blocks[(number - 1) * size : number * size], len(blocks), number, size)
     return {**body, "revision": found["revision"], "fields_": found["fields"]}, 200, headers
+
+
+def _version_had(slug: str, since: str | None) -> str:
+    """The ETag the caller has: `since`, else what this workbench session loaded or last
+    saved; raises BadRequest naming `since` when there is neither."""
+    if since:
+        return since.strip('"')
+    sid = session_id()
+    base = sessions().base(sid, slug) if sid else None
+    if not base:
+        raise BadRequest(
+            "Say which version of the article you have: since=<its ETag>.",
+            {"since": ["Missing data for required field."]},
+        )
+    return base
+
+
+def _changes_etag(since: str, now: str) -> str:
+    """The answer's ETag: the draft's own while nothing changed since your version (so the
+    ETag an article was read with can be sent as If-None-Match), else both versions."""
+    return f'"{now}"' if since == now else f'"{since}..{now}"'
+
+
+@blp.route("/articles/<slug>/changes", methods=["GET"])
+@requires("author")
+@blp.arguments(ChangesArgs(), location="query", error_status_code=400)
+@blp.response(200, ChangesSchema)
+@blp.doc(
+    summary="Who saved the draft since the version you have (`since`), and which fields "
+    "changed; 304 for If-None-Match while nobody did (the workbench asks every few seconds)"
+)
+@problems(304, 400, 404)
+def changes(args: dict[str, Any], slug: str) -> Any:
+    slug = checked(slug)
+    since = _version_had(slug, args.get("since"))
+    reading = store().reading
+    now = watching.current(reading, slug)
+    if now is None:
+        raise ArticleNotFound(f"There is no article '{slug}'.")
+    # the cheap answer of almost every poll: two ref reads and cached trees, no index
+    if request.if_none_match.contains(_changes_etag(since, now).strip('"')):
+        response = Response(status=304)
+        response.headers["ETag"] = _changes_etag(since, now)
+        return response
+    found = watching.since(reading, slug, since)
+    return found, 200, {"ETag": _changes_etag(since, found["etag"]), "Vary": "Cookie"}
 
 
 @blp.route("/articles/<slug>/restore", methods=["POST"])

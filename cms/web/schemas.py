@@ -183,6 +183,47 @@ class DiffSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema))
 
 
+class ChangesArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE  # cache-busters are not errors
+
+    since = fields.String(
+        validate=validate.Regexp(r'^"?[0-9a-f]{40}"?$', error="Not an ETag of this article."),
+        metadata={
+            "description": "The ETag of the version you have (quoted or not). A workbench "
+            "session that loaded the article may leave it out: the version it loaded or "
+            "last saved, which its next save merges with."
+        },
+    )
+
+
+class VersionSchema(Schema):
+    etag = fields.String()
+    revision = fields.String()
+
+
+class SaveSchema(Schema):
+    revision = fields.String()
+    author = fields.Nested(PersonSchema)
+    date = UTCDateTime()
+    message = fields.String()
+
+
+class ChangesSchema(Schema):
+    etag = fields.String(metadata={"description": "The current draft's ETag (unquoted)."})
+    revision = fields.String(metadata={"description": "The current draft's revision."})
+    since = fields.Nested(VersionSchema, metadata={"description": "The version you have."})
+    saves = fields.List(
+        fields.Nested(SaveSchema),
+        metadata={"description": "The draft revisions saved since, newest first (at most 20)."},
+    )
+    saved_count = fields.Integer(metadata={"description": "How many revisions were saved since."})
+    changes = fields.List(
+        fields.Nested(ChangeSchema),
+        metadata={"description": "The field changes from your version to the draft, as diff."},
+    )
+
+
 class TranslationMemberSchema(Schema):
     slug = fields.String()
     language = fields.String()
@@ -275,6 +316,25 @@ class SyncSchema(Schema):
     next_token = fields.String(allow_none=True)
     has_more = fields.Boolean(
         metadata={"description": "More pages of this delta follow: ask again with `next_token`."}
+    )
+
+
+class SaveArgs(Schema):
+    """The query of a create or a replace: `publish=true` (editor) publishes it in the same
+    write."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    publish = fields.Boolean(
+        load_default=False,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "`true` (editor): publish what is saved in the same call: two "
+            "commits, the draft on `main` and its publication on `published`, both branches "
+            "moved at once."
+        },
     )
 
 

@@ -98,6 +98,12 @@ class Services:
             replica=replica,
         )
 
+    def close(self) -> None:
+        """End the git processes the app's store (and the workbench, which shares its
+        repository) reads through; see `ArticleStore.close`. The threads `cms.web.start`
+        started are stopped by its `Background`."""
+        self.store.close()
+
 
 def services(app: Flask | None = None) -> Services:
     """The services of `app`, by default of the app answering the current request."""

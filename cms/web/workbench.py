@@ -84,6 +84,7 @@ OWN_FILES = {
     "history.css",
     "conflicts.js",
     "conflicts.css",
+    "watch.js",
     "translations.js",
     "translations.css",
     "translations-link.js",

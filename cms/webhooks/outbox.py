@@ -139,6 +139,8 @@ class Outbox:
                 db = private.connect(self.path, check_same_thread=False)
                 db.row_factory = sqlite3.Row
                 db.execute("PRAGMA journal_mode=WAL")
+                # every transaction on disk before it is acknowledged (issue 27)
+                db.execute("PRAGMA synchronous=FULL")
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(SCHEMA)
                 os.chmod(self.path, 0o600)

@@ -6,9 +6,13 @@ most one page): never the whole collection, which at 100,000 articles was 195 MB
 The workbench's own backend (`/admin/backend.js`) turns the pages into Decap's cursor and its
 search into `search`; Decap's stock proxy backend, which sends neither, gets the newest page.
 
-A save is based on the version of the article this session last loaded or saved (`Bases`):
-if someone else saved in between, the two are merged field by field (`Prefer: merge`, see
-docs/editing-together.md), and only a real conflict is refused (412), never lost.
+A save is based on the version the form being saved was loaded from: every answer that loads an
+entry says its `version` (the draft's blob), the workbench's backend.js keeps it per entry in
+that tab and sends it back as the save's `base`. Only a save that sends none (Decap's stock
+proxy backend) is based on the version this session last loaded or saved (`Bases`), which any
+other tab of the session moves. If someone else saved since the base, the two are merged field
+by field (`Prefer: merge`, see docs/editing-together.md), and only a real conflict is refused
+(409), never lost.
 """
 
 from __future__ import annotations
@@ -88,10 +92,12 @@ class Entries:
         tips = self.bench.tips()
         found = self.store.reading.file_at(tips[PUBLISHED], slug)
         live = found[0] if found and not found[2] else None  # an invalid file is not live
-        self.bench.remember(user, slug, self.bench.blob(MAIN, slug, tips))
+        draft = self.bench.blob(MAIN, slug, tips)
+        self.bench.remember(user, slug, draft)
         return {
             "data": None if live is None else self.bench.raw(live),
             "file": {"path": path, "label": label, "id": live},
+            "version": draft,  # ours: the base of this form's save (Decap ignores it)
         }
 
     def entries_by_files(self, user: User, params: dict[str, Any]) -> Any:
@@ -132,9 +138,10 @@ class Entries:
         _check_schedule(user, doc, current)
         resolve = params["options"].get("resolve")
         resolution = Resolution(resolve["etag"].strip('"'), resolve["choices"]) if resolve else None
-        base = self.bench.base(user, slug)
+        # the form's own version wins over the session's memory, which other tabs move
+        base = params.get("base") or self.bench.base(user, slug)
         try:
-            saved = self._save(user, slug, doc, resolution)
+            saved = self._save(user, slug, doc, base, resolution)
         except MergeConflict as e:
             # when each conflicting field was saved, for the notice ("Ann, 7 Dec, 13:09")
             raise MergeConflict(
@@ -153,7 +160,12 @@ class Entries:
                 saved.meta["published_revision"],
                 user.person,
             )
-        answer = {"message": "entry persisted", "slug": slug, "revision": saved.meta["revision"]}
+        answer = {
+            "message": "entry persisted",
+            "slug": slug,
+            "revision": saved.meta["revision"],
+            "version": saved.etag,  # the base of this form's next save
+        }
         if "merged" in saved.meta:
             # what the workbench says ("merged with Ann's changes") before it reloads the form,
             # which holds this editor's values only
@@ -169,7 +181,7 @@ class Entries:
         return self.store.repo.git.git.log("-1", "--format=%aI", revision).strip() or None
 
     def _others(self, slug: str, base: str | None, merged: str) -> list[str]:
-        """Who saved `slug` between the revision this session had (`base`, a blob) and the
+        """Who saved `slug` between the version the form had (`base`, a blob) and the
         merge commit `merged`, latest first: the other side of a merged save."""
         since = self.store.index.drafts.revision_with(slug, [base] if base else [])
         if since is None:
@@ -180,12 +192,16 @@ class Entries:
         return list(dict.fromkeys(out.splitlines()))
 
     def _save(
-        self, user: User, slug: str, doc: dict[str, Any], resolution: Resolution | None = None
+        self,
+        user: User,
+        slug: str,
+        doc: dict[str, Any],
+        base: str | None,
+        resolution: Resolution | None = None,
     ) -> Article:
-        """Create or replace the draft, against the version this session loaded; a conflict
-        shown before is answered by `resolution`."""
+        """Create or replace the draft, against `base`, the version the form was loaded from;
+        a conflict shown before is answered by `resolution`."""
         exists = self.bench.blob(MAIN, slug, self.bench.tips()) is not None
-        base = self.bench.base(user, slug)
         if not exists:
             if base:
                 raise Conflict(

@@ -127,6 +127,9 @@ class PersistParams(Params):
     entry = fields.Nested(DataFile)
     assets = fields.List(fields.Nested(Asset), load_default=list)
     options = fields.Nested(PersistOptions, load_default=dict)
+    # ours: the version (draft blob) the form being saved was loaded from, which the workbench's
+    # backend.js kept from that load's answer (`version`); the base of the merge
+    base = fields.String(validate=validate.Regexp(r"^[0-9a-f]{40}([0-9a-f]{24})?$"))
 
 
 class DeleteFilesParams(Params):

@@ -96,7 +96,8 @@ class Unpublished:
                 draft.meta["problems"],
             )
         self.bench.remember(user, slug, draft.etag)
-        return {"data": self.bench.raw(draft.etag)}
+        # `version` is ours: the base of this form's save (Decap reads `data` only)
+        return {"data": self.bench.raw(draft.etag), "version": draft.etag}
 
     def unpublished_entry_media_file(self, user: User, params: dict[str, Any]) -> Any:
         raise NotFound(f"No media file {params['path'][:100]} belongs to this entry.")

@@ -40,6 +40,11 @@
     }
   }
 
+  // slug -> the version (draft blob) this tab last loaded or saved of it: its next save's base,
+  // and the version watch.js asks about
+  const versions = new Map();
+  window.gitCmsVersions = versions;
+
   class GitCmsBackend extends ProxyBackend {
     async entriesPage(folder, extension, depth, page) {
       const entries = await this.request({
@@ -74,6 +79,26 @@
       });
     }
 
+    // Decap loaded an entry into the form: the answer says the version (draft blob) it is,
+    // kept here, per tab, as the base of this form's save and what watch.js watches for
+    // someone else's save. Not the session's memory on the server, which any other tab of the
+    // session (the workflow board, the same article) moves to a newer version: a save of this
+    // form merged against that would overwrite the other editor's fields with its old values.
+    async request(payload) {
+      const answer = await super.request(payload);
+      const params = payload.params || {};
+      const watch = window.gitCmsWatch;
+      let slug = null;
+      if (payload.action === "unpublishedEntryDataFile") slug = params.slug;
+      if (payload.action === "getEntry") slug = (/([^/]+)\.json$/.exec(params.path || "") || [])[1];
+      if (slug && answer && typeof answer === "object") {
+        if (answer.version) versions.set(slug, answer.version);
+        else versions.delete(slug);
+        if (watch) watch.loaded(slug);
+      }
+      return answer;
+    }
+
     // A save: with the answers to a conflict shown before (conflicts.js), and what it merged
     // or why it could not, read from the whole answer (Decap's `request` keeps only `error`).
     async persistEntry(entry, options) {
@@ -95,11 +120,14 @@
             options: { ...options, status: options.status || this.options.initialWorkflowStatus,
                        ...(resolve ? { resolve } : {}) },
             cmsLabelPrefix: this.cmsLabelPrefix,
+            ...(versions.has(slug) ? { base: versions.get(slug) } : {}),
           },
         }),
       });
       const answer = await response.json().catch(() => ({}));
       if (response.ok) {
+        if (answer.version) versions.set(slug, answer.version);
+        if (window.gitCmsWatch) window.gitCmsWatch.saved(slug);
         if (conflicts) conflicts.saved(slug, answer);
         return answer;
       }

@@ -54,6 +54,7 @@
 
   function notice(kind, ...content) {
     close();
+    if (window.gitCmsWatch) window.gitCmsWatch.hide(); // this notice says what that one did
     const closer = element("button", { type: "button", class: "git-cms-close",
                                        "aria-label": "Close" }, "×");
     closer.addEventListener("click", close);
@@ -141,5 +142,6 @@
       }
     },
     conflicted,
+    words: { label, when, readable }, // for watch.js's notice
   };
 })();
