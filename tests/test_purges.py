@@ -9,6 +9,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -486,3 +487,30 @@ def test_a_purger_killed_alone_is_started_again_and_sends_what_it_missed(
         idle(server.base, admin)
     finally:
         server.kill()
+
+
+def test_an_outbox_made_by_an_earlier_version_is_brought_up_to_date(
+    repo: Path, tmp_path: Path, api: PurgeAPI
+) -> None:
+    # the `targets` table as the first version made it, without `resume_at`
+    (repo / "cms").mkdir(exist_ok=True)
+    db = sqlite3.connect(repo / "cms" / "purges.sqlite")
+    db.executescript(
+        """
+        CREATE TABLE cursors (line TEXT PRIMARY KEY, sha TEXT);
+        CREATE TABLE purges (seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,
+            keys TEXT NOT NULL, commits INTEGER NOT NULL, queued_at REAL NOT NULL,
+            due_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+            repeat INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE targets (url TEXT PRIMARY KEY, lease_owner TEXT, lease_until REAL,
+            requests INTEGER NOT NULL DEFAULT 0, keys INTEGER NOT NULL DEFAULT 0,
+            last_purge_at REAL, last_error TEXT, last_error_at REAL);
+        """
+    )
+    db.close()
+    editor, admin = token(repo, "editor"), token(repo, "admin")
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+        first_purge(api)
+        slug = publish_new(base, editor, "After the upgrade")
+        idle(base, admin)
+        assert any(f"a:{slug}" in c["body"]["surrogate_keys"] for c in api.received())

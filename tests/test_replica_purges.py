@@ -219,7 +219,12 @@ def test_a_replica_purges_its_cache_once_it_has_the_commit_and_never_before(
     # the replica's status names its own cache, and every purge went through
     shown = fronted.idle()
     (target,) = shown["targets"]
-    assert target["target"] == fronted.target and target["last_error"] is None
+    assert target["target"] == fronted.target and target["pending"] == 0
+    # the replica's purger starts before the Varnish of this fixture (which needs the replica
+    # answering): its first purge may have been refused then, and was taken since
+    if target["last_error"] is not None:
+        assert "Connection refused" in target["last_error"], target
+        assert target["last_error_at"] <= target["last_purge_at"], target
     assert target["requests"] >= 2  # `all` for a cache new to it, then the correction
     listed = subprocess.run(
         [cms_command(), "--repo", str(fronted.repo), "purge", "status", "--json"],

@@ -5,12 +5,16 @@
   the transaction that moves the cursors: a crash between two steps loses nothing (the cursors
   did not move, or the row is there), and however many workers look, a span is queued once;
 - `targets`: per target, who is sending to it now (a lease, so two workers never send at
-  once and one request carries everything due), and what it answered last.
+  once and one request carries everything due), what it answered last, and until when it
+  is left alone after a failure (`resume_at`).
 
 A worker takes every due row of a target at once and sends their keys, merged, in as few
 requests as the target takes (`targets.send`): a push of ten thousand commits is one purge
 per target, not one per key. A failed purge is tried again, after a wait that doubles up to
-`retry_max`, until it goes through: nothing is dropped. A purge that went through is queued
+`retry_max` (or the longer `Retry-After` the cache asked for), until it goes through: nothing
+is dropped. Meanwhile the target is sent nothing at all, not even purges queued since, so a
+cache that is down or limits its rate gets one request carrying everything once the wait is
+over, instead of one per commit made while it waited. A purge that went through is queued
 once more `repeat_after` seconds later, for an answer a cache fetched while the commit was
 being made (made from the state before, stored after the purge).
 """
@@ -60,9 +64,12 @@ CREATE TABLE IF NOT EXISTS targets (
     keys INTEGER NOT NULL DEFAULT 0,
     last_purge_at REAL,
     last_error TEXT,
-    last_error_at REAL
+    last_error_at REAL,
+    resume_at REAL
 );
 """
+# columns added to a table after an outbox was first made, and their declarations
+ADDED = {"targets": {"resume_at": "REAL"}}
 # rows one send takes at most: their keys are merged into one set first
 CLAIM_ROWS = 5000
 
@@ -117,6 +124,7 @@ class Outbox:
                 # every transaction on disk before it is acknowledged (issue 27)
                 db.execute("PRAGMA synchronous=FULL")
                 db.executescript(SCHEMA)
+                _add_columns(db)
                 os.chmod(self.path, 0o600)
             except (OSError, sqlite3.Error) as e:
                 if db is not None:
@@ -197,17 +205,20 @@ class Outbox:
         with self._db() as db:
             if (
                 db.execute(
-                    "SELECT 1 FROM purges WHERE target = ? AND due_at <= ? LIMIT 1",
-                    (target.url, now),
+                    "SELECT 1 FROM purges JOIN targets ON targets.url = purges.target"
+                    " WHERE purges.target = ? AND due_at <= ?"
+                    " AND (resume_at IS NULL OR resume_at <= ?) LIMIT 1",
+                    (target.url, now, now),
                 ).fetchone()
                 is None
             ):
                 return None  # the usual case, without taking the write lock
         with self._write() as db:
             held = db.execute(
-                "SELECT lease_owner, lease_until FROM targets WHERE url = ?", (target.url,)
+                "SELECT lease_owner, lease_until, resume_at FROM targets WHERE url = ?",
+                (target.url,),
             ).fetchone()
-            if held is None:
+            if held is None or (held["resume_at"] or 0) > now:
                 return None
             owner = held["lease_owner"]
             if owner and held["lease_until"] > now and not lease_holder_gone(owner):
@@ -271,7 +282,8 @@ class Outbox:
                 self._repeat(db, claim.target, claim.first, now)
                 db.execute(
                     "UPDATE targets SET requests = requests + ?, keys = keys + ?,"
-                    " last_purge_at = ?, lease_owner = NULL, lease_until = NULL WHERE url = ?",
+                    " last_purge_at = ?, lease_owner = NULL, lease_until = NULL,"
+                    " resume_at = NULL WHERE url = ?",
                     (requests, len(claim.keys), now, claim.target),
                 )
                 return
@@ -309,8 +321,8 @@ class Outbox:
                 )
             db.execute(
                 "UPDATE targets SET last_error = ?, last_error_at = ?, lease_owner = NULL,"
-                " lease_until = NULL WHERE url = ?",
-                (error, now, claim.target),
+                " lease_until = NULL, resume_at = ? WHERE url = ?",
+                (error, now, now + wait, claim.target),
             )
 
     def _repeat(
@@ -372,6 +384,20 @@ class Outbox:
                     }
                 )
         return {"commits_behind": behind, "targets": found}
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Bring an outbox made by an earlier version up to SCHEMA (CREATE TABLE IF NOT EXISTS
+    leaves a table that exists as it is)."""
+    for table, columns in ADDED.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, declared in columns.items():
+            if name not in have:
+                try:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declared}")
+                except sqlite3.OperationalError as e:  # another process added it just now
+                    if "duplicate column" not in str(e):
+                        raise
 
 
 def _iso(moment: float | None) -> str | None:
