@@ -55,6 +55,8 @@ def write_bytes(target: str, data: bytes, *, durable: bool = True, mode: int = 0
 def create_once(target: str, data: bytes) -> bool:
     """Create `target` holding `data` unless it exists (False then); a reader never sees it
     empty or partial, and it is on disk, with its folder entry, when this returns."""
+    if os.path.exists(target):
+        return False  # nothing to write: a read-only volume starts as before
     folder = os.path.dirname(target)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
