@@ -200,8 +200,10 @@ class Disk:
         A process killed inside a call has made the change without journalling it; such a
         change is unsynced (a sync is journalled after it returns, and one lost that way only
         makes the cut harsher), so at most two paths per process (a rename's two ends) are
-        explained: a file on disk the model lacks, a file gone from a folder with unsynced
-        changes, or a file whose model content has changes no sync covered."""
+        explained: a file on disk the model lacks, a file the model has and the disk does not
+        (an unlink, or a rename's source), an empty folder on disk the model lacks (a mkdir),
+        a file whose model content has changes no sync covered, or a file holding what the
+        model has at a path gone from disk (a rename onto a file that was synced)."""
         found, flight = [], []
         real: dict[str, bytes | None] = {}
         for folder, dirs, files in os.walk(self.root):
@@ -211,22 +213,21 @@ class Disk:
                 if not name.endswith(SKIPPED):
                     real[os.path.join(folder, name)] = Path(folder, name).read_bytes()
         model = self._tree(durable=False)
+        # what a rename cut off before its record moved: the source is gone from disk and its
+        # content is at the destination, which may have been a synced file the model keeps
+        moved = {model[p] for p in model if p not in real and model[p] is not None}
         for path in sorted(set(real) | set(model)):
             if path not in model:
-                (flight if real[path] is not None else found).append(
-                    f"on disk, not in the model: {path}"
-                )
+                # a file, or an empty folder, made by a call cut off before its record
+                cut_off = real[path] is not None or not os.listdir(path)
+                (flight if cut_off else found).append(f"on disk, not in the model: {path}")
             elif path not in real:
-                # a removal or rename cut off before its record; its folder then has changes
-                # no sync covered
-                (flight if os.path.dirname(path) in self.durable_entries else found).append(
-                    f"in the model, not on disk: {path}"
-                )
+                # a removal or rename cut off before its record
+                flight.append(f"in the model, not on disk: {path}")
             elif real[path] != model[path]:
                 node = self.entries[os.path.dirname(path)][os.path.basename(path)]
-                (flight if node in self.durable_content else found).append(
-                    f"content differs: {path}"
-                )
+                cut_off = node in self.durable_content or real[path] in moved
+                (flight if cut_off else found).append(f"content differs: {path}")
         if len(flight) > 2 * self.processes:
             found += flight
         return found + [f"not modelled: {what}" for what in self.unmodelled], flight
