@@ -10,6 +10,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CMS_REPO ?= ./content-repo
 export CMS_REPO
+# Python writes the bytecode of what it imports (a machine may set PYTHONDONTWRITEBYTECODE=1,
+# as this one and CI do): without it every `cms` process, every gunicorn worker and every
+# pytest worker compiles the whole package again, 2 s a start on 2 busy cores.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint bench clean system-packages workbench
 
