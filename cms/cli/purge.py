@@ -136,7 +136,12 @@ def alongside(settings: Settings) -> Iterator[None]:
     """`cms purge run` as a child process while the block runs (`cms serve`), when purge
     targets are set and `purge_interval` > 0; started again whenever it ends before the
     block does (killed, out of memory), so commits are never left unpurged while the server
-    runs: what it missed is in the outbox's cursors, and the new one sends it."""
+    runs: what it missed is in the outbox's cursors, and the new one sends it.
+
+    gunicorn forks its workers inside the block, and a worker that exits unwinds through it
+    too: only the process that started the purger stops it (a worker that did waited for a
+    process not its own until gunicorn's graceful timeout ran out and it was killed, so every
+    stop of `cms serve` took 10 s, and the master started a purger the workers had ended)."""
     if not settings.purge_targets or settings.purge_interval <= 0:
         yield
         return
@@ -144,6 +149,7 @@ def alongside(settings: Settings) -> Iterator[None]:
     command += ["--parent", str(os.getpid())]
     lock, stopping = threading.Lock(), threading.Event()
     children = [subprocess.Popen(command)]
+    owner = os.getpid()
 
     def watch() -> None:
         wait = RESTART_FIRST
@@ -167,12 +173,20 @@ def alongside(settings: Settings) -> Iterator[None]:
     try:
         yield
     finally:
-        with lock:
-            stopping.set()
-            child = children[-1]
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        if os.getpid() == owner:  # not a forked worker exiting: the purger is its parent's
+            _stop(lock, stopping, children)
+
+
+def _stop(
+    lock: threading.Lock, stopping: threading.Event, children: list[subprocess.Popen[bytes]]
+) -> None:
+    """End the purger `alongside` runs, for good (its watcher starts no other)."""
+    with lock:
+        stopping.set()
+        child = children[-1]
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
