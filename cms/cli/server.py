@@ -13,7 +13,9 @@ from cms.errors import CMSError
 
 
 class Server(BaseApplication):  # type: ignore[misc]
-    """Gunicorn running `load()` in each worker (no preloading, so nothing is shared)."""
+    """Gunicorn running `load()` in each worker: the app is not preloaded, so no app, store,
+    file or thread is shared between workers (`serve` imports the modules before the fork,
+    which shares only code)."""
 
     def __init__(self, load: Callable[[], Any], options: dict[str, Any]) -> None:
         self._load = load
@@ -37,6 +39,11 @@ def options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
         "worker_class": "gthread",
         "accesslog": "-",
         "graceful_timeout": 10,
+        # no `gunicornc` control socket: its one default path ($HOME/.gunicorn/gunicorn.ctl) is
+        # shared by every server of the user, each unlinking it as it stops, and the CMS is
+        # run by its own command, not through gunicornc; it also spared a thread (and an
+        # asyncio loop) in the master and up to 2 s of its stop
+        "control_socket_disable": True,
     }
 
 
@@ -66,6 +73,9 @@ def serve(
 ) -> None:
     """Run the app under gunicorn until it is stopped; raises CMSError if the port is taken."""
     check_free(host, port)
+    # the modules, imported once here rather than in each worker after the fork: a worker
+    # answers sooner, and the workers share the pages of the code (nothing they hold)
+    import cms.web  # noqa: F401
 
     def load() -> Any:
         # in the worker, after the fork: threads do not survive a fork, so each worker
