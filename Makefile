@@ -102,11 +102,18 @@ bench-workbench: $(BENCH_STAMP) $(WORKBENCH_STAMP)
 	@$(MAKE) --no-print-directory system-packages PACKAGES="chromium"
 	$(BIN)/python -m bench.workbench --out bench/workbench.json $(BENCH_ARGS)
 
-# kill -9 the server under write load for SOAK_MINUTES (not part of `make test`), and the
-# cost of CMS_DURABLE=true measured side by side.
+# The soaks' long forms (not part of `make test`, which runs their short forms): the crash
+# test killing the server SOAK_CRASHES times, the concurrency test's 12 writers doing
+# SOAK_ROUNDS rounds each, then kill -9 of the server under write load for SOAK_MINUTES; and
+# (durable-cost) the cost of CMS_DURABLE=true measured side by side.
 SOAK_MINUTES ?= 10
+SOAK_CRASHES ?= 30
+SOAK_ROUNDS ?= 20
 .PHONY: soak durable-cost
 soak: $(STAMP)
+	CMS_SOAK_CRASHES=$(SOAK_CRASHES) CMS_SOAK_ROUNDS=$(SOAK_ROUNDS) $(BIN)/pytest -p no:cacheprovider \
+	  -q -s tests/test_crash.py::test_kill_9_under_write_load_loses_no_acknowledged_write \
+	  tests/test_concurrency.py
 	$(BIN)/python soak/crash_soak.py --minutes $(SOAK_MINUTES)
 
 durable-cost: $(STAMP)

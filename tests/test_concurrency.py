@@ -7,23 +7,64 @@ import json
 import os
 import subprocess
 import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import requests
-from conftest import GIT_ENV, article
+from conftest import GIT_ENV, article, cms_server
 
+from cms.auth.tokens import TokenStore
 from cms.content import layout
+from cms.store import ArticleStore
 
 URL = "/api/v1/manage/articles"
+# The soak's short form: each of the 12 writers creates and edits 3 times in `make test`;
+# `make soak` sets CMS_SOAK_ROUNDS for its long form.
+WRITERS = 12
+ROUNDS = int(os.environ.get("CMS_SOAK_ROUNDS", "3"))
+
+
+# One server for the module: each test counts what it adds from what it found, so neither
+# needs a fresh repository, and the module starts gunicorn once.
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("concurrency") / "content-repo"
+    ArticleStore.init(str(path)).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def editor_token(repo: Path) -> dict[str, str]:
+    _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="module")
+def server(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # durable, as the product is by default: the writers and the pushes meet group commit
+    log = tmp_path_factory.mktemp("concurrency-log") / "server.log"
+    with cms_server(repo, log, {"CMS_DURABLE": "true"}) as base:
+        yield base
 
 
 @pytest.fixture
-def server_env() -> dict[str, str]:
-    # durable, as the product is by default: the writers and the pushes meet group commit
-    return {"CMS_DURABLE": "true"}
+def git(repo: Path) -> Callable[..., str]:
+    def run(*args: str) -> str:
+        return subprocess.run(
+            ["git", "--git-dir", str(repo), *args],
+            env={**os.environ, **GIT_ENV},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    return run
 
 
 def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo, tmp_path):
+    total = requests.get(server + URL, params={"per_page": 1}, headers=editor_token)
+    already = total.json()["meta"]["total"]
     shared = []
     for i in range(3):
         r = requests.post(server + URL, json=article(f"Shared story {i}"), headers=editor_token)
@@ -36,7 +77,7 @@ def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo,
     def writer(n: int) -> None:
         session = requests.Session()
         session.headers.update(editor_token)
-        for i in range(8):
+        for i in range(ROUNDS):
             marker = f"w{n}-{i}"
             created = session.post(server + URL, json=article(f"Story {marker}", tags=[marker]))
             if created.status_code != 201:
@@ -87,7 +128,7 @@ def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo,
                 failures.append(f"push of {slug} never succeeded")
 
     before = int(git("rev-list", "--count", "main"))
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(12)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
     threads.append(threading.Thread(target=pusher))
     for t in threads:
         t.start()
@@ -95,7 +136,7 @@ def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo,
         t.join()
 
     assert failures == []
-    assert len(ledger) == 12 * 8 * 2 + 4
+    assert len(ledger) == WRITERS * ROUNDS * 2 + 4
     # every acknowledged write is a commit on main, holding what was written
     on_main = set(git("rev-list", "main").split())
     assert {revision for revision, _, _ in ledger} <= on_main
@@ -106,7 +147,7 @@ def test_every_acknowledged_write_is_in_git_log(server, editor_token, git, repo,
     assert int(git("rev-list", "--count", "main")) == before + len(ledger)
     git("fsck", "--strict")
     listed = requests.get(server + URL, params={"per_page": 100}, headers=editor_token).json()
-    assert listed["meta"]["total"] == 3 + 12 * 8 + 4
+    assert listed["meta"]["total"] == already + 3 + WRITERS * ROUNDS + 4
 
 
 def test_exactly_one_writer_wins_with_the_same_if_match(server, editor_token, git):

@@ -61,12 +61,33 @@ def _mount(*args: str) -> None:
         )
 
 
+def _holders(where: Path) -> set[int]:
+    """The processes with a file open under `where`."""
+    inside, found = str(where) + "/", set()
+    for proc in os.listdir("/proc"):
+        if not proc.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{proc}/fd")
+            for fd in fds:
+                if os.readlink(f"/proc/{proc}/fd/{fd}").startswith(inside):
+                    found.add(int(proc))
+                    break
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+    return found
+
+
 def _unmount(where: Path) -> None:
     gc.collect()  # let go of git helpers and SQLite connections nobody refers to any more
     for _ in range(30):
         if subprocess.run(["umount", str(where)], capture_output=True).returncode == 0:
             return
-        time.sleep(0.1)
+        if _holders(where) <= {os.getpid()}:
+            # only files of this process are open there (the repository's write.lock, an
+            # index connection of an app the test still holds): waiting frees nothing
+            break
+        time.sleep(0.1)  # a killed server's processes, a helper still ending
     subprocess.run(["umount", "-l", str(where)], capture_output=True, check=True)
 
 
@@ -136,7 +157,7 @@ class Filler:
 
 
 def open_app(repo: Path) -> tuple[Flask, FlaskClient, dict[str, str]]:
-    ArticleStore.init(str(repo))
+    ArticleStore.init(str(repo)).close()
     _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
     app = create_app({"REPO": str(repo), "TESTING": True})
     return app, app.test_client(), {"Authorization": f"Bearer {secret}"}
@@ -147,6 +168,7 @@ def release(app: Flask) -> None:
     store = services(app).store
     store.repo.git.close()
     store.index.tables.db.close()
+    services(app).close()  # and every other thread's git helpers
 
 
 def answer(r: Any) -> tuple[int, str, str]:
@@ -366,7 +388,7 @@ def test_disk_filling_up_in_the_middle_of_a_save(tmp_path):
 def test_full_disk_under_cms_serve(tmp_path):
     with tmpfs(tmp_path / "disk") as disk:
         repo = disk / "content-repo"
-        ArticleStore.init(str(repo))
+        ArticleStore.init(str(repo)).close()
         _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
         headers = {"Authorization": f"Bearer {secret}"}
         server = Server(repo, tmp_path / "server.log")
@@ -403,7 +425,7 @@ def read_only_repository(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     with tmpfs(tmp_path / "disk") as disk:
         repo = disk / "content-repo"
         with bind(tmp_path / "cms-state", repo / "cms"):
-            ArticleStore.init(str(repo))
+            ArticleStore.init(str(repo)).close()
             try:
                 yield disk, repo
             finally:
@@ -487,6 +509,7 @@ def test_read_only_from_the_start_reads_are_never_a_500(tmp_path):
             assert_unavailable(client.post(URL, json=article("No"), headers=headers), disk)
             assert all(s in (200, 503) for s in statuses.values()), statuses
         finally:
+            services(app).close()
             remount(disk, "rw")
 
 

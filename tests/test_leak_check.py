@@ -19,6 +19,19 @@ from harness.leaks import children
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_env(leak_check: str) -> dict[str, str]:
+    """The environment of a pytest run with the leak check alone as its plugin: no plugin
+    autoloaded from the environment (xdist, coverage, hypothesis: seconds of start-up each
+    run), and 1 s of grace for a module's processes to end (the leaks here are meant)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CMS_LEAK_CHECK": leak_check,
+        "CMS_LEAK_GRACE": "1",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+
+
 def pytest_on(tmp_path: Path, test: str) -> subprocess.CompletedProcess[str]:
     """pytest, with the leak check alone as its plugin, on a module made of `test`."""
     (tmp_path / "test_module.py").write_text(textwrap.dedent(test))
@@ -37,7 +50,7 @@ def pytest_on(tmp_path: Path, test: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "CMS_LEAK_CHECK": "fail"},
+        env=pytest_env("fail"),
         timeout=120,
     )
 
@@ -100,7 +113,7 @@ def test_without_fail_a_leak_is_named_in_the_summary_and_the_run_passes(tmp_path
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "CMS_LEAK_CHECK": ""},
+        env=pytest_env(""),
         timeout=120,
     )
     assert result.returncode == 0, result.stdout
