@@ -9,7 +9,9 @@ server path. Path parameters are steered half the time to real slugs (a live art
 one with newer draft edits, a draft, a deleted one) and real revisions (full, 7- and
 12-character prefixes), so the fuzzing reaches past the 404s.
 
-The generation is seeded and derandomized, so a CI run repeats the same requests.
+The generation is seeded and derandomized, so a CI run repeats the same requests. The fuzzing
+phase tries a short run of cases per operation in `make test` and 40 with `CMS_SOAK=1` (the
+examples and coverage phases run whole either way).
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from cms.auth.tokens import TokenStore
 from cms.content.identity import Person
 from cms.store import ArticleStore
 from cms.web import create_app
+from harness.soak_scale import examples
 
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = examples(40, 10)
 SEED = 20240601
 PROBLEM = "application/problem+json"
 LEAKS = ("Traceback", "site-packages", 'File "', "/work/")

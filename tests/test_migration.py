@@ -1,27 +1,31 @@
-"""A newsroom moving its archive in and out: `cms import` and `cms export` run as real
-processes, the content repository read with plain git, the delivery API over the app."""
+"""A newsroom moving its archive in and out: `cms import` and `cms export` through click's
+CliRunner (in-process: what is under test is the command, not its start-up), one archive run
+through the real `cms` process on a pipe as a user's shell runs it; the content repository read
+with plain git, the delivery API over the app."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import GIT_ENV, article
+from conftest import GIT_ENV, article, cms_command
+from flask.testing import FlaskClient
 
 from cms.cli.main import main
 from cms.store import ArticleStore
-from cms.web import create_app
+from cms.web import create_app, services
 
-CMS = shutil.which("cms") or str(Path(sys.executable).parent / "cms")
+# the variables a newsroom's shell might hold that would change what the command does
+UNSET = ("CMS_REPO", "CMS_TOKEN")
 ENV = {
-    **{k: v for k, v in os.environ.items() if k not in ("CMS_REPO", "CMS_TOKEN")},
+    **{k: v for k, v in os.environ.items() if k not in UNSET},
     **GIT_ENV,
     "GIT_CONFIG_GLOBAL": os.devnull,
 }
@@ -30,8 +34,19 @@ MANAGE = "/api/v1/manage/articles"
 
 
 def cms(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`cms --repo REPO ARGS...` through click, with the environment the real process would
+    get; what it printed to stdout and stderr, and its exit code. An exception the command did
+    not turn into an error message fails the test (a real process would print a traceback)."""
+    argv = ["--repo", str(repo), *args]
+    runner = CliRunner(env={**dict.fromkeys(UNSET), **GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull})
+    result = runner.invoke(main, argv, prog_name="cms", catch_exceptions=False)
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
+
+
+def cms_process(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `cms` command, its output piped."""
     return subprocess.run(
-        [CMS, "--repo", str(repo), *args],
+        [cms_command(), "--repo", str(repo), *args],
         env=ENV,
         capture_output=True,
         text=True,
@@ -100,10 +115,17 @@ ARCHIVE_ORDER = [
 ]
 
 
-def delivery(repo: Path) -> Any:
-    return create_app(
+@contextmanager
+def delivery(repo: Path) -> Iterator[FlaskClient]:
+    """A test client of an app over `repo`; the app's services (its git processes) are closed
+    after the block."""
+    app = create_app(
         {"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False, "SCHEDULER_INTERVAL": 0}
-    ).test_client()
+    )
+    try:
+        yield app.test_client()
+    finally:
+        services(app).close()
 
 
 def test_importing_the_same_batch_twice_changes_nothing(repo: Path, tmp_path: Path) -> None:
@@ -156,7 +178,7 @@ def _path(repo: Path, slug: str) -> str:
 
 def test_an_archive_keeps_its_dates_in_git_and_in_delivery(repo: Path, tmp_path: Path) -> None:
     source = jsonl(tmp_path / "archive.jsonl", ARCHIVE)
-    result = ok(cms(repo, "import", str(source), "--publish", "--author", IVY))
+    result = ok(cms_process(repo, "import", str(source), "--publish", "--author", IVY))
     assert "Publishing: 4/4 done" in result.stderr  # piped: progress comes as lines
 
     log = git(
@@ -170,39 +192,42 @@ def test_an_archive_keeps_its_dates_in_git_and_in_delivery(repo: Path, tmp_path:
         ("2019-03-04T09:30:00+00:00", "ferry-strike-ends"),
     ]
 
-    client = delivery(repo)
-    listed = client.get("/api/v1/articles").get_json()["items"]
-    assert [a["slug"] for a in listed] == ARCHIVE_ORDER[::-1]
-    assert [a["published_at"] for a in listed] == [
-        "2019-03-04T09:30:00Z",
-        "2019-03-04T09:30:00Z",
-        "2018-11-20T17:00:00Z",
-        "2017-06-01T12:00:00Z",
-    ]
-    for before, slug, after in zip(
-        [None, *ARCHIVE_ORDER[:-1]], ARCHIVE_ORDER, [*ARCHIVE_ORDER[1:], None], strict=True
-    ):
-        one = client.get(f"/api/v1/articles/{slug}").get_json()
-        assert (one["previous"] or {}).get("slug") == before
-        assert (one["next"] or {}).get("slug") == after
+    with delivery(repo) as client:
+        listed = client.get("/api/v1/articles").get_json()["items"]
+        assert [a["slug"] for a in listed] == ARCHIVE_ORDER[::-1]
+        assert [a["published_at"] for a in listed] == [
+            "2019-03-04T09:30:00Z",
+            "2019-03-04T09:30:00Z",
+            "2018-11-20T17:00:00Z",
+            "2017-06-01T12:00:00Z",
+        ]
+        for before, slug, after in zip(
+            [None, *ARCHIVE_ORDER[:-1]], ARCHIVE_ORDER, [*ARCHIVE_ORDER[1:], None], strict=True
+        ):
+            one = client.get(f"/api/v1/articles/{slug}").get_json()
+            assert (one["previous"] or {}).get("slug") == before
+            assert (one["next"] or {}).get("slug") == after
 
 
 def _site(repo: Path) -> dict[str, bytes]:
     """The delivery API's bytes for the list and each article, with the commit ids
     (`revision`, which name commits of this repository) blanked out."""
-    client = delivery(repo)
+    with delivery(repo) as client:
 
-    def body(url: str) -> bytes:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        return re.sub(rb'"revision": ?"[0-9a-f]{40}"', b'"revision": "-"', response.data)
+        def body(url: str) -> bytes:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            return re.sub(rb'"revision": ?"[0-9a-f]{40}"', b'"revision": "-"', response.data)
 
-    listed = body("/api/v1/articles?per_page=100")
-    return {
-        "list": listed,
-        "de": body("/api/v1/articles?language=de"),
-        **{a["slug"]: body(f"/api/v1/articles/{a['slug']}") for a in json.loads(listed)["items"]},
-    }
+        listed = body("/api/v1/articles?per_page=100")
+        return {
+            "list": listed,
+            "de": body("/api/v1/articles?language=de"),
+            **{
+                a["slug"]: body(f"/api/v1/articles/{a['slug']}")
+                for a in json.loads(listed)["items"]
+            },
+        }
 
 
 def test_export_then_import_into_an_empty_repository_gives_the_same_site(
@@ -232,7 +257,7 @@ def test_export_then_import_into_an_empty_repository_gives_the_same_site(
         out = tmp_path / name
         ok(cms(repo, "export", str(out)))
         fresh = tmp_path / f"fresh-{name}"
-        ArticleStore.init(str(fresh))
+        ArticleStore.init(str(fresh)).close()
         ok(cms(fresh, "import", str(out), "--author", IVY))
         copy = _site(fresh)
         if name == "site":
@@ -241,7 +266,9 @@ def test_export_then_import_into_an_empty_repository_gives_the_same_site(
             assert _unordered(copy) == _unordered(site)
         else:
             assert copy == site, name
-        states = {a.slug: a.meta["state"] for a in ArticleStore(str(fresh)).list(per_page=100)[0]}
+        store = ArticleStore(str(fresh))
+        states = {a.slug: a.meta["state"] for a in store.list(per_page=100)[0]}
+        store.close()
         assert states == {
             "budget-2017": "published",
             "mayor-opens-new-library": "published",

@@ -13,6 +13,9 @@ forbids. The properties:
   what a fresh `get` returns, and the file holds exactly the canonical bytes;
 - a broken article raises `ValidationFailed` (never another exception) whose `errors` name
   every broken field by dotted path.
+
+Each property tries its explicit examples and a seeded share of generated cases in `make test`,
+and the full counts (400, 500, 100, 40) with `CMS_SOAK=1`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from cms.content.identity import Person
 from cms.errors import ValidationFailed
 from cms.git.repository import blob_id
 from cms.store import ArticleStore
+from harness.soak_scale import examples
 
 EDITOR = Person("Eve Editor", "eve@example.org")
 FIELDS = (
@@ -511,7 +515,7 @@ def assert_round_trips(first: dict[str, Any]) -> None:
     assert "\\u" not in raw.decode("utf-8").replace("\\\\", ""), "\\u escape in the file"
 
 
-@settings(SETTINGS, max_examples=400)
+@settings(SETTINGS, max_examples=examples(400, 60))
 @given(ARTICLES)
 @example(EARLY_YEAR)
 @example(LONGER_WHEN_LOWER)
@@ -562,7 +566,7 @@ def test_found_times_out_of_range_in_utc_are_refused_by_name(data: dict[str, Any
     assert set(refused.value.errors or {}) == {"publish_at"}
 
 
-@settings(SETTINGS, max_examples=500)
+@settings(SETTINGS, max_examples=examples(500, 75))
 @given(broken_articles())
 @example((TOO_EARLY_IN_UTC, ["publish_at"]))
 @example((TOO_LATE_IN_UTC, ["publish_at"]))
@@ -616,7 +620,7 @@ def assert_as_stored(store: ArticleStore, returned: Any) -> None:
     assert store.repo.read(fresh.etag) == raw
 
 
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=examples(100, 15))
 @given(ARTICLES)
 @example(EARLY_YEAR)
 @example(LONGER_WHEN_LOWER)
@@ -643,7 +647,7 @@ def test_saving_the_same_content_again_makes_no_commit(data: dict[str, Any]) -> 
         )
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=examples(40, 6))
 @given(ARTICLES)
 @example({"title": "Council approves budget", "body": SHORT})
 def test_a_scheduled_article_saved_unchanged_makes_no_commit(data: dict[str, Any]) -> None:
