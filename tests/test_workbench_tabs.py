@@ -10,12 +10,13 @@ import json
 import pytest
 import requests
 from playwright.sync_api import expect
-from test_workbench import browser, saved, signed_in  # noqa: F401 - `browser` is a fixture
+from test_workbench import saved, signed_in
 
 from cms.auth.tokens import TokenStore
 from cms.content import layout
+from harness.browser import browser, module_browser  # noqa: F401 - fixtures: one Chromium a module
 
-__all__ = ["browser"]
+__all__ = ["browser", "module_browser"]
 
 POLL = 15000  # ms: the watch asks every 5 s; on this shared machine a poll may come late
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import requests
 from playwright.sync_api import expect
-from test_workbench import browser, signed_in  # noqa: F401 - `browser` is a fixture
+from test_workbench import signed_in
 
 from cms.auth.tokens import TokenStore
 from cms.content import layout
+from harness.browser import browser, module_browser  # noqa: F401 - fixtures: one Chromium a module
 from tests.conftest import article
 
-__all__ = ["browser"]
+__all__ = ["browser", "module_browser"]
 
 
 def api(server: str, token: str) -> Any:

@@ -8,17 +8,13 @@ import json
 
 import requests
 from playwright.sync_api import expect
-from test_workbench import (  # noqa: F401 - `browser` is a fixture
-    browser,
-    saved,
-    signed_in,
-    two_editors_on_one_article,
-)
+from test_workbench import saved, signed_in, two_editors_on_one_article
 
 from cms.auth.tokens import TokenStore
 from cms.content import layout
+from harness.browser import browser, module_browser  # noqa: F401 - fixtures: one Chromium a module
 
-__all__ = ["browser"]
+__all__ = ["browser", "module_browser"]
 
 POLL = 15000  # ms: the page asks every 5 s; on this shared machine a poll may come late
 
