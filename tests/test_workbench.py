@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -254,14 +255,26 @@ def test_the_media_library_shows_thumbnails_of_big_images(repo, server, browser,
     assert made.status_code == 201, made.text
     problems: list[str] = []
     page = signed_in(browser, server, eve, problems)
-    # Decap loads its media library as it starts
-    with page.expect_response(
-        lambda r: r.url.endswith("/api/v1/decap") and '"getMedia"' in (r.request.post_data or ""),
-        timeout=20000,
-    ) as answer:
-        page.reload()
-    # read at once: Chromium may drop a response's body once the page goes on
-    answered = len(answer.value.body())
+    # Decap loads its media library as it starts. The answer's size is read on its way through
+    # (a route), not from Chromium afterwards: Chromium may have dropped the body by then
+    sizes: list[int] = []
+
+    def measured(route: Any) -> None:
+        if '"getMedia"' not in (route.request.post_data or ""):
+            route.fallback()
+            return
+        answer = route.fetch()
+        sizes.append(len(answer.body()))
+        route.fulfill(response=answer)
+
+    page.route("**/api/v1/decap", measured)
+    page.reload()
+    expect(page.get_by_role("button", name="Media")).to_be_visible(timeout=20000)
+    deadline = time.monotonic() + 20
+    while not sizes and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert sizes, "Decap never asked for its media library"
+    answered = sizes[0]
     page.get_by_role("button", name="Media").click()
     assert answered < photo.stat().st_size / 20  # a thumbnail, not the file
     # Decap's proxy backend turns the thumbnail into the picture it shows (this file's card:
