@@ -10,6 +10,10 @@ Test modules use the fixtures by importing both: `from harness.browser import br
 module_browser`. A module whose tests each work on articles of their own also shares one
 `cms serve` (`module_site`, with `repo` and `server` overriding conftest's for its tests):
 starting a server, and Decap's first answers from it, cost seconds a test.
+
+The workbench's watch (watch.js) polls every 5 s: `watched` installs Playwright's clock on a
+page's context (time still flows) and `polled` runs the clock to the next poll and returns once
+a poll sent after the call was answered and handled, where a test would otherwise sleep a poll.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """The sample frontend in examples/frontend/, served from its own origin, reading the delivery API
-of a real `cms serve`, driven in headless Chromium as a reader would use it."""
+of a real `cms serve`, driven in headless Chromium as a reader would use it.
+
+The demo repository is written once a module and copied for each server: one server for the
+tests that only read (they count the demo's articles), one for the tests that publish articles
+of their own and look only at those, and one of its own for the test that counts the list after
+it publishes. One Chromium a module, a fresh context a test."""
 
 from __future__ import annotations
 
