@@ -10,17 +10,22 @@ Test modules use the fixtures by importing both: `from harness.browser import br
 module_browser`. A module whose tests each work on articles of their own also shares one
 `cms serve` (`module_site`, with `repo` and `server` overriding conftest's for its tests):
 starting a server, and Decap's first answers from it, cost seconds a test.
+
+The workbench's watch (watch.js) polls every 5 s: `watched` installs Playwright's clock on a
+page's context (time still flows) and `polled` runs the clock to the next poll and returns once
+a poll sent after the call was answered and handled, where a test would otherwise sleep a poll.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, Request, sync_playwright
 
 from cms.store import ArticleStore
 from harness.launch import cms_server
@@ -94,3 +99,35 @@ def repo(module_site: tuple[Path, str]) -> Path:
 def server(module_site: tuple[Path, str]) -> str:
     """Base URL of the module's `cms serve`."""
     return module_site[1]
+
+
+EVERY = 5000  # ms: watch.js's time between two polls
+
+
+def watched(page: Page) -> Page:
+    """The page with Playwright's clock installed (time still flows as it does), so that
+    `polled` can bring the watch's next poll forward instead of waiting its 5 s."""
+    page.clock.install()
+    return page
+
+
+def polled(page: Page, slug: str, within: int = 15000) -> None:
+    """Wait until the page has asked about `slug` after this call and handled the answer: the
+    watch sends a poll only once it has handled the last answer (watch.js's `asking`), so the
+    second request seen after now proves the first was answered and shown. The page's clock
+    runs the time between polls at once."""
+    asked: list[Request] = []
+
+    def seen(request: Request) -> None:
+        if f"/{slug}/changes" in request.url:
+            asked.append(request)
+
+    page.on("request", seen)
+    try:
+        deadline = time.monotonic() + within / 1000
+        while len(asked) < 2:
+            assert time.monotonic() < deadline, f"no two polls of {slug} in {within} ms"
+            page.clock.run_for(EVERY // 5)
+            page.wait_for_timeout(50)
+    finally:
+        page.remove_listener("request", seen)

@@ -1,10 +1,15 @@
 """The sample frontend in examples/frontend/, served from its own origin, reading the delivery API
-of a real `cms serve`, driven in headless Chromium as a reader would use it."""
+of a real `cms serve`, driven in headless Chromium as a reader would use it.
+
+The demo repository is written once a module and copied for each server: one server for the
+tests that only read (they count the demo's articles), one for the tests that publish articles
+of their own and look only at those, and one of its own for the test that counts the list after
+it publishes. One Chromium a module, a fresh context a test."""
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -16,35 +21,24 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
-from conftest import article, cms_command, free_port, running
-from playwright.sync_api import ConsoleMessage, Page, Route, expect, sync_playwright
+from conftest import article, cms_command, cms_server, free_port, running
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 
+from cms.auth.tokens import TokenStore
 from cms.demo.articles import ARTICLES as DEMO_ARTICLES
+from harness.browser import PLACEHOLDER_SVG, module_browser  # noqa: F401 - fixture: one Chromium
+
+__all__ = ["module_browser"]
 
 FRONTEND = Path(__file__).resolve().parent.parent / "examples" / "frontend"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SUMMARY_BUTTON = "No time to read? Get a summary"
-# Stands in for any image on another host (a test never reaches outside; the demo's own
-# pictures come from the media library of the server under test).
-PLACEHOLDER_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="600" viewBox="0 0 1200 600">'
-    '<rect width="1200" height="600" fill="#c9d3de"/>'
-    '<text x="600" y="315" font-size="48" text-anchor="middle" fill="#4a5866">image</text></svg>'
-)
 
 
-@pytest.fixture
-def demo(repo: Path) -> Path:
-    """The content repository with the demo articles, written before any server starts."""
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A content repository with the demo articles, written once a module and never served:
+    each site below serves a copy of it (`shutil.copytree` of a bare repository)."""
+    repo = tmp_path_factory.mktemp("demo") / "content-repo"
     done = subprocess.run(
         [cms_command(), "--repo", str(repo), "init", "--demo", "--no-token"],
         capture_output=True,
@@ -54,13 +48,53 @@ def demo(repo: Path) -> Path:
     return repo
 
 
-@pytest.fixture
-def api(demo: Path, server: str) -> str:
-    """Base URL of `cms serve` over the demo content."""
-    return server
+def demo_copy(template: Path, folder: Path) -> Path:
+    """A copy of the demo repository in `folder`, written before any server starts on it."""
+    repo = folder / "content-repo"
+    shutil.copytree(template, repo, symlinks=True)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def reading_site(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`cms serve` over the demo content, for the tests that only read: no test writes to it,
+    so every test on it sees the demo articles and nothing else."""
+    folder = tmp_path_factory.mktemp("reading")
+    with cms_server(demo_copy(demo_template, folder), folder / "server.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def writing_site(
+    demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, str]]:
+    """`cms serve` over the demo content for the tests that publish articles of their own and
+    look only at those (a title, a slug of their own): (repo, base URL)."""
+    folder = tmp_path_factory.mktemp("writing")
+    repo = demo_copy(demo_template, folder)
+    with cms_server(repo, folder / "server.log") as base:
+        yield repo, base
 
 
 @pytest.fixture
+def repo(writing_site: tuple[Path, str]) -> Path:
+    """The writing site's repository (conftest's tokens then use it)."""
+    return writing_site[0]
+
+
+@pytest.fixture
+def server(writing_site: tuple[Path, str]) -> str:
+    """Base URL of the writing site's `cms serve`."""
+    return writing_site[1]
+
+
+@pytest.fixture
+def api(reading_site: str) -> str:
+    """Base URL of `cms serve` over the demo content, unchanged by any test."""
+    return reading_site
+
+
+@pytest.fixture(scope="module")
 def frontend() -> Iterator[str]:
     """examples/frontend/ served by `python -m http.server` on another port (another origin)."""
     port = free_port()
@@ -88,10 +122,9 @@ def errors() -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def page(errors: list[dict[str, str]]) -> Iterator[Page]:
-    """A fresh page in Debian's headless Chromium that records what goes wrong in `errors`."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+def page(module_browser: Browser, errors: list[dict[str, str]]) -> Iterator[Page]:  # noqa: F811
+    """A fresh page (a new context: no cookies, storage or cache) in the module's headless
+    Chromium that records what goes wrong in `errors`."""
 
     def outside(route: Route) -> None:
         request = route.request
@@ -109,23 +142,18 @@ def page(errors: list[dict[str, str]]) -> Iterator[Page]:
                 {"kind": "console", "text": message.text, "url": message.location.get("url", "")}
             )
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    context = module_browser.new_context(viewport={"width": 1024, "height": 900}, locale="en-GB")
+    try:
+        context.route("**/*", outside)
+        tab = context.new_page()
+        tab.on("console", console)
+        tab.on(
+            "pageerror",
+            lambda error: errors.append({"kind": "pageerror", "text": str(error), "url": ""}),
         )
-        try:
-            context = browser.new_context(viewport={"width": 1024, "height": 900}, locale="en-GB")
-            context.route("**/*", outside)
-            tab = context.new_page()
-            tab.on("console", console)
-            tab.on(
-                "pageerror",
-                lambda error: errors.append({"kind": "pageerror", "text": str(error), "url": ""}),
-            )
-            yield tab
-            context.close()
-        finally:
-            browser.close()
+        yield tab
+    finally:
+        context.close()
 
 
 def assert_no_errors(errors: list[dict[str, str]], *expected_404: str) -> None:
@@ -239,9 +267,18 @@ def test_a_reader_opens_an_article_its_summary_and_the_next_one(
     assert_no_errors(errors)
 
 
-def test_a_newly_published_article_tops_the_list_on_reload(
-    api, frontend, page, errors, editor_token
-):
+@pytest.fixture
+def fresh_site(demo_template: Path, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """`cms serve` of this test's own over a copy of the demo content, and an editor's token
+    (Eve Editor): for a test that counts the list after it publishes."""
+    repo = demo_copy(demo_template, tmp_path)
+    _, secret = TokenStore(str(repo)).create("Eve Editor", "eve@example.org", "editor")
+    with cms_server(repo, tmp_path / "server.log") as base:
+        yield base, {"Authorization": f"Bearer {secret}"}
+
+
+def test_a_newly_published_article_tops_the_list_on_reload(fresh_site, frontend, page, errors):
+    api, editor_token = fresh_site
     page.goto(at(frontend, api))
     links = page.get_by_test_id("article-link")
     expect(links).to_have_count(len(DEMO_ARTICLES))
@@ -300,8 +337,9 @@ def test_an_unknown_article_is_not_found(api, frontend, page, errors):
 
 
 def test_text_from_the_api_is_shown_as_text_never_as_markup(
-    api, frontend, page, errors, editor_token
+    server, frontend, page, errors, editor_token
 ):
+    api = server  # the writing site: its own articles, looked at alone
     markup = '<img src="x" onerror="window.injected = 1">'
     slug = publish(
         api,
@@ -376,8 +414,9 @@ def test_a_preview_link_opens_a_draft_without_a_token_until_it_expires(
 
 
 def test_a_translated_article_switches_language_with_html_lang_and_hreflang(
-    api, frontend, page, errors, editor_token
+    server, frontend, page, errors, editor_token
 ):
+    api = server  # the writing site: its own articles, looked at alone
     source = publish(
         api, editor_token, {**article("Summit opens"), "slug": "summit-en", "language": "en"}
     )

@@ -14,9 +14,11 @@ from test_workbench import saved, signed_in
 
 from cms.auth.tokens import TokenStore
 from cms.content import layout
-from harness.browser import browser, module_browser  # noqa: F401 - fixtures: one Chromium a module
 
-__all__ = ["browser", "module_browser"]
+# fixtures: one Chromium and one `cms serve` a module (each test makes an article of its own)
+from harness.browser import browser, module_browser, module_site, polled, repo, server, watched
+
+__all__ = ["browser", "module_browser", "module_site", "repo", "server"]
 
 POLL = 15000  # ms: the watch asks every 5 s; on this shared machine a poll may come late
 
@@ -45,7 +47,7 @@ def test_a_second_tab_does_not_move_the_first_forms_base(  # noqa: F811
     entry = f"{server}/admin/#/collections/articles/entries/{slug}"
 
     # tab 1: Eve opens the article
-    tab1 = signed_in(browser, server, eve, problems)
+    tab1 = watched(signed_in(browser, server, eve, problems))
     tab1.goto(entry)
     expect(tab1.get_by_label("Title", exact=True)).to_have_value(
         "Council approves budget", timeout=20000
@@ -85,10 +87,13 @@ def test_a_second_tab_does_not_move_the_first_forms_base(  # noqa: F811
             "Council passes budget", timeout=20000
         )
     else:
-        expect(tab2.get_by_text("Council passes budget").first).to_be_visible(timeout=20000)
+        # this article's card (the other test's article may be on the board too)
+        card = tab2.locator(f'a[href="#/collections/articles/entries/{slug}?ref=workflow"]')
+        expect(card.get_by_text("Council passes budget")).to_be_visible(timeout=20000)
 
     # tab 1 still hears of Ann's save: its watch asks about its own form's version
     notice = tab1.get_by_test_id("watch-notice")
+    polled(tab1, slug)
     expect(notice).to_be_visible(timeout=POLL)
     expect(notice.get_by_role("heading")).to_contain_text("Ann Archer saved this article, ")
     expect(notice.get_by_test_id("watch-field")).to_have_text("Title now “Council passes budget”")

@@ -12,9 +12,20 @@ from test_workbench import saved, signed_in, two_editors_on_one_article
 
 from cms.auth.tokens import TokenStore
 from cms.content import layout
-from harness.browser import browser, module_browser  # noqa: F401 - fixtures: one Chromium a module
 
-__all__ = ["browser", "module_browser"]
+# fixtures: one Chromium and one `cms serve` a module (each test makes articles of its own)
+from harness.browser import (
+    EVERY,
+    browser,
+    module_browser,
+    module_site,
+    polled,
+    repo,
+    server,
+    watched,
+)  # noqa: F401
+
+__all__ = ["browser", "module_browser", "module_site", "repo", "server"]
 
 POLL = 15000  # ms: the page asks every 5 s; on this shared machine a poll may come late
 
@@ -24,6 +35,7 @@ def test_an_open_article_saved_by_someone_else_says_who_and_what_before_save(  #
 ):
     problems: list[str] = []
     slug, eve, ann = two_editors_on_one_article(repo, server, browser, problems)
+    eve, ann = watched(eve), watched(ann)
     path = layout.article_path(slug)
 
     # Eve is typing a new summary, not saved yet; meanwhile Ann saves a new title
@@ -33,6 +45,7 @@ def test_an_open_article_saved_by_someone_else_says_who_and_what_before_save(  #
 
     # before Eve presses Save, her editor says who saved and what changed
     notice = eve.get_by_test_id("watch-notice")
+    polled(eve, slug)
     expect(notice).to_be_visible(timeout=POLL)
     expect(notice.get_by_role("heading")).to_contain_text("Ann Archer saved this article, ")
     changed = notice.get_by_test_id("watch-field")
@@ -45,7 +58,7 @@ def test_an_open_article_saved_by_someone_else_says_who_and_what_before_save(  #
     eve.screenshot(path=str(tmp_path / "someone-saved.png"))
 
     # Ann's own save is no news to Ann: one poll later her editor shows no such notice
-    ann.wait_for_timeout(6000)
+    polled(ann, slug)
     expect(ann.get_by_test_id("watch-notice")).to_have_count(0)
 
     # Eve saves: merged with Ann's title, both changes in the article
@@ -60,11 +73,12 @@ def test_an_open_article_saved_by_someone_else_says_who_and_what_before_save(  #
     )
     expect(eve.get_by_label("Summary (optional)", exact=True)).to_have_value("Seven votes to two.")
     # the watch follows Eve's save: after the next polls, no notice of her own save
-    eve.wait_for_timeout(6000)
+    polled(eve, slug)
     expect(eve.get_by_test_id("watch-notice")).to_have_count(0)
 
     # Ann, who had her version open, now hears of Eve's summary
     notice = ann.get_by_test_id("watch-notice")
+    polled(ann, slug)
     expect(notice).to_be_visible(timeout=POLL)
     expect(notice.get_by_role("heading")).to_contain_text("Eve Editor saved this article, ")
     expect(notice.get_by_test_id("watch-field")).to_have_text("Summary now “Seven votes to two.”")
@@ -92,7 +106,7 @@ def test_a_save_through_the_api_is_shown_and_a_conflict_notice_takes_its_place( 
     )
     assert made.status_code == 201, made.text
     slug = made.json()["slug"]
-    page = signed_in(browser, server, eve, problems)
+    page = watched(signed_in(browser, server, eve, problems))
     page.goto(f"{server}/admin/#/collections/articles/entries/{slug}")
     title = page.get_by_label("Title", exact=True)
     expect(title).to_have_value("Council approves budget", timeout=20000)
@@ -119,6 +133,7 @@ def test_a_save_through_the_api_is_shown_and_a_conflict_notice_takes_its_place( 
     )
     assert changed.status_code == 200, changed.text
     notice = page.get_by_test_id("watch-notice")
+    polled(page, slug)
     expect(notice).to_be_visible(timeout=POLL)
     expect(notice.get_by_role("heading")).to_contain_text("Ann Archer saved this article, ")
     expect(notice.get_by_test_id("watch-field")).to_have_text(
@@ -133,7 +148,7 @@ def test_a_save_through_the_api_is_shown_and_a_conflict_notice_takes_its_place( 
     expect(notice).to_have_count(0)
     expect(title).to_have_value("Budget approved after long debate")
     # and a poll in between does not bring the first notice back over the conflict's
-    page.wait_for_timeout(6000)
+    polled(page, slug)
     expect(page.get_by_test_id("watch-notice")).to_have_count(0)
     problems.remove("pageerror Object")  # Decap's rejected save promise, as in test_workbench
     assert problems == []
@@ -153,13 +168,13 @@ def test_an_open_article_deleted_meanwhile_says_so_and_keeps_the_typed_text(  # 
     )
     assert made.status_code == 201, made.text
     slug = made.json()["slug"]
-    page = signed_in(browser, server, eve, problems)
+    page = watched(signed_in(browser, server, eve, problems))
     page.goto(f"{server}/admin/#/collections/articles/entries/{slug}")
     title = page.get_by_label("Title", exact=True)
     expect(title).to_have_value("Night buses return", timeout=20000)
     # a poll has found the article (200 or 304) before it goes
     with page.expect_response(lambda r: f"/{slug}/changes" in r.url, timeout=POLL):
-        pass
+        page.clock.run_for(EVERY)
     title.fill("Night buses are back")
     deleted = requests.delete(
         f"{server}/api/v1/manage/articles/{slug}",
@@ -168,6 +183,7 @@ def test_an_open_article_deleted_meanwhile_says_so_and_keeps_the_typed_text(  # 
     )
     assert deleted.status_code == 204, deleted.text
     notice = page.get_by_test_id("watch-notice")
+    polled(page, slug)
     expect(notice.get_by_role("heading")).to_have_text("Someone deleted this article", timeout=POLL)
     expect(notice).to_contain_text("What you typed is still in the form")
     expect(title).to_have_value("Night buses are back")
