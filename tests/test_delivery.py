@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import time
 from pathlib import Path
 
 import feedparser
@@ -12,6 +14,8 @@ import pytest
 from conftest import article
 
 from cms.content import layout
+from cms.web import create_app, services
+from harness.leaks import children
 
 MANAGE = "/api/v1/manage/articles"
 PUBLIC = "/api/v1/articles"
@@ -479,3 +483,43 @@ def test_a_plain_git_push_to_published_is_delivered(client, git, repo, tmp_path:
     after = client.get(f"{PUBLIC}/{newsroom['live'][1]}")
     assert after.get_json()["title"] == "Corrected by hand"
     assert after.headers["ETag"] != before
+
+
+def git_processes_in(path: Path) -> list[int]:
+    """The running child processes of this test process working in `path` (an app's
+    `git cat-file` helpers run in its repository)."""
+    found = []
+    for pid in children():
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue  # ended meanwhile
+        if Path(cwd).resolve() == path.resolve():
+            found.append(pid)
+    return found
+
+
+def test_closing_an_app_leaves_no_git_process_of_it_running(repo, git, tmp_path: Path):
+    # articles pushed by plain git get their cards from delivery's filler thread, in
+    # batches after the first read; closing the app meanwhile stops it for good
+    for line in ("main", "published"):
+        work = tmp_path / line
+        git("clone", "-q", "--branch", line, str(repo), str(work), cwd=tmp_path)
+        for i in range(80):
+            path = work / layout.article_path(f"pushed-{i}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(story(f"Pushed story {i}", slug=f"pushed-{i}")) + "\n")
+        git("add", ".", cwd=work)
+        git("commit", "-qm", "Eighty stories by hand", cwd=work)
+        git("push", "-q", "origin", line, cwd=work)
+    app = create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    try:
+        listed = client.get(f"{PUBLIC}?per_page=100").get_json()
+        assert listed["meta"]["total"] == 80
+        assert git_processes_in(repo) != []  # the app reads through its own
+    finally:
+        services(app).close()
+    assert git_processes_in(repo) == []
+    time.sleep(0.5)  # as long as the filler takes for a batch or two, were it still running
+    assert git_processes_in(repo) == []

@@ -10,6 +10,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,8 +74,10 @@ def test_concurrent_durable_saves_are_one_commit_each_by_their_editor(repo, tmp_
 
 
 @pytest.fixture
-def durable_store(repo: Path) -> ArticleStore:
-    return ArticleStore(str(repo), durable=True)
+def durable_store(repo: Path) -> Iterator[ArticleStore]:
+    store = ArticleStore(str(repo), durable=True)
+    yield store
+    store.close()
 
 
 def test_a_push_while_saves_wait_for_their_batch_makes_them_plan_again(

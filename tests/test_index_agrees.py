@@ -91,10 +91,9 @@ def push(
 
 
 def test_index_agrees_with_git_through_every_kind_of_change(
-    client, editor_token, repo, git, tmp_path
+    client, editor_token, repo, git, tmp_path, store
 ):
     rng = random.Random(7)
-    store = ArticleStore(str(repo))
     slugs: list[str] = []
     for step in range(60):
         roll = rng.random()
@@ -149,7 +148,11 @@ def test_index_agrees_with_git_through_every_kind_of_change(
     kept = index_view(store)
     for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
         (repo / "cms" / name).unlink(missing_ok=True)
-    rebuilt = index_view(ArticleStore(str(repo)))
+    again = ArticleStore(str(repo))
+    try:
+        rebuilt = index_view(again)
+    finally:
+        again.close()
     assert rebuilt == kept
 
 
@@ -161,12 +164,16 @@ def test_a_worker_follows_lines_moved_back_after_another_worker_indexed_them(
     client.post(f"{MANAGE}/{kept['slug']}/publish", headers=editor_token)
     assert client.get(f"/api/v1/articles/{kept['slug']}").status_code == 200
     before = {line: git("rev-parse", line).strip() for line in ("main", "published")}
-    other = create_app({"REPO": str(repo), "TESTING": True}).test_client()
-    wrong = other.post(
-        MANAGE, json=article("Published by mistake"), headers=editor_token
-    ).get_json()["slug"]
-    other.post(f"{MANAGE}/{wrong}/publish", headers=editor_token)
-    assert other.get(f"/api/v1/articles/{wrong}").status_code == 200
+    second = create_app({"REPO": str(repo), "TESTING": True})
+    try:
+        other = second.test_client()
+        wrong = other.post(
+            MANAGE, json=article("Published by mistake"), headers=editor_token
+        ).get_json()["slug"]
+        other.post(f"{MANAGE}/{wrong}/publish", headers=editor_token)
+        assert other.get(f"/api/v1/articles/{wrong}").status_code == 200
+    finally:
+        services(second).close()
     # both lines moved back by plain git, as a force push does
     for line, sha in before.items():
         git("update-ref", f"refs/heads/{line}", sha)

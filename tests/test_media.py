@@ -24,7 +24,7 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from cms.web import create_app
+from cms.web import create_app, services
 
 UPLOAD = "/api/v1/manage/media"
 
@@ -212,22 +212,28 @@ def test_the_bytes_decide_not_the_name(client, author_token):
 
 
 def test_too_large_is_413_and_other_routes_keep_their_limit(repo, author_token):
-    client = create_app(
+    app = create_app(
         {"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False, "MEDIA_MAX_BYTES": 40_000}
-    ).test_client()
-    noise = Image.frombytes("RGB", (200, 200), os.urandom(200 * 200 * 3))
-    out = io.BytesIO()
-    noise.save(out, "PNG")
-    assert len(out.getvalue()) > 40_000
-    response = upload(client, author_token, out.getvalue())
-    assert response.status_code == 413
-    assert response.mimetype == "application/problem+json"
-    # an upload that fits goes through, well over the JSON routes' 1 MiB... is not needed here
-    assert upload(client, author_token, picture(40, 40)).status_code == 201
-    big_json = client.post(
-        "/api/v1/manage/articles", headers=author_token, json=article(summary="x" * (1024 * 1024))
     )
-    assert big_json.status_code == 413
+    client = app.test_client()
+    try:
+        noise = Image.frombytes("RGB", (200, 200), os.urandom(200 * 200 * 3))
+        out = io.BytesIO()
+        noise.save(out, "PNG")
+        assert len(out.getvalue()) > 40_000
+        response = upload(client, author_token, out.getvalue())
+        assert response.status_code == 413
+        assert response.mimetype == "application/problem+json"
+        # an upload that fits goes through, well over the JSON routes' 1 MiB... is not needed
+        assert upload(client, author_token, picture(40, 40)).status_code == 201
+        big_json = client.post(
+            "/api/v1/manage/articles",
+            headers=author_token,
+            json=article(summary="x" * (1024 * 1024)),
+        )
+        assert big_json.status_code == 413
+    finally:
+        services(app).close()
 
 
 def test_uploads_over_a_mebibyte_are_accepted(client, author_token):

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import article
+from flask import Flask
 
 from cms.content import layout
 from cms.web import create_app, services
@@ -20,8 +23,22 @@ PUBLIC = "/api/v1/articles"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
-def make_app(repo: Path, **settings):
-    return create_app({"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False, **settings})
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Builds apps over a repository; their services (git processes, delivery's threads)
+    are closed after the test."""
+    made: list[Flask] = []
+
+    def make(repo: Path, **settings: Any) -> Flask:
+        app = create_app(
+            {"REPO": str(repo), "TESTING": True, "RATELIMIT_ENABLED": False, **settings}
+        )
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        services(app).close()
 
 
 def publish_many(client, token, count: int, prefix: str = "Story") -> list[str]:
@@ -47,7 +64,7 @@ def files_at(git, commit: str) -> dict[str, str]:
 # --- the response cache ------------------------------------------------------------------
 
 
-def test_the_cache_never_holds_more_than_its_byte_budget(repo, editor_token):
+def test_the_cache_never_holds_more_than_its_byte_budget(repo, editor_token, make_app):
     app = make_app(repo, RESPONSE_CACHE_BYTES=12_000, RESPONSE_CACHE_ENTRY_BYTES=2_500)
     client = app.test_client()
     slugs = publish_many(client, editor_token, 6)
@@ -68,7 +85,7 @@ def test_the_cache_never_holds_more_than_its_byte_budget(repo, editor_token):
     assert len(big.data) > 2_500 and cache.stats()["entries"] <= before
 
 
-def test_cache_busting_parameters_share_one_entry(repo, editor_token):
+def test_cache_busting_parameters_share_one_entry(repo, editor_token, make_app):
     app = make_app(repo)
     client = app.test_client()
     slug = publish_many(client, editor_token, 2)[0]
@@ -96,7 +113,7 @@ def test_cache_busting_parameters_share_one_entry(repo, editor_token):
     assert "b=" not in link and "page=2" in link
 
 
-def test_article_reads_answered_outside_flask_match_the_apps_own(repo, editor_token):
+def test_article_reads_answered_outside_flask_match_the_apps_own(repo, editor_token, make_app):
     app = make_app(repo, RESPONSE_CACHE_BYTES=0)  # every request a miss
     client = app.test_client()
     first, second = publish_many(client, editor_token, 2)
@@ -143,7 +160,9 @@ def page_through(client, token: str | None, limit: int, between=None):
             between()
 
 
-def test_sync_pages_cover_every_article_once_while_editors_publish(repo, git, editor_token):
+def test_sync_pages_cover_every_article_once_while_editors_publish(
+    repo, git, editor_token, make_app
+):
     app = make_app(repo)
     client = app.test_client()
     live = publish_many(client, editor_token, 24)
@@ -228,7 +247,7 @@ def test_sync_limit_and_tokens_are_checked(client, editor_token):
 # --- the sitemap ----------------------------------------------------------------------------
 
 
-def test_past_the_limit_the_sitemap_is_an_index_of_files(repo, editor_token):
+def test_past_the_limit_the_sitemap_is_an_index_of_files(repo, editor_token, make_app):
     app = make_app(
         repo, SITEMAP_MAX_URLS=3, ARTICLE_URL="https://news.example/read?s=1&p=50%25/{slug}"
     )
@@ -265,7 +284,7 @@ def test_past_the_limit_the_sitemap_is_an_index_of_files(repo, editor_token):
 # --- bulk work off the request path -------------------------------------------------------
 
 
-def test_a_large_push_is_caught_up_in_the_background(repo, git, tmp_path, editor_token):
+def test_a_large_push_is_caught_up_in_the_background(repo, git, tmp_path, editor_token, make_app):
     app = make_app(repo, CATCH_UP_INLINE_COMMITS=3)
     client = app.test_client()
     doomed = publish_many(client, editor_token, 2)
@@ -304,7 +323,7 @@ def test_a_large_push_is_caught_up_in_the_background(repo, git, tmp_path, editor
     assert pushed["title"] == "Pushed 3" and pushed["summary_generated"] is True
 
 
-def test_an_oversized_article_file_is_not_delivered(repo, git, tmp_path, editor_token):
+def test_an_oversized_article_file_is_not_delivered(repo, git, tmp_path, editor_token, make_app):
     app = make_app(repo)
     client = app.test_client()
     kept = publish_many(client, editor_token, 1)[0]
@@ -333,5 +352,5 @@ def test_an_oversized_article_file_is_not_delivered(repo, git, tmp_path, editor_
 
 
 @pytest.fixture
-def client(repo):
+def client(repo, make_app):
     return make_app(repo).test_client()

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cms.index import search
-from cms.web import create_app
+from cms.web import create_app, services
 
 MANAGE = "/api/v1/manage/articles"
 PUBLIC = "/api/v1/articles"
@@ -201,11 +201,14 @@ def test_an_index_from_before_stemming_is_rebuilt(
         "fts5(title, summary, body); PRAGMA user_version = 6;"
     )
     db.close()
-    fresh = create_app({"REPO": str(repo), "TESTING": True}).test_client()
-    assert set(found(fresh, "bridges")) == {
-        site["Bridge reopens after repairs"],
-        site["Harbour festival draws crowds"],
-    }
+    app = create_app({"REPO": str(repo), "TESTING": True})
+    try:
+        assert set(found(app.test_client(), "bridges")) == {
+            site["Bridge reopens after repairs"],
+            site["Harbour festival draws crowds"],
+        }
+    finally:
+        services(app).close()
 
 
 def test_a_highlight_looks_only_so_far_into_a_long_body(

@@ -406,7 +406,15 @@ def test_publishing_a_source_emits_translation_stale_for_each_it_made_stale(
     publish(client, editor_token, "storm")
     tips = {line: git("rev-parse", line).strip() for line in ("main", "published")}
 
-    events, _ = feed.pending(Repository(str(repo)), start, tips, "cms@localhost")
+    repository = Repository(str(repo))
+    try:
+        events, _ = feed.pending(repository, start, tips, "cms@localhost")
+        # the first publication made only the translation without translated_from stale
+        first, _ = feed.pending(
+            repository, {"main": None, "published": None}, start, "cms@localhost"
+        )
+    finally:
+        repository.close()
     stale = [json.loads(e.body) for e in events if e.type == "article.translation_stale"]
     assert sorted((s["data"]["slug"], s["data"]["language"]) for s in stale) == [
         ("storm-de", "de"),
@@ -418,10 +426,6 @@ def test_publishing_a_source_emits_translation_stale_for_each_it_made_stale(
         "article.published",
     ]
 
-    # the first publication made only the translation without translated_from stale
-    first, _ = feed.pending(
-        Repository(str(repo)), {"main": None, "published": None}, start, "cms@localhost"
-    )
     assert [
         json.loads(e.body)["data"]["slug"] for e in first if e.type == "article.translation_stale"
     ] == ["storm-de"]

@@ -15,6 +15,11 @@ instead of in a reader's request:
 
 `mark()` lets the response cache keep only answers that are final: it is None while this
 process catches up in the background, and changes whenever a provisional card was served.
+
+`close()` stops both threads (the filler between two batches) and waits for them: a thread
+left running keeps its store, and reopens the `git cat-file` processes `ArticleStore.close`
+ended. After it nothing runs in the background any more: a reader catches up itself however
+far the lines moved, and provisional cards stay provisional.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Readiness:
         self._catching_up: threading.Thread | None = None
         self._filler: threading.Thread | None = None
         self._wake = threading.Event()
+        self._closed = False
         self._provisional = 0
 
     # -- catching up -----------------------------------------------------------------------
@@ -68,7 +74,7 @@ class Readiness:
             refs = self.store.repo.tips()
         if refs == indexed:
             return indexed
-        if self.index.batches.lag() <= self.small:
+        if self._closed or self.index.batches.lag() <= self.small:
             tips = self.store.catch_up()
             self.wake()
             return tips
@@ -85,7 +91,7 @@ class Readiness:
 
     def _start_catching_up(self) -> None:
         with self._lock:
-            if self.catching_up():
+            if self.catching_up() or self._closed:
                 return
             self._catching_up = threading.Thread(
                 target=self._catch_up, daemon=True, name="cms-catch-up"
@@ -114,6 +120,8 @@ class Readiness:
     def wake(self) -> None:
         """Have the filler look for live files without their document."""
         with self._lock:
+            if self._closed:
+                return
             if self._filler is None or not self._filler.is_alive():
                 self._filler = threading.Thread(target=self._fill, daemon=True, name="cms-filler")
                 self._filler.start()
@@ -122,15 +130,27 @@ class Readiness:
     def _fill(self) -> None:
         # two workers of one server fill from opposite ends, so they rarely make the same
         newest_first = os.getpid() % 2 == 1
-        while True:
+        while not self._closed:
             self._wake.wait()
             self._wake.clear()
             try:
                 beyond = None
-                while (beyond := self.fill_batch(newest_first, beyond)) is not None:
-                    pass
+                while not self._closed:
+                    if (beyond := self.fill_batch(newest_first, beyond)) is None:
+                        break
             except Exception:  # noqa: BLE001 - a cache: readers work it out meanwhile
                 continue
+
+    def close(self) -> None:
+        """Stop the filler (after the batch it is making) and wait for it and for a catch-up
+        in the background to end; then start neither again (see the module's docstring)."""
+        with self._lock:
+            self._closed = True
+            threads = [t for t in (self._filler, self._catching_up) if t is not None]
+        self._wake.set()
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join()
 
     def fill_batch(
         self, newest_first: bool = True, beyond: int | None = None, size: int = FILL_BATCH

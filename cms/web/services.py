@@ -99,9 +99,12 @@ class Services:
         )
 
     def close(self) -> None:
-        """End the git processes the app's store (and the workbench, which shares its
-        repository) reads through; see `ArticleStore.close`. The threads `cms.web.start`
-        started are stopped by its `Background`."""
+        """Stop delivery's filler and catch-up threads (`Readiness.close`), which read
+        through the store and would start its git processes again, then end the git
+        processes the app's store (and the workbench, which shares its repository) reads
+        through; see `ArticleStore.close`. The threads `cms.web.start` started are stopped
+        by its `Background`."""
+        self.delivery.ready.close()
         self.store.close()
 
 
