@@ -28,6 +28,7 @@ from cms.cli import main as cms_main
 from cms.content.layout import article_path
 from cms.store import ArticleStore
 from harness import GIT_ENV, article
+from harness.fastimport import commit_each
 from harness.killable import Server, group_members
 from harness.launch import cms_server
 
@@ -161,29 +162,6 @@ def git(*args: str, cwd: Path) -> str:
         capture_output=True,
         text=True,
     ).stdout
-
-
-def commit_each(work: Path, path: str, changes: list[tuple[str, str]]) -> None:
-    """One plain-git commit per (message, text of `path`), each on the one before, on top of
-    the branch checked out in `work`: made by one `git fast-import`, not a git per commit."""
-    branch = git("symbolic-ref", "HEAD", cwd=work).strip()
-    head = git("rev-parse", "HEAD", cwd=work).strip()
-    name, email = GIT_ENV["GIT_COMMITTER_NAME"], GIT_ENV["GIT_COMMITTER_EMAIL"]
-    who = f"{name} <{email}> {int(time.time())} +0000"
-    stream = io.BytesIO()
-    for n, (message, text) in enumerate(changes):
-        said, data = message.encode(), text.encode()
-        stream.write(f"commit {branch}\ncommitter {who}\ndata {len(said)}\n".encode() + said)
-        stream.write(f"\nfrom {head}\n".encode() if n == 0 else b"\n")
-        stream.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
-    subprocess.run(
-        ["git", "fast-import", "--quiet"],
-        cwd=work,
-        input=stream.getvalue(),
-        env={**os.environ, **GIT_ENV},
-        check=True,
-        capture_output=True,
-    )
 
 
 def png() -> bytes:
