@@ -255,10 +255,10 @@ def test_a_cache_is_purged_whole_when_first_named(
 ) -> None:
     # what a cache kept before the CMS purged it is not known
     admin = token(repo, "admin")
-    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=1) as base:
         idle(base, admin)
         assert [c["body"]["surrogate_keys"] for c in api.received()] == [["all"]]
-    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=1) as base:
         idle(base, admin)
         time.sleep(0.3)
         assert len(api.received()) == 1  # known now
@@ -269,7 +269,7 @@ def test_a_failed_purge_is_retried_until_taken_then_sent_once_more(
 ) -> None:
     editor, admin = token(repo, "editor"), token(repo, "admin")
     with cms_server(
-        repo, tmp_path / "server.log", env(api, CMS_PURGE_REPEAT_AFTER="0.5"), workers=2
+        repo, tmp_path / "server.log", env(api, CMS_PURGE_REPEAT_AFTER="0.5"), workers=1
     ) as base:
         idle(base, admin)
         # the first purge (`all`) and its second sending
@@ -302,7 +302,7 @@ def test_past_max_keys_everything_is_purged_in_one_request(
 ) -> None:
     editor, admin = token(repo, "editor"), token(repo, "admin")
     with cms_server(
-        repo, tmp_path / "server.log", env(api, CMS_PURGE_MAX_KEYS="5"), workers=2
+        repo, tmp_path / "server.log", env(api, CMS_PURGE_MAX_KEYS="5"), workers=1
     ) as base:
         idle(base, admin)
         before = len(api.received())
@@ -536,7 +536,7 @@ def test_an_outbox_made_by_an_earlier_version_is_brought_up_to_date(
     )
     db.close()
     editor, admin = token(repo, "editor"), token(repo, "admin")
-    with cms_server(repo, tmp_path / "server.log", env(api), workers=2) as base:
+    with cms_server(repo, tmp_path / "server.log", env(api), workers=1) as base:
         first_purge(api)
         slug = publish_new(base, editor, "After the upgrade")
         idle(base, admin)
