@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import GIT_ENV, article, cms_command, cms_server
+from click.testing import CliRunner
+from conftest import GIT_ENV, article, cms_server
 
 from cms.auth.tokens import TokenStore
+from cms.cli import main as cms_main
 
 MANAGE = "/api/v1/manage/articles"
 ZONE = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -170,6 +172,17 @@ def publish_new(base: str, editor: dict[str, str], title: str) -> str:
     return slug
 
 
+def purge_status(repo: Path, **given: str) -> subprocess.CompletedProcess[str]:
+    """`cms purge status` with the settings `given`, in this process through click's CliRunner
+    (it reads the outbox on disk and the settings: no process of its own is the point)."""
+    argv = ["--repo", str(repo), "purge", "status"]
+    ran = CliRunner(env={**GIT_ENV, **given}).invoke(cms_main, argv, prog_name="cms")
+    stderr = ran.stderr
+    if ran.exception is not None and not isinstance(ran.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(ran.exception))
+    return subprocess.CompletedProcess(["cms", *argv], ran.exit_code, ran.stdout, stderr)
+
+
 def check_shape(call: dict[str, Any]) -> list[str]:
     """What Cloudflare's API takes: the zone's endpoint, the token, JSON `{"tags": [...]}`
     of at most 100 tags. Return the tags."""
@@ -239,12 +252,7 @@ def test_a_429_and_5xx_are_retried_from_the_request_that_failed_after_retry_afte
             time.sleep(0.05)
 
         # while it waits on Cloudflare, `cms purge status` says so and exits 1
-        shown = subprocess.run(
-            [cms_command(), "--repo", str(repo), "purge", "status"],
-            env={**os.environ, **GIT_ENV, **env(cloudflare)},
-            capture_output=True,
-            text=True,
-        )
+        shown = purge_status(repo, **env(cloudflare))
         assert shown.returncode == 1, shown.stdout + shown.stderr
         assert "answered 503" in shown.stdout and SECRET not in shown.stdout, shown.stdout
         with cloudflare.lock:
@@ -287,12 +295,7 @@ def test_a_429_and_5xx_are_retried_from_the_request_that_failed_after_retry_afte
 
 def test_a_cloudflare_target_needs_the_zone_endpoint_and_a_token(repo: Path) -> None:
     def status(**given: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [cms_command(), "--repo", str(repo), "purge", "status"],
-            env={**os.environ, **given},
-            capture_output=True,
-            text=True,
-        )
+        return purge_status(repo, **given)
 
     url = f"cloudflare+https://api.cloudflare.com{PATH}"
     missing = status(CMS_PURGE_TARGETS=url)

@@ -23,12 +23,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from click.testing import CliRunner
 from conftest import article, cms_command, free_port, stop
-from test_replicas import ENV, Cluster, eventually, git, refs, spawn, wait_until_up
+from test_replicas import Cluster, eventually, git, refs, spawn, wait_until_up
 
 from cms.auth.tokens import TokenStore
+from cms.cli import main as cms_main
 from cms.content.layout import article_path
 from cms.replication.mirrors import Mirrors
+from harness.fastimport import commit_each
 from harness.varnish import available, purges_seen, varnish
 
 PUBLIC = "/api/v1/articles"
@@ -119,9 +122,12 @@ def stored(response: requests.Response) -> str | None:
     return ids[1] if len(ids) == 2 else None
 
 
-@pytest.fixture
-def fronted(tmp_path: Path) -> Iterator[Fronted]:
+@pytest.fixture(scope="module")
+def fronted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fronted]:
+    """One primary, mirror, replica and Varnish for the tests of this module: each publishes
+    articles of its own and counts from what it finds."""
     assert available(), "varnishd and the xkey vmod are needed: make system-packages"
+    tmp_path = tmp_path_factory.mktemp("replica-purges")
     cluster = Cluster(tmp_path)
     setup = Fronted(cluster, tmp_path)
     try:
@@ -226,13 +232,11 @@ def test_a_replica_purges_its_cache_once_it_has_the_commit_and_never_before(
         assert "Connection refused" in target["last_error"], target
         assert target["last_error_at"] <= target["last_purge_at"], target
     assert target["requests"] >= 2  # `all` for a cache new to it, then the correction
-    listed = subprocess.run(
-        [cms_command(), "--repo", str(fronted.repo), "purge", "status", "--json"],
-        env={**ENV, "CMS_PURGE_TARGETS": fronted.target},
-        capture_output=True,
-        text=True,
+    # `cms purge status` in this process (click's CliRunner): it reads the outbox on disk
+    listed = CliRunner(env={"CMS_PURGE_TARGETS": fronted.target}).invoke(
+        cms_main, ["--repo", str(fronted.repo), "purge", "status", "--json"], prog_name="cms"
     )
-    assert listed.returncode == 0, listed.stderr
+    assert listed.exit_code == 0, (listed.stderr, listed.exception)
     assert json.loads(listed.stdout)["targets"][0]["requests"] == target["requests"]
 
 
@@ -252,9 +256,11 @@ def test_a_push_of_many_commits_reaching_the_replica_in_one_fetch_is_one_purge(
     git("clone", "-q", "--branch", "published", str(cluster.primary_repo), str(work))
     path = work / article_path(slug)
     doc = json.loads(path.read_text())
-    for n in range(40):
-        path.write_text(json.dumps({**doc, "title": f"Live story, take {n}"}) + "\n")
-        git("commit", "-qam", f"Take {n}", cwd=work)
+    takes = [
+        (f"Take {n}", json.dumps({**doc, "title": f"Live story, take {n}"}) + "\n")
+        for n in range(40)
+    ]
+    commit_each(work, article_path(slug), takes)
     with purges_seen(fronted.folder, tmp_path / "purges.log") as seen:
         git("push", "-q", "origin", "published", cwd=work)
         eventually(lambda: fronted.has(slug, "Live story, take 39"), "the replica has the push")
