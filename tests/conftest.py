@@ -82,6 +82,24 @@ def app(repo: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def closes_apps(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For a module whose tests call `create_app` themselves: every app one of its tests builds
+    is closed after it (its git processes and delivery's threads), as the `app` fixture's is.
+    Use with `pytestmark = pytest.mark.usefixtures("closes_apps")`."""
+    made: list[Flask] = []
+
+    def make(*args: Any, **kwargs: Any) -> Flask:
+        built = create_app(*args, **kwargs)
+        made.append(built)
+        return built
+
+    monkeypatch.setattr(request.module, "create_app", make)
+    yield
+    for built in made:
+        services(built).close()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -19,6 +19,9 @@ from test_media import picture, upload
 
 from cms.web import create_app
 
+# the apps its tests build are closed after each (their git processes, delivery's threads)
+pytestmark = pytest.mark.usefixtures("closes_apps")
+
 MANAGE = "/api/v1/manage/articles"
 PAST = "2020-01-01T09:00:00Z"
 

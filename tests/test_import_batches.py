@@ -12,6 +12,9 @@ from cms.content.identity import Person
 from cms.store import ArticleStore, transfer
 from cms.web import create_app
 
+# the apps its tests build are closed after each (their git processes, delivery's threads)
+pytestmark = pytest.mark.usefixtures("closes_apps")
+
 EDITOR = Person("Ada Editor", "ada@example.org")
 
 

@@ -21,6 +21,9 @@ from cms.web import create_app
 from harness import article
 from harness.launch import cms_command
 
+# the apps its tests build are closed after each (their git processes, delivery's threads)
+pytestmark = pytest.mark.usefixtures("closes_apps")
+
 MANAGE = "/api/v1/manage/articles"
 PUBLIC = "/api/v1/articles"
 DAY = "max-age=86400"
