@@ -29,7 +29,6 @@ from click.testing import CliRunner
 from cms.auth.tokens import TokenStore
 from cms.cli import main as cms_main
 from cms.content.layout import article_path
-from cms.store import ArticleStore
 from harness import GIT_ENV, article
 from harness.killable import Server
 from harness.launch import free_port
@@ -45,11 +44,8 @@ ENV = {"CMS_SCHEDULER_INTERVAL": "0.2", "CMS_RATELIMIT_ENABLED": "false"}
 class Edge:
     """A CMS server and the Varnish in front of it."""
 
-    def __init__(
-        self, server: Server, cache: str, folder: Path, admin: dict[str, str], repo: Path
-    ) -> None:
+    def __init__(self, server: Server, cache: str, folder: Path, admin: dict[str, str]) -> None:
         self.server, self.cache, self.folder, self.admin = server, cache, folder, admin
-        self.repo = repo
         self.host = urlsplit(cache).netloc
 
     def through(self, path: str, **kwargs: Any) -> requests.Response:
@@ -82,14 +78,9 @@ def plain_git(*args: str, cwd: Path) -> str:
     ).stdout
 
 
-@pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
-    """One server and its Varnish for the tests of this module that only add articles and
-    compare what they find (through Varnish, and from the origin)."""
+@pytest.fixture
+def edge(repo: Path, tmp_path: Path) -> Iterator[Edge]:
     assert available(), "varnishd and the xkey vmod are needed: make system-packages"
-    tmp_path = tmp_path_factory.mktemp("edge")
-    repo = tmp_path / "content-repo"
-    ArticleStore.init(str(repo))
     cache_port = free_port()
     server = Server(
         repo,
@@ -106,7 +97,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     server.start()
     try:
         with varnish(server.port or 0, tmp_path / "varnish", port=cache_port) as cache:
-            yield Edge(server, cache, tmp_path / "varnish", token(repo, "admin"), repo)
+            yield Edge(server, cache, tmp_path / "varnish", token(repo, "admin"))
     finally:
         server.kill()
 
@@ -191,9 +182,8 @@ def title(response: requests.Response) -> str:
 
 
 def test_publications_by_every_route_reach_readers_through_varnish_within_a_second(
-    edge: Edge, tmp_path: Path
+    repo: Path, edge: Edge, tmp_path: Path
 ) -> None:
-    repo = edge.repo
     editor = token(repo, "editor")
     slugs = [
         create(edge, editor, f"Story {name}", section=section, tags=tags)
@@ -347,9 +337,9 @@ def test_publications_by_every_route_reach_readers_through_varnish_within_a_seco
 
 
 def test_editors_routes_preview_links_and_credentials_are_never_kept_and_only_the_origin_purges(
-    edge: Edge,
+    repo: Path, edge: Edge
 ) -> None:
-    editor = token(edge.repo, "editor")
+    editor = token(repo, "editor")
     slug = create(edge, editor, "A draft to preview")
     link = requests.post(f"{edge.server.base}{MANAGE}/{slug}/preview-link", headers=editor)
     assert link.status_code == 201
@@ -485,7 +475,7 @@ def test_a_purge_survives_kill_9_before_it_is_worked_out_and_before_it_is_sent(
     server.start()
     try:
         with varnish(server.port or 0, tmp_path / "varnish", port=cache_port) as cache:
-            edge = Edge(server, cache, tmp_path / "varnish", token(repo, "admin"), repo)
+            edge = Edge(server, cache, tmp_path / "varnish", token(repo, "admin"))
             publish(edge, editor, create(edge, editor, "Before the crash"))
             wait_for(idle, "the first publication purged")
             objects = warm(edge, [page, PUBLIC])
